@@ -1,0 +1,646 @@
+/*
+ * conf - parse and validate a Tandem JSON config into one arena.
+ *
+ * The parser never stops at the first problem: it walks the whole document,
+ * collects every error with the JSON path of the field ("$.pools[1].name"),
+ * and only builds a struct conf when there were none. Unknown keys are errors,
+ * so a typo never silently falls back to a default.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "errs.h"
+
+#define PATH_LEN 160
+
+struct conf_ctx {
+	struct conf *c;
+	struct errs *errs;
+	size_t nerr_start;
+};
+
+static int
+conf_oom(struct conf_ctx *x)
+{
+	errs_add(x->errs, "$", "out of memory");
+	return -ENOMEM;
+}
+
+/* Reports every key of obj that is not in allowed (NULL-terminated). */
+static void
+conf_check_keys(struct conf_ctx *x, json_t *obj, const char *path, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		const char *const *a;
+		int known = 0;
+
+		(void)v;
+		for (a = allowed; *a != NULL; a++)
+			if (strcmp(*a, key) == 0)
+				known = 1;
+		if (!known) {
+			char p[PATH_LEN];
+
+			snprintf(p, sizeof(p), "%s.%s", path, key);
+			errs_add(x->errs, p, "unknown field");
+		}
+	}
+}
+
+/* A name: 1..63 of [A-Za-z0-9._-], starting with a letter or digit. */
+static int
+conf_name_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > CONF_NAME_MAX || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* Fetches a string field; required fields report absence. NULL when invalid. */
+static const char *
+conf_get_str(struct conf_ctx *x, json_t *obj, const char *path, const char *key, int required)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[PATH_LEN];
+
+	snprintf(p, sizeof(p), "%s.%s", path, key);
+	if (v == NULL) {
+		if (required)
+			errs_add(x->errs, p, "is required");
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		errs_add(x->errs, p, "must be a string");
+		return NULL;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		errs_add(x->errs, p, "must not contain NUL");
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* Fetches an integer field in [lo, hi]; returns 0 and sets *out, or -1. */
+static int
+conf_get_int(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
+	     long lo, long hi, int required, long dflt, long *out)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[PATH_LEN];
+
+	snprintf(p, sizeof(p), "%s.%s", path, key);
+	*out = dflt;
+	if (v == NULL) {
+		if (required) {
+			errs_add(x->errs, p, "is required");
+			return -1;
+		}
+		return 0;
+	}
+	if (!json_is_integer(v)) {
+		errs_add(x->errs, p, "must be an integer");
+		return -1;
+	}
+	if (json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		errs_add(x->errs, p, "must be between %ld and %ld", lo, hi);
+		return -1;
+	}
+	*out = (long)json_integer_value(v);
+	return 0;
+}
+
+static int
+conf_get_bool(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
+	      int dflt, bool *out)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[PATH_LEN];
+
+	*out = dflt;
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(p, sizeof(p), "%s.%s", path, key);
+		errs_add(x->errs, p, "must be true or false");
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Fills sa from a numeric IPv4 or IPv6 address; host names are refused so a
+ * reload never waits for DNS. */
+static int
+conf_addr(const char *addr, uint16_t port, struct sockaddr_storage *sa, socklen_t *salen)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+
+	memset(sa, 0, sizeof(*sa));
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*salen = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*salen = sizeof(*s6);
+		return 0;
+	}
+	return -1;
+}
+
+/* Reads "address" and "port" of obj into the out parameters. */
+static int
+conf_endpoint(struct conf_ctx *x, json_t *obj, const char *path, const char **addr,
+	      uint16_t *port, struct sockaddr_storage *sa, socklen_t *salen)
+{
+	long p = 0;
+	int rc = 0;
+
+	*addr = conf_get_str(x, obj, path, "address", 1);
+	if (conf_get_int(x, obj, path, "port", 1, 65535, 1, 0, &p) < 0)
+		rc = -1;
+	*port = (uint16_t)p;
+	if (*addr == NULL)
+		return -1;
+	if (conf_addr(*addr, *port, sa, salen) < 0) {
+		char pp[PATH_LEN];
+
+		snprintf(pp, sizeof(pp), "%s.address", path);
+		errs_add(x->errs, pp, "must be a numeric IPv4 or IPv6 address");
+		return -1;
+	}
+	return rc;
+}
+
+/* Reads an array field; returns its length, or -1 when present but not an array. */
+static long
+conf_get_array(struct conf_ctx *x, json_t *root, const char *key, json_t **arr)
+{
+	char p[PATH_LEN];
+
+	*arr = json_object_get(root, key);
+	if (*arr == NULL)
+		return 0;
+	if (!json_is_array(*arr)) {
+		snprintf(p, sizeof(p), "$.%s", key);
+		errs_add(x->errs, p, "must be an array");
+		*arr = NULL;
+		return -1;
+	}
+	return (long)json_array_size(*arr);
+}
+
+static void
+conf_parse_listeners(struct conf_ctx *x, json_t *arr)
+{
+	static const char *const keys[] = { "name", "address", "port", NULL };
+	struct conf *c = x->c;
+	size_t i, j;
+	json_t *o;
+
+	json_array_foreach(arr, i, o) {
+		struct conf_listener *l = &c->listeners[i];
+		char path[PATH_LEN];
+		const char *name;
+
+		snprintf(path, sizeof(path), "$.listeners[%zu]", i);
+		l->index = i;
+		if (!json_is_object(o)) {
+			errs_add(x->errs, path, "must be an object");
+			continue;
+		}
+		conf_check_keys(x, o, path, keys);
+		name = conf_get_str(x, o, path, "name", 1);
+		if (name != NULL && !conf_name_valid(name)) {
+			char p[PATH_LEN];
+
+			snprintf(p, sizeof(p), "%s.name", path);
+			errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
+		}
+		l->name = name ? arena_strdup(c->arena, name) : "";
+		conf_endpoint(x, o, path, &l->address, &l->port, &l->sa, &l->salen);
+		if (l->address != NULL)
+			l->address = arena_strdup(c->arena, l->address);
+		for (j = 0; j < i; j++) {
+			char p[PATH_LEN];
+
+			if (name != NULL && strcmp(c->listeners[j].name, name) == 0) {
+				snprintf(p, sizeof(p), "%s.name", path);
+				errs_add(x->errs, p, "duplicate listener name \"%s\"", name);
+			}
+			if (l->address != NULL && c->listeners[j].address != NULL &&
+			    l->port == c->listeners[j].port &&
+			    strcmp(l->address, c->listeners[j].address) == 0) {
+				snprintf(p, sizeof(p), "%s.port", path);
+				errs_add(x->errs, p, "%s:%u is already used by listener \"%s\"",
+					 l->address, l->port, c->listeners[j].name);
+			}
+		}
+	}
+}
+
+static void
+conf_parse_members(struct conf_ctx *x, struct conf_pool *pool, json_t *arr, const char *ppath)
+{
+	static const char *const keys[] = { "address", "port", "weight", "enabled", NULL };
+	struct conf *c = x->c;
+	size_t i, j;
+	json_t *o;
+
+	pool->nmembers = json_array_size(arr);
+	pool->members = arena_alloc(c->arena, pool->nmembers * sizeof(*pool->members));
+	if (pool->members == NULL) {
+		conf_oom(x);
+		pool->nmembers = 0;
+		return;
+	}
+	json_array_foreach(arr, i, o) {
+		struct conf_member *m = &pool->members[i];
+		char path[PATH_LEN], id[PATH_LEN];
+		long w;
+
+		snprintf(path, sizeof(path), "%s.members[%zu]", ppath, i);
+		if (!json_is_object(o)) {
+			errs_add(x->errs, path, "must be an object");
+			continue;
+		}
+		conf_check_keys(x, o, path, keys);
+		if (conf_endpoint(x, o, path, &m->address, &m->port, &m->sa, &m->salen) == 0) {
+			m->address = arena_strdup(c->arena, m->address);
+			snprintf(id, sizeof(id), strchr(m->address, ':') ? "%s/[%s]:%u" : "%s/%s:%u",
+				 pool->name, m->address, m->port);
+			m->id = arena_strdup(c->arena, id);
+		} else {
+			m->address = NULL;
+		}
+		conf_get_int(x, o, path, "weight", 0, CONF_WEIGHT_MAX, 0, 1, &w);
+		m->weight = (unsigned)w;
+		conf_get_bool(x, o, path, "enabled", 1, &m->enabled);
+		for (j = 0; j < i && m->address != NULL; j++) {
+			if (pool->members[j].address != NULL &&
+			    pool->members[j].port == m->port &&
+			    strcmp(pool->members[j].address, m->address) == 0) {
+				errs_add(x->errs, path, "duplicate member %s:%u", m->address, m->port);
+				break;
+			}
+		}
+	}
+}
+
+static void
+conf_parse_pools(struct conf_ctx *x, json_t *arr)
+{
+	static const char *const keys[] = { "name", "members", NULL };
+	struct conf *c = x->c;
+	size_t i, j;
+	json_t *o;
+
+	json_array_foreach(arr, i, o) {
+		struct conf_pool *pool = &c->pools[i];
+		char path[PATH_LEN], p[PATH_LEN];
+		const char *name;
+		json_t *members;
+
+		snprintf(path, sizeof(path), "$.pools[%zu]", i);
+		pool->index = i;
+		pool->name = "";
+		if (!json_is_object(o)) {
+			errs_add(x->errs, path, "must be an object");
+			continue;
+		}
+		conf_check_keys(x, o, path, keys);
+		name = conf_get_str(x, o, path, "name", 1);
+		snprintf(p, sizeof(p), "%s.name", path);
+		if (name != NULL && !conf_name_valid(name))
+			errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
+		if (name != NULL)
+			pool->name = arena_strdup(c->arena, name);
+		for (j = 0; j < i && name != NULL; j++)
+			if (strcmp(c->pools[j].name, name) == 0)
+				errs_add(x->errs, p, "duplicate pool name \"%s\"", name);
+		members = json_object_get(o, "members");
+		snprintf(p, sizeof(p), "%s.members", path);
+		if (members == NULL)
+			errs_add(x->errs, p, "is required");
+		else if (!json_is_array(members))
+			errs_add(x->errs, p, "must be an array");
+		else
+			conf_parse_members(x, pool, members, path);
+	}
+}
+
+static int
+conf_host_valid(const char *h)
+{
+	size_t i, n = strlen(h);
+
+	if (n > CONF_HOST_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' &&
+		    h[i] != '_' && h[i] != ':' && h[i] != '[' && h[i] != ']')
+			return 0;
+	return 1;
+}
+
+static int
+conf_path_valid(const char *p)
+{
+	size_t i, n = strlen(p);
+
+	if (n == 0 || n > CONF_PATH_MAX || p[0] != '/')
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+conf_parse_routes(struct conf_ctx *x, json_t *arr)
+{
+	static const char *const keys[] = { "name", "listener", "host", "path_prefix",
+					    "pool", "priority", NULL };
+	struct conf *c = x->c;
+	size_t i, j;
+	json_t *o;
+
+	json_array_foreach(arr, i, o) {
+		struct conf_route *r = &c->routes[i];
+		char path[PATH_LEN], p[PATH_LEN];
+		const char *name, *s;
+		long prio;
+
+		snprintf(path, sizeof(path), "$.routes[%zu]", i);
+		r->name = "";
+		if (!json_is_object(o)) {
+			errs_add(x->errs, path, "must be an object");
+			continue;
+		}
+		conf_check_keys(x, o, path, keys);
+		name = conf_get_str(x, o, path, "name", 1);
+		snprintf(p, sizeof(p), "%s.name", path);
+		if (name != NULL && !conf_name_valid(name))
+			errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
+		if (name != NULL)
+			r->name = arena_strdup(c->arena, name);
+		for (j = 0; j < i && name != NULL; j++)
+			if (strcmp(c->routes[j].name, name) == 0)
+				errs_add(x->errs, p, "duplicate route name \"%s\"", name);
+
+		s = conf_get_str(x, o, path, "listener", 1);
+		if (s != NULL) {
+			r->listener = conf_listener_find(c, s);
+			if (r->listener == NULL) {
+				snprintf(p, sizeof(p), "%s.listener", path);
+				errs_add(x->errs, p, "no listener named \"%s\"", s);
+			}
+		}
+		s = conf_get_str(x, o, path, "pool", 1);
+		if (s != NULL) {
+			r->pool = conf_pool_find(c, s);
+			if (r->pool == NULL) {
+				snprintf(p, sizeof(p), "%s.pool", path);
+				errs_add(x->errs, p, "no pool named \"%s\"", s);
+			}
+		}
+		s = conf_get_str(x, o, path, "host", 0);
+		r->host = "";
+		if (s != NULL) {
+			snprintf(p, sizeof(p), "%s.host", path);
+			if (!conf_host_valid(s)) {
+				errs_add(x->errs, p, "must be a host name (letters, digits, '.', '-') or empty for any host");
+			} else {
+				char *h = arena_strdup(c->arena, strcmp(s, "*") == 0 ? "" : s);
+				size_t k;
+
+				for (k = 0; h != NULL && h[k] != '\0'; k++)
+					h[k] = (char)tolower((unsigned char)h[k]);
+				r->host = h ? h : "";
+			}
+		}
+		s = conf_get_str(x, o, path, "path_prefix", 0);
+		r->path_prefix = "/";
+		if (s != NULL) {
+			snprintf(p, sizeof(p), "%s.path_prefix", path);
+			if (!conf_path_valid(s))
+				errs_add(x->errs, p, "must start with '/' and contain no spaces or control characters");
+			else
+				r->path_prefix = arena_strdup(c->arena, s);
+		}
+		if (r->path_prefix == NULL)
+			r->path_prefix = "/";
+		r->path_prefix_len = strlen(r->path_prefix);
+		conf_get_int(x, o, path, "priority", 0, 1000000, 0, 100, &prio);
+		r->priority = (int)prio;
+	}
+}
+
+/* Match order on a listener: lower priority first, then the longer path
+ * prefix (more specific), then a host over the any-host route, then name. */
+static int
+conf_route_cmp(const void *a, const void *b)
+{
+	const struct conf_route *ra = *(struct conf_route *const *)a;
+	const struct conf_route *rb = *(struct conf_route *const *)b;
+
+	if (ra->priority != rb->priority)
+		return ra->priority < rb->priority ? -1 : 1;
+	if (ra->path_prefix_len != rb->path_prefix_len)
+		return ra->path_prefix_len > rb->path_prefix_len ? -1 : 1;
+	if ((ra->host[0] == '\0') != (rb->host[0] == '\0'))
+		return ra->host[0] == '\0' ? 1 : -1;
+	return strcmp(ra->name, rb->name);
+}
+
+static int
+conf_link_routes(struct conf_ctx *x)
+{
+	struct conf *c = x->c;
+	size_t i, j;
+
+	for (i = 0; i < c->nlisteners; i++) {
+		struct conf_listener *l = &c->listeners[i];
+
+		for (j = 0; j < c->nroutes; j++)
+			if (c->routes[j].listener == l)
+				l->nroutes++;
+		l->routes = arena_alloc(c->arena, (l->nroutes ? l->nroutes : 1) * sizeof(*l->routes));
+		if (l->routes == NULL)
+			return conf_oom(x);
+		l->nroutes = 0;
+		for (j = 0; j < c->nroutes; j++)
+			if (c->routes[j].listener == l)
+				l->routes[l->nroutes++] = &c->routes[j];
+		qsort(l->routes, l->nroutes, sizeof(*l->routes), conf_route_cmp);
+	}
+	return 0;
+}
+
+struct conf_pool *
+conf_pool_find(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->npools; i++)
+		if (c->pools[i].name != NULL && strcmp(c->pools[i].name, name) == 0)
+			return &c->pools[i];
+	return NULL;
+}
+
+struct conf_listener *
+conf_listener_find(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlisteners; i++)
+		if (c->listeners[i].name != NULL && strcmp(c->listeners[i].name, name) == 0)
+			return &c->listeners[i];
+	return NULL;
+}
+
+struct conf *
+conf_parse(const char *text, size_t len, struct errs *errs)
+{
+	static const char *const keys[] = { "version", "revision", "listeners", "pools",
+					    "routes", NULL };
+	struct conf_ctx x = { .errs = errs, .nerr_start = errs->count };
+	json_error_t jerr;
+	json_t *root, *larr, *parr, *rarr;
+	long nl, np, nr, v;
+	struct arena *a;
+
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		errs_add(errs, "$", "invalid JSON at line %d column %d: %s", jerr.line,
+			 jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		errs_add(errs, "$", "the config must be a JSON object");
+		json_decref(root);
+		return NULL;
+	}
+	a = arena_new(16384);
+	x.c = a ? arena_alloc(a, sizeof(*x.c)) : NULL;
+	if (x.c == NULL) {
+		arena_free(&a);
+		json_decref(root);
+		conf_oom(&x);
+		return NULL;
+	}
+	x.c->arena = a;
+	conf_check_keys(&x, root, "$", keys);
+	conf_get_int(&x, root, "$", "version", 1, 1, 1, 1, &v);
+	conf_get_int(&x, root, "$", "revision", 0, 0x7fffffffL, 0, 0, &x.c->revision);
+	nl = conf_get_array(&x, root, "listeners", &larr);
+	np = conf_get_array(&x, root, "pools", &parr);
+	nr = conf_get_array(&x, root, "routes", &rarr);
+	x.c->nlisteners = nl > 0 ? (size_t)nl : 0;
+	x.c->npools = np > 0 ? (size_t)np : 0;
+	x.c->nroutes = nr > 0 ? (size_t)nr : 0;
+	x.c->listeners = arena_alloc(a, (x.c->nlisteners + 1) * sizeof(*x.c->listeners));
+	x.c->pools = arena_alloc(a, (x.c->npools + 1) * sizeof(*x.c->pools));
+	x.c->routes = arena_alloc(a, (x.c->nroutes + 1) * sizeof(*x.c->routes));
+	if (!x.c->listeners || !x.c->pools || !x.c->routes) {
+		conf_oom(&x);
+		goto fail;
+	}
+	if (larr)
+		conf_parse_listeners(&x, larr);
+	if (parr)
+		conf_parse_pools(&x, parr);
+	if (rarr)
+		conf_parse_routes(&x, rarr);
+	if (errs->count == x.nerr_start && conf_link_routes(&x) < 0)
+		goto fail;
+	if (errs->count != x.nerr_start)
+		goto fail;
+	json_decref(root);
+	return x.c;
+fail:
+	json_decref(root);
+	arena_free(&a);
+	return NULL;
+}
+
+struct conf *
+conf_load_file(const char *path, struct errs *errs)
+{
+	FILE *f = fopen(path, "re");
+	struct conf *c = NULL;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+
+	if (f == NULL) {
+		errs_add(errs, "$", "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			char *nt;
+
+			if (cap >= CONF_MAX_FILE) {
+				errs_add(errs, "$", "%s is larger than %d bytes", path, CONF_MAX_FILE);
+				goto out;
+			}
+			cap = cap ? cap * 2 : 65536;
+			nt = realloc(text, cap);
+			if (nt == NULL) {
+				errs_add(errs, "$", "out of memory");
+				goto out;
+			}
+			text = nt;
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0) {
+			if (ferror(f)) {
+				errs_add(errs, "$", "cannot read %s: %s", path, strerror(errno));
+				goto out;
+			}
+			break;
+		}
+	}
+	c = conf_parse(text, len, errs);
+out:
+	free(text);
+	fclose(f);
+	return c;
+}
+
+void
+conf_free(struct conf **cp)
+{
+	struct arena *a;
+
+	if (*cp == NULL)
+		return;
+	a = (*cp)->arena;
+	arena_free(&a);
+	*cp = NULL;
+}

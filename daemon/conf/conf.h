@@ -1,0 +1,36 @@
+#ifndef TANDEM_CONF_H
+#define TANDEM_CONF_H
+
+#include <stddef.h>
+
+#include "conf-t.h"
+#include "errs-t.h"
+
+/*
+ * conf - the Tandem configuration file: JSON in, validated struct conf out.
+ * Pure: no sockets, no files (except conf_load_file), safe from any thread.
+ * Shared by tandemd (reload, --check) and tandem-admin (validate on apply).
+ */
+
+/* Parses and validates text. Returns a new conf (free with conf_free) or NULL,
+ * in which case every problem found was added to errs with its JSON path. */
+struct conf *conf_parse(const char *text, size_t len, struct errs *errs);
+
+/* Reads path and parses it; a read error is reported in errs with path "$". */
+struct conf *conf_load_file(const char *path, struct errs *errs);
+
+/* Frees the conf and everything in it; sets *cp to NULL. */
+void conf_free(struct conf **cp);
+
+/* Finds an object by name; NULL when absent. Borrowed pointers. */
+struct conf_pool *conf_pool_find(const struct conf *c, const char *name);
+struct conf_listener *conf_listener_find(const struct conf *c, const char *name);
+
+/* Limits every program agrees on. */
+#define CONF_NAME_MAX 63
+#define CONF_HOST_MAX 253
+#define CONF_PATH_MAX 1024
+#define CONF_WEIGHT_MAX 256
+#define CONF_MAX_FILE (16 * 1024 * 1024)
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * snapshot - config snapshots and the listening-socket registry.
+ *
+ * Invariants: snapshot_current is only written under snapshot_lock; every
+ * lsock in the registry has refs > 0; a snapshot's lsocks[i] matches
+ * conf->listeners[i].
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "errs.h"
+#include "log.h"
+#include "snapshot.h"
+
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot *snapshot_current;
+static atomic_ulong snapshot_gen;
+static struct lsock *lsock_registry;	/* guarded by snapshot_lock */
+
+static void
+lsock_key(const struct conf_listener *l, char *key, size_t len)
+{
+	snprintf(key, len, "%s|%u", l->address, l->port);
+}
+
+/* Finds or binds the socket for l. Returns a new reference or NULL with errs. */
+static struct lsock *
+lsock_get(const struct conf_listener *l, struct errs *errs)
+{
+	struct lsock *ls;
+	char key[80], path[64];
+	int fd, one = 1;
+
+	lsock_key(l, key, sizeof(key));
+	pthread_mutex_lock(&snapshot_lock);
+	for (ls = lsock_registry; ls != NULL; ls = ls->next) {
+		if (strcmp(ls->key, key) == 0) {
+			atomic_fetch_add(&ls->refs, 1);
+			pthread_mutex_unlock(&snapshot_lock);
+			return ls;
+		}
+	}
+	pthread_mutex_unlock(&snapshot_lock);
+
+	snprintf(path, sizeof(path), "$.listeners[%zu].port", l->index);
+	fd = socket(l->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		errs_add(errs, path, "cannot create a socket: %s", strerror(errno));
+		return NULL;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Lets a later worker model bind one socket per worker thread. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (l->sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->sa, l->salen) < 0) {
+		errs_add(errs, path, "cannot listen on %s port %u: %s", l->address, l->port,
+			 strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (listen(fd, 1024) < 0) {
+		errs_add(errs, path, "cannot listen on %s port %u: %s", l->address, l->port,
+			 strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	ls = calloc(1, sizeof(*ls));
+	if (ls == NULL) {
+		errs_add(errs, path, "out of memory");
+		close(fd);
+		return NULL;
+	}
+	atomic_init(&ls->refs, 1);
+	ls->fd = fd;
+	memcpy(ls->key, key, sizeof(ls->key));
+	pthread_mutex_lock(&snapshot_lock);
+	ls->next = lsock_registry;
+	lsock_registry = ls;
+	pthread_mutex_unlock(&snapshot_lock);
+	log_notice("listening on %s port %u", l->address, l->port);
+	return ls;
+}
+
+static void
+lsock_put(struct lsock *ls)
+{
+	struct lsock **pp;
+
+	if (atomic_fetch_sub(&ls->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&snapshot_lock);
+	for (pp = &lsock_registry; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == ls) {
+			*pp = ls->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&snapshot_lock);
+	log_notice("closed listener %s", ls->key);
+	close(ls->fd);
+	free(ls);
+}
+
+static void
+snapshot_free(struct snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; s->lsocks != NULL && i < s->conf->nlisteners; i++)
+		if (s->lsocks[i] != NULL)
+			lsock_put(s->lsocks[i]);
+	free(s->lsocks);
+	conf_free(&s->conf);
+	s->magic = 0;
+	free(s);
+}
+
+struct snapshot *
+snapshot_build(const char *path, struct errs *errs)
+{
+	struct snapshot *s;
+	size_t i, before = errs->count;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		errs_add(errs, "$", "out of memory");
+		return NULL;
+	}
+	s->magic = SNAPSHOT_MAGIC;
+	atomic_init(&s->refs, 1);
+	s->conf = conf_load_file(path, errs);
+	if (s->conf == NULL)
+		goto fail;
+	s->lsocks = calloc(s->conf->nlisteners + 1, sizeof(*s->lsocks));
+	if (s->lsocks == NULL) {
+		errs_add(errs, "$", "out of memory");
+		goto fail;
+	}
+	/* Bind every listener; any failure throws the whole snapshot away and
+	 * releases only what this build took (existing sockets stay open). */
+	for (i = 0; i < s->conf->nlisteners; i++)
+		s->lsocks[i] = lsock_get(&s->conf->listeners[i], errs);
+	if (errs->count != before)
+		goto fail;
+	s->loaded_at = (long)time(NULL);
+	return s;
+fail:
+	snapshot_free(s);
+	return NULL;
+}
+
+unsigned long
+snapshot_publish(struct snapshot *s)
+{
+	struct snapshot *old;
+	unsigned long gen;
+
+	pthread_mutex_lock(&snapshot_lock);
+	old = snapshot_current;
+	gen = atomic_load(&snapshot_gen) + 1;
+	s->generation = gen;
+	snapshot_current = s;
+	atomic_store(&snapshot_gen, gen);
+	pthread_mutex_unlock(&snapshot_lock);
+	snapshot_release(&old);
+	return gen;
+}
+
+struct snapshot *
+snapshot_acquire(void)
+{
+	struct snapshot *s;
+
+	pthread_mutex_lock(&snapshot_lock);
+	s = snapshot_current;
+	if (s != NULL)
+		atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&snapshot_lock);
+	return s;
+}
+
+void
+snapshot_ref(struct snapshot *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+}
+
+void
+snapshot_release(struct snapshot **sp)
+{
+	struct snapshot *s = *sp;
+
+	if (s == NULL)
+		return;
+	*sp = NULL;
+	if (s->magic != SNAPSHOT_MAGIC)
+		abort(); /* a corrupted or double-freed snapshot: stop before worse */
+	if (atomic_fetch_sub(&s->refs, 1) == 1)
+		snapshot_free(s);
+}
+
+unsigned long
+snapshot_generation(void)
+{
+	return atomic_load(&snapshot_gen);
+}
+
+void
+snapshot_shutdown(void)
+{
+	struct snapshot *s;
+
+	pthread_mutex_lock(&snapshot_lock);
+	s = snapshot_current;
+	snapshot_current = NULL;
+	pthread_mutex_unlock(&snapshot_lock);
+	snapshot_release(&s);
+}
