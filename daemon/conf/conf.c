@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,18 @@ struct conf_ctx {
 	struct errs *errs;
 	size_t nerr_start;
 };
+
+/* Formats a JSON path into a PATH_LEN buffer; a too-long path is cut short,
+ * which only shortens an error message. */
+static void __attribute__((format(printf, 2, 3)))
+conf_pathf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, PATH_LEN, fmt, ap);
+	va_end(ap);
+}
 
 static int
 conf_oom(struct conf_ctx *x)
@@ -54,7 +67,7 @@ conf_check_keys(struct conf_ctx *x, json_t *obj, const char *path, const char *c
 		if (!known) {
 			char p[PATH_LEN];
 
-			snprintf(p, sizeof(p), "%s.%s", path, key);
+			conf_pathf(p, "%s.%s", path, key);
 			errs_add(x->errs, p, "unknown field");
 		}
 	}
@@ -81,7 +94,7 @@ conf_get_str(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
 	json_t *v = json_object_get(obj, key);
 	char p[PATH_LEN];
 
-	snprintf(p, sizeof(p), "%s.%s", path, key);
+	conf_pathf(p, "%s.%s", path, key);
 	if (v == NULL) {
 		if (required)
 			errs_add(x->errs, p, "is required");
@@ -106,7 +119,7 @@ conf_get_int(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
 	json_t *v = json_object_get(obj, key);
 	char p[PATH_LEN];
 
-	snprintf(p, sizeof(p), "%s.%s", path, key);
+	conf_pathf(p, "%s.%s", path, key);
 	*out = dflt;
 	if (v == NULL) {
 		if (required) {
@@ -138,7 +151,7 @@ conf_get_bool(struct conf_ctx *x, json_t *obj, const char *path, const char *key
 	if (v == NULL)
 		return 0;
 	if (!json_is_boolean(v)) {
-		snprintf(p, sizeof(p), "%s.%s", path, key);
+		conf_pathf(p, "%s.%s", path, key);
 		errs_add(x->errs, p, "must be true or false");
 		return -1;
 	}
@@ -187,7 +200,7 @@ conf_endpoint(struct conf_ctx *x, json_t *obj, const char *path, const char **ad
 	if (conf_addr(*addr, *port, sa, salen) < 0) {
 		char pp[PATH_LEN];
 
-		snprintf(pp, sizeof(pp), "%s.address", path);
+		conf_pathf(pp, "%s.address", path);
 		errs_add(x->errs, pp, "must be a numeric IPv4 or IPv6 address");
 		return -1;
 	}
@@ -204,7 +217,7 @@ conf_get_array(struct conf_ctx *x, json_t *root, const char *key, json_t **arr)
 	if (*arr == NULL)
 		return 0;
 	if (!json_is_array(*arr)) {
-		snprintf(p, sizeof(p), "$.%s", key);
+		conf_pathf(p, "$.%s", key);
 		errs_add(x->errs, p, "must be an array");
 		*arr = NULL;
 		return -1;
@@ -225,7 +238,7 @@ conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 		char path[PATH_LEN];
 		const char *name;
 
-		snprintf(path, sizeof(path), "$.listeners[%zu]", i);
+		conf_pathf(path, "$.listeners[%zu]", i);
 		l->index = i;
 		if (!json_is_object(o)) {
 			errs_add(x->errs, path, "must be an object");
@@ -236,7 +249,7 @@ conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 		if (name != NULL && !conf_name_valid(name)) {
 			char p[PATH_LEN];
 
-			snprintf(p, sizeof(p), "%s.name", path);
+			conf_pathf(p, "%s.name", path);
 			errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
 		}
 		l->name = name ? arena_strdup(c->arena, name) : "";
@@ -247,13 +260,13 @@ conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 			char p[PATH_LEN];
 
 			if (name != NULL && strcmp(c->listeners[j].name, name) == 0) {
-				snprintf(p, sizeof(p), "%s.name", path);
+				conf_pathf(p, "%s.name", path);
 				errs_add(x->errs, p, "duplicate listener name \"%s\"", name);
 			}
 			if (l->address != NULL && c->listeners[j].address != NULL &&
 			    l->port == c->listeners[j].port &&
 			    strcmp(l->address, c->listeners[j].address) == 0) {
-				snprintf(p, sizeof(p), "%s.port", path);
+				conf_pathf(p, "%s.port", path);
 				errs_add(x->errs, p, "%s:%u is already used by listener \"%s\"",
 					 l->address, l->port, c->listeners[j].name);
 			}
@@ -281,7 +294,7 @@ conf_parse_members(struct conf_ctx *x, struct conf_pool *pool, json_t *arr, cons
 		char path[PATH_LEN], id[PATH_LEN];
 		long w;
 
-		snprintf(path, sizeof(path), "%s.members[%zu]", ppath, i);
+		conf_pathf(path, "%s.members[%zu]", ppath, i);
 		if (!json_is_object(o)) {
 			errs_add(x->errs, path, "must be an object");
 			continue;
@@ -289,7 +302,7 @@ conf_parse_members(struct conf_ctx *x, struct conf_pool *pool, json_t *arr, cons
 		conf_check_keys(x, o, path, keys);
 		if (conf_endpoint(x, o, path, &m->address, &m->port, &m->sa, &m->salen) == 0) {
 			m->address = arena_strdup(c->arena, m->address);
-			snprintf(id, sizeof(id), strchr(m->address, ':') ? "%s/[%s]:%u" : "%s/%s:%u",
+			conf_pathf(id, strchr(m->address, ':') ? "%s/[%s]:%u" : "%s/%s:%u",
 				 pool->name, m->address, m->port);
 			m->id = arena_strdup(c->arena, id);
 		} else {
@@ -323,7 +336,7 @@ conf_parse_pools(struct conf_ctx *x, json_t *arr)
 		const char *name;
 		json_t *members;
 
-		snprintf(path, sizeof(path), "$.pools[%zu]", i);
+		conf_pathf(path, "$.pools[%zu]", i);
 		pool->index = i;
 		pool->name = "";
 		if (!json_is_object(o)) {
@@ -332,7 +345,7 @@ conf_parse_pools(struct conf_ctx *x, json_t *arr)
 		}
 		conf_check_keys(x, o, path, keys);
 		name = conf_get_str(x, o, path, "name", 1);
-		snprintf(p, sizeof(p), "%s.name", path);
+		conf_pathf(p, "%s.name", path);
 		if (name != NULL && !conf_name_valid(name))
 			errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
 		if (name != NULL)
@@ -341,7 +354,7 @@ conf_parse_pools(struct conf_ctx *x, json_t *arr)
 			if (strcmp(c->pools[j].name, name) == 0)
 				errs_add(x->errs, p, "duplicate pool name \"%s\"", name);
 		members = json_object_get(o, "members");
-		snprintf(p, sizeof(p), "%s.members", path);
+		conf_pathf(p, "%s.members", path);
 		if (members == NULL)
 			errs_add(x->errs, p, "is required");
 		else if (!json_is_array(members))
@@ -393,7 +406,7 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		const char *name, *s;
 		long prio;
 
-		snprintf(path, sizeof(path), "$.routes[%zu]", i);
+		conf_pathf(path, "$.routes[%zu]", i);
 		r->name = "";
 		if (!json_is_object(o)) {
 			errs_add(x->errs, path, "must be an object");
@@ -401,7 +414,7 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		}
 		conf_check_keys(x, o, path, keys);
 		name = conf_get_str(x, o, path, "name", 1);
-		snprintf(p, sizeof(p), "%s.name", path);
+		conf_pathf(p, "%s.name", path);
 		if (name != NULL && !conf_name_valid(name))
 			errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
 		if (name != NULL)
@@ -414,7 +427,7 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		if (s != NULL) {
 			r->listener = conf_listener_find(c, s);
 			if (r->listener == NULL) {
-				snprintf(p, sizeof(p), "%s.listener", path);
+				conf_pathf(p, "%s.listener", path);
 				errs_add(x->errs, p, "no listener named \"%s\"", s);
 			}
 		}
@@ -422,14 +435,14 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		if (s != NULL) {
 			r->pool = conf_pool_find(c, s);
 			if (r->pool == NULL) {
-				snprintf(p, sizeof(p), "%s.pool", path);
+				conf_pathf(p, "%s.pool", path);
 				errs_add(x->errs, p, "no pool named \"%s\"", s);
 			}
 		}
 		s = conf_get_str(x, o, path, "host", 0);
 		r->host = "";
 		if (s != NULL) {
-			snprintf(p, sizeof(p), "%s.host", path);
+			conf_pathf(p, "%s.host", path);
 			if (!conf_host_valid(s)) {
 				errs_add(x->errs, p, "must be a host name (letters, digits, '.', '-') or empty for any host");
 			} else {
@@ -444,7 +457,7 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		s = conf_get_str(x, o, path, "path_prefix", 0);
 		r->path_prefix = "/";
 		if (s != NULL) {
-			snprintf(p, sizeof(p), "%s.path_prefix", path);
+			conf_pathf(p, "%s.path_prefix", path);
 			if (!conf_path_valid(s))
 				errs_add(x->errs, p, "must start with '/' and contain no spaces or control characters");
 			else

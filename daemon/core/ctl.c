@@ -1,0 +1,296 @@
+/*
+ * ctl - control socket server (see ctl.h).
+ *
+ * Each client gets a small read buffer; a line longer than CTLC_MAX_LINE or a
+ * line that is not a JSON object is answered with an error and the client is
+ * closed, so a broken client cannot grow our memory.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ctlc.h"
+#include "jh.h"
+#include "log.h"
+#include "loop.h"
+
+struct ctl_client {
+	struct loop_io io;
+	struct ctl_server *srv;
+	char *in;
+	size_t inlen, incap;
+	char *out;		/* pending answer bytes */
+	size_t outlen, outoff;
+	int closing;
+	struct ctl_client *next;
+};
+
+struct ctl_server {
+	struct loop *loop;
+	struct loop_io io;
+	int fd;
+	char *path;
+	ctl_handler_fn handler;
+	void *data;
+	struct ctl_client *clients;
+};
+
+static void
+ctl_client_free(void *p)
+{
+	struct ctl_client *c = p;
+
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static void
+ctl_client_close(struct ctl_client *c)
+{
+	struct ctl_client **pp;
+	int fd = c->io.fd;
+
+	if (c->closing)
+		return;
+	c->closing = 1;
+	loop_io_del(c->srv->loop, &c->io);
+	close(fd);
+	for (pp = &c->srv->clients; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	if (loop_defer(c->srv->loop, ctl_client_free, c) < 0)
+		ctl_client_free(c); /* no pending event can reach it: io was removed */
+}
+
+/* Queues one answer line; returns 0 or -ENOMEM. */
+static int
+ctl_client_queue(struct ctl_client *c, json_t *resp)
+{
+	char *line = jh_dump_line(resp);
+	size_t len;
+	char *n;
+
+	if (line == NULL)
+		return -ENOMEM;
+	len = strlen(line);
+	n = realloc(c->out, c->outlen + len);
+	if (n == NULL) {
+		free(line);
+		return -ENOMEM;
+	}
+	memcpy(n + c->outlen, line, len);
+	c->out = n;
+	c->outlen += len;
+	free(line);
+	return 0;
+}
+
+static void
+ctl_client_handle_lines(struct ctl_client *c)
+{
+	char *nl;
+
+	while (!c->closing && (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
+		size_t linelen = (size_t)(nl - c->in);
+		json_error_t jerr;
+		json_t *req, *resp;
+
+		req = json_loadb(c->in, linelen, 0, &jerr);
+		if (req == NULL || !json_is_object(req)) {
+			resp = json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$",
+					 "message", "request must be one JSON object on one line");
+		} else {
+			resp = c->srv->handler(req, c->srv->data);
+		}
+		json_decref(req);
+		if (resp == NULL || ctl_client_queue(c, resp) < 0) {
+			json_decref(resp);
+			ctl_client_close(c);
+			return;
+		}
+		json_decref(resp);
+		memmove(c->in, nl + 1, c->inlen - linelen - 1);
+		c->inlen -= linelen + 1;
+	}
+}
+
+static void
+ctl_client_io(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct ctl_client *c = io->data;
+
+	if (events & EPOLLIN) {
+		ssize_t n;
+
+		if (c->inlen == c->incap) {
+			size_t ncap = c->incap ? c->incap * 2 : 4096;
+			char *nin;
+
+			if (ncap > CTLC_MAX_LINE) {
+				log_warn("control client sent a line over %d bytes; closing", CTLC_MAX_LINE);
+				ctl_client_close(c);
+				return;
+			}
+			nin = realloc(c->in, ncap);
+			if (nin == NULL) {
+				ctl_client_close(c);
+				return;
+			}
+			c->in = nin;
+			c->incap = ncap;
+		}
+		n = recv(io->fd, c->in + c->inlen, c->incap - c->inlen, 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			ctl_client_close(c);
+			return;
+		}
+		if (n > 0) {
+			c->inlen += (size_t)n;
+			ctl_client_handle_lines(c);
+		}
+	}
+	if (c->closing)
+		return;
+	if (c->outoff < c->outlen) {
+		ssize_t n = send(io->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			ctl_client_close(c);
+			return;
+		}
+		if (n > 0)
+			c->outoff += (size_t)n;
+		if (c->outoff == c->outlen)
+			c->outoff = c->outlen = 0;
+	}
+	loop_io_mod(l, io, EPOLLIN | (c->outlen > c->outoff ? EPOLLOUT : 0));
+}
+
+static void
+ctl_server_accept(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct ctl_server *s = io->data;
+	int i;
+
+	(void)events;
+	for (i = 0; i < 16; i++) {
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ctl_client *c;
+
+		if (fd < 0)
+			return;
+		c = calloc(1, sizeof(*c));
+		if (c == NULL || loop_io_add(l, &c->io, fd, EPOLLIN, ctl_client_io, c) < 0) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->srv = s;
+		c->next = s->clients;
+		s->clients = c;
+	}
+}
+
+int
+ctl_server_start(struct loop *l, const char *path, const char *group,
+		 ctl_handler_fn handler, void *data, struct ctl_server **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ctl_server *s;
+	int rc;
+
+	*out = NULL;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("control socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->loop = l;
+	s->handler = handler;
+	s->data = data;
+	s->path = strdup(path);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->path == NULL || s->fd < 0) {
+		rc = s->path == NULL ? -ENOMEM : -errno;
+		goto fail;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		log_err("cannot bind control socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* 0660: root and the tandem group (tandem-admin) only. */
+	if (chmod(path, 0660) < 0) {
+		rc = -errno;
+		log_err("cannot chmod control socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (group != NULL) {
+		struct group *g = getgrnam(group);
+
+		if (g == NULL) {
+			rc = -ENOENT;
+			log_err("control socket group \"%s\" does not exist", group);
+			goto fail;
+		}
+		if (chown(path, (uid_t)-1, g->gr_gid) < 0) {
+			rc = -errno;
+			log_err("cannot chown control socket %s: %s", path, strerror(errno));
+			goto fail;
+		}
+	}
+	if (listen(s->fd, 16) < 0 ||
+	    loop_io_add(l, &s->io, s->fd, EPOLLIN, ctl_server_accept, s) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->path);
+	free(s);
+	return rc;
+}
+
+void
+ctl_server_stop(struct ctl_server **sp)
+{
+	struct ctl_server *s = *sp;
+
+	if (s == NULL)
+		return;
+	while (s->clients != NULL) {
+		struct ctl_client *c = s->clients;
+		int fd = c->io.fd;
+
+		s->clients = c->next;
+		loop_io_del(s->loop, &c->io);
+		close(fd);
+		ctl_client_free(c);
+	}
+	loop_io_del(s->loop, &s->io);
+	close(s->fd); /* s->fd is our own copy; loop_io_del cleared s->io.fd */
+	unlink(s->path);
+	free(s->path);
+	free(s);
+	*sp = NULL;
+}

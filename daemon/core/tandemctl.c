@@ -1,0 +1,182 @@
+/*
+ * tandemctl - the operator's command line for tandemd: status, reload, stats
+ * over the control socket, and an offline check of a config file.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "ctlc.h"
+#include "errs.h"
+#include "jh.h"
+
+#define TANDEMCTL_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
+#define TANDEMCTL_TIMEOUT_MS 10000
+
+static void
+tandemctl_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tandemctl [-s SOCKET] status [--json]\n"
+		"       tandemctl [-s SOCKET] reload\n"
+		"       tandemctl [-s SOCKET] stats\n"
+		"       tandemctl check FILE\n"
+		"  -s, --socket PATH   tandemd control socket (default " TANDEMCTL_DEFAULT_SOCKET ")\n");
+}
+
+static void
+tandemctl_print_errors(const json_t *errors)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(errors, i, e)
+		fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "path")),
+			json_string_value(json_object_get(e, "message")));
+}
+
+static int
+tandemctl_call(const char *sock, const char *cmd, json_t **resp)
+{
+	json_t *req = json_pack("{s:s}", "cmd", cmd);
+	int rc = ctlc_call(sock, req, resp, TANDEMCTL_TIMEOUT_MS);
+
+	json_decref(req);
+	if (rc < 0) {
+		fprintf(stderr, "tandemctl: cannot reach tandemd at %s: %s\n", sock, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tandemctl_print_status(const json_t *st)
+{
+	json_t *l, *p, *m;
+	size_t i, j;
+
+	printf("tandemd %s  pid %lld  up %llds  workers %lld\n",
+	       json_string_value(json_object_get(st, "version")),
+	       json_integer_value(json_object_get(st, "pid")),
+	       json_integer_value(json_object_get(st, "uptime_s")),
+	       json_integer_value(json_object_get(st, "workers")));
+	printf("config %s  generation %lld  revision %lld\n",
+	       json_string_value(json_object_get(st, "config")),
+	       json_integer_value(json_object_get(st, "generation")),
+	       json_integer_value(json_object_get(st, "revision")));
+	printf("\nLISTENER             ADDRESS                                  ROUTES\n");
+	json_array_foreach(json_object_get(st, "listeners"), i, l) {
+		char addr[80];
+
+		snprintf(addr, sizeof(addr), "%s:%lld", json_string_value(json_object_get(l, "address")),
+			 json_integer_value(json_object_get(l, "port")));
+		printf("%-20s %-40s %lld\n", json_string_value(json_object_get(l, "name")), addr,
+		       json_integer_value(json_object_get(l, "routes")));
+	}
+	printf("\nPOOL                 MEMBER                                   WEIGHT STATE\n");
+	json_array_foreach(json_object_get(st, "pools"), i, p) {
+		json_array_foreach(json_object_get(p, "members"), j, m) {
+			char addr[80];
+
+			snprintf(addr, sizeof(addr), "%s:%lld",
+				 json_string_value(json_object_get(m, "address")),
+				 json_integer_value(json_object_get(m, "port")));
+			printf("%-20s %-40s %6lld %s\n", j == 0 ? json_string_value(json_object_get(p, "name")) : "",
+			       addr, json_integer_value(json_object_get(m, "weight")),
+			       json_string_value(json_object_get(m, "state")));
+		}
+	}
+}
+
+static int
+tandemctl_check(const char *file)
+{
+	struct errs e;
+	struct conf *c;
+	size_t i;
+
+	errs_init(&e);
+	c = conf_load_file(file, &e);
+	if (c == NULL) {
+		for (i = 0; i < e.count && i < e.cap; i++)
+			fprintf(stderr, "%s: %s: %s\n", file, e.items[i].path, e.items[i].message);
+		errs_release(&e);
+		return 1;
+	}
+	printf("%s: configuration OK\n", file);
+	conf_free(&c);
+	errs_release(&e);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = TANDEMCTL_DEFAULT_SOCKET, *cmd;
+	json_t *resp = NULL;
+	int opt, as_json = 0, rc = 1;
+
+	while ((opt = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': sock = optarg; break;
+		case 'j': as_json = 1; break;
+		case 'h': tandemctl_usage(stdout); return 0;
+		default: tandemctl_usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		tandemctl_usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	if (optind < argc && strcmp(argv[optind], "--json") == 0) {
+		as_json = 1;
+		optind++;
+	}
+	if (strcmp(cmd, "check") == 0) {
+		if (optind + 1 != argc) {
+			tandemctl_usage(stderr);
+			return 2;
+		}
+		return tandemctl_check(argv[optind]);
+	}
+	if (optind != argc || (strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "stats"))) {
+		tandemctl_usage(stderr);
+		return 2;
+	}
+	if (tandemctl_call(sock, cmd, &resp) < 0)
+		return 1;
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		fprintf(stderr, "tandemctl: %s refused:\n", cmd);
+		tandemctl_print_errors(json_object_get(resp, "errors"));
+		goto out;
+	}
+	if (as_json || strcmp(cmd, "stats") == 0) {
+		char *text = jh_dump_canonical(resp);
+
+		fputs(text ? text : "{}\n", stdout);
+		free(text);
+	} else if (strcmp(cmd, "status") == 0) {
+		tandemctl_print_status(resp);
+	} else {
+		printf("reloaded: generation %lld, revision %lld\n",
+		       json_integer_value(json_object_get(resp, "generation")),
+		       json_integer_value(json_object_get(resp, "revision")));
+	}
+	rc = 0;
+out:
+	json_decref(resp);
+	return rc;
+}

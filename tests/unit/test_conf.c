@@ -1,0 +1,285 @@
+/* Unit tests for daemon/conf: valid configs and one test per kind of error. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "errs.h"
+
+#define GOOD \
+	"{\"version\":1,\"revision\":7," \
+	"\"listeners\":[{\"name\":\"web\",\"address\":\"127.0.0.1\",\"port\":8080}," \
+	"               {\"name\":\"v6\",\"address\":\"::1\",\"port\":8080}]," \
+	"\"pools\":[{\"name\":\"app\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":9001}," \
+	"                                       {\"address\":\"127.0.0.1\",\"port\":9002,\"weight\":3,\"enabled\":false}]}," \
+	"          {\"name\":\"static\",\"members\":[{\"address\":\"::1\",\"port\":9003}]}]," \
+	"\"routes\":[{\"name\":\"any\",\"listener\":\"web\",\"pool\":\"app\"}," \
+	"           {\"name\":\"img\",\"listener\":\"web\",\"host\":\"Example.COM\",\"path_prefix\":\"/img/\",\"pool\":\"static\"}," \
+	"           {\"name\":\"first\",\"listener\":\"web\",\"path_prefix\":\"/\",\"pool\":\"app\",\"priority\":1}]}"
+
+static struct conf *
+parse(const char *text, struct errs *e)
+{
+	errs_init(e);
+	return conf_parse(text, strlen(text), e);
+}
+
+/* Asserts that text is refused with an error at path whose message contains msg. */
+static void
+expect_error(const char *text, const char *path, const char *msg)
+{
+	struct errs e;
+	struct conf *c = parse(text, &e);
+	size_t i;
+	int found = 0;
+
+	assert_null(c);
+	assert_true(e.count > 0);
+	for (i = 0; i < e.count; i++)
+		if (strcmp(e.items[i].path, path) == 0 && strstr(e.items[i].message, msg) != NULL)
+			found = 1;
+	if (!found) {
+		for (i = 0; i < e.count; i++)
+			fprintf(stderr, "  got %s: %s\n", e.items[i].path, e.items[i].message);
+		fail_msg("expected error at %s containing \"%s\"", path, msg);
+	}
+	errs_release(&e);
+}
+
+static void
+test_valid_config(void **state)
+{
+	struct errs e;
+	struct conf *c = parse(GOOD, &e);
+	struct conf_listener *web;
+	struct conf_pool *app;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(e.count, 0);
+	assert_int_equal(c->revision, 7);
+	assert_int_equal(c->nlisteners, 2);
+	assert_int_equal(c->npools, 2);
+	assert_int_equal(c->nroutes, 3);
+	web = conf_listener_find(c, "web");
+	assert_non_null(web);
+	assert_int_equal(web->port, 8080);
+	assert_int_equal(web->sa.ss_family, AF_INET);
+	assert_int_equal(conf_listener_find(c, "v6")->sa.ss_family, AF_INET6);
+	app = conf_pool_find(c, "app");
+	assert_int_equal(app->nmembers, 2);
+	assert_int_equal(app->members[0].weight, 1); /* default */
+	assert_true(app->members[0].enabled);
+	assert_int_equal(app->members[1].weight, 3);
+	assert_false(app->members[1].enabled);
+	assert_string_equal(app->members[1].id, "app/127.0.0.1:9002");
+	assert_string_equal(conf_pool_find(c, "static")->members[0].id, "static/[::1]:9003");
+	assert_null(conf_pool_find(c, "nope"));
+	/* Match order: priority 1 first, then the longer prefix, then the rest. */
+	assert_int_equal(web->nroutes, 3);
+	assert_string_equal(web->routes[0]->name, "first");
+	assert_string_equal(web->routes[1]->name, "img");
+	assert_string_equal(web->routes[1]->host, "example.com"); /* lower-cased */
+	assert_string_equal(web->routes[2]->name, "any");
+	assert_string_equal(web->routes[2]->host, "");
+	assert_string_equal(web->routes[2]->path_prefix, "/");
+	assert_int_equal(web->routes[2]->priority, 100);
+	assert_ptr_equal(web->routes[1]->pool, conf_pool_find(c, "static"));
+	assert_int_equal(conf_listener_find(c, "v6")->nroutes, 0);
+	conf_free(&c);
+	assert_null(c);
+}
+
+static void
+test_empty_config_is_valid(void **state)
+{
+	struct errs e;
+	struct conf *c = parse("{\"version\":1}", &e);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->nlisteners + c->npools + c->nroutes, 0);
+	conf_free(&c);
+	errs_release(&e);
+}
+
+static void
+test_error_invalid_json(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,", "$", "invalid JSON");
+	expect_error("[1,2]", "$", "must be a JSON object");
+	expect_error("{\"version\":1,\"version\":1}", "$", "invalid JSON");
+}
+
+static void
+test_error_version(void **state)
+{
+	(void)state;
+	expect_error("{}", "$.version", "is required");
+	expect_error("{\"version\":2}", "$.version", "between 1 and 1");
+	expect_error("{\"version\":\"1\"}", "$.version", "must be an integer");
+}
+
+static void
+test_error_unknown_field(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"listner\":[]}", "$.listner", "unknown field");
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":1,\"prot\":1}]}",
+		     "$.listeners[0].prot", "unknown field");
+}
+
+static void
+test_error_types(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"pools\":{}}", "$.pools", "must be an array");
+	expect_error("{\"version\":1,\"pools\":[1]}", "$.pools[0]", "must be an object");
+	expect_error("{\"version\":1,\"pools\":[{\"name\":5,\"members\":[]}]}", "$.pools[0].name", "must be a string");
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"p\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":1,\"enabled\":1}]}]}",
+		     "$.pools[0].members[0].enabled", "true or false");
+}
+
+static void
+test_error_missing_fields(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"listeners\":[{\"address\":\"127.0.0.1\",\"port\":80}]}",
+		     "$.listeners[0].name", "is required");
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"p\"}]}", "$.pools[0].members", "is required");
+	expect_error("{\"version\":1,\"routes\":[{\"name\":\"r\"}]}", "$.routes[0].listener", "is required");
+}
+
+static void
+test_error_ranges(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":0}]}",
+		     "$.listeners[0].port", "between 1 and 65535");
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":70000}]}",
+		     "$.listeners[0].port", "between 1 and 65535");
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"p\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":1,\"weight\":257}]}]}",
+		     "$.pools[0].members[0].weight", "between 0 and 256");
+}
+
+static void
+test_error_bad_address(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"localhost\",\"port\":80}]}",
+		     "$.listeners[0].address", "numeric IPv4 or IPv6");
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"p\",\"members\":[{\"address\":\"10.0.0.300\",\"port\":1}]}]}",
+		     "$.pools[0].members[0].address", "numeric IPv4 or IPv6");
+}
+
+static void
+test_error_bad_names(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"has space\",\"members\":[]}]}", "$.pools[0].name", "letters");
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"\",\"members\":[]}]}", "$.pools[0].name", "letters");
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"-x\",\"members\":[]}]}", "$.pools[0].name", "letters");
+}
+
+static void
+test_error_duplicates(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"p\",\"members\":[]},{\"name\":\"p\",\"members\":[]}]}",
+		     "$.pools[1].name", "duplicate pool name");
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":80},"
+		     "{\"name\":\"b\",\"address\":\"127.0.0.1\",\"port\":80}]}",
+		     "$.listeners[1].port", "already used");
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":80},"
+		     "{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":81}]}",
+		     "$.listeners[1].name", "duplicate listener name");
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"p\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":1},"
+		     "{\"address\":\"127.0.0.1\",\"port\":1}]}]}",
+		     "$.pools[0].members[1]", "duplicate member");
+}
+
+static void
+test_error_dangling_references(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"pools\":[{\"name\":\"p\",\"members\":[]}],"
+		     "\"routes\":[{\"name\":\"r\",\"listener\":\"nope\",\"pool\":\"p\"}]}",
+		     "$.routes[0].listener", "no listener named \"nope\"");
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":80}],"
+		     "\"routes\":[{\"name\":\"r\",\"listener\":\"a\",\"pool\":\"gone\"}]}",
+		     "$.routes[0].pool", "no pool named \"gone\"");
+}
+
+static void
+test_error_route_fields(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":80}],"
+		     "\"pools\":[{\"name\":\"p\",\"members\":[]}],"
+		     "\"routes\":[{\"name\":\"r\",\"listener\":\"a\",\"pool\":\"p\",\"path_prefix\":\"api\"}]}",
+		     "$.routes[0].path_prefix", "must start with '/'");
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":80}],"
+		     "\"pools\":[{\"name\":\"p\",\"members\":[]}],"
+		     "\"routes\":[{\"name\":\"r\",\"listener\":\"a\",\"pool\":\"p\",\"host\":\"a b\"}]}",
+		     "$.routes[0].host", "host name");
+}
+
+static void
+test_every_error_is_reported(void **state)
+{
+	struct errs e;
+	struct conf *c;
+
+	(void)state;
+	c = parse("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"x\",\"port\":0}],"
+		  "\"pools\":[{\"name\":\"p p\",\"members\":[]}]}", &e);
+	assert_null(c);
+	assert_int_equal(e.count, 3); /* address, port, pool name: not just the first */
+	errs_release(&e);
+}
+
+static void
+test_load_file_missing(void **state)
+{
+	struct errs e;
+
+	(void)state;
+	errs_init(&e);
+	assert_null(conf_load_file("/nonexistent/tandem.json", &e));
+	assert_int_equal(e.count, 1);
+	assert_non_null(strstr(e.items[0].message, "cannot open"));
+	errs_release(&e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_config),
+		cmocka_unit_test(test_empty_config_is_valid),
+		cmocka_unit_test(test_error_invalid_json),
+		cmocka_unit_test(test_error_version),
+		cmocka_unit_test(test_error_unknown_field),
+		cmocka_unit_test(test_error_types),
+		cmocka_unit_test(test_error_missing_fields),
+		cmocka_unit_test(test_error_ranges),
+		cmocka_unit_test(test_error_bad_address),
+		cmocka_unit_test(test_error_bad_names),
+		cmocka_unit_test(test_error_duplicates),
+		cmocka_unit_test(test_error_dangling_references),
+		cmocka_unit_test(test_error_route_fields),
+		cmocka_unit_test(test_every_error_is_reported),
+		cmocka_unit_test(test_load_file_missing),
+	};
+
+	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+}
