@@ -1,0 +1,135 @@
+// Listeners: table + add/edit form.
+import { api, list } from './api.js';
+import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
+  describeError, intOrUndefined, notify, confirmAction } from './dom.js';
+import { state, applyErrorsFor } from './state.js';
+import { refreshStatus } from './app.js';
+
+const form = () => $('#listener-form');
+let editing = null; // name of the listener being edited, or null
+
+export function init() {
+  form().addEventListener('submit', onSubmit);
+  $('#listener-cancel').addEventListener('click', () => resetForm());
+}
+
+export async function load() {
+  setAlert($('#listeners-error'), '');
+  try {
+    state.listeners = list(await api.listeners(), 'listeners');
+  } catch (e) {
+    setAlert($('#listeners-error'), 'Could not load listeners: ' + describeError(e));
+  }
+  render();
+}
+
+function render() {
+  const tbody = clear($('#listeners-table tbody'));
+  if (!state.listeners.length) {
+    tbody.append(h('tr', {}, h('td', { colspan: 4, class: 'empty' },
+      'No listeners yet. Add one with the form on the right.')));
+    return;
+  }
+  for (const l of sorted(state.listeners)) {
+    const errs = applyErrorsFor('listeners', l.name);
+    const tr = h('tr', { 'data-testid': 'listener-row', 'data-name': l.name,
+      class: (errs.length ? 'row-error' : '') + (editing === l.name ? ' editing' : '') },
+      h('td', { class: 'mono' }, l.name),
+      h('td', { class: 'mono' }, l.address),
+      h('td', { class: 'num' }, l.port),
+      h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'listener-edit',
+          onclick: () => startEdit(l) }, 'Edit'),
+        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'listener-delete',
+          onclick: () => remove(l) }, 'Delete')));
+    tbody.append(tr);
+    if (errs.length)
+      tbody.append(h('tr', { class: 'row-error-detail', 'data-testid': 'listener-row-error' },
+        h('td', { colspan: 4 }, errs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; '))));
+  }
+}
+
+function sorted(a) { return [...a].sort((x, y) => String(x.name).localeCompare(String(y.name))); }
+
+function resetForm() {
+  editing = null;
+  const f = form();
+  f.reset();
+  clearFormErrors(f);
+  f.elements.name.readOnly = false;
+  $('#listener-form-title').textContent = 'Add listener';
+  $('#listener-submit').textContent = 'Add listener';
+  $('#listener-cancel').hidden = true;
+  render();
+}
+
+export function startEdit(l, fieldErrors) {
+  editing = l.name;
+  const f = form();
+  clearFormErrors(f);
+  f.elements.name.value = l.name;
+  f.elements.name.readOnly = true;
+  f.elements.address.value = l.address ?? '';
+  f.elements.port.value = l.port ?? '';
+  $('#listener-form-title').textContent = 'Edit listener ' + l.name;
+  $('#listener-submit').textContent = 'Save';
+  $('#listener-cancel').hidden = false;
+  for (const e of fieldErrors || applyErrorsFor('listeners', l.name))
+    if (!(e.parsed.attr && setFieldError(f, e.parsed.attr, e.message)))
+      setAlert($('.form-error', f), e.message);
+  render();
+  f.elements.address.focus();
+}
+
+/* Open the edit form for the object an apply error names. */
+export function editByName(name) {
+  const l = state.listeners.find((x) => x.name === name);
+  if (l) startEdit(l);
+}
+
+async function onSubmit(ev) {
+  ev.preventDefault();
+  const f = form();
+  clearFormErrors(f);
+  const body = {
+    name: f.elements.name.value.trim(),
+    address: f.elements.address.value.trim(),
+    port: intOrUndefined(f.elements.port.value),
+  };
+  const btn = $('#listener-submit');
+  btn.disabled = true;
+  try {
+    if (editing) {
+      await api.updateListener(editing, body);
+      notify('Listener ' + editing + ' saved to the candidate.');
+    } else {
+      await api.createListener(body);
+      notify('Listener ' + body.name + ' added to the candidate.');
+    }
+    resetForm();
+    await load();
+    refreshStatus();
+  } catch (e) {
+    showApiError(f, e, 'A listener with this name');
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function remove(l) {
+  if (!await confirmAction('Delete listener ' + l.name + '?',
+    'The listener is removed from the candidate; it stops accepting traffic once you apply.')) return;
+  setAlert($('#listeners-error'), '');
+  try {
+    await api.deleteListener(l.name);
+    if (editing === l.name) resetForm();
+    notify('Listener ' + l.name + ' deleted from the candidate.');
+    await load();
+    refreshStatus();
+  } catch (e) {
+    const msg = e.status === 409 && e.code === 'in_use'
+      ? 'Listener ' + l.name + ' is in use and cannot be deleted: ' + e.message
+      : 'Could not delete listener ' + l.name + ': ' + describeError(e);
+    setAlert($('#listeners-error'), msg);
+  }
+}

@@ -1,0 +1,235 @@
+// Pools and their members.
+import { api, list, memberKey } from './api.js';
+import { $, h, clear, badge, setAlert, clearFormErrors, setFieldError, showApiError,
+  describeError, intOrUndefined, notify, confirmAction, fillSelect } from './dom.js';
+import { state, applyErrorsFor } from './state.js';
+import { refreshStatus } from './app.js';
+
+let editingMember = null; // {pool, key} while editing a member
+
+export function init() {
+  $('#pool-form').addEventListener('submit', onPoolSubmit);
+  $('#member-form').addEventListener('submit', onMemberSubmit);
+  $('#member-cancel').addEventListener('click', () => resetMemberForm());
+}
+
+export async function load() {
+  setAlert($('#pools-error'), '');
+  try {
+    state.pools = list(await api.pools(), 'pools');
+  } catch (e) {
+    setAlert($('#pools-error'), 'Could not load pools: ' + describeError(e));
+  }
+  try { state.routes = list(await api.routes(), 'routes'); } catch { /* only for "used by" */ }
+  render();
+}
+
+/* Runtime state of one member as tandemd reports it. */
+export function memberState(poolName, m) {
+  if (m.enabled === false) return { text: 'disabled', kind: 'disabled' };
+  const td = state.status && state.status.tandemd;
+  if (!td || !td.reachable) return { text: 'unknown', kind: 'unknown' };
+  const rp = (td.pools || []).find((p) => p.name === poolName);
+  const rm = rp && (rp.members || []).find((x) => x.address === m.address && Number(x.port) === Number(m.port));
+  if (!rm) return { text: 'not applied', kind: 'pending' };
+  if (rm.enabled === false) return { text: 'disabled', kind: 'disabled' };
+  const s = String(rm.state || 'unknown').toLowerCase();
+  return { text: s, kind: ['up', 'down', 'disabled'].includes(s) ? s : 'unknown' };
+}
+
+function sorted(a) { return [...a].sort((x, y) => String(x.name).localeCompare(String(y.name))); }
+
+function render() {
+  const box = clear($('#pools-list'));
+  const pools = sorted(state.pools);
+  const current = $('#member-pool').value || (editingMember && editingMember.pool);
+  fillSelect($('#member-pool'), pools.map((p) => p.name), current || (pools[0] && pools[0].name));
+  if (!pools.length) {
+    box.append(h('div', { class: 'empty-state' },
+      'No pools yet. Add a pool, then add its members (backend address and port).'));
+    return;
+  }
+  for (const p of pools) box.append(poolCard(p));
+}
+
+function poolCard(p) {
+  const members = p.members || [];
+  const usedBy = state.routes.filter((r) => r.pool === p.name).map((r) => r.name);
+  const poolErrs = applyErrorsFor('pools', p.name).filter((e) => !e.parsed.member);
+  const tbody = h('tbody');
+  if (!members.length)
+    tbody.append(h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No members: this pool cannot serve traffic.')));
+  for (const m of members) {
+    const key = memberKey(m);
+    const st = memberState(p.name, m);
+    const errs = applyErrorsFor('pools', p.name, key);
+    const isEditing = editingMember && editingMember.pool === p.name && editingMember.key === key;
+    tbody.append(h('tr', { 'data-testid': 'member-row', 'data-pool': p.name, 'data-member': key,
+      class: (errs.length ? 'row-error' : '') + (isEditing ? ' editing' : '') },
+      h('td', { class: 'mono' }, m.address),
+      h('td', { class: 'num' }, m.port),
+      h('td', { class: 'num' }, m.weight ?? 1),
+      h('td', {}, m.enabled === false ? 'no' : 'yes'),
+      h('td', {}, badge(st.text, st.kind)),
+      h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'member-edit',
+          onclick: () => startEditMember(p.name, m) }, 'Edit'),
+        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'member-delete',
+          onclick: () => removeMember(p.name, m) }, 'Delete'))));
+    if (errs.length)
+      tbody.append(h('tr', { class: 'row-error-detail', 'data-testid': 'member-row-error' },
+        h('td', { colspan: 6 }, errs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; '))));
+  }
+  const up = members.filter((m) => memberState(p.name, m).kind === 'up').length;
+  return h('div', { class: 'pool-card', 'data-testid': 'pool-card', 'data-name': p.name },
+    h('div', { class: 'pool-card-head' },
+      h('h3', {}, p.name),
+      h('span', { class: 'muted' }, `${members.length} member${members.length === 1 ? '' : 's'}, ${up} up`),
+      h('span', { class: 'muted' }, usedBy.length ? '· used by ' + usedBy.join(', ') : '· not used by any route'),
+      h('span', { class: 'spacer' }),
+      h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'pool-add-member',
+        onclick: () => { resetMemberForm(); $('#member-pool').value = p.name; $('#member-address').focus(); } }, 'Add member'),
+      h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-testid': 'pool-delete',
+        onclick: () => removePool(p) }, 'Delete pool')),
+    h('div', { class: 'inline-error', role: 'alert', 'data-testid': 'pool-card-error',
+      hidden: !poolErrs.length }, poolErrs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; ')),
+    h('table', { class: 'table' },
+      h('thead', {}, h('tr', {},
+        h('th', {}, 'Address'), h('th', { class: 'num' }, 'Port'), h('th', { class: 'num' }, 'Weight'),
+        h('th', {}, 'Enabled'), h('th', {}, 'State'), h('th', { class: 'actions' }, 'Actions'))),
+      tbody));
+}
+
+async function onPoolSubmit(ev) {
+  ev.preventDefault();
+  const f = $('#pool-form');
+  clearFormErrors(f);
+  const name = f.elements.name.value.trim();
+  const btn = $('#pool-submit');
+  btn.disabled = true;
+  try {
+    await api.createPool({ name, members: [] });
+    f.reset();
+    notify('Pool ' + name + ' added to the candidate. Add its members next.');
+    await load();
+    $('#member-pool').value = name;
+    refreshStatus();
+  } catch (e) {
+    showApiError(f, e, 'A pool with this name');
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function resetMemberForm() {
+  editingMember = null;
+  const f = $('#member-form');
+  const pool = f.elements.pool.value;
+  f.reset();
+  f.elements.pool.value = pool;
+  f.elements.pool.disabled = false;
+  clearFormErrors(f);
+  $('#member-form-title').textContent = 'Add member';
+  $('#member-submit').textContent = 'Add member';
+  $('#member-cancel').hidden = true;
+  render();
+}
+
+export function startEditMember(poolName, m) {
+  const key = memberKey(m);
+  editingMember = { pool: poolName, key };
+  const f = $('#member-form');
+  clearFormErrors(f);
+  f.elements.pool.value = poolName;
+  f.elements.pool.disabled = true;
+  f.elements.address.value = m.address ?? '';
+  f.elements.port.value = m.port ?? '';
+  f.elements.weight.value = m.weight ?? 1;
+  f.elements.enabled.checked = m.enabled !== false;
+  $('#member-form-title').textContent = 'Edit member ' + key + ' of ' + poolName;
+  $('#member-submit').textContent = 'Save';
+  $('#member-cancel').hidden = false;
+  for (const e of applyErrorsFor('pools', poolName, key))
+    if (!(e.parsed.attr && setFieldError(f, e.parsed.attr, e.message)))
+      setAlert($('.form-error', f), e.message);
+  render();
+  f.elements.address.focus();
+}
+
+/* Open what an apply error names: a member's edit form, or the pool card. */
+export function focusError(parsed) {
+  const p = state.pools.find((x) => x.name === parsed.name);
+  if (!p) return;
+  if (parsed.member) {
+    const m = (p.members || []).find((x) => memberKey(x) === parsed.member);
+    if (m) { startEditMember(p.name, m); return; }
+  }
+  const card = document.querySelector(`.pool-card[data-name="${CSS.escape(p.name)}"]`);
+  if (card) card.scrollIntoView({ block: 'center' });
+}
+
+async function onMemberSubmit(ev) {
+  ev.preventDefault();
+  const f = $('#member-form');
+  clearFormErrors(f);
+  const pool = f.elements.pool.value;
+  if (!pool) { setFieldError(f, 'pool', 'Add a pool first.'); return; }
+  const body = {
+    address: f.elements.address.value.trim(),
+    port: intOrUndefined(f.elements.port.value),
+    weight: intOrUndefined(f.elements.weight.value),
+    enabled: f.elements.enabled.checked,
+  };
+  const btn = $('#member-submit');
+  btn.disabled = true;
+  try {
+    if (editingMember) {
+      await api.updateMember(editingMember.pool, editingMember.key, body);
+      notify('Member ' + editingMember.key + ' of ' + pool + ' saved to the candidate.');
+    } else {
+      await api.addMember(pool, body);
+      notify('Member ' + memberKey(body) + ' added to pool ' + pool + '.');
+    }
+    resetMemberForm();
+    await load();
+    refreshStatus();
+  } catch (e) {
+    showApiError(f, e, 'This member');
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function removeMember(poolName, m) {
+  const key = memberKey(m);
+  if (!await confirmAction('Remove member ' + key + '?',
+    'It is removed from pool ' + poolName + ' in the candidate and stops receiving traffic once you apply.', 'Remove')) return;
+  setAlert($('#pools-error'), '');
+  try {
+    await api.deleteMember(poolName, key);
+    if (editingMember && editingMember.key === key && editingMember.pool === poolName) resetMemberForm();
+    notify('Member ' + key + ' removed from ' + poolName + '.');
+    await load();
+    refreshStatus();
+  } catch (e) {
+    setAlert($('#pools-error'), 'Could not remove member ' + key + ': ' + describeError(e));
+  }
+}
+
+async function removePool(p) {
+  if (!await confirmAction('Delete pool ' + p.name + '?',
+    'The pool and its members are removed from the candidate. A pool that a route uses cannot be deleted.')) return;
+  setAlert($('#pools-error'), '');
+  try {
+    await api.deletePool(p.name);
+    notify('Pool ' + p.name + ' deleted from the candidate.');
+    await load();
+    refreshStatus();
+  } catch (e) {
+    const msg = e.status === 409 && e.code === 'in_use'
+      ? 'Pool ' + p.name + ' is in use by a route and cannot be deleted: ' + e.message +
+        ' Change or delete the route first.'
+      : 'Could not delete pool ' + p.name + ': ' + describeError(e);
+    setAlert($('#pools-error'), msg);
+  }
+}

@@ -1,0 +1,70 @@
+// Revisions: history, view one, restore into the candidate.
+import { api, list } from './api.js';
+import { $, h, clear, badge, setAlert, describeError, notify, confirmAction, fmtTime } from './dom.js';
+import { refreshStatus } from './app.js';
+
+export function init() {
+  $('#revision-detail-close').addEventListener('click', () => { $('#revision-detail').hidden = true; });
+}
+
+export async function load() {
+  setAlert($('#revisions-error'), '');
+  const tbody = clear($('#revisions-table tbody'));
+  let revs = [];
+  try {
+    revs = list(await api.revisions(), 'revisions');
+  } catch (e) {
+    setAlert($('#revisions-error'), 'Could not load revisions: ' + describeError(e));
+    return;
+  }
+  if (!revs.length) {
+    tbody.append(h('tr', {}, h('td', { colspan: 6, class: 'empty' },
+      'No revisions yet. Every apply creates one.')));
+    return;
+  }
+  revs.sort((a, b) => Number(b.number) - Number(a.number));
+  for (const r of revs) {
+    const st = String(r.status || 'unknown');
+    tbody.append(h('tr', { 'data-testid': 'revision-row', 'data-number': r.number },
+      h('td', { class: 'num' }, r.number),
+      h('td', {}, badge(st, ['applied', 'failed', 'conflicted', 'pending'].includes(st) ? st : 'unknown')),
+      h('td', { class: 'mono' }, fmtTime(r.created_at)),
+      h('td', {}, r.author || '—'),
+      h('td', {}, r.comment || h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'revision-view',
+          onclick: () => view(r.number) }, 'View'),
+        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'revision-restore',
+          onclick: () => restore(r.number) }, 'Restore into candidate'))));
+  }
+}
+
+async function view(n) {
+  const box = $('#revision-detail');
+  const body = $('#revision-detail-body');
+  $('#revision-detail-title').textContent = 'Revision ' + n;
+  body.textContent = 'Loading…';
+  box.hidden = false;
+  try {
+    const r = await api.revision(n);
+    const content = r && (r.content ?? r.config ?? r);
+    body.textContent = typeof content === 'string' ? content : JSON.stringify(content, null, 2);
+  } catch (e) {
+    body.textContent = 'Could not load revision ' + n + ': ' + describeError(e);
+  }
+  box.scrollIntoView({ block: 'nearest' });
+}
+
+async function restore(n) {
+  if (!await confirmAction('Restore revision ' + n + ' into the candidate?',
+    'The candidate is replaced by revision ' + n + '. Nothing changes in traffic until you review the diff and apply.',
+    'Restore')) return;
+  try {
+    await api.restore(n);
+    notify('Revision ' + n + ' restored into the candidate. Review the diff and apply it.');
+    await refreshStatus();
+    location.hash = '#changes';
+  } catch (e) {
+    setAlert($('#revisions-error'), 'Could not restore revision ' + n + ': ' + describeError(e));
+  }
+}

@@ -1,0 +1,160 @@
+// Routes: table + add/edit form with listener and pool selects.
+import { api, list } from './api.js';
+import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
+  describeError, intOrUndefined, notify, confirmAction, fillSelect } from './dom.js';
+import { state, applyErrorsFor } from './state.js';
+import { refreshStatus } from './app.js';
+
+const form = () => $('#route-form');
+let editing = null;
+
+export function init() {
+  form().addEventListener('submit', onSubmit);
+  $('#route-cancel').addEventListener('click', () => resetForm());
+}
+
+export async function load() {
+  setAlert($('#routes-error'), '');
+  try {
+    const [routes, listeners, pools] = await Promise.all([api.routes(), api.listeners(), api.pools()]);
+    state.routes = list(routes, 'routes');
+    state.listeners = list(listeners, 'listeners');
+    state.pools = list(pools, 'pools');
+  } catch (e) {
+    setAlert($('#routes-error'), 'Could not load routes: ' + describeError(e));
+  }
+  fillSelects();
+  render();
+}
+
+function names(a) { return a.map((x) => x.name).sort(); }
+
+function fillSelects(route) {
+  const f = form();
+  const ls = names(state.listeners), ps = names(state.pools);
+  fillSelect(f.elements.listener, ls, route ? route.listener : (f.elements.listener.value || ls[0]),
+    ls.length ? undefined : '— add a listener first —');
+  fillSelect(f.elements.pool, ps, route ? route.pool : (f.elements.pool.value || ps[0]),
+    ps.length ? undefined : '— add a pool first —');
+}
+
+export function sortRoutes(a) {
+  return [...a].sort((x, y) => (Number(y.priority) || 0) - (Number(x.priority) || 0)
+    || String(x.name).localeCompare(String(y.name)));
+}
+
+function render() {
+  const tbody = clear($('#routes-table tbody'));
+  if (!state.routes.length) {
+    tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' },
+      'No routes yet. A route sends requests on a listener to a pool.')));
+    return;
+  }
+  for (const r of sortRoutes(state.routes)) {
+    const errs = applyErrorsFor('routes', r.name);
+    tbody.append(h('tr', { 'data-testid': 'route-row', 'data-name': r.name,
+      class: (errs.length ? 'row-error' : '') + (editing === r.name ? ' editing' : '') },
+      h('td', { class: 'num' }, r.priority ?? ''),
+      h('td', { class: 'mono' }, r.name),
+      h('td', { class: 'mono' }, r.listener),
+      h('td', { class: 'mono' }, r.host ? r.host : h('span', { class: 'muted' }, 'any')),
+      h('td', { class: 'mono' }, r.path_prefix || '/'),
+      h('td', { class: 'mono' }, r.pool),
+      h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'route-edit',
+          onclick: () => startEdit(r) }, 'Edit'),
+        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'route-delete',
+          onclick: () => remove(r) }, 'Delete'))));
+    if (errs.length)
+      tbody.append(h('tr', { class: 'row-error-detail', 'data-testid': 'route-row-error' },
+        h('td', { colspan: 7 }, errs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; '))));
+  }
+}
+
+function resetForm() {
+  editing = null;
+  const f = form();
+  f.reset();
+  clearFormErrors(f);
+  f.elements.name.readOnly = false;
+  fillSelects();
+  $('#route-form-title').textContent = 'Add route';
+  $('#route-submit').textContent = 'Add route';
+  $('#route-cancel').hidden = true;
+  render();
+}
+
+export function startEdit(r) {
+  editing = r.name;
+  const f = form();
+  clearFormErrors(f);
+  fillSelects(r);
+  f.elements.name.value = r.name;
+  f.elements.name.readOnly = true;
+  f.elements.host.value = r.host ?? '';
+  f.elements.path_prefix.value = r.path_prefix ?? '/';
+  f.elements.priority.value = r.priority ?? '';
+  $('#route-form-title').textContent = 'Edit route ' + r.name;
+  $('#route-submit').textContent = 'Save';
+  $('#route-cancel').hidden = false;
+  for (const e of applyErrorsFor('routes', r.name))
+    if (!(e.parsed.attr && setFieldError(f, e.parsed.attr, e.message)))
+      setAlert($('.form-error', f), e.message);
+  render();
+}
+
+export function editByName(name) {
+  const r = state.routes.find((x) => x.name === name);
+  if (r) startEdit(r);
+}
+
+async function onSubmit(ev) {
+  ev.preventDefault();
+  const f = form();
+  clearFormErrors(f);
+  const body = {
+    name: f.elements.name.value.trim(),
+    listener: f.elements.listener.value,
+    host: f.elements.host.value.trim(),
+    path_prefix: f.elements.path_prefix.value.trim(),
+    pool: f.elements.pool.value,
+    priority: intOrUndefined(f.elements.priority.value),
+  };
+  let bad = false;
+  if (!body.listener) bad = setFieldError(f, 'listener', 'Add a listener first.') || true;
+  if (!body.pool) bad = setFieldError(f, 'pool', 'Add a pool first.') || true;
+  if (bad) return;
+  const btn = $('#route-submit');
+  btn.disabled = true;
+  try {
+    if (editing) {
+      await api.updateRoute(editing, body);
+      notify('Route ' + editing + ' saved to the candidate.');
+    } else {
+      await api.createRoute(body);
+      notify('Route ' + body.name + ' added to the candidate.');
+    }
+    resetForm();
+    await load();
+    refreshStatus();
+  } catch (e) {
+    showApiError(f, e, 'A route with this name');
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function remove(r) {
+  if (!await confirmAction('Delete route ' + r.name + '?',
+    'The route is removed from the candidate; its traffic stops matching once you apply.')) return;
+  setAlert($('#routes-error'), '');
+  try {
+    await api.deleteRoute(r.name);
+    if (editing === r.name) resetForm();
+    notify('Route ' + r.name + ' deleted from the candidate.');
+    await load();
+    refreshStatus();
+  } catch (e) {
+    setAlert($('#routes-error'), 'Could not delete route ' + r.name + ': ' + describeError(e));
+  }
+}
