@@ -1,0 +1,136 @@
+#ifndef TANDEM_DB_H
+#define TANDEM_DB_H
+
+#include <jansson.h>
+
+#include "db-t.h"
+
+/*
+ * db - tandem-admin's SQLite database: users, sessions, login throttling,
+ * the candidate configuration and its committed revisions.
+ *
+ * Every query is a prepared statement with bound parameters. A struct db is
+ * used by one thread at a time (tandem-admin serves from one MHD thread).
+ * Functions return 0 or -errno: -ENOENT (no such row), -EEXIST (a UNIQUE
+ * name is taken), -EBUSY (a foreign key forbids the delete: object in use),
+ * -EINVAL (a CHECK or reference failed), -EAGAIN (database locked), -ENOMEM,
+ * -EIO (anything else; the SQLite message is logged).
+ * json_t results are new references the caller owns.
+ */
+
+/* Opens (creating if needed) the database at path, sets WAL, foreign keys and
+ * a busy timeout, and migrates the schema up to target_version
+ * (DB_SCHEMA_LATEST for all embedded migrations). Each migration runs in its
+ * own transaction and bumps PRAGMA user_version. */
+int db_open(const char *path, int target_version, struct db **out);
+/* Closes and sets *dbp to NULL. */
+void db_close(struct db **dbp);
+/* PRAGMA user_version, or -errno. */
+int db_schema_version(struct db *db);
+/* Highest version the embedded migrations reach. */
+int db_schema_latest(void);
+/* Runs PRAGMA <name> and returns its first column as a new string (tests). */
+char *db_pragma_text(struct db *db, const char *name);
+
+/* Nestable transactions (SAVEPOINTs). db_tx_end commits when ok is true,
+ * rolls back otherwise; returns 0 or -errno of the commit. */
+int db_tx_begin(struct db *db);
+int db_tx_end(struct db *db, int ok);
+
+/* ---- candidate: listeners ---- */
+int db_listener_list(struct db *db, json_t **out);
+int db_listener_get(struct db *db, const char *name, json_t **out);
+int db_listener_add(struct db *db, const struct db_listener *l);
+/* Replaces the listener called name with l (l->name may rename it). */
+int db_listener_update(struct db *db, const char *name, const struct db_listener *l);
+int db_listener_delete(struct db *db, const char *name);
+
+/* ---- candidate: pools and members ---- */
+int db_pool_list(struct db *db, json_t **out);
+int db_pool_get(struct db *db, const char *name, json_t **out);
+/* Adds a pool with its members (array of n, may be 0) in one transaction. */
+int db_pool_add(struct db *db, const char *name, const struct db_member *m, size_t n);
+/* Renames the pool; when m is not NULL its members are replaced by m[0..n). */
+int db_pool_update(struct db *db, const char *name, const char *newname,
+		   const struct db_member *m, size_t n);
+int db_pool_delete(struct db *db, const char *name);
+int db_member_list(struct db *db, const char *pool, json_t **out);
+int db_member_get(struct db *db, const char *pool, const char *address, long port, json_t **out);
+int db_member_add(struct db *db, const char *pool, const struct db_member *m);
+int db_member_update(struct db *db, const char *pool, const char *address, long port,
+		     const struct db_member *m);
+int db_member_delete(struct db *db, const char *pool, const char *address, long port);
+
+/* ---- candidate: routes ---- */
+int db_route_list(struct db *db, json_t **out);
+int db_route_get(struct db *db, const char *name, json_t **out);
+/* -ENXIO when r->listener does not exist, -ENOLINK when r->pool does not. */
+int db_route_add(struct db *db, const struct db_route *r);
+int db_route_update(struct db *db, const char *name, const struct db_route *r);
+int db_route_delete(struct db *db, const char *name);
+
+/* Writes the canonical text of a numeric IPv4/IPv6 address (inet_ntop) to
+ * out; -EINVAL when addr is not one. Members are stored canonical so that
+ * "::1" and "0::1" are the same member. */
+int db_addr_canon(const char *addr, char *out, size_t outlen);
+
+/* ---- renderer ---- */
+/* Renders the candidate as a tandemd config object with "revision": revision:
+ * listeners, pools and routes sorted by name, members by address then port.
+ * Same candidate, same object; dump it with jh_dump_canonical for bytes. */
+int db_candidate_render(struct db *db, long revision, json_t **out);
+/* Same, as canonical text (malloc'd). */
+int db_candidate_text(struct db *db, long revision, char **out);
+/* Replaces the whole candidate with config (a tandemd config object, assumed
+ * valid: run conf_parse first) in one transaction. */
+int db_candidate_load(struct db *db, const json_t *config);
+
+/* ---- revisions ---- */
+/* In one transaction: takes the next number, renders the candidate with it
+ * and stores it as 'pending'. Returns the number and the content text
+ * (malloc'd, may be NULL if the caller passes content == NULL). */
+int db_revision_commit(struct db *db, const char *author, const char *comment,
+		       long long now, long *number, char **content);
+/* Marks a revision 'applied' or 'failed'; errors is a JSON array or NULL. */
+int db_revision_set_status(struct db *db, long number, const char *status,
+			   const json_t *errors);
+/* [{"number","author","created_at","comment","status"}] newest first. */
+int db_revision_list(struct db *db, json_t **out);
+/* One revision plus "config" (object) and "errors" (array or null). */
+int db_revision_get(struct db *db, long number, json_t **out);
+/* The content text of a revision (malloc'd). */
+int db_revision_content(struct db *db, long number, char **out);
+/* The running revision: the newest 'applied' one. -ENOENT when none. */
+int db_revision_running(struct db *db, long *number, char **content);
+/* Numbers of 'pending' revisions (left by a crash), as a JSON array. */
+int db_revision_pending(struct db *db, json_t **out);
+/* Replaces the candidate with the content of revision number. */
+int db_revision_restore(struct db *db, long number);
+
+/* ---- users ---- */
+int db_user_add(struct db *db, const char *username, const char *hash, const char *role,
+		long long now);
+int db_user_get(struct db *db, const char *username, struct db_user *out);
+void db_user_release(struct db_user *u);
+/* Number of users, or -errno. */
+long db_user_count(struct db *db);
+
+/* ---- sessions (token_hash = hex SHA-256 of the cookie token) ---- */
+int db_session_add(struct db *db, const char *token_hash, const char *username,
+		   const char *csrf, long long now);
+/* Finds a session seen within idle seconds and touches last_seen; expired
+ * sessions are deleted and reported as -ENOENT. */
+int db_session_get(struct db *db, const char *token_hash, long long now, long idle,
+		   struct db_session *out);
+void db_session_release(struct db_session *s);
+int db_session_delete(struct db *db, const char *token_hash);
+/* Deletes every session idle for longer than idle seconds. */
+int db_session_expire(struct db *db, long long now, long idle);
+
+/* ---- login throttling ---- */
+/* Reads a key's counters; a missing key reads as 0 failures. */
+int db_throttle_get(struct db *db, const char *key, long *failures, long long *last);
+int db_throttle_set(struct db *db, const char *key, long failures, long long last);
+int db_throttle_clear(struct db *db, const char *key);
+
+#endif

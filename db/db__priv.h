@@ -1,0 +1,30 @@
+#ifndef TANDEM_DB_PRIV_H
+#define TANDEM_DB_PRIV_H
+
+#include <sqlite3.h>
+
+#include "db-t.h"
+
+/*
+ * Internals shared by the files of db/ only.
+ */
+struct db {
+	sqlite3 *h;
+	int txdepth;		/* open SAVEPOINTs */
+};
+
+/* Prepares sql; NULL on error (logged). */
+sqlite3_stmt *db__prepare(struct db *db, const char *sql);
+/* Maps a SQLite result code to -errno (see db.h), logging unexpected ones. */
+int db__err(struct db *db, int rc);
+/* Steps a statement that returns no rows, finalizes it, returns 0/-errno. */
+int db__exec_stmt(struct db *db, sqlite3_stmt *st);
+/* Binds a text or NULL. */
+int db__bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Runs a statement with text parameters (NULL-terminated list, at most 4)
+ * and no result rows. */
+int db__run(struct db *db, const char *sql, ...);
+/* Copies column i as a new string ("" for NULL); NULL on OOM. */
+char *db__col_dup(sqlite3_stmt *st, int i);
+
+#endif

@@ -1,0 +1,657 @@
+/*
+ * db_cand - the candidate configuration: listeners, pools, members, routes,
+ * the renderer (candidate -> tandemd config) and the loader (config ->
+ * candidate).
+ *
+ * The schema keeps the candidate consistent on its own: names are UNIQUE,
+ * routes reference listeners and pools by id with ON DELETE RESTRICT (so an
+ * object in use cannot be deleted and a rename needs no cascade), members
+ * belong to their pool (ON DELETE CASCADE). The renderer orders everything
+ * explicitly so that the same candidate always gives the same bytes.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "db__priv.h"
+#include "jh.h"
+
+int
+db_addr_canon(const char *addr, char *out, size_t outlen)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (addr == NULL)
+		return -EINVAL;
+	if (inet_pton(AF_INET, addr, buf) == 1)
+		return inet_ntop(AF_INET, buf, out, (socklen_t)outlen) ? 0 : -ENOSPC;
+	if (inet_pton(AF_INET6, addr, buf) == 1)
+		return inet_ntop(AF_INET6, buf, out, (socklen_t)outlen) ? 0 : -ENOSPC;
+	return -EINVAL;
+}
+
+/* Looks up the id of a named row; sql selects id with one parameter. */
+static int
+db_id_of(struct db *db, const char *sql, const char *name, sqlite3_int64 *id)
+{
+	sqlite3_stmt *st = db__prepare(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	db__bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : db__err(db, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+#define SQL_LISTENER_ID "SELECT id FROM listeners WHERE name = ?"
+#define SQL_POOL_ID "SELECT id FROM pools WHERE name = ?"
+
+/* Collects every row of st into a JSON array with rowfn; finalizes st. */
+static int
+db_rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
+	json_t **out)
+{
+	json_t *arr = json_array();
+	int rc;
+
+	*out = NULL;
+	if (st == NULL || arr == NULL) {
+		sqlite3_finalize(st);
+		json_decref(arr);
+		return st == NULL ? -EIO : -ENOMEM;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = rowfn(db, st);
+
+		if (row == NULL || json_array_append_new(arr, row) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return db__err(db, rc);
+	}
+	*out = arr;
+	return 0;
+}
+
+/* Returns the first element of a one-row result, -ENOENT when empty. */
+static int
+db_one(int rc, json_t *arr, json_t **out)
+{
+	*out = NULL;
+	if (rc < 0)
+		return rc;
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return -ENOENT;
+	}
+	*out = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return 0;
+}
+
+/* Maps "no row changed" to -ENOENT after an UPDATE or DELETE. */
+static int
+db_changed(struct db *db, int rc)
+{
+	if (rc == 0 && sqlite3_changes(db->h) == 0)
+		return -ENOENT;
+	return rc;
+}
+
+/* ---- listeners ---- */
+
+static json_t *
+db_listener_row(struct db *db, sqlite3_stmt *st)
+{
+	(void)db;
+	return json_pack("{s:s, s:s, s:I}",
+			 "name", (const char *)sqlite3_column_text(st, 0),
+			 "address", (const char *)sqlite3_column_text(st, 1),
+			 "port", (json_int_t)sqlite3_column_int64(st, 2));
+}
+
+int
+db_listener_list(struct db *db, json_t **out)
+{
+	return db_rows(db, db__prepare(db, "SELECT name, address, port FROM listeners ORDER BY name"),
+		       db_listener_row, out);
+}
+
+int
+db_listener_get(struct db *db, const char *name, json_t **out)
+{
+	sqlite3_stmt *st = db__prepare(db, "SELECT name, address, port FROM listeners WHERE name = ?");
+	json_t *arr;
+	int rc;
+
+	if (st != NULL)
+		db__bind_text(st, 1, name);
+	rc = db_rows(db, st, db_listener_row, &arr);
+	return db_one(rc, arr, out);
+}
+
+int
+db_listener_add(struct db *db, const struct db_listener *l)
+{
+	sqlite3_stmt *st = db__prepare(db, "INSERT INTO listeners (name, address, port) VALUES (?, ?, ?)");
+
+	if (st == NULL)
+		return -EIO;
+	db__bind_text(st, 1, l->name);
+	db__bind_text(st, 2, l->address);
+	sqlite3_bind_int64(st, 3, l->port);
+	return db__exec_stmt(db, st);
+}
+
+int
+db_listener_update(struct db *db, const char *name, const struct db_listener *l)
+{
+	sqlite3_stmt *st = db__prepare(db, "UPDATE listeners SET name = ?, address = ?, port = ? WHERE name = ?");
+
+	if (st == NULL)
+		return -EIO;
+	db__bind_text(st, 1, l->name);
+	db__bind_text(st, 2, l->address);
+	sqlite3_bind_int64(st, 3, l->port);
+	db__bind_text(st, 4, name);
+	return db_changed(db, db__exec_stmt(db, st));
+}
+
+int
+db_listener_delete(struct db *db, const char *name)
+{
+	return db_changed(db, db__run(db, "DELETE FROM listeners WHERE name = ?", name, NULL));
+}
+
+/* ---- pools and members ---- */
+
+static json_t *
+db_member_row(struct db *db, sqlite3_stmt *st)
+{
+	(void)db;
+	return json_pack("{s:s, s:I, s:I, s:b}",
+			 "address", (const char *)sqlite3_column_text(st, 0),
+			 "port", (json_int_t)sqlite3_column_int64(st, 1),
+			 "weight", (json_int_t)sqlite3_column_int64(st, 2),
+			 "enabled", sqlite3_column_int(st, 3) != 0);
+}
+
+/* Members ordered by address then port: part of the renderer's contract. */
+#define SQL_MEMBERS "SELECT address, port, weight, enabled FROM members WHERE pool_id = ? " \
+		    "ORDER BY address, port"
+
+static int
+db_members_of(struct db *db, sqlite3_int64 pool_id, json_t **out)
+{
+	sqlite3_stmt *st = db__prepare(db, SQL_MEMBERS);
+
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, pool_id);
+	return db_rows(db, st, db_member_row, out);
+}
+
+static json_t *
+db_pool_row(struct db *db, sqlite3_stmt *st)
+{
+	json_t *members;
+
+	if (db_members_of(db, sqlite3_column_int64(st, 0), &members) < 0)
+		return NULL;
+	return json_pack("{s:s, s:o}", "name", (const char *)sqlite3_column_text(st, 1),
+			 "members", members);
+}
+
+int
+db_pool_list(struct db *db, json_t **out)
+{
+	return db_rows(db, db__prepare(db, "SELECT id, name FROM pools ORDER BY name"),
+		       db_pool_row, out);
+}
+
+int
+db_pool_get(struct db *db, const char *name, json_t **out)
+{
+	sqlite3_stmt *st = db__prepare(db, "SELECT id, name FROM pools WHERE name = ?");
+	json_t *arr;
+	int rc;
+
+	if (st != NULL)
+		db__bind_text(st, 1, name);
+	rc = db_rows(db, st, db_pool_row, &arr);
+	return db_one(rc, arr, out);
+}
+
+static int
+db_member_insert(struct db *db, sqlite3_int64 pool_id, const struct db_member *m)
+{
+	sqlite3_stmt *st = db__prepare(db, "INSERT INTO members (pool_id, address, port, weight, enabled) "
+				       "VALUES (?, ?, ?, ?, ?)");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, pool_id);
+	db__bind_text(st, 2, m->address);
+	sqlite3_bind_int64(st, 3, m->port);
+	sqlite3_bind_int64(st, 4, m->weight);
+	sqlite3_bind_int(st, 5, m->enabled ? 1 : 0);
+	return db__exec_stmt(db, st);
+}
+
+int
+db_pool_add(struct db *db, const char *name, const struct db_member *m, size_t n)
+{
+	sqlite3_int64 id;
+	size_t i;
+	int rc;
+
+	rc = db_tx_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = db__run(db, "INSERT INTO pools (name) VALUES (?)", name, NULL);
+	if (rc < 0)
+		goto out;
+	id = sqlite3_last_insert_rowid(db->h);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = db_member_insert(db, id, &m[i]);
+out:
+	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
+		rc = -EIO;
+	return rc;
+}
+
+int
+db_pool_update(struct db *db, const char *name, const char *newname,
+	       const struct db_member *m, size_t n)
+{
+	sqlite3_int64 id;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	rc = db_tx_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = db_id_of(db, SQL_POOL_ID, name, &id);
+	if (rc < 0)
+		goto out;
+	rc = db__run(db, "UPDATE pools SET name = ? WHERE name = ?", newname, name, NULL);
+	if (rc < 0 || m == NULL)
+		goto out;
+	st = db__prepare(db, "DELETE FROM members WHERE pool_id = ?");
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, id);
+	rc = db__exec_stmt(db, st);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = db_member_insert(db, id, &m[i]);
+out:
+	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
+		rc = -EIO;
+	return rc;
+}
+
+int
+db_pool_delete(struct db *db, const char *name)
+{
+	return db_changed(db, db__run(db, "DELETE FROM pools WHERE name = ?", name, NULL));
+}
+
+int
+db_member_list(struct db *db, const char *pool, json_t **out)
+{
+	sqlite3_int64 id;
+	int rc;
+
+	*out = NULL;
+	rc = db_id_of(db, SQL_POOL_ID, pool, &id);
+	if (rc < 0)
+		return rc;
+	return db_members_of(db, id, out);
+}
+
+int
+db_member_get(struct db *db, const char *pool, const char *address, long port, json_t **out)
+{
+	sqlite3_stmt *st;
+	sqlite3_int64 id;
+	json_t *arr;
+	int rc;
+
+	*out = NULL;
+	rc = db_id_of(db, SQL_POOL_ID, pool, &id);
+	if (rc < 0)
+		return rc;
+	st = db__prepare(db, "SELECT address, port, weight, enabled FROM members "
+			 "WHERE pool_id = ? AND address = ? AND port = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		db__bind_text(st, 2, address);
+		sqlite3_bind_int64(st, 3, port);
+	}
+	rc = db_rows(db, st, db_member_row, &arr);
+	return db_one(rc, arr, out);
+}
+
+int
+db_member_add(struct db *db, const char *pool, const struct db_member *m)
+{
+	sqlite3_int64 id;
+	int rc;
+
+	rc = db_id_of(db, SQL_POOL_ID, pool, &id);
+	if (rc < 0)
+		return rc;
+	return db_member_insert(db, id, m);
+}
+
+int
+db_member_update(struct db *db, const char *pool, const char *address, long port,
+		 const struct db_member *m)
+{
+	sqlite3_stmt *st;
+	sqlite3_int64 id;
+	int rc;
+
+	rc = db_id_of(db, SQL_POOL_ID, pool, &id);
+	if (rc < 0)
+		return rc;
+	st = db__prepare(db, "UPDATE members SET address = ?, port = ?, weight = ?, enabled = ? "
+			 "WHERE pool_id = ? AND address = ? AND port = ?");
+	if (st == NULL)
+		return -EIO;
+	db__bind_text(st, 1, m->address);
+	sqlite3_bind_int64(st, 2, m->port);
+	sqlite3_bind_int64(st, 3, m->weight);
+	sqlite3_bind_int(st, 4, m->enabled ? 1 : 0);
+	sqlite3_bind_int64(st, 5, id);
+	db__bind_text(st, 6, address);
+	sqlite3_bind_int64(st, 7, port);
+	return db_changed(db, db__exec_stmt(db, st));
+}
+
+int
+db_member_delete(struct db *db, const char *pool, const char *address, long port)
+{
+	sqlite3_stmt *st;
+	sqlite3_int64 id;
+	int rc;
+
+	rc = db_id_of(db, SQL_POOL_ID, pool, &id);
+	if (rc < 0)
+		return rc;
+	st = db__prepare(db, "DELETE FROM members WHERE pool_id = ? AND address = ? AND port = ?");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	db__bind_text(st, 2, address);
+	sqlite3_bind_int64(st, 3, port);
+	return db_changed(db, db__exec_stmt(db, st));
+}
+
+/* ---- routes ---- */
+
+static json_t *
+db_route_row(struct db *db, sqlite3_stmt *st)
+{
+	(void)db;
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}",
+			 "name", (const char *)sqlite3_column_text(st, 0),
+			 "listener", (const char *)sqlite3_column_text(st, 1),
+			 "host", (const char *)sqlite3_column_text(st, 2),
+			 "path_prefix", (const char *)sqlite3_column_text(st, 3),
+			 "pool", (const char *)sqlite3_column_text(st, 4),
+			 "priority", (json_int_t)sqlite3_column_int64(st, 5));
+}
+
+#define SQL_ROUTES "SELECT r.name, l.name, r.host, r.path_prefix, p.name, r.priority " \
+		   "FROM routes r JOIN listeners l ON l.id = r.listener_id " \
+		   "JOIN pools p ON p.id = r.pool_id "
+
+int
+db_route_list(struct db *db, json_t **out)
+{
+	return db_rows(db, db__prepare(db, SQL_ROUTES "ORDER BY r.name"), db_route_row, out);
+}
+
+int
+db_route_get(struct db *db, const char *name, json_t **out)
+{
+	sqlite3_stmt *st = db__prepare(db, SQL_ROUTES "WHERE r.name = ?");
+	json_t *arr;
+	int rc;
+
+	if (st != NULL)
+		db__bind_text(st, 1, name);
+	rc = db_rows(db, st, db_route_row, &arr);
+	return db_one(rc, arr, out);
+}
+
+/* Resolves a route's references; -ENXIO / -ENOLINK name the missing one. */
+static int
+db_route_refs(struct db *db, const struct db_route *r, sqlite3_int64 *lid, sqlite3_int64 *pid)
+{
+	int rc = db_id_of(db, SQL_LISTENER_ID, r->listener, lid);
+
+	if (rc == -ENOENT)
+		return -ENXIO;
+	if (rc < 0)
+		return rc;
+	rc = db_id_of(db, SQL_POOL_ID, r->pool, pid);
+	return rc == -ENOENT ? -ENOLINK : rc;
+}
+
+static void
+db_route_bind(sqlite3_stmt *st, const struct db_route *r, sqlite3_int64 lid, sqlite3_int64 pid)
+{
+	db__bind_text(st, 1, r->name);
+	sqlite3_bind_int64(st, 2, lid);
+	db__bind_text(st, 3, r->host ? r->host : "");
+	db__bind_text(st, 4, r->path_prefix ? r->path_prefix : "/");
+	sqlite3_bind_int64(st, 5, pid);
+	sqlite3_bind_int64(st, 6, r->priority);
+}
+
+int
+db_route_add(struct db *db, const struct db_route *r)
+{
+	sqlite3_int64 lid, pid;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = db_route_refs(db, r, &lid, &pid);
+	if (rc < 0)
+		return rc;
+	st = db__prepare(db, "INSERT INTO routes (name, listener_id, host, path_prefix, pool_id, priority) "
+			 "VALUES (?, ?, ?, ?, ?, ?)");
+	if (st == NULL)
+		return -EIO;
+	db_route_bind(st, r, lid, pid);
+	return db__exec_stmt(db, st);
+}
+
+int
+db_route_update(struct db *db, const char *name, const struct db_route *r)
+{
+	sqlite3_int64 lid, pid;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = db_route_refs(db, r, &lid, &pid);
+	if (rc < 0)
+		return rc;
+	st = db__prepare(db, "UPDATE routes SET name = ?, listener_id = ?, host = ?, path_prefix = ?, "
+			 "pool_id = ?, priority = ? WHERE name = ?");
+	if (st == NULL)
+		return -EIO;
+	db_route_bind(st, r, lid, pid);
+	db__bind_text(st, 7, name);
+	return db_changed(db, db__exec_stmt(db, st));
+}
+
+int
+db_route_delete(struct db *db, const char *name)
+{
+	return db_changed(db, db__run(db, "DELETE FROM routes WHERE name = ?", name, NULL));
+}
+
+/* ---- renderer and loader ---- */
+
+int
+db_candidate_render(struct db *db, long revision, json_t **out)
+{
+	json_t *l = NULL, *p = NULL, *r = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = db_listener_list(db, &l);
+	if (rc == 0)
+		rc = db_pool_list(db, &p);
+	if (rc == 0)
+		rc = db_route_list(db, &r);
+	if (rc < 0)
+		goto fail;
+	*out = json_pack("{s:i, s:I, s:o, s:o, s:o}", "version", 1, "revision",
+			 (json_int_t)revision, "listeners", l, "pools", p, "routes", r);
+	return *out ? 0 : -ENOMEM;
+fail:
+	json_decref(l);
+	json_decref(p);
+	json_decref(r);
+	return rc;
+}
+
+int
+db_candidate_text(struct db *db, long revision, char **out)
+{
+	json_t *cfg;
+	int rc;
+
+	*out = NULL;
+	rc = db_candidate_render(db, revision, &cfg);
+	if (rc < 0)
+		return rc;
+	*out = jh_dump_canonical(cfg);
+	json_decref(cfg);
+	return *out ? 0 : -ENOMEM;
+}
+
+static const char *
+db_str(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
+}
+
+static long
+db_int(const json_t *o, const char *key, long dflt)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
+/* Fills members from a config's member array; addresses are canonicalised
+ * into addrbuf (n slots of INET6_ADDRSTRLEN). */
+static int
+db_load_members(const json_t *arr, struct db_member *m, char (*addrbuf)[INET6_ADDRSTRLEN])
+{
+	const json_t *o;
+	size_t i;
+
+	json_array_foreach(arr, i, o) {
+		json_t *en = json_object_get(o, "enabled");
+
+		if (db_addr_canon(db_str(o, "address", ""), addrbuf[i], INET6_ADDRSTRLEN) < 0)
+			return -EINVAL;
+		m[i].address = addrbuf[i];
+		m[i].port = db_int(o, "port", 0);
+		m[i].weight = db_int(o, "weight", 1);
+		m[i].enabled = en == NULL || json_is_true(en);
+	}
+	return 0;
+}
+
+int
+db_candidate_load(struct db *db, const json_t *config)
+{
+	const json_t *o;
+	size_t i;
+	int rc;
+
+	if (!json_is_object(config))
+		return -EINVAL;
+	rc = db_tx_begin(db);
+	if (rc < 0)
+		return rc;
+	/* Routes first: they hold the RESTRICT references. */
+	rc = db__run(db, "DELETE FROM routes", NULL);
+	if (rc == 0)
+		rc = db__run(db, "DELETE FROM members", NULL);
+	if (rc == 0)
+		rc = db__run(db, "DELETE FROM pools", NULL);
+	if (rc == 0)
+		rc = db__run(db, "DELETE FROM listeners", NULL);
+	json_array_foreach(json_object_get(config, "listeners"), i, o) {
+		struct db_listener l = {
+			.name = db_str(o, "name", ""), .address = db_str(o, "address", ""),
+			.port = db_int(o, "port", 0),
+		};
+		char addr[INET6_ADDRSTRLEN];
+
+		if (rc < 0)
+			break;
+		/* Listener addresses too, so diffs do not show "::" vs "0::". */
+		if (db_addr_canon(l.address, addr, sizeof(addr)) == 0)
+			l.address = addr;
+		rc = db_listener_add(db, &l);
+	}
+	json_array_foreach(json_object_get(config, "pools"), i, o) {
+		const json_t *marr = json_object_get(o, "members");
+		size_t n = json_array_size(marr);
+		struct db_member *m;
+		char (*addrs)[INET6_ADDRSTRLEN];
+
+		if (rc < 0)
+			break;
+		m = calloc(n + 1, sizeof(*m));
+		addrs = calloc(n + 1, sizeof(*addrs));
+		if (m == NULL || addrs == NULL)
+			rc = -ENOMEM;
+		else
+			rc = db_load_members(marr, m, addrs);
+		if (rc == 0)
+			rc = db_pool_add(db, db_str(o, "name", ""), m, n);
+		free(m);
+		free(addrs);
+	}
+	json_array_foreach(json_object_get(config, "routes"), i, o) {
+		struct db_route r = {
+			.name = db_str(o, "name", ""), .listener = db_str(o, "listener", ""),
+			.host = db_str(o, "host", ""), .path_prefix = db_str(o, "path_prefix", "/"),
+			.pool = db_str(o, "pool", ""), .priority = db_int(o, "priority", 100),
+		};
+
+		if (rc < 0)
+			break;
+		rc = db_route_add(db, &r);
+	}
+	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
+		rc = -EIO;
+	return rc;
+}

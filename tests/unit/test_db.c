@@ -1,0 +1,515 @@
+/*
+ * test_db - the db module against a real SQLite file in a temporary dir:
+ * migrations (from zero and from every older user_version), pragmas, CRUD
+ * with its uniqueness and foreign-key errors, renderer determinism,
+ * revisions and restore, sessions and throttle counters.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "db.h"
+#include "log.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct db *db;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_db.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/tandem.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[192];
+
+	db_close(&f->db);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+open_latest(struct fixture *f)
+{
+	assert_int_equal(db_open(f->path, DB_SCHEMA_LATEST, &f->db), 0);
+}
+
+static void
+assert_pragma(struct db *db, const char *name, const char *want)
+{
+	char *v = db_pragma_text(db, name);
+
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void
+test_migrate_from_zero(void **state)
+{
+	struct fixture *f = *state;
+	char want[16];
+
+	open_latest(f);
+	assert_true(db_schema_latest() >= 2);
+	assert_int_equal(db_schema_version(f->db), db_schema_latest());
+	assert_pragma(f->db, "journal_mode", "wal");
+	assert_pragma(f->db, "foreign_keys", "1");
+	snprintf(want, sizeof(want), "%d", db_schema_latest());
+	assert_pragma(f->db, "user_version", want);
+	assert_pragma(f->db, "integrity_check", "ok");
+	/* Reopening an up-to-date database changes nothing. */
+	db_close(&f->db);
+	assert_null(f->db);
+	open_latest(f);
+	assert_int_equal(db_schema_version(f->db), db_schema_latest());
+}
+
+/* Stops at each older version, writes data there, then migrates to latest:
+ * the data survives and the schema reaches the latest version. */
+static void
+test_migrate_from_each_version(void **state)
+{
+	struct fixture *f = *state;
+	int v;
+
+	for (v = 1; v < db_schema_latest(); v++) {
+		struct db_listener l = { .name = "web", .address = "127.0.0.1", .port = 8080 };
+		json_t *got;
+		char p[192];
+
+		assert_int_equal(db_open(f->path, v, &f->db), 0);
+		assert_int_equal(db_schema_version(f->db), v);
+		assert_int_equal(db_listener_add(f->db, &l), 0);
+		db_close(&f->db);
+		open_latest(f);
+		assert_int_equal(db_schema_version(f->db), db_schema_latest());
+		assert_int_equal(db_listener_get(f->db, "web", &got), 0);
+		assert_int_equal(json_integer_value(json_object_get(got, "port")), 8080);
+		json_decref(got);
+		assert_pragma(f->db, "integrity_check", "ok");
+		db_close(&f->db);
+		unlink(f->path);
+		snprintf(p, sizeof(p), "%s-wal", f->path);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", f->path);
+		unlink(p);
+	}
+	/* Version 0 (an empty file) is covered by test_migrate_from_zero. */
+}
+
+static void
+add_demo(struct db *db, int reverse)
+{
+	struct db_listener l1 = { .name = "web", .address = "127.0.0.1", .port = 8080 };
+	struct db_listener l2 = { .name = "alt", .address = "::1", .port = 8081 };
+	struct db_member m[] = {
+		{ .address = "127.0.0.2", .port = 9002, .weight = 1, .enabled = true },
+		{ .address = "127.0.0.1", .port = 9001, .weight = 5, .enabled = false },
+	};
+	struct db_route r1 = { .name = "r1", .listener = "web", .host = "", .path_prefix = "/",
+			       .pool = "demo", .priority = 100 };
+	struct db_route r2 = { .name = "r0", .listener = "alt", .host = "example.com",
+			       .path_prefix = "/api", .pool = "demo", .priority = 10 };
+
+	if (!reverse) {
+		assert_int_equal(db_listener_add(db, &l1), 0);
+		assert_int_equal(db_listener_add(db, &l2), 0);
+		assert_int_equal(db_pool_add(db, "demo", m, 2), 0);
+		assert_int_equal(db_pool_add(db, "empty", NULL, 0), 0);
+		assert_int_equal(db_route_add(db, &r1), 0);
+		assert_int_equal(db_route_add(db, &r2), 0);
+	} else {
+		assert_int_equal(db_pool_add(db, "empty", NULL, 0), 0);
+		assert_int_equal(db_pool_add(db, "demo", NULL, 0), 0);
+		assert_int_equal(db_member_add(db, "demo", &m[1]), 0);
+		assert_int_equal(db_member_add(db, "demo", &m[0]), 0);
+		assert_int_equal(db_listener_add(db, &l2), 0);
+		assert_int_equal(db_listener_add(db, &l1), 0);
+		assert_int_equal(db_route_add(db, &r2), 0);
+		assert_int_equal(db_route_add(db, &r1), 0);
+	}
+}
+
+static void
+test_crud_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct db_listener l = { .name = "web", .address = "10.0.0.1", .port = 80 };
+	struct db_listener bad = { .name = "bad", .address = "10.0.0.1", .port = 0 };
+	struct db_member m = { .address = "127.0.0.1", .port = 9001, .weight = 1, .enabled = true };
+	struct db_route r = { .name = "rx", .listener = "nope", .pool = "demo", .priority = 1 };
+	json_t *got;
+
+	open_latest(f);
+	add_demo(f->db, 0);
+	assert_int_equal(db_listener_add(f->db, &l), -EEXIST);
+	assert_int_equal(db_listener_add(f->db, &bad), -EINVAL);
+	assert_int_equal(db_pool_add(f->db, "demo", NULL, 0), -EEXIST);
+	assert_int_equal(db_member_add(f->db, "demo", &m), -EEXIST);
+	assert_int_equal(db_member_add(f->db, "nope", &m), -ENOENT);
+	assert_int_equal(db_route_add(f->db, &r), -ENXIO);
+	r.listener = "web";
+	r.pool = "nope";
+	assert_int_equal(db_route_add(f->db, &r), -ENOLINK);
+	r.name = "r1";
+	r.pool = "demo";
+	assert_int_equal(db_route_add(f->db, &r), -EEXIST);
+
+	/* Objects in use cannot be deleted; the failed delete changes nothing. */
+	assert_int_equal(db_pool_delete(f->db, "demo"), -EBUSY);
+	assert_int_equal(db_listener_delete(f->db, "web"), -EBUSY);
+	assert_int_equal(db_pool_get(f->db, "demo", &got), 0);
+	assert_int_equal(json_array_size(json_object_get(got, "members")), 2);
+	json_decref(got);
+	assert_int_equal(db_pool_delete(f->db, "empty"), 0);
+	assert_int_equal(db_pool_delete(f->db, "empty"), -ENOENT);
+
+	/* Rename through update keeps references (routes follow by id). */
+	l.name = "www";
+	l.address = "127.0.0.1";
+	l.port = 8080;
+	assert_int_equal(db_listener_update(f->db, "web", &l), 0);
+	assert_int_equal(db_route_get(f->db, "r1", &got), 0);
+	assert_string_equal(json_string_value(json_object_get(got, "listener")), "www");
+	json_decref(got);
+	assert_int_equal(db_listener_update(f->db, "web", &l), -ENOENT);
+	l.name = "alt";
+	assert_int_equal(db_listener_update(f->db, "www", &l), -EEXIST);
+
+	m.weight = 7;
+	assert_int_equal(db_member_update(f->db, "demo", "127.0.0.1", 9001, &m), 0);
+	assert_int_equal(db_member_get(f->db, "demo", "127.0.0.1", 9001, &got), 0);
+	assert_int_equal(json_integer_value(json_object_get(got, "weight")), 7);
+	assert_true(json_is_true(json_object_get(got, "enabled")));
+	json_decref(got);
+	assert_int_equal(db_member_delete(f->db, "demo", "127.0.0.1", 9001), 0);
+	assert_int_equal(db_member_delete(f->db, "demo", "127.0.0.1", 9001), -ENOENT);
+
+	/* Deleting the routes frees the pool and the listener. */
+	assert_int_equal(db_route_delete(f->db, "r1"), 0);
+	assert_int_equal(db_route_delete(f->db, "r0"), 0);
+	assert_int_equal(db_pool_delete(f->db, "demo"), 0);
+	assert_int_equal(db_listener_delete(f->db, "www"), 0);
+	assert_pragma(f->db, "integrity_check", "ok");
+}
+
+static void
+test_pool_update_replaces_members(void **state)
+{
+	struct fixture *f = *state;
+	struct db_member m = { .address = "10.0.0.9", .port = 80, .weight = 2, .enabled = true };
+	struct db_member dup[2] = { m, m };
+	json_t *got;
+
+	open_latest(f);
+	add_demo(f->db, 0);
+	assert_int_equal(db_pool_update(f->db, "demo", "demo2", &m, 1), 0);
+	assert_int_equal(db_pool_get(f->db, "demo2", &got), 0);
+	assert_int_equal(json_array_size(json_object_get(got, "members")), 1);
+	json_decref(got);
+	/* A failing replacement rolls back whole: the old members stay. */
+	assert_int_equal(db_pool_update(f->db, "demo2", "demo3", dup, 2), -EEXIST);
+	assert_int_equal(db_pool_get(f->db, "demo3", &got), -ENOENT);
+	assert_int_equal(db_pool_get(f->db, "demo2", &got), 0);
+	assert_int_equal(json_array_size(json_object_get(got, "members")), 1);
+	json_decref(got);
+	assert_int_equal(db_pool_update(f->db, "nope", "x", NULL, 0), -ENOENT);
+}
+
+static const char expected_render[] =
+	"{\n"
+	"  \"listeners\": [\n"
+	"    {\n"
+	"      \"address\": \"::1\",\n"
+	"      \"name\": \"alt\",\n"
+	"      \"port\": 8081\n"
+	"    },\n"
+	"    {\n"
+	"      \"address\": \"127.0.0.1\",\n"
+	"      \"name\": \"web\",\n"
+	"      \"port\": 8080\n"
+	"    }\n"
+	"  ],\n"
+	"  \"pools\": [\n"
+	"    {\n"
+	"      \"members\": [\n"
+	"        {\n"
+	"          \"address\": \"127.0.0.1\",\n"
+	"          \"enabled\": false,\n"
+	"          \"port\": 9001,\n"
+	"          \"weight\": 5\n"
+	"        },\n"
+	"        {\n"
+	"          \"address\": \"127.0.0.2\",\n"
+	"          \"enabled\": true,\n"
+	"          \"port\": 9002,\n"
+	"          \"weight\": 1\n"
+	"        }\n"
+	"      ],\n"
+	"      \"name\": \"demo\"\n"
+	"    },\n"
+	"    {\n"
+	"      \"members\": [],\n"
+	"      \"name\": \"empty\"\n"
+	"    }\n"
+	"  ],\n"
+	"  \"revision\": 7,\n"
+	"  \"routes\": [\n"
+	"    {\n"
+	"      \"host\": \"example.com\",\n"
+	"      \"listener\": \"alt\",\n"
+	"      \"name\": \"r0\",\n"
+	"      \"path_prefix\": \"/api\",\n"
+	"      \"pool\": \"demo\",\n"
+	"      \"priority\": 10\n"
+	"    },\n"
+	"    {\n"
+	"      \"host\": \"\",\n"
+	"      \"listener\": \"web\",\n"
+	"      \"name\": \"r1\",\n"
+	"      \"path_prefix\": \"/\",\n"
+	"      \"pool\": \"demo\",\n"
+	"      \"priority\": 100\n"
+	"    }\n"
+	"  ],\n"
+	"  \"version\": 1\n"
+	"}\n";
+
+/* The same candidate built in two different orders renders to the same bytes,
+ * and rendering twice gives the same bytes again. */
+static void
+test_render_deterministic(void **state)
+{
+	struct fixture *f = *state;
+	struct db *other = NULL;
+	char path2[192], *a, *a2, *b;
+
+	open_latest(f);
+	add_demo(f->db, 0);
+	snprintf(path2, sizeof(path2), "%s/other.db", f->dir);
+	assert_int_equal(db_open(path2, DB_SCHEMA_LATEST, &other), 0);
+	add_demo(other, 1);
+	assert_int_equal(db_candidate_text(f->db, 7, &a), 0);
+	assert_int_equal(db_candidate_text(f->db, 7, &a2), 0);
+	assert_int_equal(db_candidate_text(other, 7, &b), 0);
+	assert_string_equal(a, a2);
+	assert_string_equal(a, b);
+	assert_string_equal(a, expected_render);
+	free(a);
+	free(a2);
+	free(b);
+	db_close(&other);
+	unlink(path2);
+	snprintf(path2, sizeof(path2), "%s/other.db-wal", f->dir);
+	unlink(path2);
+	snprintf(path2, sizeof(path2), "%s/other.db-shm", f->dir);
+	unlink(path2);
+}
+
+static void
+test_revisions_and_restore(void **state)
+{
+	struct fixture *f = *state;
+	char *content1, *content2, *again, *running;
+	json_t *list, *rev, *errs;
+	long n1, n2, run;
+
+	open_latest(f);
+	assert_int_equal(db_revision_running(f->db, &run, NULL), -ENOENT);
+	add_demo(f->db, 0);
+	assert_int_equal(db_revision_commit(f->db, "alice", "first", 1000, &n1, &content1), 0);
+	assert_int_equal(n1, 1);
+	assert_non_null(strstr(content1, "\"revision\": 1,"));
+	assert_int_equal(db_revision_set_status(f->db, n1, "applied", NULL), 0);
+
+	/* Change the candidate, commit a failed revision. */
+	assert_int_equal(db_route_delete(f->db, "r0"), 0);
+	assert_int_equal(db_listener_delete(f->db, "alt"), 0);
+	assert_int_equal(db_revision_commit(f->db, "bob", NULL, 2000, &n2, &content2), 0);
+	assert_int_equal(n2, 2);
+	errs = json_pack("[{s:s, s:s}]", "path", "$.listeners[0].port", "message", "in use");
+	assert_int_equal(db_revision_set_status(f->db, n2, "failed", errs), 0);
+	json_decref(errs);
+	assert_int_equal(db_revision_set_status(f->db, 99, "failed", NULL), -ENOENT);
+
+	/* The running revision is the newest applied one. */
+	assert_int_equal(db_revision_running(f->db, &run, &running), 0);
+	assert_int_equal(run, 1);
+	assert_string_equal(running, content1);
+	free(running);
+
+	assert_int_equal(db_revision_list(f->db, &list), 0);
+	assert_int_equal(json_array_size(list), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "number")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "status")), "failed");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "author")), "alice");
+	json_decref(list);
+
+	assert_int_equal(db_revision_get(f->db, 2, &rev), 0);
+	assert_true(json_is_object(json_object_get(rev, "config")));
+	assert_int_equal(json_array_size(json_object_get(rev, "errors")), 1);
+	json_decref(rev);
+	assert_int_equal(db_revision_get(f->db, 1, &rev), 0);
+	assert_true(json_is_null(json_object_get(rev, "errors")));
+	json_decref(rev);
+	assert_int_equal(db_revision_get(f->db, 3, &rev), -ENOENT);
+
+	/* Restore round trip: the candidate renders back to revision 1's bytes. */
+	assert_int_equal(db_revision_restore(f->db, 1), 0);
+	assert_int_equal(db_candidate_text(f->db, 1, &again), 0);
+	assert_string_equal(again, content1);
+	free(again);
+	assert_int_equal(db_revision_restore(f->db, 2), 0);
+	assert_int_equal(db_candidate_text(f->db, 2, &again), 0);
+	assert_string_equal(again, content2);
+	free(again);
+	assert_int_equal(db_revision_restore(f->db, 42), -ENOENT);
+	free(content1);
+	free(content2);
+}
+
+/* A load that fails half-way leaves the candidate as it was. */
+static void
+test_load_is_atomic(void **state)
+{
+	struct fixture *f = *state;
+	char *before, *after;
+	json_t *cfg;
+
+	open_latest(f);
+	add_demo(f->db, 0);
+	assert_int_equal(db_candidate_text(f->db, 0, &before), 0);
+	cfg = json_pack("{s:i, s:[{s:s, s:s, s:i}], s:[], s:[{s:s, s:s, s:s}]}",
+			"version", 1, "listeners", "name", "a", "address", "0::1", "port", 1,
+			"pools", "routes", "name", "r", "listener", "a", "pool", "missing");
+	assert_int_equal(db_candidate_load(f->db, cfg), -ENOLINK);
+	json_decref(cfg);
+	assert_int_equal(db_candidate_text(f->db, 0, &after), 0);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* Addresses are stored in canonical form. */
+	cfg = json_pack("{s:i, s:[{s:s, s:s, s:i}], s:[{s:s, s:[{s:s, s:i}]}], s:[]}",
+			"version", 1, "listeners", "name", "a", "address", "0::1", "port", 1,
+			"pools", "name", "p", "members", "address", "0:0::2", "port", 80,
+			"routes");
+	assert_int_equal(db_candidate_load(f->db, cfg), 0);
+	json_decref(cfg);
+	assert_int_equal(db_candidate_text(f->db, 0, &after), 0);
+	assert_non_null(strstr(after, "\"address\": \"::1\""));
+	assert_non_null(strstr(after, "\"address\": \"::2\""));
+	assert_non_null(strstr(after, "\"weight\": 1"));
+	free(after);
+}
+
+static void
+test_users_sessions_throttle(void **state)
+{
+	struct fixture *f = *state;
+	struct db_session s;
+	struct db_user u;
+	long long last;
+	long n;
+
+	open_latest(f);
+	assert_int_equal(db_user_count(f->db), 0);
+	assert_int_equal(db_user_add(f->db, "admin", "$argon2id$x", "admin", 1), 0);
+	assert_int_equal(db_user_add(f->db, "admin", "$argon2id$y", "viewer", 1), -EEXIST);
+	assert_int_equal(db_user_add(f->db, "eve", "h", "root", 1), -EINVAL);
+	assert_int_equal(db_user_count(f->db), 1);
+	assert_int_equal(db_user_get(f->db, "admin", &u), 0);
+	assert_string_equal(u.role, "admin");
+	db_user_release(&u);
+	assert_int_equal(db_user_get(f->db, "nobody", &u), -ENOENT);
+
+	assert_int_equal(db_session_add(f->db, "h1", "admin", "csrf1", 100), 0);
+	assert_int_equal(db_session_add(f->db, "h2", "nobody", "csrf2", 100), -EBUSY);
+	assert_int_equal(db_session_get(f->db, "h1", 200, 1800, &s), 0);
+	assert_string_equal(s.csrf, "csrf1");
+	assert_string_equal(s.role, "admin");
+	assert_int_equal(s.last_seen, 200);
+	db_session_release(&s);
+	/* Idle for longer than the limit: gone, and stays gone. */
+	assert_int_equal(db_session_get(f->db, "h1", 200 + 1801, 1800, &s), -ENOENT);
+	assert_int_equal(db_session_get(f->db, "h1", 201, 1800, &s), -ENOENT);
+	assert_int_equal(db_session_add(f->db, "h3", "admin", "c", 100), 0);
+	assert_int_equal(db_session_expire(f->db, 5000, 1800), 0);
+	assert_int_equal(db_session_get(f->db, "h3", 101, 1800, &s), -ENOENT);
+
+	assert_int_equal(db_throttle_get(f->db, "addr:1.2.3.4", &n, &last), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(db_throttle_set(f->db, "addr:1.2.3.4", 3, 77), 0);
+	assert_int_equal(db_throttle_set(f->db, "addr:1.2.3.4", 4, 78), 0);
+	assert_int_equal(db_throttle_get(f->db, "addr:1.2.3.4", &n, &last), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(last, 78);
+	assert_int_equal(db_throttle_clear(f->db, "addr:1.2.3.4"), 0);
+	assert_int_equal(db_throttle_get(f->db, "addr:1.2.3.4", &n, &last), 0);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_tx_nesting(void **state)
+{
+	struct fixture *f = *state;
+	struct db_listener l = { .name = "x", .address = "127.0.0.1", .port = 1 };
+	json_t *got;
+
+	open_latest(f);
+	assert_int_equal(db_tx_begin(f->db), 0);
+	assert_int_equal(db_listener_add(f->db, &l), 0);
+	assert_int_equal(db_tx_begin(f->db), 0);
+	assert_int_equal(db_tx_end(f->db, 1), 0);
+	assert_int_equal(db_tx_end(f->db, 0), 0);
+	assert_int_equal(db_listener_get(f->db, "x", &got), -ENOENT);
+	assert_int_equal(db_tx_end(f->db, 1), -EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_each_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crud_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_update_replaces_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_deterministic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revisions_and_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_is_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_users_sessions_throttle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_nesting, setup, teardown),
+	};
+
+	log_init("test_db", LOG_WARNING);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
