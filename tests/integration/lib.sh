@@ -1,0 +1,173 @@
+# tests/integration/lib.sh - shared helpers for the integration tests.
+# Each test runs the real binaries from $B (a build dir) in a temporary state
+# directory on loopback ports, says "ok N - what" / "not ok N - what" per
+# check, and exits 0 only when every check passed (77 = SKIP, with a reason).
+set -uo pipefail
+
+B="${B:?set B to a build directory}"
+SRC="${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+T="$(mktemp -d /tmp/tandem-it.XXXXXX)"
+CHECKS=0
+FAILS=0
+PIDS=()
+
+skip() { echo "SKIP: $*"; exit 77; }
+ok() { # ok "description" -- command...  (passes when the command succeeds)
+	local desc="$1"; shift
+	[ "${1:-}" = "--" ] && shift
+	CHECKS=$((CHECKS + 1))
+	if "$@"; then
+		echo "ok $CHECKS - $desc"
+	else
+		echo "not ok $CHECKS - $desc"
+		FAILS=$((FAILS + 1))
+	fi
+}
+eq() { # eq "description" EXPECTED ACTUAL
+	CHECKS=$((CHECKS + 1))
+	if [ "$2" = "$3" ]; then
+		echo "ok $CHECKS - $1"
+	else
+		echo "not ok $CHECKS - $1: expected '$2', got '$3'"
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+# Sanitizer reports in any daemon log fail the test.
+check_sanitizer_logs() {
+	local f
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -q -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$f"; then
+			echo "not ok - sanitizer report in $(basename "$f"):"
+			grep -m 20 -A 20 -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$f" | sed 's/^/    /'
+			FAILS=$((FAILS + 1))
+		fi
+	done
+}
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	PIDS=()
+}
+
+finish() {
+	cleanup
+	check_sanitizer_logs
+	if [ "$FAILS" -eq 0 ] && [ "$CHECKS" -gt 0 ]; then
+		echo "# $CHECKS checks passed"
+		rm -rf "$T"
+		exit 0
+	fi
+	echo "# $FAILS of $CHECKS checks failed (state kept in $T)"
+	for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done
+	exit 1
+}
+trap 'cleanup' EXIT
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+	local p
+	while :; do
+		p=$(( (RANDOM << 1 | RANDOM & 1) % 30000 + 20000 ))
+		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+	done
+}
+
+wait_port() { # wait_port PORT: until something listens (5 s)
+	local i
+	for i in $(seq 100); do
+		ss -Htln "sport = :$1" 2>/dev/null | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_backend NAME PORT
+start_backend() {
+	"$B/tests/tools/demo-backend" "127.0.0.1:$2" "$1" >"$T/backend-$1.log" 2>&1 &
+	PIDS+=($!)
+	wait_port "$2"
+}
+
+# start_tandemd CONFIG: control socket at $T/tandemd.sock; TANDEMD_PID set.
+start_tandemd() {
+	"$B/daemon/tandemd" -c "$1" -s "$T/tandemd.sock" >"$T/tandemd.log" 2>&1 &
+	TANDEMD_PID=$!
+	PIDS+=($TANDEMD_PID)
+	local i
+	for i in $(seq 100); do [ -S "$T/tandemd.sock" ] && return 0; sleep 0.05; done
+	echo "tandemd did not start:"; cat "$T/tandemd.log"
+	return 1
+}
+
+# start_admin [EXTRA-ARGS...]: HTTPS console on a free port; sets ADMIN_URL,
+# ADMIN_PASSWORD (first start only) and ADMIN_PID.
+start_admin() {
+	ADMIN_PORT=$(free_port)
+	ADMIN_URL="https://127.0.0.1:$ADMIN_PORT"
+	"$B/admin-ui/tandem-admin" --state-dir "$T/state" --config-file "$T/tandem.json" \
+		--ctl-socket "$T/tandemd.sock" --listen "127.0.0.1:$ADMIN_PORT" \
+		--www "$SRC/admin-ui/www" "$@" >"$T/admin.out" 2>"$T/admin.log" &
+	ADMIN_PID=$!
+	PIDS+=($ADMIN_PID)
+	wait_port "$ADMIN_PORT" || { echo "tandem-admin did not start"; cat "$T/admin.log"; return 1; }
+	local pw
+	pw=$(sed -n 's/^admin password: //p' "$T/admin.out" | head -1)
+	[ -n "$pw" ] && ADMIN_PASSWORD="$pw"
+	return 0
+}
+
+# admin_init CONFIG: first start of tandem-admin with --import --exit, so the
+# config file exists before tandemd starts. Sets ADMIN_PASSWORD.
+admin_init() {
+	"$B/admin-ui/tandem-admin" --state-dir "$T/state" --config-file "$T/tandem.json" \
+		--ctl-socket "$T/tandemd.sock" --import "$1" --exit >"$T/admin-init.out" 2>"$T/admin-init.log"
+	ADMIN_PASSWORD=$(sed -n 's/^admin password: //p' "$T/admin-init.out" | head -1)
+	[ -n "$ADMIN_PASSWORD" ] && [ -f "$T/tandem.json" ]
+}
+
+# api METHOD PATH [JSON]: calls the REST API with the session cookie and CSRF
+# token; sets STATUS and BODY.
+CSRF=""
+api() {
+	local m="$1" p="$2" data="${3:-}" args=(-sk -o "$T/body" -w '%{http_code}' -X "$m"
+		-b "$T/cookies" -c "$T/cookies" -H 'Content-Type: application/json')
+	[ -n "$CSRF" ] && args+=(-H "X-CSRF-Token: $CSRF")
+	[ -n "$data" ] && args+=(--data-binary "$data")
+	STATUS=$(curl "${args[@]}" "$ADMIN_URL/api/v1$p")
+	BODY=$(cat "$T/body")
+}
+
+# login [PASSWORD]: logs in as admin; sets CSRF.
+login() {
+	CSRF=""
+	api POST /session "{\"username\":\"admin\",\"password\":\"${1:-$ADMIN_PASSWORD}\"}"
+	[ "$STATUS" = 200 ] || return 1
+	CSRF=$(jq -r .csrf_token <<<"$BODY")
+}
+
+# backend_counts URL N: sends N requests, prints "name count" lines sorted.
+backend_counts() {
+	local i
+	for i in $(seq "$2"); do curl -s --max-time 5 "$1"; done | sort | uniq -c | awk '{print $3, $1}'
+}
+
+# write_config FILE REVISION LISTEN_PORT MEMBER_PORT...: one listener, one pool, one route.
+write_config() {
+	local f="$1" rev="$2" lport="$3" members="" p
+	shift 3
+	for p in "$@"; do members+="${members:+,}{\"address\":\"127.0.0.1\",\"port\":$p}"; done
+	cat >"$f" <<JSON
+{"version":1,"revision":$rev,
+ "listeners":[{"name":"web","address":"127.0.0.1","port":$lport}],
+ "pools":[{"name":"app","members":[$members]}],
+ "routes":[{"name":"all","listener":"web","pool":"app"}]}
+JSON
+}
