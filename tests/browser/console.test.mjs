@@ -1,0 +1,311 @@
+// Browser test of the Tandem console in headless Chromium (playwright-core,
+// Debian's /usr/bin/chromium). Drives the real pages against a running
+// tandem-admin + tandemd: logs in, builds a pool of two backends and a route,
+// applies, checks the verdict on screen, then checks traffic reaches both
+// backends.
+//
+// Environment:
+//   CONSOLE_URL     console base URL, e.g. https://127.0.0.1:8443/
+//   ADMIN_PASSWORD  password of user admin (USERNAME overrides the user)
+//   TRAFFIC_URL     URL served by the listener, e.g. http://127.0.0.1:8080/
+//   BACKEND_A, BACKEND_B   "127.0.0.1:PORT" of the two backends
+//   BACKEND_A_NAME, BACKEND_B_NAME   optional: text each backend's body contains
+//   SCREENSHOT      optional: path of a PNG of the dashboard after apply
+//   CHROMIUM        optional: browser binary (default /usr/bin/chromium)
+//   NAME_SUFFIX     optional: suffix for the objects created (default: a timestamp)
+//
+// Output: "ok N - ..." / "not ok N - ..." lines, a closing
+// "# browser test: N passed, N failed" comment line; exit status 1 on any failure.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = process.env;
+const need = ['CONSOLE_URL', 'ADMIN_PASSWORD', 'TRAFFIC_URL', 'BACKEND_A', 'BACKEND_B'];
+const missing = need.filter((k) => !env[k]);
+if (missing.length) {
+  console.error('console.test.mjs: missing environment: ' + missing.join(', '));
+  process.exit(2);
+}
+
+const CONSOLE_URL = env.CONSOLE_URL.replace(/\/?$/, '/');
+const USERNAME = env.USERNAME_OVERRIDE || 'admin';
+const TRAFFIC_URL = env.TRAFFIC_URL;
+const traffic = new URL(TRAFFIC_URL);
+const suffix = env.NAME_SUFFIX || String(Date.now() % 1000000);
+const POOL = 'bt-pool-' + suffix;
+const ROUTE = 'bt-route-' + suffix;
+const TIMEOUT = 15000;
+
+function splitHostPort(s) {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s);
+  if (!m) throw new Error('bad backend address ' + s + ' (want host:port)');
+  return { address: m[1], port: m[2] };
+}
+const backends = [splitHostPort(env.BACKEND_A), splitHostPort(env.BACKEND_B)];
+
+let n = 0, passed = 0, failed = 0;
+const results = [];
+function report(ok, desc, detail) {
+  n++;
+  if (ok) passed++; else failed++;
+  console.log(`${ok ? 'ok' : 'not ok'} ${n} - ${desc}`);
+  if (!ok && detail) for (const l of String(detail).split('\n')) console.log('#   ' + l);
+  results.push({ ok, desc });
+}
+
+/* Run one step; a failed step is reported and, if fatal, ends the test. */
+async function step(desc, fn, { fatal = true } = {}) {
+  try {
+    const detail = await fn();
+    report(true, desc + (detail ? ' (' + detail + ')' : ''));
+    return true;
+  } catch (e) {
+    report(false, desc, e && e.stack ? e.stack.split('\n').slice(0, 4).join('\n') : e);
+    if (fatal) throw new Fatal();
+    return false;
+  }
+}
+class Fatal extends Error {}
+
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-chromium-'));
+const jsErrors = [];
+let context, page;
+
+async function main() {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1440, height: 900 },
+    timeout: 60000,
+  });
+  context.setDefaultTimeout(TIMEOUT);
+  page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (e) => jsErrors.push('pageerror: ' + e.message));
+  page.on('console', (m) => { if (m.type() === 'error') jsErrors.push('console: ' + m.text()); });
+
+  const tid = (id) => page.getByTestId(id);
+
+  await step('console login page loads', async () => {
+    await page.goto(CONSOLE_URL, { waitUntil: 'load' });
+    await tid('login-form').waitFor({ state: 'visible' });
+  });
+
+  await step('wrong password shows an error', async () => {
+    await tid('login-username').fill(USERNAME);
+    await tid('login-password').fill('definitely-not-the-password');
+    await tid('login-submit').click();
+    const err = tid('login-error');
+    await err.waitFor({ state: 'visible' });
+    const text = await err.textContent();
+    assert(/wrong username or password|too many/i.test(text), 'unexpected error text: ' + text);
+    assert(await tid('login-form').isVisible(), 'login form should stay visible');
+    return JSON.stringify(text.trim());
+  });
+
+  await step('login with the admin password shows the dashboard', async () => {
+    await tid('login-username').fill(USERNAME);
+    await tid('login-password').fill(env.ADMIN_PASSWORD);
+    await tid('login-submit').click();
+    await tid('view-dashboard').waitFor({ state: 'visible' });
+    const user = await tid('user-name').textContent();
+    assert(user.includes(USERNAME), 'user name not shown: ' + user);
+  });
+
+  await step('dashboard shows node and tandemd status', async () => {
+    await page.waitForFunction(() => document.querySelector('#dash-reachable')?.textContent.trim() !== '—');
+    const host = (await tid('dash-hostname').textContent()).trim();
+    const reach = (await tid('dash-reachable').textContent()).trim();
+    assert(host && host !== '—', 'no hostname shown');
+    assert(reach === 'reachable', 'tandemd not shown reachable: ' + reach);
+    return `host ${host}, tandemd ${reach}`;
+  });
+
+  let listenerName = null;
+  await step('listener for the traffic port exists or is created', async () => {
+    await tid('nav-listeners').click();
+    await tid('view-listeners').waitFor({ state: 'visible' });
+    await page.waitForLoadState('networkidle');
+    const rows = await page.$$eval('[data-testid="listener-row"]', (trs) =>
+      trs.map((tr) => ({ name: tr.dataset.name, cells: [...tr.cells].map((c) => c.textContent.trim()) })));
+    const hit = rows.find((r) => r.cells[2] === traffic.port);
+    if (hit) { listenerName = hit.name; return 'reusing ' + hit.name; }
+    listenerName = 'bt-web-' + suffix;
+    await tid('listener-name').fill(listenerName);
+    await tid('listener-address').fill(traffic.hostname.replace(/^\[|\]$/g, ''));
+    await tid('listener-port').fill(traffic.port || (traffic.protocol === 'https:' ? '443' : '80'));
+    await tid('listener-submit').click();
+    await page.locator(`[data-testid="listener-row"][data-name="${listenerName}"]`).waitFor();
+    return 'created ' + listenerName;
+  });
+
+  await step('invalid port is refused with the error beside the port field', async () => {
+    await tid('listener-name').fill('bt-bad-' + suffix);
+    await tid('listener-address').fill('127.0.0.1');
+    await tid('listener-port').fill('70000');
+    await tid('listener-submit').click();
+    const e = page.locator('#listener-form .field-error[data-error-for="port"]');
+    await e.waitFor({ state: 'visible' });
+    const text = (await e.textContent()).trim();
+    assert(text.length > 0, 'empty field error');
+    await tid('listener-form').evaluate((f) => f.reset());
+    return JSON.stringify(text);
+  }, { fatal: false });
+
+  await step(`pool ${POOL} is created`, async () => {
+    await tid('nav-pools').click();
+    await tid('view-pools').waitFor({ state: 'visible' });
+    await tid('pool-name').fill(POOL);
+    await tid('pool-submit').click();
+    await page.locator(`[data-testid="pool-card"][data-name="${POOL}"]`).waitFor();
+  });
+
+  await step('creating the same pool again shows a conflict', async () => {
+    await tid('pool-name').fill(POOL);
+    await tid('pool-submit').click();
+    const e = page.locator('#pool-form .field-error[data-error-for="name"], #pool-form .form-error');
+    await e.first().waitFor({ state: 'visible' });
+    const text = (await e.first().textContent()).trim();
+    assert(/exist/i.test(text), 'conflict not explained: ' + text);
+    await tid('pool-form').evaluate((f) => f.reset());
+    return JSON.stringify(text);
+  }, { fatal: false });
+
+  for (const [i, b] of backends.entries()) {
+    await step(`member ${b.address}:${b.port} is added to ${POOL}`, async () => {
+      await tid('member-pool').selectOption(POOL);
+      await tid('member-address').fill(b.address);
+      await tid('member-port').fill(b.port);
+      await tid('member-weight').fill('1');
+      if (!await tid('member-enabled').isChecked()) await tid('member-enabled').check();
+      await tid('member-submit').click();
+      await page.locator(`[data-testid="member-row"][data-pool="${POOL}"]`).nth(i).waitFor();
+    });
+  }
+
+  await step(`route ${ROUTE} is created through the form`, async () => {
+    await tid('nav-routes').click();
+    await tid('view-routes').waitFor({ state: 'visible' });
+    await page.waitForFunction((p) => [...document.querySelectorAll('#route-pool option')].some((o) => o.value === p), POOL);
+    await tid('route-name').fill(ROUTE);
+    await tid('route-listener').selectOption(listenerName);
+    await tid('route-host').fill('');
+    await tid('route-path-prefix').fill('/');
+    await tid('route-pool').selectOption(POOL);
+    await tid('route-priority').fill('1000');
+    await tid('route-submit').click();
+    await page.locator(`[data-testid="route-row"][data-name="${ROUTE}"]`).waitFor();
+  });
+
+  await step('diff shows the candidate changes', async () => {
+    await tid('nav-changes').click();
+    await tid('view-changes').waitFor({ state: 'visible' });
+    await page.waitForFunction(() => document.querySelector('#diff-view')?.dataset.changed === 'true');
+    const text = await tid('diff-view').textContent();
+    assert(text.includes(POOL), 'diff does not mention ' + POOL);
+  });
+
+  let verdict = '';
+  await step('apply shows tandemd verdict: revision applied', async () => {
+    await tid('apply-comment').fill('browser test ' + suffix);
+    await tid('apply-button').click();
+    const v = tid('apply-verdict');
+    await v.waitFor({ state: 'visible', timeout: 30000 });
+    verdict = (await v.textContent()).trim();
+    const status = await v.getAttribute('data-status');
+    assert(status === 'applied', 'apply not successful: ' + verdict);
+    assert(/Revision \d+ applied, generation \d+/.test(verdict), 'verdict text: ' + verdict);
+    return JSON.stringify(verdict.split('.')[0]);
+  });
+
+  await step('traffic reaches both backends', async () => {
+    const want = [env.BACKEND_A_NAME, env.BACKEND_B_NAME];
+    const seen = new Map();
+    const deadline = Date.now() + 15000;
+    let lastErr = '';
+    while (Date.now() < deadline) {
+      for (let i = 0; i < 10; i++) {
+        try {
+          const r = await fetch(TRAFFIC_URL, { signal: AbortSignal.timeout(3000) });
+          const body = (await r.text()).trim();
+          if (r.ok) seen.set(body, (seen.get(body) || 0) + 1);
+          else lastErr = 'HTTP ' + r.status;
+        } catch (e) { lastErr = e.cause ? e.cause.message : e.message; }
+      }
+      const bodies = [...seen.keys()];
+      const okNamed = want.every((w) => !w || bodies.some((b) => b.includes(w)));
+      if (bodies.length >= 2 && okNamed) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const bodies = [...seen.keys()];
+    assert(bodies.length >= 2, `expected 2 distinct backend answers, got ${JSON.stringify(Object.fromEntries(seen))}` +
+      (lastErr ? '; last error: ' + lastErr : ''));
+    for (const w of want) if (w) assert(bodies.some((b) => b.includes(w)), 'backend ' + w + ' never answered');
+    return [...seen.entries()].map(([b, c]) => `${b.slice(0, 30)}×${c}`).join(', ');
+  });
+
+  await step('dashboard lists the pool members after apply', async () => {
+    await tid('nav-dashboard').click();
+    await tid('view-dashboard').waitFor({ state: 'visible' });
+    const rows = page.locator(`[data-testid="dash-member-row"][data-pool="${POOL}"]`);
+    await rows.nth(1).waitFor();
+    const states = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.state));
+    assert(!states.includes('pending'), 'members shown as not applied: ' + states);
+    const changed = await tid('candidate-banner').isVisible();
+    assert(!changed, 'candidate still shown as having unapplied changes');
+    return 'states ' + states.join(',');
+  });
+
+  if (env.SCREENSHOT) {
+    await step('screenshot of the dashboard saved', async () => {
+      fs.mkdirSync(path.dirname(path.resolve(env.SCREENSHOT)), { recursive: true });
+      await page.screenshot({ path: env.SCREENSHOT, fullPage: true });
+      return env.SCREENSHOT;
+    }, { fatal: false });
+  }
+
+  await step('revisions list shows the applied revision', async () => {
+    await tid('nav-revisions').click();
+    const row = page.locator('[data-testid="revision-row"]').first();
+    await row.waitFor();
+    const text = await row.textContent();
+    assert(text.includes('applied') && text.includes('browser test ' + suffix), 'newest revision row: ' + text);
+  }, { fatal: false });
+
+  await step('logout returns to the login page', async () => {
+    await tid('logout').click();
+    await tid('login-form').waitFor({ state: 'visible' });
+    await page.reload();
+    await tid('login-form').waitFor({ state: 'visible' });
+  }, { fatal: false });
+
+  await step('no JavaScript errors or CSP violations in the page', async () => {
+    // refused requests (401 on load and wrong password, 409, 422) are logged
+    // by Chromium as "Failed to load resource": expected, the steps above
+    // check that the page explains them
+    const real = jsErrors.filter((e) => !/Failed to load resource: the server responded with a status of (401|409|422)\b/.test(e));
+    assert(!real.length, real.join('\n'));
+  }, { fatal: false });
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  if (!(e instanceof Fatal)) report(false, 'test harness', e && e.stack);
+  if (page && env.SCREENSHOT) {
+    try { await page.screenshot({ path: env.SCREENSHOT.replace(/(\.png)?$/, '-failure.png'), fullPage: true }); } catch { /* ignore */ }
+  }
+} finally {
+  if (context) await context.close().catch(() => {});
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+if (failed) code = 1;
+console.log(`# browser test: ${passed} passed, ${failed} failed`);
+process.exit(code);
