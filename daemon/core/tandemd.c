@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,7 +53,8 @@ tandemd_usage(FILE *f)
 		"       tandemd --check FILE\n"
 		"  -c, --config FILE        JSON configuration to serve\n"
 		"  -s, --socket PATH        control socket (default " TANDEMD_DEFAULT_SOCKET ")\n"
-		"  -g, --socket-group NAME  group owning the control socket (mode 0660)\n"
+		"  -g, --socket-group NAME  group owning the control socket (mode 0660;\n"
+		"                           default \"tandem\" when that group exists)\n"
 		"  -w, --workers N          L7 worker threads (default 1)\n"
 		"  -v, --verbose            log at debug level\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
@@ -287,6 +289,9 @@ main(int argc, char **argv)
 		log_err("cannot set up the main loop: %s", strerror(errno));
 		goto out;
 	}
+	/* Default to root:tandem when the tandem group exists (packaged installs). */
+	if (d.socket_group == NULL && getgrnam("tandem") != NULL)
+		d.socket_group = "tandem";
 	if (ctl_server_start(d.loop, d.socket_path, d.socket_group, tandemd_ctl, &d, &ctl) < 0)
 		goto out;
 	if (l7_workers_start(d.workers) < 0) {
