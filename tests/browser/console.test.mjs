@@ -198,7 +198,7 @@ async function main() {
     await tid('route-host').fill('');
     await tid('route-path-prefix').fill('/');
     await tid('route-pool').selectOption(POOL);
-    await tid('route-priority').fill('1000');
+    await tid('route-priority').fill('1'); // lowest number is tried first
     await tid('route-submit').click();
     await page.locator(`[data-testid="route-row"][data-name="${ROUTE}"]`).waitFor();
   });

@@ -83,7 +83,7 @@ export function showApiError(form, err, what) {
   if (err.status === 409) {
     let msg = err.message;
     if (err.code === 'exists')
-      msg = (what ? what + ' already exists' : 'Already exists') + (err.message ? ': ' + err.message : '.');
+      msg = err.message ? cap(err.message) : (what ? what + ' already exists.' : 'Already exists.');
     else if (err.code === 'in_use')
       msg = 'In use: ' + err.message;
     if (!(f && f.attr && setFieldError(form, f.attr, msg)) &&
@@ -94,6 +94,8 @@ export function showApiError(form, err, what) {
   if (f && f.attr && setFieldError(form, f.attr, err.message)) return;
   setFormError(form, describeError(err));
 }
+
+const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export function describeError(err) {
   if (!err) return '';

@@ -39,7 +39,8 @@ function fillSelects(route) {
 }
 
 export function sortRoutes(a) {
-  return [...a].sort((x, y) => (Number(y.priority) || 0) - (Number(x.priority) || 0)
+  // lower priority numbers are tried first (doc/config.md)
+  return [...a].sort((x, y) => (Number(x.priority ?? 100)) - (Number(y.priority ?? 100))
     || String(x.name).localeCompare(String(y.name)));
 }
 
