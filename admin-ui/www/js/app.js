@@ -1,6 +1,6 @@
 // Tandem console entry point: session handling, navigation, status banner.
 import { api, setCsrfToken, onUnauthorized } from './api.js';
-import { $, $$, setAlert, notify } from './dom.js';
+import { $, $$, setAlert, notify, hideNotice } from './dom.js';
 import { state } from './state.js';
 import * as dashboard from './dashboard.js';
 import * as listeners from './listeners.js';
@@ -107,6 +107,7 @@ function route() {
 /* Show a view and load its data. */
 export async function go(name, setHash = true) {
   if (setHash && location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
+  if (current !== name) hideNotice();
   current = name;
   for (const v of Object.keys(VIEWS)) $('#view-' + v).hidden = v !== name;
   for (const a of $$('#nav a')) a.classList.toggle('active', a.dataset.view === name);

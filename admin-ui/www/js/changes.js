@@ -1,6 +1,6 @@
 // Changes: candidate-vs-running diff, Apply with comment, tandemd's verdict.
 import { api } from './api.js';
-import { $, h, clear, setAlert, describeError, parseField } from './dom.js';
+import { $, h, clear, setAlert, describeError, parseField, sentence } from './dom.js';
 import { state, setApplyErrors } from './state.js';
 import { refreshStatus, go } from './app.js';
 import * as listeners from './listeners.js';
@@ -70,8 +70,8 @@ async function onApply(ev) {
     if (!errors.length && e.field) errors = [{ field: e.field, message: e.message }];
     setApplyErrors(errors);
     let title;
-    if (e.status === 503) title = 'Not applied: tandemd is unavailable. ' + e.message;
-    else if (e.status === 422) title = 'Not applied: the configuration was refused. ' + e.message;
+    if (e.status === 503) title = 'Not applied: tandemd is unavailable. ' + sentence(e.message);
+    else if (e.status === 422) title = 'Not applied: the configuration was refused. ' + sentence(e.message);
     else title = 'Not applied: ' + describeError(e);
     verdict.append(h('div', { class: 'verdict-title', 'data-testid': 'apply-verdict-title' }, title));
     if (errors.length) {

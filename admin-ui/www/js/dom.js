@@ -83,9 +83,9 @@ export function showApiError(form, err, what) {
   if (err.status === 409) {
     let msg = err.message;
     if (err.code === 'exists')
-      msg = err.message ? cap(err.message) : (what ? what + ' already exists.' : 'Already exists.');
+      msg = err.message ? sentence(err.message) : (what ? what + ' already exists.' : 'Already exists.');
     else if (err.code === 'in_use')
-      msg = 'In use: ' + err.message;
+      msg = 'In use: ' + sentence(err.message);
     if (!(f && f.attr && setFieldError(form, f.attr, msg)) &&
         !(err.code === 'exists' && setFieldError(form, 'name', msg)))
       setFormError(form, msg);
@@ -97,12 +97,20 @@ export function showApiError(form, err, what) {
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
+/* Capitalised, ending with a full stop: server messages are bare clauses. */
+export function sentence(s) {
+  s = String(s || '').trim();
+  if (!s) return '';
+  s = cap(s);
+  return /[.!?:]$/.test(s) ? s : s + '.';
+}
+
 export function describeError(err) {
   if (!err) return '';
-  let msg = err.message || String(err);
+  let msg = sentence(err.message || String(err));
   if (err.status === 403 && err.code === 'csrf')
     msg = 'The request was refused (missing or stale CSRF token). Reload the page and try again.';
-  if (err.field && !msg.includes(err.field)) msg += ' (' + err.field + ')';
+  if (err.field && !msg.includes(err.field)) msg += ' (field ' + err.field + ')';
   return msg;
 }
 
@@ -135,14 +143,17 @@ export function notify(message, isError = false) {
   el.classList.toggle('notice-error', !!isError);
   el.hidden = false;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => { el.hidden = true; }, isError ? 8000 : 4000);
+  noticeTimer = setTimeout(() => { el.hidden = true; }, isError ? 8000 : 3500);
 }
 
-export function confirmAction(title, message, okLabel = 'Delete') {
+export function hideNotice() { clearTimeout(noticeTimer); $('#notice').hidden = true; }
+
+export function confirmAction(title, message, okLabel = 'Delete', danger = true) {
   const dlg = $('#confirm-dialog');
   $('#confirm-title').textContent = title;
   $('#confirm-message').textContent = message;
   $('#confirm-ok').textContent = okLabel;
+  $('#confirm-ok').className = 'btn ' + (danger ? 'btn-danger' : 'btn-primary');
   return new Promise((resolve) => {
     const done = () => { dlg.removeEventListener('close', done); resolve(dlg.returnValue === 'ok'); };
     dlg.returnValue = '';

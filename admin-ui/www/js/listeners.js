@@ -1,7 +1,7 @@
 // Listeners: table + add/edit form.
 import { api, list } from './api.js';
 import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
-  describeError, intOrUndefined, notify, confirmAction } from './dom.js';
+  describeError, intOrUndefined, notify, confirmAction, sentence } from './dom.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
 
@@ -128,7 +128,7 @@ async function remove(l) {
     refreshStatus();
   } catch (e) {
     const msg = e.status === 409 && e.code === 'in_use'
-      ? 'Listener ' + l.name + ' is in use and cannot be deleted: ' + e.message
+      ? 'Listener ' + l.name + ' is in use and cannot be deleted. ' + sentence(e.message) + ' Change or delete the route first.'
       : 'Could not delete listener ' + l.name + ': ' + describeError(e);
     setAlert($('#listeners-error'), msg);
   }

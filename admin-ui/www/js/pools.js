@@ -1,7 +1,7 @@
 // Pools and their members.
 import { api, list, memberKey } from './api.js';
 import { $, h, clear, badge, setAlert, clearFormErrors, setFieldError, showApiError,
-  describeError, intOrUndefined, notify, confirmAction, fillSelect } from './dom.js';
+  describeError, intOrUndefined, notify, confirmAction, fillSelect, sentence } from './dom.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
 
@@ -81,7 +81,8 @@ function poolCard(p) {
         h('td', { colspan: 6 }, errs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; '))));
   }
   const up = members.filter((m) => memberState(p.name, m).kind === 'up').length;
-  return h('div', { class: 'pool-card', 'data-testid': 'pool-card', 'data-name': p.name },
+  const anyErr = applyErrorsFor('pools', p.name).length > 0;
+  return h('div', { class: 'pool-card' + (anyErr ? ' has-error' : ''), 'data-testid': 'pool-card', 'data-name': p.name },
     h('div', { class: 'pool-card-head' },
       h('h3', {}, p.name),
       h('span', { class: 'muted' }, `${members.length} member${members.length === 1 ? '' : 's'}, ${up} up`),
@@ -93,7 +94,7 @@ function poolCard(p) {
         onclick: () => removePool(p) }, 'Delete pool')),
     h('div', { class: 'inline-error', role: 'alert', 'data-testid': 'pool-card-error',
       hidden: !poolErrs.length }, poolErrs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; ')),
-    h('table', { class: 'table' },
+    h('table', { class: 'table members' },
       h('thead', {}, h('tr', {},
         h('th', {}, 'Address'), h('th', { class: 'num' }, 'Port'), h('th', { class: 'num' }, 'Weight'),
         h('th', {}, 'Enabled'), h('th', {}, 'State'), h('th', { class: 'actions' }, 'Actions'))),
@@ -227,7 +228,7 @@ async function removePool(p) {
     refreshStatus();
   } catch (e) {
     const msg = e.status === 409 && e.code === 'in_use'
-      ? 'Pool ' + p.name + ' is in use by a route and cannot be deleted: ' + e.message +
+      ? 'Pool ' + p.name + ' is in use and cannot be deleted. ' + sentence(e.message) +
         ' Change or delete the route first.'
       : 'Could not delete pool ' + p.name + ': ' + describeError(e);
     setAlert($('#pools-error'), msg);

@@ -2,6 +2,7 @@
 import { api, list } from './api.js';
 import { $, h, clear, badge, setAlert, describeError, notify, confirmAction, fmtTime } from './dom.js';
 import { refreshStatus } from './app.js';
+import { state } from './state.js';
 
 export function init() {
   $('#revision-detail-close').addEventListener('click', () => { $('#revision-detail').hidden = true; });
@@ -26,7 +27,9 @@ export async function load() {
   for (const r of revs) {
     const st = String(r.status || 'unknown');
     tbody.append(h('tr', { 'data-testid': 'revision-row', 'data-number': r.number },
-      h('td', { class: 'num' }, r.number),
+      h('td', { class: 'num' },
+        state.status && Number(state.status.running_revision) === Number(r.number)
+          ? [badge('running', 'ok'), ' '] : null, r.number),
       h('td', {}, badge(st, ['applied', 'failed', 'conflicted', 'pending'].includes(st) ? st : 'unknown')),
       h('td', { class: 'mono' }, fmtTime(r.created_at)),
       h('td', {}, r.author || '—'),
@@ -58,7 +61,7 @@ async function view(n) {
 async function restore(n) {
   if (!await confirmAction('Restore revision ' + n + ' into the candidate?',
     'The candidate is replaced by revision ' + n + '. Nothing changes in traffic until you review the diff and apply.',
-    'Restore')) return;
+    'Restore', false)) return;
   try {
     await api.restore(n);
     notify('Revision ' + n + ' restored into the candidate. Review the diff and apply it.');
