@@ -41,7 +41,22 @@ export function setCsrfToken(token) { csrfToken = token || null; }
  * (session expired or revoked). */
 export function onUnauthorized(fn) { unauthorizedHandler = fn; }
 
+/* A mutating request refused for its CSRF token (e.g. the session was
+ * renewed in another tab) is retried once with the token GET /session gives. */
 export async function request(method, path, body) {
+  try {
+    return await send(method, path, body);
+  } catch (e) {
+    if (e.status !== 403 || e.code !== 'csrf' || method === 'GET' || path === '/session') throw e;
+    let s;
+    try { s = await send('GET', '/session'); } catch { throw e; }
+    if (!s || !s.csrf_token || s.csrf_token === csrfToken) throw e;
+    csrfToken = s.csrf_token;
+    return send(method, path, body);
+  }
+}
+
+async function send(method, path, body) {
   const headers = { Accept: 'application/json' };
   const opts = { method, credentials: 'same-origin', headers, cache: 'no-store' };
   if (body !== undefined) {

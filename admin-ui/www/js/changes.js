@@ -76,9 +76,12 @@ async function onApply(ev) {
     verdict.append(h('div', { class: 'verdict-title', 'data-testid': 'apply-verdict-title' }, title));
     if (errors.length) {
       verdict.append(h('ul', { 'data-testid': 'apply-errors' }, errors.map(errorItem)));
-      verdict.append(h('div', { class: 'hint' },
-        'The running configuration is unchanged. Fix the fields above and apply again.'));
     }
+    const failedRev = e.body && e.body.revision;
+    verdict.append(h('div', { class: 'hint', 'data-testid': 'apply-verdict-note' },
+      (failedRev ? `Revision ${failedRev} was recorded as failed. ` : '') +
+      'The running configuration is unchanged' +
+      (errors.length ? '; fix the fields listed and apply again.' : '.')));
   } finally {
     verdict.hidden = false;
     btn.disabled = false;

@@ -32,7 +32,13 @@ export function renderStatus() {
   const reach = clear($('#dash-reachable'));
   if (!s.tandemd) reach.append(badge('unknown', 'unknown'));
   else reach.append(td.reachable ? badge('reachable', 'up') : badge('unreachable', 'down'));
-  text('#dash-daemon-revision', td.reachable ? (td.revision ?? '—') : '—');
+  const drev = clear($('#dash-daemon-revision'));
+  if (!td.reachable) drev.append('—');
+  else {
+    drev.append(String(td.revision ?? '—'));
+    if (s.running_revision && td.revision !== undefined && Number(td.revision) !== Number(s.running_revision))
+      drev.append(' ', badge('expected ' + s.running_revision, 'warn'));
+  }
   text('#dash-generation', td.reachable ? (td.generation ?? '—') : '—');
   text('#dash-running-revision', s.running_revision ?? 'none applied yet');
   const cand = clear($('#dash-candidate'));
