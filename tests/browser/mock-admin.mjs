@@ -21,6 +21,8 @@ const [host, port] = opt('--listen', '127.0.0.1:18080').split(':');
 const trafficPort = Number(opt('--traffic-port', '18081'));
 const www = opt('--www', path.resolve(here, '../../admin-ui/www'));
 const password = opt('--password', crypto.randomBytes(9).toString('base64url'));
+const lockAfter = Number(opt('--lock-after', '5'));
+const lockSeconds = Number(opt('--lock-seconds', '30'));
 
 let candidate = { listeners: [], pools: [], routes: [] };
 let running = null;
@@ -117,7 +119,7 @@ async function api(req, res, p) {
       if (Date.now() < lockedUntil) return send(res, 429, { error: { code: 'throttled', message: 'too many failed logins' } },
         { 'Retry-After': String(Math.ceil((lockedUntil - Date.now()) / 1000)) });
       if (!b || b.username !== 'admin' || b.password !== password) {
-        if (++failures >= 5) { lockedUntil = Date.now() + 30000; failures = 0; }
+        if (++failures >= lockAfter) { lockedUntil = Date.now() + lockSeconds * 1000; failures = 0; }
         return err(res, 401, 'unauthorized', 'wrong username or password');
       }
       failures = 0;
