@@ -1,0 +1,167 @@
+#ifndef TANDEM_L7_PROXY_T_H
+#define TANDEM_L7_PROXY_T_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf-t.h"
+#include "conf-t.h"
+#include "l7_http1-t.h"
+#include "l7_pool-t.h"
+#include "loop-t.h"
+#include "snapshot-t.h"
+
+/*
+ * Types of the L7 worker (l7_proxy.c). Everything here belongs to one worker
+ * thread except the counters in struct l7_stats, which the control thread
+ * reads with relaxed atomic loads.
+ */
+
+/* Buffer sizes: a request head must fit whole in the client input buffer. */
+#define L7_BUF_IN		L7_HTTP1_MAX_HEAD
+#define L7_BUF_OUT		(L7_HTTP1_MAX_HEAD + 512)	/* room for added headers */
+
+/* Timeouts (milliseconds); configurable in issue 3. */
+#define L7_TIMEOUT_CLIENT_HEAD_MS	10000	/* whole request head (slowloris) */
+#define L7_TIMEOUT_CLIENT_IDLE_MS	60000	/* keep-alive wait, or a client not reading */
+#define L7_TIMEOUT_CONNECT_MS		3000	/* upstream connect */
+#define L7_TIMEOUT_UPSTREAM_MS		60000	/* upstream silent while we wait on it */
+#define L7_TIMEOUT_LINGER_MS		2000	/* draining a client after our last byte */
+
+/* Idle upstream connections kept per member per worker, and for how long. */
+#define L7_UP_IDLE_MAX		16
+#define L7_UP_IDLE_TIMEOUT_MS	10000
+
+#define L7_ACCEPT_BATCH		64	/* accepts per event, so one listener cannot starve */
+#define L7_STEP_ROUNDS		32	/* state machine rounds per event */
+
+#define L7_CONN_MAGIC	0x4c37434eu	/* "L7CN" */
+#define L7_UP_MAGIC	0x4c375550u	/* "L7UP" */
+
+/* Per-worker counters; written by the worker, read by anyone (relaxed). */
+struct l7_stats {
+	atomic_ulong accepted;
+	atomic_ulong active;
+	atomic_ulong requests;
+	atomic_ulong responses[6];	/* [1..5]: 1xx..5xx final responses sent; [0] other */
+	atomic_ulong upstream_errors;	/* connect failures, timeouts, bad or cut responses */
+	atomic_ulong upstream_connects;
+	atomic_ulong upstream_reuses;
+	atomic_ulong bad_requests;	/* refused by the parser */
+	atomic_ulong dropped_oom;
+};
+
+/* A snapshot as one worker uses it: the snapshot reference plus the runtime
+ * state map; refs counts the worker itself and each connection (one thread,
+ * plain integer). */
+struct l7_view {
+	struct snapshot *snap;
+	struct l7_pool_map *map;
+	unsigned refs;
+};
+
+struct l7_worker;
+
+/* One listening socket in this worker's epoll. */
+struct l7_lsn {
+	struct loop_io io;
+	struct l7_worker *w;
+	struct lsock *ls;		/* identity across snapshots */
+	size_t index;			/* in the current view's conf->listeners */
+	struct l7_lsn *next;
+};
+
+enum l7_up_state {
+	L7_UP_CONNECTING = 0,
+	L7_UP_BUSY,
+	L7_UP_IDLE,
+};
+
+/* One connection to a member. Busy with one client connection, or idle in
+ * the worker's pool, keyed by the member's runtime state. */
+struct l7_up {
+	unsigned magic;
+	struct loop_io io;
+	int fd;
+	struct loop_timer timer;
+	struct l7_worker *w;
+	struct l7_member_state *ms;
+	struct l7_conn *c;		/* when busy */
+	enum l7_up_state state;
+	bool reused;			/* has served an earlier request */
+	bool rready, wready, eof;
+	struct l7_up *prev, *next;	/* idle list */
+};
+
+enum l7_conn_state {
+	L7_C_HEAD = 0,			/* waiting for (the rest of) a request head */
+	L7_C_FORWARD,			/* one request in flight */
+	L7_C_CLOSING,			/* flushing our last bytes, then lingering close */
+};
+
+enum l7_resp_state {
+	L7_R_NONE = 0,
+	L7_R_CONNECTING,
+	L7_R_HEAD,
+	L7_R_BODY,
+};
+
+/* One client connection. Requests are served one at a time in arrival
+ * order; pipelined ones wait in ibuf, which answers them in order. */
+struct l7_conn {
+	unsigned magic;
+	struct loop_io io;
+	int fd;
+	struct loop_timer timer;
+	struct l7_worker *w;
+	struct l7_view *view;		/* the snapshot this connection was accepted on */
+	size_t lindex;			/* listener index in view's conf */
+	char peer[64];			/* "addr:port", for logs */
+
+	struct buf ibuf;		/* client -> proxy */
+	struct buf ubuf;		/* proxy -> upstream; the first usent bytes are sent but kept */
+	struct buf rbuf;		/* upstream -> proxy */
+	struct buf obuf;		/* proxy -> client */
+	size_t usent;
+
+	enum l7_conn_state state;
+	enum l7_resp_state rstate;
+	bool rready, wready, rd_eof, shut_wr, closed;
+	bool head_timer;		/* the client timer is the head timeout, not idle */
+	unsigned long nreq;
+
+	struct l7_http1_msg msg;	/* the head being parsed: request, then response */
+	struct l7_http1_body reqb, respb;
+	enum l7_http1_method req_method;
+	int req_minor;
+	bool req_keepalive, req_done, idempotent;
+	bool replayable;		/* ubuf still holds every byte of the request sent so far */
+	unsigned replays;
+	bool resp_started;		/* a final response head went to obuf */
+	bool resp_keepalive, client_keep;
+
+	const struct conf_pool *pool;
+	uint64_t tried;			/* members already tried for this request */
+	int member;
+	struct l7_up *up;
+
+	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
+};
+
+struct l7_worker {
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	bool stopping;
+	struct loop *loop;
+	struct l7_view *view;		/* current */
+	unsigned long gen;
+	struct l7_lsn *lsns;
+	struct l7_conn *conns;
+	struct l7_up *idle;		/* idle upstream connections, newest first */
+	struct l7_stats stats;
+};
+
+#endif

@@ -1,9 +1,1487 @@
-/* placeholder: the L7 worker is being written (see l7_proxy.h) */
+/*
+ * l7_proxy - the L7 worker threads: accept, parse, route, balance, forward.
+ *
+ * Each worker owns a loop, its listeners' registrations, its client
+ * connections and an idle pool of upstream connections; nothing is shared
+ * between workers except the snapshot (immutable, refcounted), the member
+ * runtime states (atomics, l7_pool) and the counters (relaxed atomics).
+ *
+ * A client connection is a small state machine driven by l7_conn_step(),
+ * which every I/O event and timer calls: it moves bytes as far as the four
+ * fixed-size buffers allow (client in, to upstream, from upstream, client
+ * out) and then sets the epoll interest from what it waits for. A side whose
+ * destination buffer is full is simply not read: that is the backpressure.
+ * Bodies pass through the framing decoder of l7_http1, which says how many
+ * bytes belong to the message; they are copied unchanged, never buffered
+ * whole.
+ *
+ * Invariants: at most one request per client connection is in flight, so
+ * pipelined requests are answered in order; an upstream connection goes back
+ * to the idle pool only after a complete response to a completely sent
+ * request with no stray byte after it; while `replayable`, ubuf still holds
+ * every request byte sent on the current upstream connection, so a request
+ * that meets a stale keep-alive connection is replayed on a fresh one.
+ */
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "loop.h"
+#include "snapshot.h"
+#include "l7_http1.h"
+#include "l7_pool.h"
 #include "l7_proxy.h"
-int l7_workers_start(unsigned n) { (void)n; return 0; }
-void l7_workers_stop(void) {}
-void l7_workers_wake(void) {}
-json_t *l7_pools_status_json(const struct snapshot *s) { (void)s; return json_array(); }
-json_t *l7_stats_json(void) { return json_object(); }
+#include "l7_proxy-t.h"
+#include "l7_route.h"
+
+static struct l7_worker *l7_workers;
+static unsigned l7_nworkers;
+
+#define STAT_INC(w, f) atomic_fetch_add_explicit(&(w)->stats.f, 1, memory_order_relaxed)
+#define STAT_DEC(w, f) atomic_fetch_sub_explicit(&(w)->stats.f, 1, memory_order_relaxed)
+
+static void l7_conn_step(struct l7_conn *c);
+static void l7_conn_close(struct l7_conn *c);
+static void l7_conn_upstream(struct l7_conn *c);
+
+/* ---- views: a snapshot plus its runtime state map, per worker ---- */
+
+static struct l7_view *
+l7_view_new(struct snapshot *s)
+{
+	struct l7_view *v = calloc(1, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	v->map = l7_pool_map_new(s->conf);
+	if (v->map == NULL) {
+		free(v);
+		return NULL;
+	}
+	v->snap = s;	/* takes the caller's reference */
+	v->refs = 1;
+	return v;
+}
+
+static void
+l7_view_unref(struct l7_view **vp)
+{
+	struct l7_view *v = *vp;
+
+	*vp = NULL;
+	if (v == NULL || --v->refs > 0)
+		return;
+	l7_pool_map_free(&v->map);
+	snapshot_release(&v->snap);
+	free(v);
+}
+
+static void
+l7_free_cb(void *p)
+{
+	free(p);
+}
+
+/* Frees p after this loop pass (another event for it may be pending), or now
+ * when the worker is shutting down and the loop no longer runs. */
+static void
+l7_free_later(struct l7_worker *w, void *p)
+{
+	if (w->stopping || loop_defer(w->loop, l7_free_cb, p) < 0) {
+		/* loop_defer only fails on OOM; leaking beats a use-after-free */
+		if (w->stopping)
+			free(p);
+	}
+}
+
+/* ---- upstream connections ---- */
+
+static void
+l7_up_close(struct l7_up **upp)
+{
+	struct l7_up *up = *upp;
+	struct l7_worker *w;
+
+	*upp = NULL;
+	if (up == NULL)
+		return;
+	w = up->w;
+	if (up->state == L7_UP_IDLE) {
+		if (up->prev != NULL)
+			up->prev->next = up->next;
+		else
+			w->idle = up->next;
+		if (up->next != NULL)
+			up->next->prev = up->prev;
+	}
+	loop_timer_cancel(w->loop, &up->timer);
+	loop_io_del(w->loop, &up->io);
+	close(up->fd);
+	up->magic = 0;
+	l7_free_later(w, up);
+}
+
+static void
+l7_up_idle_timeout(struct loop *l, struct loop_timer *t)
+{
+	struct l7_up *up = t->data;
+
+	l7_up_close(&up);
+}
+
+/* An idle connection that becomes readable was closed by the member or sent
+ * something unasked: either way it cannot carry a request. */
+static void
+l7_up_idle_io(struct l7_up *up)
+{
+	l7_up_close(&up);
+}
+
+static void
+l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
+{
+	struct l7_up *it;
+	unsigned n = 0;
+
+	for (it = w->idle; it != NULL; it = it->next)
+		if (it->ms == up->ms)
+			n++;
+	if (n >= L7_UP_IDLE_MAX || w->stopping ||
+	    loop_io_mod(w->loop, &up->io, EPOLLIN) < 0 ||
+	    loop_timer_set(w->loop, &up->timer, L7_UP_IDLE_TIMEOUT_MS, l7_up_idle_timeout, up) < 0) {
+		l7_up_close(&up);
+		return;
+	}
+	up->state = L7_UP_IDLE;
+	up->c = NULL;
+	up->reused = true;
+	up->prev = NULL;
+	up->next = w->idle;
+	if (w->idle != NULL)
+		w->idle->prev = up;
+	w->idle = up;
+}
+
+/* Takes the newest idle connection to ms that still looks alive. */
+static struct l7_up *
+l7_up_idle_take(struct l7_worker *w, struct l7_member_state *ms)
+{
+	struct l7_up *up = w->idle, *next;
+
+	for (; up != NULL; up = next) {
+		char b;
+		ssize_t n;
+
+		next = up->next;
+		if (up->ms != ms)
+			continue;
+		if (up->prev != NULL)
+			up->prev->next = up->next;
+		else
+			w->idle = up->next;
+		if (up->next != NULL)
+			up->next->prev = up->prev;
+		up->prev = up->next = NULL;
+		up->state = L7_UP_BUSY;
+		loop_timer_cancel(w->loop, &up->timer);
+		/* EOF or stray bytes since it went idle: not reusable */
+		n = recv(up->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return up;
+		l7_up_close(&up);
+	}
+	return NULL;
+}
+
+/* ---- client connection helpers ---- */
+
+static const struct conf_listener *
+l7_conn_listener(const struct l7_conn *c)
+{
+	return &c->view->snap->conf->listeners[c->lindex];
+}
+
+static void
+l7_conn_timeout(struct loop *l, struct loop_timer *t)
+{
+	struct l7_conn *c = t->data;
+
+	assert(c->magic == L7_CONN_MAGIC);
+	if (c->state == L7_C_HEAD && buf_len(&c->ibuf) > 0 && buf_len(&c->obuf) == 0) {
+		/* slow or stuck request head: say so, then close */
+		static const char r408[] = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n"
+					   "Content-Length: 20\r\nConnection: close\r\n\r\n408 Request Timeout\n";
+
+		log_debug("client=%s: request head timeout", c->peer);
+		if (buf_append(&c->obuf, r408, sizeof(r408) - 1) == 0) {
+			STAT_INC(c->w, responses[4]);
+			c->state = L7_C_CLOSING;
+			loop_timer_set(c->w->loop, &c->timer, L7_TIMEOUT_LINGER_MS, l7_conn_timeout, c);
+			l7_conn_step(c);
+			return;
+		}
+	}
+	l7_conn_close(c);
+}
+
+static void
+l7_conn_timer(struct l7_conn *c, uint64_t ms)
+{
+	if (loop_timer_set(c->w->loop, &c->timer, ms, l7_conn_timeout, c) < 0)
+		l7_conn_close(c);	/* no timer means no bound on the wait: drop it */
+}
+
+/* Waiting for a request: the idle timeout until its first byte, then the
+ * head timeout, which keeps running across reads (slowloris). */
+static void
+l7_conn_wait_head(struct l7_conn *c)
+{
+	c->state = L7_C_HEAD;
+	c->rstate = L7_R_NONE;
+	if (buf_len(&c->ibuf) == 0 && c->nreq > 0) {
+		c->head_timer = false;
+		l7_conn_timer(c, L7_TIMEOUT_CLIENT_IDLE_MS);
+	} else {
+		c->head_timer = true;
+		l7_conn_timer(c, L7_TIMEOUT_CLIENT_HEAD_MS);
+	}
+}
+
+static void
+l7_count_status(struct l7_worker *w, int status)
+{
+	int cls = status / 100;
+
+	if (cls < 1 || cls > 5)
+		cls = 0;
+	atomic_fetch_add_explicit(&w->stats.responses[cls], 1, memory_order_relaxed);
+}
+
+/* Ends the upstream side of the current exchange; reuse says whether the
+ * connection may go back to the idle pool. */
+static void
+l7_conn_drop_up(struct l7_conn *c, int reuse)
+{
+	struct l7_up *up = c->up;
+
+	if (up == NULL)
+		return;
+	c->up = NULL;
+	atomic_fetch_sub_explicit(&up->ms->active, 1, memory_order_relaxed);
+	up->c = NULL;
+	if (reuse)
+		l7_up_idle_put(c->w, up);
+	else
+		l7_up_close(&up);
+}
+
+/* Starts the orderly end: flush obuf, then shut down writing and drain. */
+static void
+l7_conn_closing(struct l7_conn *c)
+{
+	c->state = L7_C_CLOSING;
+	c->rstate = L7_R_NONE;
+	l7_conn_drop_up(c, 0);
+	l7_conn_timer(c, L7_TIMEOUT_CLIENT_IDLE_MS);
+}
+
+/*
+ * Answers the current request ourselves (errors, no route). keep says the
+ * request was read whole and the client wants keep-alive, so the
+ * connection can carry on; otherwise the answer says Connection: close.
+ */
+static void
+l7_conn_reply(struct l7_conn *c, int status, int keep)
+{
+	const char *reason = l7_http1_reason(status);
+	int blen = snprintf(NULL, 0, "%d %s\n", status, reason);
+
+	if (c->w->stopping)
+		keep = 0;
+	l7_conn_drop_up(c, 0);
+	c->ubuf.rpos = c->ubuf.wpos = 0;
+	c->usent = 0;
+	c->rbuf.rpos = c->rbuf.wpos = 0;
+	if (buf_appendf(&c->obuf, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+			"Content-Length: %d\r\n%s\r\n%d %s\n", status, reason, blen,
+			keep ? (c->req_minor == 0 ? "Connection: keep-alive\r\n" : "")
+			     : "Connection: close\r\n", status, reason) < 0) {
+		l7_conn_close(c);	/* client not reading its earlier answers */
+		return;
+	}
+	l7_count_status(c->w, status);
+	c->resp_started = true;
+	if (keep)
+		l7_conn_wait_head(c);
+	else
+		l7_conn_closing(c);
+}
+
+/* Something broke during an exchange: answer status if no response head
+ * went out yet, else cut the connection (the client sees a short body). */
+static void
+l7_conn_fail(struct l7_conn *c, int status)
+{
+	if (c->resp_started || c->closed)
+		l7_conn_close(c);
+	else
+		l7_conn_reply(c, status, 0);
+}
+
+/* Frees the buffers and the connection; safe to call twice. */
+static void
+l7_conn_close(struct l7_conn *c)
+{
+	struct l7_worker *w = c->w;
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	l7_conn_drop_up(c, 0);
+	loop_timer_cancel(w->loop, &c->timer);
+	loop_io_del(w->loop, &c->io);
+	close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	buf_release(&c->ibuf);
+	buf_release(&c->obuf);
+	buf_release(&c->ubuf);
+	buf_release(&c->rbuf);
+	l7_view_unref(&c->view);
+	STAT_DEC(w, active);
+	c->magic = 0;
+	l7_free_later(w, c);
+}
+
+/* ---- upstream connect and its outcome ---- */
+
+static void l7_up_io(struct loop *l, struct loop_io *io, uint32_t events);
+
+static void
+l7_up_timeout(struct loop *l, struct loop_timer *t)
+{
+	struct l7_up *up = t->data;
+	struct l7_conn *c = up->c;
+
+	assert(up->magic == L7_UP_MAGIC && c != NULL);
+	STAT_INC(c->w, upstream_errors);
+	if (up->state == L7_UP_CONNECTING) {
+		l7_pool_member_report(up->ms, 0, loop_now(l), "connect timeout");
+		l7_conn_drop_up(c, 0);
+		l7_conn_upstream(c);
+	} else {
+		log_info("client=%s member=%s: upstream response timeout", c->peer, up->ms->id);
+		l7_conn_fail(c, 504);
+	}
+	if (!c->closed)
+		l7_conn_step(c);
+}
+
+static void
+l7_up_arm(struct l7_up *up, uint64_t ms)
+{
+	if (loop_timer_set(up->w->loop, &up->timer, ms, l7_up_timeout, up) < 0 && up->c != NULL)
+		l7_conn_fail(up->c, 502);
+}
+
+/* Opens a connection to member m. Returns the connection (connected or in
+ * progress), or NULL: *oom says whether memory ran out (else the member
+ * refused and was reported down). */
+static struct l7_up *
+l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_state *ms,
+	      int *oom)
+{
+	struct l7_worker *w = c->w;
+	struct l7_up *up = NULL;
+	int fd, one = 1, rc;
+
+	*oom = 0;
+	fd = socket(m->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*oom = 1;	/* fd or memory exhaustion here is ours, not the member's */
+		return NULL;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	STAT_INC(w, upstream_connects);
+	rc = connect(fd, (const struct sockaddr *)&m->sa, m->salen);
+	if (rc < 0 && errno != EINPROGRESS) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
+		close(fd);
+		STAT_INC(w, upstream_errors);
+		l7_pool_member_report(ms, 0, loop_now(w->loop), why);
+		return NULL;
+	}
+	up = calloc(1, sizeof(*up));
+	if (up == NULL)
+		goto oom;
+	up->magic = L7_UP_MAGIC;
+	up->w = w;
+	up->ms = ms;
+	up->fd = fd;
+	up->state = rc == 0 ? L7_UP_BUSY : L7_UP_CONNECTING;
+	if (loop_io_add(w->loop, &up->io, fd, EPOLLOUT, l7_up_io, up) < 0)
+		goto oom;
+	if (rc == 0) {
+		l7_pool_member_report(ms, 1, loop_now(w->loop), NULL);
+		up->wready = true;
+	}
+	return up;
+oom:
+	if (up != NULL && up->io.fd >= 0 && up->io.cb != NULL)
+		loop_io_del(w->loop, &up->io);
+	free(up);
+	close(fd);
+	*oom = 1;
+	return NULL;
+}
+
+/* Finds a member for the current request and attaches a connection to it:
+ * an idle one, else a new one; members that refuse are skipped. Ends in a
+ * 503 when no member is left. */
+static void
+l7_conn_upstream(struct l7_conn *c)
+{
+	struct l7_worker *w = c->w;
+	const struct conf_pool *pool = c->pool;
+
+	for (;;) {
+		struct l7_member_state *ms;
+		struct l7_up *up;
+		int idx, oom;
+
+		idx = l7_pool_pick(c->view->map, pool, c->tried, loop_now(w->loop));
+		if (idx < 0) {
+			log_debug("client=%s pool=%s: no member available", c->peer, pool->name);
+			l7_conn_reply(c, 503, c->req_done && c->req_keepalive);
+			return;
+		}
+		if (idx < 64)
+			c->tried |= 1ull << idx;
+		else if (c->tried == UINT64_MAX)
+			c->tried = 0;	/* unreachable in practice; keeps the loop finite */
+		c->member = idx;
+		ms = c->view->map->members[pool->index][idx];
+		up = l7_up_idle_take(w, ms);
+		if (up != NULL) {
+			STAT_INC(w, upstream_reuses);
+		} else {
+			up = l7_up_connect(c, &pool->members[idx], ms, &oom);
+			if (up == NULL && oom) {
+				STAT_INC(w, dropped_oom);
+				l7_conn_fail(c, 503);
+				return;
+			}
+			if (up == NULL)
+				continue;
+		}
+		up->c = c;
+		c->up = up;
+		atomic_fetch_add_explicit(&ms->active, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&ms->requests, 1, memory_order_relaxed);
+		up->rready = false;
+		up->eof = false;
+		if (up->state == L7_UP_CONNECTING) {
+			c->rstate = L7_R_CONNECTING;
+			l7_up_arm(up, L7_TIMEOUT_CONNECT_MS);
+		} else {
+			c->rstate = L7_R_HEAD;
+			up->wready = true;
+			up->rready = true;
+			l7_up_arm(up, L7_TIMEOUT_UPSTREAM_MS);
+		}
+		return;
+	}
+}
+
+/*
+ * The upstream connection broke before a response head: replay on a fresh
+ * connection when it was a reused one that may simply have timed out on the
+ * member's side (idempotent requests whose bytes we still hold, once), else
+ * answer 502.
+ */
+static void
+l7_conn_up_broken(struct l7_conn *c, const char *why)
+{
+	struct l7_up *up = c->up;
+
+	STAT_INC(c->w, upstream_errors);
+	if (up != NULL && up->reused && c->replayable && c->idempotent && c->replays == 0 &&
+	    buf_len(&c->rbuf) == 0) {
+		log_debug("client=%s member=%s: reused connection %s, replaying", c->peer,
+			  up->ms->id, why);
+		c->replays++;
+		c->usent = 0;
+		if (c->member < 64)
+			c->tried &= ~(1ull << c->member);
+		l7_conn_drop_up(c, 0);
+		l7_conn_upstream(c);
+		return;
+	}
+	log_info("client=%s member=%s: upstream %s", c->peer, up ? up->ms->id : "-", why);
+	l7_conn_fail(c, 502);
+}
+
+static void
+l7_up_io(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct l7_up *up = io->data;
+	struct l7_conn *c = up->c;
+
+	assert(up->magic == L7_UP_MAGIC);
+	if (up->state == L7_UP_IDLE) {
+		l7_up_idle_io(up);
+		return;
+	}
+	assert(c != NULL && c->magic == L7_CONN_MAGIC);
+	if (up->state == L7_UP_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(up->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err != 0) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "connect: %s", strerror(err));
+			STAT_INC(c->w, upstream_errors);
+			l7_pool_member_report(up->ms, 0, loop_now(l), why);
+			l7_conn_drop_up(c, 0);
+			l7_conn_upstream(c);
+			if (!c->closed)
+				l7_conn_step(c);
+			return;
+		}
+		l7_pool_member_report(up->ms, 1, loop_now(l), NULL);
+		up->state = L7_UP_BUSY;
+		c->rstate = L7_R_HEAD;
+		up->wready = up->rready = true;
+		l7_up_arm(up, L7_TIMEOUT_UPSTREAM_MS);
+	} else {
+		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			up->rready = true;
+		if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+			up->wready = true;
+		/* HUP fires whatever the interest: stop watching and let the reads
+		 * and writes of the next steps see the EOF or error; what the member
+		 * sent before is still read out as the client drains. */
+		if (events & (EPOLLHUP | EPOLLERR))
+			loop_io_del(l, &up->io);
+	}
+	l7_conn_step(c);
+}
+
+/* ---- request side ---- */
+
+static int
+l7_is_hop_by_hop(const char *buf, const struct l7_http1_msg *m, const struct l7_http1_header *h)
+{
+	return l7_http1_span_eq(buf, h->name, "connection") ||
+	       l7_http1_span_eq(buf, h->name, "keep-alive") ||
+	       l7_http1_span_eq(buf, h->name, "proxy-connection") ||
+	       l7_http1_span_eq(buf, h->name, "te") ||
+	       l7_http1_span_eq(buf, h->name, "upgrade") ||
+	       l7_http1_conn_lists(buf, m, h);
+}
+
+static int
+l7_append_field(struct buf *b, const char *buf, const struct l7_http1_header *h)
+{
+	if (buf_append(b, buf + h->name.off, h->name.len) < 0 ||
+	    buf_append(b, ": ", 2) < 0 ||
+	    buf_append(b, buf + h->value.off, h->value.len) < 0 ||
+	    buf_append(b, "\r\n", 2) < 0)
+		return -1;
+	return 0;
+}
+
+/* Writes the request head we send upstream into ubuf: origin-form target,
+ * hop-by-hop fields removed, framing fields (CL, TE) untouched. */
+static int
+l7_conn_write_req_head(struct l7_conn *c, const char *buf)
+{
+	const struct l7_http1_msg *m = &c->msg;
+	struct buf *b = &c->ubuf;
+	int abs_form = buf[m->target.off] != '/' && buf[m->target.off] != '*';
+	size_t i;
+
+	if (buf_append(b, buf + m->method_s.off, m->method_s.len) < 0 || buf_append(b, " ", 1) < 0)
+		return -1;
+	if (abs_form && m->path.len == 0) {
+		if (buf_append(b, "/", 1) < 0)
+			return -1;
+	} else if (buf_append(b, buf + m->path.off, m->path.len) < 0) {
+		return -1;
+	}
+	/* A 1.0 client cannot read chunked: ask the member for 1.0 as well. */
+	if (buf_appendf(b, " HTTP/1.%d\r\n", m->version_minor) < 0)
+		return -1;
+	if (abs_form && buf_appendf(b, "Host: %.*s\r\n", (int)m->authority.len,
+				    buf + m->authority.off) < 0)
+		return -1;
+	for (i = 0; i < m->nheaders; i++) {
+		const struct l7_http1_header *h = &m->headers[i];
+
+		if (l7_is_hop_by_hop(buf, m, h))
+			continue;
+		if (abs_form && l7_http1_span_eq(buf, h->name, "host"))
+			continue;
+		if (l7_append_field(b, buf, h) < 0)
+			return -1;
+	}
+	if (m->version_minor == 0 && buf_append(b, "Connection: keep-alive\r\n", 24) < 0)
+		return -1;
+	return buf_append(b, "\r\n", 2);
+}
+
+/* A request head is complete in ibuf: route it and start forwarding. */
+static void
+l7_conn_request(struct l7_conn *c)
+{
+	const struct l7_http1_msg *m = &c->msg;
+	const char *buf = buf_head(&c->ibuf);
+	const struct conf_route *r;
+	struct l7_worker *w = c->w;
+
+	c->nreq++;
+	STAT_INC(w, requests);
+	loop_timer_cancel(w->loop, &c->timer);
+	c->req_method = m->method;
+	c->req_minor = m->version_minor;
+	c->req_keepalive = m->keep_alive;
+	c->idempotent = m->method == L7_HTTP1_M_GET || m->method == L7_HTTP1_M_HEAD ||
+			m->method == L7_HTTP1_M_OPTIONS || m->method == L7_HTTP1_M_PUT ||
+			m->method == L7_HTTP1_M_DELETE || m->method == L7_HTTP1_M_TRACE;
+	c->resp_started = false;
+	c->replayable = true;
+	c->replays = 0;
+	c->tried = 0;
+	c->usent = 0;
+	l7_http1_body_init(&c->reqb, m);
+	c->req_done = c->reqb.done;
+
+	r = l7_route_match(l7_conn_listener(c), buf + m->authority.off, m->authority.len,
+			   buf + m->path.off, m->path.len);
+	if (r == NULL) {
+		log_debug("client=%s: no route for %.*s%.*s", c->peer, (int)m->authority.len,
+			  buf + m->authority.off, (int)m->path.len, buf + m->path.off);
+		buf_consume(&c->ibuf, m->head_len);
+		l7_conn_reply(c, 404, c->req_done && c->req_keepalive);
+		return;
+	}
+	if ((c->ubuf.data == NULL && buf_init(&c->ubuf, L7_BUF_OUT) < 0) ||
+	    (c->rbuf.data == NULL && buf_init(&c->rbuf, L7_BUF_OUT) < 0)) {
+		STAT_INC(w, dropped_oom);
+		l7_conn_close(c);
+		return;
+	}
+	c->ubuf.rpos = c->ubuf.wpos = 0;
+	c->rbuf.rpos = c->rbuf.wpos = 0;
+	if (l7_conn_write_req_head(c, buf) < 0) {
+		buf_consume(&c->ibuf, m->head_len);
+		l7_conn_reply(c, 431, 0);
+		return;
+	}
+	buf_consume(&c->ibuf, m->head_len);
+	c->pool = r->pool;
+	c->state = L7_C_FORWARD;
+	l7_conn_upstream(c);
+}
+
+/* ---- response side ---- */
+
+/* A response head is complete in rbuf: rewrite it into obuf. Returns 1 when
+ * done, 0 when obuf has no room yet (retried after the client drains). */
+static int
+l7_conn_response_head(struct l7_conn *c)
+{
+	const struct l7_http1_msg *m = &c->msg;
+	const char *buf = buf_head(&c->rbuf);
+	struct buf *o = &c->obuf;
+	int final = m->status >= 200;
+	size_t i, save;
+
+	if (buf_room(o) < m->head_len + 128)
+		buf_compact(o);
+	if (buf_room(o) < m->head_len + 128)
+		return 0;
+	if (final) {
+		/* Keep the client only when the message ends by framing and the
+		 * request was read whole; a 1.0 client cannot decode chunked. */
+		c->client_keep = c->req_keepalive && c->req_done && !c->w->stopping &&
+				 m->framing != L7_HTTP1_BODY_UNTIL_CLOSE &&
+				 !(c->req_minor == 0 && m->framing == L7_HTTP1_BODY_CHUNKED);
+	}
+	save = o->wpos;
+	if (buf_appendf(o, "HTTP/1.1 %d %.*s\r\n", m->status,
+			m->reason.len ? (int)m->reason.len : (int)strlen(l7_http1_reason(m->status)),
+			m->reason.len ? buf + m->reason.off : l7_http1_reason(m->status)) < 0)
+		goto nospace;
+	for (i = 0; i < m->nheaders; i++) {
+		const struct l7_http1_header *h = &m->headers[i];
+
+		if (l7_is_hop_by_hop(buf, m, h))
+			continue;
+		if (l7_append_field(o, buf, h) < 0)
+			goto nospace;
+	}
+	if (final && !c->client_keep && buf_append(o, "Connection: close\r\n", 19) < 0)
+		goto nospace;
+	if (final && c->client_keep && c->req_minor == 0 &&
+	    buf_append(o, "Connection: keep-alive\r\n", 24) < 0)
+		goto nospace;
+	if (buf_append(o, "\r\n", 2) < 0)
+		goto nospace;
+	buf_consume(&c->rbuf, m->head_len);
+	if (!final)
+		return 1;	/* 1xx (100 Continue): the final head follows */
+	c->resp_started = true;
+	c->resp_keepalive = m->keep_alive;
+	l7_count_status(c->w, m->status);
+	l7_http1_body_init(&c->respb, m);
+	c->rstate = L7_R_BODY;
+	return 1;
+nospace:
+	o->wpos = save;
+	return 0;
+}
+
+/* The response is complete in obuf: end the exchange and go on with the
+ * next request, or close. */
+static void
+l7_conn_exchange_done(struct l7_conn *c)
+{
+	struct l7_up *up = c->up;
+	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof &&
+		    buf_len(&c->rbuf) == 0 && buf_len(&c->ubuf) == c->usent;
+
+	c->rbuf.rpos = c->rbuf.wpos = 0;
+	c->ubuf.rpos = c->ubuf.wpos = 0;
+	c->usent = 0;
+	l7_conn_drop_up(c, reuse);
+	c->rstate = L7_R_NONE;
+	if (c->client_keep && c->req_done)
+		l7_conn_wait_head(c);
+	else
+		l7_conn_closing(c);
+}
+
+/* ---- the state machine ---- */
+
+static int
+l7_client_wants_read(const struct l7_conn *c)
+{
+	if (c->rd_eof)
+		return 0;
+	switch (c->state) {
+	case L7_C_HEAD:
+	case L7_C_FORWARD:
+		/* in FORWARD this reads the body and, ahead, pipelined requests */
+		return buf_len(&c->ibuf) < c->ibuf.cap;
+	case L7_C_CLOSING:
+		return c->shut_wr;	/* lingering: read and discard */
+	}
+	return 0;
+}
+
+static void
+l7_client_read(struct l7_conn *c, int *progress)
+{
+	ssize_t n;
+
+	if (!c->rready || !l7_client_wants_read(c))
+		return;
+	if (c->state == L7_C_CLOSING)
+		c->ibuf.rpos = c->ibuf.wpos = 0;
+	n = buf_read_fd(&c->ibuf, c->fd);
+	if (n > 0) {
+		*progress = 1;
+		if (c->state == L7_C_HEAD && !c->head_timer) {
+			c->head_timer = true;
+			l7_conn_timer(c, L7_TIMEOUT_CLIENT_HEAD_MS);
+		}
+	} else if (n == 0) {
+		c->rd_eof = true;
+		*progress = 1;
+	} else if (n == -EAGAIN) {
+		c->rready = false;
+	} else if (n != -ENOSPC) {
+		l7_conn_close(c);	/* reset by peer */
+	}
+}
+
+static void
+l7_client_write(struct l7_conn *c, int *progress)
+{
+	ssize_t n;
+
+	if (buf_len(&c->obuf) == 0 || !c->wready)
+		return;
+	n = buf_write_fd(&c->obuf, c->fd, 0);
+	if (n > 0) {
+		*progress = 1;
+		if (c->up != NULL && c->up->state == L7_UP_BUSY)
+			l7_up_arm(c->up, L7_TIMEOUT_UPSTREAM_MS);	/* a slow client is progress too */
+	} else if (n == -EAGAIN) {
+		c->wready = false;
+	} else {
+		l7_conn_close(c);
+	}
+}
+
+static void
+l7_conn_head(struct l7_conn *c, int *progress)
+{
+	int rc, status = 400;
+
+	if (buf_len(&c->ibuf) == 0) {
+		if (c->rd_eof && buf_len(&c->obuf) == 0)
+			l7_conn_close(c);
+		return;
+	}
+	rc = l7_http1_parse_request(buf_head(&c->ibuf), buf_len(&c->ibuf), &c->msg, &status);
+	if (rc == L7_HTTP1_AGAIN) {
+		if (c->rd_eof)
+			l7_conn_closing(c);	/* half a request, then EOF */
+		return;
+	}
+	*progress = 1;
+	if (rc == L7_HTTP1_ERROR) {
+		STAT_INC(c->w, bad_requests);
+		log_debug("client=%s: bad request, answering %d", c->peer, status);
+		c->req_minor = 1;
+		c->ibuf.rpos = c->ibuf.wpos = 0;
+		l7_conn_reply(c, status, 0);
+		return;
+	}
+	l7_conn_request(c);
+}
+
+/* Request body: ibuf -> ubuf, as much as the framing and ubuf allow. */
+static void
+l7_conn_pump_request(struct l7_conn *c, int *progress)
+{
+	size_t avail;
+	ssize_t n;
+
+	if (c->req_done || buf_len(&c->ibuf) == 0)
+		return;
+	if (buf_room(&c->ubuf) == 0)
+		buf_compact(&c->ubuf);
+	if (buf_room(&c->ubuf) == 0 && c->usent > 0) {
+		/* out of room: stop keeping sent bytes for a replay */
+		buf_consume(&c->ubuf, c->usent);
+		c->usent = 0;
+		c->replayable = false;
+		buf_compact(&c->ubuf);
+	}
+	avail = buf_len(&c->ibuf);
+	if (avail > buf_room(&c->ubuf))
+		avail = buf_room(&c->ubuf);
+	if (avail == 0)
+		return;
+	n = l7_http1_body_feed(&c->reqb, buf_head(&c->ibuf), avail);
+	if (n < 0) {
+		STAT_INC(c->w, bad_requests);
+		log_debug("client=%s: bad request body framing", c->peer);
+		c->rd_eof = true;	/* read nothing more from it */
+		l7_conn_fail(c, 400);
+		return;
+	}
+	if (n > 0) {
+		memcpy(buf_tail(&c->ubuf), buf_head(&c->ibuf), (size_t)n);
+		c->ubuf.wpos += (size_t)n;
+		buf_consume(&c->ibuf, (size_t)n);
+		*progress = 1;
+	}
+	c->req_done = c->reqb.done;
+}
+
+static void
+l7_conn_up_write(struct l7_conn *c, int *progress)
+{
+	struct l7_up *up = c->up;
+	size_t len = buf_len(&c->ubuf);
+	ssize_t n;
+
+	if (up == NULL || up->state != L7_UP_BUSY || !up->wready || len <= c->usent)
+		return;
+	do
+		n = send(up->fd, buf_head(&c->ubuf) + c->usent, len - c->usent, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		c->usent += (size_t)n;
+		*progress = 1;
+		l7_up_arm(up, L7_TIMEOUT_UPSTREAM_MS);
+	} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		up->wready = false;
+	} else {
+		char why[96];
+
+		snprintf(why, sizeof(why), "write: %s", strerror(errno));
+		l7_conn_up_broken(c, why);
+		return;
+	}
+	if (!c->replayable && c->usent > 0) {
+		buf_consume(&c->ubuf, c->usent);
+		c->usent = 0;
+	}
+}
+
+static void
+l7_conn_up_read(struct l7_conn *c, int *progress)
+{
+	struct l7_up *up = c->up;
+	ssize_t n;
+
+	if (up == NULL || up->state != L7_UP_BUSY || !up->rready || up->eof ||
+	    (c->rstate != L7_R_HEAD && c->rstate != L7_R_BODY) ||
+	    buf_len(&c->rbuf) >= c->rbuf.cap)
+		return;
+	n = buf_read_fd(&c->rbuf, up->fd);
+	if (n > 0) {
+		*progress = 1;
+		l7_up_arm(up, L7_TIMEOUT_UPSTREAM_MS);
+		if (c->replayable) {
+			/* the member answered: a replay is no longer possible */
+			c->replayable = false;
+			buf_consume(&c->ubuf, c->usent);
+			c->usent = 0;
+		}
+	} else if (n == 0) {
+		up->eof = true;
+		*progress = 1;
+	} else if (n == -EAGAIN) {
+		up->rready = false;
+	} else if (n != -ENOSPC) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "read: %s", strerror((int)-n));
+		if (c->rstate == L7_R_HEAD) {
+			l7_conn_up_broken(c, why);
+		} else {
+			STAT_INC(c->w, upstream_errors);
+			log_info("client=%s member=%s: upstream %s mid-body", c->peer, up->ms->id, why);
+			l7_conn_close(c);
+		}
+	}
+}
+
+static void
+l7_conn_parse_response(struct l7_conn *c, int *progress)
+{
+	int rc, status;
+
+	if (buf_len(&c->rbuf) == 0) {
+		if (c->up->eof)
+			l7_conn_up_broken(c, "closed the connection without a response");
+		return;
+	}
+	rc = l7_http1_parse_response(buf_head(&c->rbuf), buf_len(&c->rbuf), c->req_method,
+				     &c->msg, &status);
+	if (rc == L7_HTTP1_AGAIN) {
+		if (c->up->eof) {
+			STAT_INC(c->w, upstream_errors);
+			log_info("client=%s member=%s: upstream closed mid-head", c->peer, c->up->ms->id);
+			l7_conn_fail(c, 502);
+		}
+		return;
+	}
+	if (rc == L7_HTTP1_ERROR || c->msg.status == 101) {
+		/* 101: we never forward Upgrade, so a switch is a protocol error */
+		STAT_INC(c->w, upstream_errors);
+		log_info("client=%s member=%s: invalid response head", c->peer, c->up->ms->id);
+		l7_conn_fail(c, 502);
+		return;
+	}
+	if (l7_conn_response_head(c))
+		*progress = 1;
+}
+
+/* Response body: rbuf -> obuf; ends the exchange when the framing does. */
+static void
+l7_conn_pump_response(struct l7_conn *c, int *progress)
+{
+	struct buf *o = &c->obuf;
+	size_t avail = buf_len(&c->rbuf);
+	ssize_t n;
+
+	if (avail > 0 && !c->respb.done) {
+		if (buf_room(o) < avail)
+			buf_compact(o);
+		if (avail > buf_room(o))
+			avail = buf_room(o);
+		n = l7_http1_body_feed(&c->respb, buf_head(&c->rbuf), avail);
+		if (n < 0) {
+			STAT_INC(c->w, upstream_errors);
+			log_info("client=%s member=%s: bad response body framing", c->peer,
+				 c->up->ms->id);
+			l7_conn_close(c);	/* the head went out: cut to signal the error */
+			return;
+		}
+		if (n > 0) {
+			memcpy(buf_tail(o), buf_head(&c->rbuf), (size_t)n);
+			o->wpos += (size_t)n;
+			buf_consume(&c->rbuf, (size_t)n);
+			*progress = 1;
+		}
+	}
+	if (!c->respb.done && c->up->eof && buf_len(&c->rbuf) == 0 &&
+	    !l7_http1_body_eof(&c->respb)) {
+		STAT_INC(c->w, upstream_errors);
+		log_info("client=%s member=%s: upstream closed mid-body", c->peer, c->up->ms->id);
+		l7_conn_close(c);
+		return;
+	}
+	if (c->respb.done) {
+		*progress = 1;
+		l7_conn_exchange_done(c);
+	}
+}
+
+static void
+l7_conn_forward(struct l7_conn *c, int *progress)
+{
+	l7_conn_pump_request(c, progress);
+	if (c->closed || c->state != L7_C_FORWARD)
+		return;
+	if (!c->req_done && c->rd_eof && buf_len(&c->ibuf) == 0) {
+		log_debug("client=%s: closed during the request body", c->peer);
+		l7_conn_close(c);
+		return;
+	}
+	l7_conn_up_write(c, progress);
+	if (c->closed || c->state != L7_C_FORWARD || c->up == NULL)
+		return;
+	l7_conn_up_read(c, progress);
+	if (c->closed || c->state != L7_C_FORWARD || c->up == NULL)
+		return;
+	if (c->rstate == L7_R_HEAD)
+		l7_conn_parse_response(c, progress);
+	if (c->closed || c->state != L7_C_FORWARD || c->up == NULL)
+		return;
+	if (c->rstate == L7_R_BODY)
+		l7_conn_pump_response(c, progress);
+}
+
+/* CLOSING: once obuf is flushed, shut down our side and drain the client
+ * briefly so that unread bytes do not turn our last answer into a reset. */
+static void
+l7_conn_linger(struct l7_conn *c, int *progress)
+{
+	if (buf_len(&c->obuf) > 0)
+		return;
+	if (!c->shut_wr) {
+		c->shut_wr = true;
+		shutdown(c->fd, SHUT_WR);
+		c->ibuf.rpos = c->ibuf.wpos = 0;
+		l7_conn_timer(c, L7_TIMEOUT_LINGER_MS);
+		*progress = 1;
+		return;
+	}
+	if (c->rd_eof)
+		l7_conn_close(c);
+}
+
+static void
+l7_conn_interest(struct l7_conn *c)
+{
+	struct l7_worker *w = c->w;
+	uint32_t ev = 0;
+
+	if (l7_client_wants_read(c))
+		ev |= EPOLLIN;
+	if (buf_len(&c->obuf) > 0)
+		ev |= EPOLLOUT;
+	if (loop_io_mod(w->loop, &c->io, ev) < 0) {
+		l7_conn_close(c);
+		return;
+	}
+	if (c->up != NULL && c->up->io.fd >= 0) {
+		struct l7_up *up = c->up;
+
+		ev = 0;
+		if (up->state == L7_UP_CONNECTING) {
+			ev = EPOLLOUT;
+		} else {
+			if (buf_len(&c->ubuf) > c->usent)
+				ev |= EPOLLOUT;
+			if (!up->eof && (c->rstate == L7_R_HEAD || c->rstate == L7_R_BODY) &&
+			    buf_len(&c->rbuf) < c->rbuf.cap)
+				ev |= EPOLLIN;
+		}
+		if (loop_io_mod(w->loop, &up->io, ev) < 0)
+			l7_conn_fail(c, 502);
+	}
+}
+
+static void
+l7_conn_step(struct l7_conn *c)
+{
+	int rounds;
+
+	assert(c->magic == L7_CONN_MAGIC);
+	for (rounds = 0; rounds < L7_STEP_ROUNDS && !c->closed; rounds++) {
+		int progress = 0;
+
+		l7_client_read(c, &progress);
+		if (c->closed)
+			return;
+		if (c->state == L7_C_HEAD)
+			l7_conn_head(c, &progress);
+		else if (c->state == L7_C_FORWARD)
+			l7_conn_forward(c, &progress);
+		if (c->closed)
+			return;
+		l7_client_write(c, &progress);
+		if (c->closed)
+			return;
+		if (c->state == L7_C_CLOSING)
+			l7_conn_linger(c, &progress);
+		if (c->closed || !progress)
+			break;
+	}
+	if (!c->closed)
+		l7_conn_interest(c);
+}
+
+static void
+l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct l7_conn *c = io->data;
+
+	assert(c->magic == L7_CONN_MAGIC);
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		/* reset or closed both ways: nothing we send can arrive */
+		log_debug("client=%s: connection reset or hung up", c->peer);
+		l7_conn_close(c);
+		return;
+	}
+	if (events & EPOLLIN)
+		c->rready = true;
+	if (events & EPOLLOUT)
+		c->wready = true;
+	l7_conn_step(c);
+}
+
+/* ---- accept ---- */
+
+static void
+l7_conn_new(struct l7_worker *w, int fd, size_t lindex, const struct sockaddr_storage *ss)
+{
+	struct l7_conn *c = calloc(1, sizeof(*c));
+	char addr[INET6_ADDRSTRLEN] = "?";
+	int one = 1;
+
+	if (c == NULL || buf_init(&c->ibuf, L7_BUF_IN) < 0 || buf_init(&c->obuf, L7_BUF_OUT) < 0)
+		goto oom;
+	c->magic = L7_CONN_MAGIC;
+	c->w = w;
+	c->fd = fd;
+	c->lindex = lindex;
+	c->member = -1;
+	c->rready = c->wready = true;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
+		snprintf(c->peer, sizeof(c->peer), "%s:%u", addr, ntohs(s4->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
+		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", addr, ntohs(s6->sin6_port));
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (loop_io_add(w->loop, &c->io, fd, EPOLLIN, l7_conn_io, c) < 0)
+		goto oom;
+	c->view = w->view;
+	c->view->refs++;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	STAT_INC(w, accepted);
+	STAT_INC(w, active);
+	l7_conn_wait_head(c);
+	return;
+oom:
+	STAT_INC(w, dropped_oom);
+	if (c != NULL) {
+		buf_release(&c->ibuf);
+		buf_release(&c->obuf);
+		free(c);
+	}
+	close(fd);
+}
+
+static void
+l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct l7_lsn *ln = io->data;
+	int i;
+
+	for (i = 0; i < L7_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(io->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				log_warn("accept: %s", strerror(errno));
+			break;
+		}
+		l7_conn_new(ln->w, fd, ln->index, &ss);
+	}
+}
+
+/* ---- snapshot adoption ---- */
+
+/* Makes the worker's listeners match the view's: keeps sockets that persist
+ * (same lsock), adds new ones, removes gone ones. */
+static void
+l7_worker_listeners(struct l7_worker *w, struct l7_view *v)
+{
+	const struct snapshot *s = v->snap;
+	struct l7_lsn **pp = &w->lsns, *ln;
+	size_t i;
+
+	while ((ln = *pp) != NULL) {
+		int found = 0;
+
+		for (i = 0; i < s->conf->nlisteners; i++) {
+			if (s->lsocks[i] == ln->ls) {
+				ln->index = i;
+				found = 1;
+				break;
+			}
+		}
+		if (found) {
+			pp = &ln->next;
+			continue;
+		}
+		*pp = ln->next;
+		loop_io_del(w->loop, &ln->io);
+		l7_free_later(w, ln);
+	}
+	for (i = 0; i < s->conf->nlisteners; i++) {
+		for (ln = w->lsns; ln != NULL; ln = ln->next)
+			if (ln->ls == s->lsocks[i])
+				break;
+		if (ln != NULL)
+			continue;
+		ln = calloc(1, sizeof(*ln));
+		if (ln == NULL) {
+			log_err("worker %u: out of memory adding listener %s", w->index,
+				s->conf->listeners[i].name);
+			continue;
+		}
+		ln->w = w;
+		ln->ls = s->lsocks[i];
+		ln->index = i;
+		if (loop_io_add(w->loop, &ln->io, s->lsocks[i]->fd, EPOLLIN, l7_accept_io, ln) < 0) {
+			log_err("worker %u: cannot watch listener %s: %s", w->index,
+				s->conf->listeners[i].name, strerror(errno));
+			free(ln);
+			continue;
+		}
+		ln->next = w->lsns;
+		w->lsns = ln;
+	}
+}
+
+/* Runs at the top of every loop pass: one atomic load unless a new snapshot
+ * was published. */
+static void
+l7_worker_prepare(struct loop *l, void *data)
+{
+	struct l7_worker *w = data;
+	struct snapshot *s;
+	struct l7_view *v;
+
+	if (snapshot_generation() == w->gen)
+		return;
+	s = snapshot_acquire();
+	if (s == NULL)
+		return;
+	if (s->generation == w->gen) {
+		snapshot_release(&s);
+		return;
+	}
+	v = l7_view_new(s);
+	if (v == NULL) {
+		log_err("worker %u: out of memory adopting generation %lu; retrying", w->index,
+			s->generation);
+		snapshot_release(&s);
+		return;
+	}
+	l7_worker_listeners(w, v);
+	log_info("worker %u: adopted generation %lu", w->index, s->generation);
+	w->gen = s->generation;
+	l7_view_unref(&w->view);
+	w->view = v;
+}
+
+static void *
+l7_worker_main(void *arg)
+{
+	struct l7_worker *w = arg;
+	int rc;
+
+	rc = loop_run(w->loop);
+	if (rc < 0)
+		log_err("worker %u: loop failed: %s", w->index, strerror(-rc));
+	/* The loop no longer runs: free everything now, not deferred. */
+	w->stopping = true;
+	while (w->conns != NULL)
+		l7_conn_close(w->conns);
+	while (w->idle != NULL) {
+		struct l7_up *up = w->idle;
+
+		l7_up_close(&up);
+	}
+	while (w->lsns != NULL) {
+		struct l7_lsn *ln = w->lsns;
+
+		w->lsns = ln->next;
+		loop_io_del(w->loop, &ln->io);
+		free(ln);
+	}
+	l7_view_unref(&w->view);
+	return NULL;
+}
+
+int
+l7_workers_start(unsigned n)
+{
+	unsigned i;
+	int rc = 0;
+
+	if (n == 0 || l7_workers != NULL)
+		return -EINVAL;
+	l7_workers = calloc(n, sizeof(*l7_workers));
+	if (l7_workers == NULL)
+		return -ENOMEM;
+	l7_nworkers = n;
+	for (i = 0; i < n; i++) {
+		struct l7_worker *w = &l7_workers[i];
+
+		w->index = i;
+		w->loop = loop_new();
+		if (w->loop == NULL) {
+			rc = -errno;
+			goto fail;
+		}
+		loop_prepare_set(w->loop, l7_worker_prepare, w);
+		rc = -pthread_create(&w->thread, NULL, l7_worker_main, w);
+		if (rc < 0)
+			goto fail;
+		w->started = true;
+	}
+	log_info("l7: %u worker%s started", n, n == 1 ? "" : "s");
+	return 0;
+fail:
+	l7_workers_stop();
+	return rc;
+}
+
+void
+l7_workers_stop(void)
+{
+	unsigned i;
+
+	if (l7_workers == NULL)
+		return;
+	for (i = 0; i < l7_nworkers; i++)
+		if (l7_workers[i].started)
+			loop_stop(l7_workers[i].loop);
+	for (i = 0; i < l7_nworkers; i++) {
+		struct l7_worker *w = &l7_workers[i];
+
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		loop_free(&w->loop);
+	}
+	free(l7_workers);
+	l7_workers = NULL;
+	l7_nworkers = 0;
+	l7_pool_registry_free();
+}
+
+void
+l7_workers_wake(void)
+{
+	unsigned i;
+
+	for (i = 0; i < l7_nworkers; i++)
+		if (l7_workers[i].loop != NULL)
+			loop_wake(l7_workers[i].loop);
+}
+
+json_t *
+l7_pools_status_json(const struct snapshot *s)
+{
+	if (s == NULL)
+		return json_array();
+	return l7_pool_status_json(s->conf);
+}
+
+json_t *
+l7_stats_json(void)
+{
+	static const char *const cls[6] = { "responses_other", "responses_1xx", "responses_2xx",
+					    "responses_3xx", "responses_4xx", "responses_5xx" };
+	unsigned long acc = 0, act = 0, req = 0, resp[6] = { 0 }, uerr = 0, ucon = 0, ureuse = 0,
+		      bad = 0, oom = 0;
+	json_t *o = json_object();
+	unsigned i, k;
+
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < l7_nworkers; i++) {
+		struct l7_stats *st = &l7_workers[i].stats;
+
+		acc += atomic_load_explicit(&st->accepted, memory_order_relaxed);
+		act += atomic_load_explicit(&st->active, memory_order_relaxed);
+		req += atomic_load_explicit(&st->requests, memory_order_relaxed);
+		for (k = 0; k < 6; k++)
+			resp[k] += atomic_load_explicit(&st->responses[k], memory_order_relaxed);
+		uerr += atomic_load_explicit(&st->upstream_errors, memory_order_relaxed);
+		ucon += atomic_load_explicit(&st->upstream_connects, memory_order_relaxed);
+		ureuse += atomic_load_explicit(&st->upstream_reuses, memory_order_relaxed);
+		bad += atomic_load_explicit(&st->bad_requests, memory_order_relaxed);
+		oom += atomic_load_explicit(&st->dropped_oom, memory_order_relaxed);
+	}
+	json_object_set_new(o, "workers", json_integer(l7_nworkers));
+	json_object_set_new(o, "connections_accepted", json_integer((json_int_t)acc));
+	json_object_set_new(o, "connections_active", json_integer((json_int_t)act));
+	json_object_set_new(o, "requests", json_integer((json_int_t)req));
+	for (k = 0; k < 6; k++)
+		json_object_set_new(o, cls[k], json_integer((json_int_t)resp[k]));
+	json_object_set_new(o, "upstream_errors", json_integer((json_int_t)uerr));
+	json_object_set_new(o, "upstream_connects", json_integer((json_int_t)ucon));
+	json_object_set_new(o, "upstream_reuses", json_integer((json_int_t)ureuse));
+	json_object_set_new(o, "bad_requests", json_integer((json_int_t)bad));
+	json_object_set_new(o, "dropped_oom", json_integer((json_int_t)oom));
+	return o;
+}
