@@ -83,7 +83,7 @@ export function showApiError(form, err, what) {
   if (err.status === 409) {
     let msg = err.message;
     if (err.code === 'exists')
-      msg = err.message ? sentence(err.message) : (what ? what + ' already exists.' : 'Already exists.');
+      msg = err.message ? sentence(stripField(err.message, err.field)) : (what ? what + ' already exists.' : 'Already exists.');
     else if (err.code === 'in_use')
       msg = 'In use: ' + sentence(err.message);
     if (!(f && f.attr && setFieldError(form, f.attr, msg)) &&
@@ -91,8 +91,25 @@ export function showApiError(form, err, what) {
       setFormError(form, msg);
     return;
   }
-  if (f && f.attr && setFieldError(form, f.attr, err.message)) return;
-  setFormError(form, describeError(err));
+  // 422: every field error beside its field ("errors" lists them all;
+  // "error.field" names the first); what has no field on this form goes above
+  // the buttons
+  const list = err.errors && err.errors.length ? err.errors
+    : [{ field: err.field, message: err.message }];
+  const rest = [];
+  for (const e of list) {
+    const pf = parseField(e.field);
+    const msg = sentence(stripField(e.message, e.field));
+    if (!(pf && pf.attr && setFieldError(form, pf.attr, msg))) rest.push(e.field ? e.field + ': ' + msg : msg);
+  }
+  if (rest.length) setFormError(form, err.errors && err.errors.length ? rest.join(' ') : describeError(err));
+}
+
+/* The server may prefix a message with its field ("listeners/web/port: must
+ * be ..."); beside the field that prefix is noise. */
+export function stripField(message, field) {
+  const m = String(message || '');
+  return field && m.startsWith(field + ': ') ? m.slice(field.length + 2) : m;
 }
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
