@@ -1,2 +1,207 @@
+/*
+ * tandem-admin - the configuration side of a Tandem node: owns the SQLite
+ * database, serves the web console and REST API, and turns applied
+ * revisions into the config file tandemd reads (see doc/admin.md).
+ *
+ * Start-up order matters: the state dir and database first (so a broken
+ * database stops us before anything listens), then the first user, then
+ * recovery of interrupted applies, then --import, and only then the
+ * listening socket. Signals are blocked before MHD's thread starts so
+ * SIGTERM/SIGINT arrive at sigwait() in the main thread.
+ */
 #include "config.h"
-int main(void) { return 1; }
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adm_apply.h"
+#include "adm_auth.h"
+#include "adm_http.h"
+#include "adm_tls.h"
+#include "db.h"
+#include "log.h"
+
+#ifndef ADM_PKGDATADIR
+#define ADM_PKGDATADIR "/usr/share/tandem"
+#endif
+#ifndef ADM_SRCDIR
+#define ADM_SRCDIR "."
+#endif
+
+static time_t
+adm_clock(void)
+{
+	return time(NULL);
+}
+
+static void
+adm_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tandem-admin [options]\n"
+		"  --state-dir DIR     database and tls/ (default /var/lib/tandem)\n"
+		"  --config-file PATH  rendered config tandemd reads (default /etc/tandem/tandem.json)\n"
+		"  --ctl-socket PATH   tandemd control socket (default /run/tandem/tandemd.sock)\n"
+		"  --listen ADDR:PORT  console and API address (default 127.0.0.1:8443)\n"
+		"  --http              plain HTTP instead of HTTPS (loopback addresses only)\n"
+		"  --www DIR           console files (default %s/www)\n"
+		"  --import FILE       load a tandemd config as a new revision and apply it\n"
+		"  --exit              initialise (and import) then exit without serving\n"
+		"  --verbose           log debug messages\n"
+		"  --help, --version\n", ADM_PKGDATADIR);
+}
+
+/* Picks the console directory: --www, else the installed one, else the
+ * source tree's (running from a build directory). */
+static const char *
+adm_pick_www(const char *opt)
+{
+	static char path[4096];
+	struct stat sb;
+
+	if (opt != NULL)
+		return opt;
+	snprintf(path, sizeof(path), "%s/www", ADM_PKGDATADIR);
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return path;
+	snprintf(path, sizeof(path), "%s/www", ADM_SRCDIR);
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return path;
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "config-file", required_argument, NULL, 'c' },
+		{ "ctl-socket", required_argument, NULL, 'k' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "http", no_argument, NULL, 'H' },
+		{ "www", required_argument, NULL, 'w' },
+		{ "import", required_argument, NULL, 'i' },
+		{ "exit", no_argument, NULL, 'x' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct adm a = {
+		.state_dir = "/var/lib/tandem",
+		.config_file = "/etc/tandem/tandem.json",
+		.ctl_socket = "/run/tandem/tandemd.sock",
+		.now = adm_clock,
+		.ctl_timeout_ms = 5000,
+	};
+	const char *listen = "127.0.0.1:8443", *www = NULL, *import = NULL;
+	char dbpath[4096], tlsdir[4096], pw[32];
+	char *key = NULL, *cert = NULL;
+	struct adm_http *http = NULL;
+	struct sockaddr_storage sa;
+	int plain = 0, only_init = 0, verbose = 0, loopback = 0, opt, rc, sig, ret = 1;
+	sigset_t sigs;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': a.state_dir = optarg; break;
+		case 'c': a.config_file = optarg; break;
+		case 'k': a.ctl_socket = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'H': plain = 1; break;
+		case 'w': www = optarg; break;
+		case 'i': import = optarg; break;
+		case 'x': only_init = 1; break;
+		case 'v': verbose = 1; break;
+		case 'V': printf("tandem-admin %s\n", PACKAGE_VERSION); return 0;
+		case 'h': adm_usage(stdout); return 0;
+		default: adm_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		adm_usage(stderr);
+		return 2;
+	}
+	log_init("tandem-admin", verbose ? LOG_DEBUG : LOG_INFO);
+	if (adm_listen_parse(listen, &sa, &loopback) < 0) {
+		fprintf(stderr, "tandem-admin: --listen wants ADDR:PORT or [V6]:PORT, got \"%s\"\n", listen);
+		return 2;
+	}
+	/* Plain HTTP would send the session cookie and passwords in clear text
+	 * over the network; allow it only where the network is this host. */
+	if (plain && !loopback) {
+		fprintf(stderr, "tandem-admin: --http is only allowed on a loopback address\n");
+		return 2;
+	}
+	a.www_dir = adm_pick_www(www);
+	if (gethostname(a.hostname, sizeof(a.hostname) - 1) < 0)
+		snprintf(a.hostname, sizeof(a.hostname), "unknown");
+	signal(SIGPIPE, SIG_IGN);
+	/* The database holds password hashes and session digests: no access
+	 * for others, whatever the caller's umask. */
+	umask(027);
+
+	if (mkdir(a.state_dir, 0700) < 0 && errno != EEXIST) {
+		log_err("cannot create %s: %s", a.state_dir, strerror(errno));
+		return 1;
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/tandem.db", a.state_dir);
+	rc = db_open(dbpath, DB_SCHEMA_LATEST, &a.db);
+	if (rc < 0) {
+		log_err("cannot open the database %s: %s", dbpath, strerror(-rc));
+		return 1;
+	}
+	rc = adm_user_bootstrap(a.db, a.now(), pw, sizeof(pw));
+	if (rc < 0) {
+		log_err("cannot create the first user: %s", strerror(-rc));
+		goto out;
+	}
+	if (rc == 1) {
+		/* The only time the password exists outside the hash. */
+		printf("admin password: %s\n", pw);
+		fflush(stdout);
+		memset(pw, 0, sizeof(pw));
+	}
+	adm_reconcile(&a);
+	if (import != NULL && adm_import(&a, import) < 0)
+		goto out;
+	if (!plain) {
+		snprintf(tlsdir, sizeof(tlsdir), "%s/tls", a.state_dir);
+		rc = adm_tls_ensure(tlsdir, &key, &cert);
+		if (rc < 0) {
+			log_err("cannot set up TLS in %s: %s", tlsdir, strerror(-rc));
+			goto out;
+		}
+	}
+	if (only_init) {
+		ret = 0;
+		goto out;
+	}
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	http = adm_http_start(&a, listen, key, cert);
+	if (http == NULL)
+		goto out;
+	log_notice("serving the console on %s://%s/", plain ? "http" : "https", listen);
+	do {
+		rc = sigwait(&sigs, &sig);
+	} while (rc != 0);
+	log_notice("signal %d: stopping", sig);
+	ret = 0;
+out:
+	adm_http_stop(&http);
+	db_close(&a.db);
+	free(key);
+	free(cert);
+	return ret;
+}

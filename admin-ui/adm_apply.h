@@ -1,0 +1,44 @@
+#ifndef TANDEM_ADM_APPLY_H
+#define TANDEM_ADM_APPLY_H
+
+#include <jansson.h>
+
+#include "adm-t.h"
+
+/*
+ * adm_apply - candidate -> revision -> config file -> tandemd reload, and
+ * the recovery around it (import, interrupted applies, restoring the file).
+ * Runs on the HTTP thread or at start-up, before serving.
+ */
+
+/* Validates the candidate with conf_parse, commits it as a revision by
+ * author (borrowed strings), writes the config file, asks tandemd to reload
+ * and fills rs with the verdict (200, 422 with "errors", 503, 500). */
+void adm_apply(struct adm *a, const char *author, const char *comment, struct adm_resp *rs);
+
+/* Translates a tandemd/validator JSON path ("$.pools[0].members[1].port")
+ * into an API field ("pools/demo/members/127.0.0.1:9001/port") using the
+ * rendered config it refers to. Returns a new string or NULL when the path
+ * names no object (e.g. "$"). */
+char *adm_field_of_path(const json_t *config, const char *path);
+
+/* Turns [{"path","message"}] into [{"field","path","message"}] against
+ * config (borrowed). Returns a new array. */
+json_t *adm_errors_translate(const json_t *config, const json_t *errors);
+
+/* Imports a tandemd config file as revision (author "import"): validates,
+ * loads into the candidate, commits, writes the config file and asks
+ * tandemd to reload when it is reachable. Prints problems to stderr.
+ * Returns 0 or -1. */
+int adm_import(struct adm *a, const char *file);
+
+/* Start-up recovery: settles revisions left 'pending' by a crash (applied
+ * if tandemd runs that revision, failed otherwise), puts the last applied
+ * revision back in the config file when needed, and writes the file when it
+ * is missing. */
+void adm_reconcile(struct adm *a);
+
+/* Canonical text of an empty config (revision 0); malloc'd. */
+char *adm_empty_config_text(void);
+
+#endif
