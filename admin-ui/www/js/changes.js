@@ -69,9 +69,15 @@ async function onApply(ev) {
     let errors = e.errors || [];
     if (!errors.length && e.field) errors = [{ field: e.field, message: e.message }];
     setApplyErrors(errors);
+    // the server's message repeats the first error ("tandemd refused the
+    // configuration: <error>"); the list below shows each error once
+    let msg = e.message || '';
+    const first = errors[0] && errors[0].message;
+    if (first && msg.includes(first)) msg = msg.slice(0, msg.indexOf(first)).replace(/[\s:]+$/, '');
     let title;
-    if (e.status === 503) title = 'Not applied: tandemd is unavailable. ' + sentence(e.message);
-    else if (e.status === 422) title = 'Not applied: the configuration was refused. ' + sentence(e.message);
+    if (e.status === 503) title = 'Not applied: tandemd is unavailable. ' + sentence(msg);
+    else if (e.status === 422) title = 'Not applied: ' + (msg ? sentence(msg) : 'the configuration was refused.') +
+      (errors.length ? ` ${errors.length} error${errors.length === 1 ? '' : 's'}:` : '');
     else title = 'Not applied: ' + describeError(e);
     verdict.append(h('div', { class: 'verdict-title', 'data-testid': 'apply-verdict-title' }, title));
     if (errors.length) {

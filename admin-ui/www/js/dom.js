@@ -58,6 +58,13 @@ export function setFieldError(form, attr, message) {
   return true;
 }
 
+/* Focus the first field showing an error, else the named one. */
+export function focusFirst(form, fallback) {
+  const bad = $('.field.has-error input:not([readonly]), .field.has-error select:not(:disabled)', form);
+  const el = bad || form.elements.namedItem(fallback);
+  if (el && el.focus) el.focus();
+}
+
 export function setFormError(form, message) {
   setAlert($('.form-error', form), message);
 }
@@ -112,7 +119,8 @@ export function stripField(message, field) {
   return field && m.startsWith(field + ': ') ? m.slice(field.length + 2) : m;
 }
 
-const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+// program names (tandemd, tandem-admin) keep their lower case
+const cap = (s) => (/^tandem/.test(s) ? s : s.charAt(0).toUpperCase() + s.slice(1));
 
 /* Capitalised, ending with a full stop: server messages are bare clauses. */
 export function sentence(s) {

@@ -1,7 +1,7 @@
 // Listeners: table + add/edit form.
 import { api, list } from './api.js';
 import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
-  describeError, intOrUndefined, notify, confirmAction, sentence } from './dom.js';
+  describeError, intOrUndefined, notify, confirmAction, sentence, focusFirst } from './dom.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
 
@@ -78,7 +78,7 @@ export function startEdit(l, fieldErrors) {
     if (!(e.parsed.attr && setFieldError(f, e.parsed.attr, e.message)))
       setAlert($('.form-error', f), e.message);
   render();
-  f.elements.address.focus();
+  focusFirst(f, 'address');
 }
 
 /* Open the edit form for the object an apply error names. */

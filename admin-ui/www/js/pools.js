@@ -1,7 +1,7 @@
 // Pools and their members.
 import { api, list, memberKey } from './api.js';
 import { $, h, clear, badge, setAlert, clearFormErrors, setFieldError, showApiError,
-  describeError, intOrUndefined, notify, confirmAction, fillSelect, sentence } from './dom.js';
+  describeError, intOrUndefined, notify, confirmAction, fillSelect, sentence, focusFirst } from './dom.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
 
@@ -154,7 +154,7 @@ export function startEditMember(poolName, m) {
     if (!(e.parsed.attr && setFieldError(f, e.parsed.attr, e.message)))
       setAlert($('.form-error', f), e.message);
   render();
-  f.elements.address.focus();
+  focusFirst(f, 'address');
 }
 
 /* Open what an apply error names: a member's edit form, or the pool card. */

@@ -1,7 +1,7 @@
 // Routes: table + add/edit form with listener and pool selects.
 import { api, list } from './api.js';
 import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
-  describeError, intOrUndefined, notify, confirmAction, fillSelect } from './dom.js';
+  describeError, intOrUndefined, notify, confirmAction, fillSelect, focusFirst } from './dom.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
 
@@ -102,6 +102,7 @@ export function startEdit(r) {
     if (!(e.parsed.attr && setFieldError(f, e.parsed.attr, e.message)))
       setAlert($('.form-error', f), e.message);
   render();
+  focusFirst(f, 'host');
 }
 
 export function editByName(name) {
