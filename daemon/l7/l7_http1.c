@@ -102,6 +102,8 @@ l7_parse_cl(const char *p, size_t len, struct l7_fields *f)
 {
 	size_t i = 0;
 
+	if (len == 0)
+		return -1;
 	while (i < len) {
 		uint64_t v = 0;
 		size_t nd = 0;
