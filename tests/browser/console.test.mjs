@@ -291,6 +291,52 @@ async function main() {
     assert(text.includes('applied') && text.includes('browser test ' + suffix), 'newest revision row: ' + text);
   }, { fatal: false });
 
+  const CLASH = 'bt-clash-' + suffix;
+  await step('an apply tandemd refuses shows its error beside the field', async () => {
+    // a listener on backend A's port: tandemd cannot bind it and refuses
+    await tid('nav-listeners').click();
+    await tid('view-listeners').waitFor({ state: 'visible' });
+    await tid('listener-name').fill(CLASH);
+    await tid('listener-address').fill(backends[0].address);
+    await tid('listener-port').fill(backends[0].port);
+    await tid('listener-submit').click();
+    await page.locator(`[data-testid="listener-row"][data-name="${CLASH}"]`).waitFor();
+    await tid('nav-changes').click();
+    await page.waitForFunction(() => document.querySelector('#diff-view')?.dataset.changed === 'true');
+    await tid('apply-button').click();
+    await page.waitForFunction(() => {
+      const v = document.querySelector('#apply-verdict');
+      return v && !v.hidden && v.dataset.status;
+    }, null, { timeout: 30000 });
+    const v = tid('apply-verdict');
+    const status = await v.getAttribute('data-status');
+    assert(status === 'refused', 'expected a refusal, got ' + status + ': ' + (await v.textContent()));
+    const item = page.locator(`[data-testid="apply-error"][data-field^="listeners/${CLASH}"]`);
+    await item.first().waitFor();
+    // follow the error to the listener's form: the message sits beside the field
+    await item.first().getByTestId('apply-error-link').click();
+    await tid('view-listeners').waitFor({ state: 'visible' });
+    const fe = page.locator('#listener-form .field.has-error .field-error');
+    await fe.first().waitFor({ state: 'visible' });
+    const attr = await fe.first().getAttribute('data-error-for');
+    const text = (await fe.first().textContent()).trim();
+    await page.locator(`[data-testid="listener-row-error"]`).first().waitFor();
+    return `${attr}: ${JSON.stringify(text)}`;
+  }, { fatal: false });
+
+  await step('deleting the refused listener (with confirmation) leaves nothing to apply', async () => {
+    await tid('nav-listeners').click();
+    await page.locator(`[data-testid="listener-row"][data-name="${CLASH}"] [data-testid="listener-delete"]`).click();
+    await tid('confirm-dialog').waitFor({ state: 'visible' });
+    await tid('confirm-ok').click();
+    await page.locator(`[data-testid="listener-row"][data-name="${CLASH}"]`).waitFor({ state: 'detached' });
+    await tid('nav-changes').click();
+    await page.waitForFunction(() => document.querySelector('#diff-view')?.dataset.changed === 'false');
+    // traffic still follows the last good revision
+    const r = await fetch(TRAFFIC_URL, { signal: AbortSignal.timeout(3000) });
+    assert(r.ok, 'traffic after the refused apply: HTTP ' + r.status);
+  }, { fatal: false });
+
   await step('logout returns to the login page', async () => {
     await tid('logout').click();
     await tid('login-form').waitFor({ state: 'visible' });

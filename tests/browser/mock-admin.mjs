@@ -69,8 +69,22 @@ function checkRoute(b, name) {
   return null;
 }
 
-function validateAll(c) {
+import net from 'node:net';
+function canBind(address, port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, address, () => srv.close(() => resolve(true)));
+  });
+}
+
+async function validateAll(c) {
   const errors = [];
+  const busy = new Set(running ? running.listeners.map((l) => l.address + ':' + l.port) : []);
+  for (const [i, l] of c.listeners.entries())
+    if (!busy.has(l.address + ':' + l.port) && l.port !== trafficPort && !await canBind(l.address, l.port))
+      errors.push({ field: `listeners/${l.name}/port`, path: `$.listeners[${i}].port`,
+        message: `cannot listen on ${l.address} port ${l.port}: Address already in use` });
   c.pools.forEach((p, i) => {
     if (!(p.members || []).some((m) => m.enabled !== false))
       errors.push({ field: `pools/${p.name}/members`, path: `$.pools[${i}].members`, message: 'pool has no enabled member' });
@@ -213,7 +227,7 @@ async function api(req, res, p) {
   }
   if (p === '/apply' && method === 'POST') {
     const b = (await readBody(req)) || {};
-    const errors = validateAll(candidate);
+    const errors = await validateAll(candidate);
     const rev = { number: revisions.length + 1, author: s.username, created_at: new Date().toISOString(),
       comment: b.comment || '', status: errors.length ? 'failed' : 'applied', content: clone(candidate) };
     revisions.push(rev);
