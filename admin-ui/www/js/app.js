@@ -31,6 +31,11 @@ function showApp(session) {
   state.user = { username: session.username, role: session.role };
   setCsrfToken(session.csrf_token);
   $('#user-name').textContent = session.username + (session.role ? ' (' + session.role + ')' : '');
+  // accounts other than admin may only read: the server refuses their edits
+  // with 403, so the console does not offer them
+  const readOnly = !!session.role && session.role !== 'admin';
+  document.body.classList.toggle('readonly', readOnly);
+  $('#readonly-banner').hidden = !readOnly;
   $('#boot').hidden = true;
   $('#login-view').hidden = true;
   $('#app-view').hidden = false;
