@@ -22,6 +22,7 @@ const trafficPort = Number(opt('--traffic-port', '18081'));
 const www = opt('--www', path.resolve(here, '../../admin-ui/www'));
 const password = opt('--password', crypto.randomBytes(9).toString('base64url'));
 const lockAfter = Number(opt('--lock-after', '5'));
+const role = opt('--role', 'admin'); // any other role may only read
 const lockSeconds = Number(opt('--lock-seconds', '30'));
 
 let candidate = { listeners: [], pools: [], routes: [] };
@@ -138,7 +139,7 @@ async function api(req, res, p) {
       }
       failures = 0;
       const id = crypto.randomBytes(16).toString('hex');
-      const s = { username: 'admin', role: 'admin', csrf_token: crypto.randomBytes(16).toString('hex') };
+      const s = { username: 'admin', role, csrf_token: crypto.randomBytes(16).toString('hex') };
       sessions.set(id, s);
       return send(res, 200, s, { 'Set-Cookie': `tandem_session=${id}; HttpOnly; SameSite=Strict; Path=/` });
     }
@@ -146,6 +147,7 @@ async function api(req, res, p) {
   const s = session(req);
   if (!s) return err(res, 401, 'unauthorized', 'not logged in');
   if (method !== 'GET' && req.headers['x-csrf-token'] !== s.csrf_token) return err(res, 403, 'csrf', 'missing or wrong CSRF token');
+  if (method !== 'GET' && p !== '/session' && s.role !== 'admin') return err(res, 403, 'forbidden', 'this account may only read');
   if (p === '/session') {
     if (method === 'GET') return send(res, 200, s);
     if (method === 'DELETE') { sessions.delete(/tandem_session=([^;]+)/.exec(req.headers.cookie)[1]); return send(res, 204); }
