@@ -46,10 +46,19 @@ async function view(n) {
   const box = $('#revision-detail');
   const body = $('#revision-detail-body');
   $('#revision-detail-title').textContent = 'Revision ' + n;
+  const errBox = clear($('#revision-detail-errors'));
+  errBox.hidden = true;
   body.textContent = 'Loading…';
   box.hidden = false;
   try {
     const r = await api.revision(n);
+    const errs = r && Array.isArray(r.errors) ? r.errors : [];
+    if (errs.length) {
+      errBox.append(h('div', { class: 'verdict-title' }, `Revision ${n} was refused:`),
+        h('ul', {}, errs.map((e) => h('li', {}, e.field || e.path ? h('code', {}, e.field || e.path) : null,
+          e.field || e.path ? ': ' : '', e.message || ''))));
+      errBox.hidden = false;
+    }
     const content = r && (r.content ?? r.config ?? r);
     body.textContent = typeof content === 'string' ? content : JSON.stringify(content, null, 2);
   } catch (e) {
