@@ -1158,22 +1158,15 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
 		return;
 	}
-	if (adm_split_path(&c, path) < 0 || c.nsegs == 0) {
-		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
-		goto out;
-	}
-	what = c.segs[0];
+	if (adm_split_path(&c, path) < 0)
+		c.nsegs = 0;
+	what = c.nsegs > 0 ? c.segs[0] : "";
 	if (strcmp(what, "session") == 0 && c.nsegs == 1) {
 		adm_h_session(&c);
 		goto out;
 	}
-	if (strcmp(what, "status") != 0 && strcmp(what, "listeners") != 0 &&
-	    strcmp(what, "pools") != 0 && strcmp(what, "routes") != 0 &&
-	    strcmp(what, "candidate") != 0 && strcmp(what, "diff") != 0 &&
-	    strcmp(what, "apply") != 0 && strcmp(what, "revisions") != 0) {
-		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
-		goto out;
-	}
+	/* Authentication comes before routing, so without a session even the
+	 * shape of the API stays hidden: everything is 401. */
 	if (adm_session_check(a->db, rq->session_token, a->now(), &c.s) < 0) {
 		adm_resp_error(rs, 401, "unauthenticated", "not logged in", NULL);
 		goto out;
