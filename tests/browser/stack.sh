@@ -44,11 +44,22 @@ backend() { # backend NAME PORT
 	fi
 }
 
-PA=$(free_port); PB=$(free_port); PT=$(free_port)
-while [ "$PB" = "$PA" ]; do PB=$(free_port); done
+# a port free a moment ago may be taken by the time a backend binds it:
+# try up to three ports per backend
+start_on_free_port() { # start_on_free_port NAME VAR
+	local p try
+	for try in 1 2 3; do
+		p=$(free_port)
+		case " ${USED:-} " in *" $p "*) continue ;; esac
+		if backend "$1" "$p"; then USED="${USED:-} $p"; printf -v "$2" %s "$p"; return 0; fi
+		echo "# $1 did not start on port $p (try $try):"; tail -n 3 "$T/backend-$1.log" 2>/dev/null
+	done
+	return 1
+}
+start_on_free_port backend-a PA || { echo "not ok 1 - backend a did not start"; exit 1; }
+start_on_free_port backend-b PB || { echo "not ok 1 - backend b did not start"; exit 1; }
+PT=$(free_port)
 while [ "$PT" = "$PA" ] || [ "$PT" = "$PB" ]; do PT=$(free_port); done
-backend backend-a "$PA" || { echo "not ok 1 - backend a did not start"; exit 1; }
-backend backend-b "$PB" || { echo "not ok 1 - backend b did not start"; exit 1; }
 
 if [ "$mock" = 1 ]; then
 	PC=$(free_port)
