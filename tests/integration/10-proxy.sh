@@ -36,7 +36,7 @@ code=$(printf 'GET / HTTP/1.1\r\n\r\n' | timeout 5 nc -q 2 127.0.0.1 "$PL" 2>/de
 eq "HTTP/1.1 request without Host refused" 400 "$code"
 
 # A member that refuses connections is marked down and skipped.
-kill "${PIDS[1]}"; wait "${PIDS[1]}" 2>/dev/null
+stop_backend b
 counts=$(backend_counts "$URL/" 30)
 eq "with b stopped every request goes to a" "a 30" "$counts"
 ok "tandemctl shows b down" -- bash -c "'$B/daemon/tandemctl' -s '$T/tandemd.sock' status --json | jq -e '.pools[0].members[] | select(.port == $PB) | .state == \"down\"' >/dev/null"
@@ -46,8 +46,7 @@ counts=$(backend_counts "$URL/" 40 | awk '{print $1}' | tr '\n' ' ')
 eq "b serves again after its back-off" "a b " "$counts"
 
 # Both members gone: 503, never a hang.
-cleanup_backends() { kill "${PIDS[0]}" "${PIDS[2]}" 2>/dev/null; wait "${PIDS[0]}" "${PIDS[2]}" 2>/dev/null; }
-cleanup_backends
+stop_backend a; stop_backend b
 code=$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' "$URL/")
 ok "no member left: 502 or 503" -- bash -c "[ '$code' = 503 ] || [ '$code' = 502 ]"
 finish

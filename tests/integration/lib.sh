@@ -71,12 +71,18 @@ finish() {
 }
 trap 'cleanup' EXIT
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on and that this
+# test has not handed out before. (Not $RANDOM: every $(free_port) subshell
+# would start from the same seed and return the same port.)
 free_port() {
 	local p
 	while :; do
-		p=$(( (RANDOM << 1 | RANDOM & 1) % 30000 + 20000 ))
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
+		grep -qx "$p" "$T/ports" 2>/dev/null && continue
+		ss -Htln "sport = :$p" 2>/dev/null | grep -q . && continue
+		echo "$p" >>"$T/ports"
+		echo "$p"
+		return
 	done
 }
 
@@ -89,11 +95,18 @@ wait_port() { # wait_port PORT: until something listens (5 s)
 	return 1
 }
 
-# start_backend NAME PORT
+# start_backend NAME PORT: BACKEND_PID[NAME] is its pid.
+declare -A BACKEND_PID
 start_backend() {
 	"$B/tests/tools/demo-backend" "127.0.0.1:$2" "$1" >"$T/backend-$1.log" 2>&1 &
+	BACKEND_PID[$1]=$!
 	PIDS+=($!)
 	wait_port "$2"
+}
+
+stop_backend() { # stop_backend NAME
+	kill "${BACKEND_PID[$1]}" 2>/dev/null
+	wait "${BACKEND_PID[$1]}" 2>/dev/null
 }
 
 # start_tandemd CONFIG: control socket at $T/tandemd.sock; TANDEMD_PID set.
@@ -137,7 +150,8 @@ admin_init() {
 # token; sets STATUS and BODY.
 CSRF=""
 api() {
-	local m="$1" p="$2" data="${3:-}" args=(-sk -o "$T/body" -w '%{http_code}' -X "$m"
+	local m="$1" p="$2" data="${3:-}"
+	local args=(-sk -o "$T/body" -w '%{http_code}' -X "$m"
 		-b "$T/cookies" -c "$T/cookies" -H 'Content-Type: application/json')
 	[ -n "$CSRF" ] && args+=(-H "X-CSRF-Token: $CSRF")
 	[ -n "$data" ] && args+=(--data-binary "$data")
