@@ -100,11 +100,13 @@ l7_free_cb(void *p)
 static void
 l7_free_later(struct l7_worker *w, void *p)
 {
-	if (w->stopping || loop_defer(w->loop, l7_free_cb, p) < 0) {
-		/* loop_defer only fails on OOM; leaking beats a use-after-free */
-		if (w->stopping)
-			free(p);
+	if (w->stopping) {
+		free(p);
+		return;
 	}
+	/* loop_defer fails only on OOM; leaking one object beats a use-after-free */
+	if (loop_defer(w->loop, l7_free_cb, p) < 0)
+		log_warn("worker %u: out of memory deferring a free; leaked %p", w->index, p);
 }
 
 /* ---- upstream connections ---- */
@@ -439,15 +441,13 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	up->fd = fd;
 	up->state = rc == 0 ? L7_UP_BUSY : L7_UP_CONNECTING;
 	if (loop_io_add(w->loop, &up->io, fd, EPOLLOUT, l7_up_io, up) < 0)
-		goto oom;
+		goto oom;	/* not registered: nothing to remove */
 	if (rc == 0) {
 		l7_pool_member_report(ms, 1, loop_now(w->loop), NULL);
 		up->wready = true;
 	}
 	return up;
 oom:
-	if (up != NULL && up->io.fd >= 0 && up->io.cb != NULL)
-		loop_io_del(w->loop, &up->io);
 	free(up);
 	close(fd);
 	*oom = 1;
@@ -717,11 +717,18 @@ l7_conn_response_head(struct l7_conn *c)
 	const char *buf = buf_head(&c->rbuf);
 	struct buf *o = &c->obuf;
 	int final = m->status >= 200;
-	size_t i, save;
+	/* What rewriting can add: a reason phrase, "Connection: ...", and one
+	 * space per field ("a:b" becomes "a: b"). Reserving it up front means
+	 * the appends below never compact (which would move obuf under us). */
+	size_t need = m->head_len + 2 * m->nheaders + 128, i;
 
-	if (buf_room(o) < m->head_len + 128)
+	if (need > o->cap) {
+		l7_conn_fail(c, 502);	/* cannot happen with L7_BUF_OUT; stay safe */
+		return 0;
+	}
+	if (buf_room(o) < need)
 		buf_compact(o);
-	if (buf_room(o) < m->head_len + 128)
+	if (buf_room(o) < need)
 		return 0;
 	if (final) {
 		/* Keep the client only when the message ends by framing and the
@@ -730,7 +737,6 @@ l7_conn_response_head(struct l7_conn *c)
 				 m->framing != L7_HTTP1_BODY_UNTIL_CLOSE &&
 				 !(c->req_minor == 0 && m->framing == L7_HTTP1_BODY_CHUNKED);
 	}
-	save = o->wpos;
 	if (buf_appendf(o, "HTTP/1.1 %d %.*s\r\n", m->status,
 			m->reason.len ? (int)m->reason.len : (int)strlen(l7_http1_reason(m->status)),
 			m->reason.len ? buf + m->reason.off : l7_http1_reason(m->status)) < 0)
@@ -760,7 +766,7 @@ l7_conn_response_head(struct l7_conn *c)
 	c->rstate = L7_R_BODY;
 	return 1;
 nospace:
-	o->wpos = save;
+	l7_conn_close(c);	/* the reservation above makes this unreachable */
 	return 0;
 }
 
