@@ -119,35 +119,57 @@ fail:
 	return NULL;
 }
 
+/* Whether member i may take a new request at all (config and this request). */
+static inline int
+l7_pool_usable(const struct conf_pool *pool, size_t i, uint64_t tried)
+{
+	const struct conf_member *m = &pool->members[i];
+
+	return m->enabled && m->weight > 0 && !(i < 64 && ((tried >> i) & 1u));
+}
+
 int
 l7_pool_pick(const struct l7_pool_map *map, const struct conf_pool *pool,
 	     uint64_t tried, uint64_t now_ms)
 {
-	size_t n = pool->nmembers, k, start;
 	struct l7_member_state **states = map->members[pool->index];
+	size_t n = pool->nmembers, i, up = 0, k;
 
-	if (n == 0)
-		return -1;
-	start = atomic_fetch_add_explicit(&map->pools[pool->index]->rr, 1, memory_order_relaxed) % n;
-	for (k = 0; k < n; k++) {
-		size_t i = (start + k) % n;
-		const struct conf_member *m = &pool->members[i];
+	/* A down member whose back-off expired gets one request as a probe:
+	 * whichever caller wins the compare-and-swap on retry_at. */
+	for (i = 0; i < n; i++) {
 		struct l7_member_state *ms = states[i];
 		uint_fast64_t at;
 
-		if (!m->enabled || m->weight == 0)
+		if (!l7_pool_usable(pool, i, tried))
 			continue;
-		if (i < 64 && (tried >> i) & 1u)
+		if (!atomic_load_explicit(&ms->down, memory_order_relaxed)) {
+			up++;
 			continue;
-		if (!atomic_load_explicit(&ms->down, memory_order_relaxed))
-			return (int)i;
-		/* Down: after its back-off, one request wins the CAS and probes it. */
+		}
 		at = atomic_load_explicit(&ms->retry_at, memory_order_relaxed);
 		if (at <= now_ms &&
 		    atomic_compare_exchange_strong(&ms->retry_at, &at,
 						   now_ms + atomic_load(&ms->backoff_ms)))
 			return (int)i;
 	}
+	if (up == 0)
+		return -1;
+	/* Round robin over the members that are up, so that a member after a
+	 * skipped one does not inherit its share. */
+	k = atomic_fetch_add_explicit(&map->pools[pool->index]->rr, 1, memory_order_relaxed) % up;
+	for (i = 0; i < n; i++) {
+		if (!l7_pool_usable(pool, i, tried) ||
+		    atomic_load_explicit(&states[i]->down, memory_order_relaxed))
+			continue;
+		if (k-- == 0)
+			return (int)i;
+	}
+	/* a member went down between the two scans: take any that is up */
+	for (i = 0; i < n; i++)
+		if (l7_pool_usable(pool, i, tried) &&
+		    !atomic_load_explicit(&states[i]->down, memory_order_relaxed))
+			return (int)i;
 	return -1;
 }
 
