@@ -92,6 +92,7 @@ struct l7_up {
 	enum l7_up_state state;
 	bool reused;			/* has served an earlier request */
 	bool rready, wready, eof;
+	bool wr_dead;			/* a write failed: the response may still be readable */
 	struct l7_up *prev, *next;	/* idle list */
 };
 

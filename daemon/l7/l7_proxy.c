@@ -474,10 +474,10 @@ l7_conn_upstream(struct l7_conn *c)
 			l7_conn_reply(c, 503, c->req_done && c->req_keepalive);
 			return;
 		}
+		/* members past 64 are not remembered; a refusal marks them down,
+		 * which keeps this loop finite all the same */
 		if (idx < 64)
 			c->tried |= 1ull << idx;
-		else if (c->tried == UINT64_MAX)
-			c->tried = 0;	/* unreachable in practice; keeps the loop finite */
 		c->member = idx;
 		ms = c->view->map->members[pool->index][idx];
 		up = l7_up_idle_take(w, ms);
@@ -499,6 +499,7 @@ l7_conn_upstream(struct l7_conn *c)
 		atomic_fetch_add_explicit(&ms->requests, 1, memory_order_relaxed);
 		up->rready = false;
 		up->eof = false;
+		up->wr_dead = false;
 		if (up->state == L7_UP_CONNECTING) {
 			c->rstate = L7_R_CONNECTING;
 			l7_up_arm(up, L7_TIMEOUT_CONNECT_MS);
@@ -776,7 +777,7 @@ static void
 l7_conn_exchange_done(struct l7_conn *c)
 {
 	struct l7_up *up = c->up;
-	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof &&
+	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof && !up->wr_dead &&
 		    buf_len(&c->rbuf) == 0 && buf_len(&c->ubuf) == c->usent;
 
 	c->rbuf.rpos = c->rbuf.wpos = 0;
@@ -928,6 +929,12 @@ l7_conn_up_write(struct l7_conn *c, int *progress)
 	size_t len = buf_len(&c->ubuf);
 	ssize_t n;
 
+	if (up != NULL && up->wr_dead) {
+		/* the member stopped reading; drop what the client still sends */
+		buf_consume(&c->ubuf, len);
+		c->usent = 0;
+		return;
+	}
 	if (up == NULL || up->state != L7_UP_BUSY || !up->wready || len <= c->usent)
 		return;
 	do
@@ -939,11 +946,24 @@ l7_conn_up_write(struct l7_conn *c, int *progress)
 		l7_up_arm(up, L7_TIMEOUT_UPSTREAM_MS);
 	} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		up->wready = false;
-	} else {
+	} else if (up->reused && c->replayable && c->idempotent && c->replays == 0 &&
+		   buf_len(&c->rbuf) == 0) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "write: %s", strerror(errno));
 		l7_conn_up_broken(c, why);
+		return;
+	} else {
+		/* A member may answer early (413, 401) and close: keep reading so
+		 * that answer still reaches the client; no response means 502. */
+		log_debug("client=%s member=%s: upstream write: %s", c->peer, up->ms->id,
+			  strerror(errno));
+		up->wr_dead = true;
+		up->rready = true;
+		c->replayable = false;
+		buf_consume(&c->ubuf, len);
+		c->usent = 0;
+		*progress = 1;
 		return;
 	}
 	if (!c->replayable && c->usent > 0) {
@@ -1128,7 +1148,7 @@ l7_conn_interest(struct l7_conn *c)
 		if (up->state == L7_UP_CONNECTING) {
 			ev = EPOLLOUT;
 		} else {
-			if (buf_len(&c->ubuf) > c->usent)
+			if (buf_len(&c->ubuf) > c->usent && !up->wr_dead)
 				ev |= EPOLLOUT;
 			if (!up->eof && (c->rstate == L7_R_HEAD || c->rstate == L7_R_BODY) &&
 			    buf_len(&c->rbuf) < c->rbuf.cap)
