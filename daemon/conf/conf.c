@@ -372,8 +372,7 @@ conf_host_valid(const char *h)
 	if (n > CONF_HOST_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' &&
-		    h[i] != '_' && h[i] != ':' && h[i] != '[' && h[i] != ']')
+		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' && h[i] != '_')
 			return 0;
 	return 1;
 }
@@ -443,7 +442,9 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		r->host = "";
 		if (s != NULL) {
 			conf_pathf(p, "%s.host", path);
-			if (!conf_host_valid(s)) {
+			/* "*" means any host, like "" (a port never matches: the
+			 * request's Host is compared without its port). */
+			if (strcmp(s, "*") != 0 && !conf_host_valid(s)) {
 				errs_add(x->errs, p, "must be a host name (letters, digits, '.', '-') or empty for any host");
 			} else {
 				char *h = arena_strdup(c->arena, strcmp(s, "*") == 0 ? "" : s);
