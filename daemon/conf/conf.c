@@ -73,8 +73,7 @@ conf_check_keys(struct conf_ctx *x, json_t *obj, const char *path, const char *c
 	}
 }
 
-/* A name: 1..63 of [A-Za-z0-9._-], starting with a letter or digit. */
-static int
+int
 conf_name_valid(const char *s)
 {
 	size_t i, n = strlen(s);
@@ -364,7 +363,7 @@ conf_parse_pools(struct conf_ctx *x, json_t *arr)
 	}
 }
 
-static int
+int
 conf_host_valid(const char *h)
 {
 	size_t i, n = strlen(h);
@@ -377,7 +376,7 @@ conf_host_valid(const char *h)
 	return 1;
 }
 
-static int
+int
 conf_path_valid(const char *p)
 {
 	size_t i, n = strlen(p);
