@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "conf__vrrp.h"
 #include "errs.h"
 
 #define PATH_LEN 160
@@ -538,7 +539,7 @@ struct conf *
 conf_parse(const char *text, size_t len, struct errs *errs)
 {
 	static const char *const keys[] = { "version", "revision", "listeners", "pools",
-					    "routes", NULL };
+					    "routes", "vrrp", NULL };
 	struct conf_ctx x = { .errs = errs, .nerr_start = errs->count };
 	json_error_t jerr;
 	json_t *root, *larr, *parr, *rarr;
@@ -587,6 +588,8 @@ conf_parse(const char *text, size_t len, struct errs *errs)
 		conf_parse_pools(&x, parr);
 	if (rarr)
 		conf_parse_routes(&x, rarr);
+	if (json_object_get(root, "vrrp") != NULL)	/* after the listeners: marks VIP listeners */
+		conf__vrrp_parse(x.c, json_object_get(root, "vrrp"), errs);
 	if (errs->count == x.nerr_start && conf_link_routes(&x) < 0)
 		goto fail;
 	if (errs->count != x.nerr_start)

@@ -55,6 +55,33 @@ tandemctl_call(const char *sock, const char *cmd, json_t **resp)
 	return 0;
 }
 
+/* The vrrp part of status: keepalived and one line per VIP group. */
+static void
+tandemctl_print_vrrp(const json_t *vr)
+{
+	const json_t *ka = json_object_get(vr, "keepalived"), *g, *vip;
+	size_t i, j;
+
+	if (!json_is_true(json_object_get(vr, "enabled")))
+		return;
+	printf("\nVRRP node role %s; keepalived %s (pid %lld, %lld starts)\n",
+	       json_string_value(json_object_get(vr, "role")),
+	       json_is_true(json_object_get(ka, "running")) ? "running" : "NOT RUNNING",
+	       json_integer_value(json_object_get(ka, "pid")),
+	       json_integer_value(json_object_get(ka, "starts")));
+	printf("GROUP                ROLE     PRIO VRID INTERFACE        VIPS\n");
+	json_array_foreach(json_object_get(vr, "groups"), i, g) {
+		printf("%-20s %-8s %4lld %4lld %-16s", json_string_value(json_object_get(g, "name")),
+		       json_string_value(json_object_get(g, "role")),
+		       json_integer_value(json_object_get(g, "priority")),
+		       json_integer_value(json_object_get(g, "virtual_router_id")),
+		       json_string_value(json_object_get(g, "interface")));
+		json_array_foreach(json_object_get(g, "vips"), j, vip)
+			printf(" %s", json_string_value(vip));
+		printf("\n");
+	}
+}
+
 static void
 tandemctl_print_status(const json_t *st)
 {
@@ -92,6 +119,7 @@ tandemctl_print_status(const json_t *st)
 			       json_string_value(json_object_get(m, "state")));
 		}
 	}
+	tandemctl_print_vrrp(json_object_get(st, "vrrp"));
 }
 
 static int

@@ -29,8 +29,10 @@
 #include "log.h"
 #include "loop.h"
 #include "snapshot.h"
+#include "vrrp.h"
 
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
+#define TANDEMD_DEFAULT_VRRP_DIR "/run/tandem/vrrp"
 
 struct tandemd {
 	const char *config_path;
@@ -43,6 +45,8 @@ struct tandemd {
 	struct loop *loop;
 	struct loop_io sig_io;
 	int sigfd;
+	struct vrrp *vrrp;		/* keepalived supervisor (vrrp/) */
+	struct vrrp_opts vrrp_opts;
 };
 
 static void
@@ -57,6 +61,9 @@ tandemd_usage(FILE *f)
 		"                           default \"tandem\" when that group exists)\n"
 		"  -w, --workers N          L7 worker threads (default 1)\n"
 		"  -v, --verbose            log at debug level\n"
+		"      --vrrp-run-dir DIR   keepalived's config, FIFO and pid files\n"
+		"                           (default " TANDEMD_DEFAULT_VRRP_DIR ")\n"
+		"      --keepalived PATH    the keepalived binary (default: keepalived in PATH)\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"  -V, --version            print the version\n");
 }
@@ -107,6 +114,8 @@ tandemd_reload(struct tandemd *d)
 
 	errs_init(&e);
 	s = snapshot_build(d->config_path, &e);
+	if (s != NULL && vrrp_prepare(d->vrrp, s->conf, &e) < 0)
+		snapshot_release(&s);	/* keepalived -t refused: keep everything as is */
 	if (s == NULL) {
 		d->reloads_failed++;
 		log_notice("reload gen %lu->%lu rejected: %s: %s", old_gen, old_gen + 1,
@@ -119,6 +128,7 @@ tandemd_reload(struct tandemd *d)
 	}
 	gen = snapshot_publish(s);
 	l7_workers_wake();
+	vrrp_commit(d->vrrp);
 	d->reloads_ok++;
 	s = snapshot_acquire();
 	log_notice("reload gen %lu->%lu applied (revision %ld)", old_gen, gen,
@@ -157,6 +167,8 @@ tandemd_status(struct tandemd *d)
 	}
 	json_object_set_new(resp, "listeners", listeners);
 	json_object_set_new(resp, "pools", l7_pools_status_json(s));
+	if (d->vrrp != NULL)
+		json_object_set_new(resp, "vrrp", vrrp_status_json(d->vrrp));
 	snapshot_release(&s);
 	return resp;
 }
@@ -190,6 +202,32 @@ tandemd_ctl(const json_t *req, void *data)
 			 "message", "unknown command (status, reload, stats)");
 }
 
+/* Starts the keepalived supervisor on the first snapshot (main loop only).
+ * A vrrp section that keepalived -t refuses stops the start, like any other
+ * error of the first config. */
+static int
+tandemd_vrrp_start(struct tandemd *d)
+{
+	struct snapshot *s;
+	struct errs e;
+	int rc;
+
+	if (vrrp_new(d->loop, &d->vrrp_opts, &d->vrrp) < 0)
+		return -1;
+	errs_init(&e);
+	s = snapshot_acquire();
+	rc = vrrp_prepare(d->vrrp, s->conf, &e);
+	snapshot_release(&s);
+	if (rc < 0) {
+		tandemd_print_errs(d->config_path, &e);
+		log_err("cannot start: the vrrp section was refused");
+	} else {
+		vrrp_commit(d->vrrp);
+	}
+	errs_release(&e);
+	return rc;
+}
+
 static void
 tandemd_signal(struct loop *l, struct loop_io *io, uint32_t events)
 {
@@ -220,9 +258,12 @@ main(int argc, char **argv)
 		{ "check", required_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "vrrp-run-dir", required_argument, NULL, 'R' },
+		{ "keepalived", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 1, .sigfd = -1 };
+	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 1, .sigfd = -1,
+			     .vrrp_opts = { .run_dir = TANDEMD_DEFAULT_VRRP_DIR, .keepalived = "keepalived" } };
 	struct ctl_server *ctl = NULL;
 	struct snapshot *s;
 	struct errs e;
@@ -250,6 +291,8 @@ main(int argc, char **argv)
 		case 'C': return tandemd_check(optarg);
 		case 'V': printf("tandemd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': tandemd_usage(stdout); return 0;
+		case 'R': d.vrrp_opts.run_dir = optarg; break;
+		case 'K': d.vrrp_opts.keepalived = optarg; break;
 		default: tandemd_usage(stderr); return 2;
 		}
 	}
@@ -289,6 +332,8 @@ main(int argc, char **argv)
 		log_err("cannot set up the main loop: %s", strerror(errno));
 		goto out;
 	}
+	if (tandemd_vrrp_start(&d) < 0)
+		goto out;
 	/* Default to root:tandem when the tandem group exists (packaged installs). */
 	if (d.socket_group == NULL && getgrnam("tandem") != NULL)
 		d.socket_group = "tandem";
@@ -301,8 +346,12 @@ main(int argc, char **argv)
 	log_notice("control socket %s; %u L7 worker%s", d.socket_path, d.workers,
 		   d.workers == 1 ? "" : "s");
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
+	/* keepalived first: the VIPs leave (and the peer takes them) while our
+	 * listeners still answer; then the data plane stops. */
+	vrrp_free(&d.vrrp);
 	l7_workers_stop();
 out:
+	vrrp_free(&d.vrrp);
 	ctl_server_stop(&ctl);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
