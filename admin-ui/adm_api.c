@@ -6,13 +6,13 @@
  * (400) -> per-object validation (422 with "field") -> database (404, 409).
  * Field names are "<kind>/<name>/<attr>"; members are named
  * "<address>:<port>" ("[v6]:port"). Validation here mirrors conf_parse's
- * per-object rules so most mistakes surface at edit time; the whole
- * candidate is validated again by conf_parse on apply.
+ * per-object rules, using conf's own name/host/path validators and limits,
+ * so most mistakes surface at edit time; the whole candidate is validated
+ * again by conf_parse on apply.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,15 +22,13 @@
 #include "adm_apply.h"
 #include "adm_auth.h"
 #include "adm_diff.h"
+#include "conf.h"
 #include "ctlc.h"
 #include "db.h"
 #include "jh.h"
 #include "log.h"
 
 #define ADM_MAX_SEGS 8
-#define ADM_NAME_MAX 63
-#define ADM_HOST_MAX 253
-#define ADM_PATH_MAX 1024
 #define ADM_PRIORITY_MAX 1000000
 
 /* Everything one request needs; lives on the stack of adm_api_handle. */
@@ -152,46 +150,6 @@ adm_v_end(struct adm_v *v, struct adm_resp *rs)
 	return -1;
 }
 
-static int
-adm_name_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > ADM_NAME_MAX || !isalnum((unsigned char)s[0]))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
-}
-
-static int
-adm_host_valid(const char *h)
-{
-	size_t i, n = strlen(h);
-
-	if (n > ADM_HOST_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' &&
-		    h[i] != '_' && h[i] != ':' && h[i] != '[' && h[i] != ']')
-			return 0;
-	return 1;
-}
-
-static int
-adm_prefix_valid(const char *p)
-{
-	size_t i, n = strlen(p);
-
-	if (n == 0 || n > ADM_PATH_MAX || p[0] != '/')
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
-			return 0;
-	return 1;
-}
-
 /* Reports keys of obj that are not in allowed (NULL-terminated). */
 static void
 adm_v_keys(struct adm_v *v, const json_t *obj, const char *const *allowed)
@@ -251,7 +209,7 @@ adm_v_int(struct adm_v *v, const json_t *obj, const char *key, long lo, long hi,
 static void
 adm_v_name(struct adm_v *v, const char *name)
 {
-	if (name != NULL && !adm_name_valid(name))
+	if (name != NULL && !conf_name_valid(name))
 		adm_v_add(v, "name", "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
 }
 
@@ -705,7 +663,7 @@ adm_member_check(struct adm_v *v, const char *pool, const json_t *obj, size_t po
 	adm_v_addr(v, adm_v_str(v, obj, "address", 1), addr, alen);
 	m->address = addr;
 	m->port = adm_v_int(v, obj, "port", 1, 65535, 1, 0);
-	m->weight = adm_v_int(v, obj, "weight", 0, 256, 0, 1);
+	m->weight = adm_v_int(v, obj, "weight", 0, CONF_WEIGHT_MAX, 0, 1);
 	m->enabled = true;
 	if (en != NULL && !json_is_null(en)) {
 		if (!json_is_boolean(en))
@@ -976,14 +934,15 @@ adm_route_from(struct adm_call *c, const json_t *base, const char *urlname,
 	r->listener = adm_v_str(&v, *merged, "listener", 1);
 	r->pool = adm_v_str(&v, *merged, "pool", 1);
 	r->host = adm_v_str(&v, *merged, "host", 0);
+	/* As conf_parse: "*" is the any-host route, like "". */
 	if (r->host == NULL)
 		r->host = "";
-	else if (!adm_host_valid(r->host))
+	else if (strcmp(r->host, "*") != 0 && !conf_host_valid(r->host))
 		adm_v_add(&v, "host", "must be a host name (letters, digits, '.', '-') or empty for any host");
 	r->path_prefix = adm_v_str(&v, *merged, "path_prefix", 0);
 	if (r->path_prefix == NULL)
 		r->path_prefix = "/";
-	else if (!adm_prefix_valid(r->path_prefix))
+	else if (!conf_path_valid(r->path_prefix))
 		adm_v_add(&v, "path_prefix", "must start with '/' and contain no spaces or control characters");
 	r->priority = adm_v_int(&v, *merged, "priority", 0, ADM_PRIORITY_MAX, 0, 100);
 	return adm_v_end(&v, c->rs);

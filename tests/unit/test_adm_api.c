@@ -161,6 +161,23 @@ test_validation_fields(void **state)
 	assert_int_equal(call(f, "POST", "/routes",
 			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"path_prefix\":\"api\"}"), 422);
 	assert_string_equal(err(f, "field"), "routes/r2/path_prefix");
+	/* The route host rules are conf_parse's: no port, "*" is any host. */
+	assert_int_equal(call(f, "POST", "/routes",
+			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"host\":\"a.example:80\"}"), 422);
+	assert_string_equal(err(f, "field"), "routes/r2/host");
+	assert_int_equal(call(f, "POST", "/routes",
+			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"host\":\"[::1]\"}"), 422);
+	assert_string_equal(err(f, "field"), "routes/r2/host");
+	assert_int_equal(call(f, "POST", "/routes",
+			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"host\":\"*\"}"), 201);
+	assert_int_equal(call(f, "DELETE", "/routes/r2", NULL), 204);
+	assert_int_equal(call(f, "POST", "/routes",
+			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"host\":\"A.example\"}"), 201);
+	assert_int_equal(call(f, "DELETE", "/routes/r2", NULL), 204);
+	assert_int_equal(call(f, "POST", "/listeners",
+			      "{\"name\":\"a234567890123456789012345678901234567890123456789012345678901234\","
+			      "\"address\":\"127.0.0.1\",\"port\":1}"), 422);
+	assert_string_equal(err(f, "code"), "invalid");
 	assert_int_equal(call(f, "PUT", "/routes/r1", "{\"pool\":\"nope\"}"), 422);
 	assert_string_equal(err(f, "field"), "routes/r1/pool");
 
