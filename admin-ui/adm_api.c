@@ -539,6 +539,67 @@ adm_h_apply(struct adm_call *c)
 	adm_apply(c->a, c->s.username, comment ? comment : "", c->rs);
 }
 
+/* ---- named objects: listeners, pools, routes ---- */
+
+/* What differs between the kinds of named object under /<kind>[/<name>];
+ * the request shapes (list, get, create, update, delete) are common. */
+struct adm_kind {
+	const char *what;	/* "listener": the noun in error messages */
+	int (*list)(struct db *db, json_t **out);
+	int (*get)(struct db *db, const char *name, json_t **out);
+	int (*del)(struct db *db, const char *name);
+	/* Validates c->body (over base, the stored object, for PUT) and writes
+	 * it: an update of name, or a new object when name is NULL. Copies the
+	 * object's name after the write into newname. 0, or -1 with c->rs
+	 * filled (400, 422, or the database's answer). */
+	int (*write)(struct adm_call *c, const char *name, const json_t *base,
+		     char *newname, size_t nlen);
+};
+
+static void
+adm_h_named(struct adm_call *c, const struct adm_kind *k)
+{
+	struct db *db = c->a->db;
+	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
+	char newname[CONF_NAME_MAX + 1];	/* write accepts valid names only */
+	json_t *base = NULL, *out = NULL;
+	unsigned status = 200;
+	int rc;
+
+	if (c->nsegs > 2) {
+		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
+		return;
+	}
+	if (adm_is(c, "GET")) {
+		rc = name ? k->get(db, name, &out) : k->list(db, &out);
+	} else if (adm_is(c, "POST") && name == NULL) {
+		if (k->write(c, NULL, NULL, newname, sizeof(newname)) < 0)
+			return;
+		rc = k->get(db, newname, &out);
+		status = 201;
+	} else if (adm_is(c, "PUT") && name != NULL) {
+		/* A missing object is 404 before its body is looked at. */
+		rc = k->get(db, name, &base);
+		if (rc == 0) {
+			if (k->write(c, name, base, newname, sizeof(newname)) < 0)
+				goto out;
+			rc = k->get(db, newname, &out);
+		}
+	} else if (adm_is(c, "DELETE") && name != NULL) {
+		rc = k->del(db, name);
+		status = 204;
+	} else {
+		adm_not_allowed(c);
+		return;
+	}
+	if (rc < 0)
+		adm_db_error(c->rs, rc, k->what, NULL);
+	else
+		adm_ok(c->rs, status, out);
+out:
+	json_decref(base);
+}
+
 /* ---- listeners ---- */
 
 /* Validates a listener body (merged over base for PUT); fills l. */
@@ -562,76 +623,35 @@ adm_listener_from(struct adm_call *c, const json_t *base, const char *urlname,
 	return adm_v_end(&v, c->rs);
 }
 
-static void
-adm_h_listeners(struct adm_call *c)
+static int
+adm_listener_write(struct adm_call *c, const char *name, const json_t *base, char *newname,
+		   size_t nlen)
 {
-	struct db *db = c->a->db;
-	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
 	struct db_listener l;
 	char addr[64], field[128];
-	json_t *base = NULL, *merged = NULL, *out = NULL;
-	int rc;
+	json_t *merged = NULL;
+	int rc = -1;
 
-	if (c->nsegs > 2) {
-		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
-		return;
-	}
-	if (name == NULL) {
-		if (adm_is(c, "GET")) {
-			rc = db_listener_list(db, &out);
-		} else if (adm_is(c, "POST")) {
-			if (adm_need_body(c) < 0 ||
-			    adm_listener_from(c, NULL, "", &l, addr, sizeof(addr), &merged) < 0)
-				goto out;
-			rc = db_listener_add(db, &l);
-			snprintf(field, sizeof(field), "listeners/%s/name", l.name);
-			if (rc < 0) {
-				adm_db_error(c->rs, rc, "listener", field);
-				goto out;
-			}
-			rc = db_listener_get(db, l.name, &out);
-			if (rc == 0) {
-				adm_ok(c->rs, 201, out);
-				goto out;
-			}
-		} else {
-			adm_not_allowed(c);
-			goto out;
-		}
-	} else if (adm_is(c, "GET")) {
-		rc = db_listener_get(db, name, &out);
-	} else if (adm_is(c, "PUT")) {
-		rc = db_listener_get(db, name, &base);
-		if (rc == 0) {
-			if (adm_need_body(c) < 0 ||
-			    adm_listener_from(c, base, name, &l, addr, sizeof(addr), &merged) < 0)
-				goto out;
-			rc = db_listener_update(db, name, &l);
-			snprintf(field, sizeof(field), "listeners/%s/name", l.name);
-			if (rc < 0) {
-				adm_db_error(c->rs, rc, "listener", field);
-				goto out;
-			}
-			rc = db_listener_get(db, l.name, &out);
-		}
-	} else if (adm_is(c, "DELETE")) {
-		rc = db_listener_delete(db, name);
-		if (rc == 0) {
-			adm_ok(c->rs, 204, NULL);
-			goto out;
-		}
-	} else {
-		adm_not_allowed(c);
+	if (adm_need_body(c) < 0 ||
+	    adm_listener_from(c, base, name ? name : "", &l, addr, sizeof(addr), &merged) < 0)
+		goto out;
+	rc = name ? db_listener_update(c->a->db, name, &l) : db_listener_add(c->a->db, &l);
+	if (rc < 0) {
+		snprintf(field, sizeof(field), "listeners/%s/name", l.name);
+		adm_db_error(c->rs, rc, "listener", field);
+		rc = -1;
 		goto out;
 	}
-	if (rc < 0)
-		adm_db_error(c->rs, rc, "listener", NULL);
-	else
-		adm_ok(c->rs, 200, out);
+	snprintf(newname, nlen, "%s", l.name);
 out:
-	json_decref(base);
 	json_decref(merged);
+	return rc;
 }
+
+static const struct adm_kind adm_listeners = {
+	.what = "listener", .list = db_listener_list, .get = db_listener_get,
+	.del = db_listener_delete, .write = adm_listener_write,
+};
 
 /* ---- pools and members ---- */
 
@@ -833,85 +853,51 @@ out:
 	json_decref(merged);
 }
 
-static void
-adm_h_pools(struct adm_call *c)
+/* A pool body replaces the pool (members only when sent); base is unused. */
+static int
+adm_pool_write(struct adm_call *c, const char *name, const json_t *base, char *newname,
+	       size_t nlen)
 {
-	struct db *db = c->a->db;
-	const char *name = c->nsegs > 1 ? c->segs[1] : NULL, *newname;
+	const char *pname;
 	struct db_member *ms = NULL;
 	char (*addrs)[64] = NULL;
 	char field[128];
-	json_t *out = NULL;
 	size_t n = 0;
-	int rc, has_members;
+	int rc = -1, has_members;
 
-	if (c->nsegs > 2 && strcmp(c->segs[2], "members") == 0) {
-		adm_h_members(c, name);
-		return;
-	}
-	if (c->nsegs > 2) {
-		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
-		return;
-	}
-	if (name == NULL) {
-		if (adm_is(c, "GET")) {
-			rc = db_pool_list(db, &out);
-		} else if (adm_is(c, "POST")) {
-			if (adm_need_body(c) < 0 ||
-			    adm_pool_from(c, NULL, &newname, &ms, &addrs, &n, &has_members) < 0)
-				goto out;
-			rc = db_pool_add(db, newname, ms, n);
-			snprintf(field, sizeof(field), "pools/%s/name", newname);
-			if (rc < 0) {
-				adm_db_error(c->rs, rc, "pool", field);
-				goto out;
-			}
-			rc = db_pool_get(db, newname, &out);
-			if (rc == 0) {
-				adm_ok(c->rs, 201, out);
-				goto out;
-			}
-		} else {
-			adm_not_allowed(c);
-			goto out;
-		}
-	} else if (adm_is(c, "GET")) {
-		rc = db_pool_get(db, name, &out);
-	} else if (adm_is(c, "PUT")) {
-		rc = db_pool_get(db, name, &out);
-		json_decref(out);
-		out = NULL;
-		if (rc == 0) {
-			if (adm_need_body(c) < 0 ||
-			    adm_pool_from(c, name, &newname, &ms, &addrs, &n, &has_members) < 0)
-				goto out;
-			rc = db_pool_update(db, name, newname, has_members ? ms : NULL, n);
-			snprintf(field, sizeof(field), "pools/%s/name", newname);
-			if (rc < 0) {
-				/* A duplicate inside members was caught above, so
-				 * EEXIST here is the new name. */
-				adm_db_error(c->rs, rc, "pool", field);
-				goto out;
-			}
-			rc = db_pool_get(db, newname, &out);
-		}
-	} else if (adm_is(c, "DELETE")) {
-		rc = db_pool_delete(db, name);
-		if (rc == 0) {
-			adm_ok(c->rs, 204, NULL);
-			goto out;
-		}
-	} else {
-		adm_not_allowed(c);
+	(void)base;
+	if (adm_need_body(c) < 0 ||
+	    adm_pool_from(c, name, &pname, &ms, &addrs, &n, &has_members) < 0)
+		goto out;
+	rc = name ? db_pool_update(c->a->db, name, pname, has_members ? ms : NULL, n) :
+		db_pool_add(c->a->db, pname, ms, n);
+	if (rc < 0) {
+		/* A duplicate inside members was caught above, so EEXIST here
+		 * is the (new) name. */
+		snprintf(field, sizeof(field), "pools/%s/name", pname);
+		adm_db_error(c->rs, rc, "pool", field);
+		rc = -1;
 		goto out;
 	}
-	if (rc < 0)
-		adm_db_error(c->rs, rc, "pool", NULL);
-	else
-		adm_ok(c->rs, 200, out);
+	snprintf(newname, nlen, "%s", pname);
 out:
 	free(ms);
 	free(addrs);
+	return rc;
+}
+
+static const struct adm_kind adm_pools = {
+	.what = "pool", .list = db_pool_list, .get = db_pool_get,
+	.del = db_pool_delete, .write = adm_pool_write,
+};
+
+static void
+adm_h_pools(struct adm_call *c)
+{
+	if (c->nsegs > 2 && strcmp(c->segs[2], "members") == 0)
+		adm_h_members(c, c->segs[1]);
+	else
+		adm_h_named(c, &adm_pools);
 }
 
 /* ---- routes ---- */
@@ -969,71 +955,32 @@ adm_route_error(struct adm_call *c, int rc, const struct db_route *r)
 	adm_db_error(c->rs, rc, "route", field);
 }
 
-static void
-adm_h_routes(struct adm_call *c)
+static int
+adm_route_write(struct adm_call *c, const char *name, const json_t *base, char *newname,
+		size_t nlen)
 {
-	struct db *db = c->a->db;
-	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
-	json_t *out = NULL, *base = NULL, *merged = NULL;
+	json_t *merged = NULL;
 	struct db_route r;
-	int rc;
+	int rc = -1;
 
-	if (c->nsegs > 2) {
-		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
-		return;
-	}
-	if (name == NULL) {
-		if (adm_is(c, "GET")) {
-			rc = db_route_list(db, &out);
-		} else if (adm_is(c, "POST")) {
-			if (adm_need_body(c) < 0 || adm_route_from(c, NULL, "", &r, &merged) < 0)
-				goto out;
-			rc = db_route_add(db, &r);
-			if (rc < 0) {
-				adm_route_error(c, rc, &r);
-				goto out;
-			}
-			rc = db_route_get(db, r.name, &out);
-			if (rc == 0) {
-				adm_ok(c->rs, 201, out);
-				goto out;
-			}
-		} else {
-			adm_not_allowed(c);
-			goto out;
-		}
-	} else if (adm_is(c, "GET")) {
-		rc = db_route_get(db, name, &out);
-	} else if (adm_is(c, "PUT")) {
-		rc = db_route_get(db, name, &base);
-		if (rc == 0) {
-			if (adm_need_body(c) < 0 || adm_route_from(c, base, name, &r, &merged) < 0)
-				goto out;
-			rc = db_route_update(db, name, &r);
-			if (rc < 0) {
-				adm_route_error(c, rc, &r);
-				goto out;
-			}
-			rc = db_route_get(db, r.name, &out);
-		}
-	} else if (adm_is(c, "DELETE")) {
-		rc = db_route_delete(db, name);
-		if (rc == 0) {
-			adm_ok(c->rs, 204, NULL);
-			goto out;
-		}
-	} else {
-		adm_not_allowed(c);
+	if (adm_need_body(c) < 0 || adm_route_from(c, base, name ? name : "", &r, &merged) < 0)
+		goto out;
+	rc = name ? db_route_update(c->a->db, name, &r) : db_route_add(c->a->db, &r);
+	if (rc < 0) {
+		adm_route_error(c, rc, &r);
+		rc = -1;
 		goto out;
 	}
-	if (rc < 0)
-		adm_db_error(c->rs, rc, "route", NULL);
-	else
-		adm_ok(c->rs, 200, out);
+	snprintf(newname, nlen, "%s", r.name);
 out:
-	json_decref(base);
 	json_decref(merged);
+	return rc;
 }
+
+static const struct adm_kind adm_routes = {
+	.what = "route", .list = db_route_list, .get = db_route_get,
+	.del = db_route_delete, .write = adm_route_write,
+};
 
 /* ---- revisions ---- */
 
@@ -1142,11 +1089,11 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 	if (strcmp(what, "status") == 0 && c.nsegs == 1)
 		adm_h_status(&c);
 	else if (strcmp(what, "listeners") == 0)
-		adm_h_listeners(&c);
+		adm_h_named(&c, &adm_listeners);
 	else if (strcmp(what, "pools") == 0)
 		adm_h_pools(&c);
 	else if (strcmp(what, "routes") == 0)
-		adm_h_routes(&c);
+		adm_h_named(&c, &adm_routes);
 	else if (strcmp(what, "candidate") == 0 && c.nsegs == 1)
 		adm_h_candidate(&c);
 	else if (strcmp(what, "diff") == 0 && c.nsegs == 1)

@@ -188,6 +188,17 @@ test_validation_fields(void **state)
 	assert_int_equal(call(f, "DELETE", "/routes/nope", NULL), 404);
 	assert_int_equal(call(f, "GET", "/nothing", NULL), 404);
 	assert_int_equal(call(f, "PATCH", "/listeners", NULL), 405);
+	/* The request shapes every kind of named object shares. */
+	assert_int_equal(call(f, "PUT", "/routes/nope", "{\"priority\":1}"), 404);
+	assert_int_equal(call(f, "PUT", "/pools/nope", "{}"), 404);
+	assert_int_equal(call(f, "PUT", "/listeners/nope", "not json"), 404);
+	assert_int_equal(call(f, "PUT", "/listeners/web", "not json"), 400);
+	assert_int_equal(call(f, "POST", "/pools/demo", "{}"), 405);
+	assert_int_equal(call(f, "PUT", "/routes", "{}"), 405);
+	assert_int_equal(call(f, "DELETE", "/listeners", NULL), 405);
+	assert_int_equal(call(f, "GET", "/listeners/web/x", NULL), 404);
+	assert_int_equal(call(f, "GET", "/pools", NULL), 200);
+	assert_int_equal(json_array_size(f->rs.body), 1);
 }
 
 static void
