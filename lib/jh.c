@@ -66,6 +66,12 @@ jh_write_all(int fd, const char *p, size_t len)
 int
 jh_write_file_atomic(const char *path, const char *text, unsigned mode)
 {
+	return jh_write_buf_atomic(path, text, strlen(text), mode);
+}
+
+int
+jh_write_buf_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
 	char tmp[4096], dir[4096];
 	int fd = -1, dfd = -1, rc;
 
@@ -76,7 +82,7 @@ jh_write_file_atomic(const char *path, const char *text, unsigned mode)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	rc = jh_write_all(fd, text, strlen(text));
+	rc = jh_write_all(fd, data, len);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
