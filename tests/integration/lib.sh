@@ -79,7 +79,9 @@ free_port() {
 	while :; do
 		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
 		grep -qx "$p" "$T/ports" 2>/dev/null && continue
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . && continue
+		# any state, not only LISTEN: a TIME_WAIT or connected socket on the
+		# port (other test runs exhaust the ephemeral range) fails bind too
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
 		echo "$p" >>"$T/ports"
 		echo "$p"
 		return
