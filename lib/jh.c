@@ -13,10 +13,11 @@
 
 #include "jh.h"
 
-char *
-jh_dump_canonical(const json_t *v)
+/* json_dumps(v, flags) plus a trailing '\n'. */
+static char *
+jh_dump_nl(const json_t *v, size_t flags)
 {
-	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	char *s = json_dumps(v, flags);
 	char *out;
 	size_t n;
 
@@ -34,23 +35,15 @@ jh_dump_canonical(const json_t *v)
 }
 
 char *
+jh_dump_canonical(const json_t *v)
+{
+	return jh_dump_nl(v, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_ENSURE_ASCII);
+}
+
+char *
 jh_dump_line(const json_t *v)
 {
-	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
-	char *out;
-	size_t n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	out = realloc(s, n + 2);
-	if (out == NULL) {
-		free(s);
-		return NULL;
-	}
-	out[n] = '\n';
-	out[n + 1] = '\0';
-	return out;
+	return jh_dump_nl(v, JSON_SORT_KEYS | JSON_COMPACT);
 }
 
 static int
