@@ -117,7 +117,8 @@ db_listener_list(struct db *db, json_t **out)
 int
 db_listener_get(struct db *db, const char *name, json_t **out)
 {
-	return db_get_named(db, "SELECT name, address, port FROM listeners WHERE name = ?", name, db_listener_row, out);
+	return db_get_named(db, "SELECT name, address, port FROM listeners WHERE name = ?", name,
+			    db_listener_row, out);
 }
 
 /* Binds name, address, port as parameters 1-3. */
@@ -327,7 +328,8 @@ db_member_get(struct db *db, const char *pool, const char *address, long port, j
 	rc = db_id_of(db, SQL_POOL_ID, pool, &id);
 	if (rc < 0)
 		return rc;
-	st = db__prepare(db, "SELECT address, port, weight, enabled FROM members WHERE " SQL_MEMBER_KEY);
+	st = db__prepare(db, "SELECT address, port, weight, enabled FROM members "
+			 "WHERE " SQL_MEMBER_KEY);
 	if (st != NULL)
 		db_member_key_bind(st, 1, id, address, port);
 	rc = db__rows(db, st, db_member_row, &arr);

@@ -28,6 +28,7 @@
 #include "l7_proxy.h"
 #include "log.h"
 #include "loop.h"
+#include "sdnotify.h"
 #include "snapshot.h"
 #include "vrrp.h"
 
@@ -112,12 +113,16 @@ tandemd_reload(struct tandemd *d)
 	struct errs e;
 	json_t *resp;
 
+	/* systemd shows "reloading" until the READY=1 below, whichever way the
+	 * reload ends (a refusal still leaves the old snapshot serving). */
+	sdn_notify("RELOADING=1");
 	errs_init(&e);
 	s = snapshot_build(d->config_path, &e);
 	if (s != NULL && vrrp_prepare(d->vrrp, s->conf, &e) < 0)
 		snapshot_release(&s);	/* keepalived -t refused: keep everything as is */
 	if (s == NULL) {
 		d->reloads_failed++;
+		sdn_notify("READY=1\nSTATUS=last reload rejected; serving the previous configuration");
 		log_notice("reload gen %lu->%lu rejected: %s: %s", old_gen, old_gen + 1,
 			   e.count && e.items ? e.items[0].path : "$",
 			   e.count && e.items ? e.items[0].message : "error");
@@ -133,6 +138,7 @@ tandemd_reload(struct tandemd *d)
 	s = snapshot_acquire();
 	log_notice("reload gen %lu->%lu applied (revision %ld)", old_gen, gen,
 		   s ? s->conf->revision : 0L);
+	sdn_notify("READY=1\nSTATUS=serving");
 	resp = json_pack("{s:b,s:I,s:I}", "ok", 1, "generation", (json_int_t)gen,
 			 "revision", (json_int_t)(s ? s->conf->revision : 0));
 	snapshot_release(&s);
@@ -345,7 +351,12 @@ main(int argc, char **argv)
 	}
 	log_notice("control socket %s; %u L7 worker%s", d.socket_path, d.workers,
 		   d.workers == 1 ? "" : "s");
+	/* Ready means: listeners bound, workers running, control socket
+	 * answering. Under systemd (Type=notify) this is what lets
+	 * tandem-admin start after us. */
+	sdn_notify("READY=1\nSTATUS=serving");
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
+	sdn_notify("STOPPING=1");
 	/* keepalived first: the VIPs leave (and the peer takes them) while our
 	 * listeners still answer; then the data plane stops. */
 	vrrp_free(&d.vrrp);
