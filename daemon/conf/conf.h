@@ -26,11 +26,16 @@ void conf_free(struct conf **cp);
 struct conf_pool *conf_pool_find(const struct conf *c, const char *name);
 struct conf_listener *conf_listener_find(const struct conf *c, const char *name);
 
+/* Finds an L4 service by name; NULL when absent. Borrowed pointer. */
+const struct conf_l4_service *conf_l4_service_find(const struct conf *c, const char *name);
+
 /* Limits every program agrees on. */
 #define CONF_NAME_MAX 63
 #define CONF_HOST_MAX 253
 #define CONF_PATH_MAX 1024
 #define CONF_WEIGHT_MAX 256
+#define CONF_L4_WEIGHT_MAX 65535
+#define CONF_L4_SERVICES_MAX 100000
 #define CONF_MAX_FILE (16 * 1024 * 1024)
 
 #endif
