@@ -31,7 +31,7 @@ start_tandemd() { # start_tandemd CONFIG
 	TANDEMD_PID=$!
 	local i
 	for i in $(seq 200); do
-		[ -S "$SOCK" ] && ctl status >/dev/null 2>&1 && return 0
+		[ -S "$SOCK" ] && ctl stats >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
 	echo "tandemd did not start:"; cat "$T/tandemd.log"; return 1
