@@ -95,8 +95,9 @@ tandemd_check(const char *file)
 		errs_release(&e);
 		return 1;
 	}
-	printf("%s: configuration OK (revision %ld: %zu listeners, %zu pools, %zu routes)\n",
-	       file, c->revision, c->nlisteners, c->npools, c->nroutes);
+	printf("%s: configuration OK (revision %ld: %zu listeners, %zu pools, %zu routes, "
+	       "%zu L4 services)\n", file, c->revision, c->nlisteners, c->npools, c->nroutes,
+	       c->l4.nservices);
 	conf_free(&c);
 	errs_release(&e);
 	return 0;
