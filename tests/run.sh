@@ -10,13 +10,15 @@
 #   browser      headless Chromium drives the console (tests/browser/)
 #   fuzz         libFuzzer drivers for a fixed time each (tests/fuzz/run.sh)
 #   asan         unit + integration again under ASan/UBSan (build-asan)
+#   pkg          .deb and .rpm from the dist tarball, installed into a Debian 12
+#                root and started under systemd-nspawn (tests/pkg/run.sh)
 #   distcheck    make distcheck
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$HERE"
 TIERS=("$@")
-[ ${#TIERS[@]} -eq 0 ] && TIERS=(unit integration vm browser fuzz asan distcheck)
+[ ${#TIERS[@]} -eq 0 ] && TIERS=(unit integration vm browser fuzz asan pkg distcheck)
 LOGDIR="${TANDEM_TEST_LOGS:-$HERE/build-test/test-logs}"
 PASSED=0 FAILED=0 SKIPPED=0
 FAILED_NAMES=()
@@ -79,7 +81,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitco
 
 for tier in "${TIERS[@]}"; do
 	case "$tier" in
-	unit|integration|browser|vm)
+	unit|integration|browser|pkg|vm)
 		if [ ! -f build-test/.built ] || [ -n "$(find . -path ./build\* -prune -o -newer build-test/.built \( -name '*.c' -o -name '*.h' -o -name '*.am' -o -name '*.ac' -o -name '*.sql' \) -print -quit)" ]; then
 			say "build (werror)"
 			if build build-test --enable-werror; then touch build-test/.built; else result build-test 1 /dev/null; continue; fi
@@ -122,6 +124,11 @@ for tier in "${TIERS[@]}"; do
 		else
 			result asan/build 1 /dev/null
 		fi ;;
+	pkg)
+		say "tier: pkg"
+		mkdir -p "$LOGDIR/pkg"
+		B="$HERE/build-test" timeout 900 bash tests/pkg/run.sh >"$LOGDIR/pkg/pkg.log" 2>&1
+		result pkg/packages $? "$LOGDIR/pkg/pkg.log" ;;
 	distcheck)
 		say "tier: distcheck"
 		build build-test --enable-werror >/dev/null 2>&1

@@ -73,8 +73,7 @@ conf_check_keys(struct conf_ctx *x, json_t *obj, const char *path, const char *c
 	}
 }
 
-/* A name: 1..63 of [A-Za-z0-9._-], starting with a letter or digit. */
-static int
+int
 conf_name_valid(const char *s)
 {
 	size_t i, n = strlen(s);
@@ -364,7 +363,7 @@ conf_parse_pools(struct conf_ctx *x, json_t *arr)
 	}
 }
 
-static int
+int
 conf_host_valid(const char *h)
 {
 	size_t i, n = strlen(h);
@@ -372,13 +371,12 @@ conf_host_valid(const char *h)
 	if (n > CONF_HOST_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' &&
-		    h[i] != '_' && h[i] != ':' && h[i] != '[' && h[i] != ']')
+		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' && h[i] != '_')
 			return 0;
 	return 1;
 }
 
-static int
+int
 conf_path_valid(const char *p)
 {
 	size_t i, n = strlen(p);
@@ -443,7 +441,9 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		r->host = "";
 		if (s != NULL) {
 			conf_pathf(p, "%s.host", path);
-			if (!conf_host_valid(s)) {
+			/* "*" means any host, like "" (a port never matches: the
+			 * request's Host is compared without its port). */
+			if (strcmp(s, "*") != 0 && !conf_host_valid(s)) {
 				errs_add(x->errs, p, "must be a host name (letters, digits, '.', '-') or empty for any host");
 			} else {
 				char *h = arena_strdup(c->arena, strcmp(s, "*") == 0 ? "" : s);

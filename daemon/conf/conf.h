@@ -28,6 +28,13 @@ struct conf_listener *conf_listener_find(const struct conf *c, const char *name)
 
 /* Finds an L4 service by name; NULL when absent. Borrowed pointer. */
 const struct conf_l4_service *conf_l4_service_find(const struct conf *c, const char *name);
+/* Field validators shared with tandem-admin, so both refuse the same input.
+ * Each returns 1 when valid. A name is 1-63 of [A-Za-z0-9._-] starting with a
+ * letter or digit; a route host is letters, digits, '.', '-', '_' (no port);
+ * a path prefix starts with '/' and has no spaces or control characters. */
+int conf_name_valid(const char *s);
+int conf_host_valid(const char *h);
+int conf_path_valid(const char *p);
 
 /* Limits every program agrees on. */
 #define CONF_NAME_MAX 63

@@ -29,6 +29,7 @@
 #include "l7_proxy.h"
 #include "log.h"
 #include "loop.h"
+#include "sdnotify.h"
 #include "snapshot.h"
 
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
@@ -138,10 +139,14 @@ tandemd_reload(struct tandemd *d)
 	struct errs e;
 	json_t *resp;
 
+	/* systemd shows "reloading" until the READY=1 below, whichever way the
+	 * reload ends (a refusal still leaves the old snapshot serving). */
+	sdn_notify("RELOADING=1");
 	errs_init(&e);
 	s = snapshot_build(d->config_path, &e);
 	if (s == NULL) {
 		d->reloads_failed++;
+		sdn_notify("READY=1\nSTATUS=last reload rejected; serving the previous configuration");
 		log_notice("reload gen %lu->%lu rejected: %s: %s", old_gen, old_gen + 1,
 			   e.count && e.items ? e.items[0].path : "$",
 			   e.count && e.items ? e.items[0].message : "error");
@@ -156,6 +161,7 @@ tandemd_reload(struct tandemd *d)
 	s = snapshot_acquire();
 	log_notice("reload gen %lu->%lu applied (revision %ld)", old_gen, gen,
 		   s ? s->conf->revision : 0L);
+	sdn_notify("READY=1\nSTATUS=serving");
 	resp = json_pack("{s:b,s:I,s:I}", "ok", 1, "generation", (json_int_t)gen,
 			 "revision", (json_int_t)(s ? s->conf->revision : 0));
 	snapshot_release(&s);
@@ -353,7 +359,12 @@ main(int argc, char **argv)
 		log_warn("l4: cannot read %s: %s (services removed from the config while "
 			 "tandemd was down stay in the kernel)", d.l4_state_path, strerror(-rc));
 	json_decref(tandemd_l4_reconcile(&d));
+	/* Ready means: listeners bound, workers running, control socket
+	 * answering. Under systemd (Type=notify) this is what lets
+	 * tandem-admin start after us. */
+	sdn_notify("READY=1\nSTATUS=serving");
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
+	sdn_notify("STOPPING=1");
 	l7_workers_stop();
 out:
 	if (d.loop != NULL)

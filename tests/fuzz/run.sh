@@ -1,19 +1,27 @@
 #!/bin/sh
 # Builds the libFuzzer drivers with clang straight from the sources and runs
-# each for SECONDS seconds (first argument or $SECONDS, default 30) from the
+# each for a number of seconds (first argument, else $SECONDS_PER_TARGET, else
+# $FUZZ_SECONDS, else $SECONDS when run by a plain sh, default 30) from the
 # seed corpus in corpus/<name>/. Exits non-zero on a crash, 77 (automake
 # SKIP) when clang or its fuzzer runtime is missing.
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-secs=${1:-${SECONDS:-30}}
 CLANG=${CLANG:-clang}
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then
 	echo "SKIP: $CLANG not found (apt-get install clang libclang-rt-14-dev)"
 	exit 77
 fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# bash's SECONDS counts the shell's own run time: only trust it under sh
+env_secs=""
+[ -n "${BASH_VERSION:-}" ] || env_secs=${SECONDS:-}
+secs=${1:-${SECONDS_PER_TARGET:-${FUZZ_SECONDS:-${env_secs:-30}}}}
+case "$secs" in
+''|*[!0-9]*|0) echo "run.sh: seconds must be a positive integer, not '$secs'" >&2; exit 2 ;;
+esac
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -77,7 +77,9 @@ trap 'cleanup' EXIT
 free_port() {
 	local p
 	while :; do
-		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
+		# 20000-32767: below the kernel's ephemeral range (32768-60999), so
+		# outgoing connections of other programs never hold our port.
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 12768 + 20000 ))
 		grep -qx "$p" "$T/ports" 2>/dev/null && continue
 		ss -Htln "sport = :$p" 2>/dev/null | grep -q . && continue
 		echo "$p" >>"$T/ports"

@@ -231,6 +231,26 @@ test_error_route_fields(void **state)
 		     "\"pools\":[{\"name\":\"p\",\"members\":[]}],"
 		     "\"routes\":[{\"name\":\"r\",\"listener\":\"a\",\"pool\":\"p\",\"host\":\"a b\"}]}",
 		     "$.routes[0].host", "host name");
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":80}],"
+		     "\"pools\":[{\"name\":\"p\",\"members\":[]}],"
+		     "\"routes\":[{\"name\":\"r\",\"listener\":\"a\",\"pool\":\"p\",\"host\":\"example.com:8080\"}]}",
+		     "$.routes[0].host", "host name");
+}
+
+static void
+test_star_host_means_any(void **state)
+{
+	struct errs e;
+	struct conf *c;
+
+	(void)state;
+	c = parse("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":80}],"
+		  "\"pools\":[{\"name\":\"p\",\"members\":[]}],"
+		  "\"routes\":[{\"name\":\"r\",\"listener\":\"a\",\"pool\":\"p\",\"host\":\"*\"}]}", &e);
+	assert_non_null(c);
+	assert_string_equal(c->routes[0].host, "");
+	conf_free(&c);
+	errs_release(&e);
 }
 
 static void
@@ -321,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_error_duplicates),
 		cmocka_unit_test(test_error_dangling_references),
 		cmocka_unit_test(test_error_route_fields),
+		cmocka_unit_test(test_star_host_means_any),
 		cmocka_unit_test(test_every_error_is_reported),
 		cmocka_unit_test(test_load_file_missing),
 	};
