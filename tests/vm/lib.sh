@@ -78,7 +78,7 @@ stat_l4() { ctl stats | jq -r ".l4.$1"; }
 
 finish() {
 	stop_tandemd
-	if grep -q -E 'ERROR: AddressSanitizer|runtime error:' "$T/tandemd.log" 2>/dev/null; then
+	if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/tandemd.log" 2>/dev/null; then
 		echo "not ok - sanitizer report in tandemd.log"; FAILS=$((FAILS + 1))
 	fi
 	if [ "$FAILS" -eq 0 ] && [ "$CHECKS" -gt 0 ]; then
