@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "errs.h"
+#include "l4.h"
 #include "l7_proxy.h"
 #include "log.h"
 #include "loop.h"
@@ -48,6 +49,9 @@ struct tandemd {
 	int sigfd;
 	struct vrrp *vrrp;		/* keepalived supervisor (vrrp/) */
 	struct vrrp_opts vrrp_opts;
+	const char *l4_state_path;	/* owned-record file of the L4 tier */
+	char l4_state_default[4096];
+	struct loop_timer l4_timer;
 };
 
 static void
@@ -61,6 +65,8 @@ tandemd_usage(FILE *f)
 		"  -g, --socket-group NAME  group owning the control socket (mode 0660;\n"
 		"                           default \"tandem\" when that group exists)\n"
 		"  -w, --workers N          L7 worker threads (default 1)\n"
+		"      --l4-state FILE      record of the IPVS services tandemd created\n"
+		"                           (default: the config file's path + \".l4-owned\")\n"
 		"  -v, --verbose            log at debug level\n"
 		"      --vrrp-run-dir DIR   keepalived's config, FIFO and pid files\n"
 		"                           (default " TANDEMD_DEFAULT_VRRP_DIR ")\n"
@@ -97,11 +103,38 @@ tandemd_check(const char *file)
 		errs_release(&e);
 		return 1;
 	}
-	printf("%s: configuration OK (revision %ld: %zu listeners, %zu pools, %zu routes)\n",
-	       file, c->revision, c->nlisteners, c->npools, c->nroutes);
+	printf("%s: configuration OK (revision %ld: %zu listeners, %zu pools, %zu routes, "
+	       "%zu L4 services)\n", file, c->revision, c->nlisteners, c->npools, c->nroutes,
+	       c->l4.nservices);
 	conf_free(&c);
 	errs_release(&e);
 	return 0;
+}
+
+static void tandemd_l4_timer(struct loop *l, struct loop_timer *t);
+
+/* Reconciles IPVS with the current snapshot and re-arms the L4 timer.
+ * Returns the pass's summary (new reference). */
+static json_t *
+tandemd_l4_reconcile(struct tandemd *d)
+{
+	struct snapshot *s = snapshot_acquire();
+	json_t *r = NULL;
+
+	if (s != NULL) {
+		r = l4_reconcile(s->conf);
+		loop_timer_set(d->loop, &d->l4_timer, (uint64_t)s->conf->l4.reconcile_interval_s * 1000,
+			       tandemd_l4_timer, d);
+	}
+	snapshot_release(&s);
+	return r;
+}
+
+static void
+tandemd_l4_timer(struct loop *l, struct loop_timer *t)
+{
+	(void)l;
+	json_decref(tandemd_l4_reconcile(t->data));
 }
 
 /* Builds and publishes a new snapshot. Returns the control-socket answer. */
@@ -142,6 +175,10 @@ tandemd_reload(struct tandemd *d)
 	resp = json_pack("{s:b,s:I,s:I}", "ok", 1, "generation", (json_int_t)gen,
 			 "revision", (json_int_t)(s ? s->conf->revision : 0));
 	snapshot_release(&s);
+	/* L4 follows the published snapshot; its failures are reported, never
+	 * a reason to refuse the reload (L7 is already serving it). */
+	if (resp != NULL && d->loop != NULL)
+		json_object_set_new(resp, "l4", tandemd_l4_reconcile(d));
 	errs_release(&e);
 	return resp;
 }
@@ -175,6 +212,7 @@ tandemd_status(struct tandemd *d)
 	json_object_set_new(resp, "pools", l7_pools_status_json(s));
 	if (d->vrrp != NULL)
 		json_object_set_new(resp, "vrrp", vrrp_status_json(d->vrrp));
+	json_object_set_new(resp, "l4", l4_status_json(s->conf));
 	snapshot_release(&s);
 	return resp;
 }
@@ -182,11 +220,11 @@ tandemd_status(struct tandemd *d)
 static json_t *
 tandemd_stats(struct tandemd *d)
 {
-	return json_pack("{s:b,s:I,s:I,s:I,s:o}", "ok", 1,
+	return json_pack("{s:b,s:I,s:I,s:I,s:o,s:o}", "ok", 1,
 			 "generation", (json_int_t)snapshot_generation(),
 			 "reloads_ok", (json_int_t)d->reloads_ok,
 			 "reloads_failed", (json_int_t)d->reloads_failed,
-			 "l7", l7_stats_json());
+			 "l7", l7_stats_json(), "l4", l4_stats_json());
 }
 
 static json_t *
@@ -263,6 +301,7 @@ main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check", required_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "l4-state", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "vrrp-run-dir", required_argument, NULL, 'R' },
 		{ "keepalived", required_argument, NULL, 'K' },
@@ -295,6 +334,7 @@ main(int argc, char **argv)
 		case 'v': level = LOG_DEBUG; break;
 		case 'f': break; /* always foreground: systemd supervises us */
 		case 'C': return tandemd_check(optarg);
+		case 'L': d.l4_state_path = optarg; break;
 		case 'V': printf("tandemd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': tandemd_usage(stdout); return 0;
 		case 'R': d.vrrp_opts.run_dir = optarg; break;
@@ -308,6 +348,14 @@ main(int argc, char **argv)
 	}
 	log_init("tandemd", level);
 	d.started = time(NULL);
+	if (d.l4_state_path == NULL) {
+		if (snprintf(d.l4_state_default, sizeof(d.l4_state_default), "%s.l4-owned",
+			     d.config_path) >= (int)sizeof(d.l4_state_default)) {
+			fprintf(stderr, "tandemd: config path too long\n");
+			return 2;
+		}
+		d.l4_state_path = d.l4_state_default;
+	}
 
 	/* Signals are read from a signalfd in the main loop; workers inherit the
 	 * blocked mask so only the main thread sees them. */
@@ -351,6 +399,11 @@ main(int argc, char **argv)
 	}
 	log_notice("control socket %s; %u L7 worker%s", d.socket_path, d.workers,
 		   d.workers == 1 ? "" : "s");
+	rc = l4_init(d.l4_state_path);
+	if (rc < 0)
+		log_warn("l4: cannot read %s: %s (services removed from the config while "
+			 "tandemd was down stay in the kernel)", d.l4_state_path, strerror(-rc));
+	json_decref(tandemd_l4_reconcile(&d));
 	/* Ready means: listeners bound, workers running, control socket
 	 * answering. Under systemd (Type=notify) this is what lets
 	 * tandem-admin start after us. */
@@ -363,6 +416,9 @@ main(int argc, char **argv)
 	l7_workers_stop();
 out:
 	vrrp_free(&d.vrrp);
+	if (d.loop != NULL)
+		loop_timer_cancel(d.loop, &d.l4_timer);
+	l4_shutdown();
 	ctl_server_stop(&ctl);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
