@@ -116,13 +116,13 @@ static void tandemd_l4_timer(struct loop *l, struct loop_timer *t);
 /* Reconciles IPVS with the current snapshot and re-arms the L4 timer.
  * Returns the pass's summary (new reference). */
 static json_t *
-tandemd_l4_reconcile(struct tandemd *d)
+tandemd_l4_reconcile(struct tandemd *d, int full)
 {
 	struct snapshot *s = snapshot_acquire();
 	json_t *r = NULL;
 
 	if (s != NULL) {
-		r = l4_reconcile(s->conf);
+		r = l4_reconcile(s->conf, full);
 		loop_timer_set(d->loop, &d->l4_timer, (uint64_t)s->conf->l4.reconcile_interval_s * 1000,
 			       tandemd_l4_timer, d);
 	}
@@ -134,7 +134,7 @@ static void
 tandemd_l4_timer(struct loop *l, struct loop_timer *t)
 {
 	(void)l;
-	json_decref(tandemd_l4_reconcile(t->data));
+	json_decref(tandemd_l4_reconcile(t->data, 1));
 }
 
 /* Builds and publishes a new snapshot. Returns the control-socket answer. */
@@ -178,7 +178,7 @@ tandemd_reload(struct tandemd *d)
 	/* L4 follows the published snapshot; its failures are reported, never
 	 * a reason to refuse the reload (L7 is already serving it). */
 	if (resp != NULL && d->loop != NULL)
-		json_object_set_new(resp, "l4", tandemd_l4_reconcile(d));
+		json_object_set_new(resp, "l4", tandemd_l4_reconcile(d, 0));
 	errs_release(&e);
 	return resp;
 }
@@ -403,7 +403,7 @@ main(int argc, char **argv)
 	if (rc < 0)
 		log_warn("l4: cannot read %s: %s (services removed from the config while "
 			 "tandemd was down stay in the kernel)", d.l4_state_path, strerror(-rc));
-	json_decref(tandemd_l4_reconcile(&d));
+	json_decref(tandemd_l4_reconcile(&d, 1));
 	/* Ready means: listeners bound, workers running, control socket
 	 * answering. Under systemd (Type=notify) this is what lets
 	 * tandem-admin start after us. */

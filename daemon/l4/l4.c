@@ -46,6 +46,12 @@ static struct {
 	double last_ms;
 	long last_at;
 	char last_error[160];
+	int last_full;			/* the last pass dumped everything */
+	/* The desired table of the last pass the kernel fully accepted (names
+	 * cleared: they borrowed from a snapshot that may be gone). A reload
+	 * diffs against it and looks only at changed services. */
+	struct l4_table prev;
+	int prev_ok;
 } l4 = { .available = -1 };
 
 static int
@@ -178,6 +184,7 @@ l4_set_unavailable(int rc)
 static void
 l4_disconnect(void)
 {
+	l4.prev_ok = 0;
 	l4.changes_base += l4_ipvs_changes(l4.ipvs);
 	l4.dumps_base += l4_ipvs_dumps(l4.ipvs);
 	l4_ipvs_close(&l4.ipvs);
@@ -212,11 +219,53 @@ l4_ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* One pass: dump, diff, write-ahead record, apply, trim record. */
+/*
+ * The reload pass's kernel view: only the services whose desired state changed
+ * since the last clean pass (changed keys from l4_reconcile_changed), read one
+ * by one, and the matching part of want. Unchanged services are not read at
+ * all: at 10,000 services a full dump is 10,001 round trips, while one
+ * changed weight needs two. Drift on unchanged services is the timer's job.
+ */
 static int
-l4_pass(const struct conf *c, struct l4_apply_result *res, size_t *nops)
+l4_view_changed(const struct l4_table *want, struct l4_table *pwant, struct l4_table *have)
 {
-	struct l4_table want = { 0 }, have = { 0 };
+	struct l4_svc_key *keys = NULL;
+	size_t i, k, nkeys = 0;
+	int rc;
+
+	rc = l4_reconcile_changed(want, &l4.prev, &keys, &nkeys);
+	for (i = 0; rc == 0 && i < nkeys; i++) {
+		const struct l4_svc *w = l4_table_find(want, &keys[i]);
+
+		rc = l4_ipvs_get(l4.ipvs, &keys[i], have);
+		if (rc < 0 || w == NULL) {
+			rc = rc > 0 ? 0 : rc;
+			continue;
+		}
+		rc = 0;
+		{
+			struct l4_svc *p = l4_table_add_svc(pwant, w);
+
+			if (p == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			for (k = 0; rc == 0 && k < w->ndests; k++)
+				rc = l4_svc_add_dest(p, &w->dests[k]);
+		}
+	}
+	free(keys);
+	l4_table_sort(pwant);
+	l4_table_sort(have);
+	return rc;
+}
+
+/* One pass: dump (everything when full, else only changed services), diff,
+ * write-ahead record, apply, trim record. */
+static int
+l4_pass(const struct conf *c, int full, struct l4_apply_result *res, size_t *nops)
+{
+	struct l4_table want = { 0 }, have = { 0 }, pwant = { 0 };
 	struct l4_ops ops = { 0 };
 	struct l4_svc_key *keys = NULL;
 	size_t i, nkeys = 0;
@@ -227,12 +276,17 @@ l4_pass(const struct conf *c, struct l4_apply_result *res, size_t *nops)
 	rc = l4_table_from_conf(&want, c);
 	if (rc < 0)
 		goto out;
-	rc = l4_ipvs_dump(l4.ipvs, &have);
+	full = full || !l4.prev_ok;
+	l4.last_full = full;
+	if (full)
+		rc = l4_ipvs_dump(l4.ipvs, &have);
+	else
+		rc = l4_view_changed(&want, &pwant, &have);
 	if (rc < 0) {
 		snprintf(res->first_error, sizeof(res->first_error), "dump: %s", strerror(-rc));
 		goto out;
 	}
-	rc = l4_reconcile_diff(&want, &have, l4.owned, l4.nowned, &ops);
+	rc = l4_reconcile_diff(full ? &want : &pwant, &have, l4.owned, l4.nowned, &ops);
 	if (rc < 0)
 		goto out;
 	*nops = ops.n;
@@ -276,16 +330,28 @@ l4_pass(const struct conf *c, struct l4_apply_result *res, size_t *nops)
 		qsort(keys, nkeys, sizeof(*keys), l4_key_qcmp);
 	l4_owned_set(keys, nkeys);
 	keys = NULL;
+	/* Remember what the kernel now holds, for the next reload's diff. */
+	l4.prev_ok = rc == 0;
+	if (rc == 0) {
+		l4_table_release(&l4.prev);
+		l4.prev = want;
+		memset(&want, 0, sizeof(want));
+		for (i = 0; i < l4.prev.n; i++)
+			l4.prev.svcs[i].name = NULL;
+	}
 out:
+	if (rc < 0)
+		l4.prev_ok = 0;
 	free(keys);
 	l4_ops_release(&ops);
 	l4_table_release(&want);
+	l4_table_release(&pwant);
 	l4_table_release(&have);
 	return rc;
 }
 
 json_t *
-l4_reconcile(const struct conf *c)
+l4_reconcile(const struct conf *c, int full)
 {
 	struct l4_apply_result res;
 	struct timespec t0;
@@ -299,7 +365,7 @@ l4_reconcile(const struct conf *c)
 		return json_pack("{s:b,s:s}", "available", 0, "reason", l4.reason);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = l4_pass(c, &res, &nops);
+	rc = l4_pass(c, full, &res, &nops);
 	l4.last_ms = l4_ms_since(&t0);
 	l4.last_at = (long)time(NULL);
 	l4.reconciles++;
@@ -318,11 +384,11 @@ l4_reconcile(const struct conf *c)
 		if (rc != -EIO)
 			l4_disconnect();
 	} else if (res.sent > 0) {
-		log_notice("l4: reconciled: %zu change%s in %.1f ms", res.sent,
-			   res.sent == 1 ? "" : "s", l4.last_ms);
+		log_notice("l4: reconciled: %zu change%s in %.1f ms (%s)", res.sent,
+			   res.sent == 1 ? "" : "s", l4.last_ms, l4.last_full ? "full" : "changed services");
 	}
-	j = json_pack("{s:b,s:I,s:I,s:f}", "available", 1, "ops", (json_int_t)res.sent,
-		      "failed", (json_int_t)res.failed, "ms", l4.last_ms);
+	j = json_pack("{s:b,s:I,s:I,s:f,s:b}", "available", 1, "ops", (json_int_t)res.sent,
+		      "failed", (json_int_t)res.failed, "ms", l4.last_ms, "full", l4.last_full);
 	if (j != NULL && l4.last_error[0] != '\0')
 		json_object_set_new(j, "error", json_string(l4.last_error));
 	return j;
@@ -339,6 +405,7 @@ void
 l4_shutdown(void)
 {
 	l4_disconnect();
+	l4_table_release(&l4.prev);
 	free(l4.owned);
 	l4.owned = NULL;
 	l4.nowned = 0;
@@ -442,6 +509,7 @@ l4_status_json(const struct conf *c)
 		"count", (json_int_t)l4.reconciles, "last_at", (json_int_t)l4.last_at,
 		"last_ops", (json_int_t)l4.last_ops, "last_failed", (json_int_t)l4.last_failed,
 		"last_ms", l4.last_ms, "last_error", l4.last_error));
+	json_object_set_new(json_object_get(o, "reconcile"), "last_full", json_boolean(l4.last_full));
 	if (l4.record_error[0] != '\0')
 		json_object_set_new(o, "owned_record_error", json_string(l4.record_error));
 	if (l4_connect() < 0) {

@@ -20,10 +20,14 @@
 int l4_init(const char *owned_path);
 
 /* Reconciles the kernel with c (borrowed; the current snapshot's conf).
- * tandemd calls it after every publish and from its timer
- * (c->l4.reconcile_interval_s). Returns a new JSON object describing
- * the pass ({"available","ops","failed","error"}); never fails the reload. */
-json_t *l4_reconcile(const struct conf *c);
+ * tandemd calls it with full = 1 at start and from its timer
+ * (c->l4.reconcile_interval_s): every service is dumped and compared, which
+ * repairs drift. After a reload it passes full = 0: only services whose
+ * config changed since the last clean pass are read and fixed (a full pass
+ * is done anyway when the last one was not clean). Returns a new JSON object
+ * describing the pass ({"available","ops","failed","ms","full","error"});
+ * never fails the reload. */
+json_t *l4_reconcile(const struct conf *c, int full);
 
 /* Status (kernel view from a fresh dump, with counters) and stats, as new
  * JSON objects. */

@@ -507,6 +507,67 @@ l4_ipvs_dump(struct l4_ipvs *v, struct l4_table *out)
 	return 0;
 }
 
+/* Reply to a non-dump GET_SERVICE: the service, then (auto-ack) an ack, or
+ * only an error. */
+static int
+l4_rx_get_ack(struct nl_msg *msg, void *arg)
+{
+	struct l4_rx *rx = arg;
+
+	(void)msg;
+	rx->pending = 0;
+	return NL_STOP;
+}
+
+int
+l4_ipvs_get(struct l4_ipvs *v, const struct l4_svc_key *k, struct l4_table *out)
+{
+	struct nl_msg *m = l4_ipvs_msg_new(v->family, IPVS_CMD_GET_SERVICE, 0);
+	struct l4_rx rx = { .table = out, .pending = 1 };
+	struct nl_cb *cb = NULL;
+	size_t n0 = out->n;
+	int rc;
+
+	if (m == NULL || l4_ipvs_put_svc(m, NULL, k, 0) < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	cb = nl_cb_clone(nl_socket_get_cb(v->sk));
+	if (cb == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, l4_rx_svc, &rx);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, l4_rx_get_ack, &rx);
+	nl_cb_err(cb, NL_CB_CUSTOM, l4_rx_dump_err, &rx);
+	v->dumps++;
+	rc = nl_send_auto(v->sk, m) < 0 ? -EIO : 0;
+	/* An error reply makes nl_recvmsgs fail too: rx.error says which. */
+	while (rc == 0 && rx.pending && rx.error == 0)
+		rc = nl_recvmsgs(v->sk, cb) < 0 ? -EIO : 0;
+	if (rx.error < 0)
+		rc = rx.error;
+	if (rc == -ESRCH || rc == -ENOENT) {
+		rc = 0;		/* not in the kernel */
+		goto out;
+	}
+	if (rc < 0 || out->n == n0)
+		goto out;
+	{
+		struct l4_rx drx = { .svc = &out->svcs[out->n - 1] };
+
+		rc = l4_ipvs_dump_one(v, l4_ipvs_msg_dump_dests(v->family, k), l4_rx_dest, &drx);
+		if (rc == -ESRCH || rc == -ENOENT)
+			rc = 0;
+	}
+	if (rc == 0)
+		rc = 1;
+out:
+	nl_cb_put(cb);
+	nlmsg_free(m);
+	return rc;
+}
+
 static int
 l4_rx_ack(struct nl_msg *msg, void *arg)
 {

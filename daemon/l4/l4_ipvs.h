@@ -48,6 +48,11 @@ void l4_ipvs_close(struct l4_ipvs **vp);
  * 0 or -errno (out then holds a partial dump the caller releases). */
 int l4_ipvs_dump(struct l4_ipvs *v, struct l4_table *out);
 
+/* Reads one service and its reals (two round trips) and appends it to out
+ * (unsorted). Returns 1 when found, 0 when the kernel has no such service, or
+ * -errno. Used by the reload pass, which looks only at changed services. */
+int l4_ipvs_get(struct l4_ipvs *v, const struct l4_svc_key *k, struct l4_table *out);
+
 /* Sends ops in order (pipelined, each acknowledged) and fills res. Never stops
  * at a refused op: the others are independent. Returns 0 when every op was
  * accepted, -EIO when some were refused, or -errno when the socket failed. */

@@ -160,3 +160,65 @@ l4_reconcile_diff(const struct l4_table *want, const struct l4_table *have,
 	}
 	return 0;
 }
+
+/* True when a service's desired state differs between two snapshots. */
+static int
+l4_svc_changed(const struct l4_svc *a, const struct l4_svc *b)
+{
+	size_t i;
+
+	if (l4_svc_attrs_differ(a, b) || a->ndests != b->ndests)
+		return 1;
+	for (i = 0; i < a->ndests; i++)
+		if (l4_dest_cmp(&a->dests[i], &b->dests[i]) != 0 ||
+		    l4_dest_attrs_differ(&a->dests[i], &b->dests[i]))
+			return 1;
+	return 0;
+}
+
+int
+l4_reconcile_changed(const struct l4_table *want, const struct l4_table *prev,
+		     struct l4_svc_key **keys, size_t *nkeys)
+{
+	size_t i = 0, j = 0, n = 0, cap = 0;
+	struct l4_svc_key *out = NULL;
+
+	while (i < want->n || j < prev->n) {
+		const struct l4_svc_key *k = NULL;
+		int r;
+
+		if (i == want->n)
+			r = 1;
+		else if (j == prev->n)
+			r = -1;
+		else
+			r = l4_svc_key_cmp(&want->svcs[i].key, &prev->svcs[j].key);
+		if (r < 0) {
+			k = &want->svcs[i++].key;		/* new */
+		} else if (r > 0) {
+			k = &prev->svcs[j++].key;		/* removed */
+		} else {
+			if (l4_svc_changed(&want->svcs[i], &prev->svcs[j]))
+				k = &want->svcs[i].key;
+			i++;
+			j++;
+		}
+		if (k == NULL)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct l4_svc_key *nk = realloc(out, ncap * sizeof(*nk));
+
+			if (nk == NULL) {
+				free(out);
+				return -ENOMEM;
+			}
+			out = nk;
+			cap = ncap;
+		}
+		out[n++] = *k;
+	}
+	*keys = out;
+	*nkeys = n;
+	return 0;
+}

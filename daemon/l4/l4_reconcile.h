@@ -25,6 +25,14 @@
 int l4_reconcile_diff(const struct l4_table *want, const struct l4_table *have,
 		      const struct l4_svc_key *owned, size_t nowned, struct l4_ops *out);
 
+/* The keys of services whose desired state differs between prev (the table
+ * of the last clean pass) and want: added, removed, or with other attributes
+ * or reals. Both sorted; the keys come out sorted in *keys (new array, the
+ * caller frees it; NULL when none). 0 or -ENOMEM. The reload pass looks only
+ * at these services in the kernel (doc/l4.md "When it runs"). */
+int l4_reconcile_changed(const struct l4_table *want, const struct l4_table *prev,
+			 struct l4_svc_key **keys, size_t *nkeys);
+
 /* True when the service attributes (scheduler, flags, persistence) differ. */
 int l4_svc_attrs_differ(const struct l4_svc *a, const struct l4_svc *b);
 /* True when the real server attributes (method, weight, thresholds, tunnel) differ. */

@@ -407,6 +407,42 @@ test_table_from_conf(void **state)
 	errs_release(&e);
 }
 
+/* The reload pass's pre-filter: only changed services are looked at. */
+static void
+test_changed_keys(void **state)
+{
+	struct l4_table want, prev;
+	struct l4_svc_key *keys = NULL;
+	size_t n = 99;
+
+	(void)state;
+	make_tables(&want, &prev, 10000);
+	assert_int_equal(l4_reconcile_changed(&want, &prev, &keys, &n), 0);
+	assert_int_equal(n, 0);
+	free(keys);
+	want.svcs[5000].dests[1].weight = 7;		/* one weight */
+	want.svcs[7].timeout = 30;			/* one attribute */
+	prev.svcs[9000].dests[3].port = 1;		/* a real replaced */
+	l4_table_sort(&prev);
+	assert_int_equal(l4_reconcile_changed(&want, &prev, &keys, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(&keys[0], &want.svcs[7].key, sizeof(keys[0]));
+	assert_memory_equal(&keys[1], &want.svcs[5000].key, sizeof(keys[1]));
+	assert_memory_equal(&keys[2], &want.svcs[9000].key, sizeof(keys[2]));
+	free(keys);
+	/* a service only in prev (removed) and one only in want (added) */
+	want.svcs[5000].dests[1].weight = 1;
+	want.svcs[7].timeout = prev.svcs[7].timeout;
+	want.n--;
+	assert_int_equal(l4_reconcile_changed(&want, &prev, &keys, &n), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(&keys[1], &prev.svcs[9999].key, sizeof(keys[1]));
+	free(keys);
+	want.n++;
+	l4_table_release(&want);
+	l4_table_release(&prev);
+}
+
 int
 main(void)
 {
@@ -421,6 +457,7 @@ main(void)
 		cmocka_unit_test(test_parse_kernel_dump_entry),
 		cmocka_unit_test(test_owned_record_lines),
 		cmocka_unit_test(test_table_from_conf),
+		cmocka_unit_test(test_changed_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
