@@ -134,6 +134,40 @@ struct conf_l4_real {
 	const char *id;			/* stable: "service/address:port" */
 };
 
+/* nftables limits of one L4 service, per source address (doc/l4.md
+ * "Rate rules"). Zero fields are off. */
+enum conf_l4_per {
+	CONF_L4_PER_SECOND = 1,
+	CONF_L4_PER_MINUTE,
+	CONF_L4_PER_HOUR,
+	CONF_L4_PER_DAY,
+};
+
+struct conf_l4_limits {
+	unsigned new_conns;		/* new connections per interval, 0 = off */
+	int per;			/* enum conf_l4_per */
+	unsigned burst;			/* extra new connections at once; default new_conns */
+	unsigned concurrent;		/* open connections, 0 = off */
+	unsigned table_size;		/* source addresses tracked, default 65535 */
+};
+
+/* An address or CIDR of the allow/deny lists, host bits cleared. */
+struct conf_l4_cidr {
+	int af;
+	unsigned char addr[16];
+	unsigned plen;
+	const char *text;		/* "10.0.0.0/8" or "2001:db8::1/128", normalised */
+};
+
+struct conf_l4_filter {
+	struct conf_l4_cidr *allow;	/* exempt from deny, bans and limits */
+	size_t nallow;
+	struct conf_l4_cidr *deny;	/* dropped */
+	size_t ndeny;
+	unsigned ban_timeout_s;		/* default for a ban without a timeout */
+	int present;			/* the config has an l4.filter section */
+};
+
 struct conf_l4_service {
 	const char *name;
 	int protocol;			/* enum conf_l4_proto */
@@ -148,12 +182,14 @@ struct conf_l4_service {
 	unsigned persistence_netmask;	/* prefix length */
 	struct conf_l4_real *reals;
 	size_t nreals;
+	struct conf_l4_limits limits;
 };
 
 struct conf_l4 {
 	struct conf_l4_service *services;
 	size_t nservices;
 	unsigned reconcile_interval_s;	/* timer between reconciles */
+	struct conf_l4_filter filter;	/* nftables allow/deny/ban (conf_l4nft.c) */
 };
 
 struct conf {

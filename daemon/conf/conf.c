@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "conf__l4nft.h"
 #include "conf__vrrp.h"
 #include "errs.h"
 
@@ -716,7 +717,7 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 {
 	static const char *const keys[] = { "name", "protocol", "address", "port", "fwmark",
 					    "family", "scheduler", "flags", "persistence_timeout",
-					    "persistence_netmask", "reals", NULL };
+					    "persistence_netmask", "reals", "limits", NULL };
 	struct conf *c = x->c;
 	const char *s, *sched;
 	char p[PATH_LEN];
@@ -843,12 +844,13 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 		errs_add(x->errs, p, "must be an array");
 	else
 		conf_parse_l4_reals(x, svc, v, path);
+	conf__l4_limits_parse(c, svc, json_object_get(o, "limits"), path, x->errs);
 }
 
 static void
 conf_parse_l4(struct conf_ctx *x, json_t *l4)
 {
-	static const char *const keys[] = { "services", "reconcile_interval", NULL };
+	static const char *const keys[] = { "services", "reconcile_interval", "filter", NULL };
 	struct conf *c = x->c;
 	struct conf_dupkey *nk = NULL, *ik = NULL;
 	json_t *arr, *o;
@@ -856,6 +858,7 @@ conf_parse_l4(struct conf_ctx *x, json_t *l4)
 	long v;
 
 	c->l4.reconcile_interval_s = 10;
+	conf__l4_filter_parse(c, json_object_get(l4, "filter"), x->errs);
 	if (l4 == NULL)
 		return;
 	if (!json_is_object(l4)) {

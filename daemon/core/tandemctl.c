@@ -26,6 +26,7 @@ tandemctl_usage(FILE *f)
 		"usage: tandemctl [-s SOCKET] status [--json]\n"
 		"       tandemctl [-s SOCKET] reload\n"
 		"       tandemctl [-s SOCKET] stats\n"
+		"       tandemctl [-s SOCKET] ban ADDRESS [SECONDS]   (L4 ban set, nftables)\n"
 		"       tandemctl check FILE\n"
 		"  -s, --socket PATH   tandemd control socket (default " TANDEMCTL_DEFAULT_SOCKET ")\n");
 }
@@ -53,6 +54,29 @@ tandemctl_call(const char *sock, const char *cmd, json_t **resp)
 		return -1;
 	}
 	return 0;
+}
+
+/* "ban ADDRESS [SECONDS]": adds the address to tandemd's nftables ban set. */
+static int
+tandemctl_ban(const char *sock, const char *addr, const char *secs)
+{
+	json_t *req = json_pack("{s:s,s:s,s:I}", "cmd", "ban", "address", addr,
+				"timeout", (json_int_t)(secs ? strtol(secs, NULL, 10) : 0));
+	json_t *resp = NULL;
+	int rc = ctlc_call(sock, req, &resp, TANDEMCTL_TIMEOUT_MS);
+
+	json_decref(req);
+	if (rc < 0) {
+		fprintf(stderr, "tandemctl: cannot reach tandemd at %s: %s\n", sock, strerror(-rc));
+		return 1;
+	}
+	rc = json_is_true(json_object_get(resp, "ok")) ? 0 : 1;
+	if (rc)
+		tandemctl_print_errors(json_object_get(resp, "errors"));
+	else
+		printf("banned %s\n", addr);
+	json_decref(resp);
+	return rc;
 }
 
 /* The vrrp part of status: keepalived and one line per VIP group. */
@@ -237,6 +261,13 @@ main(int argc, char **argv)
 			return 2;
 		}
 		return tandemctl_check(argv[optind]);
+	}
+	if (strcmp(cmd, "ban") == 0) {
+		if (optind >= argc || argc - optind > 2) {
+			tandemctl_usage(stderr);
+			return 2;
+		}
+		return tandemctl_ban(sock, argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL);
 	}
 	if (optind != argc || (strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "stats"))) {
 		tandemctl_usage(stderr);

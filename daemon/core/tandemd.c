@@ -242,8 +242,10 @@ tandemd_ctl(const json_t *req, void *data)
 		return tandemd_reload(d);
 	if (strcmp(cmd, "stats") == 0)
 		return tandemd_stats(d);
+	if (strcmp(cmd, "ban") == 0)
+		return l4_ctl_ban(req);
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats)");
+			 "message", "unknown command (status, reload, stats, ban)");
 }
 
 /* Starts the keepalived supervisor on the first snapshot (main loop only).

@@ -27,6 +27,7 @@
 #include "jh.h"
 #include "l4.h"
 #include "l4_ipvs.h"
+#include "l4_nft.h"
 #include "l4_reconcile.h"
 #include "l4_table.h"
 #include "log.h"
@@ -359,10 +360,12 @@ l4_reconcile(const struct conf *c, int full)
 	json_t *j;
 	int rc;
 
+	json_t *nj = l4_nft_reconcile(c);	/* nftables does not need IPVS */
+
 	if (l4_connect() < 0) {
 		if (c->l4.nservices > 0)
 			log_debug("l4: %zu services configured but %s", c->l4.nservices, l4.reason);
-		return json_pack("{s:b,s:s}", "available", 0, "reason", l4.reason);
+		return json_pack("{s:b,s:s,s:o*}", "available", 0, "reason", l4.reason, "nft", nj);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = l4_pass(c, full, &res, &nops);
@@ -391,6 +394,10 @@ l4_reconcile(const struct conf *c, int full)
 		      "failed", (json_int_t)res.failed, "ms", l4.last_ms, "full", l4.last_full);
 	if (j != NULL && l4.last_error[0] != '\0')
 		json_object_set_new(j, "error", json_string(l4.last_error));
+	if (j != NULL && nj != NULL)
+		json_object_set_new(j, "nft", nj);
+	else
+		json_decref(nj);
 	return j;
 }
 
@@ -405,6 +412,7 @@ void
 l4_shutdown(void)
 {
 	l4_disconnect();
+	l4_nft_shutdown();
 	l4_table_release(&l4.prev);
 	free(l4.owned);
 	l4.owned = NULL;
@@ -505,6 +513,7 @@ l4_status_json(const struct conf *c)
 		      "configured", (json_int_t)c->l4.nservices, "owned_record", l4.owned_path);
 	if (o == NULL)
 		return NULL;
+	json_object_set_new(o, "nft", l4_nft_status_json());
 	json_object_set_new(o, "reconcile", json_pack("{s:I,s:I,s:I,s:I,s:f,s:s}",
 		"count", (json_int_t)l4.reconciles, "last_at", (json_int_t)l4.last_at,
 		"last_ops", (json_int_t)l4.last_ops, "last_failed", (json_int_t)l4.last_failed,
@@ -552,4 +561,24 @@ l4_stats_json(void)
 			 "reconciles", (json_int_t)l4.reconciles,
 			 "reconcile_errors", (json_int_t)l4.reconcile_errors,
 			 "ops_sent", (json_int_t)l4.ops_sent, "ops_failed", (json_int_t)l4.ops_failed);
+}
+
+json_t *
+l4_ctl_ban(const json_t *req)
+{
+	const char *addr = json_string_value(json_object_get(req, "address"));
+	json_int_t t = json_integer_value(json_object_get(req, "timeout"));
+	char err[256] = "";
+	int rc;
+
+	if (addr == NULL || t < 0 || t > 30 * 86400)
+		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.address",
+				 "message", "needs \"address\" and a \"timeout\" of 0-2592000 s");
+	rc = l4_nft_ban_add(addr, (unsigned)t, err, sizeof(err));
+	if (rc == -EINVAL)
+		snprintf(err, sizeof(err), "not a numeric IPv4 or IPv6 address");
+	if (rc < 0)
+		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.address",
+				 "message", err[0] ? err : strerror(-rc));
+	return json_pack("{s:b}", "ok", 1);
 }

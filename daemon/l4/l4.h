@@ -34,6 +34,10 @@ json_t *l4_reconcile(const struct conf *c, int full);
 json_t *l4_status_json(const struct conf *c);
 json_t *l4_stats_json(void);
 
+/* The control socket's "ban" command: {"address": "...", "timeout": s}
+ * (borrowed) into the nftables ban set. Returns the answer (new object). */
+json_t *l4_ctl_ban(const json_t *req);
+
 /* Stops the timer and closes the netlink socket. IPVS stays programmed:
  * connections keep flowing while tandemd restarts. */
 void l4_shutdown(void);

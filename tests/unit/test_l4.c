@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "errs.h"
 #include "l4_ipvs.h"
+#include "l4_nft.h"
 #include "l4_reconcile.h"
 #include "l4_table.h"
 
@@ -443,6 +444,212 @@ test_changed_keys(void **state)
 	l4_table_release(&prev);
 }
 
+/* --- nftables: the ruleset builder and the listing parser --- */
+
+static const char nft_conf_a[] =
+	"{\"version\":1,\"l4\":{\"filter\":{\"deny\":[\"10.9.0.0/16\",\"2001:db8::/32\"],"
+	"\"allow\":[\"10.8.0.1\"]},\"services\":["
+	"{\"name\":\"web\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80,"
+	" \"limits\":{\"new_conns\":%d,\"per\":\"minute\"}},"
+	"{\"name\":\"db\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":5432,"
+	" \"limits\":{\"concurrent\":20}},"
+	"{\"name\":\"v6\",\"protocol\":\"udp\",\"address\":\"2001:db8::1\",\"port\":53,"
+	" \"limits\":{\"new_conns\":10,\"per\":\"second\",\"burst\":20}}]}}";
+
+static struct conf *
+nft_conf(int new_conns)
+{
+	char text[1024];
+	struct errs e;
+	struct conf *c;
+
+	snprintf(text, sizeof(text), nft_conf_a, new_conns);
+	errs_init(&e);
+	c = conf_parse(text, strlen(text), &e);
+	assert_non_null(c);
+	errs_release(&e);
+	return c;
+}
+
+/* The state the kernel would hold after script ran: every "add set|chain
+ * inet tandem NAME" line, and the base chain's jump at handle 5. */
+static void
+nft_state_after(const char *script, struct l4_nft_state *st)
+{
+	const char *p;
+
+	memset(st, 0, sizeof(*st));
+	st->exists = 1;
+	st->base = 1;
+	st->jump_handle = 5;
+	st->names = calloc(64, sizeof(*st->names));
+	for (p = script; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		char kind[16], name[L4_NFT_NAME_MAX];
+
+		if (sscanf(p, "add %15s inet tandem %63s", kind, name) == 2 &&
+		    (strcmp(kind, "set") == 0 || strcmp(kind, "chain") == 0) && strcmp(name, "pre") != 0)
+			snprintf(st->names[st->nnames++], L4_NFT_NAME_MAX, "%s", name);
+		if (sscanf(p, "add rule inet tandem pre jump %63s", name) == 1 ||
+		    sscanf(p, "replace rule inet tandem pre handle %*u jump %63s", name) == 1)
+			snprintf(st->jump_to, sizeof(st->jump_to), "%s", name);
+	}
+}
+
+static void
+test_nft_build_from_empty(void **state)
+{
+	struct conf *c = nft_conf(100);
+	struct l4_nft_state st = { 0 };
+	char *text = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_true(l4_nft_wanted(c));
+	assert_int_equal(l4_nft_build(c, &st, &text, &n), 0);
+	assert_non_null(strstr(text, "add table inet tandem\n"));
+	assert_non_null(strstr(text, "add set inet tandem ban4 { type ipv4_addr; flags timeout; }"));
+	assert_non_null(strstr(text, "flags interval; elements = { 10.9.0.0/16 }"));
+	assert_non_null(strstr(text, "flags interval; elements = { 2001:db8::/32 }"));
+	assert_non_null(strstr(text, "ip saddr @a4_"));
+	assert_non_null(strstr(text, "ip daddr 10.0.0.1 tcp dport 80 ct state new update @r_"));
+	assert_non_null(strstr(text, "{ ip saddr limit rate over 100/minute burst 100 packets }"));
+	assert_non_null(strstr(text, "ip daddr 10.0.0.1 tcp dport 5432 ct state new add @n_"));
+	assert_non_null(strstr(text, "{ ip saddr ct count over 20 }"));
+	assert_non_null(strstr(text, "ip6 daddr 2001:db8::1 udp dport 53 ct state new update @r_"));
+	assert_non_null(strstr(text, "{ ip6 saddr limit rate over 10/second burst 20 packets }"));
+	assert_non_null(strstr(text, "hook prerouting priority -140"));
+	assert_non_null(strstr(text, "add rule inet tandem pre jump c_"));
+	assert_null(strstr(text, "flush"));
+	assert_null(strstr(text, "delete"));
+	/* only our table is ever named */
+	{
+		const char *p;
+
+		for (p = text; *p; p = strchr(p, '\n') + 1)
+			assert_non_null(strstr(p, "inet tandem"));
+	}
+	assert_true(n > 10);
+	free(text);
+	conf_free(&c);
+}
+
+static void
+test_nft_build_unchanged_and_swap(void **state)
+{
+	struct conf *c = nft_conf(100), *c2 = nft_conf(50);
+	struct l4_nft_state st, st2;
+	char *text = NULL, *t2 = NULL, *t3 = NULL, oldr[L4_NFT_NAME_MAX] = "", needle[128];
+	size_t n = 0, i;
+
+	(void)state;
+	assert_int_equal(l4_nft_build(c, &(struct l4_nft_state){ 0 }, &text, &n), 0);
+	nft_state_after(text, &st);
+	/* the same config against what it created: nothing to send */
+	assert_int_equal(l4_nft_build(c, &st, &t2, &n), 0);
+	assert_int_equal(n, 0);
+	assert_string_equal(t2, "");
+	free(t2);
+	/* one limit changed: new chain and rate set, one replace, old ones deleted */
+	assert_int_equal(l4_nft_build(c2, &st, &t3, &n), 0);
+	snprintf(needle, sizeof(needle), "replace rule inet tandem pre handle 5 jump c_");
+	assert_non_null(strstr(t3, needle));
+	snprintf(needle, sizeof(needle), "delete chain inet tandem %s\n", st.jump_to);
+	assert_non_null(strstr(t3, needle));
+	assert_non_null(strstr(t3, "limit rate over 50/minute"));
+	for (i = 0; i < st.nnames; i++)
+		if (strncmp(st.names[i], "r_", 2) == 0 && strstr(text, st.names[i]) &&
+		    strstr(text, "over 100/minute") && oldr[0] == '\0') {
+			/* the web rate set is the first r_ created */
+			snprintf(oldr, sizeof(oldr), "%s", st.names[i]);
+		}
+	snprintf(needle, sizeof(needle), "delete set inet tandem %s\n", oldr);
+	assert_non_null(strstr(t3, needle));
+	/* untouched: the ban sets, the deny/allow sets, the count set */
+	assert_null(strstr(t3, "ban4 {"));
+	assert_null(strstr(t3, "delete set inet tandem n_"));
+	assert_null(strstr(t3, "delete set inet tandem d4_"));
+	assert_null(strstr(t3, "elements"));
+	assert_null(strstr(t3, "flush"));
+	/* after the swap (old objects gone, new ones there), nothing to do */
+	nft_state_after(t3, &st2);
+	for (i = 0; i < st.nnames; i++) {
+		char del[128];
+
+		snprintf(del, sizeof(del), "inet tandem %s\n", st.names[i]);
+		if (strstr(t3, del) == NULL)
+			snprintf(st2.names[st2.nnames++], L4_NFT_NAME_MAX, "%s", st.names[i]);
+	}
+	t2 = NULL;
+	assert_int_equal(l4_nft_build(c2, &st2, &t2, &n), 0);
+	assert_int_equal(n, 0);
+	free(t2);
+	free(text);
+	free(t3);
+	l4_nft_state_release(&st);
+	l4_nft_state_release(&st2);
+	conf_free(&c);
+	conf_free(&c2);
+}
+
+static void
+test_nft_state_parse(void **state)
+{
+	static const char json[] =
+		"{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\"}},"
+		" {\"table\": {\"family\": \"inet\", \"name\": \"tandem\", \"handle\": 3}},"
+		" {\"set\": {\"family\": \"inet\", \"name\": \"ban4\", \"table\": \"tandem\", \"type\": \"ipv4_addr\"}},"
+		" {\"set\": {\"family\": \"inet\", \"name\": \"d4_0123456789ab\", \"table\": \"tandem\"}},"
+		" {\"chain\": {\"family\": \"inet\", \"table\": \"tandem\", \"name\": \"c_00000000abcd\", \"handle\": 4}},"
+		" {\"chain\": {\"family\": \"inet\", \"table\": \"tandem\", \"name\": \"pre\", \"handle\": 1,"
+		"   \"type\": \"filter\", \"hook\": \"prerouting\", \"prio\": -140, \"policy\": \"accept\"}},"
+		" {\"rule\": {\"family\": \"inet\", \"table\": \"tandem\", \"chain\": \"pre\", \"handle\": 9,"
+		"   \"expr\": [{\"jump\": {\"target\": \"c_00000000abcd\"}}]}}]}";
+	struct l4_nft_state st;
+
+	(void)state;
+	assert_int_equal(l4_nft_state_parse(json, &st), 0);
+	assert_true(st.exists);
+	assert_true(st.base);
+	assert_int_equal(st.jump_handle, 9);
+	assert_string_equal(st.jump_to, "c_00000000abcd");
+	assert_int_equal(st.nnames, 3);
+	l4_nft_state_release(&st);
+	assert_int_equal(l4_nft_state_parse("not json", &st), -EINVAL);
+	l4_nft_state_release(&st);
+}
+
+/* Validation of l4.filter and limits: errors carry their JSON path. */
+static void
+test_nft_conf_errors(void **state)
+{
+	static const char text[] =
+		"{\"version\":1,\"l4\":{\"filter\":{\"deny\":[\"10.0.0.0/8\",\"10.1.0.0/16\",\"bad\",\"10.0.0.1/33\"],"
+		"\"ban_timeout\":0,\"x\":1},\"services\":["
+		"{\"name\":\"a\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80,"
+		" \"limits\":{\"per\":\"week\",\"burst\":3,\"concurrent\":-1}}]}}";
+	static const char *const want[] = {
+		"$.l4.filter.deny[1]", "$.l4.filter.deny[2]", "$.l4.filter.deny[3]",
+		"$.l4.filter.ban_timeout", "$.l4.filter.x", "$.l4.services[0].limits.per",
+		"$.l4.services[0].limits.burst", "$.l4.services[0].limits.concurrent", NULL,
+	};
+	const char *const *w;
+	struct errs e;
+	struct conf *c;
+	size_t i;
+
+	(void)state;
+	errs_init(&e);
+	c = conf_parse(text, strlen(text), &e);
+	assert_null(c);
+	for (w = want; *w; w++) {
+		for (i = 0; i < e.count && strcmp(e.items[i].path, *w) != 0; i++)
+			;
+		if (i == e.count)
+			fail_msg("no error at %s", *w);
+	}
+	errs_release(&e);
+}
+
 int
 main(void)
 {
@@ -458,6 +665,10 @@ main(void)
 		cmocka_unit_test(test_owned_record_lines),
 		cmocka_unit_test(test_table_from_conf),
 		cmocka_unit_test(test_changed_keys),
+		cmocka_unit_test(test_nft_build_from_empty),
+		cmocka_unit_test(test_nft_build_unchanged_and_swap),
+		cmocka_unit_test(test_nft_state_parse),
+		cmocka_unit_test(test_nft_conf_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

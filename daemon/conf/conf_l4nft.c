@@ -1,0 +1,227 @@
+/*
+ * conf_l4nft - validation of the nftables parts of the "l4" section: the
+ * allow/deny lists and the ban default ("l4.filter") and the per-service
+ * "limits". Only validation and normalisation: daemon/l4/l4_nft.c turns the
+ * result into Tandem's own nftables table. CIDRs are normalised (host bits
+ * cleared) so that equal lists render to equal rulesets.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "arena.h"
+#include "conf__l4nft.h"
+#include "errs.h"
+
+#define PATH_LEN 256
+
+static const char *const conf_l4_pers[] = { NULL, "second", "minute", "hour", "day", NULL };
+
+/* Parses "a.b.c.d", "a.b.c.d/n", "x::y" or "x::y/n" into out (text
+ * normalised in arena). 0 or -1. */
+static int
+conf_cidr_parse(struct conf *c, const char *s, struct conf_l4_cidr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN], *slash;
+	unsigned max, i;
+	long plen;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash++ = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+		out->af = AF_INET;
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+		out->af = AF_INET6;
+	else
+		return -1;
+	max = out->af == AF_INET ? 32 : 128;
+	plen = max;
+	if (slash != NULL) {
+		char *end;
+
+		if (*slash == '\0')
+			return -1;
+		plen = strtol(slash, &end, 10);
+		if (*end != '\0' || plen < 0 || plen > (long)max)
+			return -1;
+	}
+	out->plen = (unsigned)plen;
+	for (i = 0; i < max; i++)
+		if (i >= out->plen)
+			out->addr[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
+	inet_ntop(out->af, out->addr, a, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s/%u", a, out->plen);
+	out->text = arena_strdup(c->arena, buf);
+	return out->text ? 0 : -1;
+}
+
+/* 1 when a and b overlap (one contains the other). */
+static int
+conf_cidr_overlap(const struct conf_l4_cidr *a, const struct conf_l4_cidr *b)
+{
+	unsigned p = a->plen < b->plen ? a->plen : b->plen, i;
+
+	if (a->af != b->af)
+		return 0;
+	for (i = 0; i < p; i++) {
+		unsigned m = 0x80u >> (i % 8);
+
+		if ((a->addr[i / 8] & m) != (b->addr[i / 8] & m))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+conf_cidr_list(struct conf *c, json_t *v, const char *path, struct conf_l4_cidr **out, size_t *n,
+	       struct errs *errs)
+{
+	char p[PATH_LEN];
+	size_t i, j;
+	json_t *e;
+
+	*n = 0;
+	if (v == NULL)
+		return;
+	if (!json_is_array(v)) {
+		errs_add(errs, path, "must be an array of addresses or CIDRs");
+		return;
+	}
+	*out = arena_alloc(c->arena, (json_array_size(v) + 1) * sizeof(**out));
+	if (*out == NULL) {
+		errs_add(errs, "$", "out of memory");
+		return;
+	}
+	json_array_foreach(v, i, e) {
+		const char *s = json_string_value(e);
+
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (s == NULL || conf_cidr_parse(c, s, &(*out)[*n]) < 0) {
+			errs_add(errs, p, "must be a numeric IPv4 or IPv6 address or CIDR (\"10.0.0.0/8\")");
+			continue;
+		}
+		/* nftables refuses overlapping intervals in one set. */
+		for (j = 0; j < *n; j++)
+			if (conf_cidr_overlap(&(*out)[j], &(*out)[*n])) {
+				errs_add(errs, p, "%s overlaps %s in the same list", (*out)[*n].text,
+					 (*out)[j].text);
+				break;
+			}
+		if (j == *n)
+			(*n)++;
+	}
+}
+
+/* An optional integer in [lo, hi]; dflt when absent. */
+static unsigned
+conf_uint(json_t *o, const char *path, const char *key, long lo, long hi, long dflt, struct errs *errs)
+{
+	json_t *v = json_object_get(o, key);
+	char p[PATH_LEN];
+
+	if (v == NULL)
+		return (unsigned)dflt;
+	snprintf(p, sizeof(p), "%s.%s", path, key);
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		errs_add(errs, p, "must be an integer from %ld to %ld", lo, hi);
+		return (unsigned)dflt;
+	}
+	return (unsigned)json_integer_value(v);
+}
+
+static void
+conf_keys(json_t *o, const char *path, const char *const *allowed, struct errs *errs)
+{
+	const char *key;
+	char p[PATH_LEN];
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		const char *const *k;
+
+		for (k = allowed; *k != NULL && strcmp(*k, key) != 0; k++)
+			;
+		if (*k == NULL) {
+			snprintf(p, sizeof(p), "%s.%s", path, key);
+			errs_add(errs, p, "unknown key");
+		}
+	}
+}
+
+void
+conf__l4_filter_parse(struct conf *c, json_t *v, struct errs *errs)
+{
+	static const char *const keys[] = { "allow", "deny", "ban_timeout", NULL };
+	const char *path = "$.l4.filter";
+
+	memset(&c->l4.filter, 0, sizeof(c->l4.filter));
+	c->l4.filter.ban_timeout_s = 600;
+	if (v == NULL)
+		return;
+	if (!json_is_object(v)) {
+		errs_add(errs, path, "must be an object");
+		return;
+	}
+	c->l4.filter.present = 1;
+	conf_keys(v, path, keys, errs);
+	conf_cidr_list(c, json_object_get(v, "allow"), "$.l4.filter.allow", &c->l4.filter.allow,
+		       &c->l4.filter.nallow, errs);
+	conf_cidr_list(c, json_object_get(v, "deny"), "$.l4.filter.deny", &c->l4.filter.deny,
+		       &c->l4.filter.ndeny, errs);
+	c->l4.filter.ban_timeout_s = conf_uint(v, path, "ban_timeout", 1, 30 * 86400, 600, errs);
+}
+
+void
+conf__l4_limits_parse(struct conf *c, struct conf_l4_service *svc, json_t *v, const char *spath,
+		      struct errs *errs)
+{
+	static const char *const keys[] = { "new_conns", "per", "burst", "concurrent", "table_size", NULL };
+	struct conf_l4_limits *l = &svc->limits;
+	char path[PATH_LEN], p[PATH_LEN + 16];
+	json_t *per;
+
+	(void)c;
+	memset(l, 0, sizeof(*l));
+	if (v == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s.limits", spath);
+	if (!json_is_object(v)) {
+		errs_add(errs, path, "must be an object");
+		return;
+	}
+	conf_keys(v, path, keys, errs);
+	l->new_conns = conf_uint(v, path, "new_conns", 0, 1000000, 0, errs);
+	l->per = CONF_L4_PER_MINUTE;
+	per = json_object_get(v, "per");
+	if (per != NULL) {
+		const char *s = json_string_value(per);
+		int i;
+
+		snprintf(p, sizeof(p), "%s.per", path);
+		for (i = 1; conf_l4_pers[i] != NULL && (s == NULL || strcmp(s, conf_l4_pers[i]) != 0); i++)
+			;
+		if (conf_l4_pers[i] == NULL)
+			errs_add(errs, p, "must be \"second\", \"minute\", \"hour\" or \"day\"");
+		else
+			l->per = i;
+		if (l->new_conns == 0)
+			errs_add(errs, p, "only with \"new_conns\"");
+	}
+	l->burst = conf_uint(v, path, "burst", 1, 1000000, l->new_conns, errs);
+	if (json_object_get(v, "burst") != NULL && l->new_conns == 0) {
+		snprintf(p, sizeof(p), "%s.burst", path);
+		errs_add(errs, p, "only with \"new_conns\"");
+	}
+	l->concurrent = conf_uint(v, path, "concurrent", 0, 1000000, 0, errs);
+	l->table_size = conf_uint(v, path, "table_size", 16, 1 << 24, 65535, errs);
+}
