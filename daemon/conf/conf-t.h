@@ -168,6 +168,22 @@ struct conf_l4_filter {
 	int present;			/* the config has an l4.filter section */
 };
 
+/* Health check of a service's reals (doc/l4.md "Health checks"). */
+enum conf_l4_check_type {
+	CONF_L4_CHECK_NONE = 0,
+	CONF_L4_CHECK_TCP,		/* TCP connect */
+	CONF_L4_CHECK_SEND_EXPECT,	/* connect, send, expect a string in the reply */
+};
+
+struct conf_l4_check {
+	int type;			/* enum conf_l4_check_type */
+	unsigned interval_ms, timeout_ms;
+	unsigned fall, rise;		/* failures to go down, successes to come back */
+	uint16_t port;			/* 0 = the real's port */
+	const char *send, *expect;	/* send_expect only (arena) */
+	size_t send_len, expect_len;
+};
+
 struct conf_l4_service {
 	const char *name;
 	int protocol;			/* enum conf_l4_proto */
@@ -183,6 +199,7 @@ struct conf_l4_service {
 	struct conf_l4_real *reals;
 	size_t nreals;
 	struct conf_l4_limits limits;
+	struct conf_l4_check check;
 };
 
 struct conf_l4 {

@@ -717,7 +717,7 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 {
 	static const char *const keys[] = { "name", "protocol", "address", "port", "fwmark",
 					    "family", "scheduler", "flags", "persistence_timeout",
-					    "persistence_netmask", "reals", "limits", NULL };
+					    "persistence_netmask", "reals", "limits", "check", NULL };
 	struct conf *c = x->c;
 	const char *s, *sched;
 	char p[PATH_LEN];
@@ -845,6 +845,7 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 	else
 		conf_parse_l4_reals(x, svc, v, path);
 	conf__l4_limits_parse(c, svc, json_object_get(o, "limits"), path, x->errs);
+	conf__l4_check_parse(c, svc, json_object_get(o, "check"), path, x->errs);
 }
 
 static void

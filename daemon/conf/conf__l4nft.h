@@ -8,7 +8,8 @@
 
 /*
  * conf__l4nft - the nftables parts of the "l4" section (conf_l4nft.c),
- * private to the conf module: "l4.filter" and each service's "limits".
+ * private to the conf module: "l4.filter" and each service's "limits", and
+ * (same file, same helpers) each service's health "check".
  */
 
 /* Parses v (borrowed; "l4.filter", may be NULL) into c->l4.filter, in
@@ -19,5 +20,9 @@ void conf__l4_filter_parse(struct conf *c, json_t *v, struct errs *errs);
  * path is the service's JSON path. */
 void conf__l4_limits_parse(struct conf *c, struct conf_l4_service *svc, json_t *v,
 			   const char *path, struct errs *errs);
+
+/* Parses v (borrowed; a service's "check", may be NULL) into svc->check. */
+void conf__l4_check_parse(struct conf *c, struct conf_l4_service *svc, json_t *v,
+			  const char *path, struct errs *errs);
 
 #endif

@@ -225,3 +225,91 @@ conf__l4_limits_parse(struct conf *c, struct conf_l4_service *svc, json_t *v, co
 	l->concurrent = conf_uint(v, path, "concurrent", 0, 1000000, 0, errs);
 	l->table_size = conf_uint(v, path, "table_size", 16, 1 << 24, 65535, errs);
 }
+
+/* An optional number of seconds in [lo, hi], as milliseconds. */
+static unsigned
+conf_secs_ms(json_t *o, const char *path, const char *key, double lo, double hi, unsigned dflt_ms,
+	     struct errs *errs)
+{
+	json_t *v = json_object_get(o, key);
+	char p[PATH_LEN + 16];
+
+	if (v == NULL)
+		return dflt_ms;
+	snprintf(p, sizeof(p), "%s.%s", path, key);
+	if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi) {
+		errs_add(errs, p, "must be a number of seconds from %g to %g", lo, hi);
+		return dflt_ms;
+	}
+	return (unsigned)(json_number_value(v) * 1000.0 + 0.5);
+}
+
+void
+conf__l4_check_parse(struct conf *c, struct conf_l4_service *svc, json_t *v, const char *spath,
+		     struct errs *errs)
+{
+	static const char *const keys[] = { "type", "interval", "timeout", "fall", "rise", "port",
+					    "send", "expect", NULL };
+	struct conf_l4_check *k = &svc->check;
+	char path[PATH_LEN], p[PATH_LEN + 16];
+	const char *type;
+
+	memset(k, 0, sizeof(*k));
+	if (v == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s.check", spath);
+	if (!json_is_object(v)) {
+		errs_add(errs, path, "must be an object");
+		return;
+	}
+	conf_keys(v, path, keys, errs);
+	type = json_string_value(json_object_get(v, "type"));
+	snprintf(p, sizeof(p), "%s.type", path);
+	if (type != NULL && strcmp(type, "tcp") == 0)
+		k->type = CONF_L4_CHECK_TCP;
+	else if (type != NULL && strcmp(type, "send_expect") == 0)
+		k->type = CONF_L4_CHECK_SEND_EXPECT;
+	else
+		errs_add(errs, p, "must be \"tcp\" or \"send_expect\"");
+	if (svc->protocol == CONF_L4_UDP)
+		errs_add(errs, p, "a UDP service has no TCP check");
+	k->interval_ms = conf_secs_ms(v, path, "interval", 0.1, 3600, 2000, errs);
+	/* Default: 1 s, but never above the interval. */
+	k->timeout_ms = conf_secs_ms(v, path, "timeout", 0.05, 3600,
+				     k->interval_ms < 1000 ? k->interval_ms : 1000, errs);
+	if (k->timeout_ms > k->interval_ms) {
+		snprintf(p, sizeof(p), "%s.timeout", path);
+		errs_add(errs, p, "must not be above interval");
+	}
+	k->fall = conf_uint(v, path, "fall", 1, 100, 3, errs);
+	k->rise = conf_uint(v, path, "rise", 1, 100, 2, errs);
+	k->port = (uint16_t)conf_uint(v, path, "port", 1, 65535, 0, errs);
+	if (svc->protocol == CONF_L4_FWMARK && k->port == 0 && k->type != CONF_L4_CHECK_NONE) {
+		size_t i;
+
+		for (i = 0; i < svc->nreals; i++)
+			if (svc->reals[i].port == 0) {
+				snprintf(p, sizeof(p), "%s.port", path);
+				errs_add(errs, p, "required: a real of this fwmark service has no port");
+				break;
+			}
+	}
+	if (k->type == CONF_L4_CHECK_SEND_EXPECT) {
+		const char *snd = json_string_value(json_object_get(v, "send"));
+		const char *exp = json_string_value(json_object_get(v, "expect"));
+
+		snprintf(p, sizeof(p), "%s.expect", path);
+		if (exp == NULL || exp[0] == '\0' || strlen(exp) > 512)
+			errs_add(errs, p, "required: 1-512 characters expected in the reply");
+		snprintf(p, sizeof(p), "%s.send", path);
+		if (snd != NULL && strlen(snd) > 4096)
+			errs_add(errs, p, "at most 4096 characters");
+		k->send = arena_strdup(c->arena, snd ? snd : "");
+		k->send_len = snd ? strlen(snd) : 0;
+		k->expect = arena_strdup(c->arena, exp ? exp : "");
+		k->expect_len = exp ? strlen(exp) : 0;
+	} else if (json_object_get(v, "send") || json_object_get(v, "expect")) {
+		snprintf(p, sizeof(p), "%s.send", path);
+		errs_add(errs, p, "\"send\" and \"expect\" need \"type\": \"send_expect\"");
+	}
+}

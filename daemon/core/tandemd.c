@@ -137,6 +137,13 @@ tandemd_l4_timer(struct loop *l, struct loop_timer *t)
 	json_decref(tandemd_l4_reconcile(t->data, 1));
 }
 
+/* A real server went DOWN or came back UP: its weight changes in IPVS. */
+static void
+tandemd_l4_health_changed(void *data)
+{
+	json_decref(tandemd_l4_reconcile(data, 0));
+}
+
 /* Builds and publishes a new snapshot. Returns the control-socket answer. */
 static json_t *
 tandemd_reload(struct tandemd *d)
@@ -401,6 +408,7 @@ main(int argc, char **argv)
 	}
 	log_notice("control socket %s; %u L7 worker%s", d.socket_path, d.workers,
 		   d.workers == 1 ? "" : "s");
+	l4_health_start(d.loop, tandemd_l4_health_changed, &d);
 	rc = l4_init(d.l4_state_path);
 	if (rc < 0)
 		log_warn("l4: cannot read %s: %s (services removed from the config while "

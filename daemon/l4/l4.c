@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "jh.h"
 #include "l4.h"
+#include "l4_health.h"
 #include "l4_ipvs.h"
 #include "l4_nft.h"
 #include "l4_reconcile.h"
@@ -277,6 +278,7 @@ l4_pass(const struct conf *c, int full, struct l4_apply_result *res, size_t *nop
 	rc = l4_table_from_conf(&want, c);
 	if (rc < 0)
 		goto out;
+	l4_health_apply(&want, c);	/* DOWN reals: weight 0 */
 	full = full || !l4.prev_ok;
 	l4.last_full = full;
 	if (full)
@@ -362,6 +364,7 @@ l4_reconcile(const struct conf *c, int full)
 
 	json_t *nj = l4_nft_reconcile(c);	/* nftables does not need IPVS */
 
+	l4_health_sync(c);		/* checks follow the snapshot, IPVS or not */
 	if (l4_connect() < 0) {
 		if (c->l4.nservices > 0)
 			log_debug("l4: %zu services configured but %s", c->l4.nservices, l4.reason);
@@ -413,6 +416,7 @@ l4_shutdown(void)
 {
 	l4_disconnect();
 	l4_nft_shutdown();
+	l4_health_shutdown();
 	l4_table_release(&l4.prev);
 	free(l4.owned);
 	l4.owned = NULL;
@@ -514,6 +518,7 @@ l4_status_json(const struct conf *c)
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "nft", l4_nft_status_json());
+	json_object_set_new(o, "health", l4_health_json());
 	json_object_set_new(o, "reconcile", json_pack("{s:I,s:I,s:I,s:I,s:f,s:s}",
 		"count", (json_int_t)l4.reconciles, "last_at", (json_int_t)l4.last_at,
 		"last_ops", (json_int_t)l4.last_ops, "last_failed", (json_int_t)l4.last_failed,
@@ -581,4 +586,10 @@ l4_ctl_ban(const json_t *req)
 		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.address",
 				 "message", err[0] ? err : strerror(-rc));
 	return json_pack("{s:b}", "ok", 1);
+}
+
+void
+l4_health_start(struct loop *l, void (*cb)(void *data), void *data)
+{
+	l4_health_init(l, cb, data);
 }

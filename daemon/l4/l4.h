@@ -19,6 +19,11 @@
  * 0, or -errno when the record exists but cannot be read. */
 int l4_init(const char *owned_path);
 
+/* Runs the L4 health checks on loop l; cb(data) is called when a real changes
+ * state (tandemd then reconciles with full = 0). Borrowed. */
+struct loop;
+void l4_health_start(struct loop *l, void (*cb)(void *data), void *data);
+
 /* Reconciles the kernel with c (borrowed; the current snapshot's conf).
  * tandemd calls it with full = 1 at start and from its timer
  * (c->l4.reconcile_interval_s): every service is dumped and compared, which

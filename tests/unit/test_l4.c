@@ -650,6 +650,54 @@ test_nft_conf_errors(void **state)
 	errs_release(&e);
 }
 
+/* Validation of a service's health check. */
+static void
+test_check_conf_errors(void **state)
+{
+	static const char text[] =
+		"{\"version\":1,\"l4\":{\"services\":["
+		"{\"name\":\"a\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80,"
+		" \"check\":{\"type\":\"tcp\",\"interval\":1,\"timeout\":2,\"send\":\"x\",\"fall\":0}},"
+		"{\"name\":\"b\",\"protocol\":\"udp\",\"address\":\"10.0.0.1\",\"port\":53,"
+		" \"check\":{\"type\":\"icmp\"}},"
+		"{\"name\":\"c\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":6379,"
+		" \"check\":{\"type\":\"send_expect\",\"send\":\"PING\\r\\n\"}}]}}";
+	static const char *const want[] = {
+		"$.l4.services[0].check.timeout", "$.l4.services[0].check.send",
+		"$.l4.services[0].check.fall", "$.l4.services[1].check.type",
+		"$.l4.services[2].check.expect", NULL,
+	};
+	static const char good[] =
+		"{\"version\":1,\"l4\":{\"services\":["
+		"{\"name\":\"c\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":6379,"
+		" \"check\":{\"type\":\"send_expect\",\"send\":\"PING\\r\\n\",\"expect\":\"+PONG\",\"interval\":0.5}}]}}";
+	const char *const *w;
+	struct errs e;
+	struct conf *c;
+	size_t i;
+
+	(void)state;
+	errs_init(&e);
+	assert_null(conf_parse(text, strlen(text), &e));
+	for (w = want; *w; w++) {
+		for (i = 0; i < e.count && strcmp(e.items[i].path, *w) != 0; i++)
+			;
+		if (i == e.count)
+			fail_msg("no error at %s", *w);
+	}
+	errs_release(&e);
+	errs_init(&e);
+	c = conf_parse(good, strlen(good), &e);
+	assert_non_null(c);
+	assert_int_equal(c->l4.services[0].check.type, CONF_L4_CHECK_SEND_EXPECT);
+	assert_int_equal(c->l4.services[0].check.interval_ms, 500);
+	assert_int_equal(c->l4.services[0].check.send_len, 6);
+	assert_string_equal(c->l4.services[0].check.expect, "+PONG");
+	assert_int_equal(c->l4.services[0].check.fall, 3);
+	conf_free(&c);
+	errs_release(&e);
+}
+
 int
 main(void)
 {
@@ -669,6 +717,7 @@ main(void)
 		cmocka_unit_test(test_nft_build_unchanged_and_swap),
 		cmocka_unit_test(test_nft_state_parse),
 		cmocka_unit_test(test_nft_conf_errors),
+		cmocka_unit_test(test_check_conf_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
