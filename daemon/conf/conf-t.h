@@ -202,11 +202,29 @@ struct conf_l4_service {
 	struct conf_l4_check check;
 };
 
+/* The IPVS connection sync daemon (doc/l4.md "Sync daemon"). */
+enum conf_l4_sync_role {
+	CONF_L4_SYNC_NONE = 0,
+	CONF_L4_SYNC_MASTER,
+	CONF_L4_SYNC_BACKUP,
+};
+
+struct conf_l4_sync {
+	int role;			/* enum conf_l4_sync_role: the role at start */
+	const char *interface;		/* NULL when role is none and none given */
+	unsigned syncid;		/* 0-255 */
+	int mcast_af;			/* 0 = kernel default group */
+	unsigned char mcast_group[16];
+	uint16_t mcast_port;		/* 0 = kernel default (8848) */
+	unsigned ttl;			/* 0 = kernel default (1) */
+};
+
 struct conf_l4 {
 	struct conf_l4_service *services;
 	size_t nservices;
 	unsigned reconcile_interval_s;	/* timer between reconciles */
 	struct conf_l4_filter filter;	/* nftables allow/deny/ban (conf_l4nft.c) */
+	struct conf_l4_sync sync;
 };
 
 struct conf {

@@ -851,7 +851,7 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 static void
 conf_parse_l4(struct conf_ctx *x, json_t *l4)
 {
-	static const char *const keys[] = { "services", "reconcile_interval", "filter", NULL };
+	static const char *const keys[] = { "services", "reconcile_interval", "filter", "sync", NULL };
 	struct conf *c = x->c;
 	struct conf_dupkey *nk = NULL, *ik = NULL;
 	json_t *arr, *o;
@@ -860,6 +860,7 @@ conf_parse_l4(struct conf_ctx *x, json_t *l4)
 
 	c->l4.reconcile_interval_s = 10;
 	conf__l4_filter_parse(c, json_object_get(l4, "filter"), x->errs);
+	conf__l4_sync_parse(c, json_object_get(l4, "sync"), x->errs);
 	if (l4 == NULL)
 		return;
 	if (!json_is_object(l4)) {

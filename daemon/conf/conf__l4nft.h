@@ -25,4 +25,7 @@ void conf__l4_limits_parse(struct conf *c, struct conf_l4_service *svc, json_t *
 void conf__l4_check_parse(struct conf *c, struct conf_l4_service *svc, json_t *v,
 			  const char *path, struct errs *errs);
 
+/* Parses v (borrowed; "l4.sync", may be NULL) into c->l4.sync. */
+void conf__l4_sync_parse(struct conf *c, json_t *v, struct errs *errs);
+
 #endif

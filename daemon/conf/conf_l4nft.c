@@ -16,6 +16,7 @@
 
 #include "arena.h"
 #include "conf__l4nft.h"
+#include "conf__vrrp.h"
 #include "errs.h"
 
 #define PATH_LEN 256
@@ -311,5 +312,54 @@ conf__l4_check_parse(struct conf *c, struct conf_l4_service *svc, json_t *v, con
 	} else if (json_object_get(v, "send") || json_object_get(v, "expect")) {
 		snprintf(p, sizeof(p), "%s.send", path);
 		errs_add(errs, p, "\"send\" and \"expect\" need \"type\": \"send_expect\"");
+	}
+}
+
+void
+conf__l4_sync_parse(struct conf *c, json_t *v, struct errs *errs)
+{
+	static const char *const keys[] = { "role", "interface", "syncid", "mcast_group", "mcast_port",
+					    "ttl", NULL };
+	static const char *const path = "$.l4.sync";
+	struct conf_l4_sync *y = &c->l4.sync;
+	const char *role, *ifn, *grp;
+
+	memset(y, 0, sizeof(*y));
+	if (v == NULL)
+		return;
+	if (!json_is_object(v)) {
+		errs_add(errs, path, "must be an object");
+		return;
+	}
+	conf_keys(v, path, keys, errs);
+	role = json_string_value(json_object_get(v, "role"));
+	if (json_object_get(v, "role") == NULL || (role != NULL && strcmp(role, "none") == 0))
+		y->role = CONF_L4_SYNC_NONE;
+	else if (role != NULL && strcmp(role, "master") == 0)
+		y->role = CONF_L4_SYNC_MASTER;
+	else if (role != NULL && strcmp(role, "backup") == 0)
+		y->role = CONF_L4_SYNC_BACKUP;
+	else
+		errs_add(errs, "$.l4.sync.role", "must be \"none\", \"master\" or \"backup\"");
+	ifn = json_string_value(json_object_get(v, "interface"));
+	if (json_object_get(v, "interface") == NULL)
+		errs_add(errs, "$.l4.sync.interface", "required: the interface sync messages use");
+	else if (ifn == NULL || !conf__ifname_valid(ifn))
+		errs_add(errs, "$.l4.sync.interface", "must be an interface name (1-15 characters)");
+	else
+		y->interface = arena_strdup(c->arena, ifn);
+	y->syncid = conf_uint(v, path, "syncid", 0, 255, 0, errs);
+	y->mcast_port = (uint16_t)conf_uint(v, path, "mcast_port", 1, 65535, 0, errs);
+	y->ttl = conf_uint(v, path, "ttl", 1, 255, 0, errs);
+	grp = json_string_value(json_object_get(v, "mcast_group"));
+	if (json_object_get(v, "mcast_group") != NULL) {
+		if (grp != NULL && inet_pton(AF_INET, grp, y->mcast_group) == 1 &&
+		    (y->mcast_group[0] & 0xf0) == 0xe0)
+			y->mcast_af = AF_INET;
+		else if (grp != NULL && inet_pton(AF_INET6, grp, y->mcast_group) == 1 &&
+			 y->mcast_group[0] == 0xff)
+			y->mcast_af = AF_INET6;
+		else
+			errs_add(errs, "$.l4.sync.mcast_group", "must be an IPv4 or IPv6 multicast address");
 	}
 }

@@ -27,6 +27,7 @@ tandemctl_usage(FILE *f)
 		"       tandemctl [-s SOCKET] reload\n"
 		"       tandemctl [-s SOCKET] stats\n"
 		"       tandemctl [-s SOCKET] ban ADDRESS [SECONDS]   (L4 ban set, nftables)\n"
+		"       tandemctl [-s SOCKET] sync-role master|backup|none|config   (IPVS sync daemon)\n"
 		"       tandemctl check FILE\n"
 		"  -s, --socket PATH   tandemd control socket (default " TANDEMCTL_DEFAULT_SOCKET ")\n");
 }
@@ -75,6 +76,30 @@ tandemctl_ban(const char *sock, const char *addr, const char *secs)
 		tandemctl_print_errors(json_object_get(resp, "errors"));
 	else
 		printf("banned %s\n", addr);
+	json_decref(resp);
+	return rc;
+}
+
+/* "sync-role ROLE": the IPVS sync daemon's role at run time. */
+static int
+tandemctl_sync_role(const char *sock, const char *role)
+{
+	json_t *req = json_pack("{s:s,s:s}", "cmd", "l4-sync", "role", role), *resp = NULL;
+	int rc = ctlc_call(sock, req, &resp, TANDEMCTL_TIMEOUT_MS);
+
+	json_decref(req);
+	if (rc < 0) {
+		fprintf(stderr, "tandemctl: cannot reach tandemd at %s: %s\n", sock, strerror(-rc));
+		return 1;
+	}
+	rc = json_is_true(json_object_get(resp, "ok")) ? 0 : 1;
+	if (json_object_get(resp, "errors") != NULL)
+		tandemctl_print_errors(json_object_get(resp, "errors"));
+	else
+		printf("IPVS sync daemon role: %s%s%s\n", json_string_value(json_object_get(resp, "role")),
+		       rc ? " (not applied: " : "", rc ? json_string_value(json_object_get(resp, "error")) : "");
+	if (rc && json_object_get(resp, "errors") == NULL)
+		printf(")\n");
 	json_decref(resp);
 	return rc;
 }
@@ -261,6 +286,13 @@ main(int argc, char **argv)
 			return 2;
 		}
 		return tandemctl_check(argv[optind]);
+	}
+	if (strcmp(cmd, "sync-role") == 0) {
+		if (optind + 1 != argc) {
+			tandemctl_usage(stderr);
+			return 2;
+		}
+		return tandemctl_sync_role(sock, argv[optind]);
 	}
 	if (strcmp(cmd, "ban") == 0) {
 		if (optind >= argc || argc - optind > 2) {

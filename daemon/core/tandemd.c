@@ -234,6 +234,17 @@ tandemd_stats(struct tandemd *d)
 			 "l7", l7_stats_json(), "l4", l4_stats_json());
 }
 
+/* "l4-sync": the IPVS sync daemon's role, against the current snapshot. */
+static json_t *
+tandemd_l4_sync(const json_t *req)
+{
+	struct snapshot *s = snapshot_acquire();
+	json_t *r = s ? l4_ctl_sync(req, s->conf) : NULL;
+
+	snapshot_release(&s);
+	return r;
+}
+
 static json_t *
 tandemd_ctl(const json_t *req, void *data)
 {
@@ -251,8 +262,10 @@ tandemd_ctl(const json_t *req, void *data)
 		return tandemd_stats(d);
 	if (strcmp(cmd, "ban") == 0)
 		return l4_ctl_ban(req);
+	if (strcmp(cmd, "l4-sync") == 0)
+		return tandemd_l4_sync(req);
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats, ban)");
+			 "message", "unknown command (status, reload, stats, ban, l4-sync)");
 }
 
 /* Starts the keepalived supervisor on the first snapshot (main loop only).

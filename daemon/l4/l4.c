@@ -54,7 +54,14 @@ static struct {
 	 * diffs against it and looks only at changed services. */
 	struct l4_table prev;
 	int prev_ok;
-} l4 = { .available = -1 };
+	/* Sync daemon: the role set over the control socket (-1 = the
+	 * config's), what we last started, and the last error. */
+	int sync_override;
+	struct l4_sync_daemon sync_started;
+	int sync_started_ok;
+	char sync_error[160];
+	int sync_running[2];		/* master, backup running (last look) */
+} l4 = { .available = -1, .sync_override = -1 };
 
 static int
 l4_key_qcmp(const void *a, const void *b)
@@ -353,6 +360,126 @@ out:
 	return rc;
 }
 
+static int
+l4_sync_role(const struct conf *c)
+{
+	return l4.sync_override >= 0 ? l4.sync_override : c->l4.sync.role;
+}
+
+/* Makes the kernel's sync daemons match the desired role: at most one
+ * running, in that role, with the configured parameters. Runs every pass
+ * (one GET_DAEMON dump) so a daemon stopped by hand comes back. */
+static void
+l4_sync_reconcile(const struct conf *c)
+{
+	const struct conf_l4_sync *y = &c->l4.sync;
+	struct l4_sync_daemon run[2], want;
+	int role = l4_sync_role(c), n, i, have = 0, rc;
+
+	memset(&want, 0, sizeof(want));
+	if (role != CONF_L4_SYNC_NONE) {
+		want.state = role == CONF_L4_SYNC_MASTER ? IP_VS_STATE_MASTER : IP_VS_STATE_BACKUP;
+		snprintf(want.ifname, sizeof(want.ifname), "%s", y->interface ? y->interface : "");
+		want.syncid = y->syncid;
+		want.mcast_port = y->mcast_port;
+		want.ttl = (uint8_t)y->ttl;
+		want.mcast_af = (uint16_t)y->mcast_af;
+		memcpy(want.mcast_group, y->mcast_group, sizeof(want.mcast_group));
+	}
+	n = l4_ipvs_daemon_list(l4.ipvs, run, 2);
+	if (n < 0) {
+		snprintf(l4.sync_error, sizeof(l4.sync_error), "list daemons: %s", strerror(-n));
+		return;
+	}
+	l4.sync_running[0] = l4.sync_running[1] = 0;
+	for (i = 0; i < n; i++) {
+		/* Ours and unchanged: the kernel's view plus what we started. */
+		int same = role != CONF_L4_SYNC_NONE && run[i].state == want.state &&
+			   strcmp(run[i].ifname, want.ifname) == 0 && run[i].syncid == want.syncid &&
+			   (!l4.sync_started_ok || memcmp(&l4.sync_started, &want, sizeof(want)) == 0);
+
+		/* (A daemon left by a previous tandemd with the same role,
+		 * interface and id is adopted, not restarted.) */
+		if (same) {
+			have = 1;
+			l4.sync_started = want;
+			l4.sync_started_ok = 1;
+			l4.sync_running[want.state == IP_VS_STATE_MASTER ? 0 : 1] = 1;
+			continue;
+		}
+		rc = l4_ipvs_daemon_stop(l4.ipvs, run[i].state);
+		if (rc < 0)
+			snprintf(l4.sync_error, sizeof(l4.sync_error), "stop %s sync daemon: %s",
+				 run[i].state == IP_VS_STATE_MASTER ? "master" : "backup", strerror(-rc));
+		else
+			log_notice("l4: IPVS sync daemon (%s on %s, syncid %u) stopped",
+				   run[i].state == IP_VS_STATE_MASTER ? "master" : "backup", run[i].ifname,
+				   run[i].syncid);
+	}
+	if (role == CONF_L4_SYNC_NONE || have) {
+		if (have || role == CONF_L4_SYNC_NONE)
+			l4.sync_error[0] = '\0';
+		return;
+	}
+	rc = l4_ipvs_daemon_start(l4.ipvs, &want);
+	if (rc < 0) {
+		snprintf(l4.sync_error, sizeof(l4.sync_error), "start %s sync daemon on %s: %s",
+			 role == CONF_L4_SYNC_MASTER ? "master" : "backup", want.ifname, strerror(-rc));
+		log_warn("l4: %s", l4.sync_error);
+		l4.sync_started_ok = 0;
+		return;
+	}
+	l4.sync_started = want;
+	l4.sync_started_ok = 1;
+	l4.sync_error[0] = '\0';
+	l4.sync_running[role == CONF_L4_SYNC_MASTER ? 0 : 1] = 1;
+	log_notice("l4: IPVS sync daemon started: %s on %s, syncid %u",
+		   role == CONF_L4_SYNC_MASTER ? "master" : "backup", want.ifname, want.syncid);
+}
+
+static const char *
+l4_sync_role_name(int role)
+{
+	return role == CONF_L4_SYNC_MASTER ? "master" : role == CONF_L4_SYNC_BACKUP ? "backup" : "none";
+}
+
+json_t *
+l4_ctl_sync(const json_t *req, const struct conf *c)
+{
+	const char *role = json_string_value(json_object_get(req, "role"));
+
+	if (role != NULL && strcmp(role, "config") == 0)
+		l4.sync_override = -1;
+	else if (role != NULL && strcmp(role, "master") == 0)
+		l4.sync_override = CONF_L4_SYNC_MASTER;
+	else if (role != NULL && strcmp(role, "backup") == 0)
+		l4.sync_override = CONF_L4_SYNC_BACKUP;
+	else if (role != NULL && strcmp(role, "none") == 0)
+		l4.sync_override = CONF_L4_SYNC_NONE;
+	else
+		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.role",
+				 "message", "must be \"master\", \"backup\", \"none\" or \"config\"");
+	if (l4_sync_role(c) != CONF_L4_SYNC_NONE && c->l4.sync.interface == NULL) {
+		l4.sync_override = -1;
+		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.l4.sync",
+				 "message", "no l4.sync section (interface) in the config");
+	}
+	if (l4_connect() == 0)
+		l4_sync_reconcile(c);
+	return json_pack("{s:b,s:s,s:s}", "ok", l4.sync_error[0] == '\0', "role",
+			 l4_sync_role_name(l4_sync_role(c)), "error", l4.sync_error);
+}
+
+static json_t *
+l4_sync_json(const struct conf *c)
+{
+	return json_pack("{s:s,s:s,s:b,s:s?,s:I,s:b,s:b,s:s}", "role", l4_sync_role_name(l4_sync_role(c)),
+			 "config_role", l4_sync_role_name(c->l4.sync.role),
+			 "overridden", l4.sync_override >= 0, "interface", c->l4.sync.interface,
+			 "syncid", (json_int_t)c->l4.sync.syncid, "master_running", l4.sync_running[0],
+			 "backup_running", l4.sync_running[1], "error", l4.sync_error);
+}
+
 json_t *
 l4_reconcile(const struct conf *c, int full)
 {
@@ -370,6 +497,7 @@ l4_reconcile(const struct conf *c, int full)
 			log_debug("l4: %zu services configured but %s", c->l4.nservices, l4.reason);
 		return json_pack("{s:b,s:s,s:o*}", "available", 0, "reason", l4.reason, "nft", nj);
 	}
+	l4_sync_reconcile(c);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = l4_pass(c, full, &res, &nops);
 	l4.last_ms = l4_ms_since(&t0);
@@ -519,6 +647,7 @@ l4_status_json(const struct conf *c)
 		return NULL;
 	json_object_set_new(o, "nft", l4_nft_status_json());
 	json_object_set_new(o, "health", l4_health_json());
+	json_object_set_new(o, "sync", l4_sync_json(c));
 	json_object_set_new(o, "reconcile", json_pack("{s:I,s:I,s:I,s:I,s:f,s:s}",
 		"count", (json_int_t)l4.reconciles, "last_at", (json_int_t)l4.last_at,
 		"last_ops", (json_int_t)l4.last_ops, "last_failed", (json_int_t)l4.last_failed,

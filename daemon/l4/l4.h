@@ -43,6 +43,12 @@ json_t *l4_stats_json(void);
  * (borrowed) into the nftables ban set. Returns the answer (new object). */
 json_t *l4_ctl_ban(const json_t *req);
 
+/* The control socket's "l4-sync" command: {"role": "master" | "backup" |
+ * "none" | "config"} sets the IPVS sync daemon's role at run time (it lasts
+ * across reloads; "config" returns to l4.sync.role) and applies it at once.
+ * c is the current snapshot's conf (borrowed). Returns the answer. */
+json_t *l4_ctl_sync(const json_t *req, const struct conf *c);
+
 /* Stops the timer and closes the netlink socket. IPVS stays programmed:
  * connections keep flowing while tandemd restarts. */
 void l4_shutdown(void);

@@ -698,6 +698,45 @@ test_check_conf_errors(void **state)
 	errs_release(&e);
 }
 
+/* Validation of l4.sync. */
+static void
+test_sync_conf(void **state)
+{
+	static const char bad[] =
+		"{\"version\":1,\"l4\":{\"sync\":{\"role\":\"leader\",\"syncid\":300,"
+		"\"mcast_group\":\"10.0.0.1\",\"interface\":\"this-name-is-too-long\"}}}";
+	static const char *const want[] = { "$.l4.sync.role", "$.l4.sync.syncid",
+		"$.l4.sync.mcast_group", "$.l4.sync.interface", NULL };
+	static const char good[] =
+		"{\"version\":1,\"l4\":{\"sync\":{\"role\":\"backup\",\"interface\":\"eth1\","
+		"\"syncid\":9,\"mcast_group\":\"224.0.0.81\",\"mcast_port\":8848}}}";
+	const char *const *w;
+	struct errs e;
+	struct conf *c;
+	size_t i;
+
+	(void)state;
+	errs_init(&e);
+	assert_null(conf_parse(bad, strlen(bad), &e));
+	for (w = want; *w; w++) {
+		for (i = 0; i < e.count && strcmp(e.items[i].path, *w) != 0; i++)
+			;
+		if (i == e.count)
+			fail_msg("no error at %s", *w);
+	}
+	errs_release(&e);
+	errs_init(&e);
+	c = conf_parse(good, strlen(good), &e);
+	assert_non_null(c);
+	assert_int_equal(c->l4.sync.role, CONF_L4_SYNC_BACKUP);
+	assert_string_equal(c->l4.sync.interface, "eth1");
+	assert_int_equal(c->l4.sync.syncid, 9);
+	assert_int_equal(c->l4.sync.mcast_af, AF_INET);
+	assert_int_equal(c->l4.sync.mcast_port, 8848);
+	conf_free(&c);
+	errs_release(&e);
+}
+
 int
 main(void)
 {
@@ -718,6 +757,7 @@ main(void)
 		cmocka_unit_test(test_nft_state_parse),
 		cmocka_unit_test(test_nft_conf_errors),
 		cmocka_unit_test(test_check_conf_errors),
+		cmocka_unit_test(test_sync_conf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

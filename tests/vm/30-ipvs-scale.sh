@@ -26,7 +26,7 @@ c0=$(stat_l4 nl_changes) d0=$(stat_l4 nl_dumps)
 jq '.l4.services[617].reals[3].weight = 9' "$T/c.json" >"$T/c2.json" && cp "$T/c2.json" "$T/c.json"
 ctl reload >/dev/null
 eq "one weight change among $((N * 4)) reals sends exactly one netlink message" 1 $(( $(stat_l4 nl_changes) - c0 ))
-eq "the reload reads only the changed service (one get + one real dump, not $((N + 1)) dumps)" 2 $(( $(stat_l4 nl_dumps) - d0 ))
+eq "the reload reads only the changed service (one get + one real dump + the sync-daemon look, not $((N + 2)) dumps)" 3 $(( $(stat_l4 nl_dumps) - d0 ))
 eq "the reload pass is not a full one" false "$(ctl status --json | jq .l4.reconcile.last_full)"
 echo "# one-change reconcile: $(ctl status --json | jq .l4.reconcile.last_ms) ms"
 ok "the new weight is in the kernel" -- bash -c "ipvsadm -Ln -t 10.100.2.118:80 | grep -E -q '10.200.2.118:8003 +Masq +9'"
