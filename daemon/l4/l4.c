@@ -269,6 +269,109 @@ l4_view_changed(const struct l4_table *want, struct l4_table *pwant, struct l4_t
 	return rc;
 }
 
+/*
+ * The reload pass when no service was added or removed (the common case: a
+ * weight, a real, a scheduler changed). It walks the config without building
+ * a table: each service is converted into scratch storage, found in prev by
+ * binary search and compared; only changed services are copied, read from
+ * the kernel and fixed, and prev is patched in place. No allocation per
+ * unchanged service, and the owned record cannot change (same keys). Returns
+ * 1 when it did the pass, 0 when the caller must do the table-building pass
+ * (a service added or removed), or -errno.
+ */
+static int
+l4_fast_pass(const struct conf *c, struct l4_apply_result *res, size_t *nops)
+{
+	struct l4_table pwant = { 0 }, have = { 0 };
+	struct l4_ops ops = { 0 };
+	struct l4_dest *scratch = NULL;
+	unsigned char *seen = NULL;
+	size_t i, k, scap = 0, nseen = 0;
+	int rc = 0, handled = 0;
+
+	if (c->l4.nservices != l4.prev.n)
+		return 0;
+	seen = calloc(l4.prev.n + 1, 1);
+	if (seen == NULL)
+		return -ENOMEM;
+	for (i = 0; i < c->l4.nservices; i++) {
+		const struct conf_l4_service *cs = &c->l4.services[i];
+		struct l4_svc s, *p, *n;
+
+		if (cs->nreals > scap) {
+			struct l4_dest *nd = realloc(scratch, cs->nreals * 2 * sizeof(*nd));
+
+			if (nd == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			scratch = nd;
+			scap = cs->nreals * 2;
+		}
+		l4_svc_from_conf(cs, &s, scratch);
+		l4_health_apply_svc(&s);
+		p = l4_table_find(&l4.prev, &s.key);
+		if (p == NULL)
+			goto out;		/* added: not for this pass */
+		if (!seen[p - l4.prev.svcs]) {
+			seen[p - l4.prev.svcs] = 1;
+			nseen++;
+		}
+		if (!l4_svc_changed(&s, p))
+			continue;
+		n = l4_table_add_svc(&pwant, &s);
+		for (k = 0; n != NULL && k < s.ndests; k++)
+			if (l4_svc_add_dest(n, &s.dests[k]) < 0)
+				n = NULL;
+		if (n == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if (nseen != l4.prev.n)
+		goto out;			/* removed: not for this pass */
+	handled = 1;
+	for (i = 0; i < pwant.n; i++) {
+		rc = l4_ipvs_get(l4.ipvs, &pwant.svcs[i].key, &have);
+		if (rc < 0) {
+			snprintf(res->first_error, sizeof(res->first_error), "dump: %s", strerror(-rc));
+			goto out;
+		}
+	}
+	rc = 0;
+	l4_table_sort(&pwant);
+	l4_table_sort(&have);
+	rc = l4_reconcile_diff(&pwant, &have, l4.owned, l4.nowned, &ops);
+	if (rc < 0)
+		goto out;
+	*nops = ops.n;
+	if (ops.n > 0) {
+		rc = l4_ipvs_apply(l4.ipvs, &ops, res);
+		if (rc < 0 && rc != -EIO && res->first_error[0] == '\0')
+			snprintf(res->first_error, sizeof(res->first_error), "netlink: %s", strerror(-rc));
+	}
+	/* Patch prev: the changed services now hold pwant's state. */
+	for (i = 0; rc == 0 && i < pwant.n; i++) {
+		struct l4_svc *p = l4_table_find(&l4.prev, &pwant.svcs[i].key);
+		struct l4_svc *w = &pwant.svcs[i];
+
+		free(p->dests);
+		*p = *w;
+		p->name = NULL;
+		w->dests = NULL;	/* moved */
+		w->ndests = w->dcap = 0;
+	}
+out:
+	if (handled && rc < 0)
+		l4.prev_ok = 0;
+	free(seen);
+	free(scratch);
+	l4_ops_release(&ops);
+	l4_table_release(&pwant);
+	l4_table_release(&have);
+	return rc < 0 ? rc : handled;
+}
+
 /* One pass: dump (everything when full, else only changed services), diff,
  * write-ahead record, apply, trim record. */
 static int
@@ -282,10 +385,16 @@ l4_pass(const struct conf *c, int full, struct l4_apply_result *res, size_t *nop
 
 	memset(res, 0, sizeof(*res));
 	*nops = 0;
+	if (!full && l4.prev_ok) {
+		l4.last_full = 0;
+		rc = l4_fast_pass(c, res, nops);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
 	rc = l4_table_from_conf(&want, c);
 	if (rc < 0)
 		goto out;
-	l4_health_apply(&want, c);	/* DOWN reals: weight 0 */
+	l4_health_apply(&want);		/* DOWN reals: weight 0 */
 	full = full || !l4.prev_ok;
 	l4.last_full = full;
 	if (full)

@@ -60,6 +60,7 @@ static struct {
 	void *cb_data;
 	struct l4_hc **v;
 	size_t n;
+	size_t ndown;			/* checks currently DOWN */
 } hc;
 
 static void l4_hc_timer(struct loop *l, struct loop_timer *t);
@@ -98,6 +99,10 @@ l4_hc_done(struct l4_hc *h, int ok, const char *why)
 	}
 	loop_timer_set(hc.loop, &h->timer, h->ck.interval_ms, l4_hc_timer, h);
 	if (was != h->up) {
+		if (h->up)
+			hc.ndown--;
+		else
+			hc.ndown++;
 		if (h->up)
 			log_notice("l4: real %s UP (%u checks passed)", h->id, h->oks);
 		else
@@ -345,10 +350,13 @@ l4_health_sync(const struct conf *c)
 		}
 	}
 	for (i = 0, k = 0; i < hc.n; i++) {
-		if (hc.v[i]->seen)
+		if (hc.v[i]->seen) {
 			hc.v[k++] = hc.v[i];
-		else
+		} else {
+			if (!hc.v[i]->up)
+				hc.ndown--;
 			l4_hc_stop(hc.v[i]);
+		}
 	}
 	hc.n = k;
 	if (hc.n > 1)
@@ -356,28 +364,34 @@ l4_health_sync(const struct conf *c)
 }
 
 void
-l4_health_apply(struct l4_table *t, const struct conf *c)
+l4_health_apply_svc(struct l4_svc *s)
 {
-	size_t i, a, b;
+	size_t i, b;
 
-	(void)c;
-	/* Few reals are down at once: scan for each of them. */
+	if (hc.ndown == 0 || s->name == NULL)
+		return;
+	/* Few reals are down at once: a scan of the checks is cheap. */
 	for (i = 0; i < hc.n; i++) {
 		const struct l4_hc *h = hc.v[i];
 
-		if (h->up)
+		if (h->up || strcmp(h->svc, s->name) != 0)
 			continue;
-		for (a = 0; a < t->n; a++) {
-			if (t->svcs[a].name == NULL || strcmp(t->svcs[a].name, h->svc) != 0)
-				continue;
-			for (b = 0; b < t->svcs[a].ndests; b++) {
-				struct l4_dest *d = &t->svcs[a].dests[b];
-				if (d->af == h->af && d->port == h->rport &&
-				    memcmp(d->addr, h->addr, 16) == 0)
-					d->weight = 0;
-			}
+		for (b = 0; b < s->ndests; b++) {
+			struct l4_dest *d = &s->dests[b];
+
+			if (d->af == h->af && d->port == h->rport && memcmp(d->addr, h->addr, 16) == 0)
+				d->weight = 0;
 		}
 	}
+}
+
+void
+l4_health_apply(struct l4_table *t)
+{
+	size_t a;
+
+	for (a = 0; hc.ndown > 0 && a < t->n; a++)
+		l4_health_apply_svc(&t->svcs[a]);
 }
 
 json_t *
@@ -409,4 +423,5 @@ l4_health_shutdown(void)
 	free(hc.v);
 	hc.v = NULL;
 	hc.n = 0;
+	hc.ndown = 0;
 }

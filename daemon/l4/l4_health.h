@@ -29,9 +29,12 @@ void l4_health_init(struct loop *l, l4_health_cb cb, void *data);
  * parameters. Keeps the state of reals that stay. */
 void l4_health_sync(const struct conf *c);
 
-/* Sets weight 0 on every dest of t whose real is DOWN. t comes from
- * l4_table_from_conf(c) with the same c as the last l4_health_sync. */
-void l4_health_apply(struct l4_table *t, const struct conf *c);
+/* Sets weight 0 on every dest of s (or of every service of t) whose real
+ * is DOWN; services are matched by name, so s->name must be set (desired
+ * state built from the conf of the last l4_health_sync). O(1) when no real
+ * is down. */
+void l4_health_apply_svc(struct l4_svc *s);
+void l4_health_apply(struct l4_table *t);
 
 /* [{"id","up","checks","fails","last_error"}...] as a new JSON array. */
 json_t *l4_health_json(void);

@@ -161,8 +161,7 @@ l4_reconcile_diff(const struct l4_table *want, const struct l4_table *have,
 	return 0;
 }
 
-/* True when a service's desired state differs between two snapshots. */
-static int
+int
 l4_svc_changed(const struct l4_svc *a, const struct l4_svc *b)
 {
 	size_t i;

@@ -33,6 +33,10 @@ int l4_reconcile_diff(const struct l4_table *want, const struct l4_table *have,
 int l4_reconcile_changed(const struct l4_table *want, const struct l4_table *prev,
 			 struct l4_svc_key **keys, size_t *nkeys);
 
+/* True when a service's desired state (attributes, the set of reals and
+ * their attributes) differs between a and b; both have sorted dests. */
+int l4_svc_changed(const struct l4_svc *a, const struct l4_svc *b);
+
 /* True when the service attributes (scheduler, flags, persistence) differ. */
 int l4_svc_attrs_differ(const struct l4_svc *a, const struct l4_svc *b);
 /* True when the real server attributes (method, weight, thresholds, tunnel) differ. */

@@ -110,15 +110,29 @@ l4_dest_qcmp(const void *a, const void *b)
 }
 
 void
+l4_svc_sort_dests(struct l4_svc *s)
+{
+	size_t j;
+
+	for (j = 1; j < s->ndests && l4_dest_cmp(&s->dests[j - 1], &s->dests[j]) < 0; j++)
+		;
+	if (s->ndests > 1 && j < s->ndests)
+		qsort(s->dests, s->ndests, sizeof(struct l4_dest), l4_dest_qcmp);
+}
+
+void
 l4_table_sort(struct l4_table *t)
 {
 	size_t i;
 
-	if (t->n > 1)
+	/* Configs and dumps usually come sorted already: check in O(n) before
+	 * paying for qsort (it matters at 10,000 services on every reload). */
+	for (i = 1; i < t->n && l4_svc_key_cmp(&t->svcs[i - 1].key, &t->svcs[i].key) < 0; i++)
+		;
+	if (t->n > 1 && i < t->n)
 		qsort(t->svcs, t->n, sizeof(*t->svcs), l4_svc_qcmp);
 	for (i = 0; i < t->n; i++)
-		if (t->svcs[i].ndests > 1)
-			qsort(t->svcs[i].dests, t->svcs[i].ndests, sizeof(struct l4_dest), l4_dest_qcmp);
+		l4_svc_sort_dests(&t->svcs[i]);
 }
 
 struct l4_svc *
@@ -161,61 +175,84 @@ l4_netmask(int af, unsigned prefix)
 	return htonl(prefix == 0 ? 0 : 0xffffffffu << (32 - prefix));
 }
 
+void
+l4_svc_from_conf(const struct conf_l4_service *cs, struct l4_svc *s, struct l4_dest *dests)
+{
+	size_t j;
+
+	memset(s, 0, sizeof(*s));
+	s->key.af = (uint16_t)cs->af;
+	if (cs->protocol == CONF_L4_FWMARK) {
+		s->key.fwmark = cs->fwmark;
+	} else {
+		s->key.protocol = cs->protocol == CONF_L4_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+		memcpy(s->key.addr, cs->addr, cs->af == AF_INET ? 4 : 16);
+		s->key.port = cs->port;
+	}
+	snprintf(s->sched, sizeof(s->sched), "%s", cs->scheduler);
+	if (cs->persistence_timeout > 0)
+		s->flags |= IP_VS_SVC_F_PERSISTENT;
+	if (cs->flags & CONF_L4_F_ONEPACKET)
+		s->flags |= IP_VS_SVC_F_ONEPACKET;
+	if (cs->flags & CONF_L4_F_SCHED1)
+		s->flags |= IP_VS_SVC_F_SCHED1;
+	if (cs->flags & CONF_L4_F_SCHED2)
+		s->flags |= IP_VS_SVC_F_SCHED2;
+	s->timeout = cs->persistence_timeout;
+	s->netmask = l4_netmask(cs->af, cs->persistence_netmask);
+	s->name = cs->name;
+	s->dests = dests;
+	s->ndests = cs->nreals;
+	s->dcap = 0;		/* borrowed storage */
+	for (j = 0; j < cs->nreals; j++) {
+		const struct conf_l4_real *r = &cs->reals[j];
+		struct l4_dest *d = &dests[j];
+
+		memset(d, 0, sizeof(*d));
+		d->af = (uint16_t)r->af;
+		memcpy(d->addr, r->addr, r->af == AF_INET ? 4 : 16);
+		d->port = r->port;
+		d->fwd = r->forward == CONF_L4_DR ? IP_VS_CONN_F_DROUTE :
+			 r->forward == CONF_L4_TUNNEL ? IP_VS_CONN_F_TUNNEL : IP_VS_CONN_F_MASQ;
+		d->weight = r->weight;
+		d->u_thresh = r->u_threshold;
+		d->l_thresh = r->l_threshold;
+		if (r->forward == CONF_L4_TUNNEL) {
+			d->tun_type = r->tunnel_type == CONF_L4_TUN_GUE ? IP_VS_CONN_F_TUNNEL_TYPE_GUE :
+				      r->tunnel_type == CONF_L4_TUN_GRE ? IP_VS_CONN_F_TUNNEL_TYPE_GRE :
+				      IP_VS_CONN_F_TUNNEL_TYPE_IPIP;
+			d->tun_port = r->tunnel_port;
+		}
+	}
+	l4_svc_sort_dests(s);
+}
+
 int
 l4_table_from_conf(struct l4_table *t, const struct conf *c)
 {
-	size_t i, j;
+	size_t i;
 
+	/* One allocation for the services, one per service for its reals. */
+	if (l4_grow((void **)&t->svcs, &t->cap, t->n + c->l4.nservices, sizeof(*t->svcs)) < 0)
+		return -ENOMEM;
 	for (i = 0; i < c->l4.nservices; i++) {
 		const struct conf_l4_service *cs = &c->l4.services[i];
-		struct l4_svc s, *ns;
+		struct l4_svc *ns;
+		struct l4_dest *d = NULL;
+		struct l4_svc s;
 
-		memset(&s, 0, sizeof(s));
-		s.key.af = (uint16_t)cs->af;
-		if (cs->protocol == CONF_L4_FWMARK) {
-			s.key.fwmark = cs->fwmark;
-		} else {
-			s.key.protocol = cs->protocol == CONF_L4_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-			memcpy(s.key.addr, cs->addr, cs->af == AF_INET ? 4 : 16);
-			s.key.port = cs->port;
-		}
-		snprintf(s.sched, sizeof(s.sched), "%s", cs->scheduler);
-		if (cs->persistence_timeout > 0)
-			s.flags |= IP_VS_SVC_F_PERSISTENT;
-		if (cs->flags & CONF_L4_F_ONEPACKET)
-			s.flags |= IP_VS_SVC_F_ONEPACKET;
-		if (cs->flags & CONF_L4_F_SCHED1)
-			s.flags |= IP_VS_SVC_F_SCHED1;
-		if (cs->flags & CONF_L4_F_SCHED2)
-			s.flags |= IP_VS_SVC_F_SCHED2;
-		s.timeout = cs->persistence_timeout;
-		s.netmask = l4_netmask(cs->af, cs->persistence_netmask);
-		s.name = cs->name;
-		ns = l4_table_add_svc(t, &s);
-		if (ns == NULL)
+		if (cs->nreals > 0 && (d = malloc(cs->nreals * sizeof(*d))) == NULL)
 			return -ENOMEM;
-		for (j = 0; j < cs->nreals; j++) {
-			const struct conf_l4_real *r = &cs->reals[j];
-			struct l4_dest d;
-
-			memset(&d, 0, sizeof(d));
-			d.af = (uint16_t)r->af;
-			memcpy(d.addr, r->addr, r->af == AF_INET ? 4 : 16);
-			d.port = r->port;
-			d.fwd = r->forward == CONF_L4_DR ? IP_VS_CONN_F_DROUTE :
-				r->forward == CONF_L4_TUNNEL ? IP_VS_CONN_F_TUNNEL : IP_VS_CONN_F_MASQ;
-			d.weight = r->weight;
-			d.u_thresh = r->u_threshold;
-			d.l_thresh = r->l_threshold;
-			if (r->forward == CONF_L4_TUNNEL) {
-				d.tun_type = r->tunnel_type == CONF_L4_TUN_GUE ? IP_VS_CONN_F_TUNNEL_TYPE_GUE :
-					     r->tunnel_type == CONF_L4_TUN_GRE ? IP_VS_CONN_F_TUNNEL_TYPE_GRE :
-					     IP_VS_CONN_F_TUNNEL_TYPE_IPIP;
-				d.tun_port = r->tunnel_port;
-			}
-			if (l4_svc_add_dest(ns, &d) < 0)
-				return -ENOMEM;
+		l4_svc_from_conf(cs, &s, d);
+		s.dests = NULL;
+		s.ndests = 0;
+		ns = l4_table_add_svc(t, &s);
+		if (ns == NULL) {
+			free(d);
+			return -ENOMEM;
 		}
+		ns->dests = d;
+		ns->ndests = ns->dcap = cs->nreals;
 	}
 	l4_table_sort(t);
 	return 0;

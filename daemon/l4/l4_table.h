@@ -16,6 +16,14 @@ struct l4_svc *l4_table_add_svc(struct l4_table *t, const struct l4_svc *svc);
 /* Appends a copy of d to svc's dests. 0 or -ENOMEM. */
 int l4_svc_add_dest(struct l4_svc *svc, const struct l4_dest *d);
 
+/* Fills s from a config service without allocating: its dests are written
+ * to dests (cs->nreals entries, caller's storage, borrowed by s) and sorted.
+ * s->name borrows cs->name. */
+void l4_svc_from_conf(const struct conf_l4_service *cs, struct l4_svc *s, struct l4_dest *dests);
+
+/* Sorts one service's dests (skips the sort when already in order). */
+void l4_svc_sort_dests(struct l4_svc *s);
+
 /* Sorts services by key and each service's dests by address, so the diff can
  * merge-join. */
 void l4_table_sort(struct l4_table *t);
