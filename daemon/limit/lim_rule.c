@@ -38,7 +38,6 @@
 #define LIM_KEYPARTS_MAX	4
 #define LIM_LIST_MAX		64	/* hosts, methods, listeners, headers, values per rule */
 #define LIM_CLAIM_MAX		256
-#define LIM_BAN_MAX		1000000
 #define LIM_CIDRS_MAX		1000000
 #define LIM_KEYFILE_MAX		(1024 * 1024)
 
@@ -925,7 +924,7 @@ lim_store_new(uint32_t node, const uint64_t seed[2], uint32_t max_keys)
 	s->seed[0] = seed[0];
 	s->seed[1] = seed[1];
 	s->max_keys = max_keys < 64 ? 64 : max_keys;
-	s->bans = lim_ban_new(LIM_BAN_MAX);
+	s->bans = lim_ban_new(s->max_keys);	/* as many bans as keys per rule */
 	if (s->bans == NULL)
 		lim_store_free(&s);
 	return s;
