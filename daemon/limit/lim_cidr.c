@@ -7,6 +7,12 @@
  * extends its parent's, and child[b] continues with bit b at position plen.
  * Nodes created only to branch carry no value (LIM_NOVAL). IPv4 keys sit in
  * the top 32 bits of the 128-bit key, in a tree of their own.
+ *
+ * lim_cidr_freeze adds a jump table per family indexed by the top 16 bits:
+ * for each /16 it holds the best value of the prefixes of length < 16 on the
+ * path and the first node of length >= 16, so a lookup starts there. With
+ * 100,000 prefixes that removes ~16 dependent cache misses per lookup.
+ * Adding a prefix drops the jump tables (freeze again).
  */
 #include "config.h"
 
@@ -29,7 +35,16 @@ struct lim_cnode {
 	uint32_t child[2];
 };
 
+#define LIM_JUMP_BITS	16
+#define LIM_JUMP_HAS	0x80000000u	/* in jump.start: best is set */
+
+struct lim_cjump {
+	uint32_t start;	/* node index (LIM_NIL: none) | LIM_JUMP_HAS */
+	uint32_t best;
+};
+
 struct lim_cidr {
+	struct lim_cjump *jump[2];	/* NULL until lim_cidr_freeze */
 	struct lim_cnode *n;
 	uint32_t len, cap;
 	uint32_t root[2];	/* [0] IPv4, [1] IPv6 */
@@ -51,6 +66,8 @@ lim_cidr_free(struct lim_cidr **cp)
 {
 	if (*cp == NULL)
 		return;
+	free((*cp)->jump[0]);
+	free((*cp)->jump[1]);
 	free((*cp)->n);
 	free(*cp);
 	*cp = NULL;
@@ -146,6 +163,8 @@ lim_cidr_add(struct lim_cidr *c, int af, const uint8_t *addr, unsigned plen, uin
 	lim_mask(&mh, &ml, plen);
 	if (mh != hi || ml != lo)
 		return -EINVAL;	/* host bits set */
+	free(c->jump[tree]);	/* stale now */
+	c->jump[tree] = NULL;
 	if (c->len + 2 > c->cap) {	/* reserve first: no pointer moves below */
 		uint32_t nc = c->cap ? c->cap * 2 : 64;
 		struct lim_cnode *nn;
@@ -243,7 +262,19 @@ lim_cidr_lookup(const struct lim_cidr *c, int af, const uint8_t *addr, uint32_t 
 
 	if (bits < 0)
 		return 0;
-	for (idx = c->root[tree]; idx != LIM_NIL;) {
+	idx = c->root[tree];
+	if (c->jump[tree] != NULL) {
+		const struct lim_cjump *j = &c->jump[tree][hi >> (64 - LIM_JUMP_BITS)];
+
+		if (j->start & LIM_JUMP_HAS) {
+			*value = j->best;
+			found = 1;
+		}
+		idx = j->start & ~LIM_JUMP_HAS;
+		if (idx == (LIM_NIL & ~LIM_JUMP_HAS))
+			idx = LIM_NIL;
+	}
+	while (idx != LIM_NIL) {
 		const struct lim_cnode *n = &c->n[idx];
 		unsigned np = n->plen & ~LIM_NOVAL;
 
@@ -260,6 +291,51 @@ lim_cidr_lookup(const struct lim_cidr *c, int af, const uint8_t *addr, uint32_t 
 	return found;
 }
 
+int
+lim_cidr_freeze(struct lim_cidr *c)
+{
+	uint32_t x, tree;
+
+	if (c->len >= (LIM_NIL & ~LIM_JUMP_HAS))
+		return -ENOMEM;	/* indexes must leave the flag bit free */
+	for (tree = 0; tree < 2; tree++) {
+		struct lim_cjump *j;
+
+		free(c->jump[tree]);
+		c->jump[tree] = NULL;
+		if (c->root[tree] == LIM_NIL)
+			continue;
+		j = malloc(sizeof(*j) << LIM_JUMP_BITS);
+		if (j == NULL)
+			return -ENOMEM;
+		for (x = 0; x < (1u << LIM_JUMP_BITS); x++) {
+			uint64_t hi = (uint64_t)x << (64 - LIM_JUMP_BITS);
+			uint32_t idx = c->root[tree], has = 0, best = 0;
+
+			while (idx != LIM_NIL) {
+				const struct lim_cnode *n = &c->n[idx];
+				unsigned np = n->plen & ~LIM_NOVAL;
+
+				if (np >= LIM_JUMP_BITS)
+					break;	/* from here the host bits matter */
+				if (lim_common(hi, 0, n->hi, n->lo) < np) {
+					idx = LIM_NIL;
+					break;
+				}
+				if (!(n->plen & LIM_NOVAL)) {
+					has = LIM_JUMP_HAS;
+					best = n->value;
+				}
+				idx = n->child[lim_bit(hi, 0, np)];
+			}
+			j[x].start = (idx == LIM_NIL ? (LIM_NIL & ~LIM_JUMP_HAS) : idx) | has;
+			j[x].best = best;
+		}
+		c->jump[tree] = j;
+	}
+	return 0;
+}
+
 size_t
 lim_cidr_count(const struct lim_cidr *c)
 {
@@ -269,5 +345,6 @@ lim_cidr_count(const struct lim_cidr *c)
 size_t
 lim_cidr_bytes(const struct lim_cidr *c)
 {
-	return (size_t)c->cap * sizeof(struct lim_cnode) + sizeof(*c);
+	return (size_t)c->cap * sizeof(struct lim_cnode) + sizeof(*c) +
+	       ((c->jump[0] != NULL) + (c->jump[1] != NULL)) * (sizeof(struct lim_cjump) << LIM_JUMP_BITS);
 }

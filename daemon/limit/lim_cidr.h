@@ -33,6 +33,12 @@ int lim_cidr_add_str(struct lim_cidr *c, const char *s, uint32_t value);
  * covers addr, else 0. Any thread. */
 int lim_cidr_lookup(const struct lim_cidr *c, int af, const uint8_t *addr, uint32_t *value);
 
+/* Builds the per-family jump tables (512 KiB each) that let a lookup skip
+ * the top 16 levels; worth it from about a thousand prefixes. Call after the
+ * last add (an add drops them). Returns 0 or -ENOMEM (lookups still work,
+ * without the shortcut). Config time. */
+int lim_cidr_freeze(struct lim_cidr *c);
+
 /* Prefixes stored, and bytes of trie memory. */
 size_t lim_cidr_count(const struct lim_cidr *c);
 size_t lim_cidr_bytes(const struct lim_cidr *c);

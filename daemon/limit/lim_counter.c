@@ -18,8 +18,9 @@
  */
 #include "config.h"
 
+#include <endian.h>
 #include <errno.h>
-#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,8 +45,47 @@ struct lim_entry {
 	uint32_t c[2][LIM_NODES];	/* [0] current window, [1] previous */
 };
 
+/* A test-and-test-and-set lock: critical sections are a probe and a few
+ * stores (a rehash at worst), far shorter than a futex round trip, and
+ * unlike a mutex it costs one atomic op when uncontended. A waiter that spins
+ * long yields, so a preempted holder is not starved. */
+#if defined(__x86_64__) || defined(__i386__)
+#define LIM_CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define LIM_CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define LIM_CPU_RELAX() __asm__ __volatile__("" ::: "memory")
+#endif
+
+struct lim_lock {
+	int v;
+};
+
+static inline void
+lim_lock(struct lim_lock *l)
+{
+	unsigned spins = 0;
+
+	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE) != 0) {
+		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED) != 0) {
+			if (++spins > 1000) {
+				sched_yield();
+				spins = 0;
+			} else {
+				LIM_CPU_RELAX();
+			}
+		}
+	}
+}
+
+static inline void
+lim_unlock(struct lim_lock *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+}
+
 struct lim_shard {
-	pthread_mutex_t lock;
+	struct lim_lock lock;
 	struct lim_entry *e;
 	uint32_t nslots;
 	uint32_t count;
@@ -62,14 +102,15 @@ struct lim_table {
 	uint32_t shard_shift;	/* 64 - log2(nshards), 64 for one shard */
 	uint32_t nshards;
 	uint64_t seed[2];
-	pthread_mutex_t dup_lock;	/* batch-id rings: control path only */
+	struct lim_lock dup_lock;	/* batch-id rings: control path only */
 	uint64_t dup_ids[LIM_NODES][LIM_DUP_RING];
 	uint32_t dup_n[LIM_NODES];
 	uint64_t dup_batches;
 	struct lim_shard *shards;
 };
 
-/* ---- SipHash-2-4 (Aumasson & Bernstein), written for little-endian loads ---- */
+/* ---- SipHash-1-3 (Aumasson & Bernstein; the variant Rust's HashMap uses):
+ * keyed, so clients cannot choose colliding keys without the seed ---- */
 
 #define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND do { \
@@ -79,15 +120,13 @@ struct lim_table {
 	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
 } while (0)
 
-static uint64_t
+static inline uint64_t
 lim_load64(const unsigned char *p)
 {
-	uint64_t v = 0;
-	int i;
+	uint64_t v;
 
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
+	memcpy(&v, p, 8);
+	return le64toh(v);
 }
 
 uint64_t
@@ -103,17 +142,14 @@ lim_siphash(const uint64_t k[2], const void *data, size_t len)
 		m = lim_load64(p + i);
 		v3 ^= m;
 		SIPROUND;
-		SIPROUND;
 		v0 ^= m;
 	}
 	for (size_t j = 0; j < left; j++)
 		b |= (uint64_t)p[i + j] << (8 * j);
 	v3 ^= b;
 	SIPROUND;
-	SIPROUND;
 	v0 ^= b;
 	v2 ^= 0xff;
-	SIPROUND;
 	SIPROUND;
 	SIPROUND;
 	SIPROUND;
@@ -327,7 +363,6 @@ lim_table_new(const struct lim_table_opts *o, int *err)
 	t->shard_shift = 64 - (uint32_t)__builtin_ctz(ns);
 	t->seed[0] = o->seed[0];
 	t->seed[1] = o->seed[1];
-	pthread_mutex_init(&t->dup_lock, NULL);
 	t->shards = aligned_alloc(64, sizeof(*t->shards) * ns);
 	if (t->shards == NULL)
 		goto fail_t;
@@ -336,7 +371,6 @@ lim_table_new(const struct lim_table_opts *o, int *err)
 	for (i = 0; i < ns; i++) {
 		struct lim_shard *s = &t->shards[i];
 
-		pthread_mutex_init(&s->lock, NULL);
 		s->max_count = per;
 		s->max_slots = (uint32_t)(((uint64_t)per * 4 + 2) / 3) + 1;
 		s->nslots = s->max_slots < 16 ? s->max_slots : 16;
@@ -363,12 +397,9 @@ lim_table_free(struct lim_table **tp)
 
 	if (t == NULL)
 		return;
-	for (i = 0; t->shards != NULL && i < t->nshards; i++) {
+	for (i = 0; t->shards != NULL && i < t->nshards; i++)
 		free(t->shards[i].e);
-		pthread_mutex_destroy(&t->shards[i].lock);
-	}
 	free(t->shards);
-	pthread_mutex_destroy(&t->dup_lock);
 	t->magic = 0;
 	free(t);
 	*tp = NULL;
@@ -382,13 +413,15 @@ lim_table_key(const struct lim_table *t, const void *key, size_t len)
 	return fp ? fp : 1;
 }
 
-/* Fills r from entry e (NULL: a key never seen) at now_ms; counts one
- * request in this node's slot when admitted and count is set. */
+/* Fills r from entry e (NULL: a key never seen) at now_ms, in window w
+ * (= now_ms / period, computed once by the caller); counts one request in
+ * this node's slot when admitted and count is set. Two divisions in all:
+ * the caller's window and the estimate here. */
 static void
 lim_decide(struct lim_table *t, struct lim_entry *e, uint32_t limit, uint32_t burst,
-	   uint64_t now_ms, int count, struct lim_result *r)
+	   uint64_t now_ms, uint64_t w, int count, struct lim_result *r)
 {
-	uint64_t P = t->period_ms, w = lim_window(t, now_ms), el, prev = 0, cur = 0, ceil_, num;
+	uint64_t P = t->period_ms, el, prev = 0, cur = 0, ceil_, num, est;
 	int n;
 
 	if (limit == 0)
@@ -415,13 +448,16 @@ lim_decide(struct lim_table *t, struct lim_entry *e, uint32_t limit, uint32_t bu
 		if (count && e != NULL && e->c[0][t->node] < UINT32_MAX)
 			e->c[0][t->node]++;
 		num += P;
-		r->remaining = (uint32_t)((ceil_ * P - num) / P);
+		est = num / P;
+		/* whole admissions left: ceil - ceil(num / P) */
+		r->remaining = (uint32_t)(ceil_ - est - (num - est * P != 0));
 		r->retry_after_s = 0;
 	} else {
 		uint64_t wait;
 
 		r->allow = false;
 		r->remaining = 0;
+		est = num / P;
 		if (cur + 1 <= ceil_) {
 			/* prev's weight must shrink to ceil - 1 - cur */
 			uint64_t keep = (ceil_ - 1 - cur) * P / prev;
@@ -436,7 +472,7 @@ lim_decide(struct lim_table *t, struct lim_entry *e, uint32_t limit, uint32_t bu
 		if (r->retry_after_s == 0)
 			r->retry_after_s = 1;
 	}
-	r->estimate = (uint32_t)(num / P > UINT32_MAX ? UINT32_MAX : num / P);
+	r->estimate = (uint32_t)(est > UINT32_MAX ? UINT32_MAX : est);
 }
 
 void
@@ -445,11 +481,12 @@ lim_table_hit(struct lim_table *t, uint64_t fp, uint32_t limit, uint32_t burst,
 {
 	struct lim_shard *s = lim_shard_of(t, fp);
 	struct lim_entry *e;
+	uint32_t w = lim_window(t, now_ms);
 
-	pthread_mutex_lock(&s->lock);
-	e = lim_find(s, fp, lim_window(t, now_ms), 1);
-	lim_decide(t, e, limit, burst, now_ms, 1, r);
-	pthread_mutex_unlock(&s->lock);
+	lim_lock(&s->lock);
+	e = lim_find(s, fp, w, 1);
+	lim_decide(t, e, limit, burst, now_ms, w, 1, r);
+	lim_unlock(&s->lock);
 }
 
 void
@@ -458,13 +495,14 @@ lim_table_peek(struct lim_table *t, uint64_t fp, uint32_t limit, uint32_t burst,
 {
 	struct lim_shard *s = lim_shard_of(t, fp);
 	struct lim_entry *e, copy;
+	uint32_t w = lim_window(t, now_ms);
 
-	pthread_mutex_lock(&s->lock);
-	e = lim_find(s, fp, lim_window(t, now_ms), 0);
+	lim_lock(&s->lock);
+	e = lim_find(s, fp, w, 0);
 	if (e != NULL)
 		copy = *e;	/* roll a copy: peeking changes nothing */
-	pthread_mutex_unlock(&s->lock);
-	lim_decide(t, e != NULL ? &copy : NULL, limit, burst, now_ms, 0, r);
+	lim_unlock(&s->lock);
+	lim_decide(t, e != NULL ? &copy : NULL, limit, burst, now_ms, w, 0, r);
 }
 
 uint64_t
@@ -475,11 +513,11 @@ lim_table_count(struct lim_table *t, uint64_t fp, uint64_t now_ms)
 	uint64_t sum = 0;
 	int n;
 
-	pthread_mutex_lock(&s->lock);
+	lim_lock(&s->lock);
 	e = lim_find(s, fp, lim_window(t, now_ms), 0);
 	if (e != NULL)
 		copy = *e;
-	pthread_mutex_unlock(&s->lock);
+	lim_unlock(&s->lock);
 	if (e == NULL)
 		return 0;
 	lim_roll(&copy, lim_window(t, now_ms));
@@ -497,7 +535,7 @@ lim_table_expire(struct lim_table *t, uint64_t now_ms)
 	for (k = 0; k < t->nshards; k++) {
 		struct lim_shard *s = &t->shards[k];
 
-		pthread_mutex_lock(&s->lock);
+		lim_lock(&s->lock);
 		for (i = 0; i < s->nslots;) {
 			if (s->e[i].fp != 0 && lim_expired(&s->e[i], win)) {
 				lim_delete(s, i);	/* re-examine i: a later entry moved in */
@@ -507,7 +545,7 @@ lim_table_expire(struct lim_table *t, uint64_t now_ms)
 				i++;
 			}
 		}
-		pthread_mutex_unlock(&s->lock);
+		lim_unlock(&s->lock);
 	}
 	return n;
 }
@@ -588,7 +626,7 @@ lim_table_export(struct lim_table *t, bool full, uint32_t mark, uint64_t batch_i
 	for (k = 0; k < t->nshards; k++) {
 		struct lim_shard *s = &t->shards[k];
 
-		pthread_mutex_lock(&s->lock);
+		lim_lock(&s->lock);
 		for (i = 0; i < s->nslots; i++) {
 			struct lim_entry e = s->e[i];
 
@@ -613,7 +651,7 @@ lim_table_export(struct lim_table *t, bool full, uint32_t mark, uint64_t batch_i
 			}
 			nrec++;
 		}
-		pthread_mutex_unlock(&s->lock);
+		lim_unlock(&s->lock);
 	}
 	if (!b.oom) {
 		for (i = 0; i < 4; i++)
@@ -637,7 +675,7 @@ lim_merge(struct lim_table *t, uint64_t fp, uint32_t win, uint32_t node, uint32_
 	struct lim_shard *s = lim_shard_of(t, fp);
 	struct lim_entry *e;
 
-	pthread_mutex_lock(&s->lock);
+	lim_lock(&s->lock);
 	e = lim_find(s, fp, win, 1);
 	if (win > e->win)
 		lim_roll(e, win);
@@ -652,7 +690,7 @@ lim_merge(struct lim_table *t, uint64_t fp, uint32_t win, uint32_t node, uint32_
 	if (tick > e->tick)
 		e->tick = tick;
 	s->merged++;
-	pthread_mutex_unlock(&s->lock);
+	lim_unlock(&s->lock);
 }
 
 /* Returns 1 when (node, id) was already applied, else records it. */
@@ -661,7 +699,7 @@ lim_dup_check(struct lim_table *t, uint32_t node, uint64_t id)
 {
 	int i, dup = 0;
 
-	pthread_mutex_lock(&t->dup_lock);
+	lim_lock(&t->dup_lock);
 	for (i = 0; i < LIM_DUP_RING && i < (int)t->dup_n[node]; i++)
 		if (t->dup_ids[node][i] == id)
 			dup = 1;
@@ -669,7 +707,7 @@ lim_dup_check(struct lim_table *t, uint32_t node, uint64_t id)
 		t->dup_batches++;
 	else
 		t->dup_ids[node][t->dup_n[node]++ % LIM_DUP_RING] = id;
-	pthread_mutex_unlock(&t->dup_lock);
+	lim_unlock(&t->dup_lock);
 	return dup;
 }
 
@@ -725,18 +763,18 @@ lim_table_stats(struct lim_table *t, struct lim_table_stats *st)
 	for (k = 0; k < t->nshards; k++) {
 		struct lim_shard *s = &t->shards[k];
 
-		pthread_mutex_lock(&s->lock);
+		lim_lock(&s->lock);
 		st->keys += s->count;
 		st->slots += s->nslots;
 		st->evictions += s->evictions;
 		st->expired += s->expired;
 		st->merged += s->merged;
-		pthread_mutex_unlock(&s->lock);
+		lim_unlock(&s->lock);
 	}
 	st->bytes = st->slots * sizeof(struct lim_entry);
-	pthread_mutex_lock(&t->dup_lock);
+	lim_lock(&t->dup_lock);
 	st->dup_batches = t->dup_batches;
-	pthread_mutex_unlock(&t->dup_lock);
+	lim_unlock(&t->dup_lock);
 }
 
 size_t

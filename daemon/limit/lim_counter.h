@@ -16,7 +16,7 @@
  * monotonic-enough epoch shared by the pair, e.g. CLOCK_REALTIME in ms).
  *
  * Threads: every function may be called from any thread; each shard has its
- * own mutex (no global lock). Data-path calls (key, hit, peek) never allocate
+ * own spinlock (no global lock). Data-path calls (key, hit, peek) never allocate
  * except when a shard grows toward its cap; an allocation failure there is
  * absorbed by evicting instead.
  */

@@ -398,6 +398,8 @@ lim_get_cidrs(struct lim_ctx *x, json_t *obj, const char *path, const char *key)
 				 "must be an IPv4 or IPv6 address or prefix (addr/len, host bits zero)");
 		}
 	}
+	if (lim_cidr_count(c) >= 1024 && lim_cidr_freeze(c) < 0)
+		errs_add(x->errs, p, "out of memory");
 	return c;
 }
 

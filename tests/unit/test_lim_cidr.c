@@ -60,6 +60,13 @@ test_edges_v4(void **state)
 	assert_int_equal(lim_cidr_add_str(c, "10.1.0.0/16", 99), 0);
 	assert_int_equal(look(c, "10.1.9.9"), 99);
 	assert_int_equal(lim_cidr_count(c), 5);
+	assert_int_equal(lim_cidr_freeze(c), 0);
+	assert_int_equal(look(c, "10.1.9.9"), 99);
+	assert_int_equal(look(c, "10.1.2.3"), 32);
+	assert_int_equal(look(c, "11.0.0.0"), 0);
+	assert_int_equal(look(c, "::ffff:10.2.0.1"), 8);
+	assert_int_equal(lim_cidr_add_str(c, "10.1.2.0/24", 24), 0);	/* drops the jump table */
+	assert_int_equal(look(c, "10.1.2.9"), 24);
 	lim_cidr_free(&c);
 	assert_null(c);
 }
@@ -89,6 +96,11 @@ test_edges_v6(void **state)
 	assert_int_equal(look(c, "fe80::"), 127);
 	assert_int_equal(look(c, "fe80::1"), 1281);
 	assert_int_equal(look(c, "fe80::2"), 0);
+	assert_int_equal(lim_cidr_freeze(c), 0);
+	assert_int_equal(look(c, "fe80::1"), 1281);
+	assert_int_equal(look(c, "2001:db8:0:1::7"), 128);
+	assert_int_equal(look(c, "2001:db9::"), 0);
+	assert_int_equal(look(c, "10.0.0.1"), -1);
 	lim_cidr_free(&c);
 }
 
@@ -147,7 +159,7 @@ test_random_vs_scan(void **state)
 		assert_int_equal(lim_cidr_add(c, e[i].af, e[i].a, e[i].plen, (uint32_t)i), 0);
 	}
 	print_message("100,000 prefixes: %zu distinct, %zu bytes\n", lim_cidr_count(c), lim_cidr_bytes(c));
-	for (j = 0; j < Q; j++) {
+	for (j = 0; j < 2 * Q; j++) {
 		const struct ent *base = &e[rand() % N];
 		uint8_t q[16];
 		int af = base->af, best = -1;
@@ -155,6 +167,8 @@ test_random_vs_scan(void **state)
 		uint32_t v;
 		int got;
 
+		if (j == Q)	/* second half: through the jump tables */
+			assert_int_equal(lim_cidr_freeze(c), 0);
 		memcpy(q, base->a, 16);
 		for (k = base->plen; k < bits; k++)	/* random host part */
 			if (rand() & 1)
