@@ -362,28 +362,30 @@ resume(struct fx *f, int version, SSL_SESSION **keep, int fresh)
 	return r;
 }
 
+/* Checks are collected and asserted after the session is freed, so a
+ * failure does not leak under ASan. */
 static void
 test_resumption_and_rotation(void **state)
 {
 	struct fx *f = *state;
+	int versions[] = { TLS1_3_VERSION, TLS1_2_VERSION }, r[4];
 	SSL_SESSION *s = NULL;
-	int v;
-	int versions[] = { TLS1_3_VERSION, TLS1_2_VERSION };
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		v = versions[i];
-		assert_true(resume(f, v, &s, 1));
+		r[0] = resume(f, versions[i], &s, 1);
 		/* One rotation: the ticket's key is the previous one, still kept. */
 		assert_int_equal(l7_tls_keys_rotate(f->keys, 2000), 0);
-		assert_true(resume(f, v, &s, 0));
+		r[1] = resume(f, versions[i], &s, 0);
 		/* Rotate it out of the store (current + 2 older are kept). */
 		assert_int_equal(l7_tls_keys_rotate(f->keys, 3000), 0);
 		assert_int_equal(l7_tls_keys_rotate(f->keys, 4000), 0);
-		if (v == TLS1_3_VERSION)
-			assert_false(resume(f, v, &s, 0));
+		r[2] = versions[i] == TLS1_3_VERSION ? resume(f, versions[i], &s, 0) : 0;
 		SSL_SESSION_free(s);
 		s = NULL;
+		assert_true(r[0]);
+		assert_true(r[1]);
+		assert_false(r[2]);
 	}
 }
 
@@ -393,9 +395,10 @@ test_tls12_cache_fallback(void **state)
 {
 	struct fx *f = *state;
 	SSL_SESSION *s = NULL;
+	int r = resume(f, TLS1_2_VERSION, &s, 1);
 
-	assert_true(resume(f, TLS1_2_VERSION, &s, 1));
 	SSL_SESSION_free(s);
+	assert_true(r);
 }
 
 static void
@@ -447,6 +450,7 @@ test_imported_keys_resume_across_nodes(void **state)
 	SSL *cl;
 	char err[256];
 	ssize_t n;
+	int r;
 
 	n = l7_tls_keys_export(f->keys, buf, sizeof(buf));
 	assert_true(n > 0);
@@ -458,12 +462,12 @@ test_imported_keys_resume_across_nodes(void **state)
 	done(&sc, cl, cc);
 	h.sess = s;
 	sc = handshake(pctx, &h, &cl, &cc);	/* the "other node" */
-	assert_non_null(sc);
-	assert_true(l7_tls_conn_resumed(sc));
+	r = sc != NULL && l7_tls_conn_resumed(sc);
 	done(&sc, cl, cc);
 	SSL_SESSION_free(s);
 	l7_tls_ctx_unref(&pctx);
 	l7_tls_keys_free(&peer);
+	assert_true(r);
 }
 
 static void
