@@ -8,7 +8,8 @@
 #
 #   bench/profile.sh                    # perf, 10 s
 #   PROFILER=callgrind bench/profile.sh # valgrind --tool=callgrind instead (slow: ~50x)
-#   STRACE=1 bench/profile.sh           # also a 3 s strace -c -f of tandemd
+#   STRACE=1 bench/profile.sh           # also a 3 s strace -c -f of tandemd (after perf)
+#   PROFILER=none STRACE=1 bench/profile.sh   # syscall counts only
 set -euo pipefail
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECS=${SECS:-10}
@@ -79,18 +80,18 @@ wait_http "http://127.0.0.1:$PPORT/" || { echo "tandemd did not start: $(tail -3
 URL=http://127.0.0.1:$PPORT/
 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d2s "$URL" >/dev/null   # warm up
 "$TANDEMCTL" -s "$WD/ctl.sock" stats >"$OUT/stats-before.json" 2>&1 || true
-taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$URL" >"$OUT/wrk.txt" 2>&1 &
+taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$((SECS + 4 * STRACE))s" --latency "$URL" >"$OUT/wrk.txt" 2>&1 &
 WRK=$!; PIDS+=("$WRK")
 sleep 0.5
 if [[ $PROFILER == perf ]]; then
   perf record -e cpu-clock -F 4999 --call-graph dwarf,16384 -p "$TPID" -o "$OUT/perf.data" -- sleep $((SECS - 2)) \
     >"$OUT/perf-record.log" 2>&1 || true
-elif [[ $STRACE == 0 ]]; then
-  sleep $((SECS - 1))
+else
+  [[ $PROFILER == none ]] && sleep 1
+  [[ $STRACE == 0 ]] && sleep $((SECS - 1))
 fi
 if [[ $STRACE == 1 ]] && command -v strace >/dev/null; then
-  tids=(); for t in /proc/"$TPID"/task/*; do tids+=(-p "${t##*/}"); done   # every thread: the worker is not the main one
-  timeout -s INT 3 strace -c -f "${tids[@]}" -o "$OUT/strace-c.txt" || true
+  timeout -s INT 3 strace -c -f -p "$TPID" -o "$OUT/strace-c.txt" || true   # -f -p: every thread of tandemd
 fi
 wait "$WRK" || true
 "$TANDEMCTL" -s "$WD/ctl.sock" stats >"$OUT/stats-after.json" 2>&1 || true
@@ -104,7 +105,7 @@ if [[ $PROFILER == perf ]]; then
     | grep -v '^$' >"$OUT/perf-children.txt" || true
   echo "--- perf, self time (top 40)"; grep -E '^ +[0-9]' "$OUT/perf-flat.txt" | head -40
   echo "--- perf, with children (top 40)"; grep -E '^ +[0-9]' "$OUT/perf-children.txt" | head -40
-else
+elif [[ $PROFILER == callgrind ]]; then
   kill -TERM "$TPID" 2>/dev/null; wait "$TPID" 2>/dev/null || true
   callgrind_annotate "$OUT/callgrind.out" 2>/dev/null | head -60
 fi
