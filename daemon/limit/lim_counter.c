@@ -714,7 +714,7 @@ lim_dup_check(struct lim_table *t, uint32_t node, uint64_t id)
 int
 lim_table_apply(struct lim_table *t, const unsigned char *buf, size_t len, uint64_t now_ms)
 {
-	uint32_t kind, node, nrec, i, n, win, tick;
+	uint32_t kind, node, nrec, i, n, win, tick, now_win;
 	uint64_t batch, fp;
 	size_t rl;
 	const unsigned char *p;
@@ -737,11 +737,17 @@ lim_table_apply(struct lim_table *t, const unsigned char *buf, size_t len, uint6
 	if (lim_dup_check(t, node, batch))
 		return 0;
 	tick = (uint32_t)(now_ms >> 10);
+	now_win = lim_window(t, now_ms);
 	for (i = 0, p = buf + LIM_HDR_LEN; i < nrec; i++, p += rl) {
 		fp = lim_get(p, 8);
 		win = (uint32_t)lim_get(p + 8, 4);
 		if (fp == 0)
 			continue;	/* never a valid key: ignore rather than corrupt */
+		/* counts for windows that have passed are worth nothing, and a
+		 * window beyond the next one means a clock far off: neither may
+		 * take a slot or roll a key forward */
+		if (win + 2 <= now_win || win > now_win + 1)
+			continue;
 		if (kind == LIM_KIND_DELTA) {
 			lim_merge(t, fp, win, node, (uint32_t)lim_get(p + 12, 4),
 				  (uint32_t)lim_get(p + 16, 4), tick);

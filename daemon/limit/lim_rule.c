@@ -305,11 +305,23 @@ lim_get_strs(struct lim_ctx *x, json_t *obj, const char *path, const char *key, 
 		}
 		(*out)[n].s = arena_strdup(x->r->arena, s);
 		(*out)[n].len = json_string_length(v);
-		if ((*out)[n].s == NULL)
+		if ((*out)[n].s == NULL) {
 			errs_add(x->errs, pi, "out of memory");
+			continue;
+		}
 		n++;
 	}
 	return n;
+}
+
+static int
+lim_str_cmp(const void *a, const void *b)
+{
+	const struct lim_str *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->s, y->s, x->len);
 }
 
 static int
@@ -664,6 +676,8 @@ lim_parse_key(struct lim_ctx *x, struct lim_rule *rl, json_t *arr, const char *p
 				errs_add(x->errs, pi, "name must be a non-empty %s name", type);
 			k->nvalues = lim_get_strs(x, o, pi, "values", 100000, lim_value_valid,
 						  "a string without control characters", &k->values);
+			if (k->nvalues > 1)	/* binary search per request */
+				qsort(k->values, k->nvalues, sizeof(*k->values), lim_str_cmp);
 		} else if (strcmp(type, "path") == 0) {
 			static const char *const ok[] = { "type", NULL };
 
@@ -1186,10 +1200,9 @@ lim_part_value(const struct lim_keypart *k, const struct lim_request *q, uint64_
 	}
 	}
 	if (k->nvalues > 0) {	/* only listed values (e.g. issued API keys) count as a key */
-		for (i = 0; i < k->nvalues; i++)
-			if (k->values[i].len == *vlen && memcmp(k->values[i].s, *val, *vlen) == 0)
-				return 1;
-		return 0;
+		struct lim_str want = { *val, *vlen };
+
+		return bsearch(&want, k->values, k->nvalues, sizeof(*k->values), lim_str_cmp) != NULL;
 	}
 	return 1;
 }

@@ -37,9 +37,8 @@ size_t lim_rules_count(const struct lim_rules *r);
 const char *lim_rules_name(const struct lim_rules *r, size_t i);
 
 /* Creates the run-time state: node is this node's counter slot, seed the
- * key-hash seed shared by the pair, max_keys the cap per rule table (and of
- * the ban set). NULL on
- * out of memory. */
+ * key-hash seed shared by the pair, max_keys the cap per rule table and of
+ * the ban set. NULL on out of memory. */
 struct lim_store *lim_store_new(uint32_t node, const uint64_t seed[2], uint32_t max_keys);
 /* Frees the store and its tables; no rule set bound to it may be used after. */
 void lim_store_free(struct lim_store **sp);

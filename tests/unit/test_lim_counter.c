@@ -245,6 +245,22 @@ test_merge_across_windows(void **state)
 	assert_true(hit(a, "k", 5, 0, T0 + 1500, NULL));
 	assert_false(hit(a, "k", 5, 0, T0 + 1500, NULL));
 	free(d);
+	/* records from windows that have passed, or from a clock far ahead,
+	 * take no slot and roll nothing */
+	{
+		struct lim_table *c = mk(1000, 1000, 0, 0);
+		struct lim_table_stats st;
+
+		hit(b, "z", 100, 0, T0 + 500, NULL);
+		d = export(b, false, 0, 8, T0 + 500, &l);
+		assert_int_equal(lim_table_apply(c, d, l, T0 + 2000), 1);	/* 2 windows on */
+		assert_int_equal(lim_table_apply(a, d, l, T0 - 1500), 1);	/* 2 windows early */
+		lim_table_stats(c, &st);
+		assert_int_equal(st.keys, 0);
+		assert_int_equal(lim_table_count(a, key(a, "z"), T0 - 1500), 0);
+		free(d);
+		lim_table_free(&c);
+	}
 	lim_table_free(&a);
 	lim_table_free(&b);
 }

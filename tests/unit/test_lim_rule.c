@@ -41,7 +41,7 @@ static const char *const examples =
 	"   \"key\": [{\"type\": \"client_ip\", \"ipv6_prefix\": 64}],"
 	"   \"limit\": {\"requests\": 5, \"period_s\": 60}},"
 	"  {\"name\": \"api-key-required\", \"match\": {\"path_prefix\": \"/api/\"},"
-	"   \"key\": [{\"type\": \"header\", \"name\": \"X-API-Key\", \"values\": [\"k-123\", \"k-456\"]}],"
+	"   \"key\": [{\"type\": \"header\", \"name\": \"X-API-Key\", \"values\": [\"k-456\", \"k-123\", \"k-7\", \"k-0000\", \"k-99\"]}],"
 	"   \"on_missing_key\": \"reject\", \"missing_status\": 401},"
 	"  {\"name\": \"search-per-key\", \"match\": {\"path\": \"/search\"},"
 	"   \"key\": [{\"type\": \"header\", \"name\": \"X-API-Key\"}],"
