@@ -5,7 +5,10 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 SRC="$(cd "$HERE/.." && pwd)"
-OUT="${OUT:-$(mktemp -d)}"
+if [ -z "${OUT:-}" ]; then
+	OUT="$(mktemp -d)"
+	trap 'rm -rf "$OUT"' EXIT
+fi
 echo '#define PACKAGE_VERSION "bench"' >"$OUT/config.h"
 L="$SRC/daemon/limit"
 cc -O2 -g -I"$OUT" -I"$SRC/lib" -I"$L" $(pkg-config --cflags jansson openssl) \
