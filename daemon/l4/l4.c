@@ -286,7 +286,7 @@ l4_fast_pass(const struct conf *c, struct l4_apply_result *res, size_t *nops)
 	struct l4_ops ops = { 0 };
 	struct l4_dest *scratch = NULL;
 	unsigned char *seen = NULL;
-	size_t i, k, scap = 0, nseen = 0;
+	size_t i, k, scap = 0, nseen = 0, next = 0;
 	int rc = 0, handled = 0;
 
 	if (c->l4.nservices != l4.prev.n)
@@ -310,9 +310,16 @@ l4_fast_pass(const struct conf *c, struct l4_apply_result *res, size_t *nops)
 		}
 		l4_svc_from_conf(cs, &s, scratch);
 		l4_health_apply_svc(&s);
-		p = l4_table_find(&l4.prev, &s.key);
+		/* The config is usually in the table's order: try the next
+		 * entry before searching. */
+		p = NULL;
+		if (next < l4.prev.n && l4_svc_key_cmp(&l4.prev.svcs[next].key, &s.key) == 0)
+			p = &l4.prev.svcs[next];
+		else
+			p = l4_table_find(&l4.prev, &s.key);
 		if (p == NULL)
 			goto out;		/* added: not for this pass */
+		next = (size_t)(p - l4.prev.svcs) + 1;
 		if (!seen[p - l4.prev.svcs]) {
 			seen[p - l4.prev.svcs] = 1;
 			nseen++;

@@ -189,7 +189,8 @@ l4_svc_from_conf(const struct conf_l4_service *cs, struct l4_svc *s, struct l4_d
 		memcpy(s->key.addr, cs->addr, cs->af == AF_INET ? 4 : 16);
 		s->key.port = cs->port;
 	}
-	snprintf(s->sched, sizeof(s->sched), "%s", cs->scheduler);
+	/* (no snprintf: this runs for every service on every reload) */
+	strncpy(s->sched, cs->scheduler, sizeof(s->sched) - 1);
 	if (cs->persistence_timeout > 0)
 		s->flags |= IP_VS_SVC_F_PERSISTENT;
 	if (cs->flags & CONF_L4_F_ONEPACKET)
