@@ -9,7 +9,7 @@
 #                when qemu cannot run here)
 #   browser      headless Chromium drives the console (tests/browser/)
 #   fuzz         libFuzzer drivers for a fixed time each (tests/fuzz/run.sh)
-#   asan         unit + integration again under ASan/UBSan (build-asan)
+#   asan         unit + integration + vm again under ASan/UBSan (build-asan)
 #   pkg          .deb and .rpm from the dist tarball, installed into a Debian 12
 #                root and started under systemd-nspawn (tests/pkg/run.sh)
 #   distcheck    make distcheck
@@ -78,6 +78,24 @@ integration_tier() {
 	done
 }
 
+# vm_tier BUILDDIR LABEL: tests/vm/tier.sh, one result per VM test (a
+# sanitizer report in a tandemd log fails that test).
+vm_tier() {
+	local bdir="$1" label="$2" rc verdict name n
+	mkdir -p "$LOGDIR/$label"
+	B="$bdir" VM_LOGDIR="$LOGDIR/$label" timeout 900 bash tests/vm/tier.sh >"$LOGDIR/$label/tier.log" 2>&1
+	rc=$?
+	if [ "$rc" -eq 77 ] || ! grep -q -E '^(PASS|FAIL): vm/' "$LOGDIR/$label/tier.log"; then
+		result "$label" "$rc" "$LOGDIR/$label/tier.log"
+		return
+	fi
+	while read -r verdict name _; do
+		n="${name#vm/}"
+		[ "$verdict" = PASS: ] && result "$label/$n" 0 "$LOGDIR/$label/$n.log" ||
+			result "$label/$n" 1 "$LOGDIR/$label/$n.log"
+	done < <(grep -E '^(PASS|FAIL): vm/' "$LOGDIR/$label/tier.log")
+}
+
 mkdir -p "$LOGDIR"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}"
@@ -93,19 +111,7 @@ for tier in "${TIERS[@]}"; do
 	case "$tier" in
 	unit) say "tier: unit"; unit_tier build-test unit ;;
 	integration) say "tier: integration"; integration_tier "$HERE/build-test" integration ;;
-	vm)
-		say "tier: vm (IPVS in qemu)"
-		mkdir -p "$LOGDIR/vm"
-		B="$HERE/build-test" VM_LOGDIR="$LOGDIR/vm" timeout 900 bash tests/vm/tier.sh >"$LOGDIR/vm/tier.log" 2>&1
-		rc=$?
-		if [ "$rc" -eq 77 ] || ! grep -q -E '^(PASS|FAIL): vm/' "$LOGDIR/vm/tier.log"; then
-			result vm "$rc" "$LOGDIR/vm/tier.log"
-		else
-			while read -r verdict name _; do
-				n="${name#vm/}"
-				[ "$verdict" = PASS: ] && result "$name" 0 "$LOGDIR/vm/$n.log" || result "$name" 1 "$LOGDIR/vm/$n.log"
-			done < <(grep -E '^(PASS|FAIL): vm/' "$LOGDIR/vm/tier.log")
-		fi ;;
+	vm) say "tier: vm (IPVS in qemu)"; vm_tier "$HERE/build-test" vm ;;
 	browser)
 		say "tier: browser"
 		mkdir -p "$LOGDIR/browser"
@@ -124,6 +130,7 @@ for tier in "${TIERS[@]}"; do
 		if build build-asan --enable-werror --enable-sanitizers; then
 			unit_tier build-asan asan-unit
 			integration_tier "$HERE/build-asan" asan-integration
+			vm_tier "$HERE/build-asan" asan-vm
 		else
 			result asan/build 1 /dev/null
 		fi ;;

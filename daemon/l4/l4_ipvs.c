@@ -41,6 +41,17 @@ struct l4_ipvs {
 	uint64_t dumps;
 };
 
+/* A private copy of the socket's callbacks. nl_socket_get_cb() returns a new
+ * reference: dropping it here keeps the socket's own set from leaking. */
+static struct nl_cb *
+l4_cb_clone(struct nl_sock *sk)
+{
+	struct nl_cb *s = nl_socket_get_cb(sk), *c = s ? nl_cb_clone(s) : NULL;
+
+	nl_cb_put(s);
+	return c;
+}
+
 /* ------------------------------------------------------------------ build */
 
 static struct nl_msg *
@@ -464,7 +475,7 @@ l4_ipvs_dump_one(struct l4_ipvs *v, struct nl_msg *m, nl_recvmsg_msg_cb_t cb_val
 
 	if (m == NULL)
 		return -ENOMEM;
-	cb = nl_cb_clone(nl_socket_get_cb(v->sk));
+	cb = l4_cb_clone(v->sk);
 	if (cb == NULL) {
 		nlmsg_free(m);
 		return -ENOMEM;
@@ -532,7 +543,7 @@ l4_ipvs_get(struct l4_ipvs *v, const struct l4_svc_key *k, struct l4_table *out)
 		rc = -ENOMEM;
 		goto out;
 	}
-	cb = nl_cb_clone(nl_socket_get_cb(v->sk));
+	cb = l4_cb_clone(v->sk);
 	if (cb == NULL) {
 		rc = -ENOMEM;
 		goto out;
@@ -617,7 +628,7 @@ l4_ipvs_window(struct l4_ipvs *v, const struct l4_op *ops, size_t n, struct l4_a
 	int rc = 0;
 
 	memset(&rx, 0, sizeof(rx));
-	cb = nl_cb_clone(nl_socket_get_cb(v->sk));
+	cb = l4_cb_clone(v->sk);
 	if (cb == NULL)
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, l4_rx_ack, &rx);
@@ -700,7 +711,7 @@ l4_ipvs_change_sync(struct l4_ipvs *v, struct nl_msg *m)
 	if (m == NULL)
 		return -ENOMEM;
 	memset(&rx, 0, sizeof(rx));
-	cb = nl_cb_clone(nl_socket_get_cb(v->sk));
+	cb = l4_cb_clone(v->sk);
 	if (cb == NULL) {
 		nlmsg_free(m);
 		return -ENOMEM;
