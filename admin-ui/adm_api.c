@@ -22,6 +22,7 @@
 #include "adm_apply.h"
 #include "adm_auth.h"
 #include "adm_diff.h"
+#include "adm_vrrp.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "db.h"
@@ -444,12 +445,14 @@ adm_h_status(struct adm_call *c)
 	rc = req ? ctlc_call(a->ctl_socket, req, &st, a->ctl_timeout_ms) : -ENOMEM;
 	json_decref(req);
 	if (rc == 0 && json_is_true(json_object_get(st, "ok")))
-		td = json_pack("{s:b, s:O, s:O, s:O}", "reachable", 1,
+		td = json_pack("{s:b, s:O, s:O, s:O, s:O}", "reachable", 1,
 			       "revision", json_object_get(st, "revision") ?: json_null(),
 			       "generation", json_object_get(st, "generation") ?: json_null(),
-			       "pools", json_object_get(st, "pools") ?: json_array());
+			       "pools", json_object_get(st, "pools") ?: json_array(),
+			       "vrrp", json_object_get(st, "vrrp") ?: json_null());
 	else
-		td = json_pack("{s:b, s:n, s:n, s:[]}", "reachable", 0, "revision", "generation", "pools");
+		td = json_pack("{s:b, s:n, s:n, s:[], s:n}", "reachable", 0, "revision", "generation",
+			       "pools", "vrrp");
 	json_decref(st);
 	rc = adm_candidate_vs_running(a, &n, &run, &cand);
 	if (rc < 0) {
@@ -1102,6 +1105,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_apply(&c);
 	else if (strcmp(what, "revisions") == 0)
 		adm_h_revisions(&c);
+	else if (strcmp(what, "vrrp") == 0)
+		adm_vrrp_handle(a, c.segs, c.nsegs, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

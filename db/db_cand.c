@@ -486,6 +486,18 @@ db_route_delete(struct db *db, const char *name)
 
 /* ---- renderer and loader ---- */
 
+/* Adds the vrrp section (db_vrrp.c), when there is one, to cfg (borrowed). */
+static int
+db_candidate_render_vrrp(struct db *db, json_t *cfg)
+{
+	json_t *v = NULL;
+	int rc = db_vrrp_render(db, &v);
+
+	if (rc == 0 && v != NULL)
+		rc = json_object_set_new(cfg, "vrrp", v) == 0 ? 0 : -ENOMEM;
+	return rc;
+}
+
 int
 db_candidate_render(struct db *db, long revision, json_t **out)
 {
@@ -502,7 +514,14 @@ db_candidate_render(struct db *db, long revision, json_t **out)
 		goto fail;
 	*out = json_pack("{s:i, s:I, s:o, s:o, s:o}", "version", 1, "revision",
 			 (json_int_t)revision, "listeners", l, "pools", p, "routes", r);
-	return *out ? 0 : -ENOMEM;
+	if (*out == NULL)
+		return -ENOMEM;
+	rc = db_candidate_render_vrrp(db, *out);
+	if (rc < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 fail:
 	json_decref(l);
 	json_decref(p);
@@ -626,6 +645,8 @@ db_candidate_load(struct db *db, const json_t *config)
 			break;
 		rc = db_route_add(db, &r);
 	}
+	if (rc == 0)
+		rc = db_vrrp_load(db, json_object_get(config, "vrrp"));
 	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
 		rc = -EIO;
 	return rc;

@@ -337,6 +337,49 @@ async function main() {
     assert(r.ok, 'traffic after the refused apply: HTTP ' + r.status);
   }, { fatal: false });
 
+  await step('HA page: invalid VIP group fields are refused beside each field', async () => {
+    await tid('nav-vrrp').click();
+    await tid('view-vrrp').waitFor({ state: 'visible' });
+    await tid('vrrp-group-name').fill('bt-ha-' + suffix);
+    await tid('vrrp-group-vrid').fill('300');
+    await tid('vrrp-group-advert').fill('15');
+    await tid('vrrp-group-vips').fill('192.0.2.300');
+    await tid('vrrp-group-submit').click();
+    const got = [];
+    for (const attr of ['virtual_router_id', 'advert_interval_ms', 'vips']) {
+      const e = page.locator(`#vrrp-group-form .field-error[data-error-for="${attr}"]`);
+      await e.waitFor({ state: 'visible' });
+      got.push(attr + ': ' + JSON.stringify((await e.textContent()).trim()));
+    }
+    return got.join('; ');
+  }, { fatal: false });
+
+  await step('HA page: a VIP group is added, listed and deleted again', async () => {
+    const name = 'bt-ha-' + suffix;
+    await tid('vrrp-group-vrid').fill('51');
+    await tid('vrrp-group-advert').fill('100');
+    await tid('vrrp-group-peers').fill('192.0.2.11, 192.0.2.12');
+    await tid('vrrp-group-vips').fill('192.0.2.10/24');
+    await tid('vrrp-group-submit').click();
+    const row = page.locator(`[data-testid="vrrp-row"][data-name="${name}"]`);
+    await row.waitFor();
+    const role = (await row.locator('[data-testid="vrrp-role"]').textContent()).trim();
+    await row.locator('[data-testid="vrrp-delete"]').click();
+    await tid('confirm-dialog').waitFor({ state: 'visible' });
+    await tid('confirm-ok').click();
+    await row.waitFor({ state: 'detached' });
+    return 'role shown: ' + role;
+  }, { fatal: false });
+
+  await step("HA page: this node's priority out of range is refused beside the field", async () => {
+    await tid('vrrp-local-interface').fill('eth0');
+    await tid('vrrp-local-priority').fill('300');
+    await tid('vrrp-local-submit').click();
+    const e = page.locator('#vrrp-local-form .field-error[data-error-for="priority"]');
+    await e.waitFor({ state: 'visible' });
+    return JSON.stringify((await e.textContent()).trim());
+  }, { fatal: false });
+
   await step('logout returns to the login page', async () => {
     await tid('logout').click();
     await tid('login-form').waitFor({ state: 'visible' });
