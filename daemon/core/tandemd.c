@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pthread.h>
@@ -35,6 +36,7 @@
 
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
 #define TANDEMD_DEFAULT_VRRP_DIR "/run/tandem/vrrp"
+#define TANDEMD_DEFAULT_PRIV_DIR "/run/tandem-priv"
 
 struct tandemd {
 	const char *config_path;
@@ -71,6 +73,10 @@ tandemd_usage(FILE *f)
 		"      --vrrp-run-dir DIR   keepalived's config, FIFO and pid files\n"
 		"                           (default " TANDEMD_DEFAULT_VRRP_DIR ")\n"
 		"      --keepalived PATH    the keepalived binary (default: keepalived in PATH)\n"
+		"      --user NAME          privilege split: started as root, stay root only in a\n"
+		"                           minimal supervisor of keepalived; the data plane runs\n"
+		"                           as NAME with CAP_NET_ADMIN/NET_BIND_SERVICE/NET_RAW\n"
+		"      --priv-dir DIR       the supervisor's own dir (default " TANDEMD_DEFAULT_PRIV_DIR ")\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"  -V, --version            print the version\n");
 }
@@ -305,6 +311,8 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "vrrp-run-dir", required_argument, NULL, 'R' },
 		{ "keepalived", required_argument, NULL, 'K' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "priv-dir", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 1, .sigfd = -1,
@@ -314,6 +322,8 @@ main(int argc, char **argv)
 	struct errs e;
 	sigset_t mask;
 	int opt, level = LOG_INFO, rc = 1;
+	const char *user = NULL, *priv_dir = TANDEMD_DEFAULT_PRIV_DIR;
+	char priv_fifo[PATH_MAX];
 
 	while ((opt = getopt_long(argc, argv, "c:s:g:w:vfVh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -339,6 +349,8 @@ main(int argc, char **argv)
 		case 'h': tandemd_usage(stdout); return 0;
 		case 'R': d.vrrp_opts.run_dir = optarg; break;
 		case 'K': d.vrrp_opts.keepalived = optarg; break;
+		case 'U': user = optarg; break;
+		case 'P': priv_dir = optarg; break;
 		default: tandemd_usage(stderr); return 2;
 		}
 	}
@@ -347,6 +359,17 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("tandemd", level);
+	/* The privilege split comes first, before any thread or file: from here
+	 * on this process is the unprivileged data plane, its parent the root
+	 * supervisor of keepalived (vrrp/vrrp_priv.c, doc/ha.md). */
+	if (user != NULL) {
+		if (vrrp_priv_split(user, d.vrrp_opts.run_dir, priv_dir, d.vrrp_opts.keepalived,
+				    d.socket_path,
+				    &d.vrrp_opts.priv_fd, priv_fifo, sizeof(priv_fifo)) < 0)
+			return 1;
+		if (d.vrrp_opts.priv_fd > 0)
+			d.vrrp_opts.fifo_path = priv_fifo;
+	}
 	d.started = time(NULL);
 	if (d.l4_state_path == NULL) {
 		if (snprintf(d.l4_state_default, sizeof(d.l4_state_default), "%s.l4-owned",
