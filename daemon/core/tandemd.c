@@ -33,6 +33,7 @@
 #include "sdnotify.h"
 #include "snapshot.h"
 #include "vrrp.h"
+#include "peer.h"
 
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
 #define TANDEMD_DEFAULT_VRRP_DIR "/run/tandem/vrrp"
@@ -54,6 +55,9 @@ struct tandemd {
 	const char *l4_state_path;	/* owned-record file of the L4 tier */
 	char l4_state_default[4096];
 	struct loop_timer l4_timer;
+	struct peer *peer;		/* the peer link (daemon/peer), or NULL */
+	struct peer_opts peer_opts;
+	struct loop_timer peer_timer;
 };
 
 static void
@@ -77,6 +81,9 @@ tandemd_usage(FILE *f)
 		"                           minimal supervisor of keepalived; the data plane runs\n"
 		"                           as NAME with CAP_NET_ADMIN/NET_BIND_SERVICE/NET_RAW\n"
 		"      --priv-dir DIR       the supervisor's own dir (default " TANDEMD_DEFAULT_PRIV_DIR ")\n"
+		"      --peer-listen A:P    the peer link: this node's address, --peer the\n"
+		"      --peer A:P           peer's, --peer-dir DIR the pair's certificates\n"
+		"      --peer-dir DIR       (ca.pem, node.pem, node.key: tandemctl pair-init)\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"  -V, --version            print the version\n");
 }
@@ -218,6 +225,8 @@ tandemd_status(struct tandemd *d)
 	json_object_set_new(resp, "pools", l7_pools_status_json(s));
 	if (d->vrrp != NULL)
 		json_object_set_new(resp, "vrrp", vrrp_status_json(d->vrrp));
+	json_object_set_new(resp, "peer", d->peer ? peer_status_json(d->peer) :
+			    json_pack("{s:s}", "state", "disabled"));
 	json_object_set_new(resp, "l4", l4_status_json(s->conf));
 	snapshot_release(&s);
 	return resp;
@@ -248,8 +257,39 @@ tandemd_ctl(const json_t *req, void *data)
 		return tandemd_reload(d);
 	if (strcmp(cmd, "stats") == 0)
 		return tandemd_stats(d);
+	if (strcmp(cmd, "peer_reconnect") == 0 && d->peer != NULL) {
+		peer_kick(d->peer);
+		return json_pack("{s:b}", "ok", 1);
+	}
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats)");
+			 "message", "unknown command (status, reload, stats, peer_reconnect)");
+}
+
+/* This node's health view for the peer link: every member of every pool
+ * with its state, from the same table status shows. Main loop, every
+ * TANDEMD_PEER_HEALTH_MS; the link sends it only when it changed. */
+#define TANDEMD_PEER_HEALTH_MS 100
+static void
+tandemd_peer_timer(struct loop *l, struct loop_timer *t)
+{
+	struct tandemd *d = t->data;
+	struct snapshot *s = snapshot_acquire();
+	json_t *pools = s ? l7_pools_status_json(s) : NULL, *view = json_array(), *pool, *m;
+	size_t i, j;
+
+	json_array_foreach(pools, i, pool)
+		json_array_foreach(json_object_get(pool, "members"), j, m)
+			json_array_append_new(view, json_pack("{s:O, s:O, s:O, s:O}",
+				"pool", json_object_get(pool, "name") ?: json_null(),
+				"address", json_object_get(m, "address") ?: json_null(),
+				"port", json_object_get(m, "port") ?: json_null(),
+				"state", json_object_get(m, "state") ?: json_null()));
+	if (view != NULL)
+		peer_health_set(d->peer, view);
+	json_decref(view);
+	json_decref(pools);
+	snapshot_release(&s);
+	loop_timer_set(l, t, TANDEMD_PEER_HEALTH_MS, tandemd_peer_timer, d);
 }
 
 /* Starts the keepalived supervisor on the first snapshot (main loop only).
@@ -313,6 +353,9 @@ main(int argc, char **argv)
 		{ "keepalived", required_argument, NULL, 'K' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "priv-dir", required_argument, NULL, 'P' },
+		{ "peer-listen", required_argument, NULL, 'A' },
+		{ "peer", required_argument, NULL, 'B' },
+		{ "peer-dir", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 1, .sigfd = -1,
@@ -351,6 +394,9 @@ main(int argc, char **argv)
 		case 'K': d.vrrp_opts.keepalived = optarg; break;
 		case 'U': user = optarg; break;
 		case 'P': priv_dir = optarg; break;
+		case 'A': d.peer_opts.listen = optarg; break;
+		case 'B': d.peer_opts.connect = optarg; break;
+		case 'D': d.peer_opts.dir = optarg; break;
 		default: tandemd_usage(stderr); return 2;
 		}
 	}
@@ -411,6 +457,15 @@ main(int argc, char **argv)
 	}
 	if (tandemd_vrrp_start(&d) < 0)
 		goto out;
+	if (d.peer_opts.connect != NULL || d.peer_opts.listen != NULL || d.peer_opts.dir != NULL) {
+		if (d.peer_opts.connect == NULL || d.peer_opts.listen == NULL || d.peer_opts.dir == NULL) {
+			log_err("the peer link needs --peer-listen, --peer and --peer-dir together");
+			goto out;
+		}
+		if (peer_start(&d.peer_opts, &d.peer) < 0)
+			goto out;
+		loop_timer_set(d.loop, &d.peer_timer, 0, tandemd_peer_timer, &d);
+	}
 	/* Default to root:tandem when the tandem group exists (packaged installs). */
 	if (d.socket_group == NULL && getgrnam("tandem") != NULL)
 		d.socket_group = "tandem";
@@ -438,6 +493,9 @@ main(int argc, char **argv)
 	vrrp_free(&d.vrrp);
 	l7_workers_stop();
 out:
+	if (d.loop != NULL)
+		loop_timer_cancel(d.loop, &d.peer_timer);
+	peer_stop(&d.peer);
 	vrrp_free(&d.vrrp);
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.l4_timer);
