@@ -2,7 +2,7 @@
  * db_vrrp - the candidate's vrrp section: shared VIP groups and this node's
  * own (per-node) fields.
  *
- * The two halves live in different tables on purpose (migration 003):
+ * The two halves live in different tables on purpose (migration 004):
  * vrrp_groups holds what both nodes share and what config sync replaces;
  * vrrp_local and vrrp_local_groups hold this node's interface, address,
  * priority and router id and are only ever written by an edit of the local

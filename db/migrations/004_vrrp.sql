@@ -1,4 +1,4 @@
--- 003: the vrrp section (VIP groups announced by keepalived).
+-- 004: the vrrp section (VIP groups announced by keepalived).
 -- Shared fields (vrrp_groups) are the same on both nodes and are what config
 -- sync replaces; per-node fields (vrrp_local, vrrp_local_groups) belong to
 -- this node only, so a sync or a restore never overwrites them.
