@@ -56,6 +56,8 @@ unit_tier() {
 		log="${trs%.trs}.log"
 		grep -q '^:test-result: PASS' "$trs" && rc=0
 		grep -q '^:test-result: SKIP' "$trs" && rc=77
+		# XFAIL_TESTS: a known failure, reported loudly as a skip, never a pass
+		grep -q '^:test-result: XFAIL' "$trs" && { rc=77; echo "skip: KNOWN FAILURE (XFAIL_TESTS) $name" >>"$log"; }
 		result "$name" "$rc" "$log"
 	done
 	ls "$dir"/tests/unit/*.trs >/dev/null 2>&1 || result "$label/build" 1 /dev/null

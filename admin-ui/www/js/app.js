@@ -8,9 +8,10 @@ import * as pools from './pools.js';
 import * as routes from './routes.js';
 import * as changes from './changes.js';
 import * as revisions from './revisions.js';
+import * as certificates from './certificates.js';
 import * as vrrp from './vrrp.js';
 
-const VIEWS = { dashboard, listeners, pools, routes, vrrp, changes, revisions };
+const VIEWS = { dashboard, listeners, pools, routes, certificates, vrrp, changes, revisions };
 let current = null;
 let statusTimer = null;
 
