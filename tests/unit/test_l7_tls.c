@@ -3,9 +3,6 @@
  * l7_tls_conn_*), pumped in one thread on non-blocking sockets. */
 #include "config.h"
 
-/* Two programs are built from this file (see main); each uses a part. */
-#pragma GCC diagnostic ignored "-Wunused-function"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -110,6 +107,7 @@ struct hs {
 	int min_version;
 	const char *sigalgs;	/* client signature algorithms, or NULL */
 	SSL_SESSION *sess;	/* to resume, or NULL */
+	int no_ticket;		/* client refuses tickets (TLS 1.2 session ids only) */
 };
 
 static SSL_CTX *
@@ -126,7 +124,13 @@ client_ctx(const struct hs *h)
 		assert_int_equal(SSL_CTX_set1_sigalgs_list(cc, h->sigalgs), 1);
 	if (h->max_version == TLS1_1_VERSION)
 		SSL_CTX_set_cipher_list(cc, "ALL:@SECLEVEL=0");
-	SSL_CTX_set_session_cache_mode(cc, SSL_SESS_CACHE_CLIENT);
+	if (h->no_ticket)
+		SSL_CTX_set_options(cc, SSL_OP_NO_TICKET);
+	/* No client-side cache: the tests keep sessions with SSL_get1_session.
+	 * With SSL_SESS_CACHE_CLIENT, SSL_CTX_free(cc) flushes the cache and
+	 * marks every session in it not resumable, the kept one included, so
+	 * the next handshake would not even offer its ticket. */
+	SSL_CTX_set_session_cache_mode(cc, SSL_SESS_CACHE_OFF);
 	return cc;
 }
 
@@ -213,8 +217,9 @@ peer_keytype(SSL *cl)
 static void
 done(struct l7_tls_conn **sc, SSL *cl, SSL_CTX *cc)
 {
-	/* A clean close: OpenSSL marks the session of an SSL freed without
-	 * close_notify as not resumable. */
+	/* A clean close: SSL_free without SSL_shutdown first drops the
+	 * session from its context's cache and marks it not resumable (the
+	 * fds are already closed: what counts is that shutdown was called). */
 	SSL_shutdown(cl);
 	ERR_clear_error();
 	if (*sc != NULL)
@@ -335,70 +340,125 @@ test_protocols(void **state)
 	done(&sc, cl, cc);
 }
 
-/* Handshake, keep the session, then resume with it: returns resumed? */
-static int
-resume(struct fx *f, int version, SSL_SESSION **keep, int fresh)
+/* A full handshake with h against ctx; returns the client's session (a new
+ * reference), or NULL when the handshake failed or was not a full one. */
+static SSL_SESSION *
+first_session(struct l7_tls_ctx *ctx, const struct hs *h)
 {
-	struct hs h = { .sni = "www.example.test", .max_version = version };
+	struct l7_tls_conn *sc;
+	SSL_SESSION *s = NULL;
+	SSL_CTX *cc;
+	SSL *cl;
+
+	sc = handshake(ctx, h, &cl, &cc);
+	if (sc != NULL && !SSL_session_reused(cl) && !l7_tls_conn_resumed(sc))
+		s = SSL_get1_session(cl);
+	done(&sc, cl, cc);
+	return s;
+}
+
+/* Offers sess in a new handshake with h against ctx. Returns 1 resumed, 0
+ * full handshake, -1 when the handshake failed, the two ends disagree, or
+ * sess was not resumable (not offered: that must not pass for a refusal).
+ * Resumption is what the client saw (SSL_session_reused). *next, when not
+ * NULL, gets the client's session afterwards (a new reference; another
+ * object than sess when the server sent a new ticket). */
+static int
+offer(struct l7_tls_ctx *ctx, const struct hs *h, SSL_SESSION *sess, SSL_SESSION **next)
+{
+	struct hs o = *h;
 	struct l7_tls_conn *sc;
 	SSL_CTX *cc;
 	SSL *cl;
-	int r;
+	int r = -1;
 
-	if (fresh || *keep == NULL) {
-		SSL_SESSION_free(*keep);
-		sc = handshake(f->ctx, &h, &cl, &cc);
-		assert_non_null(sc);
-		assert_false(l7_tls_conn_resumed(sc));
-		*keep = SSL_get1_session(cl);
-		assert_non_null(*keep);
-		done(&sc, cl, cc);
+	if (next != NULL)
+		*next = NULL;
+	if (sess == NULL || !SSL_SESSION_is_resumable(sess))
+		return -1;
+	o.sess = sess;
+	sc = handshake(ctx, &o, &cl, &cc);
+	if (sc != NULL && SSL_session_reused(cl) == l7_tls_conn_resumed(sc)) {
+		r = SSL_session_reused(cl) ? 1 : 0;
+		if (next != NULL)
+			*next = SSL_get1_session(cl);
 	}
-	h.sess = *keep;
-	sc = handshake(f->ctx, &h, &cl, &cc);
-	assert_non_null(sc);
-	r = l7_tls_conn_resumed(sc);
 	done(&sc, cl, cc);
 	return r;
 }
 
-/* Checks are collected and asserted after the session is freed, so a
- * failure does not leak under ASan. */
+/* Ticket resumption and key rotation, TLS 1.3 and 1.2, with SNI (the
+ * connection switches to the name's SSL_CTX) and without (default). Checks
+ * are collected and asserted after the sessions are freed, so a failure
+ * leaks nothing under ASan. */
 static void
 test_resumption_and_rotation(void **state)
 {
 	struct fx *f = *state;
-	int versions[] = { TLS1_3_VERSION, TLS1_2_VERSION }, r[4];
-	SSL_SESSION *s = NULL;
-	size_t i;
+	int versions[] = { TLS1_3_VERSION, TLS1_2_VERSION }, r[7];
+	const char *snis[] = { "www.example.test", NULL };
+	static uint64_t now = 2000;
+	size_t i, j;
 
-	for (i = 0; i < 2; i++) {
-		r[0] = resume(f, versions[i], &s, 1);
-		/* One rotation: the ticket's key is the previous one, still kept. */
-		assert_int_equal(l7_tls_keys_rotate(f->keys, 2000), 0);
-		r[1] = resume(f, versions[i], &s, 0);
-		/* Rotate it out of the store (current + 2 older are kept). */
-		assert_int_equal(l7_tls_keys_rotate(f->keys, 3000), 0);
-		assert_int_equal(l7_tls_keys_rotate(f->keys, 4000), 0);
-		r[2] = versions[i] == TLS1_3_VERSION ? resume(f, versions[i], &s, 0) : 0;
-		SSL_SESSION_free(s);
-		s = NULL;
-		assert_true(r[0]);
-		assert_true(r[1]);
-		assert_false(r[2]);
-	}
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 2; j++) {
+			struct hs h = { .sni = snis[j], .max_version = versions[i] };
+			SSL_SESSION *s0, *s1 = NULL, *s2 = NULL;
+
+			s0 = first_session(f->ctx, &h);
+			r[0] = s0 != NULL && SSL_SESSION_has_ticket(s0);
+			/* Under the current key: resumes, and no new ticket is sent
+			 * (the callback returned 1, not 2; OpenSSL sends none after a
+			 * TLS 1.3 resumption either unless asked to renew). */
+			r[1] = offer(f->ctx, &h, s0, &s1);
+			r[2] = s1 == s0;
+			SSL_SESSION_free(s1);
+			/* One rotation: the ticket's key is the previous one, still
+			 * kept; it resumes and the client gets a new ticket. */
+			assert_int_equal(l7_tls_keys_rotate(f->keys, now++), 0);
+			r[3] = offer(f->ctx, &h, s0, &s1);
+			r[4] = s1 != NULL && s1 != s0 && SSL_SESSION_has_ticket(s1);
+			/* Two more: s0's key is rotated out (current + 2 older kept),
+			 * the renewed ticket's key is not. */
+			assert_int_equal(l7_tls_keys_rotate(f->keys, now++), 0);
+			assert_int_equal(l7_tls_keys_rotate(f->keys, now++), 0);
+			r[5] = offer(f->ctx, &h, s0, &s2);
+			SSL_SESSION_free(s2);
+			r[6] = offer(f->ctx, &h, s1, NULL);
+			SSL_SESSION_free(s0);
+			SSL_SESSION_free(s1);
+			if (!r[0] || r[1] != 1 || !r[2] || r[3] != 1 || !r[4] || r[5] != 0 || r[6] != 1)
+				fail_msg("%s, SNI %s: ticket %d, resume %d, no renewal %d, previous key %d, "
+					 "renewed %d, rotated out %d (want 0), renewed ticket %d",
+					 versions[i] == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2",
+					 snis[j] ? snis[j] : "(none)", r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
+		}
 }
 
-/* TLS 1.2 resumption: by ticket, or by session id from the server cache. */
+/* TLS 1.2 without tickets: resumption by session id from the server-side
+ * cache, with and without SNI. */
 static void
 test_tls12_cache_fallback(void **state)
 {
 	struct fx *f = *state;
-	SSL_SESSION *s = NULL;
-	int r = resume(f, TLS1_2_VERSION, &s, 1);
+	const char *snis[] = { "www.example.test", NULL };
+	size_t j;
 
-	SSL_SESSION_free(s);
-	assert_true(r);
+	for (j = 0; j < 2; j++) {
+		struct hs h = { .sni = snis[j], .max_version = TLS1_2_VERSION, .no_ticket = 1 };
+		SSL_SESSION *s = first_session(f->ctx, &h);
+		unsigned idlen = 0;
+		int ticket, r;
+
+		if (s != NULL)
+			SSL_SESSION_get_id(s, &idlen);
+		ticket = s != NULL && SSL_SESSION_has_ticket(s);
+		r = offer(f->ctx, &h, s, NULL);
+		SSL_SESSION_free(s);
+		if (idlen == 0 || ticket || r != 1)
+			fail_msg("SNI %s: session id length %u, ticket %d (want 0), resume %d",
+				 snis[j] ? snis[j] : "(none)", idlen, ticket, r);
+	}
 }
 
 static void
@@ -435,39 +495,51 @@ test_keys_tick_export_import(void **state)
 	assert_null(a);
 }
 
+/* Keys exported from one store and imported into another (the peer node)
+ * resume each other's tickets, both ways; a store with keys of its own
+ * refuses them (full handshake). */
 static void
 test_imported_keys_resume_across_nodes(void **state)
 {
 	struct fx *f = *state;
 	struct l7_tls_opts o = { .alpn_http11 = true };
-	struct l7_tls_keys *peer = l7_tls_keys_new(0, 3600);
+	struct l7_tls_keys *peer = l7_tls_keys_new(0, 3600), *other = l7_tls_keys_new(0, 3600);
 	unsigned char buf[L7_TLS_KEYS_EXPORT_LEN(L7_TLS_KEYS_MAX)];
-	struct l7_tls_ctx *pctx;
-	struct hs h = { .sni = "www.example.test" };
-	struct l7_tls_conn *sc;
-	SSL_SESSION *s;
-	SSL_CTX *cc;
-	SSL *cl;
+	int versions[] = { TLS1_3_VERSION, TLS1_2_VERSION }, r[6] = { 0 };
+	struct l7_tls_ctx *pctx, *octx;
 	char err[256];
 	ssize_t n;
-	int r;
+	size_t i;
 
+	assert_non_null(peer);
+	assert_non_null(other);
 	n = l7_tls_keys_export(f->keys, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal(l7_tls_keys_import(peer, buf, (size_t)n), 0);
+	OPENSSL_cleanse(buf, sizeof(buf));
 	pctx = l7_tls_ctx_new(specs, 4, peer, &o, err, sizeof(err));
 	assert_non_null(pctx);
-	sc = handshake(f->ctx, &h, &cl, &cc);
-	s = SSL_get1_session(cl);
-	done(&sc, cl, cc);
-	h.sess = s;
-	sc = handshake(pctx, &h, &cl, &cc);	/* the "other node" */
-	r = sc != NULL && l7_tls_conn_resumed(sc);
-	done(&sc, cl, cc);
-	SSL_SESSION_free(s);
+	octx = l7_tls_ctx_new(specs, 4, other, &o, err, sizeof(err));
+	assert_non_null(octx);
+	for (i = 0; i < 2; i++) {
+		struct hs h = { .sni = "www.example.test", .max_version = versions[i] };
+		SSL_SESSION *a = first_session(f->ctx, &h), *b = first_session(pctx, &h);
+
+		r[3 * i] = offer(pctx, &h, a, NULL);	/* the "other node" */
+		r[3 * i + 1] = offer(f->ctx, &h, b, NULL);	/* and back */
+		r[3 * i + 2] = offer(octx, &h, a, NULL);	/* keys not shared */
+		SSL_SESSION_free(a);
+		SSL_SESSION_free(b);
+	}
+	l7_tls_ctx_unref(&octx);
 	l7_tls_ctx_unref(&pctx);
+	l7_tls_keys_free(&other);
 	l7_tls_keys_free(&peer);
-	assert_true(r);
+	for (i = 0; i < 2; i++)
+		if (r[3 * i] != 1 || r[3 * i + 1] != 1 || r[3 * i + 2] != 0)
+			fail_msg("%s: peer resumes %d, back %d, unshared keys %d (want 0)",
+				 versions[i] == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2",
+				 r[3 * i], r[3 * i + 1], r[3 * i + 2]);
 }
 
 static void
@@ -490,24 +562,17 @@ test_bad_certificates(void **state)
 int
 main(void)
 {
-#ifndef TEST_L7_TLS_RESUME
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sni),
 		cmocka_unit_test(test_rsa_and_ecdsa_same_name),
 		cmocka_unit_test(test_alpn),
 		cmocka_unit_test(test_protocols),
-		cmocka_unit_test(test_keys_tick_export_import),
-		cmocka_unit_test(test_bad_certificates),
-	};
-#else
-	/* Resumption: KNOWN FAILING (XFAIL_TESTS in Makefile.am): the server
-	 * issues tickets but does not resume from them yet; see doc/tls.md. */
-	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resumption_and_rotation),
 		cmocka_unit_test(test_tls12_cache_fallback),
+		cmocka_unit_test(test_keys_tick_export_import),
 		cmocka_unit_test(test_imported_keys_resume_across_nodes),
+		cmocka_unit_test(test_bad_certificates),
 	};
-#endif
 
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
