@@ -10,8 +10,8 @@
  * On the wire, after the TLS 1.3 handshake, each message is one frame: a
  * 4-byte big-endian length, then that many bytes of one JSON object whose
  * "t" names its type. JSON keeps the link debuggable and versionable; the
- * heavy traffic (limiter deltas) will get a compact record encoding inside
- * the same frames when it comes.
+ * heavy traffic (limiter deltas) travels as the limiter's own binary
+ * batches inside it (record "lim").
  */
 
 #define PEER_FRAME_MAX (1024 * 1024)	/* bytes of JSON in one frame */
@@ -32,9 +32,11 @@ enum peer_msg_type {
  * are the contract for the later parts of issue 7:
  *   health       {k, members: [{pool, address, port, state}]} this node's
  *                whole health view (idempotent: replaces the previous one)
- *   lim_delta    {k, rule, key, window, slot, add} a grow-only counter
- *                increment of this node's slot (merge = max per slot, sum
- *                across slots, so order and duplicates do not matter)
+ *   lim          {k, data} one lim_table_export() batch of daemon/limit,
+ *                base64 ("TLIM" binary: delta or full, with its own batch
+ *                id and checksum; lim_table_apply is idempotent and
+ *                order-independent, doc/limits.md "Merge"), so the link
+ *                adds no per-key encoding of its own
  *   ban          {k, ip, until, rule} a ban entry with its absolute expiry
  *   ban_del      {k, ip} an operator's unban
  *   ticket_keys  {k, keys: [{name, created, aes, hmac}]} the whole TLS
@@ -42,7 +44,7 @@ enum peer_msg_type {
 enum peer_rec_kind {
 	PEER_REC_INVALID = 0,
 	PEER_REC_HEALTH,
-	PEER_REC_LIM_DELTA,
+	PEER_REC_LIM,
 	PEER_REC_BAN,
 	PEER_REC_BAN_DEL,
 	PEER_REC_TICKET_KEYS,
