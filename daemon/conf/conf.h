@@ -2,6 +2,7 @@
 #define TANDEM_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf-t.h"
 #include "errs-t.h"
@@ -34,7 +35,18 @@ int conf_name_valid(const char *s);
 int conf_host_valid(const char *h);
 int conf_path_valid(const char *p);
 
+/* Parses "10.0.0.0/8", "::1" or "2001:db8::/32" into out (IPv4 mapped into
+ * IPv6). 0 or -EINVAL. */
+int conf_cidr_parse(const char *s, struct conf_cidr *out);
+/* 1 when the IPv4-mapped or IPv6 address addr lies in one of set's networks. */
+int conf_cidr_contains(const struct conf_cidrs *set, const uint8_t addr[16]);
+/* A 64-bit hash of data (FNV-1a with a finaliser); stable across builds,
+ * used for sticky cookies and Maglev, so never change it. */
+uint64_t conf_hash64(const void *data, size_t len, uint64_t seed);
+
 /* Limits every program agrees on. */
+#define CONF_L7_MAX_HEAD 16384	/* largest request head a listener may allow */
+#define CONF_L7_MAX_URI 8192	/* longest request target a listener may allow */
 #define CONF_NAME_MAX 63
 #define CONF_HOST_MAX 253
 #define CONF_PATH_MAX 1024

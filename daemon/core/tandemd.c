@@ -55,7 +55,7 @@ tandemd_usage(FILE *f)
 		"  -s, --socket PATH        control socket (default " TANDEMD_DEFAULT_SOCKET ")\n"
 		"  -g, --socket-group NAME  group owning the control socket (mode 0660;\n"
 		"                           default \"tandem\" when that group exists)\n"
-		"  -w, --workers N          L7 worker threads (default 1)\n"
+		"  -w, --workers N          L7 worker threads (default: one per core)\n"
 		"  -v, --verbose            log at debug level\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"  -V, --version            print the version\n");
@@ -222,7 +222,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 1, .sigfd = -1 };
+	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1 };
 	struct ctl_server *ctl = NULL;
 	struct snapshot *s;
 	struct errs e;
@@ -270,6 +270,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	errs_init(&e);
+	if (d.workers == 0) {
+		/* one worker per core by default (each with its own listening
+		 * sockets, SO_REUSEPORT spreading the connections) */
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		d.workers = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (unsigned)ncpu;
+	}
+	snapshot_workers_set(d.workers);
 	s = snapshot_build(d.config_path, &e);
 	if (s == NULL) {
 		tandemd_print_errs(d.config_path, &e);

@@ -71,15 +71,18 @@ finish() {
 }
 trap 'cleanup' EXIT
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on and that this
-# test has not handed out before. (Not $RANDOM: every $(free_port) subshell
+# free_port: a TCP port on 127.0.0.1 that no socket uses in any state and
+# that this test has not handed out before. Below the ephemeral range
+# (32768+), so no outgoing connection or its TIME-WAIT takes it between the
+# check and the bind (a bind collides with a TIME-WAIT socket of a client
+# that did not set SO_REUSEADDR). (Not $RANDOM: every $(free_port) subshell
 # would start from the same seed and return the same port.)
 free_port() {
 	local p
 	while :; do
-		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 12000 + 20000 ))
 		grep -qx "$p" "$T/ports" 2>/dev/null && continue
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . && continue
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
 		echo "$p" >>"$T/ports"
 		echo "$p"
 		return
