@@ -9,6 +9,10 @@
  *   any  with a body    -> reads it (Content-Length or chunked) and answers
  *                          "backend NAME got N bytes sum S\n" (S = byte sum mod 2^32)
  *   GET  /close         -> answers with Connection: close and closes
+ *   GET  .../echo...    -> "backend NAME\n" then the request line and fields as received
+ *   GET  /status/NNN    -> status NNN, body "backend NAME status NNN\n"
+ *   GET  /sleep?n=MS    -> waits MS milliseconds, then as GET /
+ * With DEMO_BACKEND_LOG set, every request line is printed to stdout.
  */
 #include "config.h"
 
@@ -121,7 +125,9 @@ static void *
 serve(void *arg)
 {
 	struct conn *c = arg;
-	char line[8192], method[16], target[4096], hdr[512];
+	char line[8192], method[16], target[4096], hdr[512], head[8192];
+	size_t hlen;
+	int logreq = getenv("DEMO_BACKEND_LOG") != NULL;
 
 	for (;;) {
 		unsigned long long clen = 0, count = 0;
@@ -135,11 +141,18 @@ serve(void *arg)
 		if (sscanf(line, "%15s %4095s", method, target) != 2)
 			break;
 		http10 = strstr(line, "HTTP/1.0") != NULL;
+		if (logreq) {
+			printf("req %s\n", line);
+			fflush(stdout);
+		}
+		hlen = (size_t)snprintf(head, sizeof(head), "%s\n", line);
 		for (;;) {
 			if (conn_line(c, line, sizeof(line)) < 0)
 				goto out;
 			if (line[0] == '\0')
 				break;
+			if (hlen < sizeof(head))
+				hlen += (size_t)snprintf(head + hlen, sizeof(head) - hlen, "%s\n", line);
 			if (strncasecmp(line, "content-length:", 15) == 0) {
 				clen = strtoull(line + 15, NULL, 10);
 				has_body = clen > 0;
@@ -219,12 +232,29 @@ serve(void *arg)
 			if (send_all(c->fd, "0\r\n\r\n", 5) < 0)
 				break;
 		} else {
-			char body[256];
-			int n = snprintf(body, sizeof(body), "backend %s\n", backend_name);
-			int h = snprintf(hdr, sizeof(hdr),
-					 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Backend: %s\r\n"
-					 "Content-Length: %d\r\n%s\r\n", backend_name, n,
-					 close_after ? "Connection: close\r\n" : "");
+			char body[8448];
+			int status = 200, n, h;
+
+			if (hlen >= sizeof(head))
+				hlen = sizeof(head) - 1;
+			if (strncmp(target, "/status/", 8) == 0)
+				status = atoi(target + 8);
+			if (status < 200 || status > 599)
+				status = 200;
+			if (strncmp(target, "/sleep", 6) == 0)
+				usleep((useconds_t)query_n(target) * 1000);
+			if (strstr(target, "/echo") != NULL)
+				n = snprintf(body, sizeof(body), "backend %s\n%.*s", backend_name,
+					     (int)hlen, head);
+			else if (status != 200)
+				n = snprintf(body, sizeof(body), "backend %s status %d\n", backend_name,
+					     status);
+			else
+				n = snprintf(body, sizeof(body), "backend %s\n", backend_name);
+			h = snprintf(hdr, sizeof(hdr),
+				     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nX-Backend: %s\r\n"
+				     "Content-Length: %d\r\n%s\r\n", status, status == 200 ? "OK" : "Status", backend_name, n,
+				     close_after ? "Connection: close\r\n" : "");
 			if (send_all(c->fd, hdr, (size_t)h) < 0 ||
 			    (strcmp(method, "HEAD") != 0 && send_all(c->fd, body, (size_t)n) < 0))
 				break;
