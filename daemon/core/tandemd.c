@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "errs.h"
+#include "l7_health.h"
 #include "l7_proxy.h"
 #include "log.h"
 #include "loop.h"
@@ -119,6 +120,7 @@ tandemd_reload(struct tandemd *d)
 	}
 	gen = snapshot_publish(s);
 	l7_workers_wake();
+	l7_health_wake();
 	d->reloads_ok++;
 	s = snapshot_acquire();
 	log_notice("reload gen %lu->%lu applied (revision %ld)", old_gen, gen,
@@ -306,9 +308,15 @@ main(int argc, char **argv)
 		log_err("cannot start the L7 workers");
 		goto out;
 	}
+	if (l7_health_start() < 0) {
+		log_err("cannot start the health check thread");
+		l7_workers_stop();
+		goto out;
+	}
 	log_notice("control socket %s; %u L7 worker%s", d.socket_path, d.workers,
 		   d.workers == 1 ? "" : "s");
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
+	l7_health_stop();
 	l7_workers_stop();
 out:
 	ctl_server_stop(&ctl);

@@ -224,9 +224,11 @@ l7_pool_choose(const struct l7_pool_map *map, const struct conf_pool *pool, stru
 						   pk->now_ms + atomic_load(&ms->backoff_ms)))
 			return (int)i;
 	}
-	/* Backups serve only while no primary is healthy. */
+	/* Backups serve only while no primary is healthy (one that already
+	 * failed this request does not count). */
 	for (i = 0; i < n; i++)
-		if (!pool->members[i].l7.backup && l7_pool_healthy(pool, states, i))
+		if (!pool->members[i].l7.backup && l7_pool_healthy(pool, states, i) &&
+		    !(i < 64 && ((pk->tried >> i) & 1u)))
 			break;
 	backup = i == n;
 	if (pk->sticky >= 0 && (size_t)pk->sticky < n &&
