@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "conf-t.h"
 #include "errs-t.h"
 
@@ -43,6 +45,24 @@ int conf_cidr_contains(const struct conf_cidrs *set, const uint8_t addr[16]);
 /* A 64-bit hash of data (FNV-1a with a finaliser); stable across builds,
  * used for sticky cookies and Maglev, so never change it. */
 uint64_t conf_hash64(const void *data, size_t len, uint64_t seed);
+
+/* The L7 fields each object accepts besides the foundation's (conf_l7.c,
+ * doc/l7.md); tandem-admin stores them per object as one JSON object. */
+#define CONF_L7_LISTENER_KEYS "timeouts", "limits", "forwarding", "request_id"
+#define CONF_L7_MEMBER_KEYS "backup", "drain"
+#define CONF_L7_POOL_KEYS "algorithm", "hash", "sticky_cookie", "slow_start_ms", \
+	"max_connections_per_member", "queue", "retries", "retry_budget_percent", \
+	"passive", "health_check"
+#define CONF_L7_ROUTE_KEYS "match", "action", "redirect", "respond", "deny", \
+	"request_headers", "response_headers", "rewrite_prefix"
+
+/* Validates the L7 fields of one object on its own, as conf_parse would
+ * inside a whole config: kind is "listener", "pool", "member" or "route";
+ * o holds only L7 fields, except that a route's may also hold "pool" and
+ * "path_prefix" (the action checks them). Errors go to errs with paths
+ * relative to the object ("$.health_check.rise"). Returns 0 when valid.
+ * Pure; any thread. */
+int conf_l7_validate(const char *kind, json_t *o, struct errs *errs);
 
 /* Limits every program agrees on. */
 #define CONF_L7_MAX_HEAD 16384	/* largest request head a listener may allow */

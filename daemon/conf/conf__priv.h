@@ -32,15 +32,6 @@ int conf__get_bool(struct conf_ctx *x, json_t *obj, const char *path, const char
 		   int dflt, bool *out);
 int conf__oom(struct conf_ctx *x);
 
-/* The L7 fields each object accepts besides the foundation's. */
-#define CONF_L7_LISTENER_KEYS "timeouts", "limits", "forwarding", "request_id"
-#define CONF_L7_MEMBER_KEYS "backup", "drain"
-#define CONF_L7_POOL_KEYS "algorithm", "hash", "sticky_cookie", "slow_start_ms", \
-	"max_connections_per_member", "queue", "retries", "retry_budget_percent", \
-	"passive", "health_check"
-#define CONF_L7_ROUTE_KEYS "match", "action", "redirect", "respond", "deny", \
-	"request_headers", "response_headers", "rewrite_prefix"
-
 /* conf_l7.c: parse the L7 fields of one object (o is its JSON, path its
  * JSON path), after the foundation's fields were read. */
 void conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_listener *l);

@@ -1036,3 +1036,44 @@ conf__l7_link(struct conf_ctx *x)
 	}
 	return 0;
 }
+
+int
+conf_l7_validate(const char *kind, json_t *o, struct errs *errs)
+{
+	struct conf_ctx x = { .errs = errs, .nerr_start = errs->count };
+	struct arena *a = arena_new(4096);
+	int rc = 0;
+
+	x.c = a ? arena_alloc(a, sizeof(*x.c)) : NULL;
+	if (x.c == NULL) {
+		arena_free(&a);
+		errs_add(errs, "$", "out of memory");
+		return -ENOMEM;
+	}
+	x.c->arena = a;
+	if (strcmp(kind, "listener") == 0) {
+		struct conf_listener l = { .name = "" };
+
+		conf__l7_listener(&x, o, "$", &l);
+	} else if (strcmp(kind, "pool") == 0) {
+		struct conf_pool p = { .name = "" };
+
+		conf__l7_pool(&x, o, "$", &p);
+	} else if (strcmp(kind, "member") == 0) {
+		struct conf_member m = { .id = NULL };
+
+		conf__l7_member(&x, o, "$", &m);
+	} else if (strcmp(kind, "route") == 0) {
+		const char *pp = json_string_value(json_object_get(o, "path_prefix"));
+		struct conf_route r = { .name = "", .host = "", .path_prefix = pp ? pp : "/" };
+
+		r.path_prefix_len = strlen(r.path_prefix);
+		conf__l7_route(&x, o, "$", &r);
+	} else {
+		errs_add(errs, "$", "unknown kind %s", kind);
+	}
+	if (errs->count != x.nerr_start)
+		rc = -EINVAL;
+	arena_free(&a);	/* runs the regex cleanups */
+	return rc;
+}
