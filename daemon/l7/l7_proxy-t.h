@@ -154,6 +154,7 @@ struct l7_conn {
 	bool set_sticky;		/* the response inserts the sticky cookie */
 	bool queued;			/* waiting in the worker's queue for a member slot */
 	bool retried;			/* already sent again to another member */
+	bool fresh_only;		/* after a stale keep-alive connection: connect anew */
 	bool last_request;		/* the listener went away: close after this one */
 	uint64_t deadline;		/* total timeout (monotonic ms), 0 = none */
 	struct l7_conn *qprev, *qnext;	/* worker's queue */

@@ -653,7 +653,7 @@ l7_conn_upstream(struct l7_conn *c)
 			c->tried |= 1ull << idx;
 		c->member = idx;
 		ms = c->view->map->members[pool->index][idx];
-		up = l7_up_idle_take(w, ms);
+		up = c->fresh_only ? NULL : l7_up_idle_take(w, ms);
 		if (up != NULL) {
 			STAT_INC(w, upstream_reuses);
 		} else {
@@ -703,6 +703,7 @@ l7_conn_up_broken(struct l7_conn *c, const char *why)
 		log_debug("client=%s member=%s: reused connection %s, replaying", c->peer,
 			  up->ms->id, why);
 		c->replays++;
+		c->fresh_only = true;	/* the replay must not meet another stale one */
 		c->usent = 0;
 		if (c->member < 64)
 			c->tried &= ~(1ull << c->member);
@@ -713,7 +714,7 @@ l7_conn_up_broken(struct l7_conn *c, const char *why)
 	/* A fresh connection reset before any response byte: the member may
 	 * be dying. An idempotent request whose bytes we still hold goes once
 	 * to another member, within the pool's retry budget. */
-	if (up != NULL && !up->reused && c->replayable && c->idempotent && !c->retried &&
+	if (up != NULL && c->replayable && c->idempotent && !c->retried &&
 	    buf_len(&c->rbuf) == 0 && c->pool != NULL &&
 	    l7_pool_retry_take(c->view->map->pools[c->pool->index], c->pool)) {
 		log_info("client=%s member=%s: upstream %s, retrying on another member", c->peer,
@@ -1211,6 +1212,7 @@ l7_conn_request(struct l7_conn *c)
 	c->replayable = true;
 	c->replays = 0;
 	c->retried = false;
+	c->fresh_only = false;
 	c->tried = 0;
 	c->usent = 0;
 	c->route = NULL;
