@@ -365,8 +365,6 @@ l7_pool_eject(struct l7_member_state *ms, uint64_t now_ms, unsigned base_ms, con
 
 	if (b < base_ms)
 		b = base_ms;
-	if (max > L7_POOL_BACKOFF_MAX_MS && base_ms <= L7_POOL_BACKOFF_MAX_MS)
-		max = L7_POOL_BACKOFF_MAX_MS;
 	nb = b * 2 > max ? max : b * 2;
 	atomic_store(&ms->retry_at, now_ms + b);
 	atomic_store(&ms->backoff_ms, nb);
