@@ -6,13 +6,13 @@
  * (400) -> per-object validation (422 with "field") -> database (404, 409).
  * Field names are "<kind>/<name>/<attr>"; members are named
  * "<address>:<port>" ("[v6]:port"). Validation here mirrors conf_parse's
- * per-object rules so most mistakes surface at edit time; the whole
- * candidate is validated again by conf_parse on apply.
+ * per-object rules, using conf's own name/host/path validators and limits,
+ * so most mistakes surface at edit time; the whole candidate is validated
+ * again by conf_parse on apply.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +30,6 @@
 #include "log.h"
 
 #define ADM_MAX_SEGS 8
-#define ADM_NAME_MAX 63
-#define ADM_HOST_MAX 253
-#define ADM_PATH_MAX 1024
 #define ADM_PRIORITY_MAX 1000000
 
 /* Everything one request needs; lives on the stack of adm_api_handle. */
@@ -154,46 +151,6 @@ adm_v_end(struct adm_v *v, struct adm_resp *rs)
 	return -1;
 }
 
-static int
-adm_name_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > ADM_NAME_MAX || !isalnum((unsigned char)s[0]))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
-}
-
-static int
-adm_host_valid(const char *h)
-{
-	size_t i, n = strlen(h);
-
-	if (n > ADM_HOST_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' &&
-		    h[i] != '_' && h[i] != ':' && h[i] != '[' && h[i] != ']')
-			return 0;
-	return 1;
-}
-
-static int
-adm_prefix_valid(const char *p)
-{
-	size_t i, n = strlen(p);
-
-	if (n == 0 || n > ADM_PATH_MAX || p[0] != '/')
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
-			return 0;
-	return 1;
-}
-
 /* Reports keys of obj that are not in allowed (NULL-terminated). */
 static void
 adm_v_keys(struct adm_v *v, const json_t *obj, const char *const *allowed)
@@ -253,7 +210,7 @@ adm_v_int(struct adm_v *v, const json_t *obj, const char *key, long lo, long hi,
 static void
 adm_v_name(struct adm_v *v, const char *name)
 {
-	if (name != NULL && !adm_name_valid(name))
+	if (name != NULL && !conf_name_valid(name))
 		adm_v_add(v, "name", "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
 }
 
@@ -663,6 +620,67 @@ adm_h_apply(struct adm_call *c)
 	adm_apply(c->a, c->s.username, comment ? comment : "", c->rs);
 }
 
+/* ---- named objects: listeners, pools, routes ---- */
+
+/* What differs between the kinds of named object under /<kind>[/<name>];
+ * the request shapes (list, get, create, update, delete) are common. */
+struct adm_kind {
+	const char *what;	/* "listener": the noun in error messages */
+	int (*list)(struct db *db, json_t **out);
+	int (*get)(struct db *db, const char *name, json_t **out);
+	int (*del)(struct db *db, const char *name);
+	/* Validates c->body (over base, the stored object, for PUT) and writes
+	 * it: an update of name, or a new object when name is NULL. Copies the
+	 * object's name after the write into newname. 0, or -1 with c->rs
+	 * filled (400, 422, or the database's answer). */
+	int (*write)(struct adm_call *c, const char *name, const json_t *base,
+		     char *newname, size_t nlen);
+};
+
+static void
+adm_h_named(struct adm_call *c, const struct adm_kind *k)
+{
+	struct db *db = c->a->db;
+	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
+	char newname[CONF_NAME_MAX + 1];	/* write accepts valid names only */
+	json_t *base = NULL, *out = NULL;
+	unsigned status = 200;
+	int rc;
+
+	if (c->nsegs > 2) {
+		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
+		return;
+	}
+	if (adm_is(c, "GET")) {
+		rc = name ? k->get(db, name, &out) : k->list(db, &out);
+	} else if (adm_is(c, "POST") && name == NULL) {
+		if (k->write(c, NULL, NULL, newname, sizeof(newname)) < 0)
+			return;
+		rc = k->get(db, newname, &out);
+		status = 201;
+	} else if (adm_is(c, "PUT") && name != NULL) {
+		/* A missing object is 404 before its body is looked at. */
+		rc = k->get(db, name, &base);
+		if (rc == 0) {
+			if (k->write(c, name, base, newname, sizeof(newname)) < 0)
+				goto out;
+			rc = k->get(db, newname, &out);
+		}
+	} else if (adm_is(c, "DELETE") && name != NULL) {
+		rc = k->del(db, name);
+		status = 204;
+	} else {
+		adm_not_allowed(c);
+		return;
+	}
+	if (rc < 0)
+		adm_db_error(c->rs, rc, k->what, NULL);
+	else
+		adm_ok(c->rs, status, out);
+out:
+	json_decref(base);
+}
+
 /* ---- listeners ---- */
 
 /* Validates a listener body (merged over base for PUT); fills l. */
@@ -687,77 +705,36 @@ adm_listener_from(struct adm_call *c, const json_t *base, const char *urlname,
 	return adm_v_end(&v, c->rs);
 }
 
-static void
-adm_h_listeners(struct adm_call *c)
+static int
+adm_listener_write(struct adm_call *c, const char *name, const json_t *base, char *newname,
+		   size_t nlen)
 {
-	struct db *db = c->a->db;
-	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
 	struct db_listener l = { .l7 = NULL };
 	char addr[64], field[128];
-	json_t *base = NULL, *merged = NULL, *out = NULL;
-	int rc;
+	json_t *merged = NULL;
+	int rc = -1;
 
-	if (c->nsegs > 2) {
-		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
-		return;
-	}
-	if (name == NULL) {
-		if (adm_is(c, "GET")) {
-			rc = db_listener_list(db, &out);
-		} else if (adm_is(c, "POST")) {
-			if (adm_need_body(c) < 0 ||
-			    adm_listener_from(c, NULL, "", &l, addr, sizeof(addr), &merged) < 0)
-				goto out;
-			rc = db_listener_add(db, &l);
-			snprintf(field, sizeof(field), "listeners/%s/name", l.name);
-			if (rc < 0) {
-				adm_db_error(c->rs, rc, "listener", field);
-				goto out;
-			}
-			rc = db_listener_get(db, l.name, &out);
-			if (rc == 0) {
-				adm_ok(c->rs, 201, out);
-				goto out;
-			}
-		} else {
-			adm_not_allowed(c);
-			goto out;
-		}
-	} else if (adm_is(c, "GET")) {
-		rc = db_listener_get(db, name, &out);
-	} else if (adm_is(c, "PUT")) {
-		rc = db_listener_get(db, name, &base);
-		if (rc == 0) {
-			if (adm_need_body(c) < 0 ||
-			    adm_listener_from(c, base, name, &l, addr, sizeof(addr), &merged) < 0)
-				goto out;
-			rc = db_listener_update(db, name, &l);
-			snprintf(field, sizeof(field), "listeners/%s/name", l.name);
-			if (rc < 0) {
-				adm_db_error(c->rs, rc, "listener", field);
-				goto out;
-			}
-			rc = db_listener_get(db, l.name, &out);
-		}
-	} else if (adm_is(c, "DELETE")) {
-		rc = db_listener_delete(db, name);
-		if (rc == 0) {
-			adm_ok(c->rs, 204, NULL);
-			goto out;
-		}
-	} else {
-		adm_not_allowed(c);
+	if (adm_need_body(c) < 0 ||
+	    adm_listener_from(c, base, name ? name : "", &l, addr, sizeof(addr), &merged) < 0)
+		goto out;
+	rc = name ? db_listener_update(c->a->db, name, &l) : db_listener_add(c->a->db, &l);
+	if (rc < 0) {
+		snprintf(field, sizeof(field), "listeners/%s/name", l.name);
+		adm_db_error(c->rs, rc, "listener", field);
+		rc = -1;
 		goto out;
 	}
-	if (rc < 0)
-		adm_db_error(c->rs, rc, "listener", NULL);
-	else
-		adm_ok(c->rs, 200, out);
+	snprintf(newname, nlen, "%s", l.name);
 out:
 	free((char *)l.l7);
-	json_decref(base);
 	json_decref(merged);
+	return rc;
 }
+
+static const struct adm_kind adm_listeners = {
+	.what = "listener", .list = db_listener_list, .get = db_listener_get,
+	.del = db_listener_delete, .write = adm_listener_write,
+};
 
 /* ---- pools and members ---- */
 
@@ -790,7 +767,7 @@ adm_member_check(struct adm_v *v, const char *pool, const json_t *obj, size_t po
 	adm_v_addr(v, adm_v_str(v, obj, "address", 1), addr, alen);
 	m->address = addr;
 	m->port = adm_v_int(v, obj, "port", 1, 65535, 1, 0);
-	m->weight = adm_v_int(v, obj, "weight", 0, 256, 0, 1);
+	m->weight = adm_v_int(v, obj, "weight", 0, CONF_WEIGHT_MAX, 0, 1);
 	m->enabled = true;
 	if (en != NULL && !json_is_null(en)) {
 		if (!json_is_boolean(en))
@@ -979,91 +956,55 @@ adm_pool_l7(struct adm_call *c, const json_t *base, const char *name, char **out
 	return adm_v_end(&v, c->rs);
 }
 
-static void
-adm_h_pools(struct adm_call *c)
+/* A pool body replaces the pool (members only when sent); its L7 options
+ * are overlaid on base's. */
+static int
+adm_pool_write(struct adm_call *c, const char *name, const json_t *base, char *newname,
+	       size_t nlen)
 {
-	struct db *db = c->a->db;
-	const char *name = c->nsegs > 1 ? c->segs[1] : NULL, *newname;
+	const char *pname;
 	struct db_member *ms = NULL;
 	char (*addrs)[64] = NULL;
 	char field[128], *l7 = NULL;
-	json_t *out = NULL, *l7base = NULL;
 	size_t n = 0;
-	int rc, has_members;
+	int rc = -1, has_members;
 
-	if (c->nsegs > 2 && strcmp(c->segs[2], "members") == 0) {
-		adm_h_members(c, name);
-		return;
-	}
-	if (c->nsegs > 2) {
-		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
-		return;
-	}
-	if (name == NULL) {
-		if (adm_is(c, "GET")) {
-			rc = db_pool_list(db, &out);
-		} else if (adm_is(c, "POST")) {
-			if (adm_need_body(c) < 0 ||
-			    adm_pool_from(c, NULL, &newname, &ms, &addrs, &n, &has_members) < 0 ||
-			    adm_pool_l7(c, NULL, newname, &l7) < 0)
-				goto out;
-			rc = db_pool_add(db, newname, ms, n);
-			if (rc == 0)
-				rc = db_pool_set_l7(db, newname, l7);
-			snprintf(field, sizeof(field), "pools/%s/name", newname);
-			if (rc < 0) {
-				adm_db_error(c->rs, rc, "pool", field);
-				goto out;
-			}
-			rc = db_pool_get(db, newname, &out);
-			if (rc == 0) {
-				adm_ok(c->rs, 201, out);
-				goto out;
-			}
-		} else {
-			adm_not_allowed(c);
-			goto out;
-		}
-	} else if (adm_is(c, "GET")) {
-		rc = db_pool_get(db, name, &out);
-	} else if (adm_is(c, "PUT")) {
-		rc = db_pool_get(db, name, &l7base);
-		if (rc == 0) {
-			if (adm_need_body(c) < 0 ||
-			    adm_pool_from(c, name, &newname, &ms, &addrs, &n, &has_members) < 0 ||
-			    adm_pool_l7(c, l7base, newname, &l7) < 0)
-				goto out;
-			rc = db_pool_update(db, name, newname, has_members ? ms : NULL, n);
-			if (rc == 0)
-				rc = db_pool_set_l7(db, newname, l7);
-			snprintf(field, sizeof(field), "pools/%s/name", newname);
-			if (rc < 0) {
-				/* A duplicate inside members was caught above, so
-				 * EEXIST here is the new name. */
-				adm_db_error(c->rs, rc, "pool", field);
-				goto out;
-			}
-			rc = db_pool_get(db, newname, &out);
-		}
-	} else if (adm_is(c, "DELETE")) {
-		rc = db_pool_delete(db, name);
-		if (rc == 0) {
-			adm_ok(c->rs, 204, NULL);
-			goto out;
-		}
-	} else {
-		adm_not_allowed(c);
+	if (adm_need_body(c) < 0 ||
+	    adm_pool_from(c, name, &pname, &ms, &addrs, &n, &has_members) < 0 ||
+	    adm_pool_l7(c, base, pname ? pname : "", &l7) < 0)
+		goto out;
+	rc = name ? db_pool_update(c->a->db, name, pname, has_members ? ms : NULL, n) :
+		db_pool_add(c->a->db, pname, ms, n);
+	if (rc == 0)
+		rc = db_pool_set_l7(c->a->db, pname, l7);
+	if (rc < 0) {
+		/* A duplicate inside members was caught above, so EEXIST here
+		 * is the (new) name. */
+		snprintf(field, sizeof(field), "pools/%s/name", pname);
+		adm_db_error(c->rs, rc, "pool", field);
+		rc = -1;
 		goto out;
 	}
-	if (rc < 0)
-		adm_db_error(c->rs, rc, "pool", NULL);
-	else
-		adm_ok(c->rs, 200, out);
+	snprintf(newname, nlen, "%s", pname);
 out:
 	free(l7);
-	json_decref(l7base);
 	free(ms);
 	free(addrs);
+	return rc;
+}
+
+static const struct adm_kind adm_pools = {
+	.what = "pool", .list = db_pool_list, .get = db_pool_get,
+	.del = db_pool_delete, .write = adm_pool_write,
+};
+
+static void
+adm_h_pools(struct adm_call *c)
+{
+	if (c->nsegs > 2 && strcmp(c->segs[2], "members") == 0)
+		adm_h_members(c, c->segs[1]);
+	else
+		adm_h_named(c, &adm_pools);
 }
 
 /* ---- routes ---- */
@@ -1088,14 +1029,18 @@ adm_route_from(struct adm_call *c, const json_t *base, const char *urlname,
 	/* required by forward routes only: the L7 check below says so */
 	r->pool = adm_v_str(&v, *merged, "pool", 0);
 	r->host = adm_v_str(&v, *merged, "host", 0);
+	/* As conf_parse: "*" is the any-host route, like ""; "*.example.com"
+	 * a wildcard. */
 	if (r->host == NULL)
 		r->host = "";
-	else if (!adm_host_valid(r->host))
+	else if (strcmp(r->host, "*") != 0 &&
+		 !(strncmp(r->host, "*.", 2) == 0 && r->host[2] != '\0' && conf_host_valid(r->host + 1)) &&
+		 !conf_host_valid(r->host))
 		adm_v_add(&v, "host", "must be a host name (letters, digits, '.', '-') or empty for any host");
 	r->path_prefix = adm_v_str(&v, *merged, "path_prefix", 0);
 	if (r->path_prefix == NULL)
 		r->path_prefix = "/";
-	else if (!adm_prefix_valid(r->path_prefix))
+	else if (!conf_path_valid(r->path_prefix))
 		adm_v_add(&v, "path_prefix", "must start with '/' and contain no spaces or control characters");
 	r->priority = adm_v_int(&v, *merged, "priority", 0, ADM_PRIORITY_MAX, 0, 100);
 	extra = json_object();
@@ -1129,72 +1074,33 @@ adm_route_error(struct adm_call *c, int rc, const struct db_route *r)
 	adm_db_error(c->rs, rc, "route", field);
 }
 
-static void
-adm_h_routes(struct adm_call *c)
+static int
+adm_route_write(struct adm_call *c, const char *name, const json_t *base, char *newname,
+		size_t nlen)
 {
-	struct db *db = c->a->db;
-	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
-	json_t *out = NULL, *base = NULL, *merged = NULL;
+	json_t *merged = NULL;
 	struct db_route r = { .l7 = NULL };
-	int rc;
+	int rc = -1;
 
-	if (c->nsegs > 2) {
-		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
-		return;
-	}
-	if (name == NULL) {
-		if (adm_is(c, "GET")) {
-			rc = db_route_list(db, &out);
-		} else if (adm_is(c, "POST")) {
-			if (adm_need_body(c) < 0 || adm_route_from(c, NULL, "", &r, &merged) < 0)
-				goto out;
-			rc = db_route_add(db, &r);
-			if (rc < 0) {
-				adm_route_error(c, rc, &r);
-				goto out;
-			}
-			rc = db_route_get(db, r.name, &out);
-			if (rc == 0) {
-				adm_ok(c->rs, 201, out);
-				goto out;
-			}
-		} else {
-			adm_not_allowed(c);
-			goto out;
-		}
-	} else if (adm_is(c, "GET")) {
-		rc = db_route_get(db, name, &out);
-	} else if (adm_is(c, "PUT")) {
-		rc = db_route_get(db, name, &base);
-		if (rc == 0) {
-			if (adm_need_body(c) < 0 || adm_route_from(c, base, name, &r, &merged) < 0)
-				goto out;
-			rc = db_route_update(db, name, &r);
-			if (rc < 0) {
-				adm_route_error(c, rc, &r);
-				goto out;
-			}
-			rc = db_route_get(db, r.name, &out);
-		}
-	} else if (adm_is(c, "DELETE")) {
-		rc = db_route_delete(db, name);
-		if (rc == 0) {
-			adm_ok(c->rs, 204, NULL);
-			goto out;
-		}
-	} else {
-		adm_not_allowed(c);
+	if (adm_need_body(c) < 0 || adm_route_from(c, base, name ? name : "", &r, &merged) < 0)
+		goto out;
+	rc = name ? db_route_update(c->a->db, name, &r) : db_route_add(c->a->db, &r);
+	if (rc < 0) {
+		adm_route_error(c, rc, &r);
+		rc = -1;
 		goto out;
 	}
-	if (rc < 0)
-		adm_db_error(c->rs, rc, "route", NULL);
-	else
-		adm_ok(c->rs, 200, out);
+	snprintf(newname, nlen, "%s", r.name);
 out:
 	free((char *)r.l7);
-	json_decref(base);
 	json_decref(merged);
+	return rc;
 }
+
+static const struct adm_kind adm_routes = {
+	.what = "route", .list = db_route_list, .get = db_route_get,
+	.del = db_route_delete, .write = adm_route_write,
+};
 
 /* ---- revisions ---- */
 
@@ -1303,11 +1209,11 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 	if (strcmp(what, "status") == 0 && c.nsegs == 1)
 		adm_h_status(&c);
 	else if (strcmp(what, "listeners") == 0)
-		adm_h_listeners(&c);
+		adm_h_named(&c, &adm_listeners);
 	else if (strcmp(what, "pools") == 0)
 		adm_h_pools(&c);
 	else if (strcmp(what, "routes") == 0)
-		adm_h_routes(&c);
+		adm_h_named(&c, &adm_routes);
 	else if (strcmp(what, "candidate") == 0 && c.nsegs == 1)
 		adm_h_candidate(&c);
 	else if (strcmp(what, "diff") == 0 && c.nsegs == 1)

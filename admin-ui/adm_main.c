@@ -27,6 +27,7 @@
 #include "adm_tls.h"
 #include "db.h"
 #include "log.h"
+#include "sdnotify.h"
 
 #ifndef ADM_PKGDATADIR
 #define ADM_PKGDATADIR "/usr/share/tandem"
@@ -193,10 +194,12 @@ main(int argc, char **argv)
 	if (http == NULL)
 		goto out;
 	log_notice("serving the console on %s://%s/", plain ? "http" : "https", listen);
+	sdn_notify("READY=1\nSTATUS=serving the console");
 	do {
 		rc = sigwait(&sigs, &sig);
 	} while (rc != 0);
 	log_notice("signal %d: stopping", sig);
+	sdn_notify("STOPPING=1");
 	ret = 0;
 out:
 	adm_http_stop(&http);

@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "adm_tls.h"
+#include "jh.h"
 #include "log.h"
 
 #define ADM_CERT_DAYS 3650
@@ -32,29 +32,12 @@
 static int
 adm_write_bio(const char *path, BIO *b, mode_t mode)
 {
-	char tmp[4096], *data;
-	long len;
-	ssize_t w;
-	int fd, rc = 0;
+	char *data;
+	long len = BIO_get_mem_data(b, &data);
 
-	len = BIO_get_mem_data(b, &data);
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	w = write(fd, data, (size_t)len);
-	if (w != len)
-		rc = w < 0 ? -errno : -EIO;
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	if (len < 0)
+		return -EIO;
+	return jh_write_buf_atomic(path, data, (size_t)len, mode);
 }
 
 static int

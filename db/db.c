@@ -117,6 +117,46 @@ db__col_dup(sqlite3_stmt *st, int i)
 }
 
 int
+db__step_row(struct db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? -ENOENT : db__err(db, rc);
+}
+
+int
+db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
+	json_t **out)
+{
+	json_t *arr = json_array();
+	int rc;
+
+	*out = NULL;
+	if (st == NULL || arr == NULL) {
+		sqlite3_finalize(st);
+		json_decref(arr);
+		return st == NULL ? -EIO : -ENOMEM;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = rowfn(db, st);
+
+		if (row == NULL || json_array_append_new(arr, row) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return db__err(db, rc);
+	}
+	*out = arr;
+	return 0;
+}
+
+int
 db_tx_begin(struct db *db)
 {
 	int rc = db__run(db, "SAVEPOINT tx", NULL);

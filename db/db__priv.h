@@ -1,6 +1,7 @@
 #ifndef TANDEM_DB_PRIV_H
 #define TANDEM_DB_PRIV_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "db-t.h"
@@ -26,5 +27,13 @@ int db__bind_text(sqlite3_stmt *st, int i, const char *s);
 int db__run(struct db *db, const char *sql, ...);
 /* Copies column i as a new string ("" for NULL); NULL on OOM. */
 char *db__col_dup(sqlite3_stmt *st, int i);
+/* Steps a statement that returns at most one row: 0 when st is on a row
+ * (read its columns, then finalize it), -ENOENT when there is none, else
+ * -errno. Does not finalize. */
+int db__step_row(struct db *db, sqlite3_stmt *st);
+/* Collects every row of st into a new JSON array (*out), one rowfn(db, st)
+ * object a row; finalizes st, which may be NULL (a failed prepare: -EIO). */
+int db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
+	     json_t **out);
 
 #endif

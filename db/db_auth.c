@@ -40,16 +40,14 @@ db_user_get(struct db *db, const char *username, struct db_user *out)
 	if (st == NULL)
 		return -EIO;
 	db__bind_text(st, 1, username);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db__step_row(db, st);
+	if (rc == 0) {
 		out->username = db__col_dup(st, 0);
 		out->hash = db__col_dup(st, 1);
 		out->role = db__col_dup(st, 2);
 		rc = out->username && out->hash && out->role ? 0 : -ENOMEM;
 		if (rc < 0)
 			db_user_release(out);
-	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : db__err(db, rc);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -109,10 +107,10 @@ db_session_get(struct db *db, const char *token_hash, long long now, long idle,
 	if (st == NULL)
 		return -EIO;
 	db__bind_text(st, 1, token_hash);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
+	rc = db__step_row(db, st);
+	if (rc < 0) {
 		sqlite3_finalize(st);
-		return rc == SQLITE_DONE ? -ENOENT : db__err(db, rc);
+		return rc;
 	}
 	out->username = db__col_dup(st, 0);
 	out->role = db__col_dup(st, 1);
@@ -179,13 +177,12 @@ db_throttle_get(struct db *db, const char *key, long *failures, long long *last)
 	if (st == NULL)
 		return -EIO;
 	db__bind_text(st, 1, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db__step_row(db, st);
+	if (rc == 0) {
 		*failures = (long)sqlite3_column_int64(st, 0);
 		*last = sqlite3_column_int64(st, 1);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : db__err(db, rc);
+	} else if (rc == -ENOENT) {
+		rc = 0;		/* no failures counted yet */
 	}
 	sqlite3_finalize(st);
 	return rc;

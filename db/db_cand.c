@@ -67,50 +67,15 @@ db_id_of(struct db *db, const char *sql, const char *name, sqlite3_int64 *id)
 	if (st == NULL)
 		return -EIO;
 	db__bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db__step_row(db, st);
+	if (rc == 0)
 		*id = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : db__err(db, rc);
-	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
 #define SQL_LISTENER_ID "SELECT id FROM listeners WHERE name = ?"
 #define SQL_POOL_ID "SELECT id FROM pools WHERE name = ?"
-
-/* Collects every row of st into a JSON array with rowfn; finalizes st. */
-static int
-db_rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
-	json_t **out)
-{
-	json_t *arr = json_array();
-	int rc;
-
-	*out = NULL;
-	if (st == NULL || arr == NULL) {
-		sqlite3_finalize(st);
-		json_decref(arr);
-		return st == NULL ? -EIO : -ENOMEM;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *row = rowfn(db, st);
-
-		if (row == NULL || json_array_append_new(arr, row) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db__err(db, rc);
-	}
-	*out = arr;
-	return 0;
-}
 
 /* Returns the first element of a one-row result, -ENOENT when empty. */
 static int
@@ -126,6 +91,22 @@ db_one(int rc, json_t *arr, json_t **out)
 	*out = json_incref(json_array_get(arr, 0));
 	json_decref(arr);
 	return 0;
+}
+
+/* The one row that sql (one text parameter) selects for name, as rowfn
+ * makes it; -ENOENT when there is none. */
+static int
+db_get_named(struct db *db, const char *sql, const char *name,
+	     json_t *(*rowfn)(struct db *, sqlite3_stmt *), json_t **out)
+{
+	sqlite3_stmt *st = db__prepare(db, sql);
+	json_t *arr;
+	int rc;
+
+	if (st != NULL)
+		db__bind_text(st, 1, name);
+	rc = db__rows(db, st, rowfn, &arr);
+	return db_one(rc, arr, out);
 }
 
 /* Maps "no row changed" to -ENOENT after an UPDATE or DELETE. */
@@ -152,21 +133,25 @@ db_listener_row(struct db *db, sqlite3_stmt *st)
 int
 db_listener_list(struct db *db, json_t **out)
 {
-	return db_rows(db, db__prepare(db, "SELECT name, address, port, l7 FROM listeners ORDER BY name"),
+	return db__rows(db, db__prepare(db, "SELECT name, address, port, l7 FROM listeners ORDER BY name"),
 		       db_listener_row, out);
 }
 
 int
 db_listener_get(struct db *db, const char *name, json_t **out)
 {
-	sqlite3_stmt *st = db__prepare(db, "SELECT name, address, port, l7 FROM listeners WHERE name = ?");
-	json_t *arr;
-	int rc;
+	return db_get_named(db, "SELECT name, address, port, l7 FROM listeners WHERE name = ?", name,
+			    db_listener_row, out);
+}
 
-	if (st != NULL)
-		db__bind_text(st, 1, name);
-	rc = db_rows(db, st, db_listener_row, &arr);
-	return db_one(rc, arr, out);
+/* Binds name, address, port, l7 as parameters 1-4. */
+static void
+db_listener_bind(sqlite3_stmt *st, const struct db_listener *l)
+{
+	db__bind_text(st, 1, l->name);
+	db__bind_text(st, 2, l->address);
+	sqlite3_bind_int64(st, 3, l->port);
+	db__bind_text(st, 4, db_l7_text(l->l7));
 }
 
 int
@@ -176,10 +161,7 @@ db_listener_add(struct db *db, const struct db_listener *l)
 
 	if (st == NULL)
 		return -EIO;
-	db__bind_text(st, 1, l->name);
-	db__bind_text(st, 2, l->address);
-	sqlite3_bind_int64(st, 3, l->port);
-	db__bind_text(st, 4, db_l7_text(l->l7));
+	db_listener_bind(st, l);
 	return db__exec_stmt(db, st);
 }
 
@@ -190,10 +172,7 @@ db_listener_update(struct db *db, const char *name, const struct db_listener *l)
 
 	if (st == NULL)
 		return -EIO;
-	db__bind_text(st, 1, l->name);
-	db__bind_text(st, 2, l->address);
-	sqlite3_bind_int64(st, 3, l->port);
-	db__bind_text(st, 4, db_l7_text(l->l7));
+	db_listener_bind(st, l);
 	db__bind_text(st, 5, name);
 	return db_changed(db, db__exec_stmt(db, st));
 }
@@ -228,7 +207,7 @@ db_members_of(struct db *db, sqlite3_int64 pool_id, json_t **out)
 
 	if (st != NULL)
 		sqlite3_bind_int64(st, 1, pool_id);
-	return db_rows(db, st, db_member_row, out);
+	return db__rows(db, st, db_member_row, out);
 }
 
 static json_t *
@@ -245,37 +224,49 @@ db_pool_row(struct db *db, sqlite3_stmt *st)
 int
 db_pool_list(struct db *db, json_t **out)
 {
-	return db_rows(db, db__prepare(db, "SELECT id, name, l7 FROM pools ORDER BY name"),
+	return db__rows(db, db__prepare(db, "SELECT id, name, l7 FROM pools ORDER BY name"),
 		       db_pool_row, out);
 }
 
 int
 db_pool_get(struct db *db, const char *name, json_t **out)
 {
-	sqlite3_stmt *st = db__prepare(db, "SELECT id, name, l7 FROM pools WHERE name = ?");
-	json_t *arr;
-	int rc;
-
-	if (st != NULL)
-		db__bind_text(st, 1, name);
-	rc = db_rows(db, st, db_pool_row, &arr);
-	return db_one(rc, arr, out);
+	return db_get_named(db, "SELECT id, name, l7 FROM pools WHERE name = ?", name, db_pool_row, out);
 }
+
+/* Binds address, port, weight, enabled, l7 as parameters 1-5. */
+static void
+db_member_bind(sqlite3_stmt *st, const struct db_member *m)
+{
+	db__bind_text(st, 1, m->address);
+	sqlite3_bind_int64(st, 2, m->port);
+	sqlite3_bind_int64(st, 3, m->weight);
+	sqlite3_bind_int(st, 4, m->enabled ? 1 : 0);
+	db__bind_text(st, 5, db_l7_text(m->l7));
+}
+
+/* Binds a member's key (pool id, address, port) from parameter first on. */
+static void
+db_member_key_bind(sqlite3_stmt *st, int first, sqlite3_int64 pool_id, const char *address,
+		   long port)
+{
+	sqlite3_bind_int64(st, first, pool_id);
+	db__bind_text(st, first + 1, address);
+	sqlite3_bind_int64(st, first + 2, port);
+}
+
+#define SQL_MEMBER_KEY "pool_id = ? AND address = ? AND port = ?"
 
 static int
 db_member_insert(struct db *db, sqlite3_int64 pool_id, const struct db_member *m)
 {
-	sqlite3_stmt *st = db__prepare(db, "INSERT INTO members (pool_id, address, port, weight, enabled, l7) "
+	sqlite3_stmt *st = db__prepare(db, "INSERT INTO members (address, port, weight, enabled, l7, pool_id) "
 				       "VALUES (?, ?, ?, ?, ?, ?)");
 
 	if (st == NULL)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, pool_id);
-	db__bind_text(st, 2, m->address);
-	sqlite3_bind_int64(st, 3, m->port);
-	sqlite3_bind_int64(st, 4, m->weight);
-	sqlite3_bind_int(st, 5, m->enabled ? 1 : 0);
-	db__bind_text(st, 6, db_l7_text(m->l7));
+	db_member_bind(st, m);
+	sqlite3_bind_int64(st, 6, pool_id);
 	return db__exec_stmt(db, st);
 }
 
@@ -370,13 +361,10 @@ db_member_get(struct db *db, const char *pool, const char *address, long port, j
 	if (rc < 0)
 		return rc;
 	st = db__prepare(db, "SELECT address, port, weight, enabled, l7 FROM members "
-			 "WHERE pool_id = ? AND address = ? AND port = ?");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, id);
-		db__bind_text(st, 2, address);
-		sqlite3_bind_int64(st, 3, port);
-	}
-	rc = db_rows(db, st, db_member_row, &arr);
+			 "WHERE " SQL_MEMBER_KEY);
+	if (st != NULL)
+		db_member_key_bind(st, 1, id, address, port);
+	rc = db__rows(db, st, db_member_row, &arr);
 	return db_one(rc, arr, out);
 }
 
@@ -404,17 +392,11 @@ db_member_update(struct db *db, const char *pool, const char *address, long port
 	if (rc < 0)
 		return rc;
 	st = db__prepare(db, "UPDATE members SET address = ?, port = ?, weight = ?, enabled = ?, l7 = ? "
-			 "WHERE pool_id = ? AND address = ? AND port = ?");
+			 "WHERE " SQL_MEMBER_KEY);
 	if (st == NULL)
 		return -EIO;
-	db__bind_text(st, 1, m->address);
-	sqlite3_bind_int64(st, 2, m->port);
-	sqlite3_bind_int64(st, 3, m->weight);
-	sqlite3_bind_int(st, 4, m->enabled ? 1 : 0);
-	db__bind_text(st, 5, db_l7_text(m->l7));
-	sqlite3_bind_int64(st, 6, id);
-	db__bind_text(st, 7, address);
-	sqlite3_bind_int64(st, 8, port);
+	db_member_bind(st, m);
+	db_member_key_bind(st, 6, id, address, port);
 	return db_changed(db, db__exec_stmt(db, st));
 }
 
@@ -428,12 +410,10 @@ db_member_delete(struct db *db, const char *pool, const char *address, long port
 	rc = db_id_of(db, SQL_POOL_ID, pool, &id);
 	if (rc < 0)
 		return rc;
-	st = db__prepare(db, "DELETE FROM members WHERE pool_id = ? AND address = ? AND port = ?");
+	st = db__prepare(db, "DELETE FROM members WHERE " SQL_MEMBER_KEY);
 	if (st == NULL)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	db__bind_text(st, 2, address);
-	sqlite3_bind_int64(st, 3, port);
+	db_member_key_bind(st, 1, id, address, port);
 	return db_changed(db, db__exec_stmt(db, st));
 }
 
@@ -464,20 +444,13 @@ db_route_row(struct db *db, sqlite3_stmt *st)
 int
 db_route_list(struct db *db, json_t **out)
 {
-	return db_rows(db, db__prepare(db, SQL_ROUTES "ORDER BY r.name"), db_route_row, out);
+	return db__rows(db, db__prepare(db, SQL_ROUTES "ORDER BY r.name"), db_route_row, out);
 }
 
 int
 db_route_get(struct db *db, const char *name, json_t **out)
 {
-	sqlite3_stmt *st = db__prepare(db, SQL_ROUTES "WHERE r.name = ?");
-	json_t *arr;
-	int rc;
-
-	if (st != NULL)
-		db__bind_text(st, 1, name);
-	rc = db_rows(db, st, db_route_row, &arr);
-	return db_one(rc, arr, out);
+	return db_get_named(db, SQL_ROUTES "WHERE r.name = ?", name, db_route_row, out);
 }
 
 /* Resolves a route's references; -ENXIO / -ENOLINK name the missing one. */

@@ -100,8 +100,9 @@ db_revision_set_status(struct db *db, long number, const char *status, const jso
 }
 
 static json_t *
-db_revision_row(sqlite3_stmt *st)
+db_revision_row(struct db *db, sqlite3_stmt *st)
 {
+	(void)db;
 	return json_pack("{s:I, s:s, s:I, s:s, s:s}",
 			 "number", (json_int_t)sqlite3_column_int64(st, 0),
 			 "author", (const char *)sqlite3_column_text(st, 1),
@@ -113,30 +114,9 @@ db_revision_row(sqlite3_stmt *st)
 int
 db_revision_list(struct db *db, json_t **out)
 {
-	sqlite3_stmt *st = db__prepare(db, "SELECT number, author, created_at, comment, status "
-				       "FROM revisions ORDER BY number DESC");
-	json_t *arr = json_array();
-	int rc;
-
-	*out = NULL;
-	if (st == NULL || arr == NULL) {
-		sqlite3_finalize(st);
-		json_decref(arr);
-		return -EIO;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (json_array_append_new(arr, db_revision_row(st)) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db__err(db, rc);
-	}
-	*out = arr;
-	return 0;
+	return db__rows(db, db__prepare(db, "SELECT number, author, created_at, comment, status "
+					"FROM revisions ORDER BY number DESC"),
+			db_revision_row, out);
 }
 
 int
@@ -151,12 +131,10 @@ db_revision_get(struct db *db, long number, json_t **out)
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, number);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? -ENOENT : db__err(db, rc);
+	rc = db__step_row(db, st);
+	if (rc < 0)
 		goto out;
-	}
-	rev = db_revision_row(st);
+	rev = db_revision_row(db, st);
 	cfg = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
 	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
 		errs = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
@@ -187,12 +165,10 @@ db_revision_content(struct db *db, long number, char **out)
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, number);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db__step_row(db, st);
+	if (rc == 0) {
 		*out = db__col_dup(st, 0);
 		rc = *out ? 0 : -ENOMEM;
-	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : db__err(db, rc);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -209,44 +185,31 @@ db_revision_running(struct db *db, long *number, char **content)
 		*content = NULL;
 	if (st == NULL)
 		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db__step_row(db, st);
+	if (rc == 0) {
 		*number = (long)sqlite3_column_int64(st, 0);
-		rc = 0;
 		if (content != NULL) {
 			*content = db__col_dup(st, 1);
 			rc = *content ? 0 : -ENOMEM;
 		}
-	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : db__err(db, rc);
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
+static json_t *
+db_revision_number_row(struct db *db, sqlite3_stmt *st)
+{
+	(void)db;
+	return json_integer(sqlite3_column_int64(st, 0));
+}
+
 int
 db_revision_pending(struct db *db, json_t **out)
 {
-	sqlite3_stmt *st = db__prepare(db, "SELECT number FROM revisions WHERE status = 'pending' "
-				       "ORDER BY number");
-	json_t *arr = json_array();
-	int rc;
-
-	*out = NULL;
-	if (st == NULL || arr == NULL) {
-		sqlite3_finalize(st);
-		json_decref(arr);
-		return -EIO;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_integer(sqlite3_column_int64(st, 0)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db__err(db, rc);
-	}
-	*out = arr;
-	return 0;
+	return db__rows(db, db__prepare(db, "SELECT number FROM revisions WHERE status = 'pending' "
+					"ORDER BY number"),
+			db_revision_number_row, out);
 }
 
 int

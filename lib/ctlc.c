@@ -91,7 +91,7 @@ ctlc_call(const char *path, const json_t *req, json_t **resp, int timeout_ms)
 		if (inlen + 1 >= incap) {
 			char *nin;
 
-			if (incap >= CTLC_MAX_LINE) {
+			if (incap >= CTLC_MAX_ANSWER) {
 				rc = -EPROTO;
 				goto out;
 			}

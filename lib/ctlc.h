@@ -17,7 +17,10 @@
  * -ECONNREFUSED, -ENOENT, -EPROTO for a malformed answer). */
 int ctlc_call(const char *path, const json_t *req, json_t **resp, int timeout_ms);
 
-/* Largest accepted frame, both directions. */
+/* Largest request line tandemd accepts. */
 #define CTLC_MAX_LINE (1024 * 1024)
+/* Largest answer a client accepts: a status with the kernel's IPVS view of
+ * 10,000 services with their real servers and counters is ~15 MB. */
+#define CTLC_MAX_ANSWER (64 * 1024 * 1024)
 
 #endif

@@ -13,10 +13,11 @@
 
 #include "jh.h"
 
-char *
-jh_dump_canonical(const json_t *v)
+/* json_dumps(v, flags) plus a trailing '\n'. */
+static char *
+jh_dump_nl(const json_t *v, size_t flags)
 {
-	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	char *s = json_dumps(v, flags);
 	char *out;
 	size_t n;
 
@@ -34,23 +35,15 @@ jh_dump_canonical(const json_t *v)
 }
 
 char *
+jh_dump_canonical(const json_t *v)
+{
+	return jh_dump_nl(v, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_ENSURE_ASCII);
+}
+
+char *
 jh_dump_line(const json_t *v)
 {
-	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
-	char *out;
-	size_t n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	out = realloc(s, n + 2);
-	if (out == NULL) {
-		free(s);
-		return NULL;
-	}
-	out[n] = '\n';
-	out[n + 1] = '\0';
-	return out;
+	return jh_dump_nl(v, JSON_SORT_KEYS | JSON_COMPACT);
 }
 
 static int
@@ -73,6 +66,12 @@ jh_write_all(int fd, const char *p, size_t len)
 int
 jh_write_file_atomic(const char *path, const char *text, unsigned mode)
 {
+	return jh_write_buf_atomic(path, text, strlen(text), mode);
+}
+
+int
+jh_write_buf_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
 	char tmp[4096], dir[4096];
 	int fd = -1, dfd = -1, rc;
 
@@ -83,7 +82,7 @@ jh_write_file_atomic(const char *path, const char *text, unsigned mode)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	rc = jh_write_all(fd, text, strlen(text));
+	rc = jh_write_all(fd, data, len);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)

@@ -19,4 +19,7 @@ char *jh_dump_line(const json_t *v);
  * mode is the new file's mode. 0 or -errno. */
 int jh_write_file_atomic(const char *path, const char *text, unsigned mode);
 
+/* The same for len bytes of data, which need not be text. Borrows data. */
+int jh_write_buf_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
 #endif

@@ -5,16 +5,20 @@
 # Tiers (default: all, in this order):
 #   unit         cmocka unit tests (build-test, --enable-werror)
 #   integration  real binaries in temporary state dirs (tests/integration/*.sh)
+#   vm           IPVS under Debian's kernel in qemu (tests/vm/; root; SKIP only
+#                when qemu cannot run here)
 #   browser      headless Chromium drives the console (tests/browser/)
 #   fuzz         libFuzzer drivers for a fixed time each (tests/fuzz/run.sh)
 #   asan         unit + integration again under ASan/UBSan (build-asan)
+#   pkg          .deb and .rpm from the dist tarball, installed into a Debian 12
+#                root and started under systemd-nspawn (tests/pkg/run.sh)
 #   distcheck    make distcheck
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$HERE"
 TIERS=("$@")
-[ ${#TIERS[@]} -eq 0 ] && TIERS=(unit integration browser fuzz asan distcheck)
+[ ${#TIERS[@]} -eq 0 ] && TIERS=(unit integration vm browser fuzz asan pkg distcheck)
 LOGDIR="${TANDEM_TEST_LOGS:-$HERE/build-test/test-logs}"
 PASSED=0 FAILED=0 SKIPPED=0
 FAILED_NAMES=()
@@ -77,7 +81,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitco
 
 for tier in "${TIERS[@]}"; do
 	case "$tier" in
-	unit|integration|browser)
+	unit|integration|browser|pkg|vm)
 		if [ ! -f build-test/.built ] || [ -n "$(find . -path ./build\* -prune -o -newer build-test/.built \( -name '*.c' -o -name '*.h' -o -name '*.am' -o -name '*.ac' -o -name '*.sql' \) -print -quit)" ]; then
 			say "build (werror)"
 			if build build-test --enable-werror; then touch build-test/.built; else result build-test 1 /dev/null; continue; fi
@@ -86,6 +90,19 @@ for tier in "${TIERS[@]}"; do
 	case "$tier" in
 	unit) say "tier: unit"; unit_tier build-test unit ;;
 	integration) say "tier: integration"; integration_tier "$HERE/build-test" integration ;;
+	vm)
+		say "tier: vm (IPVS in qemu)"
+		mkdir -p "$LOGDIR/vm"
+		B="$HERE/build-test" VM_LOGDIR="$LOGDIR/vm" timeout 900 bash tests/vm/tier.sh >"$LOGDIR/vm/tier.log" 2>&1
+		rc=$?
+		if [ "$rc" -eq 77 ] || ! grep -q -E '^(PASS|FAIL): vm/' "$LOGDIR/vm/tier.log"; then
+			result vm "$rc" "$LOGDIR/vm/tier.log"
+		else
+			while read -r verdict name _; do
+				n="${name#vm/}"
+				[ "$verdict" = PASS: ] && result "$name" 0 "$LOGDIR/vm/$n.log" || result "$name" 1 "$LOGDIR/vm/$n.log"
+			done < <(grep -E '^(PASS|FAIL): vm/' "$LOGDIR/vm/tier.log")
+		fi ;;
 	browser)
 		say "tier: browser"
 		mkdir -p "$LOGDIR/browser"
@@ -107,6 +124,11 @@ for tier in "${TIERS[@]}"; do
 		else
 			result asan/build 1 /dev/null
 		fi ;;
+	pkg)
+		say "tier: pkg"
+		mkdir -p "$LOGDIR/pkg"
+		B="$HERE/build-test" timeout 900 bash tests/pkg/run.sh >"$LOGDIR/pkg/pkg.log" 2>&1
+		result pkg/packages $? "$LOGDIR/pkg/pkg.log" ;;
 	distcheck)
 		say "tier: distcheck"
 		build build-test --enable-werror >/dev/null 2>&1

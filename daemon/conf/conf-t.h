@@ -57,6 +57,108 @@ struct conf_listener {
 	size_t nroutes;
 	size_t index;			/* position in conf->listeners */
 	struct conf_l7_listener l7;
+	bool freebind;			/* address is a VRRP VIP: bind before owning it */
+};
+
+/* ---- vrrp section (conf_vrrp.c; rendered to keepalived.conf by vrrp/) ---- */
+
+struct conf_vrrp_vip {
+	const char *address;		/* numeric, as written */
+	unsigned prefix;		/* 32/128 when not written */
+	struct sockaddr_storage sa;
+};
+
+/*
+ * One VIP group = one keepalived vrrp_instance (named after the group).
+ * interface, priority and unicast_source are per-node: they come from
+ * vrrp.local (or its per-group override), never from the shared part, so
+ * config sync can replace vrrp.groups without touching them.
+ */
+struct conf_vrrp_group {
+	const char *name;
+	unsigned vrid;			/* 1-255 */
+	unsigned advert_ms;		/* 10-40950, a multiple of 10 */
+	bool unicast;			/* false = multicast */
+	bool preempt;
+	int family;			/* AF_INET or AF_INET6, of every VIP */
+	const char **peers;		/* unicast peers, this node's own address left out */
+	size_t npeers;
+	struct conf_vrrp_vip *vips;
+	size_t nvips;
+	/* per-node */
+	const char *interface;
+	unsigned priority;		/* 1-254 */
+	const char *unicast_source;	/* NULL in multicast mode */
+};
+
+struct conf_vrrp {
+	const char *router_id;		/* per-node; keepalived's router_id */
+	struct conf_vrrp_group *groups;
+	size_t ngroups;
+};
+
+/*
+ * L4 (IPVS) virtual services. The conf module only validates; daemon/l4 turns
+ * these into kernel objects. Values use the config's own enums so this header
+ * stays free of kernel headers (tandem-admin links it too).
+ */
+enum conf_l4_proto {
+	CONF_L4_TCP = 1,
+	CONF_L4_UDP,
+	CONF_L4_FWMARK,
+};
+
+enum conf_l4_fwd {
+	CONF_L4_NAT = 0,	/* masquerade */
+	CONF_L4_DR,		/* direct routing (gatewaying) */
+	CONF_L4_TUNNEL,		/* ipip / gue / gre */
+};
+
+enum conf_l4_tun {
+	CONF_L4_TUN_IPIP = 0,
+	CONF_L4_TUN_GUE,
+	CONF_L4_TUN_GRE,
+};
+
+/* Scheduler flags, as named in the config ("sh-fallback", ...). */
+#define CONF_L4_F_ONEPACKET	0x1u
+#define CONF_L4_F_SCHED1	0x2u	/* sh-fallback / mh-fallback */
+#define CONF_L4_F_SCHED2	0x4u	/* sh-port / mh-port */
+
+struct conf_l4_real {
+	const char *address;
+	int af;				/* AF_INET or AF_INET6 */
+	unsigned char addr[16];		/* network order, 4 bytes used for IPv4 */
+	uint16_t port;
+	unsigned weight;		/* 0..65535; 0 = no new connections */
+	unsigned u_threshold;		/* 0 = no upper connection limit */
+	unsigned l_threshold;
+	int forward;			/* enum conf_l4_fwd */
+	int tunnel_type;		/* enum conf_l4_tun, tunnel only */
+	uint16_t tunnel_port;		/* gue only */
+	const char *id;			/* stable: "service/address:port" */
+};
+
+struct conf_l4_service {
+	const char *name;
+	int protocol;			/* enum conf_l4_proto */
+	int af;				/* AF_INET or AF_INET6 */
+	const char *address;		/* NULL for fwmark services */
+	unsigned char addr[16];
+	uint16_t port;
+	uint32_t fwmark;
+	const char *scheduler;
+	unsigned flags;			/* CONF_L4_F_* */
+	unsigned persistence_timeout;	/* seconds, 0 = not persistent */
+	unsigned persistence_netmask;	/* prefix length */
+	struct conf_l4_real *reals;
+	size_t nreals;
+};
+
+struct conf_l4 {
+	struct conf_l4_service *services;
+	size_t nservices;
+	unsigned reconcile_interval_s;	/* timer between reconciles */
 };
 
 struct conf {
@@ -68,6 +170,8 @@ struct conf {
 	size_t npools;
 	struct conf_route *routes;
 	size_t nroutes;
+	struct conf_vrrp *vrrp;		/* NULL when the file has no vrrp section */
+	struct conf_l4 l4;
 };
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "conf__vrrp.h"
 #include "errs.h"
 #include "conf__priv.h"
 
@@ -577,11 +578,392 @@ conf_listener_find(const struct conf *c, const char *name)
 	return NULL;
 }
 
+/*
+ * The "l4" section: IPVS virtual services and their real servers.
+ *
+ * Service identity is what the kernel keys on (protocol, address, port or
+ * fwmark and family), so two services with the same identity are refused;
+ * names are the operator's handle and are unique too. Duplicates are found by
+ * sorting keys, so a 10,000-service config validates in O(n log n).
+ */
+static const char *const conf_l4_schedulers[] = {
+	"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf",
+	"mh", "twos", NULL
+};
+
+struct conf_dupkey {
+	char key[80];
+	size_t index;
+};
+
+static int
+conf_dupkey_cmp(const void *a, const void *b)
+{
+	const struct conf_dupkey *ka = a, *kb = b;
+	int r = strcmp(ka->key, kb->key);
+
+	if (r != 0)
+		return r;
+	return ka->index < kb->index ? -1 : ka->index > kb->index;
+}
+
+/* Sorts keys and reports each later duplicate at "prefix[index]suffix". */
+static void
+conf_report_dups(struct conf_ctx *x, struct conf_dupkey *keys, size_t n, const char *what,
+		 const char *prefix, const char *suffix)
+{
+	size_t i;
+
+	qsort(keys, n, sizeof(*keys), conf_dupkey_cmp);
+	for (i = 1; i < n; i++) {
+		char p[PATH_LEN];
+
+		if (keys[i].key[0] == '\0' || strcmp(keys[i].key, keys[i - 1].key) != 0)
+			continue;
+		conf_pathf(p, "%s[%zu]%s", prefix, keys[i].index, suffix);
+		errs_add(x->errs, p, "duplicate %s", what);
+	}
+}
+
+/* Parses a numeric address into af/addr; 0 or -1. */
+static int
+conf_l4_addr(const char *s, int *af, unsigned char *addr)
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*af = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*af = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+conf_parse_l4_reals(struct conf_ctx *x, struct conf_l4_service *svc, json_t *arr, const char *spath)
+{
+	static const char *const keys[] = { "address", "port", "weight", "forward",
+					    "upper_threshold", "lower_threshold",
+					    "tunnel_type", "tunnel_port", NULL };
+	struct conf *c = x->c;
+	struct conf_dupkey *dk;
+	size_t i;
+	json_t *o;
+
+	svc->nreals = json_array_size(arr);
+	svc->reals = arena_alloc(c->arena, (svc->nreals + 1) * sizeof(*svc->reals));
+	dk = calloc(svc->nreals + 1, sizeof(*dk));
+	if (svc->reals == NULL || dk == NULL) {
+		free(dk);
+		conf_oom(x);
+		svc->nreals = 0;
+		return;
+	}
+	json_array_foreach(arr, i, o) {
+		struct conf_l4_real *r = &svc->reals[i];
+		char path[PATH_LEN], p[PATH_LEN], id[PATH_LEN];
+		const char *s;
+		long v;
+
+		conf_pathf(path, "%s.reals[%zu]", spath, i);
+		dk[i].index = i;
+		if (!json_is_object(o)) {
+			errs_add(x->errs, path, "must be an object");
+			continue;
+		}
+		conf_check_keys(x, o, path, keys);
+		s = conf_get_str(x, o, path, "address", 1);
+		conf_pathf(p, "%s.address", path);
+		if (s != NULL && conf_l4_addr(s, &r->af, r->addr) < 0) {
+			errs_add(x->errs, p, "must be a numeric IPv4 or IPv6 address");
+			s = NULL;
+		}
+		r->address = s ? arena_strdup(c->arena, s) : NULL;
+		/* A fwmark service matches many ports: its reals may leave the
+		 * port out (0 = the port the client asked for). */
+		conf_get_int(x, o, path, "port", svc->protocol == CONF_L4_FWMARK ? 0 : 1, 65535,
+			     svc->protocol != CONF_L4_FWMARK, 0, &v);
+		r->port = (uint16_t)v;
+		conf_get_int(x, o, path, "weight", 0, CONF_L4_WEIGHT_MAX, 0, 1, &v);
+		r->weight = (unsigned)v;
+		conf_get_int(x, o, path, "upper_threshold", 0, 0x7fffffffL, 0, 0, &v);
+		r->u_threshold = (unsigned)v;
+		conf_get_int(x, o, path, "lower_threshold", 0, 0x7fffffffL, 0, 0, &v);
+		r->l_threshold = (unsigned)v;
+		if (r->u_threshold != 0 && r->l_threshold > r->u_threshold) {
+			conf_pathf(p, "%s.lower_threshold", path);
+			errs_add(x->errs, p, "must not be above upper_threshold");
+		}
+		r->forward = CONF_L4_NAT;
+		s = conf_get_str(x, o, path, "forward", 0);
+		if (s != NULL) {
+			conf_pathf(p, "%s.forward", path);
+			if (strcmp(s, "nat") == 0)
+				r->forward = CONF_L4_NAT;
+			else if (strcmp(s, "dr") == 0)
+				r->forward = CONF_L4_DR;
+			else if (strcmp(s, "tunnel") == 0)
+				r->forward = CONF_L4_TUNNEL;
+			else
+				errs_add(x->errs, p, "must be \"nat\", \"dr\" or \"tunnel\"");
+		}
+		r->tunnel_type = CONF_L4_TUN_IPIP;
+		s = conf_get_str(x, o, path, "tunnel_type", 0);
+		conf_pathf(p, "%s.tunnel_type", path);
+		if (s != NULL && r->forward != CONF_L4_TUNNEL)
+			errs_add(x->errs, p, "only for \"forward\": \"tunnel\"");
+		else if (s != NULL && strcmp(s, "ipip") == 0)
+			r->tunnel_type = CONF_L4_TUN_IPIP;
+		else if (s != NULL && strcmp(s, "gue") == 0)
+			r->tunnel_type = CONF_L4_TUN_GUE;
+		else if (s != NULL && strcmp(s, "gre") == 0)
+			r->tunnel_type = CONF_L4_TUN_GRE;
+		else if (s != NULL)
+			errs_add(x->errs, p, "must be \"ipip\", \"gue\" or \"gre\"");
+		conf_get_int(x, o, path, "tunnel_port", 1, 65535, 0, 0, &v);
+		r->tunnel_port = (uint16_t)v;
+		conf_pathf(p, "%s.tunnel_port", path);
+		if (r->tunnel_type == CONF_L4_TUN_GUE && r->forward == CONF_L4_TUNNEL && v == 0)
+			errs_add(x->errs, p, "is required for a gue tunnel");
+		if (v != 0 && r->tunnel_type != CONF_L4_TUN_GUE)
+			errs_add(x->errs, p, "only for \"tunnel_type\": \"gue\"");
+		/* IPVS forwards to another address family only through a tunnel. */
+		if (r->address != NULL && svc->af != 0 && r->af != svc->af &&
+		    r->forward != CONF_L4_TUNNEL) {
+			conf_pathf(p, "%s.address", path);
+			errs_add(x->errs, p, "must be of the service's address family (or use a tunnel)");
+		}
+		if (r->address != NULL) {
+			char a[INET6_ADDRSTRLEN];
+
+			inet_ntop(r->af, r->addr, a, sizeof(a));
+			conf_pathf(dk[i].key, "%s|%u", a, r->port);
+			conf_pathf(id, r->af == AF_INET6 ? "%s/[%s]:%u" : "%s/%s:%u", svc->name, a, r->port);
+			r->id = arena_strdup(c->arena, id);
+		}
+	}
+	{
+		char pre[PATH_LEN];
+
+		conf_pathf(pre, "%s.reals", spath);
+		conf_report_dups(x, dk, svc->nreals, "real server (address and port)", pre, "");
+	}
+	free(dk);
+}
+
+static void
+conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o, const char *path,
+		      struct conf_dupkey *nk, struct conf_dupkey *ik)
+{
+	static const char *const keys[] = { "name", "protocol", "address", "port", "fwmark",
+					    "family", "scheduler", "flags", "persistence_timeout",
+					    "persistence_netmask", "reals", NULL };
+	struct conf *c = x->c;
+	const char *s, *sched;
+	char p[PATH_LEN];
+	json_t *v;
+	long n;
+	size_t i;
+
+	conf_check_keys(x, o, path, keys);
+	s = conf_get_str(x, o, path, "name", 1);
+	conf_pathf(p, "%s.name", path);
+	if (s != NULL && !conf_name_valid(s)) {
+		errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
+		s = NULL;
+	}
+	svc->name = s ? arena_strdup(c->arena, s) : "";
+	if (s != NULL)
+		conf_pathf(nk->key, "%s", s);
+
+	s = conf_get_str(x, o, path, "protocol", 1);
+	conf_pathf(p, "%s.protocol", path);
+	if (s != NULL && strcmp(s, "tcp") == 0)
+		svc->protocol = CONF_L4_TCP;
+	else if (s != NULL && strcmp(s, "udp") == 0)
+		svc->protocol = CONF_L4_UDP;
+	else if (s != NULL && strcmp(s, "fwmark") == 0)
+		svc->protocol = CONF_L4_FWMARK;
+	else if (s != NULL)
+		errs_add(x->errs, p, "must be \"tcp\", \"udp\" or \"fwmark\"");
+
+	if (svc->protocol == CONF_L4_FWMARK) {
+		if (json_object_get(o, "address") != NULL) {
+			conf_pathf(p, "%s.address", path);
+			errs_add(x->errs, p, "a fwmark service has no address (use \"family\")");
+		}
+		if (json_object_get(o, "port") != NULL) {
+			conf_pathf(p, "%s.port", path);
+			errs_add(x->errs, p, "a fwmark service has no port");
+		}
+		conf_get_int(x, o, path, "fwmark", 1, 0xffffffffL, 1, 0, &n);
+		svc->fwmark = (uint32_t)n;
+		svc->af = AF_INET;
+		s = conf_get_str(x, o, path, "family", 0);
+		conf_pathf(p, "%s.family", path);
+		if (s != NULL && strcmp(s, "ipv6") == 0)
+			svc->af = AF_INET6;
+		else if (s != NULL && strcmp(s, "ipv4") != 0)
+			errs_add(x->errs, p, "must be \"ipv4\" or \"ipv6\"");
+		conf_pathf(ik->key, "fwmark|%u|%d", svc->fwmark, svc->af);
+	} else if (svc->protocol != 0) {
+		if (json_object_get(o, "fwmark") != NULL) {
+			conf_pathf(p, "%s.fwmark", path);
+			errs_add(x->errs, p, "only for \"protocol\": \"fwmark\"");
+		}
+		if (json_object_get(o, "family") != NULL) {
+			conf_pathf(p, "%s.family", path);
+			errs_add(x->errs, p, "only for \"protocol\": \"fwmark\" (the address gives the family)");
+		}
+		s = conf_get_str(x, o, path, "address", 1);
+		conf_pathf(p, "%s.address", path);
+		if (s != NULL && conf_l4_addr(s, &svc->af, svc->addr) < 0) {
+			errs_add(x->errs, p, "must be a numeric IPv4 or IPv6 address");
+			s = NULL;
+		}
+		svc->address = s ? arena_strdup(c->arena, s) : NULL;
+		conf_get_int(x, o, path, "port", 1, 65535, 1, 0, &n);
+		svc->port = (uint16_t)n;
+		if (s != NULL) {
+			char a[INET6_ADDRSTRLEN];
+
+			inet_ntop(svc->af, svc->addr, a, sizeof(a));
+			conf_pathf(ik->key, "%s|%s|%u", svc->protocol == CONF_L4_TCP ? "tcp" : "udp",
+				   a, svc->port);
+		}
+	}
+
+	sched = conf_get_str(x, o, path, "scheduler", 0);
+	conf_pathf(p, "%s.scheduler", path);
+	svc->scheduler = "wlc";
+	if (sched != NULL) {
+		const char *const *k;
+
+		for (k = conf_l4_schedulers; *k != NULL && strcmp(*k, sched) != 0; k++)
+			;
+		if (*k == NULL)
+			errs_add(x->errs, p, "unknown scheduler \"%s\" (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos)", sched);
+		else
+			svc->scheduler = *k;
+	}
+	v = json_object_get(o, "flags");
+	conf_pathf(p, "%s.flags", path);
+	if (v != NULL && !json_is_array(v)) {
+		errs_add(x->errs, p, "must be an array of strings");
+	} else if (v != NULL) {
+		json_t *f;
+
+		json_array_foreach(v, i, f) {
+			const char *fs = json_string_value(f);
+			int sh = strcmp(svc->scheduler, "sh") == 0, mh = strcmp(svc->scheduler, "mh") == 0;
+
+			conf_pathf(p, "%s.flags[%zu]", path, i);
+			if (fs == NULL)
+				errs_add(x->errs, p, "must be a string");
+			else if (strcmp(fs, "one-packet") == 0)
+				svc->flags |= CONF_L4_F_ONEPACKET;
+			else if ((sh && strcmp(fs, "sh-fallback") == 0) || (mh && strcmp(fs, "mh-fallback") == 0))
+				svc->flags |= CONF_L4_F_SCHED1;
+			else if ((sh && strcmp(fs, "sh-port") == 0) || (mh && strcmp(fs, "mh-port") == 0))
+				svc->flags |= CONF_L4_F_SCHED2;
+			else
+				errs_add(x->errs, p, "unknown flag \"%s\" for scheduler %s (one-packet; sh-fallback, sh-port with sh; mh-fallback, mh-port with mh)", fs, svc->scheduler);
+		}
+	}
+	conf_get_int(x, o, path, "persistence_timeout", 0, 0x7fffffffL / 1000, 0, 0, &n);
+	svc->persistence_timeout = (unsigned)n;
+	conf_get_int(x, o, path, "persistence_netmask", svc->af == AF_INET6 ? 1 : 0,
+		     svc->af == AF_INET6 ? 128 : 32, 0, svc->af == AF_INET6 ? 128 : 32, &n);
+	svc->persistence_netmask = (unsigned)n;
+
+	v = json_object_get(o, "reals");
+	conf_pathf(p, "%s.reals", path);
+	if (v == NULL)
+		svc->nreals = 0;
+	else if (!json_is_array(v))
+		errs_add(x->errs, p, "must be an array");
+	else
+		conf_parse_l4_reals(x, svc, v, path);
+}
+
+static void
+conf_parse_l4(struct conf_ctx *x, json_t *l4)
+{
+	static const char *const keys[] = { "services", "reconcile_interval", NULL };
+	struct conf *c = x->c;
+	struct conf_dupkey *nk = NULL, *ik = NULL;
+	json_t *arr, *o;
+	size_t i, n;
+	long v;
+
+	c->l4.reconcile_interval_s = 10;
+	if (l4 == NULL)
+		return;
+	if (!json_is_object(l4)) {
+		errs_add(x->errs, "$.l4", "must be an object");
+		return;
+	}
+	conf_check_keys(x, l4, "$.l4", keys);
+	conf_get_int(x, l4, "$.l4", "reconcile_interval", 1, 86400, 0, 10, &v);
+	c->l4.reconcile_interval_s = (unsigned)v;
+	arr = json_object_get(l4, "services");
+	if (arr == NULL)
+		return;
+	if (!json_is_array(arr)) {
+		errs_add(x->errs, "$.l4.services", "must be an array");
+		return;
+	}
+	n = json_array_size(arr);
+	if (n > CONF_L4_SERVICES_MAX) {
+		errs_add(x->errs, "$.l4.services", "at most %d services", CONF_L4_SERVICES_MAX);
+		return;
+	}
+	c->l4.services = arena_alloc(c->arena, (n + 1) * sizeof(*c->l4.services));
+	nk = calloc(n + 1, sizeof(*nk));
+	ik = calloc(n + 1, sizeof(*ik));
+	if (c->l4.services == NULL || nk == NULL || ik == NULL) {
+		conf_oom(x);
+		goto out;
+	}
+	c->l4.nservices = n;
+	json_array_foreach(arr, i, o) {
+		char path[PATH_LEN];
+
+		conf_pathf(path, "$.l4.services[%zu]", i);
+		nk[i].index = ik[i].index = i;
+		c->l4.services[i].name = "";
+		if (!json_is_object(o)) {
+			errs_add(x->errs, path, "must be an object");
+			continue;
+		}
+		conf_parse_l4_service(x, &c->l4.services[i], o, path, &nk[i], &ik[i]);
+	}
+	conf_report_dups(x, nk, n, "service name", "$.l4.services", ".name");
+	conf_report_dups(x, ik, n, "virtual service (protocol, address and port, or fwmark and family)",
+			 "$.l4.services", "");
+out:
+	free(nk);
+	free(ik);
+}
+
+const struct conf_l4_service *
+conf_l4_service_find(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->l4.nservices; i++)
+		if (strcmp(c->l4.services[i].name, name) == 0)
+			return &c->l4.services[i];
+	return NULL;
+}
+
 struct conf *
 conf_parse(const char *text, size_t len, struct errs *errs)
 {
 	static const char *const keys[] = { "version", "revision", "listeners", "pools",
-					    "routes", NULL };
+					    "routes", "l4", "vrrp", NULL };
 	struct conf_ctx x = { .errs = errs, .nerr_start = errs->count };
 	json_error_t jerr;
 	json_t *root, *larr, *parr, *rarr;
@@ -630,6 +1012,9 @@ conf_parse(const char *text, size_t len, struct errs *errs)
 		conf_parse_pools(&x, parr);
 	if (rarr)
 		conf_parse_routes(&x, rarr);
+	if (json_object_get(root, "vrrp") != NULL)	/* after the listeners: marks VIP listeners */
+		conf__vrrp_parse(x.c, json_object_get(root, "vrrp"), errs);
+	conf_parse_l4(&x, json_object_get(root, "l4"));
 	if (errs->count == x.nerr_start && conf_link_routes(&x) < 0)
 		goto fail;
 	if (errs->count == x.nerr_start && conf__l7_link(&x) < 0)

@@ -29,6 +29,8 @@ void conf_free(struct conf **cp);
 struct conf_pool *conf_pool_find(const struct conf *c, const char *name);
 struct conf_listener *conf_listener_find(const struct conf *c, const char *name);
 
+/* Finds an L4 service by name; NULL when absent. Borrowed pointer. */
+const struct conf_l4_service *conf_l4_service_find(const struct conf *c, const char *name);
 /* Field validators shared with tandem-admin, so both refuse the same input.
  * Each returns 1 when valid. A name is 1-63 of [A-Za-z0-9._-] starting with a
  * letter or digit; a route host is letters, digits, '.', '-', '_' (no port);
@@ -71,6 +73,8 @@ int conf_l7_validate(const char *kind, json_t *o, struct errs *errs);
 #define CONF_HOST_MAX 253
 #define CONF_PATH_MAX 1024
 #define CONF_WEIGHT_MAX 256
+#define CONF_L4_WEIGHT_MAX 65535
+#define CONF_L4_SERVICES_MAX 100000
 #define CONF_MAX_FILE (16 * 1024 * 1024)
 
 #endif

@@ -35,6 +35,8 @@ snapshot_workers_set(unsigned n)
 	lsock_nfds = n ? n : 1;
 }
 
+static void lsock_freebind(int fd, int family);
+
 /* Binds and listens one socket for l; -1 with errs on failure. */
 static int
 lsock_bind(const struct conf_listener *l, const char *path, struct errs *errs)
@@ -50,6 +52,8 @@ lsock_bind(const struct conf_listener *l, const char *path, struct errs *errs)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (l->sa.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (l->freebind)
+		lsock_freebind(fd, l->sa.ss_family);
 	if (bind(fd, (const struct sockaddr *)&l->sa, l->salen) < 0 || listen(fd, 1024) < 0) {
 		errs_add(errs, path, "cannot listen on %s port %u: %s", l->address, l->port,
 			 strerror(errno));
@@ -63,6 +67,23 @@ static void
 lsock_key(const struct conf_listener *l, char *key, size_t len)
 {
 	snprintf(key, len, "%s|%u", l->address, l->port);
+}
+
+/* A listener on a VRRP VIP binds before this node owns the address, so the
+ * new MASTER serves the moment the VIP arrives (no bind after failover). */
+static void
+lsock_freebind(int fd, int family)
+{
+	int one = 1;
+
+	if (setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0)
+		log_warn("IP_FREEBIND: %s", strerror(errno));
+#ifdef IPV6_FREEBIND
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+#else
+	(void)family;
+#endif
 }
 
 /* Finds or binds the socket for l. Returns a new reference or NULL with errs. */

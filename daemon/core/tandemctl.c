@@ -55,6 +55,33 @@ tandemctl_call(const char *sock, const char *cmd, json_t **resp)
 	return 0;
 }
 
+/* The vrrp part of status: keepalived and one line per VIP group. */
+static void
+tandemctl_print_vrrp(const json_t *vr)
+{
+	const json_t *ka = json_object_get(vr, "keepalived"), *g, *vip;
+	size_t i, j;
+
+	if (!json_is_true(json_object_get(vr, "enabled")))
+		return;
+	printf("\nVRRP node role %s; keepalived %s (pid %lld, %lld starts)\n",
+	       json_string_value(json_object_get(vr, "role")),
+	       json_is_true(json_object_get(ka, "running")) ? "running" : "NOT RUNNING",
+	       json_integer_value(json_object_get(ka, "pid")),
+	       json_integer_value(json_object_get(ka, "starts")));
+	printf("GROUP                ROLE     PRIO VRID INTERFACE        VIPS\n");
+	json_array_foreach(json_object_get(vr, "groups"), i, g) {
+		printf("%-20s %-8s %4lld %4lld %-16s", json_string_value(json_object_get(g, "name")),
+		       json_string_value(json_object_get(g, "role")),
+		       json_integer_value(json_object_get(g, "priority")),
+		       json_integer_value(json_object_get(g, "virtual_router_id")),
+		       json_string_value(json_object_get(g, "interface")));
+		json_array_foreach(json_object_get(g, "vips"), j, vip)
+			printf(" %s", json_string_value(vip));
+		printf("\n");
+	}
+}
+
 static void
 tandemctl_print_status(const json_t *st)
 {
@@ -94,6 +121,65 @@ tandemctl_print_status(const json_t *st)
 			       addr, json_integer_value(json_object_get(m, "weight")),
 			       json_string_value(json_object_get(m, "state")),
 			       json_integer_value(json_object_get(m, "active")), reason ? reason : "");
+		}
+	}
+	tandemctl_print_vrrp(json_object_get(st, "vrrp"));
+}
+
+/* The L4 part of status: availability, last reconcile, the kernel's view. */
+static void
+tandemctl_print_l4(const json_t *l4)
+{
+	const json_t *rc = json_object_get(l4, "reconcile"), *s, *r;
+	size_t i, j;
+
+	if (l4 == NULL)
+		return;
+	if (!json_is_true(json_object_get(l4, "available"))) {
+		printf("\nL4 inactive: %s (%lld services configured)\n",
+		       json_string_value(json_object_get(l4, "reason")) ?: "unknown",
+		       json_integer_value(json_object_get(l4, "configured")));
+		return;
+	}
+	printf("\nL4 IPVS: %lld services configured, %zu missing; reconciles %lld, last %lld changes "
+	       "(%lld refused) in %.1f ms%s%s\n",
+	       json_integer_value(json_object_get(l4, "configured")),
+	       json_array_size(json_object_get(l4, "missing")),
+	       json_integer_value(json_object_get(rc, "count")),
+	       json_integer_value(json_object_get(rc, "last_ops")),
+	       json_integer_value(json_object_get(rc, "last_failed")),
+	       json_real_value(json_object_get(rc, "last_ms")),
+	       json_string_length(json_object_get(rc, "last_error")) ? ": " : "",
+	       json_string_value(json_object_get(rc, "last_error")) ?: "");
+	printf("%-16s %-30s %-6s %-28s %-6s %6s %7s %7s %10s\n", "SERVICE", "VIRTUAL", "SCHED",
+	       "REAL", "FWD", "WEIGHT", "ACTIVE", "INACT", "CONNS");
+	json_array_foreach(json_object_get(l4, "services"), i, s) {
+		const char *proto = json_string_value(json_object_get(s, "protocol"));
+		char v[80];
+
+		if (proto != NULL && strcmp(proto, "fwmark") == 0)
+			snprintf(v, sizeof(v), "fwmark %lld %s", json_integer_value(json_object_get(s, "fwmark")),
+				 json_string_value(json_object_get(s, "family")));
+		else
+			snprintf(v, sizeof(v), "%s %s:%lld", proto ? proto : "?",
+				 json_string_value(json_object_get(s, "address")),
+				 json_integer_value(json_object_get(s, "port")));
+		printf("%-16s %-30s %-6s %-28s %-6s %6s %7s %7s %10lld\n",
+		       json_is_string(json_object_get(s, "name")) ?
+		       json_string_value(json_object_get(s, "name")) : "(not ours)",
+		       v, json_string_value(json_object_get(s, "scheduler")), "", "", "", "", "",
+		       json_integer_value(json_object_get(json_object_get(s, "stats"), "conns")));
+		json_array_foreach(json_object_get(s, "reals"), j, r) {
+			char a[80];
+
+			snprintf(a, sizeof(a), "%s:%lld", json_string_value(json_object_get(r, "address")),
+				 json_integer_value(json_object_get(r, "port")));
+			printf("%-16s %-30s %-6s %-28s %-6s %6lld %7lld %7lld %10lld\n", "", "", "", a,
+			       json_string_value(json_object_get(r, "forward")),
+			       json_integer_value(json_object_get(r, "weight")),
+			       json_integer_value(json_object_get(r, "active_conns")),
+			       json_integer_value(json_object_get(r, "inactive_conns")),
+			       json_integer_value(json_object_get(json_object_get(r, "stats"), "conns")));
 		}
 	}
 }
@@ -174,6 +260,7 @@ main(int argc, char **argv)
 		free(text);
 	} else if (strcmp(cmd, "status") == 0) {
 		tandemctl_print_status(resp);
+		tandemctl_print_l4(json_object_get(resp, "l4"));
 	} else {
 		printf("reloaded: generation %lld, revision %lld\n",
 		       json_integer_value(json_object_get(resp, "generation")),

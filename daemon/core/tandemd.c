@@ -26,12 +26,16 @@
 #include "ctl.h"
 #include "errs.h"
 #include "l7_health.h"
+#include "l4.h"
 #include "l7_proxy.h"
 #include "log.h"
 #include "loop.h"
+#include "sdnotify.h"
 #include "snapshot.h"
+#include "vrrp.h"
 
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
+#define TANDEMD_DEFAULT_VRRP_DIR "/run/tandem/vrrp"
 
 struct tandemd {
 	const char *config_path;
@@ -44,6 +48,11 @@ struct tandemd {
 	struct loop *loop;
 	struct loop_io sig_io;
 	int sigfd;
+	struct vrrp *vrrp;		/* keepalived supervisor (vrrp/) */
+	struct vrrp_opts vrrp_opts;
+	const char *l4_state_path;	/* owned-record file of the L4 tier */
+	char l4_state_default[4096];
+	struct loop_timer l4_timer;
 };
 
 static void
@@ -57,7 +66,12 @@ tandemd_usage(FILE *f)
 		"  -g, --socket-group NAME  group owning the control socket (mode 0660;\n"
 		"                           default \"tandem\" when that group exists)\n"
 		"  -w, --workers N          L7 worker threads (default: one per core)\n"
+		"      --l4-state FILE      record of the IPVS services tandemd created\n"
+		"                           (default: the config file's path + \".l4-owned\")\n"
 		"  -v, --verbose            log at debug level\n"
+		"      --vrrp-run-dir DIR   keepalived's config, FIFO and pid files\n"
+		"                           (default " TANDEMD_DEFAULT_VRRP_DIR ")\n"
+		"      --keepalived PATH    the keepalived binary (default: keepalived in PATH)\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"  -V, --version            print the version\n");
 }
@@ -90,11 +104,38 @@ tandemd_check(const char *file)
 		errs_release(&e);
 		return 1;
 	}
-	printf("%s: configuration OK (revision %ld: %zu listeners, %zu pools, %zu routes)\n",
-	       file, c->revision, c->nlisteners, c->npools, c->nroutes);
+	printf("%s: configuration OK (revision %ld: %zu listeners, %zu pools, %zu routes, "
+	       "%zu L4 services)\n", file, c->revision, c->nlisteners, c->npools, c->nroutes,
+	       c->l4.nservices);
 	conf_free(&c);
 	errs_release(&e);
 	return 0;
+}
+
+static void tandemd_l4_timer(struct loop *l, struct loop_timer *t);
+
+/* Reconciles IPVS with the current snapshot and re-arms the L4 timer.
+ * Returns the pass's summary (new reference). */
+static json_t *
+tandemd_l4_reconcile(struct tandemd *d)
+{
+	struct snapshot *s = snapshot_acquire();
+	json_t *r = NULL;
+
+	if (s != NULL) {
+		r = l4_reconcile(s->conf);
+		loop_timer_set(d->loop, &d->l4_timer, (uint64_t)s->conf->l4.reconcile_interval_s * 1000,
+			       tandemd_l4_timer, d);
+	}
+	snapshot_release(&s);
+	return r;
+}
+
+static void
+tandemd_l4_timer(struct loop *l, struct loop_timer *t)
+{
+	(void)l;
+	json_decref(tandemd_l4_reconcile(t->data));
 }
 
 /* Builds and publishes a new snapshot. Returns the control-socket answer. */
@@ -106,10 +147,16 @@ tandemd_reload(struct tandemd *d)
 	struct errs e;
 	json_t *resp;
 
+	/* systemd shows "reloading" until the READY=1 below, whichever way the
+	 * reload ends (a refusal still leaves the old snapshot serving). */
+	sdn_notify("RELOADING=1");
 	errs_init(&e);
 	s = snapshot_build(d->config_path, &e);
+	if (s != NULL && vrrp_prepare(d->vrrp, s->conf, &e) < 0)
+		snapshot_release(&s);	/* keepalived -t refused: keep everything as is */
 	if (s == NULL) {
 		d->reloads_failed++;
+		sdn_notify("READY=1\nSTATUS=last reload rejected; serving the previous configuration");
 		log_notice("reload gen %lu->%lu rejected: %s: %s", old_gen, old_gen + 1,
 			   e.count && e.items ? e.items[0].path : "$",
 			   e.count && e.items ? e.items[0].message : "error");
@@ -120,14 +167,20 @@ tandemd_reload(struct tandemd *d)
 	}
 	gen = snapshot_publish(s);
 	l7_workers_wake();
+	vrrp_commit(d->vrrp);
 	l7_health_wake();
 	d->reloads_ok++;
 	s = snapshot_acquire();
 	log_notice("reload gen %lu->%lu applied (revision %ld)", old_gen, gen,
 		   s ? s->conf->revision : 0L);
+	sdn_notify("READY=1\nSTATUS=serving");
 	resp = json_pack("{s:b,s:I,s:I}", "ok", 1, "generation", (json_int_t)gen,
 			 "revision", (json_int_t)(s ? s->conf->revision : 0));
 	snapshot_release(&s);
+	/* L4 follows the published snapshot; its failures are reported, never
+	 * a reason to refuse the reload (L7 is already serving it). */
+	if (resp != NULL && d->loop != NULL)
+		json_object_set_new(resp, "l4", tandemd_l4_reconcile(d));
 	errs_release(&e);
 	return resp;
 }
@@ -159,6 +212,9 @@ tandemd_status(struct tandemd *d)
 	}
 	json_object_set_new(resp, "listeners", listeners);
 	json_object_set_new(resp, "pools", l7_pools_status_json(s));
+	if (d->vrrp != NULL)
+		json_object_set_new(resp, "vrrp", vrrp_status_json(d->vrrp));
+	json_object_set_new(resp, "l4", l4_status_json(s->conf));
 	snapshot_release(&s);
 	return resp;
 }
@@ -166,11 +222,11 @@ tandemd_status(struct tandemd *d)
 static json_t *
 tandemd_stats(struct tandemd *d)
 {
-	return json_pack("{s:b,s:I,s:I,s:I,s:o}", "ok", 1,
+	return json_pack("{s:b,s:I,s:I,s:I,s:o,s:o}", "ok", 1,
 			 "generation", (json_int_t)snapshot_generation(),
 			 "reloads_ok", (json_int_t)d->reloads_ok,
 			 "reloads_failed", (json_int_t)d->reloads_failed,
-			 "l7", l7_stats_json());
+			 "l7", l7_stats_json(), "l4", l4_stats_json());
 }
 
 static json_t *
@@ -190,6 +246,32 @@ tandemd_ctl(const json_t *req, void *data)
 		return tandemd_stats(d);
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
 			 "message", "unknown command (status, reload, stats)");
+}
+
+/* Starts the keepalived supervisor on the first snapshot (main loop only).
+ * A vrrp section that keepalived -t refuses stops the start, like any other
+ * error of the first config. */
+static int
+tandemd_vrrp_start(struct tandemd *d)
+{
+	struct snapshot *s;
+	struct errs e;
+	int rc;
+
+	if (vrrp_new(d->loop, &d->vrrp_opts, &d->vrrp) < 0)
+		return -1;
+	errs_init(&e);
+	s = snapshot_acquire();
+	rc = vrrp_prepare(d->vrrp, s->conf, &e);
+	snapshot_release(&s);
+	if (rc < 0) {
+		tandemd_print_errs(d->config_path, &e);
+		log_err("cannot start: the vrrp section was refused");
+	} else {
+		vrrp_commit(d->vrrp);
+	}
+	errs_release(&e);
+	return rc;
 }
 
 static void
@@ -221,10 +303,14 @@ main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check", required_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "l4-state", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "vrrp-run-dir", required_argument, NULL, 'R' },
+		{ "keepalived", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1 };
+	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1,
+			     .vrrp_opts = { .run_dir = TANDEMD_DEFAULT_VRRP_DIR, .keepalived = "keepalived" } };
 	struct ctl_server *ctl = NULL;
 	struct snapshot *s;
 	struct errs e;
@@ -250,8 +336,11 @@ main(int argc, char **argv)
 		case 'v': level = LOG_DEBUG; break;
 		case 'f': break; /* always foreground: systemd supervises us */
 		case 'C': return tandemd_check(optarg);
+		case 'L': d.l4_state_path = optarg; break;
 		case 'V': printf("tandemd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': tandemd_usage(stdout); return 0;
+		case 'R': d.vrrp_opts.run_dir = optarg; break;
+		case 'K': d.vrrp_opts.keepalived = optarg; break;
 		default: tandemd_usage(stderr); return 2;
 		}
 	}
@@ -261,6 +350,14 @@ main(int argc, char **argv)
 	}
 	log_init("tandemd", level);
 	d.started = time(NULL);
+	if (d.l4_state_path == NULL) {
+		if (snprintf(d.l4_state_default, sizeof(d.l4_state_default), "%s.l4-owned",
+			     d.config_path) >= (int)sizeof(d.l4_state_default)) {
+			fprintf(stderr, "tandemd: config path too long\n");
+			return 2;
+		}
+		d.l4_state_path = d.l4_state_default;
+	}
 
 	/* Signals are read from a signalfd in the main loop; workers inherit the
 	 * blocked mask so only the main thread sees them. */
@@ -299,6 +396,8 @@ main(int argc, char **argv)
 		log_err("cannot set up the main loop: %s", strerror(errno));
 		goto out;
 	}
+	if (tandemd_vrrp_start(&d) < 0)
+		goto out;
 	/* Default to root:tandem when the tandem group exists (packaged installs). */
 	if (d.socket_group == NULL && getgrnam("tandem") != NULL)
 		d.socket_group = "tandem";
@@ -315,10 +414,27 @@ main(int argc, char **argv)
 	}
 	log_notice("control socket %s; %u L7 worker%s", d.socket_path, d.workers,
 		   d.workers == 1 ? "" : "s");
+	rc = l4_init(d.l4_state_path);
+	if (rc < 0)
+		log_warn("l4: cannot read %s: %s (services removed from the config while "
+			 "tandemd was down stay in the kernel)", d.l4_state_path, strerror(-rc));
+	json_decref(tandemd_l4_reconcile(&d));
+	/* Ready means: listeners bound, workers running, control socket
+	 * answering. Under systemd (Type=notify) this is what lets
+	 * tandem-admin start after us. */
+	sdn_notify("READY=1\nSTATUS=serving");
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
+	sdn_notify("STOPPING=1");
+	/* keepalived first: the VIPs leave (and the peer takes them) while our
+	 * listeners still answer; then the data plane stops. */
+	vrrp_free(&d.vrrp);
 	l7_health_stop();
 	l7_workers_stop();
 out:
+	vrrp_free(&d.vrrp);
+	if (d.loop != NULL)
+		loop_timer_cancel(d.loop, &d.l4_timer);
+	l4_shutdown();
 	ctl_server_stop(&ctl);
 	if (d.sigfd >= 0)
 		close(d.sigfd);

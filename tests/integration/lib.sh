@@ -80,8 +80,12 @@ trap 'cleanup' EXIT
 free_port() {
 	local p
 	while :; do
-		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 12000 + 20000 ))
+		# 20000-32767: below the kernel's ephemeral range (32768-60999), so
+		# outgoing connections of other programs never hold our port.
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 12768 + 20000 ))
 		grep -qx "$p" "$T/ports" 2>/dev/null && continue
+		# any state, not only LISTEN: a TIME_WAIT or connected socket on the
+		# port (other test runs exhaust the ephemeral range) fails bind too
 		ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
 		echo "$p" >>"$T/ports"
 		echo "$p"

@@ -161,6 +161,23 @@ test_validation_fields(void **state)
 	assert_int_equal(call(f, "POST", "/routes",
 			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"path_prefix\":\"api\"}"), 422);
 	assert_string_equal(err(f, "field"), "routes/r2/path_prefix");
+	/* The route host rules are conf_parse's: no port, "*" is any host. */
+	assert_int_equal(call(f, "POST", "/routes",
+			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"host\":\"a.example:80\"}"), 422);
+	assert_string_equal(err(f, "field"), "routes/r2/host");
+	assert_int_equal(call(f, "POST", "/routes",
+			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"host\":\"[::1]\"}"), 422);
+	assert_string_equal(err(f, "field"), "routes/r2/host");
+	assert_int_equal(call(f, "POST", "/routes",
+			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"host\":\"*\"}"), 201);
+	assert_int_equal(call(f, "DELETE", "/routes/r2", NULL), 204);
+	assert_int_equal(call(f, "POST", "/routes",
+			      "{\"name\":\"r2\",\"listener\":\"web\",\"pool\":\"demo\",\"host\":\"A.example\"}"), 201);
+	assert_int_equal(call(f, "DELETE", "/routes/r2", NULL), 204);
+	assert_int_equal(call(f, "POST", "/listeners",
+			      "{\"name\":\"a234567890123456789012345678901234567890123456789012345678901234\","
+			      "\"address\":\"127.0.0.1\",\"port\":1}"), 422);
+	assert_string_equal(err(f, "code"), "invalid");
 	assert_int_equal(call(f, "PUT", "/routes/r1", "{\"pool\":\"nope\"}"), 422);
 	assert_string_equal(err(f, "field"), "routes/r1/pool");
 
@@ -171,6 +188,17 @@ test_validation_fields(void **state)
 	assert_int_equal(call(f, "DELETE", "/routes/nope", NULL), 404);
 	assert_int_equal(call(f, "GET", "/nothing", NULL), 404);
 	assert_int_equal(call(f, "PATCH", "/listeners", NULL), 405);
+	/* The request shapes every kind of named object shares. */
+	assert_int_equal(call(f, "PUT", "/routes/nope", "{\"priority\":1}"), 404);
+	assert_int_equal(call(f, "PUT", "/pools/nope", "{}"), 404);
+	assert_int_equal(call(f, "PUT", "/listeners/nope", "not json"), 404);
+	assert_int_equal(call(f, "PUT", "/listeners/web", "not json"), 400);
+	assert_int_equal(call(f, "POST", "/pools/demo", "{}"), 405);
+	assert_int_equal(call(f, "PUT", "/routes", "{}"), 405);
+	assert_int_equal(call(f, "DELETE", "/listeners", NULL), 405);
+	assert_int_equal(call(f, "GET", "/listeners/web/x", NULL), 404);
+	assert_int_equal(call(f, "GET", "/pools", NULL), 200);
+	assert_int_equal(json_array_size(f->rs.body), 1);
 }
 
 static void

@@ -1,7 +1,8 @@
 /*
  * test_adm_auth - passwords, tokens, sessions, CSRF and login throttling,
  * first through adm_auth directly, then through adm_api_handle (the same
- * entry the HTTP layer uses) with an injected clock.
+ * entry the HTTP layer uses) with an injected clock; and the console's
+ * private key file.
  */
 #include "config.h"
 
@@ -12,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "adm_api.h"
 #include "adm_auth.h"
+#include "adm_tls.h"
 #include "db.h"
 #include "log.h"
 
@@ -338,6 +341,57 @@ test_api_login_429(void **state)
 	adm_resp_release(&rs);
 }
 
+/* The key is created 0600 and both files hold exactly the PEM handed back;
+ * a second call reuses them; no temporary file is left behind. */
+static void
+test_tls_files(void **state)
+{
+	char dir[64], tls[96], p[160], *k1, *c1, *k2, *c2, *txt;
+	struct stat sb;
+	mode_t old = umask(022);
+	FILE *f;
+	long n;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_adm_tls.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(tls, sizeof(tls), "%s/tls", dir);
+	assert_int_equal(adm_tls_ensure(tls, &k1, &c1), 0);
+	assert_non_null(strstr(k1, "PRIVATE KEY-----"));
+	assert_non_null(strstr(c1, "-----BEGIN CERTIFICATE-----"));
+	snprintf(p, sizeof(p), "%s/key.pem", tls);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(p, sizeof(p), "%s/cert.pem", tls);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0644);
+	f = fopen(p, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	txt = calloc(1, (size_t)n + 1);
+	assert_non_null(txt);
+	assert_int_equal(fread(txt, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	assert_string_equal(txt, c1);
+	free(txt);
+	assert_int_equal(adm_tls_ensure(tls, &k2, &c2), 0);
+	assert_string_equal(k1, k2);
+	assert_string_equal(c1, c2);
+	/* Only key.pem and cert.pem: the temporary files were renamed. */
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/key.pem", tls);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(rmdir(tls), 0);
+	assert_int_equal(rmdir(dir), 0);
+	free(k1);
+	free(c1);
+	free(k2);
+	free(c2);
+	umask(old);
+}
+
 int
 main(void)
 {
@@ -345,6 +399,7 @@ main(void)
 		cmocka_unit_test(test_password_hash),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_throttle_policy),
+		cmocka_unit_test(test_tls_files),
 		cmocka_unit_test_setup_teardown(test_bootstrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_throttled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle_forgets, setup, teardown),

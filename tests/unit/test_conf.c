@@ -280,10 +280,54 @@ test_load_file_missing(void **state)
 	errs_release(&e);
 }
 
+#define L4(svcs) "{\"version\":1,\"l4\":{\"services\":[" svcs "]}}"
+#define SVC(extra) "{\"name\":\"s\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80" extra "}"
+
+static void
+test_l4_section(void **state)
+{
+	struct errs e;
+	struct conf *c;
+
+	(void)state;
+	c = parse(L4(SVC(",\"scheduler\":\"mh\",\"flags\":[\"mh-fallback\",\"mh-port\"],"
+			 "\"reals\":[{\"address\":\"10.0.1.1\",\"port\":80,\"weight\":65535}]")), &e);
+	assert_non_null(c);
+	assert_int_equal(c->l4.nservices, 1);
+	assert_int_equal(c->l4.reconcile_interval_s, 10);
+	assert_int_equal(c->l4.services[0].flags, CONF_L4_F_SCHED1 | CONF_L4_F_SCHED2);
+	assert_int_equal(c->l4.services[0].reals[0].weight, 65535);
+	assert_string_equal(c->l4.services[0].reals[0].id, "s/10.0.1.1:80");
+	assert_non_null(conf_l4_service_find(c, "s"));
+	conf_free(&c);
+	errs_release(&e);
+
+	expect_error(L4(SVC(",\"scheduler\":\"fifo\"")), "$.l4.services[0].scheduler", "unknown scheduler");
+	expect_error(L4(SVC(",\"flags\":[\"sh-port\"]")), "$.l4.services[0].flags[0]", "unknown flag");
+	expect_error(L4(SVC("") "," SVC("")), "$.l4.services[1].name", "duplicate service name");
+	expect_error(L4(SVC("") ",{\"name\":\"t\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80}"),
+		     "$.l4.services[1]", "duplicate virtual service");
+	expect_error(L4(SVC(",\"reals\":[{\"address\":\"10.0.1.1\",\"port\":80},{\"address\":\"10.0.1.1\",\"port\":80}]")),
+		     "$.l4.services[0].reals[1]", "duplicate real server");
+	expect_error(L4(SVC(",\"reals\":[{\"address\":\"::1\",\"port\":80}]")),
+		     "$.l4.services[0].reals[0].address", "address family");
+	expect_error(L4(SVC(",\"reals\":[{\"address\":\"10.0.1.1\",\"port\":80,\"forward\":\"nat\",\"tunnel_type\":\"gre\"}]")),
+		     "$.l4.services[0].reals[0].tunnel_type", "only for");
+	expect_error(L4(SVC(",\"reals\":[{\"address\":\"10.0.1.1\",\"port\":80,\"weight\":65536}]")),
+		     "$.l4.services[0].reals[0].weight", "between");
+	expect_error(L4("{\"name\":\"f\",\"protocol\":\"fwmark\",\"address\":\"10.0.0.1\"}"),
+		     "$.l4.services[0].fwmark", "is required");
+	expect_error(L4("{\"name\":\"f\",\"protocol\":\"fwmark\",\"fwmark\":1,\"address\":\"10.0.0.1\"}"),
+		     "$.l4.services[0].address", "no address");
+	expect_error(L4(SVC(",\"persistence_netmask\":33")), "$.l4.services[0].persistence_netmask", "between");
+	expect_error("{\"version\":1,\"l4\":{\"servics\":[]}}", "$.l4.servics", "unknown field");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_l4_section),
 		cmocka_unit_test(test_valid_config),
 		cmocka_unit_test(test_empty_config_is_valid),
 		cmocka_unit_test(test_error_invalid_json),

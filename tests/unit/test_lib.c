@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,6 +19,7 @@
 #include "buf.h"
 #include "errs.h"
 #include "jh.h"
+#include "sdnotify.h"
 
 static int cleanup_calls;
 static void count_cleanup(void *p) { cleanup_calls += *(int *)p; }
@@ -190,6 +193,58 @@ test_jh_write_file_atomic(void **state)
 	rmdir(dir);
 }
 
+/* Binds a datagram socket at addr (path or "@abstract"), points
+ * $NOTIFY_SOCKET at it, and checks what sdn_notify sends. */
+static void
+sdn_roundtrip(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(name);
+	char got[128] = { 0 };
+	ssize_t n;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	memcpy(sa.sun_path, name, len);
+	if (name[0] == '@')
+		sa.sun_path[0] = '\0';
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa,
+			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)), 0);
+	setenv("NOTIFY_SOCKET", name, 1);
+	assert_int_equal(sdn_notify("READY=1\nSTATUS=serving"), 1);
+	n = recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT);
+	assert_int_equal(n, (ssize_t)strlen("READY=1\nSTATUS=serving"));
+	assert_string_equal(got, "READY=1\nSTATUS=serving");
+	close(fd);
+	if (name[0] == '/')
+		unlink(name);
+}
+
+static void
+test_sdn_notify(void **state)
+{
+	char dir[] = "/tmp/tandem-test-XXXXXX", path[256], abs[64];
+
+	(void)state;
+	unsetenv("NOTIFY_SOCKET");
+	assert_int_equal(sdn_notify("READY=1"), 0); /* not under systemd */
+	setenv("NOTIFY_SOCKET", "relative/path", 1);
+	assert_int_equal(sdn_notify("READY=1"), -EINVAL);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/notify", dir);
+	sdn_roundtrip(path);
+	snprintf(abs, sizeof(abs), "@tandem-test-notify-%d", (int)getpid());
+	sdn_roundtrip(abs);
+
+	/* Nobody listening: the error comes back, nothing blocks. */
+	setenv("NOTIFY_SOCKET", path, 1);
+	assert_int_equal(sdn_notify("READY=1"), -ENOENT);
+	unsetenv("NOTIFY_SOCKET");
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -202,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_errs_collect_and_json),
 		cmocka_unit_test(test_jh_canonical_is_sorted_and_stable),
 		cmocka_unit_test(test_jh_write_file_atomic),
+		cmocka_unit_test(test_sdn_notify),
 	};
 
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);

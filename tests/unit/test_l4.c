@@ -1,0 +1,427 @@
+/* Unit tests for daemon/l4: the reconcile diff (pure), netlink message
+ * building and parsing (libnl messages, no socket, no kernel), the owned
+ * record lines, and conversion from a config. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <linux/ip_vs.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include "conf.h"
+#include "errs.h"
+#include "l4_ipvs.h"
+#include "l4_reconcile.h"
+#include "l4_table.h"
+
+#define FAMILY 42	/* any genl family id: nothing is sent */
+
+static struct l4_svc
+svc4(const char *addr, uint16_t port, const char *sched)
+{
+	struct l4_svc s;
+
+	memset(&s, 0, sizeof(s));
+	s.key.af = AF_INET;
+	s.key.protocol = IPPROTO_TCP;
+	inet_pton(AF_INET, addr, s.key.addr);
+	s.key.port = port;
+	snprintf(s.sched, sizeof(s.sched), "%s", sched);
+	s.netmask = 0xffffffffu;
+	return s;
+}
+
+static struct l4_dest
+dest4(const char *addr, uint16_t port, uint32_t weight)
+{
+	struct l4_dest d;
+
+	memset(&d, 0, sizeof(d));
+	d.af = AF_INET;
+	inet_pton(AF_INET, addr, d.addr);
+	d.port = port;
+	d.weight = weight;
+	d.fwd = IP_VS_CONN_F_MASQ;
+	return d;
+}
+
+/* n services 10.1.x.y:80 with 4 reals each, the same in want and have. */
+static void
+make_tables(struct l4_table *want, struct l4_table *have, int n)
+{
+	int i, j;
+
+	memset(want, 0, sizeof(*want));
+	memset(have, 0, sizeof(*have));
+	for (i = 0; i < n; i++) {
+		char a[32];
+		struct l4_svc s;
+		struct l4_svc *w, *h;
+
+		snprintf(a, sizeof(a), "10.1.%d.%d", i / 250, i % 250 + 1);
+		s = svc4(a, 80, "wrr");
+		w = l4_table_add_svc(want, &s);
+		h = l4_table_add_svc(have, &s);
+		assert_non_null(w);
+		assert_non_null(h);
+		for (j = 0; j < 4; j++) {
+			struct l4_dest d;
+
+			snprintf(a, sizeof(a), "10.2.%d.%d", i / 250, i % 250 + 1);
+			d = dest4(a, (uint16_t)(8000 + j), 1);
+			assert_int_equal(l4_svc_add_dest(w, &d), 0);
+			assert_int_equal(l4_svc_add_dest(h, &d), 0);
+		}
+	}
+	l4_table_sort(want);
+	l4_table_sort(have);
+}
+
+static void
+test_diff_identical_is_empty(void **state)
+{
+	struct l4_table want, have;
+	struct l4_ops ops = { 0 };
+
+	(void)state;
+	make_tables(&want, &have, 1000);
+	assert_int_equal(l4_reconcile_diff(&want, &have, NULL, 0, &ops), 0);
+	assert_int_equal(ops.n, 0);
+	l4_ops_release(&ops);
+	l4_table_release(&want);
+	l4_table_release(&have);
+}
+
+static void
+test_diff_one_weight_is_one_op(void **state)
+{
+	struct l4_table want, have;
+	struct l4_ops ops = { 0 };
+
+	(void)state;
+	make_tables(&want, &have, 1000);
+	want.svcs[517].dests[2].weight = 7;
+	assert_int_equal(l4_reconcile_diff(&want, &have, NULL, 0, &ops), 0);
+	assert_int_equal(ops.n, 1);
+	assert_int_equal(ops.ops[0].kind, L4_OP_DEST_EDIT);
+	assert_ptr_equal(ops.ops[0].svc, &want.svcs[517]);
+	assert_int_equal(ops.ops[0].dest->weight, 7);
+	l4_ops_release(&ops);
+	l4_table_release(&want);
+	l4_table_release(&have);
+}
+
+static void
+test_diff_new_service_and_reals(void **state)
+{
+	struct l4_table want = { 0 }, have = { 0 };
+	struct l4_ops ops = { 0 };
+	struct l4_svc s = svc4("10.0.0.1", 443, "rr"), *w;
+	struct l4_dest d1 = dest4("10.0.1.1", 443, 1), d2 = dest4("10.0.1.2", 443, 2);
+
+	(void)state;
+	w = l4_table_add_svc(&want, &s);
+	l4_svc_add_dest(w, &d2);
+	l4_svc_add_dest(w, &d1);
+	l4_table_sort(&want);
+	assert_int_equal(l4_reconcile_diff(&want, &have, NULL, 0, &ops), 0);
+	assert_int_equal(ops.n, 3);
+	assert_int_equal(ops.ops[0].kind, L4_OP_SVC_ADD);
+	assert_int_equal(ops.ops[1].kind, L4_OP_DEST_ADD);
+	assert_int_equal(ops.ops[2].kind, L4_OP_DEST_ADD);
+	assert_int_equal(ops.ops[1].dest->weight, 1);	/* sorted by address */
+	l4_ops_release(&ops);
+	l4_table_release(&want);
+}
+
+/* A kernel service nobody declared and that is not in the owned record (added
+ * by hand with ipvsadm) is left alone; an owned one is deleted with one op. */
+static void
+test_diff_foreign_kept_owned_deleted(void **state)
+{
+	struct l4_table want = { 0 }, have = { 0 };
+	struct l4_ops ops = { 0 };
+	struct l4_svc foreign = svc4("10.9.9.9", 80, "rr"), ours = svc4("10.0.0.5", 80, "wlc");
+	struct l4_svc *h;
+	struct l4_dest d = dest4("10.0.1.1", 80, 1);
+
+	(void)state;
+	h = l4_table_add_svc(&have, &foreign);
+	l4_svc_add_dest(h, &d);
+	h = l4_table_add_svc(&have, &ours);
+	l4_svc_add_dest(h, &d);
+	l4_table_sort(&have);
+	assert_int_equal(l4_reconcile_diff(&want, &have, NULL, 0, &ops), 0);
+	assert_int_equal(ops.n, 0);
+	assert_int_equal(l4_reconcile_diff(&want, &have, &ours.key, 1, &ops), 0);
+	assert_int_equal(ops.n, 1);
+	assert_int_equal(ops.ops[0].kind, L4_OP_SVC_DEL);
+	assert_int_equal(l4_svc_key_cmp(&ops.ops[0].svc->key, &ours.key), 0);
+	l4_ops_release(&ops);
+	l4_table_release(&have);
+}
+
+static void
+test_diff_attrs_and_reals(void **state)
+{
+	struct l4_table want = { 0 }, have = { 0 };
+	struct l4_ops ops = { 0 };
+	struct l4_svc sw = svc4("10.0.0.1", 80, "wrr"), sh = svc4("10.0.0.1", 80, "rr");
+	struct l4_svc *w, *h;
+	struct l4_dest keep = dest4("10.0.1.1", 80, 1), gone = dest4("10.0.1.2", 80, 1);
+	struct l4_dest moved_old = dest4("10.0.1.3", 80, 1), moved_new = dest4("10.0.1.3", 81, 1);
+	struct l4_dest dr = dest4("10.0.1.1", 80, 1);
+
+	(void)state;
+	sh.flags = IP_VS_SVC_F_HASHED;	/* kernel bookkeeping, not a difference */
+	dr.fwd = IP_VS_CONN_F_DROUTE;
+	w = l4_table_add_svc(&want, &sw);
+	l4_svc_add_dest(w, &dr);
+	l4_svc_add_dest(w, &moved_new);
+	h = l4_table_add_svc(&have, &sh);
+	l4_svc_add_dest(h, &keep);
+	l4_svc_add_dest(h, &gone);
+	l4_svc_add_dest(h, &moved_old);
+	l4_table_sort(&want);
+	l4_table_sort(&have);
+	assert_int_equal(l4_reconcile_diff(&want, &have, NULL, 0, &ops), 0);
+	assert_int_equal(ops.n, 5);
+	assert_int_equal(ops.ops[0].kind, L4_OP_SVC_EDIT);	/* rr -> wrr */
+	assert_int_equal(ops.ops[1].kind, L4_OP_DEST_EDIT);	/* nat -> dr */
+	assert_int_equal(ops.ops[2].kind, L4_OP_DEST_DEL);	/* 10.0.1.2 */
+	assert_int_equal(ops.ops[3].kind, L4_OP_DEST_DEL);	/* port changed: old out */
+	assert_int_equal(ops.ops[3].dest->port, 80);
+	assert_int_equal(ops.ops[4].kind, L4_OP_DEST_ADD);	/* and new in */
+	assert_int_equal(ops.ops[4].dest->port, 81);
+	/* Tunnel parameters matter only for tunnels. */
+	keep.tun_type = 1;
+	assert_false(l4_dest_attrs_differ(&keep, &dr) && keep.fwd == dr.fwd);
+	l4_ops_release(&ops);
+	l4_table_release(&want);
+	l4_table_release(&have);
+}
+
+/* Build a message for an op and parse it back with the dump parser. */
+static void
+test_msg_roundtrip_v4(void **state)
+{
+	struct l4_svc s = svc4("192.0.2.10", 5432, "mh"), ps;
+	struct l4_dest d = dest4("198.51.100.7", 6432, 300), pd;
+	struct l4_op op = { L4_OP_SVC_ADD, &s, NULL };
+	struct nl_msg *m;
+
+	(void)state;
+	s.flags = IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED1;
+	s.timeout = 360;
+	s.netmask = htonl(0xffffff00u);
+	m = l4_ipvs_msg_op(FAMILY, &op);
+	assert_non_null(m);
+	assert_int_equal(nlmsg_hdr(m)->nlmsg_type, FAMILY);
+	assert_int_equal(((struct genlmsghdr *)nlmsg_data(nlmsg_hdr(m)))->cmd, IPVS_CMD_NEW_SERVICE);
+	assert_int_equal(l4_ipvs_parse_svc(nlmsg_hdr(m), &ps), 0);
+	assert_int_equal(l4_svc_key_cmp(&ps.key, &s.key), 0);
+	assert_string_equal(ps.sched, "mh");
+	assert_int_equal(ps.flags, s.flags);
+	assert_int_equal(ps.timeout, 360);
+	assert_int_equal(ps.netmask, htonl(0xffffff00u));
+	nlmsg_free(m);
+
+	d.u_thresh = 1000;
+	d.l_thresh = 10;
+	op.kind = L4_OP_DEST_EDIT;
+	op.dest = &d;
+	m = l4_ipvs_msg_op(FAMILY, &op);
+	assert_non_null(m);
+	assert_int_equal(((struct genlmsghdr *)nlmsg_data(nlmsg_hdr(m)))->cmd, IPVS_CMD_SET_DEST);
+	assert_int_equal(l4_ipvs_parse_dest(nlmsg_hdr(m), &pd), 0);
+	assert_int_equal(l4_dest_cmp(&pd, &d), 0);
+	assert_int_equal(pd.weight, 300);
+	assert_int_equal(pd.u_thresh, 1000);
+	assert_int_equal(pd.l_thresh, 10);
+	assert_int_equal(pd.fwd, IP_VS_CONN_F_MASQ);
+	assert_false(l4_dest_attrs_differ(&pd, &d));
+	nlmsg_free(m);
+}
+
+static void
+test_msg_roundtrip_v6_fwmark_tunnel(void **state)
+{
+	struct l4_svc s, ps;
+	struct l4_dest d, pd;
+	struct l4_op op = { L4_OP_DEST_ADD, &s, &d };
+	struct nl_msg *m;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.key.af = AF_INET6;
+	s.key.fwmark = 77;
+	snprintf(s.sched, sizeof(s.sched), "sh");
+	s.netmask = 128;
+	memset(&d, 0, sizeof(d));
+	d.af = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::5", d.addr);
+	d.port = 0;
+	d.weight = 1;
+	d.fwd = IP_VS_CONN_F_TUNNEL;
+	d.tun_type = IP_VS_CONN_F_TUNNEL_TYPE_GUE;
+	d.tun_port = 6080;
+	m = l4_ipvs_msg_op(FAMILY, &op);
+	assert_non_null(m);
+	assert_int_equal(l4_ipvs_parse_svc(nlmsg_hdr(m), &ps), 0);
+	assert_int_equal(ps.key.fwmark, 77);
+	assert_int_equal(ps.key.af, AF_INET6);
+	assert_int_equal(l4_svc_key_cmp(&ps.key, &s.key), 0);
+	assert_int_equal(l4_ipvs_parse_dest(nlmsg_hdr(m), &pd), 0);
+	assert_int_equal(pd.af, AF_INET6);
+	assert_int_equal(l4_dest_cmp(&pd, &d), 0);
+	assert_int_equal(pd.tun_type, IP_VS_CONN_F_TUNNEL_TYPE_GUE);
+	assert_int_equal(pd.tun_port, 6080);
+	nlmsg_free(m);
+
+	/* A delete carries only the keys. */
+	op.kind = L4_OP_DEST_DEL;
+	m = l4_ipvs_msg_op(FAMILY, &op);
+	assert_non_null(m);
+	assert_int_equal(l4_ipvs_parse_dest(nlmsg_hdr(m), &pd), 0);
+	assert_int_equal(pd.weight, 0);
+	nlmsg_free(m);
+	op.kind = 99;
+	assert_null(l4_ipvs_msg_op(FAMILY, &op));
+}
+
+/* A dump entry as the kernel sends it: 64-bit stats, HASHED flag set. */
+static void
+test_parse_kernel_dump_entry(void **state)
+{
+	struct nl_msg *m = nlmsg_alloc();
+	struct nlattr *n, *st;
+	struct ip_vs_flags fl = { IP_VS_SVC_F_HASHED | IP_VS_SVC_F_PERSISTENT, ~0u };
+	uint8_t addr[16] = { 10, 0, 0, 1 };
+	struct l4_svc s;
+
+	(void)state;
+	genlmsg_put(m, 0, 1, FAMILY, 0, NLM_F_MULTI, IPVS_CMD_NEW_SERVICE, IPVS_GENL_VERSION);
+	n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+	nla_put_u16(m, IPVS_SVC_ATTR_AF, AF_INET);
+	nla_put_u16(m, IPVS_SVC_ATTR_PROTOCOL, IPPROTO_UDP);
+	nla_put(m, IPVS_SVC_ATTR_ADDR, 16, addr);
+	nla_put_u16(m, IPVS_SVC_ATTR_PORT, htons(53));
+	nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, "wlc");
+	nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl);
+	nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, 300);
+	nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, 0xffffffffu);
+	st = nla_nest_start(m, IPVS_SVC_ATTR_STATS64);
+	nla_put_u64(m, IPVS_STATS_ATTR_CONNS, 5000000000ull);
+	nla_put_u64(m, IPVS_STATS_ATTR_INBYTES, 123456789012ull);
+	nla_nest_end(m, st);
+	nla_nest_end(m, n);
+	assert_int_equal(l4_ipvs_parse_svc(nlmsg_hdr(m), &s), 0);
+	assert_int_equal(s.key.protocol, IPPROTO_UDP);
+	assert_int_equal(s.key.port, 53);
+	assert_int_equal(s.flags, IP_VS_SVC_F_PERSISTENT);
+	assert_int_equal(s.stats.conns, 5000000000ull);
+	assert_int_equal(s.stats.inbytes, 123456789012ull);
+	nlmsg_free(m);
+
+	/* Missing address: refused, not guessed. */
+	m = nlmsg_alloc();
+	genlmsg_put(m, 0, 1, FAMILY, 0, 0, IPVS_CMD_NEW_SERVICE, IPVS_GENL_VERSION);
+	n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+	nla_put_u16(m, IPVS_SVC_ATTR_AF, AF_INET);
+	nla_put_u16(m, IPVS_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+	nla_put_u16(m, IPVS_SVC_ATTR_PORT, htons(53));
+	nla_nest_end(m, n);
+	assert_int_equal(l4_ipvs_parse_svc(nlmsg_hdr(m), &s), -EINVAL);
+	nlmsg_free(m);
+}
+
+static void
+test_owned_record_lines(void **state)
+{
+	static const char *const lines[] = { "tcp 10.0.0.1 80", "udp 2001:db8::1 53",
+					     "fwmark ipv6 7", "fwmark ipv4 4294967295" };
+	static const char *const bad[] = { "tcp 10.0.0.1", "icmp 1.2.3.4 1", "tcp 1.2.3.4 65536",
+					   "fwmark ipv4 0", "tcp nowhere 80", "" };
+	struct l4_svc_key k;
+	char buf[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		assert_int_equal(l4_svc_key_parse(lines[i], &k), 0);
+		l4_svc_key_record(&k, buf, sizeof(buf));
+		assert_string_equal(buf, lines[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(l4_svc_key_parse(bad[i], &k), -EINVAL);
+}
+
+static void
+test_table_from_conf(void **state)
+{
+	static const char text[] =
+		"{\"version\":1,\"l4\":{\"services\":["
+		"{\"name\":\"db\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":5432,"
+		" \"scheduler\":\"sh\",\"flags\":[\"sh-port\"],\"persistence_timeout\":60,\"persistence_netmask\":24,"
+		" \"reals\":[{\"address\":\"10.0.1.2\",\"port\":5432,\"weight\":5,\"forward\":\"dr\"}]},"
+		"{\"name\":\"m\",\"protocol\":\"fwmark\",\"fwmark\":9,\"family\":\"ipv6\","
+		" \"reals\":[{\"address\":\"2001:db8::9\",\"forward\":\"tunnel\",\"tunnel_type\":\"gre\"}]}]}}";
+	struct errs e;
+	struct conf *c;
+	struct l4_table t = { 0 };
+	struct l4_svc_key k;
+
+	(void)state;
+	errs_init(&e);
+	c = conf_parse(text, strlen(text), &e);
+	assert_non_null(c);
+	assert_int_equal(l4_table_from_conf(&t, c), 0);
+	assert_int_equal(t.n, 2);
+	/* sorted: IPv4 before IPv6 */
+	assert_string_equal(t.svcs[0].name, "db");
+	assert_string_equal(t.svcs[0].sched, "sh");
+	assert_int_equal(t.svcs[0].flags, IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED2);
+	assert_int_equal(t.svcs[0].timeout, 60);
+	assert_int_equal(t.svcs[0].netmask, htonl(0xffffff00u));
+	assert_int_equal(t.svcs[0].dests[0].fwd, IP_VS_CONN_F_DROUTE);
+	assert_int_equal(t.svcs[0].dests[0].weight, 5);
+	assert_string_equal(t.svcs[1].sched, "wlc");
+	assert_int_equal(t.svcs[1].netmask, 128);
+	assert_int_equal(t.svcs[1].dests[0].fwd, IP_VS_CONN_F_TUNNEL);
+	assert_int_equal(t.svcs[1].dests[0].tun_type, IP_VS_CONN_F_TUNNEL_TYPE_GRE);
+	assert_int_equal(l4_svc_key_parse("fwmark ipv6 9", &k), 0);
+	assert_ptr_equal(l4_table_find(&t, &k), &t.svcs[1]);
+	l4_table_release(&t);
+	conf_free(&c);
+	errs_release(&e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_diff_identical_is_empty),
+		cmocka_unit_test(test_diff_one_weight_is_one_op),
+		cmocka_unit_test(test_diff_new_service_and_reals),
+		cmocka_unit_test(test_diff_foreign_kept_owned_deleted),
+		cmocka_unit_test(test_diff_attrs_and_reals),
+		cmocka_unit_test(test_msg_roundtrip_v4),
+		cmocka_unit_test(test_msg_roundtrip_v6_fwmark_tunnel),
+		cmocka_unit_test(test_parse_kernel_dump_entry),
+		cmocka_unit_test(test_owned_record_lines),
+		cmocka_unit_test(test_table_from_conf),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
