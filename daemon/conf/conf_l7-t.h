@@ -41,6 +41,8 @@ struct conf_l7_listener {
 	unsigned max_uri_bytes;		/* request target longer: 414 */
 	bool xff, xfp, xfh, forwarded;	/* X-Forwarded-For/-Proto/-Host, Forwarded */
 	struct conf_cidrs trusted;	/* proxies whose forwarding headers we extend */
+	const char *access_log;		/* JSON lines file, NULL = off */
+	unsigned access_log_sample;	/* percent of requests logged, 1..100 */
 	const char *request_id;		/* header name, NULL = off */
 	size_t request_id_len;
 	struct conf_route_index *index;	/* route lookup, built by conf_l7 */

@@ -291,6 +291,21 @@ conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_l
 	c->forwarded = conf_l7_bool(x, t, p, "forwarded", 0);
 	conf_l7_cidrs(x, t, p, "trusted_proxies", &c->trusted);
 
+	t = conf_l7_obj(x, o, path, "access_log", p);
+	if (t != NULL) {
+		static const char *const akeys[] = { "path", "sample_percent", NULL };
+		const char *ap;
+		char q[PATH_LEN];
+
+		conf__check_keys(x, t, p, akeys);
+		ap = conf__get_str(x, t, p, "path", 1);
+		conf_l7_pathf(q, "%s.path", p);
+		if (ap != NULL && (ap[0] != '/' || strlen(ap) >= 200 || strstr(ap, "/../") != NULL))
+			errs_add(x->errs, q, "must be an absolute file path shorter than 200 bytes");
+		else if (ap != NULL)
+			c->access_log = arena_strdup(x->c->arena, ap);
+		c->access_log_sample = conf_l7_uint(x, t, p, "sample_percent", 1, 100, 100);
+	}
 	rid = conf__get_str(x, o, path, "request_id", 0);
 	if (rid != NULL && rid[0] != '\0') {
 		if (!conf_l7_token_valid(rid)) {

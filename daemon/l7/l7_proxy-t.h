@@ -157,6 +157,13 @@ struct l7_conn {
 	bool fresh_only;		/* after a stale keep-alive connection: connect anew */
 	bool last_request;		/* the listener went away: close after this one */
 	uint64_t deadline;		/* total timeout (monotonic ms), 0 = none */
+	/* access log of the request in flight */
+	bool log_pending;
+	uint64_t t_start, t_connect, t_first;
+	uint64_t bytes_out;
+	size_t msg_head_len;
+	int status;
+	char log_method[16], log_host[96], log_path[256], rid[40];
 	struct l7_conn *qprev, *qnext;	/* worker's queue */
 	uint64_t tried;			/* members already tried for this request */
 	int member;

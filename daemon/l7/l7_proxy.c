@@ -36,6 +36,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@
 #include "log.h"
 #include "loop.h"
 #include "snapshot.h"
+#include "l7_alog.h"
 #include "l7_http1.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
@@ -342,6 +344,122 @@ l7_conn_closing(struct l7_conn *c)
 
 static void l7_queue_remove(struct l7_conn *c);
 
+/* Copies s into out as the inside of a JSON string (", \ and controls
+ * escaped), cut to fit; returns the length written. */
+static size_t
+l7_json_esc(char *out, size_t cap, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; i < len && o + 7 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'u';
+			out[o++] = '0';
+			out[o++] = '0';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* Queues the access log line of the request that just ended, when its
+ * listener logs and sampling picks it. Never blocks (l7_alog). */
+static void
+l7_conn_log(struct l7_conn *c)
+{
+	const struct conf_listener *l;
+	char ts[40], host[200], path[520], member[160], rid[90];
+	struct timespec now;
+	struct tm tm;
+	uint64_t t = loop_now(c->w->loop);
+	size_t cap;
+	char *line;
+	int n;
+
+	if (!c->log_pending)
+		return;
+	c->log_pending = false;
+	l = l7_conn_listener(c);
+	if (l->l7.access_log == NULL ||
+	    (l->l7.access_log_sample < 100 &&
+	     l7_rng_next(&c->w->rng) % 100 >= l->l7.access_log_sample))
+		return;
+	line = l7_alog_slot(c->w->index, l->l7.access_log, &cap);
+	if (line == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	n = (int)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof(ts) - (size_t)n, ".%03ldZ", now.tv_nsec / 1000000);
+	l7_json_esc(host, sizeof(host), c->log_host, strlen(c->log_host));
+	l7_json_esc(path, sizeof(path), c->log_path, strlen(c->log_path));
+	l7_json_esc(rid, sizeof(rid), c->rid, strlen(c->rid));
+	member[0] = '\0';
+	if (c->pool != NULL && c->member >= 0 && (size_t)c->member < c->pool->nmembers)
+		l7_json_esc(member, sizeof(member), c->pool->members[c->member].id,
+			    strlen(c->pool->members[c->member].id));
+	n = snprintf(line, cap, "{\"time\":\"%s\",\"client\":\"%s\",\"listener\":\"%s\","
+		     "\"route\":\"%s\",\"host\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
+		     "\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"member\":\"%s\","
+		     "\"connect_ms\":%lld,\"first_byte_ms\":%lld,\"total_ms\":%llu,"
+		     "\"request_id\":\"%s\"}\n",
+		     ts, c->client_ip, l->name, c->route ? c->route->name : "", host, c->log_method,
+		     path, c->status,
+		     (unsigned long long)(c->msg_head_len + c->reqb.total),
+		     (unsigned long long)c->bytes_out, member,
+		     c->t_connect ? (long long)(c->t_connect - c->t_start) : -1LL,
+		     c->t_first ? (long long)(c->t_first - c->t_start) : -1LL,
+		     (unsigned long long)(t - c->t_start), rid);
+	if (n < 0 || (size_t)n >= cap) {
+		/* cut short: still one valid line, without the long fields */
+		snprintf(line, cap, "{\"time\":\"%s\",\"client\":\"%s\",\"listener\":\"%s\","
+			 "\"status\":%d,\"truncated\":true}\n", ts, c->client_ip, l->name, c->status);
+	}
+	l7_alog_commit(c->w->index);
+}
+
+/* Starts the access log record of a request (strings copied: the head's
+ * buffer is consumed before the request ends). */
+static void
+l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg *m)
+{
+	size_t n;
+
+	c->log_pending = true;
+	c->t_start = loop_now(c->w->loop);
+	c->t_connect = c->t_first = 0;
+	c->bytes_out = 0;
+	c->status = 0;
+	c->rid[0] = '\0';
+	c->msg_head_len = m ? m->head_len : 0;
+	if (m == NULL) {
+		snprintf(c->log_method, sizeof(c->log_method), "-");
+		snprintf(c->log_path, sizeof(c->log_path), "-");
+		c->log_host[0] = '\0';
+		return;
+	}
+	n = m->method_s.len < sizeof(c->log_method) ? m->method_s.len : sizeof(c->log_method) - 1;
+	memcpy(c->log_method, buf + m->method_s.off, n);
+	c->log_method[n] = '\0';
+	n = m->path.len < sizeof(c->log_path) ? m->path.len : sizeof(c->log_path) - 1;
+	memcpy(c->log_path, buf + m->path.off, n);
+	c->log_path[n] = '\0';
+	n = m->authority.len < sizeof(c->log_host) ? m->authority.len : sizeof(c->log_host) - 1;
+	memcpy(c->log_host, buf + m->authority.off, n);
+	c->log_host[n] = '\0';
+}
+
 /*
  * Answers the current request ourselves (errors, no route, redirect,
  * respond and deny routes). keep says the request was read whole and the
@@ -380,6 +498,9 @@ l7_conn_respond(struct l7_conn *c, int status, int keep, const char *extra, cons
 	}
 	l7_count_status(c->w, status);
 	c->resp_started = true;
+	c->status = status;
+	c->bytes_out = buf_len(&c->obuf);
+	l7_conn_log(c);
 	if (keep)
 		l7_conn_wait_head(c);
 	else
@@ -668,6 +789,8 @@ l7_conn_upstream(struct l7_conn *c)
 		}
 		up->c = c;
 		c->up = up;
+		if (up->state != L7_UP_CONNECTING)
+			c->t_connect = loop_now(w->loop);
 		atomic_fetch_add_explicit(&ms->active, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&ms->requests, 1, memory_order_relaxed);
 		up->rready = false;
@@ -761,6 +884,7 @@ l7_up_io(struct loop *l, struct loop_io *io, uint32_t events)
 			return;
 		}
 		l7_pool_connect_result(up->ms, c->pool, 1, loop_now(l), NULL);
+		c->t_connect = loop_now(l);
 		up->state = L7_UP_BUSY;
 		c->rstate = L7_R_HEAD;
 		up->wready = up->rready = true;
@@ -1002,14 +1126,18 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 		return -1;
 	if (ll->request_id != NULL) {
 		if (rid != NULL) {
+			size_t n = rid->value.len < sizeof(c->rid) ? rid->value.len : sizeof(c->rid) - 1;
+
+			memcpy(c->rid, buf + rid->value.off, n);
+			c->rid[n] = '\0';
 			if (l7_append_field(b, buf, rid) < 0)
 				return -1;
 		} else {
 			uint64_t x = l7_rng_next(&c->w->rng);
 
-			if (buf_appendf(b, "%s: %08x%016llx\r\n", ll->request_id,
-					(unsigned)(c->w->rid_seq++ & 0xffffffffu),
-					(unsigned long long)x) < 0)
+			snprintf(c->rid, sizeof(c->rid), "%08x%016llx",
+				 (unsigned)(c->w->rid_seq++ & 0xffffffffu), (unsigned long long)x);
+			if (buf_appendf(b, "%s: %s\r\n", ll->request_id, c->rid) < 0)
 				return -1;
 		}
 	}
@@ -1218,6 +1346,8 @@ l7_conn_request(struct l7_conn *c)
 	c->route = NULL;
 	c->pool = NULL;
 	c->deadline = l->l7.timeouts.total_ms ? loop_now(w->loop) + l->l7.timeouts.total_ms : 0;
+	c->member = -1;
+	l7_conn_log_start(c, buf, m);
 	l7_http1_body_init(&c->reqb, m);
 	c->req_done = c->reqb.done;
 
@@ -1302,6 +1432,11 @@ l7_conn_response_head(struct l7_conn *c)
 				 m->framing != L7_HTTP1_BODY_UNTIL_CLOSE &&
 				 !(c->req_minor == 0 && m->framing == L7_HTTP1_BODY_CHUNKED);
 	}
+	if (final) {
+		c->t_first = loop_now(c->w->loop);
+		c->status = m->status;
+		c->bytes_out = buf_len(o);	/* subtracted below: only this head counts */
+	}
 	if (buf_appendf(o, "HTTP/1.1 %d %.*s\r\n", m->status,
 			m->reason.len ? (int)m->reason.len : (int)strlen(l7_http1_reason(m->status)),
 			m->reason.len ? buf + m->reason.off : l7_http1_reason(m->status)) < 0)
@@ -1333,6 +1468,7 @@ l7_conn_response_head(struct l7_conn *c)
 	if (!final)
 		return 1;	/* 1xx (100 Continue): the final head follows */
 	c->resp_started = true;
+	c->bytes_out = buf_len(o) - c->bytes_out;
 	c->resp_keepalive = m->keep_alive;
 	l7_count_status(c->w, m->status);
 	if (c->up != NULL)
@@ -1354,6 +1490,7 @@ l7_conn_exchange_done(struct l7_conn *c)
 	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof && !up->wr_dead &&
 		    buf_len(&c->rbuf) == 0 && buf_len(&c->ubuf) == c->usent;
 
+	l7_conn_log(c);
 	c->rbuf.rpos = c->rbuf.wpos = 0;
 	c->ubuf.rpos = c->ubuf.wpos = 0;
 	c->usent = 0;
@@ -1462,6 +1599,10 @@ l7_conn_head(struct l7_conn *c, int *progress)
 		log_debug("client=%s: bad request, answering %d", c->peer, status);
 		c->req_minor = 1;
 		c->req_method = L7_HTTP1_M_OTHER;
+		c->route = NULL;
+		c->pool = NULL;
+		c->reqb.total = 0;
+		l7_conn_log_start(c, NULL, NULL);
 		c->ibuf.rpos = c->ibuf.wpos = 0;
 		l7_conn_reply(c, status, 0);
 		return;
@@ -1653,6 +1794,7 @@ l7_conn_pump_response(struct l7_conn *c, int *progress)
 		if (n > 0) {
 			memcpy(buf_tail(o), buf_head(&c->rbuf), (size_t)n);
 			o->wpos += (size_t)n;
+			c->bytes_out += (uint64_t)n;
 			buf_consume(&c->rbuf, (size_t)n);
 			*progress = 1;
 		}
@@ -2015,9 +2157,14 @@ l7_workers_start(unsigned n)
 
 	if (n == 0 || l7_workers != NULL)
 		return -EINVAL;
+	rc = l7_alog_start(n);
+	if (rc < 0)
+		return rc;
 	l7_workers = calloc(n, sizeof(*l7_workers));
-	if (l7_workers == NULL)
+	if (l7_workers == NULL) {
+		l7_alog_stop_all();
 		return -ENOMEM;
+	}
 	l7_nworkers = n;
 	for (i = 0; i < n; i++) {
 		struct l7_worker *w = &l7_workers[i];
@@ -2066,6 +2213,7 @@ l7_workers_stop(void)
 	free(l7_workers);
 	l7_workers = NULL;
 	l7_nworkers = 0;
+	l7_alog_stop_all();	/* after the workers: every queued line is written */
 	l7_pool_registry_free();
 }
 
@@ -2077,6 +2225,7 @@ l7_workers_wake(void)
 	for (i = 0; i < l7_nworkers; i++)
 		if (l7_workers[i].loop != NULL)
 			loop_wake(l7_workers[i].loop);
+	l7_alog_reopen_files();	/* a reload also reopens the access logs (rotation) */
 }
 
 json_t *
@@ -2106,6 +2255,9 @@ l7_stats_more(json_t *o)
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));
 	json_object_set_new(o, "retries", json_integer((json_int_t)v[3]));
+	l7_alog_counters(&v[0], &v[1]);
+	json_object_set_new(o, "access_log_lines", json_integer((json_int_t)v[0]));
+	json_object_set_new(o, "access_log_dropped", json_integer((json_int_t)v[1]));
 }
 
 json_t *
