@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "errs.h"
 #include "l7_health.h"
+#include "l7_metrics.h"
 #include "l4.h"
 #include "l7_proxy.h"
 #include "log.h"
@@ -41,6 +42,7 @@ struct tandemd {
 	const char *config_path;
 	const char *socket_path;
 	const char *socket_group;
+	const char *metrics;		/* --metrics ADDR:PORT (loopback), or NULL */
 	unsigned workers;
 	time_t started;
 	unsigned long reloads_ok;
@@ -66,6 +68,7 @@ tandemd_usage(FILE *f)
 		"  -g, --socket-group NAME  group owning the control socket (mode 0660;\n"
 		"                           default \"tandem\" when that group exists)\n"
 		"  -w, --workers N          L7 worker threads (default: one per core)\n"
+		"      --metrics ADDR:PORT  Prometheus text on a loopback address (e.g. 127.0.0.1:9145)\n"
 		"      --l4-state FILE      record of the IPVS services tandemd created\n"
 		"                           (default: the config file's path + \".l4-owned\")\n"
 		"  -v, --verbose            log at debug level\n"
@@ -307,6 +310,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "vrrp-run-dir", required_argument, NULL, 'R' },
 		{ "keepalived", required_argument, NULL, 'K' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1,
@@ -322,6 +326,7 @@ main(int argc, char **argv)
 		case 'c': d.config_path = optarg; break;
 		case 's': d.socket_path = optarg; break;
 		case 'g': d.socket_group = optarg; break;
+		case 'M': d.metrics = optarg; break;
 		case 'w': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -412,6 +417,15 @@ main(int argc, char **argv)
 		l7_workers_stop();
 		goto out;
 	}
+	if (d.metrics != NULL && (rc = l7_metrics_start(d.loop, d.metrics)) < 0) {
+		log_err("cannot serve metrics on %s: %s", d.metrics,
+			rc == -EPERM ? "not a loopback address" : strerror(-rc));
+		rc = 1;
+		l7_health_stop();
+		l7_workers_stop();
+		goto out;
+	}
+	rc = 1;
 	log_notice("control socket %s; %u L7 worker%s", d.socket_path, d.workers,
 		   d.workers == 1 ? "" : "s");
 	rc = l4_init(d.l4_state_path);
@@ -428,6 +442,7 @@ main(int argc, char **argv)
 	/* keepalived first: the VIPs leave (and the peer takes them) while our
 	 * listeners still answer; then the data plane stops. */
 	vrrp_free(&d.vrrp);
+	l7_metrics_stop();
 	l7_health_stop();
 	l7_workers_stop();
 out:

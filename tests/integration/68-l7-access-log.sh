@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The JSON access log: one valid JSON line per request with the documented
 # fields (proxied, local answers, refused requests), written by the logger
-# thread; sampling; tandemctl stats counts the lines.
+# thread; sampling; tandemctl stats counts the lines. And the Prometheus
+# text on a loopback address (--metrics).
 . "$(dirname "$0")/lib.sh"
 
-PA=$(free_port); PL=$(free_port); PS=$(free_port)
+PA=$(free_port); PL=$(free_port); PS=$(free_port); PM=$(free_port)
 start_backend a "$PA"
 cat >"$T/c.json" <<JSON
 {"version":1,"revision":1,
@@ -17,7 +18,7 @@ cat >"$T/c.json" <<JSON
            {"name":"old","listener":"web","path_prefix":"/old","action":"redirect","redirect":{"location":"/new"}},
            {"name":"s","listener":"sampled","pool":"a"}]}
 JSON
-start_tandemd "$T/c.json" || finish
+start_tandemd "$T/c.json" --metrics "127.0.0.1:$PM" || finish
 wait_port "$PL"
 for i in $(seq 10); do curl -s -o /dev/null "http://127.0.0.1:$PL/bytes?n=100"; done
 curl -s -o /dev/null "http://127.0.0.1:$PL/old/x"
@@ -35,4 +36,13 @@ ok "a refused request is logged with its status" -- jq -se '[.[] | select(.statu
 n=$(wc -l <"$T/sampled.log")
 ok "sample_percent 25 over 400 requests logs 100±40 ($n)" -- test "$n" -ge 60 -a "$n" -le 140
 eq "tandemctl stats counts the lines" "$((13 + n))" "$("$B/daemon/tandemctl" -s "$T/tandemd.sock" stats --json 2>/dev/null | jq '.l7.access_log_lines // .access_log_lines')"
+
+wait_port "$PM"
+curl -s "http://127.0.0.1:$PM/metrics" >"$T/metrics.txt"
+ok "metrics: worker totals" -- grep -qE '^tandem_l7_requests_total [0-9]+$' "$T/metrics.txt"
+ok "metrics: active connections gauge" -- grep -q '^# TYPE tandem_l7_connections_active gauge' "$T/metrics.txt"
+ok "metrics: per-member counters" -- grep -qE "^tandem_member_requests_total\{pool=\"a\",member=\"a/127.0.0.1:$PA\"\} [1-9][0-9]*$" "$T/metrics.txt"
+ok "metrics: member up" -- grep -qE "^tandem_member_up\{pool=\"a\",member=\"a/127.0.0.1:$PA\"\} 1$" "$T/metrics.txt"
+code=$("$B/daemon/tandemd" -c "$T/c.json" -s "$T/t2.sock" --metrics 0.0.0.0:$(free_port) >"$T/t2.log" 2>&1; echo $?)
+ok "metrics refuse a non-loopback address" -- grep -q "not a loopback address" "$T/t2.log"
 finish

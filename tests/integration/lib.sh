@@ -116,9 +116,9 @@ stop_backend() { # stop_backend NAME
 	wait "${BACKEND_PID[$1]}" 2>/dev/null
 }
 
-# start_tandemd CONFIG: control socket at $T/tandemd.sock; TANDEMD_PID set.
+# start_tandemd CONFIG [ARGS...]: control socket at $T/tandemd.sock; TANDEMD_PID set.
 start_tandemd() {
-	"$B/daemon/tandemd" -c "$1" -s "$T/tandemd.sock" >"$T/tandemd.log" 2>&1 &
+	"$B/daemon/tandemd" -c "$1" -s "$T/tandemd.sock" "${@:2}" >"$T/tandemd.log" 2>&1 &
 	TANDEMD_PID=$!
 	PIDS+=($TANDEMD_PID)
 	local i
