@@ -155,6 +155,8 @@ struct l7_conn {
 	bool queued;			/* waiting in the worker's queue for a member slot */
 	bool retried;			/* already sent again to another member */
 	bool fresh_only;		/* after a stale keep-alive connection: connect anew */
+	bool upgrade;			/* the request asks for an Upgrade (WebSocket) */
+	bool tunnel;			/* 101 relayed: bytes copied both ways */
 	bool last_request;		/* the listener went away: close after this one */
 	uint64_t deadline;		/* total timeout (monotonic ms), 0 = none */
 	/* access log of the request in flight */

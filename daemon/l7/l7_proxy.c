@@ -1071,8 +1071,14 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 	for (i = 0; i < m->nheaders; i++) {
 		const struct l7_http1_header *h = &m->headers[i];
 
-		if (l7_is_hop_by_hop(buf, m, h))
+		if (l7_is_hop_by_hop(buf, m, h)) {
+			/* an Upgrade request keeps its Upgrade field (and gets
+			 * "Connection: Upgrade" below); other hop-by-hop go */
+			if (c->upgrade && l7_http1_span_eq(buf, h->name, "upgrade") &&
+			    l7_append_field(b, buf, h) < 0)
+				return -1;
 			continue;
+		}
 		if (abs_form && l7_http1_span_eq(buf, h->name, "host"))
 			continue;
 		if (ops->n > 0 && l7_hdr_ops_drop(ops, buf, h))
@@ -1095,7 +1101,10 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 		if (l7_append_field(b, buf, h) < 0)
 			return -1;
 	}
-	if (m->version_minor == 0 && buf_append(b, "Connection: keep-alive\r\n", 24) < 0)
+	if (c->upgrade && buf_append(b, "Connection: Upgrade\r\n", 21) < 0)
+		return -1;
+	else if (!c->upgrade && m->version_minor == 0 &&
+		 buf_append(b, "Connection: keep-alive\r\n", 24) < 0)
 		return -1;
 	if (ll->xff) {
 		/* "X-Forwarded-For: a" + "X-Forwarded-For: b" from a trusted
@@ -1347,9 +1356,13 @@ l7_conn_request(struct l7_conn *c)
 	c->pool = NULL;
 	c->deadline = l->l7.timeouts.total_ms ? loop_now(w->loop) + l->l7.timeouts.total_ms : 0;
 	c->member = -1;
+	c->tunnel = false;
 	l7_conn_log_start(c, buf, m);
 	l7_http1_body_init(&c->reqb, m);
 	c->req_done = c->reqb.done;
+	/* WebSocket and other Upgrade requests (GET, HTTP/1.1, no body) */
+	c->upgrade = m->has_upgrade && (m->conn_tokens & L7_HTTP1_CONN_UPGRADE) &&
+		     m->method == L7_HTTP1_M_GET && m->version_minor == 1 && c->req_done;
 
 	/* the listener's own limits, below the parser's ceilings */
 	if (m->target.len > l->l7.max_uri_bytes || m->head_len > l->l7.max_header_bytes) {
@@ -1556,7 +1569,7 @@ l7_client_write(struct l7_conn *c, int *progress)
 	n = buf_write_fd(&c->obuf, c->fd, 0);
 	if (n > 0) {
 		*progress = 1;
-		if (c->up != NULL && c->up->state == L7_UP_BUSY)
+		if (c->up != NULL && c->up->state == L7_UP_BUSY && !c->tunnel)
 			l7_up_arm(c->up, l7_conn_to(c)->response_ms);	/* a slow client is progress too */
 	} else if (n == -EAGAIN) {
 		c->wready = false;
@@ -1671,7 +1684,8 @@ l7_conn_up_write(struct l7_conn *c, int *progress)
 	if (n > 0) {
 		c->usent += (size_t)n;
 		*progress = 1;
-		l7_up_arm(up, l7_conn_to(up->c)->response_ms);
+		if (!c->tunnel)
+			l7_up_arm(up, l7_conn_to(up->c)->response_ms);
 	} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		up->wready = false;
 	} else if (up->reused && c->replayable && c->idempotent && c->replays == 0 &&
@@ -1713,7 +1727,8 @@ l7_conn_up_read(struct l7_conn *c, int *progress)
 	n = buf_read_fd(&c->rbuf, up->fd);
 	if (n > 0) {
 		*progress = 1;
-		l7_up_arm(up, l7_conn_to(up->c)->response_ms);
+		if (!c->tunnel)
+			l7_up_arm(up, l7_conn_to(up->c)->response_ms);
 		if (c->replayable) {
 			/* the member answered: a replay is no longer possible */
 			c->replayable = false;
@@ -1739,6 +1754,37 @@ l7_conn_up_read(struct l7_conn *c, int *progress)
 	}
 }
 
+/* A 101 to an Upgrade request: relay the head (with its Upgrade and
+ * Connection fields) and turn the exchange into a tunnel. Returns 1 when
+ * done, 0 when obuf has no room yet. */
+static int
+l7_conn_switch(struct l7_conn *c)
+{
+	const struct l7_http1_msg *m = &c->msg;
+
+	if (buf_room(&c->obuf) < m->head_len)
+		buf_compact(&c->obuf);
+	if (buf_room(&c->obuf) < m->head_len)
+		return 0;
+	/* the member's head as sent: it is a complete, parsed 101 */
+	if (buf_append(&c->obuf, buf_head(&c->rbuf), m->head_len) < 0) {
+		l7_conn_close(c);
+		return 0;
+	}
+	buf_consume(&c->rbuf, m->head_len);
+	l7_count_status(c->w, 101);
+	c->status = 101;
+	c->t_first = loop_now(c->w->loop);
+	c->resp_started = true;
+	c->tunnel = true;
+	c->client_keep = false;
+	c->rstate = L7_R_BODY;	/* keeps reading the member */
+	loop_timer_cancel(c->w->loop, &c->up->timer);
+	l7_conn_timer(c, l7_conn_to(c)->tunnel_idle_ms);
+	l7_conn_log(c);
+	return 1;
+}
+
 static void
 l7_conn_parse_response(struct l7_conn *c, int *progress)
 {
@@ -1759,8 +1805,13 @@ l7_conn_parse_response(struct l7_conn *c, int *progress)
 		}
 		return;
 	}
+	if (rc == L7_HTTP1_DONE && c->msg.status == 101 && c->upgrade) {
+		if (l7_conn_switch(c))
+			*progress = 1;
+		return;
+	}
 	if (rc == L7_HTTP1_ERROR || c->msg.status == 101) {
-		/* 101: we never forward Upgrade, so a switch is a protocol error */
+		/* 101 to a request that did not ask to upgrade: a protocol error */
 		STAT_INC(c->w, upstream_errors);
 		log_info("client=%s member=%s: invalid response head", c->peer, c->up->ms->id);
 		l7_conn_fail(c, 502);
@@ -1812,9 +1863,66 @@ l7_conn_pump_response(struct l7_conn *c, int *progress)
 	}
 }
 
+/* Moves up to what fits from src to dst (a tunnel copies bytes unchanged). */
+static size_t
+l7_tunnel_move(struct buf *src, struct buf *dst)
+{
+	size_t n = buf_len(src);
+
+	if (n == 0)
+		return 0;
+	if (buf_room(dst) < n)
+		buf_compact(dst);
+	if (n > buf_room(dst))
+		n = buf_room(dst);
+	memcpy(buf_tail(dst), buf_head(src), n);
+	dst->wpos += n;
+	buf_consume(src, n);
+	return n;
+}
+
+/* TUNNEL: both directions copied unchanged; either side's end (or an
+ * error) ends the tunnel once what the other side still has to receive
+ * was written. The idle timeout is the listener's tunnel_idle_ms. */
+static void
+l7_conn_tunnel(struct l7_conn *c, int *progress)
+{
+	struct l7_up *up = c->up;
+	uint64_t before = c->ubuf.wpos + c->obuf.wpos + c->usent;
+
+	if (up == NULL) {
+		l7_conn_closing(c);
+		return;
+	}
+	c->replayable = false;
+	if (l7_tunnel_move(&c->ibuf, &c->ubuf) > 0)
+		*progress = 1;
+	l7_conn_up_write(c, progress);
+	if (c->closed || c->up == NULL)
+		return;
+	l7_conn_up_read(c, progress);
+	if (c->closed || c->up == NULL)
+		return;
+	if (l7_tunnel_move(&c->rbuf, &c->obuf) > 0)
+		*progress = 1;
+	if ((up->eof && buf_len(&c->rbuf) == 0) ||
+	    (c->rd_eof && buf_len(&c->ibuf) == 0 && buf_len(&c->ubuf) == c->usent) ||
+	    up->wr_dead) {
+		l7_conn_closing(c);	/* flushes obuf, then closes */
+		*progress = 1;
+		return;
+	}
+	if (c->ubuf.wpos + c->obuf.wpos + c->usent != before)
+		l7_conn_timer(c, l7_conn_to(c)->tunnel_idle_ms);
+}
+
 static void
 l7_conn_forward(struct l7_conn *c, int *progress)
 {
+	if (c->tunnel) {
+		l7_conn_tunnel(c, progress);
+		return;
+	}
 	l7_conn_pump_request(c, progress);
 	if (c->closed || c->state != L7_C_FORWARD)
 		return;

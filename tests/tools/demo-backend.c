@@ -12,6 +12,8 @@
  *   GET  .../echo...    -> "backend NAME\n" then the request line and fields as received
  *   GET  /status/NNN    -> status NNN, body "backend NAME status NNN\n"
  *   GET  /sleep?n=MS    -> waits MS milliseconds, then as GET /
+ *   GET  with Upgrade   -> 101 Switching Protocols, then echoes every byte back
+ *                          (a raw tunnel: enough to test the proxy's WebSocket path)
  * With DEMO_BACKEND_LOG set, every request line is printed to stdout.
  */
 #include "config.h"
@@ -132,7 +134,7 @@ serve(void *arg)
 	for (;;) {
 		unsigned long long clen = 0, count = 0;
 		uint32_t sum = 0;
-		int chunked = 0, has_body = 0, close_after = 0, http10 = 0;
+		int chunked = 0, has_body = 0, close_after = 0, http10 = 0, upgrade = 0;
 
 		if (conn_line(c, line, sizeof(line)) < 0)
 			break;
@@ -161,6 +163,8 @@ serve(void *arg)
 				chunked = has_body = 1;
 			} else if (strncasecmp(line, "connection:", 11) == 0 && strcasestr(line, "close")) {
 				close_after = 1;
+			} else if (strncasecmp(line, "upgrade:", 8) == 0) {
+				upgrade = 1;
 			}
 		}
 		if (chunked) {
@@ -181,6 +185,23 @@ serve(void *arg)
 					goto out;
 			}
 		} else if (clen > 0 && conn_body(c, clen, &count, &sum) < 0) {
+			break;
+		}
+		if (upgrade && !has_body) {
+			static const char r101[] = "HTTP/1.1 101 Switching Protocols\r\n"
+				"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+			char echo[4096];
+			ssize_t n;
+
+			if (send_all(c->fd, r101, sizeof(r101) - 1) < 0)
+				break;
+			/* bytes that came with the head first */
+			if (c->len > 0 && send_all(c->fd, c->buf, c->len) < 0)
+				break;
+			c->len = 0;
+			while ((n = recv(c->fd, echo, sizeof(echo), 0)) > 0)
+				if (send_all(c->fd, echo, (size_t)n) < 0)
+					break;
 			break;
 		}
 		if (strcmp(target, "/close") == 0)
