@@ -170,6 +170,7 @@ struct conf_l7_pool {
 	unsigned eject_5xx;		/* consecutive, 0 = never */
 	unsigned eject_base_ms;		/* first ejection; doubles per repeat */
 	struct conf_health_check hc;
+	unsigned proxy_protocol;	/* 0 off, 1 or 2: PROXY header version sent to members */
 };
 
 struct conf_l7_member {

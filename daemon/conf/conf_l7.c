@@ -485,6 +485,16 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 	c->eject_5xx = conf_l7_uint(x, t, p, "http_5xx", 0, 1000, 0);
 	c->eject_base_ms = conf_l7_uint(x, t, p, "eject_ms", 100, 600000, 1000);
 	conf_l7_health(x, o, path, pool);
+	s = conf__get_str(x, o, path, "proxy_protocol", 0);
+	if (s != NULL) {
+		conf_l7_pathf(q, "%s.proxy_protocol", path);
+		if (strcmp(s, "v1") == 0)
+			c->proxy_protocol = 1;
+		else if (strcmp(s, "v2") == 0)
+			c->proxy_protocol = 2;
+		else if (strcmp(s, "off") != 0)
+			errs_add(x->errs, q, "must be \"v1\", \"v2\" or \"off\"");
+	}
 }
 
 /* Maglev (Eisenbud et al., NSDI 2016): each member fills the table along its

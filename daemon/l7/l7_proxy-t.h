@@ -125,6 +125,8 @@ struct l7_conn {
 	char peer[64];			/* "addr:port", for logs */
 	char client_ip[48];		/* address only, for X-Forwarded-For */
 	uint8_t client[16];		/* IPv4-mapped, for client_cidrs and hashing */
+	uint8_t local[16];		/* the address the client connected to (PROXY) */
+	uint16_t client_port, local_port;
 
 	struct buf ibuf;		/* client -> proxy */
 	struct buf ubuf;		/* proxy -> upstream; the first usent bytes are sent but kept */
@@ -157,6 +159,7 @@ struct l7_conn {
 	bool fresh_only;		/* after a stale keep-alive connection: connect anew */
 	bool upgrade;			/* the request asks for an Upgrade (WebSocket) */
 	bool tunnel;			/* 101 relayed: bytes copied both ways */
+	bool pp_in_ubuf;		/* ubuf starts with the PROXY header */
 	bool last_request;		/* the listener went away: close after this one */
 	uint64_t deadline;		/* total timeout (monotonic ms), 0 = none */
 	/* access log of the request in flight */

@@ -644,6 +644,53 @@ oom:
 	return NULL;
 }
 
+/* Puts the PROXY protocol header (the pool's version) in front of what ubuf
+ * holds, once per request: a replay or a retry on a fresh connection sends
+ * it again with the request. 0, or -1 when ubuf has no room. */
+static int
+l7_conn_proxy_header(struct l7_conn *c)
+{
+	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
+					 0x55, 0x49, 0x54, 0x0a };
+	static const uint8_t v4map[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	int v4 = memcmp(c->client, v4map, 12) == 0 && memcmp(c->local, v4map, 12) == 0;
+	char h[128], la[INET6_ADDRSTRLEN];
+	struct buf *b = &c->ubuf;
+	size_t n;
+
+	if (c->pool->l7.proxy_protocol == 1) {
+		if (v4)
+			inet_ntop(AF_INET, c->local + 12, la, sizeof(la));
+		else
+			inet_ntop(AF_INET6, c->local, la, sizeof(la));
+		n = (size_t)snprintf(h, sizeof(h), "PROXY %s %s %s %u %u\r\n", v4 ? "TCP4" : "TCP6",
+				     c->client_ip, la, c->client_port, c->local_port);
+	} else {
+		memcpy(h, sig, 12);
+		h[12] = 0x21;			/* version 2, PROXY */
+		h[13] = v4 ? 0x11 : 0x21;	/* TCP over IPv4 / IPv6 */
+		h[14] = 0;
+		h[15] = v4 ? 12 : 36;
+		n = 16;
+		memcpy(h + n, v4 ? c->client + 12 : c->client, v4 ? 4 : 16);
+		n += v4 ? 4 : 16;
+		memcpy(h + n, v4 ? c->local + 12 : c->local, v4 ? 4 : 16);
+		n += v4 ? 4 : 16;
+		h[n++] = (char)(c->client_port >> 8);
+		h[n++] = (char)(c->client_port & 0xff);
+		h[n++] = (char)(c->local_port >> 8);
+		h[n++] = (char)(c->local_port & 0xff);
+	}
+	buf_compact(b);
+	if (b->cap - b->wpos < n)
+		return -1;
+	memmove(b->data + n, b->data, b->wpos);
+	memcpy(b->data, h, n);
+	b->wpos += n;
+	c->pp_in_ubuf = true;
+	return 0;
+}
+
 /* ---- the per-worker queue of requests waiting for a member slot ---- */
 
 static void
@@ -774,7 +821,8 @@ l7_conn_upstream(struct l7_conn *c)
 			c->tried |= 1ull << idx;
 		c->member = idx;
 		ms = c->view->map->members[pool->index][idx];
-		up = c->fresh_only ? NULL : l7_up_idle_take(w, ms);
+		/* a PROXY header names one client: such connections are never shared */
+		up = c->fresh_only || pool->l7.proxy_protocol ? NULL : l7_up_idle_take(w, ms);
 		if (up != NULL) {
 			STAT_INC(w, upstream_reuses);
 		} else {
@@ -786,6 +834,11 @@ l7_conn_upstream(struct l7_conn *c)
 			}
 			if (up == NULL)
 				continue;
+			if (pool->l7.proxy_protocol && !c->pp_in_ubuf && l7_conn_proxy_header(c) < 0) {
+				l7_up_close(&up);
+				l7_conn_fail(c, 502);
+				return;
+			}
 		}
 		up->c = c;
 		c->up = up;
@@ -1357,6 +1410,7 @@ l7_conn_request(struct l7_conn *c)
 	c->deadline = l->l7.timeouts.total_ms ? loop_now(w->loop) + l->l7.timeouts.total_ms : 0;
 	c->member = -1;
 	c->tunnel = false;
+	c->pp_in_ubuf = false;
 	l7_conn_log_start(c, buf, m);
 	l7_http1_body_init(&c->reqb, m);
 	c->req_done = c->reqb.done;
@@ -1501,6 +1555,7 @@ l7_conn_exchange_done(struct l7_conn *c)
 {
 	struct l7_up *up = c->up;
 	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof && !up->wr_dead &&
+		    !(c->pool != NULL && c->pool->l7.proxy_protocol) &&
 		    buf_len(&c->rbuf) == 0 && buf_len(&c->ubuf) == c->usent;
 
 	l7_conn_log(c);
@@ -2078,6 +2133,23 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 		memcpy(c->client, &s6->sin6_addr, 16);
 	}
 	snprintf(c->client_ip, sizeof(c->client_ip), "%s", addr);
+	{
+		struct sockaddr_storage ls;
+		socklen_t lsl = sizeof(ls);
+
+		c->client_port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
+			: ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+		if (getsockname(fd, (struct sockaddr *)&ls, &lsl) == 0) {
+			if (ls.ss_family == AF_INET) {
+				c->local[10] = c->local[11] = 0xff;
+				memcpy(c->local + 12, &((struct sockaddr_in *)&ls)->sin_addr, 4);
+				c->local_port = ntohs(((struct sockaddr_in *)&ls)->sin_port);
+			} else if (ls.ss_family == AF_INET6) {
+				memcpy(c->local, &((struct sockaddr_in6 *)&ls)->sin6_addr, 16);
+				c->local_port = ntohs(((struct sockaddr_in6 *)&ls)->sin6_port);
+			}
+		}
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (loop_io_add(w->loop, &c->io, fd, EPOLLIN, l7_conn_io, c) < 0)
 		goto oom;

@@ -14,7 +14,8 @@
  *   GET  /sleep?n=MS    -> waits MS milliseconds, then as GET /
  *   GET  with Upgrade   -> 101 Switching Protocols, then echoes every byte back
  *                          (a raw tunnel: enough to test the proxy's WebSocket path)
- * With DEMO_BACKEND_LOG set, every request line is printed to stdout.
+ * With DEMO_BACKEND_LOG set, every request line is printed to stdout. A
+ * PROXY protocol v1 line before a request is printed ("proxy PROXY TCP4 ...").
  */
 #include "config.h"
 
@@ -140,6 +141,12 @@ serve(void *arg)
 			break;
 		if (line[0] == '\0')
 			continue;
+		if (strncmp(line, "PROXY ", 6) == 0) {
+			/* PROXY protocol v1 from the proxy: shown, then the request */
+			printf("proxy %s\n", line);
+			fflush(stdout);
+			continue;
+		}
 		if (sscanf(line, "%15s %4095s", method, target) != 2)
 			break;
 		http10 = strstr(line, "HTTP/1.0") != NULL;

@@ -6,7 +6,7 @@
 export const L7_KEYS = {
   listeners: ['timeouts', 'limits', 'forwarding', 'request_id'],
   pools: ['algorithm', 'hash', 'sticky_cookie', 'slow_start_ms', 'max_connections_per_member',
-    'queue', 'retries', 'retry_budget_percent', 'passive', 'health_check'],
+    'queue', 'retries', 'retry_budget_percent', 'passive', 'health_check', 'proxy_protocol'],
   routes: ['match', 'action', 'redirect', 'respond', 'deny', 'request_headers',
     'response_headers', 'rewrite_prefix'],
 };
