@@ -21,6 +21,7 @@
 #include "adm_api.h"
 #include "adm_apply.h"
 #include "adm_auth.h"
+#include "adm_cert.h"
 #include "adm_diff.h"
 #include "conf.h"
 #include "ctlc.h"
@@ -1155,6 +1156,165 @@ adm_h_revisions(struct adm_call *c)
 	adm_ok(c->rs, 200, json_pack("{s:I}", "restored", (json_int_t)n));
 }
 
+/* 1 when a listener of config text names certificate name under
+ * "tls": {"certificates": [...]}, else 0. */
+static int
+adm_config_uses_cert(const char *text, const char *name)
+{
+	json_t *cfg = text ? json_loads(text, 0, NULL) : NULL, *l, *cn;
+	size_t i, j;
+	int used = 0;
+
+	json_array_foreach(json_object_get(cfg, "listeners"), i, l) {
+		json_array_foreach(json_object_get(json_object_get(l, "tls"), "certificates"), j, cn) {
+			if (json_is_string(cn) && strcmp(json_string_value(cn), name) == 0)
+				used = 1;
+		}
+	}
+	json_decref(cfg);
+	return used;
+}
+
+/* 1 when a listener of the candidate or of the running revision uses the
+ * certificate (deleting it would break an apply or a reload), 0 when none,
+ * or -errno. */
+static int
+adm_cert_in_use(struct adm *a, const char *name)
+{
+	char *cand = NULL, *run = NULL;
+	long n;
+	int rc = db_candidate_text(a->db, 0, &cand);
+
+	if (rc == 0)
+		rc = adm_running(a, &n, &run);
+	if (rc == 0)
+		rc = adm_config_uses_cert(cand, name) || adm_config_uses_cert(run, name);
+	free(cand);
+	free(run);
+	return rc;
+}
+
+/* ---- TLS certificates (doc/api.md, doc/tls.md) ---- */
+
+/* Adds the time-dependent fields to one certificate or to each of a list. */
+static void
+adm_cert_annotate_all(struct adm_call *c, json_t *out)
+{
+	size_t i;
+	json_t *o;
+
+	if (json_is_array(out)) {
+		json_array_foreach(out, i, o)
+			adm_cert_annotate(o, c->a->now());
+	} else if (out != NULL) {
+		adm_cert_annotate(out, c->a->now());
+	}
+}
+
+/* POST /certificates: validate the upload, store it, answer with the
+ * certificate as GET shows it. The key never goes back out. */
+static void
+adm_cert_upload(struct adm_call *c)
+{
+	static const char *const keys[] = { "name", "cert_pem", "key_pem", NULL };
+	struct adm_cert_info info;
+	struct db_cert dc;
+	const char *name, *cpem, *kpem, *field = NULL;
+	char err[512], fbuf[CONF_NAME_MAX + 64];
+	struct adm_v v;
+	json_t *out = NULL;
+	int rc;
+
+	if (adm_need_body(c) < 0)
+		return;
+	name = json_string_value(json_object_get(c->body, "name"));
+	adm_v_init(&v, "certificates", name && conf_name_valid(name) ? name : "");
+	adm_v_keys(&v, c->body, keys);
+	name = adm_v_str(&v, c->body, "name", 1);
+	adm_v_name(&v, name);
+	cpem = adm_v_str(&v, c->body, "cert_pem", 1);
+	kpem = adm_v_str(&v, c->body, "key_pem", 1);
+	if (adm_v_end(&v, c->rs) < 0)
+		return;
+	rc = adm_cert_check(cpem, kpem, &info, err, sizeof(err), &field);
+	if (rc == -EINVAL) {
+		adm_v_init(&v, "certificates", name);
+		adm_v_add(&v, field, err);
+		adm_v_end(&v, c->rs);
+		return;
+	}
+	if (rc < 0) {
+		adm_resp_error(c->rs, 500, "internal", "internal error", NULL);
+		return;
+	}
+	dc = (struct db_cert){
+		.name = name, .cert_pem = info.cert_pem, .key_pem = info.key_pem,
+		.subject = info.subject, .issuer = info.issuer, .sans = info.sans,
+		.key_type = info.key_type, .key_bits = info.key_bits,
+		.not_before = info.not_before, .not_after = info.not_after,
+		.fingerprint = info.fingerprint, .chain_length = info.chain_length,
+		.created_at = (long long)c->a->now(),
+	};
+	rc = db_cert_add(c->a->db, &dc);
+	adm_cert_info_release(&info);
+	if (rc == 0)
+		rc = db_cert_get(c->a->db, name, &out);
+	if (rc < 0) {
+		snprintf(fbuf, sizeof(fbuf), "certificates/%s/name", name);
+		adm_db_error(c->rs, rc, "certificate", fbuf);
+		return;
+	}
+	adm_cert_annotate_all(c, out);
+	/* Never the key or the PEM in the log: the name and the fingerprint. */
+	log_notice("user \"%s\" uploaded certificate \"%s\" (sha256 %s)", c->s.username, name,
+		   json_string_value(json_object_get(out, "fingerprint")));
+	adm_ok(c->rs, 201, out);
+}
+
+static void
+adm_h_certificates(struct adm_call *c)
+{
+	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
+	json_t *out = NULL;
+	int rc;
+
+	if (c->nsegs > 2) {
+		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
+		return;
+	}
+	if (adm_is(c, "POST") && name == NULL) {
+		adm_cert_upload(c);
+		return;
+	}
+	if (adm_is(c, "GET")) {
+		rc = name ? db_cert_get(c->a->db, name, &out) : db_cert_list(c->a->db, &out);
+		if (rc < 0) {
+			adm_db_error(c->rs, rc, "certificate", NULL);
+			return;
+		}
+		adm_cert_annotate_all(c, out);
+		adm_ok(c->rs, 200, out);
+		return;
+	}
+	if (adm_is(c, "DELETE") && name != NULL) {
+		rc = adm_cert_in_use(c->a, name);
+		if (rc > 0) {
+			adm_resp_error(c->rs, 409, "in_use", "certificate is used by a listener", NULL);
+			return;
+		}
+		if (rc == 0)
+			rc = db_cert_delete(c->a->db, name);
+		if (rc < 0) {
+			adm_db_error(c->rs, rc, "certificate", NULL);
+			return;
+		}
+		log_notice("user \"%s\" deleted certificate \"%s\"", c->s.username, name);
+		adm_ok(c->rs, 204, NULL);
+		return;
+	}
+	adm_not_allowed(c);
+}
+
 /* ---- dispatch ---- */
 
 static int
@@ -1222,6 +1382,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_apply(&c);
 	else if (strcmp(what, "revisions") == 0)
 		adm_h_revisions(&c);
+	else if (strcmp(what, "certificates") == 0)
+		adm_h_certificates(&c);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

@@ -35,6 +35,24 @@ struct db_route {
 	const char *l7;		/* JSON object of the L7 fields; NULL = "{}" */
 };
 
+/* A validated certificate to store (adm_cert checks it first); every
+ * string is borrowed. key_pem is the only copy of the private key the API
+ * ever hands to db/, and db/ hands it back only through db_cert_pem(). */
+struct db_cert {
+	const char *name;
+	const char *cert_pem;		/* leaf, then the chain, in order */
+	const char *key_pem;		/* unencrypted PKCS#8 */
+	const char *subject;
+	const char *issuer;
+	const char *sans;		/* JSON array text */
+	const char *key_type;		/* "RSA" or "ECDSA" */
+	long key_bits;
+	long long not_before, not_after;
+	const char *fingerprint;
+	long chain_length;
+	long long created_at;
+};
+
 /* A user's record as read back. */
 struct db_user {
 	char *username;

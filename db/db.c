@@ -10,10 +10,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "db__priv.h"
@@ -308,6 +311,21 @@ db_open(const char *path, int target_version, struct db **out)
 	db = calloc(1, sizeof(*db));
 	if (db == NULL)
 		return -ENOMEM;
+	/* The database holds private keys of TLS certificates (doc/tls.md):
+	 * create it 0600 before SQLite does (SQLite gives -wal and -shm the
+	 * mode of the main file), and narrow an older, wider one. */
+	if (path[0] != '\0' && path[0] != ':') {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0 || fchmod(fd, 0600) < 0) {
+			rc = -errno;
+			log_err("db: cannot open %s: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		close(fd);
+	}
 	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			     SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -109,6 +109,20 @@ int db_revision_pending(struct db *db, json_t **out);
 /* Replaces the candidate with the content of revision number. */
 int db_revision_restore(struct db *db, long number);
 
+/* ---- TLS certificates (not part of the candidate; doc/tls.md) ---- */
+/* Stores c and its key in one transaction; -EEXIST when the name is taken. */
+int db_cert_add(struct db *db, const struct db_cert *c);
+/* [{name, subject, issuer, sans, key_type, key_bits, not_before, not_after,
+ * fingerprint, chain_length, created_at}] by name; never the key. */
+int db_cert_list(struct db *db, json_t **out);
+/* One certificate as in the list, plus "cert_pem" (public); never the key. */
+int db_cert_get(struct db *db, const char *name, json_t **out);
+/* Deletes the certificate and its key; -ENOENT when absent. */
+int db_cert_delete(struct db *db, const char *name);
+/* The chain and the key as new strings (the caller frees key_pem after
+ * wiping it with explicit_bzero). For the renderer only. */
+int db_cert_pem(struct db *db, const char *name, char **cert_pem, char **key_pem);
+
 /* ---- users ---- */
 int db_user_add(struct db *db, const char *username, const char *hash, const char *role,
 		long long now);

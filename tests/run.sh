@@ -48,6 +48,9 @@ build() { # build DIR CONFIGURE-ARGS...
 # unit_tier DIR LABEL: make check, one result per test program.
 unit_tier() {
 	local dir="$1" label="$2" trs
+	# Results of an earlier run would be reported as this run's: a test
+	# program since removed, or every test when this build fails.
+	rm -f "$dir"/tests/unit/*.trs
 	make -s -C "$dir" -j"$(nproc)" check >/dev/null 2>&1
 	for trs in "$dir"/tests/unit/*.trs; do
 		[ -f "$trs" ] || continue

@@ -27,8 +27,11 @@
 #define L7_TIMEOUT_LINGER_MS		2000	/* draining a client after our last byte */
 #define L7_QUEUE_TICK_MS		20	/* re-try queued requests (slots freed elsewhere) */
 
-/* Idle upstream connections kept per member per worker, and for how long. */
-#define L7_UP_IDLE_MAX		16
+/* Idle upstream connections kept per member per worker, and for how long.
+ * One loop pass can finish many responses at once; a small cap closed most
+ * of them and made 0.46 new upstream connects per request under keep-alive
+ * load (bench/l7.sh, doc/performance.md). */
+#define L7_UP_IDLE_MAX		1024
 #define L7_UP_IDLE_TIMEOUT_MS	10000
 
 #define L7_ACCEPT_BATCH		64	/* accepts per event, so one listener cannot starve */

@@ -119,6 +119,10 @@ export const api = {
   updateRoute: (name, r) => request('PUT', '/routes/' + enc(name), r),
   deleteRoute: (name) => request('DELETE', '/routes/' + enc(name)),
 
+  certificates: () => request('GET', '/certificates'),
+  uploadCertificate: (c) => request('POST', '/certificates', c),
+  deleteCertificate: (name) => request('DELETE', '/certificates/' + enc(name)),
+
   candidate: () => request('GET', '/candidate'),
   diff: () => request('GET', '/diff'),
   apply: (comment) => request('POST', '/apply', comment ? { comment } : {}),

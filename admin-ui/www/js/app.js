@@ -8,8 +8,9 @@ import * as pools from './pools.js';
 import * as routes from './routes.js';
 import * as changes from './changes.js';
 import * as revisions from './revisions.js';
+import * as certificates from './certificates.js';
 
-const VIEWS = { dashboard, listeners, pools, routes, changes, revisions };
+const VIEWS = { dashboard, listeners, pools, routes, certificates, changes, revisions };
 let current = null;
 let statusTimer = null;
 

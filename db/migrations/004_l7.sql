@@ -1,4 +1,4 @@
--- 003: the L7 tier's options (issue 3). Each object keeps the L7 fields of
+-- 004: the L7 tier's options (issue 3). Each object keeps the L7 fields of
 -- the config file (doc/l7.md: timeouts, limits, algorithm, health_check,
 -- match, action, header edits, ...) as one JSON object, which the renderer
 -- merges into the object; tandemd's parser validates them. Routes that

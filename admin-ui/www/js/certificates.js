@@ -1,0 +1,112 @@
+// Certificates: list with expiry warnings, upload form, delete.
+// The server never sends private keys back; the form clears the key field
+// after every attempt so it does not linger in the page.
+import { api, list } from './api.js';
+import { $, h, clear, badge, setAlert, clearFormErrors, showApiError,
+  describeError, notify, confirmAction, sentence, focusFirst, fmtTime } from './dom.js';
+
+const form = () => $('#certificate-form');
+let certs = [];
+
+export function init() {
+  form().addEventListener('submit', onSubmit);
+  for (const name of ['cert_file', 'key_file'])
+    form().elements[name].addEventListener('change', (ev) => readFile(ev.target, name === 'cert_file' ? 'cert_pem' : 'key_pem'));
+}
+
+/* A chosen file fills its textarea (the upload sends text, not files). */
+function readFile(input, target) {
+  const f = input.files && input.files[0];
+  if (!f) return;
+  f.text().then((t) => { form().elements[target].value = t; });
+}
+
+export async function load() {
+  setAlert($('#certificates-error'), '');
+  try {
+    certs = list(await api.certificates(), 'certificates');
+  } catch (e) {
+    setAlert($('#certificates-error'), 'Could not load certificates: ' + describeError(e));
+  }
+  render();
+}
+
+function state(c) {
+  if (c.expired) return badge('expired', 'err');
+  if (c.not_yet_valid) return badge('not yet valid', 'warn');
+  if (c.expiring_soon) return badge('expires soon', 'warn');
+  return badge('valid', 'ok');
+}
+
+function day(t) { return fmtTime(t).slice(0, 10); }
+
+function render() {
+  const tbody = clear($('#certificates-table tbody'));
+  if (!certs.length) {
+    tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' },
+      'No certificates yet. Upload one with the form on the right.')));
+    return;
+  }
+  for (const c of [...certs].sort((x, y) => String(x.name).localeCompare(String(y.name)))) {
+    const warn = (c.warnings || []).length > 0;
+    tbody.append(h('tr', { 'data-testid': 'certificate-row', 'data-name': c.name, class: warn ? 'row-error' : '' },
+      h('td', { class: 'mono' }, c.name),
+      h('td', {}, h('div', { class: 'mono' }, c.subject),
+        h('div', { class: 'muted small' }, (c.sans || []).join(', ') || 'no SANs')),
+      h('td', { class: 'mono small' }, c.issuer),
+      h('td', {}, c.key_type + ' ' + c.key_bits),
+      h('td', { class: 'mono' }, day(c.not_before) + ' → ' + day(c.not_after),
+        h('div', { class: 'muted small', 'data-testid': 'certificate-days' },
+          c.days_to_expiry >= 0 ? c.days_to_expiry + ' days left' : 'expired ' + -c.days_to_expiry + ' days ago')),
+      h('td', {}, state(c)),
+      h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'certificate-delete',
+          onclick: () => remove(c) }, 'Delete'))));
+    if (warn)
+      tbody.append(h('tr', { class: 'row-error-detail', 'data-testid': 'certificate-warning' },
+        h('td', { colspan: 7 }, c.name + ': ' + c.warnings.map(sentence).join(' '))));
+  }
+}
+
+async function onSubmit(ev) {
+  ev.preventDefault();
+  const f = form();
+  clearFormErrors(f);
+  const body = {
+    name: f.elements.name.value.trim(),
+    cert_pem: f.elements.cert_pem.value,
+    key_pem: f.elements.key_pem.value,
+  };
+  const btn = $('#certificate-submit');
+  btn.disabled = true;
+  try {
+    const c = await api.uploadCertificate(body);
+    f.reset();
+    const w = (c.warnings || []).length ? ' Warning: ' + c.warnings.map(sentence).join(' ') : '';
+    notify('Certificate ' + c.name + ' uploaded.' + w, !!w);
+    await load();
+  } catch (e) {
+    f.elements.key_pem.value = '';
+    f.elements.key_file.value = '';
+    showApiError(f, e, 'A certificate with this name');
+    focusFirst(f, 'name');
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function remove(c) {
+  if (!await confirmAction('Delete certificate ' + c.name + '?',
+    'The certificate and its private key are removed from this appliance.')) return;
+  setAlert($('#certificates-error'), '');
+  try {
+    await api.deleteCertificate(c.name);
+    notify('Certificate ' + c.name + ' deleted.');
+    await load();
+  } catch (e) {
+    const msg = e.status === 409 && e.code === 'in_use'
+      ? 'Certificate ' + c.name + ' is in use and cannot be deleted. ' + sentence(e.message)
+      : 'Could not delete certificate ' + c.name + ': ' + describeError(e);
+    setAlert($('#certificates-error'), msg);
+  }
+}

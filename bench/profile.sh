@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# bench/profile.sh - profile tandemd in the keep-alive scenario of bench/l7.sh:
+# nginx origin on 127.0.0.2 (core LOAD_CPU), tandemd -w 1 on PROXY_CPU, wrk
+# -t1 -c$CONNS keep-alive GETs on LOAD_CPU, `perf record` (cpu-clock, call
+# graphs) on tandemd for SECS seconds. Prints tandemd's counters
+# (`tandemctl stats`), syscall counts (strace -c, optional) and perf report.
+# Output in OUT (default bench/results/profile-<timestamp>/). Not a test.
+#
+#   bench/profile.sh                    # perf, 10 s
+#   PROFILER=callgrind bench/profile.sh # valgrind --tool=callgrind instead (slow: ~50x)
+#   STRACE=1 bench/profile.sh           # also a 3 s strace -c -f of tandemd (after perf)
+#   PROFILER=none STRACE=1 bench/profile.sh   # syscall counts only
+set -euo pipefail
+SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SECS=${SECS:-10}
+CONNS=${CONNS:-50}
+PROXY_CPU=${PROXY_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+PROFILER=${PROFILER:-perf}
+STRACE=${STRACE:-0}
+PORT_OFFSET=${PORT_OFFSET:-0}
+TANDEMD=${TANDEMD:-}
+OUT=${OUT:-$SRCDIR/bench/results/profile-$(date +%Y%m%d-%H%M%S)}
+OPORT=$((8090 + PORT_OFFSET)) PPORT=$((14090 + PORT_OFFSET))
+for c in nginx wrk curl taskset; do command -v $c >/dev/null || { echo "missing $c (see bench/l7.sh)" >&2; exit 1; }; done
+[[ $PROFILER == perf ]] && { command -v perf >/dev/null || { echo "missing perf (apt-get install linux-perf)" >&2; exit 1; }; }
+[[ $PROFILER == callgrind ]] && { command -v valgrind >/dev/null || { echo "missing valgrind" >&2; exit 1; }; }
+
+if [[ -z $TANDEMD ]]; then
+  B=$SRCDIR/bench/build
+  if [[ ! -f $B/Makefile ]]; then
+    (cd "$SRCDIR" && { [[ -x configure ]] || autoreconf -fi >/dev/null 2>&1; })
+    mkdir -p "$B" && (cd "$B" && "$SRCDIR/configure" -q)
+  fi
+  make -s -C "$B" -j"$(nproc)" >"$B/make.log" 2>&1 || { tail -5 "$B/make.log"; exit 1; }
+  TANDEMD=$B/daemon/tandemd
+fi
+TANDEMCTL=$(dirname "$TANDEMD")/tandemctl
+mkdir -p "$OUT"
+WD=$(mktemp -d /tmp/tandem-profile.XXXXXX)
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$WD"
+}
+trap cleanup EXIT
+wait_http() { local i; for ((i = 0; i < 150; i++)); do
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1") == 200 ]] && return 0; sleep 0.1; done; return 1; }
+
+mkdir -p "$WD/origin/tmp"
+cat >"$WD/origin/nginx.conf" <<EOF
+worker_processes 1; daemon off; master_process on; user root; error_log stderr warn;
+pid $WD/origin/nginx.pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 100000000;
+  client_body_temp_path tmp/body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/fcgi;
+  uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;
+  server { listen 127.0.0.2:$OPORT backlog=4096; location / { return 200 "ok"; } } }
+EOF
+cat >"$WD/tandemd.json" <<EOF
+{"version": 1, "listeners": [{"name": "bench", "address": "127.0.0.1", "port": $PPORT}],
+ "pools": [{"name": "origin", "members": [{"address": "127.0.0.2", "port": $OPORT}]}],
+ "routes": [{"name": "match", "listener": "bench", "path_prefix": "/", "pool": "origin"}]}
+EOF
+taskset -c "$LOAD_CPU" nginx -p "$WD/origin/" -c "$WD/origin/nginx.conf" >"$WD/origin.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.2:$OPORT/" || { echo "origin did not start" >&2; exit 1; }
+if [[ $PROFILER == callgrind ]]; then
+  taskset -c "$PROXY_CPU" valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
+    "$TANDEMD" -c "$WD/tandemd.json" -s "$WD/ctl.sock" -w 1 >"$WD/tandemd.log" 2>&1 &
+else
+  taskset -c "$PROXY_CPU" "$TANDEMD" -c "$WD/tandemd.json" -s "$WD/ctl.sock" -w 1 >"$WD/tandemd.log" 2>&1 &
+fi
+TPID=$!; PIDS+=("$TPID")
+wait_http "http://127.0.0.1:$PPORT/" || { echo "tandemd did not start: $(tail -3 "$WD/tandemd.log")" >&2; exit 1; }
+
+URL=http://127.0.0.1:$PPORT/
+taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d2s "$URL" >/dev/null   # warm up
+"$TANDEMCTL" -s "$WD/ctl.sock" stats >"$OUT/stats-before.json" 2>&1 || true
+taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$((SECS + 4 * STRACE))s" --latency "$URL" >"$OUT/wrk.txt" 2>&1 &
+WRK=$!; PIDS+=("$WRK")
+sleep 0.5
+if [[ $PROFILER == perf ]]; then
+  perf record -e cpu-clock -F 4999 --call-graph dwarf,16384 -p "$TPID" -o "$OUT/perf.data" -- sleep $((SECS - 2)) \
+    >"$OUT/perf-record.log" 2>&1 || true
+else
+  [[ $PROFILER == none ]] && sleep 1
+  [[ $STRACE == 0 ]] && sleep $((SECS - 1))
+fi
+if [[ $STRACE == 1 ]] && command -v strace >/dev/null; then
+  timeout -s INT 3 strace -c -f -p "$TPID" -o "$OUT/strace-c.txt" || true   # -f -p: every thread of tandemd
+fi
+wait "$WRK" || true
+"$TANDEMCTL" -s "$WD/ctl.sock" stats >"$OUT/stats-after.json" 2>&1 || true
+cat "$OUT/wrk.txt"
+echo "--- tandemctl stats before/after the measured run"; cat "$OUT/stats-before.json" "$OUT/stats-after.json"
+[[ -s $OUT/strace-c.txt ]] && { echo "--- strace -c (3 s)"; head -25 "$OUT/strace-c.txt"; }
+if [[ $PROFILER == perf ]]; then
+  perf report -i "$OUT/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+    | grep -v '^$' >"$OUT/perf-flat.txt" || true
+  perf report -i "$OUT/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
+    | grep -v '^$' >"$OUT/perf-children.txt" || true
+  echo "--- perf, self time (top 40)"; grep -E '^ +[0-9]' "$OUT/perf-flat.txt" | head -40
+  echo "--- perf, with children (top 40)"; grep -E '^ +[0-9]' "$OUT/perf-children.txt" | head -40
+elif [[ $PROFILER == callgrind ]]; then
+  kill -TERM "$TPID" 2>/dev/null; wait "$TPID" 2>/dev/null || true
+  callgrind_annotate "$OUT/callgrind.out" 2>/dev/null | head -60
+fi
+echo "--- results in $OUT"

@@ -1,0 +1,790 @@
+/*
+ * lim_counter - sharded table of mergeable sliding-window counters.
+ *
+ * Invariants:
+ * - An entry is 32 bytes: fingerprint, the index of its current window, a
+ *   coarse last-touch time, and count[window][node] for the current and the
+ *   previous window. fp == 0 marks an empty slot.
+ * - A node only ever increments its own slot; a remote node's slot only ever
+ *   takes max(local, remote) for the same window. The state of (key, node,
+ *   window) is therefore the largest value anyone reported for it, which is
+ *   why merges commute and are idempotent.
+ * - Shards are open-addressing tables with linear probing, load <= 3/4, and
+ *   backward-shift deletion (no tombstones). A shard grows by doubling up to
+ *   the slots its share of max_keys needs, then evicts the least recently
+ *   touched of a few sampled keys ("LRU-ish", as Redis does).
+ * - The shard is chosen by the fingerprint's high bits, the slot by its low
+ *   32 bits, so the two are independent.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lim_counter.h"
+
+#define LIM_MAGIC		0x4d494c54u	/* "TLIM" little endian */
+#define LIM_FMT_VERSION		1u
+#define LIM_KIND_DELTA		1u
+#define LIM_KIND_FULL		2u
+#define LIM_HDR_LEN		32u
+#define LIM_DELTA_REC		20u	/* fp, win, cur, prev */
+#define LIM_FULL_REC		32u	/* fp, win, tick, count[2][2] */
+#define LIM_SUM_LEN		8u
+#define LIM_EVICT_SAMPLES	8
+#define LIM_DUP_RING		64
+#define LIM_TABLE_MAGIC		0x11a7ab1eu
+
+struct lim_entry {
+	uint64_t fp;
+	uint32_t win;			/* window index of c[0] */
+	uint32_t tick;			/* now_ms >> 10 at the last touch */
+	uint32_t c[2][LIM_NODES];	/* [0] current window, [1] previous */
+};
+
+/* A test-and-test-and-set lock: critical sections are a probe and a few
+ * stores (a rehash at worst), far shorter than a futex round trip, and
+ * unlike a mutex it costs one atomic op when uncontended. A waiter that spins
+ * long yields, so a preempted holder is not starved. */
+#if defined(__x86_64__) || defined(__i386__)
+#define LIM_CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define LIM_CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define LIM_CPU_RELAX() __asm__ __volatile__("" ::: "memory")
+#endif
+
+struct lim_lock {
+	int v;
+};
+
+static inline void
+lim_lock(struct lim_lock *l)
+{
+	unsigned spins = 0;
+
+	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE) != 0) {
+		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED) != 0) {
+			if (++spins > 1000) {
+				sched_yield();
+				spins = 0;
+			} else {
+				LIM_CPU_RELAX();
+			}
+		}
+	}
+}
+
+static inline void
+lim_unlock(struct lim_lock *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+}
+
+struct lim_shard {
+	struct lim_lock lock;
+	struct lim_entry *e;
+	uint32_t nslots;
+	uint32_t count;
+	uint32_t max_count;	/* this shard's share of max_keys */
+	uint32_t max_slots;	/* slots needed for max_count at load 3/4 */
+	uint64_t rng;
+	uint64_t evictions, expired, merged;
+} __attribute__((aligned(64)));
+
+struct lim_table {
+	uint32_t magic;
+	uint32_t period_ms;
+	uint32_t node;
+	uint32_t shard_shift;	/* 64 - log2(nshards), 64 for one shard */
+	uint32_t nshards;
+	uint64_t seed[2];
+	struct lim_lock dup_lock;	/* batch-id rings: control path only */
+	uint64_t dup_ids[LIM_NODES][LIM_DUP_RING];
+	uint32_t dup_n[LIM_NODES];
+	uint64_t dup_batches;
+	struct lim_shard *shards;
+};
+
+/* ---- SipHash-1-3 (Aumasson & Bernstein; the variant Rust's HashMap uses):
+ * keyed, so clients cannot choose colliding keys without the seed ---- */
+
+#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do { \
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+} while (0)
+
+static inline uint64_t
+lim_load64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+uint64_t
+lim_siphash(const uint64_t k[2], const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k[0], v1 = 0x646f72616e646f6dULL ^ k[1];
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k[0], v3 = 0x7465646279746573ULL ^ k[1];
+	uint64_t b = (uint64_t)len << 56, m;
+	size_t i, left = len & 7;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = lim_load64(p + i);
+		v3 ^= m;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; j < left; j++)
+		b |= (uint64_t)p[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ---- slots ---- */
+
+static inline uint32_t
+lim_home(const struct lim_shard *s, uint64_t fp)
+{
+	return (uint32_t)(((uint64_t)(uint32_t)fp * s->nslots) >> 32);
+}
+
+static inline struct lim_shard *
+lim_shard_of(struct lim_table *t, uint64_t fp)
+{
+	return &t->shards[t->shard_shift >= 64 ? 0 : fp >> t->shard_shift];
+}
+
+static inline uint32_t
+lim_window(const struct lim_table *t, uint64_t now_ms)
+{
+	return (uint32_t)(now_ms / t->period_ms);
+}
+
+static inline int
+lim_expired(const struct lim_entry *e, uint32_t win)
+{
+	return win >= e->win && win - e->win >= 2;
+}
+
+/* Moves e forward to window w (w >= e->win): the current window becomes the
+ * previous one, or both are cleared when two or more windows passed. */
+static void
+lim_roll(struct lim_entry *e, uint32_t w)
+{
+	int n;
+
+	if (w <= e->win)
+		return;
+	for (n = 0; n < LIM_NODES; n++) {
+		e->c[1][n] = w - e->win == 1 ? e->c[0][n] : 0;
+		e->c[0][n] = 0;
+	}
+	e->win = w;
+}
+
+/* Backward-shift deletion at slot i (Knuth 6.4 algorithm R). */
+static void
+lim_delete(struct lim_shard *s, uint32_t i)
+{
+	uint32_t j = i, k;
+
+	for (;;) {
+		j = j + 1 == s->nslots ? 0 : j + 1;
+		if (s->e[j].fp == 0)
+			break;
+		k = lim_home(s, s->e[j].fp);
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		s->e[i] = s->e[j];
+		i = j;
+	}
+	memset(&s->e[i], 0, sizeof(s->e[i]));
+	s->count--;
+}
+
+/* Places an entry known to be absent (rehash). */
+static void
+lim_place(struct lim_shard *s, const struct lim_entry *src)
+{
+	uint32_t i = lim_home(s, src->fp);
+
+	while (s->e[i].fp != 0)
+		i = i + 1 == s->nslots ? 0 : i + 1;
+	s->e[i] = *src;
+	s->count++;
+}
+
+/* Doubles the shard (up to max_slots), dropping expired entries on the way.
+ * Returns 0 or -ENOMEM (the old table stays). */
+static int
+lim_grow(struct lim_shard *s, uint32_t win)
+{
+	uint64_t want = (uint64_t)s->nslots * 2;
+	struct lim_entry *old = s->e, *ne;
+	uint32_t oldn = s->nslots, i;
+
+	if (want > s->max_slots)
+		want = s->max_slots;
+	ne = calloc(want, sizeof(*ne));
+	if (ne == NULL)
+		return -ENOMEM;
+	s->e = ne;
+	s->nslots = (uint32_t)want;
+	s->count = 0;
+	for (i = 0; i < oldn; i++) {
+		if (old[i].fp == 0)
+			continue;
+		if (lim_expired(&old[i], win))
+			s->expired++;
+		else
+			lim_place(s, &old[i]);
+	}
+	free(old);
+	return 0;
+}
+
+static uint64_t
+lim_rand(struct lim_shard *s)
+{
+	uint64_t x = s->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	s->rng = x;
+	return x;
+}
+
+/* Drops the least recently touched of a few sampled keys (expired first). */
+static void
+lim_evict(struct lim_shard *s, uint32_t win)
+{
+	uint32_t best = UINT32_MAX, i, k;
+
+	for (k = 0; k < LIM_EVICT_SAMPLES; k++) {
+		i = (uint32_t)(((lim_rand(s) & 0xffffffffu) * s->nslots) >> 32);
+		if (s->e[i].fp == 0)
+			continue;
+		if (best == UINT32_MAX || lim_expired(&s->e[i], win) ||
+		    s->e[i].tick < s->e[best].tick)
+			best = i;
+		if (lim_expired(&s->e[best], win))
+			break;
+	}
+	if (best == UINT32_MAX) {	/* sampled only holes: take the next key */
+		best = (uint32_t)(((lim_rand(s) & 0xffffffffu) * s->nslots) >> 32);
+		while (s->e[best].fp == 0)
+			best = best + 1 == s->nslots ? 0 : best + 1;
+	}
+	if (lim_expired(&s->e[best], win))
+		s->expired++;
+	else
+		s->evictions++;
+	lim_delete(s, best);
+}
+
+/* Finds fp; with create, inserts it (growing or evicting as needed). Returns
+ * the entry or NULL (absent and !create). The shard lock is held. An expired
+ * entry met on the probe is reused for a new key so dead keys do not
+ * lengthen chains between sweeps. */
+static struct lim_entry *
+lim_find(struct lim_shard *s, uint64_t fp, uint32_t win, int create)
+{
+	uint32_t i, reuse;
+
+again:
+	reuse = UINT32_MAX;
+	for (i = lim_home(s, fp); s->e[i].fp != 0; i = i + 1 == s->nslots ? 0 : i + 1) {
+		if (s->e[i].fp == fp)
+			return &s->e[i];
+		if (reuse == UINT32_MAX && lim_expired(&s->e[i], win))
+			reuse = i;
+	}
+	if (!create)
+		return NULL;
+	if (reuse != UINT32_MAX) {
+		s->expired++;
+		i = reuse;
+	} else {
+		if ((uint64_t)(s->count + 1) * 4 > (uint64_t)s->nslots * 3 &&
+		    s->nslots < s->max_slots && lim_grow(s, win) == 0)
+			goto again;
+		if (s->count >= s->max_count ||
+		    (uint64_t)(s->count + 1) * 4 > (uint64_t)s->nslots * 3) {
+			lim_evict(s, win);
+			goto again;
+		}
+		s->count++;
+	}
+	memset(&s->e[i], 0, sizeof(s->e[i]));
+	s->e[i].fp = fp;
+	s->e[i].win = win;
+	return &s->e[i];
+}
+
+/* ---- table ---- */
+
+struct lim_table *
+lim_table_new(const struct lim_table_opts *o, int *err)
+{
+	struct lim_table *t = NULL;
+	uint32_t ns = o->nshards ? o->nshards : 64, i, per;
+	int rc = -EINVAL;
+
+	if (o->period_ms < LIM_PERIOD_MIN_MS || o->period_ms > LIM_PERIOD_MAX_MS ||
+	    o->max_keys < 64 || ns > 4096 || (ns & (ns - 1)) != 0 || o->node >= LIM_NODES)
+		goto fail;
+	while (ns > 1 && o->max_keys / ns < 16)	/* keep shards meaningful */
+		ns /= 2;
+	rc = -ENOMEM;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		goto fail;
+	t->magic = LIM_TABLE_MAGIC;
+	t->period_ms = o->period_ms;
+	t->node = o->node;
+	t->nshards = ns;
+	t->shard_shift = 64 - (uint32_t)__builtin_ctz(ns);
+	t->seed[0] = o->seed[0];
+	t->seed[1] = o->seed[1];
+	t->shards = aligned_alloc(64, sizeof(*t->shards) * ns);
+	if (t->shards == NULL)
+		goto fail_t;
+	memset(t->shards, 0, sizeof(*t->shards) * ns);
+	per = (o->max_keys + ns - 1) / ns;
+	for (i = 0; i < ns; i++) {
+		struct lim_shard *s = &t->shards[i];
+
+		s->max_count = per;
+		s->max_slots = (uint32_t)(((uint64_t)per * 4 + 2) / 3) + 1;
+		s->nslots = s->max_slots < 16 ? s->max_slots : 16;
+		s->rng = 0x9e3779b97f4a7c15ULL * (i + 1);
+		s->e = calloc(s->nslots, sizeof(*s->e));
+		if (s->e == NULL) {
+			t->nshards = i;
+			goto fail_t;
+		}
+	}
+	return t;
+fail_t:
+	lim_table_free(&t);
+fail:
+	*err = rc;
+	return NULL;
+}
+
+void
+lim_table_free(struct lim_table **tp)
+{
+	struct lim_table *t = *tp;
+	uint32_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; t->shards != NULL && i < t->nshards; i++)
+		free(t->shards[i].e);
+	free(t->shards);
+	t->magic = 0;
+	free(t);
+	*tp = NULL;
+}
+
+uint64_t
+lim_table_key(const struct lim_table *t, const void *key, size_t len)
+{
+	uint64_t fp = lim_siphash(t->seed, key, len);
+
+	return fp ? fp : 1;
+}
+
+/* Fills r from entry e (NULL: a key never seen) at now_ms, in window w
+ * (= now_ms / period, computed once by the caller); counts one request in
+ * this node's slot when admitted and count is set. Two divisions in all:
+ * the caller's window and the estimate here. */
+static void
+lim_decide(struct lim_table *t, struct lim_entry *e, uint32_t limit, uint32_t burst,
+	   uint64_t now_ms, uint64_t w, int count, struct lim_result *r)
+{
+	uint64_t P = t->period_ms, el, prev = 0, cur = 0, ceil_, num, est;
+	int n;
+
+	if (limit == 0)
+		limit = 1;
+	el = now_ms - w * P;
+	if (e != NULL) {
+		if (w < e->win) {	/* another thread saw a later clock: use its window start */
+			w = e->win;
+			el = 0;
+		}
+		lim_roll(e, (uint32_t)w);
+		for (n = 0; n < LIM_NODES; n++) {
+			cur += e->c[0][n];
+			prev += e->c[1][n];
+		}
+		e->tick = (uint32_t)(now_ms >> 10);
+	}
+	ceil_ = prev <= limit ? (uint64_t)limit + burst : limit;
+	num = prev * (P - el) + cur * P;	/* estimate x P */
+	r->limit = limit;
+	r->reset_s = (uint32_t)((P - el + 999) / 1000);
+	if (num + P <= ceil_ * P) {
+		r->allow = true;
+		if (count && e != NULL && e->c[0][t->node] < UINT32_MAX)
+			e->c[0][t->node]++;
+		num += P;
+		est = num / P;
+		/* whole admissions left: ceil - ceil(num / P) */
+		r->remaining = (uint32_t)(ceil_ - est - (num - est * P != 0));
+		r->retry_after_s = 0;
+	} else {
+		uint64_t wait;
+
+		r->allow = false;
+		r->remaining = 0;
+		est = num / P;
+		if (cur + 1 <= ceil_) {
+			/* prev's weight must shrink to ceil - 1 - cur */
+			uint64_t keep = (ceil_ - 1 - cur) * P / prev;
+			wait = P - keep > el ? P - keep - el : 1;
+		} else {
+			/* next window: cur becomes prev (> limit, so no burst) */
+			uint64_t c2 = cur > limit ? limit : (uint64_t)limit + burst;
+			uint64_t keep = (c2 - 1) * P / cur;
+			wait = (P - el) + (P > keep ? P - keep : 0);
+		}
+		r->retry_after_s = (uint32_t)((wait + 999) / 1000);
+		if (r->retry_after_s == 0)
+			r->retry_after_s = 1;
+	}
+	r->estimate = (uint32_t)(est > UINT32_MAX ? UINT32_MAX : est);
+}
+
+void
+lim_table_hit(struct lim_table *t, uint64_t fp, uint32_t limit, uint32_t burst,
+	      uint64_t now_ms, struct lim_result *r)
+{
+	struct lim_shard *s = lim_shard_of(t, fp);
+	struct lim_entry *e;
+	uint32_t w = lim_window(t, now_ms);
+
+	lim_lock(&s->lock);
+	e = lim_find(s, fp, w, 1);
+	lim_decide(t, e, limit, burst, now_ms, w, 1, r);
+	lim_unlock(&s->lock);
+}
+
+void
+lim_table_peek(struct lim_table *t, uint64_t fp, uint32_t limit, uint32_t burst,
+	       uint64_t now_ms, struct lim_result *r)
+{
+	struct lim_shard *s = lim_shard_of(t, fp);
+	struct lim_entry *e, copy;
+	uint32_t w = lim_window(t, now_ms);
+
+	lim_lock(&s->lock);
+	e = lim_find(s, fp, w, 0);
+	if (e != NULL)
+		copy = *e;	/* roll a copy: peeking changes nothing */
+	lim_unlock(&s->lock);
+	lim_decide(t, e != NULL ? &copy : NULL, limit, burst, now_ms, w, 0, r);
+}
+
+uint64_t
+lim_table_count(struct lim_table *t, uint64_t fp, uint64_t now_ms)
+{
+	struct lim_shard *s = lim_shard_of(t, fp);
+	struct lim_entry *e, copy;
+	uint64_t sum = 0;
+	int n;
+
+	lim_lock(&s->lock);
+	e = lim_find(s, fp, lim_window(t, now_ms), 0);
+	if (e != NULL)
+		copy = *e;
+	lim_unlock(&s->lock);
+	if (e == NULL)
+		return 0;
+	lim_roll(&copy, lim_window(t, now_ms));
+	for (n = 0; n < LIM_NODES; n++)
+		sum += copy.c[0][n];
+	return sum;
+}
+
+size_t
+lim_table_expire(struct lim_table *t, uint64_t now_ms)
+{
+	uint32_t win = lim_window(t, now_ms), i, k;
+	size_t n = 0;
+
+	for (k = 0; k < t->nshards; k++) {
+		struct lim_shard *s = &t->shards[k];
+
+		lim_lock(&s->lock);
+		for (i = 0; i < s->nslots;) {
+			if (s->e[i].fp != 0 && lim_expired(&s->e[i], win)) {
+				lim_delete(s, i);	/* re-examine i: a later entry moved in */
+				s->expired++;
+				n++;
+			} else {
+				i++;
+			}
+		}
+		lim_unlock(&s->lock);
+	}
+	return n;
+}
+
+uint32_t
+lim_table_mark(uint64_t now_ms)
+{
+	return (uint32_t)(now_ms >> 10);
+}
+
+/* ---- export / apply ---- */
+
+struct lim_wbuf {
+	unsigned char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void
+lim_put(struct lim_wbuf *b, uint64_t v, size_t nbytes)
+{
+	size_t i;
+
+	if (b->len + nbytes > b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 4096;
+		unsigned char *np;
+
+		while (nc < b->len + nbytes)
+			nc *= 2;
+		np = b->oom ? NULL : realloc(b->p, nc);
+		if (np == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	for (i = 0; i < nbytes; i++)
+		b->p[b->len++] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t
+lim_get(const unsigned char *p, size_t nbytes)
+{
+	uint64_t v = 0;
+
+	while (nbytes-- > 0)
+		v = (v << 8) | p[nbytes];
+	return v;
+}
+
+/* Checksum of a batch: SipHash under a fixed key (corruption, not forgery:
+ * the peer link authenticates). */
+static uint64_t
+lim_sum(const unsigned char *p, size_t len)
+{
+	static const uint64_t k[2] = { 0x7461616e64656d31ULL, 0x6c696d6974657231ULL };
+
+	return lim_siphash(k, p, len);
+}
+
+long
+lim_table_export(struct lim_table *t, bool full, uint32_t mark, uint64_t batch_id,
+		 uint64_t now_ms, unsigned char **buf, size_t *len)
+{
+	struct lim_wbuf b = { 0 };
+	uint32_t win = lim_window(t, now_ms), i, k, n;
+	uint64_t nrec = 0;
+
+	lim_put(&b, LIM_MAGIC, 4);
+	lim_put(&b, LIM_FMT_VERSION, 2);
+	lim_put(&b, full ? LIM_KIND_FULL : LIM_KIND_DELTA, 2);
+	lim_put(&b, t->period_ms, 4);
+	lim_put(&b, t->node, 4);
+	lim_put(&b, batch_id, 8);
+	lim_put(&b, 0, 4);	/* record count, patched below */
+	lim_put(&b, 0, 4);	/* reserved */
+	for (k = 0; k < t->nshards; k++) {
+		struct lim_shard *s = &t->shards[k];
+
+		lim_lock(&s->lock);
+		for (i = 0; i < s->nslots; i++) {
+			struct lim_entry e = s->e[i];
+
+			if (e.fp == 0 || lim_expired(&e, win))
+				continue;
+			lim_roll(&e, win);
+			if (full) {
+				lim_put(&b, e.fp, 8);
+				lim_put(&b, e.win, 4);
+				lim_put(&b, e.tick, 4);
+				for (n = 0; n < LIM_NODES; n++) {
+					lim_put(&b, e.c[0][n], 4);
+					lim_put(&b, e.c[1][n], 4);
+				}
+			} else {
+				if (e.tick < mark || (e.c[0][t->node] == 0 && e.c[1][t->node] == 0))
+					continue;
+				lim_put(&b, e.fp, 8);
+				lim_put(&b, e.win, 4);
+				lim_put(&b, e.c[0][t->node], 4);
+				lim_put(&b, e.c[1][t->node], 4);
+			}
+			nrec++;
+		}
+		lim_unlock(&s->lock);
+	}
+	if (!b.oom) {
+		for (i = 0; i < 4; i++)
+			b.p[24 + i] = (unsigned char)(nrec >> (8 * i));
+		lim_put(&b, lim_sum(b.p, b.len), 8);
+	}
+	if (b.oom) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*buf = b.p;
+	*len = b.len;
+	return (long)nrec;
+}
+
+/* Merges node's counts (cur for window win, prev for win - 1) into fp. */
+static void
+lim_merge(struct lim_table *t, uint64_t fp, uint32_t win, uint32_t node, uint32_t cur,
+	  uint32_t prev, uint32_t tick)
+{
+	struct lim_shard *s = lim_shard_of(t, fp);
+	struct lim_entry *e;
+
+	lim_lock(&s->lock);
+	e = lim_find(s, fp, win, 1);
+	if (win > e->win)
+		lim_roll(e, win);
+	if (win == e->win) {
+		if (cur > e->c[0][node])
+			e->c[0][node] = cur;
+		if (prev > e->c[1][node])
+			e->c[1][node] = prev;
+	} else if (win + 1 == e->win && cur > e->c[1][node]) {
+		e->c[1][node] = cur;
+	}
+	if (tick > e->tick)
+		e->tick = tick;
+	s->merged++;
+	lim_unlock(&s->lock);
+}
+
+/* Returns 1 when (node, id) was already applied, else records it. */
+static int
+lim_dup_check(struct lim_table *t, uint32_t node, uint64_t id)
+{
+	int i, dup = 0;
+
+	lim_lock(&t->dup_lock);
+	for (i = 0; i < LIM_DUP_RING && i < (int)t->dup_n[node]; i++)
+		if (t->dup_ids[node][i] == id)
+			dup = 1;
+	if (dup)
+		t->dup_batches++;
+	else
+		t->dup_ids[node][t->dup_n[node]++ % LIM_DUP_RING] = id;
+	lim_unlock(&t->dup_lock);
+	return dup;
+}
+
+int
+lim_table_apply(struct lim_table *t, const unsigned char *buf, size_t len, uint64_t now_ms)
+{
+	uint32_t kind, node, nrec, i, n, win, tick, now_win;
+	uint64_t batch, fp;
+	size_t rl;
+	const unsigned char *p;
+
+	if (len < LIM_HDR_LEN + LIM_SUM_LEN || lim_get(buf, 4) != LIM_MAGIC ||
+	    lim_get(buf + 4, 2) != LIM_FMT_VERSION)
+		return -EINVAL;
+	kind = (uint32_t)lim_get(buf + 6, 2);
+	node = (uint32_t)lim_get(buf + 12, 4);
+	batch = lim_get(buf + 16, 8);
+	nrec = (uint32_t)lim_get(buf + 24, 4);
+	if ((kind != LIM_KIND_DELTA && kind != LIM_KIND_FULL) || node >= LIM_NODES ||
+	    lim_get(buf + 8, 4) != t->period_ms || lim_get(buf + 28, 4) != 0)
+		return -EINVAL;
+	rl = kind == LIM_KIND_FULL ? LIM_FULL_REC : LIM_DELTA_REC;
+	if ((len - LIM_HDR_LEN - LIM_SUM_LEN) / rl != nrec ||
+	    (len - LIM_HDR_LEN - LIM_SUM_LEN) % rl != 0 ||
+	    lim_get(buf + len - LIM_SUM_LEN, 8) != lim_sum(buf, len - LIM_SUM_LEN))
+		return -EINVAL;
+	if (lim_dup_check(t, node, batch))
+		return 0;
+	tick = (uint32_t)(now_ms >> 10);
+	now_win = lim_window(t, now_ms);
+	for (i = 0, p = buf + LIM_HDR_LEN; i < nrec; i++, p += rl) {
+		fp = lim_get(p, 8);
+		win = (uint32_t)lim_get(p + 8, 4);
+		if (fp == 0)
+			continue;	/* never a valid key: ignore rather than corrupt */
+		/* counts for windows that have passed are worth nothing, and a
+		 * window beyond the next one means a clock far off: neither may
+		 * take a slot or roll a key forward */
+		if (win + 2 <= now_win || win > now_win + 1)
+			continue;
+		if (kind == LIM_KIND_DELTA) {
+			lim_merge(t, fp, win, node, (uint32_t)lim_get(p + 12, 4),
+				  (uint32_t)lim_get(p + 16, 4), tick);
+		} else {
+			for (n = 0; n < LIM_NODES; n++)
+				lim_merge(t, fp, win, n, (uint32_t)lim_get(p + 16 + 8 * n, 4),
+					  (uint32_t)lim_get(p + 20 + 8 * n, 4), tick);
+		}
+	}
+	return 1;
+}
+
+void
+lim_table_stats(struct lim_table *t, struct lim_table_stats *st)
+{
+	uint32_t k;
+
+	memset(st, 0, sizeof(*st));
+	for (k = 0; k < t->nshards; k++) {
+		struct lim_shard *s = &t->shards[k];
+
+		lim_lock(&s->lock);
+		st->keys += s->count;
+		st->slots += s->nslots;
+		st->evictions += s->evictions;
+		st->expired += s->expired;
+		st->merged += s->merged;
+		lim_unlock(&s->lock);
+	}
+	st->bytes = st->slots * sizeof(struct lim_entry);
+	lim_lock(&t->dup_lock);
+	st->dup_batches = t->dup_batches;
+	lim_unlock(&t->dup_lock);
+}
+
+size_t
+lim_table_entry_size(void)
+{
+	return sizeof(struct lim_entry);
+}
