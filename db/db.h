@@ -54,6 +54,8 @@ int db_pool_add(struct db *db, const char *name, const struct db_member *m, size
 int db_pool_update(struct db *db, const char *name, const char *newname,
 		   const struct db_member *m, size_t n);
 int db_pool_delete(struct db *db, const char *name);
+/* Replaces the pool's L7 options (a JSON object as text; NULL = "{}"). */
+int db_pool_set_l7(struct db *db, const char *name, const char *l7);
 int db_member_list(struct db *db, const char *pool, json_t **out);
 int db_member_get(struct db *db, const char *pool, const char *address, long port, json_t **out);
 int db_member_add(struct db *db, const char *pool, const struct db_member *m);

@@ -142,17 +142,21 @@ tandemctl_print_status(const json_t *st)
 		printf("%-20s %-40s %lld\n", json_string_value(json_object_get(l, "name")), addr,
 		       json_integer_value(json_object_get(l, "routes")));
 	}
-	printf("\nPOOL                 MEMBER                                   WEIGHT STATE\n");
+	printf("\nPOOL                 MEMBER                                   WEIGHT STATE    ACTIVE REASON\n");
 	json_array_foreach(json_object_get(st, "pools"), i, p) {
 		json_array_foreach(json_object_get(p, "members"), j, m) {
+			const char *reason = json_string_value(json_object_get(m, "reason"));
 			char addr[80];
 
-			snprintf(addr, sizeof(addr), "%s:%lld",
+			snprintf(addr, sizeof(addr), "%s:%lld%s",
 				 json_string_value(json_object_get(m, "address")),
-				 json_integer_value(json_object_get(m, "port")));
-			printf("%-20s %-40s %6lld %s\n", j == 0 ? json_string_value(json_object_get(p, "name")) : "",
+				 json_integer_value(json_object_get(m, "port")),
+				 json_is_true(json_object_get(m, "backup")) ? " (backup)" : "");
+			printf("%-20s %-40s %6lld %-8s %6lld %s\n",
+			       j == 0 ? json_string_value(json_object_get(p, "name")) : "",
 			       addr, json_integer_value(json_object_get(m, "weight")),
-			       json_string_value(json_object_get(m, "state")));
+			       json_string_value(json_object_get(m, "state")),
+			       json_integer_value(json_object_get(m, "active")), reason ? reason : "");
 		}
 	}
 	tandemctl_print_vrrp(json_object_get(st, "vrrp"));

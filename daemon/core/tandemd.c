@@ -26,6 +26,8 @@
 #include "conf.h"
 #include "ctl.h"
 #include "errs.h"
+#include "l7_health.h"
+#include "l7_metrics.h"
 #include "l4.h"
 #include "l7_proxy.h"
 #include "log.h"
@@ -43,6 +45,7 @@ struct tandemd {
 	const char *config_path;
 	const char *socket_path;
 	const char *socket_group;
+	const char *metrics;		/* --metrics ADDR:PORT (loopback), or NULL */
 	unsigned workers;
 	time_t started;
 	unsigned long reloads_ok;
@@ -70,7 +73,8 @@ tandemd_usage(FILE *f)
 		"  -s, --socket PATH        control socket (default " TANDEMD_DEFAULT_SOCKET ")\n"
 		"  -g, --socket-group NAME  group owning the control socket (mode 0660;\n"
 		"                           default \"tandem\" when that group exists)\n"
-		"  -w, --workers N          L7 worker threads (default 1)\n"
+		"  -w, --workers N          L7 worker threads (default: one per core)\n"
+		"      --metrics ADDR:PORT  Prometheus text on a loopback address (e.g. 127.0.0.1:9145)\n"
 		"      --l4-state FILE      record of the IPVS services tandemd created\n"
 		"                           (default: the config file's path + \".l4-owned\")\n"
 		"  -v, --verbose            log at debug level\n"
@@ -180,6 +184,7 @@ tandemd_reload(struct tandemd *d)
 	gen = snapshot_publish(s);
 	l7_workers_wake();
 	vrrp_commit(d->vrrp);
+	l7_health_wake();
 	d->reloads_ok++;
 	s = snapshot_acquire();
 	log_notice("reload gen %lu->%lu applied (revision %ld)", old_gen, gen,
@@ -356,9 +361,10 @@ main(int argc, char **argv)
 		{ "peer-listen", required_argument, NULL, 'A' },
 		{ "peer", required_argument, NULL, 'B' },
 		{ "peer-dir", required_argument, NULL, 'D' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 1, .sigfd = -1,
+	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1,
 			     .vrrp_opts = { .run_dir = TANDEMD_DEFAULT_VRRP_DIR, .keepalived = "keepalived" } };
 	struct ctl_server *ctl = NULL;
 	struct snapshot *s;
@@ -373,6 +379,7 @@ main(int argc, char **argv)
 		case 'c': d.config_path = optarg; break;
 		case 's': d.socket_path = optarg; break;
 		case 'g': d.socket_group = optarg; break;
+		case 'M': d.metrics = optarg; break;
 		case 'w': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -436,6 +443,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	errs_init(&e);
+	if (d.workers == 0) {
+		/* one worker per core by default (each with its own listening
+		 * sockets, SO_REUSEPORT spreading the connections) */
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		d.workers = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (unsigned)ncpu;
+	}
+	snapshot_workers_set(d.workers);
 	s = snapshot_build(d.config_path, &e);
 	if (s == NULL) {
 		tandemd_print_errs(d.config_path, &e);
@@ -475,6 +490,20 @@ main(int argc, char **argv)
 		log_err("cannot start the L7 workers");
 		goto out;
 	}
+	if (l7_health_start() < 0) {
+		log_err("cannot start the health check thread");
+		l7_workers_stop();
+		goto out;
+	}
+	if (d.metrics != NULL && (rc = l7_metrics_start(d.loop, d.metrics)) < 0) {
+		log_err("cannot serve metrics on %s: %s", d.metrics,
+			rc == -EPERM ? "not a loopback address" : strerror(-rc));
+		rc = 1;
+		l7_health_stop();
+		l7_workers_stop();
+		goto out;
+	}
+	rc = 1;
 	log_notice("control socket %s; %u L7 worker%s", d.socket_path, d.workers,
 		   d.workers == 1 ? "" : "s");
 	rc = l4_init(d.l4_state_path);
@@ -491,6 +520,8 @@ main(int argc, char **argv)
 	/* keepalived first: the VIPs leave (and the peer takes them) while our
 	 * listeners still answer; then the data plane stops. */
 	vrrp_free(&d.vrrp);
+	l7_metrics_stop();
+	l7_health_stop();
 	l7_workers_stop();
 out:
 	if (d.loop != NULL)

@@ -216,6 +216,26 @@ async function main() {
     await page.locator(`[data-testid="route-row"][data-name="${ROUTE}"]`).waitFor();
   });
 
+  await step('an invalid L7 option is refused beside the options field', async () => {
+    await page.locator(`[data-testid="route-row"][data-name="${ROUTE}"] [data-testid="route-edit"]`).click();
+    await tid('route-l7').fill('{"match": {"path_regex": "(["}}');
+    await tid('route-submit').click();
+    const err = page.locator('#route-form [data-error-for="l7"]');
+    await err.waitFor({ state: 'visible' });
+    const text = await err.textContent();
+    assert(text.toLowerCase().includes('match.path_regex'), 'error does not name the option: ' + text);
+  });
+
+  await step('valid L7 options are saved and shown again on edit', async () => {
+    await tid('route-l7').fill('{"match": {"methods": ["GET", "HEAD"]}, "response_headers": {"set": {"X-Via": "tandem"}}}');
+    await tid('route-submit').click();
+    await page.waitForFunction(() => document.querySelector('#route-form-title')?.textContent === 'Add route');
+    await page.locator(`[data-testid="route-row"][data-name="${ROUTE}"] [data-testid="route-edit"]`).click();
+    const v = await tid('route-l7').inputValue();
+    assert(JSON.parse(v).match.methods.join(',') === 'GET,HEAD', 'options not read back: ' + v);
+    await tid('route-cancel').click();
+  });
+
   await step('diff shows the candidate changes', async () => {
     await tid('nav-changes').click();
     await tid('view-changes').waitFor({ state: 'visible' });

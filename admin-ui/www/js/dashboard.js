@@ -95,7 +95,8 @@ function render() {
         h('td', { class: 'mono' }, memberKey(m)),
         h('td', { class: 'num' }, m.weight ?? 1),
         h('td', {}, m.enabled === false ? 'no' : 'yes'),
-        h('td', {}, badge(st.text, st.kind))));
+        h('td', {}, badge(st.text, st.kind),
+          st.reason ? h('div', { class: 'muted small', 'data-testid': 'dash-member-reason' }, st.reason) : '')));
     });
   }
 
@@ -106,5 +107,6 @@ function render() {
       h('td', { class: 'num' }, r.priority ?? ''), h('td', { class: 'mono' }, r.name),
       h('td', { class: 'mono' }, r.listener),
       h('td', { class: 'mono' }, r.host || h('span', { class: 'muted' }, 'any')),
-      h('td', { class: 'mono' }, r.path_prefix || '/'), h('td', { class: 'mono' }, r.pool)));
+      h('td', { class: 'mono' }, r.path_prefix || '/'),
+      h('td', { class: 'mono' }, r.pool ?? h('span', { class: 'muted' }, r.action || '—'))));
 }
