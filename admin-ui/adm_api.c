@@ -23,8 +23,10 @@
 #include "adm_auth.h"
 #include "adm_cert.h"
 #include "adm_diff.h"
+#include "adm_vrrp.h"
 #include "conf.h"
 #include "ctlc.h"
+#include "errs.h"
 #include "db.h"
 #include "jh.h"
 #include "log.h"
@@ -232,6 +234,86 @@ adm_merge(const json_t *base, const json_t *body)
 	if (m != NULL)
 		json_object_update(m, (json_t *)body);
 	return m;
+}
+
+/* ---- L7 options (issue 3, doc/l7.md) ----
+ *
+ * The L7 fields of listeners, pools, members and routes are stored per
+ * object as one JSON object (db column l7) and validated here by conf
+ * itself (conf_l7_validate), so the API refuses exactly what tandemd would,
+ * with the field named "<kind>/<name>/<field.sub>". */
+
+static const char *const adm_l7_listener_keys[] = { CONF_L7_LISTENER_KEYS, NULL };
+static const char *const adm_l7_pool_keys[] = { CONF_L7_POOL_KEYS, NULL };
+static const char *const adm_l7_route_keys[] = { CONF_L7_ROUTE_KEYS, NULL };
+
+static int
+adm_l7_is(const char *const *keys, const char *key)
+{
+	for (; *keys != NULL; keys++)
+		if (strcmp(*keys, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Collects the L7 fields of obj (null ones dropped), validates them as kind
+ * and returns them as canonical JSON text (free()), or NULL after adding
+ * the errors to v. extra: fields the check also needs (route: pool and
+ * path_prefix), not stored. */
+static char *
+adm_l7_opts(struct adm_v *v, const char *kind, const json_t *obj, const char *const *keys,
+	    const json_t *extra)
+{
+	json_t *l7 = json_object(), *chk, *val;
+	struct errs e;
+	const char *key;
+	char *text = NULL;
+	size_t i;
+
+	if (l7 == NULL)
+		return NULL;
+	json_object_foreach((json_t *)obj, key, val)
+		if (adm_l7_is(keys, key) && !json_is_null(val))
+			json_object_set(l7, key, val);
+	chk = json_deep_copy(l7);
+	if (chk != NULL && extra != NULL)
+		json_object_update(chk, (json_t *)extra);
+	errs_init(&e);
+	if (chk == NULL || conf_l7_validate(kind, chk, &e) < 0) {
+		for (i = 0; i < e.count && i < e.cap; i++) {
+			const char *p = e.items[i].path;
+
+			adm_v_add(v, strncmp(p, "$.", 2) == 0 ? p + 2 : p, e.items[i].message);
+		}
+		if (chk == NULL)
+			adm_v_add(v, "name", "out of memory");
+	} else {
+		text = jh_dump_canonical(l7);
+	}
+	errs_release(&e);
+	json_decref(chk);
+	json_decref(l7);
+	return text;
+}
+
+/* A member's L7 options are two flags: one of four fixed texts. */
+static const char *
+adm_l7_member(struct adm_v *v, const json_t *obj)
+{
+	static const char *const texts[4] = { "{}", "{\"backup\":true}", "{\"drain\":true}",
+					       "{\"backup\":true,\"drain\":true}" };
+	json_t *b = json_object_get(obj, "backup"), *d = json_object_get(obj, "drain");
+	int k = 0;
+
+	if (b != NULL && !json_is_null(b) && !json_is_boolean(b))
+		adm_v_add(v, "backup", "must be true or false");
+	if (d != NULL && !json_is_null(d) && !json_is_boolean(d))
+		adm_v_add(v, "drain", "must be true or false");
+	if (json_is_true(b))
+		k |= 1;
+	if (json_is_true(d))
+		k |= 2;
+	return texts[k];
 }
 
 /* ---- body and routing helpers ---- */
@@ -445,12 +527,14 @@ adm_h_status(struct adm_call *c)
 	rc = req ? ctlc_call(a->ctl_socket, req, &st, a->ctl_timeout_ms) : -ENOMEM;
 	json_decref(req);
 	if (rc == 0 && json_is_true(json_object_get(st, "ok")))
-		td = json_pack("{s:b, s:O, s:O, s:O}", "reachable", 1,
+		td = json_pack("{s:b, s:O, s:O, s:O, s:O}", "reachable", 1,
 			       "revision", json_object_get(st, "revision") ?: json_null(),
 			       "generation", json_object_get(st, "generation") ?: json_null(),
-			       "pools", json_object_get(st, "pools") ?: json_array());
+			       "pools", json_object_get(st, "pools") ?: json_array(),
+			       "vrrp", json_object_get(st, "vrrp") ?: json_null());
 	else
-		td = json_pack("{s:b, s:n, s:n, s:[]}", "reachable", 0, "revision", "generation", "pools");
+		td = json_pack("{s:b, s:n, s:n, s:[], s:n}", "reachable", 0, "revision", "generation",
+			       "pools", "vrrp");
 	json_decref(st);
 	rc = adm_candidate_vs_running(a, &n, &run, &cand);
 	if (rc < 0) {
@@ -608,7 +692,7 @@ static int
 adm_listener_from(struct adm_call *c, const json_t *base, const char *urlname,
 		  struct db_listener *l, char *addr, size_t alen, json_t **merged)
 {
-	static const char *const keys[] = { "name", "address", "port", NULL };
+	static const char *const keys[] = { "name", "address", "port", CONF_L7_LISTENER_KEYS, NULL };
 	struct adm_v v;
 	const char *name;
 
@@ -621,6 +705,7 @@ adm_listener_from(struct adm_call *c, const json_t *base, const char *urlname,
 	adm_v_addr(&v, adm_v_str(&v, *merged, "address", 1), addr, alen);
 	l->address = addr;
 	l->port = adm_v_int(&v, *merged, "port", 1, 65535, 1, 0);
+	l->l7 = adm_l7_opts(&v, "listener", *merged, adm_l7_listener_keys, NULL);
 	return adm_v_end(&v, c->rs);
 }
 
@@ -628,7 +713,7 @@ static int
 adm_listener_write(struct adm_call *c, const char *name, const json_t *base, char *newname,
 		   size_t nlen)
 {
-	struct db_listener l;
+	struct db_listener l = { .l7 = NULL };
 	char addr[64], field[128];
 	json_t *merged = NULL;
 	int rc = -1;
@@ -645,6 +730,7 @@ adm_listener_write(struct adm_call *c, const char *name, const json_t *base, cha
 	}
 	snprintf(newname, nlen, "%s", l.name);
 out:
+	free((char *)l.l7);
 	json_decref(merged);
 	return rc;
 }
@@ -662,7 +748,8 @@ static void
 adm_member_check(struct adm_v *v, const char *pool, const json_t *obj, size_t pos,
 		 struct db_member *m, char *addr, size_t alen)
 {
-	static const char *const keys[] = { "address", "port", "weight", "enabled", NULL };
+	static const char *const keys[] = { "address", "port", "weight", "enabled",
+					    CONF_L7_MEMBER_KEYS, NULL };
 	const char *raw = json_string_value(json_object_get(obj, "address"));
 	json_t *port = json_object_get(obj, "port");
 	json_t *en = json_object_get(obj, "enabled");
@@ -692,6 +779,7 @@ adm_member_check(struct adm_v *v, const char *pool, const json_t *obj, size_t po
 		else
 			m->enabled = json_is_true(en);
 	}
+	m->l7 = adm_l7_member(v, obj);
 out:
 	snprintf(v->prefix, sizeof(v->prefix), "%s", saved);
 }
@@ -701,7 +789,7 @@ static int
 adm_pool_from(struct adm_call *c, const char *urlname, const char **name,
 	      struct db_member **ms, char (**addrs)[64], size_t *n, int *has_members)
 {
-	static const char *const keys[] = { "name", "members", NULL };
+	static const char *const keys[] = { "name", "members", CONF_L7_POOL_KEYS, NULL };
 	json_t *marr = json_object_get(c->body, "members");
 	const char *bname = json_string_value(json_object_get(c->body, "name"));
 	struct adm_v v;
@@ -820,7 +908,8 @@ adm_h_members(struct adm_call *c, const char *pool)
 		adm_member_check(&v, pool, merged, 0, &m, addr, sizeof(addr));
 		/* Unknown keys are judged on what the client sent. */
 		{
-			static const char *const keys[] = { "address", "port", "weight", "enabled", NULL };
+			static const char *const keys[] = { "address", "port", "weight", "enabled",
+							    CONF_L7_MEMBER_KEYS, NULL };
 			char saved[256];
 
 			snprintf(saved, sizeof(saved), "%s", v.prefix);
@@ -854,7 +943,25 @@ out:
 	json_decref(merged);
 }
 
-/* A pool body replaces the pool (members only when sent); base is unused. */
+/* A pool's L7 options: the stored ones (base, the current row, or NULL)
+ * overlaid with the body's; a field set to null goes back to its default.
+ * 0 with *out set, or -1 after a 422. */
+static int
+adm_pool_l7(struct adm_call *c, const json_t *base, const char *name, char **out)
+{
+	json_t *merged = adm_merge(base, c->body);
+	struct adm_v v;
+
+	adm_v_init(&v, "pools", name);
+	*out = merged ? adm_l7_opts(&v, "pool", merged, adm_l7_pool_keys, NULL) : NULL;
+	json_decref(merged);
+	if (*out == NULL && json_array_size(v.errors) == 0)
+		adm_v_add(&v, "name", "out of memory");
+	return adm_v_end(&v, c->rs);
+}
+
+/* A pool body replaces the pool (members only when sent); its L7 options
+ * are overlaid on base's. */
 static int
 adm_pool_write(struct adm_call *c, const char *name, const json_t *base, char *newname,
 	       size_t nlen)
@@ -862,16 +969,18 @@ adm_pool_write(struct adm_call *c, const char *name, const json_t *base, char *n
 	const char *pname;
 	struct db_member *ms = NULL;
 	char (*addrs)[64] = NULL;
-	char field[128];
+	char field[128], *l7 = NULL;
 	size_t n = 0;
 	int rc = -1, has_members;
 
-	(void)base;
 	if (adm_need_body(c) < 0 ||
-	    adm_pool_from(c, name, &pname, &ms, &addrs, &n, &has_members) < 0)
+	    adm_pool_from(c, name, &pname, &ms, &addrs, &n, &has_members) < 0 ||
+	    adm_pool_l7(c, base, pname ? pname : "", &l7) < 0)
 		goto out;
 	rc = name ? db_pool_update(c->a->db, name, pname, has_members ? ms : NULL, n) :
 		db_pool_add(c->a->db, pname, ms, n);
+	if (rc == 0)
+		rc = db_pool_set_l7(c->a->db, pname, l7);
 	if (rc < 0) {
 		/* A duplicate inside members was caught above, so EEXIST here
 		 * is the (new) name. */
@@ -882,6 +991,7 @@ adm_pool_write(struct adm_call *c, const char *name, const json_t *base, char *n
 	}
 	snprintf(newname, nlen, "%s", pname);
 out:
+	free(l7);
 	free(ms);
 	free(addrs);
 	return rc;
@@ -908,9 +1018,10 @@ adm_route_from(struct adm_call *c, const json_t *base, const char *urlname,
 	       struct db_route *r, json_t **merged)
 {
 	static const char *const keys[] = { "name", "listener", "host", "path_prefix", "pool",
-					    "priority", NULL };
+					    "priority", CONF_L7_ROUTE_KEYS, NULL };
 	struct adm_v v;
 	const char *name;
+	json_t *extra;
 
 	*merged = adm_merge(base, c->body);
 	name = json_string_value(json_object_get(*merged, "name"));
@@ -919,12 +1030,16 @@ adm_route_from(struct adm_call *c, const json_t *base, const char *urlname,
 	r->name = adm_v_str(&v, *merged, "name", 1);
 	adm_v_name(&v, r->name);
 	r->listener = adm_v_str(&v, *merged, "listener", 1);
-	r->pool = adm_v_str(&v, *merged, "pool", 1);
+	/* required by forward routes only: the L7 check below says so */
+	r->pool = adm_v_str(&v, *merged, "pool", 0);
 	r->host = adm_v_str(&v, *merged, "host", 0);
-	/* As conf_parse: "*" is the any-host route, like "". */
+	/* As conf_parse: "*" is the any-host route, like ""; "*.example.com"
+	 * a wildcard. */
 	if (r->host == NULL)
 		r->host = "";
-	else if (strcmp(r->host, "*") != 0 && !conf_host_valid(r->host))
+	else if (strcmp(r->host, "*") != 0 &&
+		 !(strncmp(r->host, "*.", 2) == 0 && r->host[2] != '\0' && conf_host_valid(r->host + 1)) &&
+		 !conf_host_valid(r->host))
 		adm_v_add(&v, "host", "must be a host name (letters, digits, '.', '-') or empty for any host");
 	r->path_prefix = adm_v_str(&v, *merged, "path_prefix", 0);
 	if (r->path_prefix == NULL)
@@ -932,6 +1047,13 @@ adm_route_from(struct adm_call *c, const json_t *base, const char *urlname,
 	else if (!conf_path_valid(r->path_prefix))
 		adm_v_add(&v, "path_prefix", "must start with '/' and contain no spaces or control characters");
 	r->priority = adm_v_int(&v, *merged, "priority", 0, ADM_PRIORITY_MAX, 0, 100);
+	extra = json_object();
+	if (extra != NULL && r->pool != NULL)
+		json_object_set_new(extra, "pool", json_string(r->pool));
+	if (extra != NULL && json_is_string(json_object_get(*merged, "path_prefix")))
+		json_object_set(extra, "path_prefix", json_object_get(*merged, "path_prefix"));
+	r->l7 = adm_l7_opts(&v, "route", *merged, adm_l7_route_keys, extra);
+	json_decref(extra);
 	return adm_v_end(&v, c->rs);
 }
 
@@ -961,7 +1083,7 @@ adm_route_write(struct adm_call *c, const char *name, const json_t *base, char *
 		size_t nlen)
 {
 	json_t *merged = NULL;
-	struct db_route r;
+	struct db_route r = { .l7 = NULL };
 	int rc = -1;
 
 	if (adm_need_body(c) < 0 || adm_route_from(c, base, name ? name : "", &r, &merged) < 0)
@@ -974,6 +1096,7 @@ adm_route_write(struct adm_call *c, const char *name, const json_t *base, char *
 	}
 	snprintf(newname, nlen, "%s", r.name);
 out:
+	free((char *)r.l7);
 	json_decref(merged);
 	return rc;
 }
@@ -1264,6 +1387,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_revisions(&c);
 	else if (strcmp(what, "certificates") == 0)
 		adm_h_certificates(&c);
+	else if (strcmp(what, "vrrp") == 0)
+		adm_vrrp_handle(a, c.segs, c.nsegs, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

@@ -20,6 +20,7 @@
 
 #include "adm_api.h"
 #include "adm_apply.h"
+#include "adm_vrrp.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "db.h"
@@ -89,6 +90,8 @@ adm_field_of_path(const json_t *config, const char *path)
 	t = adm_path_step(&p, key, sizeof(key), &idx);
 	if (t != 1)
 		return NULL;
+	if (strcmp(key, "vrrp") == 0)
+		return adm_vrrp_field_of_path(config, p);
 	if (strcmp(key, "listeners") != 0 && strcmp(key, "pools") != 0 &&
 	    strcmp(key, "routes") != 0)
 		return strdup(key);	/* "$.version" -> "version" */

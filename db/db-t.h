@@ -14,6 +14,7 @@ struct db_listener {
 	const char *name;
 	const char *address;
 	long port;
+	const char *l7;		/* JSON object of the L7 fields; NULL = "{}" */
 };
 
 struct db_member {
@@ -21,6 +22,7 @@ struct db_member {
 	long port;
 	long weight;
 	bool enabled;
+	const char *l7;		/* JSON object (backup, drain); NULL = "{}" */
 };
 
 struct db_route {
@@ -28,8 +30,9 @@ struct db_route {
 	const char *listener;
 	const char *host;	/* "" = any host */
 	const char *path_prefix;
-	const char *pool;
+	const char *pool;	/* NULL for redirect, respond and deny routes */
 	long priority;
+	const char *l7;		/* JSON object of the L7 fields; NULL = "{}" */
 };
 
 /* A validated certificate to store (adm_cert checks it first); every

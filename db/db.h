@@ -54,6 +54,8 @@ int db_pool_add(struct db *db, const char *name, const struct db_member *m, size
 int db_pool_update(struct db *db, const char *name, const char *newname,
 		   const struct db_member *m, size_t n);
 int db_pool_delete(struct db *db, const char *name);
+/* Replaces the pool's L7 options (a JSON object as text; NULL = "{}"). */
+int db_pool_set_l7(struct db *db, const char *name, const char *l7);
 int db_member_list(struct db *db, const char *pool, json_t **out);
 int db_member_get(struct db *db, const char *pool, const char *address, long port, json_t **out);
 int db_member_add(struct db *db, const char *pool, const struct db_member *m);
@@ -73,6 +75,31 @@ int db_route_delete(struct db *db, const char *name);
  * out; -EINVAL when addr is not one. Members are stored canonical so that
  * "::1" and "0::1" are the same member. */
 int db_addr_canon(const char *addr, char *out, size_t outlen);
+
+/* ---- candidate: vrrp section (db_vrrp.c) ----
+ * Shared groups and this node's own fields are stored apart: loading a
+ * config (restore, import, config sync) replaces the groups but changes the
+ * local part only when the config carries one. Objects are stored as given:
+ * validate them (conf_parse) first. */
+/* Groups sorted by name, each with every field (defaults explicit). */
+int db_vrrp_group_list(struct db *db, json_t **out);
+int db_vrrp_group_get(struct db *db, const char *name, json_t **out);
+/* g: a group object of the config (borrowed). -EEXIST for a taken name. */
+int db_vrrp_group_add(struct db *db, const json_t *g);
+/* Replaces group name with g (may rename it; the local override follows). */
+int db_vrrp_group_update(struct db *db, const char *name, const json_t *g);
+/* Deletes the group and this node's override of it. */
+int db_vrrp_group_delete(struct db *db, const char *name);
+/* This node's fields: {router_id?, interface?, address?, priority?,
+ * groups: [{name, interface?, address?, priority?}]}; unset fields absent. */
+int db_vrrp_local_get(struct db *db, json_t **out);
+/* Replaces this node's fields with lo (borrowed; the shape above). */
+int db_vrrp_local_set(struct db *db, const json_t *lo);
+/* The config's "vrrp" value, or *out = NULL when there is no group. */
+int db_vrrp_render(struct db *db, json_t **out);
+/* Replaces the groups with section's (NULL: none) and, when section has a
+ * "local" object, this node's fields, in one transaction. */
+int db_vrrp_load(struct db *db, const json_t *section);
 
 /* ---- renderer ---- */
 /* Renders the candidate as a tandemd config object with "revision": revision:

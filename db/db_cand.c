@@ -34,6 +34,29 @@ db_addr_canon(const char *addr, char *out, size_t outlen)
 	return -EINVAL;
 }
 
+/* Merges the JSON object text l7 (a column) into row: the L7 fields sit
+ * beside the foundation's in the API and the rendered config. A column that
+ * is not an object (never written so) is ignored. Returns row. */
+static json_t *
+db_l7_merge(json_t *row, const unsigned char *l7)
+{
+	json_t *o;
+
+	if (row == NULL || l7 == NULL)
+		return row;
+	o = json_loads((const char *)l7, 0, NULL);
+	if (json_is_object(o))
+		json_object_update_missing(row, o);
+	json_decref(o);
+	return row;
+}
+
+static const char *
+db_l7_text(const char *l7)
+{
+	return l7 != NULL && l7[0] != '\0' ? l7 : "{}";
+}
+
 /* Looks up the id of a named row; sql selects id with one parameter. */
 static int
 db_id_of(struct db *db, const char *sql, const char *name, sqlite3_int64 *id)
@@ -101,39 +124,40 @@ static json_t *
 db_listener_row(struct db *db, sqlite3_stmt *st)
 {
 	(void)db;
-	return json_pack("{s:s, s:s, s:I}",
+	return db_l7_merge(json_pack("{s:s, s:s, s:I}",
 			 "name", (const char *)sqlite3_column_text(st, 0),
 			 "address", (const char *)sqlite3_column_text(st, 1),
-			 "port", (json_int_t)sqlite3_column_int64(st, 2));
+			 "port", (json_int_t)sqlite3_column_int64(st, 2)), sqlite3_column_text(st, 3));
 }
 
 int
 db_listener_list(struct db *db, json_t **out)
 {
-	return db__rows(db, db__prepare(db, "SELECT name, address, port FROM listeners ORDER BY name"),
+	return db__rows(db, db__prepare(db, "SELECT name, address, port, l7 FROM listeners ORDER BY name"),
 		       db_listener_row, out);
 }
 
 int
 db_listener_get(struct db *db, const char *name, json_t **out)
 {
-	return db_get_named(db, "SELECT name, address, port FROM listeners WHERE name = ?", name,
+	return db_get_named(db, "SELECT name, address, port, l7 FROM listeners WHERE name = ?", name,
 			    db_listener_row, out);
 }
 
-/* Binds name, address, port as parameters 1-3. */
+/* Binds name, address, port, l7 as parameters 1-4. */
 static void
 db_listener_bind(sqlite3_stmt *st, const struct db_listener *l)
 {
 	db__bind_text(st, 1, l->name);
 	db__bind_text(st, 2, l->address);
 	sqlite3_bind_int64(st, 3, l->port);
+	db__bind_text(st, 4, db_l7_text(l->l7));
 }
 
 int
 db_listener_add(struct db *db, const struct db_listener *l)
 {
-	sqlite3_stmt *st = db__prepare(db, "INSERT INTO listeners (name, address, port) VALUES (?, ?, ?)");
+	sqlite3_stmt *st = db__prepare(db, "INSERT INTO listeners (name, address, port, l7) VALUES (?, ?, ?, ?)");
 
 	if (st == NULL)
 		return -EIO;
@@ -144,12 +168,12 @@ db_listener_add(struct db *db, const struct db_listener *l)
 int
 db_listener_update(struct db *db, const char *name, const struct db_listener *l)
 {
-	sqlite3_stmt *st = db__prepare(db, "UPDATE listeners SET name = ?, address = ?, port = ? WHERE name = ?");
+	sqlite3_stmt *st = db__prepare(db, "UPDATE listeners SET name = ?, address = ?, port = ?, l7 = ? WHERE name = ?");
 
 	if (st == NULL)
 		return -EIO;
 	db_listener_bind(st, l);
-	db__bind_text(st, 4, name);
+	db__bind_text(st, 5, name);
 	return db_changed(db, db__exec_stmt(db, st));
 }
 
@@ -165,15 +189,15 @@ static json_t *
 db_member_row(struct db *db, sqlite3_stmt *st)
 {
 	(void)db;
-	return json_pack("{s:s, s:I, s:I, s:b}",
+	return db_l7_merge(json_pack("{s:s, s:I, s:I, s:b}",
 			 "address", (const char *)sqlite3_column_text(st, 0),
 			 "port", (json_int_t)sqlite3_column_int64(st, 1),
 			 "weight", (json_int_t)sqlite3_column_int64(st, 2),
-			 "enabled", sqlite3_column_int(st, 3) != 0);
+			 "enabled", sqlite3_column_int(st, 3) != 0), sqlite3_column_text(st, 4));
 }
 
 /* Members ordered by address then port: part of the renderer's contract. */
-#define SQL_MEMBERS "SELECT address, port, weight, enabled FROM members WHERE pool_id = ? " \
+#define SQL_MEMBERS "SELECT address, port, weight, enabled, l7 FROM members WHERE pool_id = ? " \
 		    "ORDER BY address, port"
 
 static int
@@ -193,24 +217,24 @@ db_pool_row(struct db *db, sqlite3_stmt *st)
 
 	if (db_members_of(db, sqlite3_column_int64(st, 0), &members) < 0)
 		return NULL;
-	return json_pack("{s:s, s:o}", "name", (const char *)sqlite3_column_text(st, 1),
-			 "members", members);
+	return db_l7_merge(json_pack("{s:s, s:o}", "name", (const char *)sqlite3_column_text(st, 1),
+			 "members", members), sqlite3_column_text(st, 2));
 }
 
 int
 db_pool_list(struct db *db, json_t **out)
 {
-	return db__rows(db, db__prepare(db, "SELECT id, name FROM pools ORDER BY name"),
+	return db__rows(db, db__prepare(db, "SELECT id, name, l7 FROM pools ORDER BY name"),
 		       db_pool_row, out);
 }
 
 int
 db_pool_get(struct db *db, const char *name, json_t **out)
 {
-	return db_get_named(db, "SELECT id, name FROM pools WHERE name = ?", name, db_pool_row, out);
+	return db_get_named(db, "SELECT id, name, l7 FROM pools WHERE name = ?", name, db_pool_row, out);
 }
 
-/* Binds address, port, weight, enabled as parameters 1-4. */
+/* Binds address, port, weight, enabled, l7 as parameters 1-5. */
 static void
 db_member_bind(sqlite3_stmt *st, const struct db_member *m)
 {
@@ -218,6 +242,7 @@ db_member_bind(sqlite3_stmt *st, const struct db_member *m)
 	sqlite3_bind_int64(st, 2, m->port);
 	sqlite3_bind_int64(st, 3, m->weight);
 	sqlite3_bind_int(st, 4, m->enabled ? 1 : 0);
+	db__bind_text(st, 5, db_l7_text(m->l7));
 }
 
 /* Binds a member's key (pool id, address, port) from parameter first on. */
@@ -235,14 +260,21 @@ db_member_key_bind(sqlite3_stmt *st, int first, sqlite3_int64 pool_id, const cha
 static int
 db_member_insert(struct db *db, sqlite3_int64 pool_id, const struct db_member *m)
 {
-	sqlite3_stmt *st = db__prepare(db, "INSERT INTO members (address, port, weight, enabled, pool_id) "
-				       "VALUES (?, ?, ?, ?, ?)");
+	sqlite3_stmt *st = db__prepare(db, "INSERT INTO members (address, port, weight, enabled, l7, pool_id) "
+				       "VALUES (?, ?, ?, ?, ?, ?)");
 
 	if (st == NULL)
 		return -EIO;
 	db_member_bind(st, m);
-	sqlite3_bind_int64(st, 5, pool_id);
+	sqlite3_bind_int64(st, 6, pool_id);
 	return db__exec_stmt(db, st);
+}
+
+int
+db_pool_set_l7(struct db *db, const char *name, const char *l7)
+{
+	return db_changed(db, db__run(db, "UPDATE pools SET l7 = ? WHERE name = ?",
+				      db_l7_text(l7), name, NULL));
 }
 
 int
@@ -328,7 +360,7 @@ db_member_get(struct db *db, const char *pool, const char *address, long port, j
 	rc = db_id_of(db, SQL_POOL_ID, pool, &id);
 	if (rc < 0)
 		return rc;
-	st = db__prepare(db, "SELECT address, port, weight, enabled FROM members "
+	st = db__prepare(db, "SELECT address, port, weight, enabled, l7 FROM members "
 			 "WHERE " SQL_MEMBER_KEY);
 	if (st != NULL)
 		db_member_key_bind(st, 1, id, address, port);
@@ -359,12 +391,12 @@ db_member_update(struct db *db, const char *pool, const char *address, long port
 	rc = db_id_of(db, SQL_POOL_ID, pool, &id);
 	if (rc < 0)
 		return rc;
-	st = db__prepare(db, "UPDATE members SET address = ?, port = ?, weight = ?, enabled = ? "
+	st = db__prepare(db, "UPDATE members SET address = ?, port = ?, weight = ?, enabled = ?, l7 = ? "
 			 "WHERE " SQL_MEMBER_KEY);
 	if (st == NULL)
 		return -EIO;
 	db_member_bind(st, m);
-	db_member_key_bind(st, 5, id, address, port);
+	db_member_key_bind(st, 6, id, address, port);
 	return db_changed(db, db__exec_stmt(db, st));
 }
 
@@ -390,19 +422,24 @@ db_member_delete(struct db *db, const char *pool, const char *address, long port
 static json_t *
 db_route_row(struct db *db, sqlite3_stmt *st)
 {
+	json_t *row;
+
 	(void)db;
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}",
-			 "name", (const char *)sqlite3_column_text(st, 0),
-			 "listener", (const char *)sqlite3_column_text(st, 1),
-			 "host", (const char *)sqlite3_column_text(st, 2),
-			 "path_prefix", (const char *)sqlite3_column_text(st, 3),
-			 "pool", (const char *)sqlite3_column_text(st, 4),
-			 "priority", (json_int_t)sqlite3_column_int64(st, 5));
+	row = json_pack("{s:s, s:s, s:s, s:s, s:I}",
+			"name", (const char *)sqlite3_column_text(st, 0),
+			"listener", (const char *)sqlite3_column_text(st, 1),
+			"host", (const char *)sqlite3_column_text(st, 2),
+			"path_prefix", (const char *)sqlite3_column_text(st, 3),
+			"priority", (json_int_t)sqlite3_column_int64(st, 5));
+	/* no pool for redirect, respond and deny routes */
+	if (row != NULL && sqlite3_column_type(st, 4) != SQLITE_NULL)
+		json_object_set_new(row, "pool", json_string((const char *)sqlite3_column_text(st, 4)));
+	return db_l7_merge(row, sqlite3_column_text(st, 6));
 }
 
-#define SQL_ROUTES "SELECT r.name, l.name, r.host, r.path_prefix, p.name, r.priority " \
+#define SQL_ROUTES "SELECT r.name, l.name, r.host, r.path_prefix, p.name, r.priority, r.l7 " \
 		   "FROM routes r JOIN listeners l ON l.id = r.listener_id " \
-		   "JOIN pools p ON p.id = r.pool_id "
+		   "LEFT JOIN pools p ON p.id = r.pool_id "
 
 int
 db_route_list(struct db *db, json_t **out)
@@ -426,6 +463,9 @@ db_route_refs(struct db *db, const struct db_route *r, sqlite3_int64 *lid, sqlit
 		return -ENXIO;
 	if (rc < 0)
 		return rc;
+	*pid = 0;
+	if (r->pool == NULL)
+		return 0;
 	rc = db_id_of(db, SQL_POOL_ID, r->pool, pid);
 	return rc == -ENOENT ? -ENOLINK : rc;
 }
@@ -437,8 +477,12 @@ db_route_bind(sqlite3_stmt *st, const struct db_route *r, sqlite3_int64 lid, sql
 	sqlite3_bind_int64(st, 2, lid);
 	db__bind_text(st, 3, r->host ? r->host : "");
 	db__bind_text(st, 4, r->path_prefix ? r->path_prefix : "/");
-	sqlite3_bind_int64(st, 5, pid);
+	if (r->pool != NULL)
+		sqlite3_bind_int64(st, 5, pid);
+	else
+		sqlite3_bind_null(st, 5);
 	sqlite3_bind_int64(st, 6, r->priority);
+	db__bind_text(st, 7, db_l7_text(r->l7));
 }
 
 int
@@ -451,8 +495,8 @@ db_route_add(struct db *db, const struct db_route *r)
 	rc = db_route_refs(db, r, &lid, &pid);
 	if (rc < 0)
 		return rc;
-	st = db__prepare(db, "INSERT INTO routes (name, listener_id, host, path_prefix, pool_id, priority) "
-			 "VALUES (?, ?, ?, ?, ?, ?)");
+	st = db__prepare(db, "INSERT INTO routes (name, listener_id, host, path_prefix, pool_id, priority, l7) "
+			 "VALUES (?, ?, ?, ?, ?, ?, ?)");
 	if (st == NULL)
 		return -EIO;
 	db_route_bind(st, r, lid, pid);
@@ -470,11 +514,11 @@ db_route_update(struct db *db, const char *name, const struct db_route *r)
 	if (rc < 0)
 		return rc;
 	st = db__prepare(db, "UPDATE routes SET name = ?, listener_id = ?, host = ?, path_prefix = ?, "
-			 "pool_id = ?, priority = ? WHERE name = ?");
+			 "pool_id = ?, priority = ?, l7 = ? WHERE name = ?");
 	if (st == NULL)
 		return -EIO;
 	db_route_bind(st, r, lid, pid);
-	db__bind_text(st, 7, name);
+	db__bind_text(st, 8, name);
 	return db_changed(db, db__exec_stmt(db, st));
 }
 
@@ -485,6 +529,18 @@ db_route_delete(struct db *db, const char *name)
 }
 
 /* ---- renderer and loader ---- */
+
+/* Adds the vrrp section (db_vrrp.c), when there is one, to cfg (borrowed). */
+static int
+db_candidate_render_vrrp(struct db *db, json_t *cfg)
+{
+	json_t *v = NULL;
+	int rc = db_vrrp_render(db, &v);
+
+	if (rc == 0 && v != NULL)
+		rc = json_object_set_new(cfg, "vrrp", v) == 0 ? 0 : -ENOMEM;
+	return rc;
+}
 
 int
 db_candidate_render(struct db *db, long revision, json_t **out)
@@ -502,7 +558,14 @@ db_candidate_render(struct db *db, long revision, json_t **out)
 		goto fail;
 	*out = json_pack("{s:i, s:I, s:o, s:o, s:o}", "version", 1, "revision",
 			 (json_int_t)revision, "listeners", l, "pools", p, "routes", r);
-	return *out ? 0 : -ENOMEM;
+	if (*out == NULL)
+		return -ENOMEM;
+	rc = db_candidate_render_vrrp(db, *out);
+	if (rc < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 fail:
 	json_decref(l);
 	json_decref(p);
@@ -523,6 +586,31 @@ db_candidate_text(struct db *db, long revision, char **out)
 	*out = jh_dump_canonical(cfg);
 	json_decref(cfg);
 	return *out ? 0 : -ENOMEM;
+}
+
+/* The fields of o that are not in base (NULL-terminated), as JSON text:
+ * the object's L7 options. Returns a new string (free()) or NULL on OOM. */
+static char *
+db_l7_rest(const json_t *o, const char *const *base)
+{
+	json_t *rest = json_object();
+	const char *key;
+	json_t *v;
+	char *text;
+
+	if (rest == NULL)
+		return NULL;
+	json_object_foreach((json_t *)o, key, v) {
+		const char *const *b;
+
+		for (b = base; *b != NULL && strcmp(*b, key) != 0; b++)
+			;
+		if (*b == NULL)
+			json_object_set(rest, key, v);
+	}
+	text = jh_dump_canonical(rest);
+	json_decref(rest);
+	return text;
 }
 
 static const char *
@@ -546,6 +634,7 @@ db_int(const json_t *o, const char *key, long dflt)
 static int
 db_load_members(const json_t *arr, struct db_member *m, char (*addrbuf)[INET6_ADDRSTRLEN])
 {
+	static const char *const base[] = { "address", "port", "weight", "enabled", NULL };
 	const json_t *o;
 	size_t i;
 
@@ -558,6 +647,9 @@ db_load_members(const json_t *arr, struct db_member *m, char (*addrbuf)[INET6_AD
 		m[i].port = db_int(o, "port", 0);
 		m[i].weight = db_int(o, "weight", 1);
 		m[i].enabled = en == NULL || json_is_true(en);
+		m[i].l7 = db_l7_rest(o, base);
+		if (m[i].l7 == NULL)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -583,18 +675,21 @@ db_candidate_load(struct db *db, const json_t *config)
 	if (rc == 0)
 		rc = db__run(db, "DELETE FROM listeners", NULL);
 	json_array_foreach(json_object_get(config, "listeners"), i, o) {
+		static const char *const base[] = { "name", "address", "port", NULL };
 		struct db_listener l = {
 			.name = db_str(o, "name", ""), .address = db_str(o, "address", ""),
 			.port = db_int(o, "port", 0),
 		};
-		char addr[INET6_ADDRSTRLEN];
+		char addr[INET6_ADDRSTRLEN], *l7;
 
 		if (rc < 0)
 			break;
 		/* Listener addresses too, so diffs do not show "::" vs "0::". */
 		if (db_addr_canon(l.address, addr, sizeof(addr)) == 0)
 			l.address = addr;
-		rc = db_listener_add(db, &l);
+		l.l7 = l7 = db_l7_rest(o, base);
+		rc = l7 ? db_listener_add(db, &l) : -ENOMEM;
+		free(l7);
 	}
 	json_array_foreach(json_object_get(config, "pools"), i, o) {
 		const json_t *marr = json_object_get(o, "members");
@@ -612,20 +707,36 @@ db_candidate_load(struct db *db, const json_t *config)
 			rc = db_load_members(marr, m, addrs);
 		if (rc == 0)
 			rc = db_pool_add(db, db_str(o, "name", ""), m, n);
+		if (rc == 0) {
+			static const char *const base[] = { "name", "members", NULL };
+			char *l7 = db_l7_rest(o, base);
+
+			rc = l7 ? db_pool_set_l7(db, db_str(o, "name", ""), l7) : -ENOMEM;
+			free(l7);
+		}
+		for (size_t k = 0; m != NULL && k < n; k++)
+			free((char *)m[k].l7);
 		free(m);
 		free(addrs);
 	}
 	json_array_foreach(json_object_get(config, "routes"), i, o) {
+		static const char *const base[] = { "name", "listener", "host", "path_prefix",
+						    "pool", "priority", NULL };
 		struct db_route r = {
 			.name = db_str(o, "name", ""), .listener = db_str(o, "listener", ""),
 			.host = db_str(o, "host", ""), .path_prefix = db_str(o, "path_prefix", "/"),
-			.pool = db_str(o, "pool", ""), .priority = db_int(o, "priority", 100),
+			.pool = db_str(o, "pool", NULL), .priority = db_int(o, "priority", 100),
 		};
+		char *l7;
 
 		if (rc < 0)
 			break;
-		rc = db_route_add(db, &r);
+		r.l7 = l7 = db_l7_rest(o, base);
+		rc = l7 ? db_route_add(db, &r) : -ENOMEM;
+		free(l7);
 	}
+	if (rc == 0)
+		rc = db_vrrp_load(db, json_object_get(config, "vrrp"));
 	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
 		rc = -EIO;
 	return rc;

@@ -44,7 +44,34 @@ struct vrrp;
 struct vrrp_opts {
 	const char *run_dir;	/* config, FIFO and pid files; created 0700 */
 	const char *keepalived;	/* the binary (PATH is searched) */
+	/* Privilege split (vrrp_priv.c): > 0 is the supervisor's socket, and
+	 * keepalived is checked, started, signalled and reaped through it;
+	 * fifo_path is then the FIFO the supervisor made. 0: direct child. */
+	int priv_fd;
+	const char *fifo_path;
 };
+
+/* ---- vrrp_priv.c: the privilege split ---- */
+
+/* With tandemd started as root: forks; the parent becomes the root
+ * supervisor of keepalived and never returns (it exits with the data
+ * plane's status); the child drops to user keeping CAP_NET_ADMIN,
+ * CAP_NET_BIND_SERVICE and CAP_NET_RAW and returns 0 with *fd_out the
+ * supervisor's socket and fifo_out the notify FIFO's path. priv_dir is the
+ * supervisor's own dir (created 0711; its parent must be root's and not
+ * group/other-writable, so the data plane cannot swap it). Started as user
+ * already: returns 0 with *fd_out = -1 (no split). run_dir, keepalived:
+ * as in vrrp_opts; the directory of socket_path is handed to user. -errno
+ * on failure (logged). Call first thing in main, before any thread. */
+int vrrp_priv_split(const char *user, const char *run_dir, const char *priv_dir,
+		    const char *keepalived, const char *socket_path, int *fd_out,
+		    char *fifo_out, size_t fifo_len);
+
+/* One request to the supervisor ("CHECK", "START", "HUP", "TERM", "KILL",
+ * "WAIT"): its number (status, pid or -errno), its text into text, and the
+ * fd it passed (START: a pidfd) into *fd_out. Blocks. -errno when the
+ * supervisor cannot be reached. */
+long vrrp_priv_call(int fd, const char *req, char *text, size_t textlen, int *fd_out);
 
 /* Creates the supervisor on loop l (nothing is started until the first
  * vrrp_commit with a vrrp section). opts are copied. 0 and *out or -errno. */

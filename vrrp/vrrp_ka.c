@@ -89,7 +89,8 @@ struct vrrp {
 	int fifo_skip;		/* dropping the rest of an overlong line */
 	unsigned long fifo_bad;
 
-	/* the child */
+	/* the child; with the privilege split, the supervisor's */
+	int priv_fd;		/* > 0: ask the supervisor (vrrp_priv.c) */
 	pid_t pid;
 	int pidfd;
 	struct loop_io pid_io;
@@ -167,6 +168,10 @@ vrrp_new(struct loop *l, const struct vrrp_opts *opts, struct vrrp **out)
 	    vrrp_pathf(v->vrrp_pid_path, v->run_dir, "vrrp.pid") < 0 ||
 	    vrrp_pathf(v->chk_pid_path, v->run_dir, "checkers.pid") < 0 ||
 	    vrrp_pathf(v->bfd_pid_path, v->run_dir, "bfd.pid") < 0)
+		goto fail;
+	v->priv_fd = opts->priv_fd;
+	if (v->priv_fd > 0 && opts->fifo_path != NULL &&
+	    snprintf(v->fifo_path, sizeof(v->fifo_path), "%s", opts->fifo_path) >= PATH_MAX)
 		goto fail;
 	*out = v;
 	return 0;
@@ -380,6 +385,8 @@ vrrp_run_check(struct vrrp *v, const char *path, char *msg, size_t msglen)
 	int p[2], status = 0, rc;
 
 	msg[0] = '\0';
+	if (v->priv_fd > 0)	/* the supervisor checks its own copy of path */
+		return (int)vrrp_priv_call(v->priv_fd, "CHECK", msg, msglen, NULL);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
@@ -452,8 +459,11 @@ vrrp_reap(struct vrrp *v, int restart)
 	int status = 0;
 	uint64_t ran = loop_clock_ms() - v->started_ms;
 
-	while (waitpid(v->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (v->priv_fd > 0)
+		status = (int)vrrp_priv_call(v->priv_fd, "WAIT", NULL, 0, NULL);
+	else
+		while (waitpid(v->pid, &status, 0) < 0 && errno == EINTR)
+			;
 	v->last_exit = status;
 	if (v->pidfd >= 0) {
 		loop_io_del(v->loop, &v->pid_io);
@@ -484,6 +494,60 @@ vrrp_child_exited(struct loop *l, struct loop_io *io, uint32_t events)
 	vrrp_reap(io->data, 1);
 }
 
+/* Watches keepalived's pidfd for its exit (either way of starting it). */
+static void
+vrrp_watch(struct vrrp *v, pid_t pid)
+{
+	if (v->pidfd < 0 ||
+	    loop_io_add(v->loop, &v->pid_io, v->pidfd, EPOLLIN, vrrp_child_exited, v) < 0) {
+		log_err("vrrp: cannot watch keepalived (pid %d): %s", (int)pid, strerror(errno));
+		if (v->pidfd >= 0)
+			close(v->pidfd);
+		v->pidfd = -1;
+	}
+}
+
+/* START through the supervisor: it answers with keepalived's pid and a
+ * pidfd, so its exit wakes our loop exactly as a child's would. */
+static void
+vrrp_start_priv(struct vrrp *v)
+{
+	char why[512];
+	long pid = vrrp_priv_call(v->priv_fd, "START", why, sizeof(why), &v->pidfd);
+
+	if (pid <= 0) {
+		log_err("vrrp: the supervisor cannot start keepalived: %s%s%s",
+			pid < 0 ? strerror((int)-pid) : "no pid", why[0] ? ": " : "", why);
+		loop_timer_set(v->loop, &v->restart_timer, v->backoff_ms, vrrp_restart_cb, v);
+		return;
+	}
+	v->pid = (pid_t)pid;
+	v->started_ms = loop_clock_ms();
+	v->starts++;
+	vrrp_watch(v, v->pid);
+	log_notice("vrrp: keepalived started by the supervisor (pid %ld, config %s)", pid,
+		   v->conf_path);
+}
+
+/* Sends sig (SIGHUP, SIGTERM, SIGKILL) to keepalived, directly or through
+ * the supervisor (which re-checks the file before a SIGHUP). */
+static void
+vrrp_signal(struct vrrp *v, int sig)
+{
+	char why[512];
+	long rc;
+
+	if (v->priv_fd <= 0) {
+		kill(v->pid, sig);
+		return;
+	}
+	rc = vrrp_priv_call(v->priv_fd, sig == SIGHUP ? "HUP" : sig == SIGTERM ? "TERM" : "KILL",
+			    why, sizeof(why), NULL);
+	if (rc < 0)
+		log_err("vrrp: the supervisor refused signal %d for keepalived: %s%s%s", sig,
+			strerror((int)-rc), why[0] ? ": " : "", why);
+}
+
 static void
 vrrp_start(struct vrrp *v)
 {
@@ -494,6 +558,10 @@ vrrp_start(struct vrrp *v)
 
 	if (vrrp_fifo_open(v) < 0)
 		goto retry;
+	if (v->priv_fd > 0) {
+		vrrp_start_priv(v);
+		return;
+	}
 	/* keepalived refuses to start when its pid file names a live process;
 	 * after a SIGKILL the file is stale and the pid may have been reused. */
 	unlink(v->pid_path);
@@ -514,13 +582,7 @@ vrrp_start(struct vrrp *v)
 	v->started_ms = loop_clock_ms();
 	v->starts++;
 	v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (v->pidfd < 0 ||
-	    loop_io_add(v->loop, &v->pid_io, v->pidfd, EPOLLIN, vrrp_child_exited, v) < 0) {
-		log_err("vrrp: cannot watch keepalived (pid %d): %s", (int)pid, strerror(errno));
-		if (v->pidfd >= 0)
-			close(v->pidfd);
-		v->pidfd = -1;
-	}
+	vrrp_watch(v, pid);
 	log_notice("vrrp: keepalived started (pid %d, config %s)", (int)pid, v->conf_path);
 	return;
 retry:
@@ -536,14 +598,14 @@ vrrp_stop_child(struct vrrp *v)
 	loop_timer_cancel(v->loop, &v->restart_timer);
 	if (v->pid <= 0)
 		return;
-	kill(v->pid, SIGTERM);
+	vrrp_signal(v, SIGTERM);
 	while (v->pidfd >= 0) {
 		struct pollfd pfd = { .fd = v->pidfd, .events = POLLIN };
 		uint64_t now = loop_clock_ms();
 
 		if (now >= deadline) {
 			log_warn("vrrp: keepalived (pid %d) ignored SIGTERM; killing it", (int)v->pid);
-			kill(v->pid, SIGKILL);
+			vrrp_signal(v, SIGKILL);
 			break;
 		}
 		if (poll(&pfd, 1, (int)(deadline - now)) > 0)
@@ -743,7 +805,7 @@ vrrp_commit(struct vrrp *v)
 	vrrp_pending_clear(v);
 	if (v->pid > 0 && changed) {
 		log_notice("vrrp: config changed, keepalived reloads (SIGHUP)");
-		kill(v->pid, SIGHUP);
+		vrrp_signal(v, SIGHUP);
 	} else if (v->pid <= 0 && !loop_timer_armed(&v->restart_timer)) {
 		vrrp_start(v);
 	}

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "arena-t.h"
+#include "conf_l7-t.h"
 
 /*
  * The parsed, validated configuration. Every object lives in conf->arena and
@@ -22,6 +23,7 @@ struct conf_member {
 	const char *id;			/* stable across reloads: "pool/address:port" */
 	struct sockaddr_storage sa;
 	socklen_t salen;
+	struct conf_l7_member l7;
 };
 
 struct conf_pool {
@@ -29,6 +31,7 @@ struct conf_pool {
 	struct conf_member *members;
 	size_t nmembers;
 	size_t index;			/* position in conf->pools */
+	struct conf_l7_pool l7;
 };
 
 struct conf_listener;
@@ -40,7 +43,8 @@ struct conf_route {
 	size_t path_prefix_len;
 	int priority;			/* lower is tried first */
 	struct conf_listener *listener;
-	struct conf_pool *pool;
+	struct conf_pool *pool;		/* NULL unless the action is forward */
+	struct conf_l7_route l7;
 };
 
 struct conf_listener {
@@ -52,6 +56,7 @@ struct conf_listener {
 	struct conf_route **routes;	/* match order: priority, longer prefix, name */
 	size_t nroutes;
 	size_t index;			/* position in conf->listeners */
+	struct conf_l7_listener l7;
 	bool freebind;			/* address is a VRRP VIP: bind before owning it */
 };
 

@@ -23,14 +23,9 @@
 #include "conf__l4nft.h"
 #include "conf__vrrp.h"
 #include "errs.h"
+#include "conf__priv.h"
 
-#define PATH_LEN 160
-
-struct conf_ctx {
-	struct conf *c;
-	struct errs *errs;
-	size_t nerr_start;
-};
+#define PATH_LEN CONF__PATH_LEN
 
 /* Formats a JSON path into a PATH_LEN buffer; a too-long path is cut short,
  * which only shortens an error message. */
@@ -160,6 +155,39 @@ conf_get_bool(struct conf_ctx *x, json_t *obj, const char *path, const char *key
 	return 0;
 }
 
+/* Shared with conf_l7.c (conf__priv.h). */
+void
+conf__check_keys(struct conf_ctx *x, json_t *obj, const char *path, const char *const *allowed)
+{
+	conf_check_keys(x, obj, path, allowed);
+}
+
+const char *
+conf__get_str(struct conf_ctx *x, json_t *obj, const char *path, const char *key, int required)
+{
+	return conf_get_str(x, obj, path, key, required);
+}
+
+int
+conf__get_int(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
+	      long lo, long hi, int required, long dflt, long *out)
+{
+	return conf_get_int(x, obj, path, key, lo, hi, required, dflt, out);
+}
+
+int
+conf__get_bool(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
+	       int dflt, bool *out)
+{
+	return conf_get_bool(x, obj, path, key, dflt, out);
+}
+
+int
+conf__oom(struct conf_ctx *x)
+{
+	return conf_oom(x);
+}
+
 /* Fills sa from a numeric IPv4 or IPv6 address; host names are refused so a
  * reload never waits for DNS. */
 static int
@@ -229,7 +257,7 @@ conf_get_array(struct conf_ctx *x, json_t *root, const char *key, json_t **arr)
 static void
 conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 {
-	static const char *const keys[] = { "name", "address", "port", NULL };
+	static const char *const keys[] = { "name", "address", "port", CONF_L7_LISTENER_KEYS, NULL };
 	struct conf *c = x->c;
 	size_t i, j;
 	json_t *o;
@@ -257,6 +285,7 @@ conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 		conf_endpoint(x, o, path, &l->address, &l->port, &l->sa, &l->salen);
 		if (l->address != NULL)
 			l->address = arena_strdup(c->arena, l->address);
+		conf__l7_listener(x, o, path, l);
 		for (j = 0; j < i; j++) {
 			char p[PATH_LEN];
 
@@ -278,7 +307,8 @@ conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 static void
 conf_parse_members(struct conf_ctx *x, struct conf_pool *pool, json_t *arr, const char *ppath)
 {
-	static const char *const keys[] = { "address", "port", "weight", "enabled", NULL };
+	static const char *const keys[] = { "address", "port", "weight", "enabled",
+					    CONF_L7_MEMBER_KEYS, NULL };
 	struct conf *c = x->c;
 	size_t i, j;
 	json_t *o;
@@ -312,6 +342,7 @@ conf_parse_members(struct conf_ctx *x, struct conf_pool *pool, json_t *arr, cons
 		conf_get_int(x, o, path, "weight", 0, CONF_WEIGHT_MAX, 0, 1, &w);
 		m->weight = (unsigned)w;
 		conf_get_bool(x, o, path, "enabled", 1, &m->enabled);
+		conf__l7_member(x, o, path, m);
 		for (j = 0; j < i && m->address != NULL; j++) {
 			if (pool->members[j].address != NULL &&
 			    pool->members[j].port == m->port &&
@@ -326,7 +357,7 @@ conf_parse_members(struct conf_ctx *x, struct conf_pool *pool, json_t *arr, cons
 static void
 conf_parse_pools(struct conf_ctx *x, json_t *arr)
 {
-	static const char *const keys[] = { "name", "members", NULL };
+	static const char *const keys[] = { "name", "members", CONF_L7_POOL_KEYS, NULL };
 	struct conf *c = x->c;
 	size_t i, j;
 	json_t *o;
@@ -362,6 +393,7 @@ conf_parse_pools(struct conf_ctx *x, json_t *arr)
 			errs_add(x->errs, p, "must be an array");
 		else
 			conf_parse_members(x, pool, members, path);
+		conf__l7_pool(x, o, path, pool);
 	}
 }
 
@@ -395,7 +427,7 @@ static void
 conf_parse_routes(struct conf_ctx *x, json_t *arr)
 {
 	static const char *const keys[] = { "name", "listener", "host", "path_prefix",
-					    "pool", "priority", NULL };
+					    "pool", "priority", CONF_L7_ROUTE_KEYS, NULL };
 	struct conf *c = x->c;
 	size_t i, j;
 	json_t *o;
@@ -431,7 +463,8 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 				errs_add(x->errs, p, "no listener named \"%s\"", s);
 			}
 		}
-		s = conf_get_str(x, o, path, "pool", 1);
+		/* required by forward routes only: conf__l7_route checks */
+		s = conf_get_str(x, o, path, "pool", 0);
 		if (s != NULL) {
 			r->pool = conf_pool_find(c, s);
 			if (r->pool == NULL) {
@@ -445,7 +478,16 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 			conf_pathf(p, "%s.host", path);
 			/* "*" means any host, like "" (a port never matches: the
 			 * request's Host is compared without its port). */
-			if (strcmp(s, "*") != 0 && !conf_host_valid(s)) {
+			if (strncmp(s, "*.", 2) == 0 && conf_host_valid(s + 1) && s[2] != '\0') {
+				/* wildcard: kept as ".suffix", flagged in l7 */
+				char *h = arena_strdup(c->arena, s + 1);
+				size_t k;
+
+				for (k = 0; h != NULL && h[k] != '\0'; k++)
+					h[k] = (char)tolower((unsigned char)h[k]);
+				r->host = h ? h : "";
+				r->l7.wildcard_host = true;
+			} else if (strcmp(s, "*") != 0 && !conf_host_valid(s)) {
 				errs_add(x->errs, p, "must be a host name (letters, digits, '.', '-') or empty for any host");
 			} else {
 				char *h = arena_strdup(c->arena, strcmp(s, "*") == 0 ? "" : s);
@@ -470,6 +512,7 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		r->path_prefix_len = strlen(r->path_prefix);
 		conf_get_int(x, o, path, "priority", 0, 1000000, 0, 100, &prio);
 		r->priority = (int)prio;
+		conf__l7_route(x, o, path, r);
 	}
 }
 
@@ -978,6 +1021,8 @@ conf_parse(const char *text, size_t len, struct errs *errs)
 		conf__vrrp_parse(x.c, json_object_get(root, "vrrp"), errs);
 	conf_parse_l4(&x, json_object_get(root, "l4"));
 	if (errs->count == x.nerr_start && conf_link_routes(&x) < 0)
+		goto fail;
+	if (errs->count == x.nerr_start && conf__l7_link(&x) < 0)
 		goto fail;
 	if (errs->count != x.nerr_start)
 		goto fail;

@@ -2,6 +2,9 @@
 #define TANDEM_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #include "conf-t.h"
 #include "errs-t.h"
@@ -36,7 +39,36 @@ int conf_name_valid(const char *s);
 int conf_host_valid(const char *h);
 int conf_path_valid(const char *p);
 
+/* Parses "10.0.0.0/8", "::1" or "2001:db8::/32" into out (IPv4 mapped into
+ * IPv6). 0 or -EINVAL. */
+int conf_cidr_parse(const char *s, struct conf_cidr *out);
+/* 1 when the IPv4-mapped or IPv6 address addr lies in one of set's networks. */
+int conf_cidr_contains(const struct conf_cidrs *set, const uint8_t addr[16]);
+/* A 64-bit hash of data (FNV-1a with a finaliser); stable across builds,
+ * used for sticky cookies and Maglev, so never change it. */
+uint64_t conf_hash64(const void *data, size_t len, uint64_t seed);
+
+/* The L7 fields each object accepts besides the foundation's (conf_l7.c,
+ * doc/l7.md); tandem-admin stores them per object as one JSON object. */
+#define CONF_L7_LISTENER_KEYS "timeouts", "limits", "forwarding", "request_id", "access_log"
+#define CONF_L7_MEMBER_KEYS "backup", "drain"
+#define CONF_L7_POOL_KEYS "algorithm", "hash", "sticky_cookie", "slow_start_ms", \
+	"max_connections_per_member", "queue", "retries", "retry_budget_percent", \
+	"passive", "health_check", "proxy_protocol"
+#define CONF_L7_ROUTE_KEYS "match", "action", "redirect", "respond", "deny", \
+	"request_headers", "response_headers", "rewrite_prefix"
+
+/* Validates the L7 fields of one object on its own, as conf_parse would
+ * inside a whole config: kind is "listener", "pool", "member" or "route";
+ * o holds only L7 fields, except that a route's may also hold "pool" and
+ * "path_prefix" (the action checks them). Errors go to errs with paths
+ * relative to the object ("$.health_check.rise"). Returns 0 when valid.
+ * Pure; any thread. */
+int conf_l7_validate(const char *kind, json_t *o, struct errs *errs);
+
 /* Limits every program agrees on. */
+#define CONF_L7_MAX_HEAD 16384	/* largest request head a listener may allow */
+#define CONF_L7_MAX_URI 8192	/* longest request target a listener may allow */
 #define CONF_NAME_MAX 63
 #define CONF_HOST_MAX 253
 #define CONF_PATH_MAX 1024

@@ -15,7 +15,10 @@
  */
 struct lsock {
 	atomic_int refs;
-	int fd;
+	int fd;			/* fds[0] */
+	int *fds;		/* one SO_REUSEPORT socket per worker */
+	unsigned nfds;
+	atomic_uint conns;	/* open client connections, all workers (max_connections) */
 	char key[80];		/* "address|port", the identity across reloads */
 	struct lsock *next;	/* registry list, owned by snapshot.c */
 };

@@ -27,6 +27,41 @@ static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *snapshot_current;
 static atomic_ulong snapshot_gen;
 static struct lsock *lsock_registry;	/* guarded by snapshot_lock */
+static unsigned lsock_nfds = 1;
+
+void
+snapshot_workers_set(unsigned n)
+{
+	lsock_nfds = n ? n : 1;
+}
+
+static void lsock_freebind(int fd, int family);
+
+/* Binds and listens one socket for l; -1 with errs on failure. */
+static int
+lsock_bind(const struct conf_listener *l, const char *path, struct errs *errs)
+{
+	int fd, one = 1;
+
+	fd = socket(l->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		errs_add(errs, path, "cannot create a socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (l->sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (l->freebind)
+		lsock_freebind(fd, l->sa.ss_family);
+	if (bind(fd, (const struct sockaddr *)&l->sa, l->salen) < 0 || listen(fd, 1024) < 0) {
+		errs_add(errs, path, "cannot listen on %s port %u: %s", l->address, l->port,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 static void
 lsock_key(const struct conf_listener *l, char *key, size_t len)
@@ -57,7 +92,8 @@ lsock_get(const struct conf_listener *l, struct errs *errs)
 {
 	struct lsock *ls;
 	char key[80], path[64];
-	int fd, one = 1;
+	int fd, *fds;
+	unsigned i;
 
 	lsock_key(l, key, sizeof(key));
 	pthread_mutex_lock(&snapshot_lock);
@@ -71,36 +107,27 @@ lsock_get(const struct conf_listener *l, struct errs *errs)
 	pthread_mutex_unlock(&snapshot_lock);
 
 	snprintf(path, sizeof(path), "$.listeners[%zu].port", l->index);
-	fd = socket(l->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		errs_add(errs, path, "cannot create a socket: %s", strerror(errno));
-		return NULL;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Lets a later worker model bind one socket per worker thread. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (l->sa.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (l->freebind)
-		lsock_freebind(fd, l->sa.ss_family);
-	if (bind(fd, (const struct sockaddr *)&l->sa, l->salen) < 0) {
-		errs_add(errs, path, "cannot listen on %s port %u: %s", l->address, l->port,
-			 strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	if (listen(fd, 1024) < 0) {
-		errs_add(errs, path, "cannot listen on %s port %u: %s", l->address, l->port,
-			 strerror(errno));
-		close(fd);
-		return NULL;
-	}
 	ls = calloc(1, sizeof(*ls));
-	if (ls == NULL) {
+	fds = calloc(lsock_nfds, sizeof(*fds));
+	if (ls == NULL || fds == NULL) {
 		errs_add(errs, path, "out of memory");
-		close(fd);
+		free(ls);
+		free(fds);
 		return NULL;
 	}
+	for (i = 0; i < lsock_nfds; i++) {
+		fds[i] = lsock_bind(l, path, errs);
+		if (fds[i] < 0) {
+			while (i-- > 0)
+				close(fds[i]);
+			free(fds);
+			free(ls);
+			return NULL;
+		}
+	}
+	ls->fds = fds;
+	ls->nfds = lsock_nfds;
+	fd = fds[0];
 	atomic_init(&ls->refs, 1);
 	ls->fd = fd;
 	memcpy(ls->key, key, sizeof(ls->key));
@@ -128,7 +155,9 @@ lsock_put(struct lsock *ls)
 	}
 	pthread_mutex_unlock(&snapshot_lock);
 	log_notice("closed listener %s", ls->key);
-	close(ls->fd);
+	for (unsigned i = 0; i < ls->nfds; i++)
+		close(ls->fds[i]);
+	free(ls->fds);
 	free(ls);
 }
 

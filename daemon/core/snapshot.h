@@ -14,6 +14,11 @@
  * and call snapshot_acquire() only when it changed: no lock on the data path.
  */
 
+/* Sets how many sockets each listener gets (one per L7 worker, bound with
+ * SO_REUSEPORT so the kernel spreads connections). Before the first build;
+ * main thread only. */
+void snapshot_workers_set(unsigned n);
+
 /* Parses path and binds its listeners. Returns a new snapshot with one
  * reference owned by the caller, or NULL with the reasons in errs (JSON
  * paths). Main thread only. */

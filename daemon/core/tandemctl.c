@@ -15,6 +15,7 @@
 #include "ctlc.h"
 #include "errs.h"
 #include "jh.h"
+#include "peer.h"
 
 #define TANDEMCTL_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
 #define TANDEMCTL_TIMEOUT_MS 10000
@@ -29,6 +30,8 @@ tandemctl_usage(FILE *f)
 		"       tandemctl [-s SOCKET] ban ADDRESS [SECONDS]   (L4 ban set, nftables)\n"
 		"       tandemctl [-s SOCKET] sync-role master|backup|none|config   (IPVS sync daemon)\n"
 		"       tandemctl check FILE\n"
+		"       tandemctl pair-init DIR NODE_A NODE_B   the peer link's CA and node certificates\n"
+		"       tandemctl [-s SOCKET] peer-reconnect\n"
 		"  -s, --socket PATH   tandemd control socket (default " TANDEMCTL_DEFAULT_SOCKET ")\n");
 }
 
@@ -104,6 +107,39 @@ tandemctl_sync_role(const char *sock, const char *role)
 	return rc;
 }
 
+/* The peer link's part of status: one line, and the peer's health view. */
+static void
+tandemctl_print_peer(const json_t *pe)
+{
+	const json_t *c = json_object_get(pe, "counters"), *m;
+	const char *state = json_string_value(json_object_get(pe, "state"));
+	size_t i;
+
+	if (state == NULL || strcmp(state, "disabled") == 0)
+		return;
+	printf("\nPEER %s (%s) state %s; sent seq %lld, acked %lld; received seq %lld; "
+	       "rtt %lld ms; connects %lld, resumes %lld, full syncs %lld sent / %lld received, "
+	       "refused %lld\n",
+	       json_string_value(json_object_get(pe, "peer_node")) ?: "?",
+	       json_string_value(json_object_get(pe, "connect")) ?: "?", state,
+	       json_integer_value(json_object_get(pe, "out_seq")),
+	       json_integer_value(json_object_get(pe, "acked")),
+	       json_integer_value(json_object_get(pe, "rx_seq")),
+	       json_integer_value(json_object_get(pe, "rtt_ms")),
+	       json_integer_value(json_object_get(c, "connects")),
+	       json_integer_value(json_object_get(c, "resumes")),
+	       json_integer_value(json_object_get(c, "fulls_sent")),
+	       json_integer_value(json_object_get(c, "fulls_received")),
+	       json_integer_value(json_object_get(c, "refused")));
+	if (json_is_string(json_object_get(pe, "last_error")))
+		printf("  last error: %s\n", json_string_value(json_object_get(pe, "last_error")));
+	json_array_foreach(json_object_get(pe, "peer_health"), i, m)
+		printf("  peer sees %s %s:%lld %s\n", json_string_value(json_object_get(m, "pool")) ?: "?",
+		       json_string_value(json_object_get(m, "address")) ?: "?",
+		       json_integer_value(json_object_get(m, "port")),
+		       json_string_value(json_object_get(m, "state")) ?: "?");
+}
+
 /* The vrrp part of status: keepalived and one line per VIP group. */
 static void
 tandemctl_print_vrrp(const json_t *vr)
@@ -155,20 +191,25 @@ tandemctl_print_status(const json_t *st)
 		printf("%-20s %-40s %lld\n", json_string_value(json_object_get(l, "name")), addr,
 		       json_integer_value(json_object_get(l, "routes")));
 	}
-	printf("\nPOOL                 MEMBER                                   WEIGHT STATE\n");
+	printf("\nPOOL                 MEMBER                                   WEIGHT STATE    ACTIVE REASON\n");
 	json_array_foreach(json_object_get(st, "pools"), i, p) {
 		json_array_foreach(json_object_get(p, "members"), j, m) {
+			const char *reason = json_string_value(json_object_get(m, "reason"));
 			char addr[80];
 
-			snprintf(addr, sizeof(addr), "%s:%lld",
+			snprintf(addr, sizeof(addr), "%s:%lld%s",
 				 json_string_value(json_object_get(m, "address")),
-				 json_integer_value(json_object_get(m, "port")));
-			printf("%-20s %-40s %6lld %s\n", j == 0 ? json_string_value(json_object_get(p, "name")) : "",
+				 json_integer_value(json_object_get(m, "port")),
+				 json_is_true(json_object_get(m, "backup")) ? " (backup)" : "");
+			printf("%-20s %-40s %6lld %-8s %6lld %s\n",
+			       j == 0 ? json_string_value(json_object_get(p, "name")) : "",
 			       addr, json_integer_value(json_object_get(m, "weight")),
-			       json_string_value(json_object_get(m, "state")));
+			       json_string_value(json_object_get(m, "state")),
+			       json_integer_value(json_object_get(m, "active")), reason ? reason : "");
 		}
 	}
 	tandemctl_print_vrrp(json_object_get(st, "vrrp"));
+	tandemctl_print_peer(json_object_get(st, "peer"));
 }
 
 /* The L4 part of status: availability, last reconcile, the kernel's view. */
@@ -302,6 +343,29 @@ main(int argc, char **argv)
 		return tandemctl_ban(sock, argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL);
 	}
 	if (optind != argc || (strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "stats"))) {
+}
+
+	if (strcmp(cmd, "pair-init") == 0) {
+		char msg[512];
+
+		if (optind + 3 != argc) {
+			tandemctl_usage(stderr);
+			return 2;
+		}
+		if (peer_pki_pair_init(argv[optind], argv[optind + 1], argv[optind + 2], msg,
+				       sizeof(msg)) < 0) {
+			fprintf(stderr, "tandemctl: pair-init: %s\n", msg);
+			return 1;
+		}
+		printf("pair made in %s: copy %s/%s/ to node %s and %s/%s/ to node %s (--peer-dir);\n"
+		       "keep %s/ca.key offline\n", argv[optind], argv[optind], argv[optind + 1],
+		       argv[optind + 1], argv[optind], argv[optind + 2], argv[optind + 2], argv[optind]);
+		return 0;
+	}
+	if (strcmp(cmd, "peer-reconnect") == 0)
+		cmd = "peer_reconnect";
+	if (optind != argc || (strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "stats") &&
+			       strcmp(cmd, "peer_reconnect"))) {
 		tandemctl_usage(stderr);
 		return 2;
 	}
@@ -320,6 +384,8 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "status") == 0) {
 		tandemctl_print_status(resp);
 		tandemctl_print_l4(json_object_get(resp, "l4"));
+	} else if (strcmp(cmd, "peer_reconnect") == 0) {
+		printf("peer link: reconnecting\n");
 	} else {
 		printf("reloaded: generation %lld, revision %lld\n",
 		       json_integer_value(json_object_get(resp, "generation")),

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pthread.h>
@@ -25,6 +26,8 @@
 #include "conf.h"
 #include "ctl.h"
 #include "errs.h"
+#include "l7_health.h"
+#include "l7_metrics.h"
 #include "l4.h"
 #include "l7_proxy.h"
 #include "log.h"
@@ -32,14 +35,17 @@
 #include "sdnotify.h"
 #include "snapshot.h"
 #include "vrrp.h"
+#include "peer.h"
 
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
 #define TANDEMD_DEFAULT_VRRP_DIR "/run/tandem/vrrp"
+#define TANDEMD_DEFAULT_PRIV_DIR "/run/tandem-priv"
 
 struct tandemd {
 	const char *config_path;
 	const char *socket_path;
 	const char *socket_group;
+	const char *metrics;		/* --metrics ADDR:PORT (loopback), or NULL */
 	unsigned workers;
 	time_t started;
 	unsigned long reloads_ok;
@@ -52,6 +58,9 @@ struct tandemd {
 	const char *l4_state_path;	/* owned-record file of the L4 tier */
 	char l4_state_default[4096];
 	struct loop_timer l4_timer;
+	struct peer *peer;		/* the peer link (daemon/peer), or NULL */
+	struct peer_opts peer_opts;
+	struct loop_timer peer_timer;
 };
 
 static void
@@ -64,13 +73,21 @@ tandemd_usage(FILE *f)
 		"  -s, --socket PATH        control socket (default " TANDEMD_DEFAULT_SOCKET ")\n"
 		"  -g, --socket-group NAME  group owning the control socket (mode 0660;\n"
 		"                           default \"tandem\" when that group exists)\n"
-		"  -w, --workers N          L7 worker threads (default 1)\n"
+		"  -w, --workers N          L7 worker threads (default: one per core)\n"
+		"      --metrics ADDR:PORT  Prometheus text on a loopback address (e.g. 127.0.0.1:9145)\n"
 		"      --l4-state FILE      record of the IPVS services tandemd created\n"
 		"                           (default: the config file's path + \".l4-owned\")\n"
 		"  -v, --verbose            log at debug level\n"
 		"      --vrrp-run-dir DIR   keepalived's config, FIFO and pid files\n"
 		"                           (default " TANDEMD_DEFAULT_VRRP_DIR ")\n"
 		"      --keepalived PATH    the keepalived binary (default: keepalived in PATH)\n"
+		"      --user NAME          privilege split: started as root, stay root only in a\n"
+		"                           minimal supervisor of keepalived; the data plane runs\n"
+		"                           as NAME with CAP_NET_ADMIN/NET_BIND_SERVICE/NET_RAW\n"
+		"      --priv-dir DIR       the supervisor's own dir (default " TANDEMD_DEFAULT_PRIV_DIR ")\n"
+		"      --peer-listen A:P    the peer link: this node's address, --peer the\n"
+		"      --peer A:P           peer's, --peer-dir DIR the pair's certificates\n"
+		"      --peer-dir DIR       (ca.pem, node.pem, node.key: tandemctl pair-init)\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"  -V, --version            print the version\n");
 }
@@ -174,6 +191,7 @@ tandemd_reload(struct tandemd *d)
 	gen = snapshot_publish(s);
 	l7_workers_wake();
 	vrrp_commit(d->vrrp);
+	l7_health_wake();
 	d->reloads_ok++;
 	s = snapshot_acquire();
 	log_notice("reload gen %lu->%lu applied (revision %ld)", old_gen, gen,
@@ -219,6 +237,8 @@ tandemd_status(struct tandemd *d)
 	json_object_set_new(resp, "pools", l7_pools_status_json(s));
 	if (d->vrrp != NULL)
 		json_object_set_new(resp, "vrrp", vrrp_status_json(d->vrrp));
+	json_object_set_new(resp, "peer", d->peer ? peer_status_json(d->peer) :
+			    json_pack("{s:s}", "state", "disabled"));
 	json_object_set_new(resp, "l4", l4_status_json(s->conf));
 	snapshot_release(&s);
 	return resp;
@@ -264,8 +284,39 @@ tandemd_ctl(const json_t *req, void *data)
 		return l4_ctl_ban(req);
 	if (strcmp(cmd, "l4-sync") == 0)
 		return tandemd_l4_sync(req);
+	if (strcmp(cmd, "peer_reconnect") == 0 && d->peer != NULL) {
+		peer_kick(d->peer);
+		return json_pack("{s:b}", "ok", 1);
+	}
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats, ban, l4-sync)");
+			 "message", "unknown command (status, reload, stats, peer_reconnect, ban, l4-sync)");
+}
+
+/* This node's health view for the peer link: every member of every pool
+ * with its state, from the same table status shows. Main loop, every
+ * TANDEMD_PEER_HEALTH_MS; the link sends it only when it changed. */
+#define TANDEMD_PEER_HEALTH_MS 100
+static void
+tandemd_peer_timer(struct loop *l, struct loop_timer *t)
+{
+	struct tandemd *d = t->data;
+	struct snapshot *s = snapshot_acquire();
+	json_t *pools = s ? l7_pools_status_json(s) : NULL, *view = json_array(), *pool, *m;
+	size_t i, j;
+
+	json_array_foreach(pools, i, pool)
+		json_array_foreach(json_object_get(pool, "members"), j, m)
+			json_array_append_new(view, json_pack("{s:O, s:O, s:O, s:O}",
+				"pool", json_object_get(pool, "name") ?: json_null(),
+				"address", json_object_get(m, "address") ?: json_null(),
+				"port", json_object_get(m, "port") ?: json_null(),
+				"state", json_object_get(m, "state") ?: json_null()));
+	if (view != NULL)
+		peer_health_set(d->peer, view);
+	json_decref(view);
+	json_decref(pools);
+	snapshot_release(&s);
+	loop_timer_set(l, t, TANDEMD_PEER_HEALTH_MS, tandemd_peer_timer, d);
 }
 
 /* Starts the keepalived supervisor on the first snapshot (main loop only).
@@ -327,21 +378,30 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "vrrp-run-dir", required_argument, NULL, 'R' },
 		{ "keepalived", required_argument, NULL, 'K' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "priv-dir", required_argument, NULL, 'P' },
+		{ "peer-listen", required_argument, NULL, 'A' },
+		{ "peer", required_argument, NULL, 'B' },
+		{ "peer-dir", required_argument, NULL, 'D' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 1, .sigfd = -1,
+	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1,
 			     .vrrp_opts = { .run_dir = TANDEMD_DEFAULT_VRRP_DIR, .keepalived = "keepalived" } };
 	struct ctl_server *ctl = NULL;
 	struct snapshot *s;
 	struct errs e;
 	sigset_t mask;
 	int opt, level = LOG_INFO, rc = 1;
+	const char *user = NULL, *priv_dir = TANDEMD_DEFAULT_PRIV_DIR;
+	char priv_fifo[PATH_MAX];
 
 	while ((opt = getopt_long(argc, argv, "c:s:g:w:vfVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': d.config_path = optarg; break;
 		case 's': d.socket_path = optarg; break;
 		case 'g': d.socket_group = optarg; break;
+		case 'M': d.metrics = optarg; break;
 		case 'w': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -361,6 +421,11 @@ main(int argc, char **argv)
 		case 'h': tandemd_usage(stdout); return 0;
 		case 'R': d.vrrp_opts.run_dir = optarg; break;
 		case 'K': d.vrrp_opts.keepalived = optarg; break;
+		case 'U': user = optarg; break;
+		case 'P': priv_dir = optarg; break;
+		case 'A': d.peer_opts.listen = optarg; break;
+		case 'B': d.peer_opts.connect = optarg; break;
+		case 'D': d.peer_opts.dir = optarg; break;
 		default: tandemd_usage(stderr); return 2;
 		}
 	}
@@ -369,6 +434,17 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("tandemd", level);
+	/* The privilege split comes first, before any thread or file: from here
+	 * on this process is the unprivileged data plane, its parent the root
+	 * supervisor of keepalived (vrrp/vrrp_priv.c, doc/ha.md). */
+	if (user != NULL) {
+		if (vrrp_priv_split(user, d.vrrp_opts.run_dir, priv_dir, d.vrrp_opts.keepalived,
+				    d.socket_path,
+				    &d.vrrp_opts.priv_fd, priv_fifo, sizeof(priv_fifo)) < 0)
+			return 1;
+		if (d.vrrp_opts.priv_fd > 0)
+			d.vrrp_opts.fifo_path = priv_fifo;
+	}
 	d.started = time(NULL);
 	if (d.l4_state_path == NULL) {
 		if (snprintf(d.l4_state_default, sizeof(d.l4_state_default), "%s.l4-owned",
@@ -389,6 +465,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	errs_init(&e);
+	if (d.workers == 0) {
+		/* one worker per core by default (each with its own listening
+		 * sockets, SO_REUSEPORT spreading the connections) */
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		d.workers = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (unsigned)ncpu;
+	}
+	snapshot_workers_set(d.workers);
 	s = snapshot_build(d.config_path, &e);
 	if (s == NULL) {
 		tandemd_print_errs(d.config_path, &e);
@@ -410,6 +494,15 @@ main(int argc, char **argv)
 	}
 	if (tandemd_vrrp_start(&d) < 0)
 		goto out;
+	if (d.peer_opts.connect != NULL || d.peer_opts.listen != NULL || d.peer_opts.dir != NULL) {
+		if (d.peer_opts.connect == NULL || d.peer_opts.listen == NULL || d.peer_opts.dir == NULL) {
+			log_err("the peer link needs --peer-listen, --peer and --peer-dir together");
+			goto out;
+		}
+		if (peer_start(&d.peer_opts, &d.peer) < 0)
+			goto out;
+		loop_timer_set(d.loop, &d.peer_timer, 0, tandemd_peer_timer, &d);
+	}
 	/* Default to root:tandem when the tandem group exists (packaged installs). */
 	if (d.socket_group == NULL && getgrnam("tandem") != NULL)
 		d.socket_group = "tandem";
@@ -419,6 +512,20 @@ main(int argc, char **argv)
 		log_err("cannot start the L7 workers");
 		goto out;
 	}
+	if (l7_health_start() < 0) {
+		log_err("cannot start the health check thread");
+		l7_workers_stop();
+		goto out;
+	}
+	if (d.metrics != NULL && (rc = l7_metrics_start(d.loop, d.metrics)) < 0) {
+		log_err("cannot serve metrics on %s: %s", d.metrics,
+			rc == -EPERM ? "not a loopback address" : strerror(-rc));
+		rc = 1;
+		l7_health_stop();
+		l7_workers_stop();
+		goto out;
+	}
+	rc = 1;
 	log_notice("control socket %s; %u L7 worker%s", d.socket_path, d.workers,
 		   d.workers == 1 ? "" : "s");
 	l4_health_start(d.loop, tandemd_l4_health_changed, &d);
@@ -436,8 +543,13 @@ main(int argc, char **argv)
 	/* keepalived first: the VIPs leave (and the peer takes them) while our
 	 * listeners still answer; then the data plane stops. */
 	vrrp_free(&d.vrrp);
+	l7_metrics_stop();
+	l7_health_stop();
 	l7_workers_stop();
 out:
+	if (d.loop != NULL)
+		loop_timer_cancel(d.loop, &d.peer_timer);
+	peer_stop(&d.peer);
 	vrrp_free(&d.vrrp);
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.l4_timer);

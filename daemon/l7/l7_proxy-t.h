@@ -23,12 +23,9 @@
 #define L7_BUF_IN		L7_HTTP1_MAX_HEAD
 #define L7_BUF_OUT		(L7_HTTP1_MAX_HEAD + 512)	/* room for added headers */
 
-/* Timeouts (milliseconds); configurable in issue 3. */
-#define L7_TIMEOUT_CLIENT_HEAD_MS	10000	/* whole request head (slowloris) */
-#define L7_TIMEOUT_CLIENT_IDLE_MS	60000	/* keep-alive wait, or a client not reading */
-#define L7_TIMEOUT_CONNECT_MS		3000	/* upstream connect */
-#define L7_TIMEOUT_UPSTREAM_MS		60000	/* upstream silent while we wait on it */
+/* The other timeouts are per listener (conf_l7_timeouts). */
 #define L7_TIMEOUT_LINGER_MS		2000	/* draining a client after our last byte */
+#define L7_QUEUE_TICK_MS		20	/* re-try queued requests (slots freed elsewhere) */
 
 /* Idle upstream connections kept per member per worker, and for how long.
  * One loop pass can finish many responses at once; a small cap closed most
@@ -54,6 +51,10 @@ struct l7_stats {
 	atomic_ulong upstream_reuses;
 	atomic_ulong bad_requests;	/* refused by the parser */
 	atomic_ulong dropped_oom;
+	atomic_ulong refused_max_conns;	/* listener max_connections reached: 503 and close */
+	atomic_ulong queued;		/* requests that waited for a member slot */
+	atomic_ulong queue_timeouts;
+	atomic_ulong retries;		/* requests sent again to another member */
 };
 
 /* A snapshot as one worker uses it: the snapshot reference plus the runtime
@@ -62,6 +63,7 @@ struct l7_stats {
 struct l7_view {
 	struct snapshot *snap;
 	struct l7_pool_map *map;
+	int64_t **swrr;			/* [pool][member]: this worker's smooth WRR weights */
 	unsigned refs;
 };
 
@@ -122,7 +124,12 @@ struct l7_conn {
 	struct l7_worker *w;
 	struct l7_view *view;		/* the snapshot this connection was accepted on */
 	size_t lindex;			/* listener index in view's conf */
+	struct lsock *ls;		/* the listener's identity across views */
 	char peer[64];			/* "addr:port", for logs */
+	char client_ip[48];		/* address only, for X-Forwarded-For */
+	uint8_t client[16];		/* IPv4-mapped, for client_cidrs and hashing */
+	uint8_t local[16];		/* the address the client connected to (PROXY) */
+	uint16_t client_port, local_port;
 
 	struct buf ibuf;		/* client -> proxy */
 	struct buf ubuf;		/* proxy -> upstream; the first usent bytes are sent but kept */
@@ -147,6 +154,25 @@ struct l7_conn {
 	bool resp_keepalive, client_keep;
 
 	const struct conf_pool *pool;
+	const struct conf_route *route;	/* of the request in flight */
+	struct l7_pick pick;		/* hash key and sticky member of the request */
+	bool set_sticky;		/* the response inserts the sticky cookie */
+	bool queued;			/* waiting in the worker's queue for a member slot */
+	bool retried;			/* already sent again to another member */
+	bool fresh_only;		/* after a stale keep-alive connection: connect anew */
+	bool upgrade;			/* the request asks for an Upgrade (WebSocket) */
+	bool tunnel;			/* 101 relayed: bytes copied both ways */
+	bool pp_in_ubuf;		/* ubuf starts with the PROXY header */
+	bool last_request;		/* the listener went away: close after this one */
+	uint64_t deadline;		/* total timeout (monotonic ms), 0 = none */
+	/* access log of the request in flight */
+	bool log_pending;
+	uint64_t t_start, t_connect, t_first;
+	uint64_t bytes_out;
+	size_t msg_head_len;
+	int status;
+	char log_method[16], log_host[96], log_path[256], rid[40];
+	struct l7_conn *qprev, *qnext;	/* worker's queue */
 	uint64_t tried;			/* members already tried for this request */
 	int member;
 	struct l7_up *up;
@@ -165,6 +191,11 @@ struct l7_worker {
 	struct l7_lsn *lsns;
 	struct l7_conn *conns;
 	struct l7_up *idle;		/* idle upstream connections, newest first */
+	struct l7_conn *qhead, *qtail;	/* requests waiting for a member slot, FIFO */
+	struct loop_timer qtick;
+	void *md;			/* pcre2 match data for route regexes */
+	uint64_t rng;			/* xorshift state: power of two choices, request ids */
+	uint64_t rid_seq;
 	struct l7_stats stats;
 };
 

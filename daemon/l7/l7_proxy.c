@@ -33,14 +33,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "log.h"
 #include "loop.h"
 #include "snapshot.h"
+#include "l7_alog.h"
 #include "l7_http1.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
@@ -50,12 +55,25 @@
 static struct l7_worker *l7_workers;
 static unsigned l7_nworkers;
 
+static inline uint64_t
+l7_rng_next(uint64_t *s)
+{
+	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
 #define STAT_INC(w, f) atomic_fetch_add_explicit(&(w)->stats.f, 1, memory_order_relaxed)
 #define STAT_DEC(w, f) atomic_fetch_sub_explicit(&(w)->stats.f, 1, memory_order_relaxed)
 
 static void l7_conn_step(struct l7_conn *c);
 static void l7_conn_close(struct l7_conn *c);
 static void l7_conn_upstream(struct l7_conn *c);
+static void l7_queue_tick(struct loop *l, struct loop_timer *t);
 
 /* ---- views: a snapshot plus its runtime state map, per worker ---- */
 
@@ -67,13 +85,25 @@ l7_view_new(struct snapshot *s)
 	if (v == NULL)
 		return NULL;
 	v->map = l7_pool_map_new(s->conf);
-	if (v->map == NULL) {
-		free(v);
-		return NULL;
+	v->swrr = calloc(s->conf->npools + 1, sizeof(*v->swrr));
+	if (v->map == NULL || v->swrr == NULL)
+		goto fail;
+	for (size_t i = 0; i < s->conf->npools; i++) {
+		v->swrr[i] = calloc(s->conf->pools[i].nmembers + 1, sizeof(**v->swrr));
+		if (v->swrr[i] == NULL)
+			goto fail;
 	}
 	v->snap = s;	/* takes the caller's reference */
 	v->refs = 1;
 	return v;
+fail:
+	if (v->swrr != NULL)
+		for (size_t i = 0; i < s->conf->npools; i++)
+			free(v->swrr[i]);
+	free(v->swrr);
+	l7_pool_map_free(&v->map);
+	free(v);
+	return NULL;
 }
 
 static void
@@ -84,6 +114,9 @@ l7_view_unref(struct l7_view **vp)
 	*vp = NULL;
 	if (v == NULL || --v->refs > 0)
 		return;
+	for (size_t i = 0; i < v->snap->conf->npools; i++)
+		free(v->swrr[i]);
+	free(v->swrr);
 	l7_pool_map_free(&v->map);
 	snapshot_release(&v->snap);
 	free(v);
@@ -216,6 +249,12 @@ l7_conn_listener(const struct l7_conn *c)
 	return &c->view->snap->conf->listeners[c->lindex];
 }
 
+static const struct conf_l7_timeouts *
+l7_conn_to(const struct l7_conn *c)
+{
+	return &l7_conn_listener(c)->l7.timeouts;
+}
+
 static void
 l7_conn_timeout(struct loop *l, struct loop_timer *t)
 {
@@ -255,10 +294,10 @@ l7_conn_wait_head(struct l7_conn *c)
 	c->rstate = L7_R_NONE;
 	if (buf_len(&c->ibuf) == 0 && c->nreq > 0) {
 		c->head_timer = false;
-		l7_conn_timer(c, L7_TIMEOUT_CLIENT_IDLE_MS);
+		l7_conn_timer(c, l7_conn_to(c)->client_idle_ms);
 	} else {
 		c->head_timer = true;
-		l7_conn_timer(c, L7_TIMEOUT_CLIENT_HEAD_MS);
+		l7_conn_timer(c, l7_conn_to(c)->client_header_ms);
 	}
 }
 
@@ -288,6 +327,9 @@ l7_conn_drop_up(struct l7_conn *c, int reuse)
 		l7_up_idle_put(c->w, up);
 	else
 		l7_up_close(&up);
+	/* a slot freed: let queued requests look again after this pass */
+	if (c->w->qhead != NULL && !c->w->stopping)
+		loop_timer_set(c->w->loop, &c->w->qtick, 0, l7_queue_tick, c->w);
 }
 
 /* Starts the orderly end: flush obuf, then shut down writing and drain. */
@@ -297,39 +339,178 @@ l7_conn_closing(struct l7_conn *c)
 	c->state = L7_C_CLOSING;
 	c->rstate = L7_R_NONE;
 	l7_conn_drop_up(c, 0);
-	l7_conn_timer(c, L7_TIMEOUT_CLIENT_IDLE_MS);
+	l7_conn_timer(c, l7_conn_to(c)->client_idle_ms);
+}
+
+static void l7_queue_remove(struct l7_conn *c);
+
+/* Copies s into out as the inside of a JSON string (", \ and controls
+ * escaped), cut to fit; returns the length written. */
+static size_t
+l7_json_esc(char *out, size_t cap, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; i < len && o + 7 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'u';
+			out[o++] = '0';
+			out[o++] = '0';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* Queues the access log line of the request that just ended, when its
+ * listener logs and sampling picks it. Never blocks (l7_alog). */
+static void
+l7_conn_log(struct l7_conn *c)
+{
+	const struct conf_listener *l;
+	char ts[40], host[200], path[520], member[160], rid[90];
+	struct timespec now;
+	struct tm tm;
+	uint64_t t = loop_now(c->w->loop);
+	size_t cap;
+	char *line;
+	int n;
+
+	if (!c->log_pending)
+		return;
+	c->log_pending = false;
+	l = l7_conn_listener(c);
+	if (l->l7.access_log == NULL ||
+	    (l->l7.access_log_sample < 100 &&
+	     l7_rng_next(&c->w->rng) % 100 >= l->l7.access_log_sample))
+		return;
+	line = l7_alog_slot(c->w->index, l->l7.access_log, &cap);
+	if (line == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	n = (int)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof(ts) - (size_t)n, ".%03ldZ", now.tv_nsec / 1000000);
+	l7_json_esc(host, sizeof(host), c->log_host, strlen(c->log_host));
+	l7_json_esc(path, sizeof(path), c->log_path, strlen(c->log_path));
+	l7_json_esc(rid, sizeof(rid), c->rid, strlen(c->rid));
+	member[0] = '\0';
+	if (c->pool != NULL && c->member >= 0 && (size_t)c->member < c->pool->nmembers)
+		l7_json_esc(member, sizeof(member), c->pool->members[c->member].id,
+			    strlen(c->pool->members[c->member].id));
+	n = snprintf(line, cap, "{\"time\":\"%s\",\"client\":\"%s\",\"listener\":\"%s\","
+		     "\"route\":\"%s\",\"host\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
+		     "\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"member\":\"%s\","
+		     "\"connect_ms\":%lld,\"first_byte_ms\":%lld,\"total_ms\":%llu,"
+		     "\"request_id\":\"%s\"}\n",
+		     ts, c->client_ip, l->name, c->route ? c->route->name : "", host, c->log_method,
+		     path, c->status,
+		     (unsigned long long)(c->msg_head_len + c->reqb.total),
+		     (unsigned long long)c->bytes_out, member,
+		     c->t_connect ? (long long)(c->t_connect - c->t_start) : -1LL,
+		     c->t_first ? (long long)(c->t_first - c->t_start) : -1LL,
+		     (unsigned long long)(t - c->t_start), rid);
+	if (n < 0 || (size_t)n >= cap) {
+		/* cut short: still one valid line, without the long fields */
+		snprintf(line, cap, "{\"time\":\"%s\",\"client\":\"%s\",\"listener\":\"%s\","
+			 "\"status\":%d,\"truncated\":true}\n", ts, c->client_ip, l->name, c->status);
+	}
+	l7_alog_commit(c->w->index);
+}
+
+/* Starts the access log record of a request (strings copied: the head's
+ * buffer is consumed before the request ends). */
+static void
+l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg *m)
+{
+	size_t n;
+
+	c->log_pending = true;
+	c->t_start = loop_now(c->w->loop);
+	c->t_connect = c->t_first = 0;
+	c->bytes_out = 0;
+	c->status = 0;
+	c->rid[0] = '\0';
+	c->msg_head_len = m ? m->head_len : 0;
+	if (m == NULL) {
+		snprintf(c->log_method, sizeof(c->log_method), "-");
+		snprintf(c->log_path, sizeof(c->log_path), "-");
+		c->log_host[0] = '\0';
+		return;
+	}
+	n = m->method_s.len < sizeof(c->log_method) ? m->method_s.len : sizeof(c->log_method) - 1;
+	memcpy(c->log_method, buf + m->method_s.off, n);
+	c->log_method[n] = '\0';
+	n = m->path.len < sizeof(c->log_path) ? m->path.len : sizeof(c->log_path) - 1;
+	memcpy(c->log_path, buf + m->path.off, n);
+	c->log_path[n] = '\0';
+	n = m->authority.len < sizeof(c->log_host) ? m->authority.len : sizeof(c->log_host) - 1;
+	memcpy(c->log_host, buf + m->authority.off, n);
+	c->log_host[n] = '\0';
 }
 
 /*
- * Answers the current request ourselves (errors, no route). keep says the
- * request was read whole and the client wants keep-alive, so the
- * connection can carry on; otherwise the answer says Connection: close.
+ * Answers the current request ourselves (errors, no route, redirect,
+ * respond and deny routes). keep says the request was read whole and the
+ * client wants keep-alive, so the connection can carry on; otherwise the
+ * answer says Connection: close. extra is more header lines (each ending
+ * in CRLF) or NULL; body NULL means "<status> <reason>\n" as text/plain.
  */
 static void
-l7_conn_reply(struct l7_conn *c, int status, int keep)
+l7_conn_respond(struct l7_conn *c, int status, int keep, const char *extra, const char *body,
+		size_t blen, const char *ctype)
 {
 	const char *reason = l7_http1_reason(status);
-	int blen = snprintf(NULL, 0, "%d %s\n", status, reason);
+	char dflt[64];
 
-	if (c->w->stopping)
+	if (c->w->stopping || c->last_request)
 		keep = 0;
+	l7_queue_remove(c);
 	l7_conn_drop_up(c, 0);
 	c->ubuf.rpos = c->ubuf.wpos = 0;
 	c->usent = 0;
 	c->rbuf.rpos = c->rbuf.wpos = 0;
-	if (buf_appendf(&c->obuf, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
-			"Content-Length: %d\r\n%s\r\n%d %s\n", status, reason, blen,
+	if (body == NULL) {
+		snprintf(dflt, sizeof(dflt), "%d %s\n", status, reason);
+		body = dflt;
+		blen = strlen(dflt);
+		ctype = "text/plain";
+	}
+	if (buf_appendf(&c->obuf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+			"Content-Length: %zu\r\n%s%s\r\n", status, reason, ctype, blen,
+			extra ? extra : "",
 			keep ? (c->req_minor == 0 ? "Connection: keep-alive\r\n" : "")
-			     : "Connection: close\r\n", status, reason) < 0) {
+			     : "Connection: close\r\n") < 0 ||
+	    (c->req_method != L7_HTTP1_M_HEAD && buf_append(&c->obuf, body, blen) < 0)) {
 		l7_conn_close(c);	/* client not reading its earlier answers */
 		return;
 	}
 	l7_count_status(c->w, status);
 	c->resp_started = true;
+	c->status = status;
+	c->bytes_out = buf_len(&c->obuf);
+	l7_conn_log(c);
 	if (keep)
 		l7_conn_wait_head(c);
 	else
 		l7_conn_closing(c);
+}
+
+static void
+l7_conn_reply(struct l7_conn *c, int status, int keep)
+{
+	l7_conn_respond(c, status, keep, NULL, NULL, 0, NULL);
 }
 
 /* Something broke during an exchange: answer status if no response head
@@ -352,6 +533,7 @@ l7_conn_close(struct l7_conn *c)
 	if (c->closed)
 		return;
 	c->closed = true;
+	l7_queue_remove(c);
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
 	loop_io_del(w->loop, &c->io);
@@ -366,6 +548,7 @@ l7_conn_close(struct l7_conn *c)
 	buf_release(&c->obuf);
 	buf_release(&c->ubuf);
 	buf_release(&c->rbuf);
+	atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
 	l7_view_unref(&c->view);
 	STAT_DEC(w, active);
 	c->magic = 0;
@@ -385,7 +568,7 @@ l7_up_timeout(struct loop *l, struct loop_timer *t)
 	assert(up->magic == L7_UP_MAGIC && c != NULL);
 	STAT_INC(c->w, upstream_errors);
 	if (up->state == L7_UP_CONNECTING) {
-		l7_pool_member_report(up->ms, 0, loop_now(l), "connect timeout");
+		l7_pool_connect_result(up->ms, c->pool, 0, loop_now(l), "connect timeout");
 		l7_conn_drop_up(c, 0);
 		l7_conn_upstream(c);
 	} else {
@@ -399,6 +582,13 @@ l7_up_timeout(struct loop *l, struct loop_timer *t)
 static void
 l7_up_arm(struct l7_up *up, uint64_t ms)
 {
+	const struct l7_conn *c = up->c;
+
+	if (c != NULL && c->deadline != 0) {
+		uint64_t now = loop_now(up->w->loop);
+
+		ms = c->deadline <= now ? 1 : (c->deadline - now < ms ? c->deadline - now : ms);
+	}
 	if (loop_timer_set(up->w->loop, &up->timer, ms, l7_up_timeout, up) < 0 && up->c != NULL)
 		l7_conn_fail(up->c, 502);
 }
@@ -429,7 +619,7 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
 		close(fd);
 		STAT_INC(w, upstream_errors);
-		l7_pool_member_report(ms, 0, loop_now(w->loop), why);
+		l7_pool_connect_result(ms, c->pool, 0, loop_now(w->loop), why);
 		return NULL;
 	}
 	up = calloc(1, sizeof(*up));
@@ -443,7 +633,7 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	if (loop_io_add(w->loop, &up->io, fd, EPOLLOUT, l7_up_io, up) < 0)
 		goto oom;	/* not registered: nothing to remove */
 	if (rc == 0) {
-		l7_pool_member_report(ms, 1, loop_now(w->loop), NULL);
+		l7_pool_connect_result(ms, c->pool, 1, loop_now(w->loop), NULL);
 		up->wready = true;
 	}
 	return up;
@@ -454,9 +644,150 @@ oom:
 	return NULL;
 }
 
+/* Puts the PROXY protocol header (the pool's version) in front of what ubuf
+ * holds, once per request: a replay or a retry on a fresh connection sends
+ * it again with the request. 0, or -1 when ubuf has no room. */
+static int
+l7_conn_proxy_header(struct l7_conn *c)
+{
+	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
+					 0x55, 0x49, 0x54, 0x0a };
+	static const uint8_t v4map[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	int v4 = memcmp(c->client, v4map, 12) == 0 && memcmp(c->local, v4map, 12) == 0;
+	char h[128], la[INET6_ADDRSTRLEN];
+	struct buf *b = &c->ubuf;
+	size_t n;
+
+	if (c->pool->l7.proxy_protocol == 1) {
+		if (v4)
+			inet_ntop(AF_INET, c->local + 12, la, sizeof(la));
+		else
+			inet_ntop(AF_INET6, c->local, la, sizeof(la));
+		n = (size_t)snprintf(h, sizeof(h), "PROXY %s %s %s %u %u\r\n", v4 ? "TCP4" : "TCP6",
+				     c->client_ip, la, c->client_port, c->local_port);
+	} else {
+		memcpy(h, sig, 12);
+		h[12] = 0x21;			/* version 2, PROXY */
+		h[13] = v4 ? 0x11 : 0x21;	/* TCP over IPv4 / IPv6 */
+		h[14] = 0;
+		h[15] = v4 ? 12 : 36;
+		n = 16;
+		memcpy(h + n, v4 ? c->client + 12 : c->client, v4 ? 4 : 16);
+		n += v4 ? 4 : 16;
+		memcpy(h + n, v4 ? c->local + 12 : c->local, v4 ? 4 : 16);
+		n += v4 ? 4 : 16;
+		h[n++] = (char)(c->client_port >> 8);
+		h[n++] = (char)(c->client_port & 0xff);
+		h[n++] = (char)(c->local_port >> 8);
+		h[n++] = (char)(c->local_port & 0xff);
+	}
+	buf_compact(b);
+	if (b->cap - b->wpos < n)
+		return -1;
+	memmove(b->data + n, b->data, b->wpos);
+	memcpy(b->data, h, n);
+	b->wpos += n;
+	c->pp_in_ubuf = true;
+	return 0;
+}
+
+/* ---- the per-worker queue of requests waiting for a member slot ---- */
+
+static void
+l7_queue_remove(struct l7_conn *c)
+{
+	struct l7_worker *w = c->w;
+
+	if (!c->queued)
+		return;
+	c->queued = false;
+	if (c->qprev != NULL)
+		c->qprev->qnext = c->qnext;
+	else
+		w->qhead = c->qnext;
+	if (c->qnext != NULL)
+		c->qnext->qprev = c->qprev;
+	else
+		w->qtail = c->qprev;
+	c->qprev = c->qnext = NULL;
+}
+
+static void
+l7_queue_timeout(struct loop *l, struct loop_timer *t)
+{
+	struct l7_conn *c = t->data;
+
+	(void)l;
+	assert(c->magic == L7_CONN_MAGIC);
+	STAT_INC(c->w, queue_timeouts);
+	log_info("client=%s pool=%s: queue timeout, every member is at its connection limit",
+		 c->peer, c->pool->name);
+	l7_conn_reply(c, 503, c->req_done && c->req_keepalive);
+	if (!c->closed)
+		l7_conn_step(c);
+}
+
+/* Re-tries queued requests in arrival order; stops at the first that must
+ * go on waiting, so the queue stays FIFO per worker. */
+static void
+l7_queue_run(struct l7_worker *w)
+{
+	while (w->qhead != NULL) {
+		struct l7_conn *c = w->qhead;
+
+		l7_conn_upstream(c);
+		if (c->queued)
+			break;	/* still full: it keeps its place */
+		if (!c->closed)
+			l7_conn_step(c);
+	}
+}
+
+static void
+l7_queue_tick(struct loop *l, struct loop_timer *t)
+{
+	struct l7_worker *w = t->data;
+
+	(void)l;
+	l7_queue_run(w);
+	/* slots freed by other workers are only seen by looking again */
+	if (w->qhead != NULL)
+		loop_timer_set(w->loop, &w->qtick, L7_QUEUE_TICK_MS, l7_queue_tick, w);
+}
+
+/* Queues c when its pool allows; 0, or -1 when the queue is full. */
+static int
+l7_queue_add(struct l7_conn *c)
+{
+	struct l7_worker *w = c->w;
+	struct l7_conn *it;
+	unsigned n = 0;
+
+	for (it = w->qhead; it != NULL; it = it->qnext)
+		if (it->pool == c->pool)
+			n++;
+	if (n >= c->pool->l7.queue_size)
+		return -1;
+	if (loop_timer_set(w->loop, &c->timer, c->pool->l7.queue_timeout_ms, l7_queue_timeout, c) < 0)
+		return -1;
+	if (!loop_timer_armed(&w->qtick))
+		loop_timer_set(w->loop, &w->qtick, L7_QUEUE_TICK_MS, l7_queue_tick, w);
+	STAT_INC(w, queued);
+	c->queued = true;
+	c->qnext = NULL;
+	c->qprev = w->qtail;
+	if (w->qtail != NULL)
+		w->qtail->qnext = c;
+	else
+		w->qhead = c;
+	w->qtail = c;
+	return 0;
+}
+
 /* Finds a member for the current request and attaches a connection to it:
- * an idle one, else a new one; members that refuse are skipped. Ends in a
- * 503 when no member is left. */
+ * an idle one, else a new one; members that refuse are skipped. Waits in
+ * the queue when every member is at its connection limit; ends in a 503
+ * when no member is left or the queue is full. */
 static void
 l7_conn_upstream(struct l7_conn *c)
 {
@@ -468,11 +799,21 @@ l7_conn_upstream(struct l7_conn *c)
 		struct l7_up *up;
 		int idx, oom;
 
-		idx = l7_pool_pick(c->view->map, pool, c->tried, loop_now(w->loop));
+		c->pick.tried = c->tried;
+		c->pick.now_ms = loop_now(w->loop);
+		idx = l7_pool_choose(c->view->map, pool, &c->pick);
+		if (idx == L7_PICK_FULL && (c->queued || l7_queue_add(c) == 0)) {
+			log_debug("client=%s pool=%s: every member full, queued", c->peer, pool->name);
+			return;
+		}
 		if (idx < 0) {
 			log_debug("client=%s pool=%s: no member available", c->peer, pool->name);
 			l7_conn_reply(c, 503, c->req_done && c->req_keepalive);
 			return;
+		}
+		if (c->queued) {
+			l7_queue_remove(c);
+			loop_timer_cancel(w->loop, &c->timer);
 		}
 		/* members past 64 are not remembered; a refusal marks them down,
 		 * which keeps this loop finite all the same */
@@ -480,7 +821,8 @@ l7_conn_upstream(struct l7_conn *c)
 			c->tried |= 1ull << idx;
 		c->member = idx;
 		ms = c->view->map->members[pool->index][idx];
-		up = l7_up_idle_take(w, ms);
+		/* a PROXY header names one client: such connections are never shared */
+		up = c->fresh_only || pool->l7.proxy_protocol ? NULL : l7_up_idle_take(w, ms);
 		if (up != NULL) {
 			STAT_INC(w, upstream_reuses);
 		} else {
@@ -492,9 +834,16 @@ l7_conn_upstream(struct l7_conn *c)
 			}
 			if (up == NULL)
 				continue;
+			if (pool->l7.proxy_protocol && !c->pp_in_ubuf && l7_conn_proxy_header(c) < 0) {
+				l7_up_close(&up);
+				l7_conn_fail(c, 502);
+				return;
+			}
 		}
 		up->c = c;
 		c->up = up;
+		if (up->state != L7_UP_CONNECTING)
+			c->t_connect = loop_now(w->loop);
 		atomic_fetch_add_explicit(&ms->active, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&ms->requests, 1, memory_order_relaxed);
 		up->rready = false;
@@ -502,12 +851,12 @@ l7_conn_upstream(struct l7_conn *c)
 		up->wr_dead = false;
 		if (up->state == L7_UP_CONNECTING) {
 			c->rstate = L7_R_CONNECTING;
-			l7_up_arm(up, L7_TIMEOUT_CONNECT_MS);
+			l7_up_arm(up, l7_conn_to(c)->connect_ms);
 		} else {
 			c->rstate = L7_R_HEAD;
 			up->wready = true;
 			up->rready = true;
-			l7_up_arm(up, L7_TIMEOUT_UPSTREAM_MS);
+			l7_up_arm(up, l7_conn_to(c)->response_ms);
 		}
 		return;
 	}
@@ -530,9 +879,25 @@ l7_conn_up_broken(struct l7_conn *c, const char *why)
 		log_debug("client=%s member=%s: reused connection %s, replaying", c->peer,
 			  up->ms->id, why);
 		c->replays++;
+		c->fresh_only = true;	/* the replay must not meet another stale one */
 		c->usent = 0;
 		if (c->member < 64)
 			c->tried &= ~(1ull << c->member);
+		l7_conn_drop_up(c, 0);
+		l7_conn_upstream(c);
+		return;
+	}
+	/* A fresh connection reset before any response byte: the member may
+	 * be dying. An idempotent request whose bytes we still hold goes once
+	 * to another member, within the pool's retry budget. */
+	if (up != NULL && c->replayable && c->idempotent && !c->retried &&
+	    buf_len(&c->rbuf) == 0 && c->pool != NULL &&
+	    l7_pool_retry_take(c->view->map->pools[c->pool->index], c->pool)) {
+		log_info("client=%s member=%s: upstream %s, retrying on another member", c->peer,
+			 up->ms->id, why);
+		STAT_INC(c->w, retries);
+		c->retried = true;
+		c->usent = 0;
 		l7_conn_drop_up(c, 0);
 		l7_conn_upstream(c);
 		return;
@@ -564,18 +929,19 @@ l7_up_io(struct loop *l, struct loop_io *io, uint32_t events)
 
 			snprintf(why, sizeof(why), "connect: %s", strerror(err));
 			STAT_INC(c->w, upstream_errors);
-			l7_pool_member_report(up->ms, 0, loop_now(l), why);
+			l7_pool_connect_result(up->ms, c->pool, 0, loop_now(l), why);
 			l7_conn_drop_up(c, 0);
 			l7_conn_upstream(c);
 			if (!c->closed)
 				l7_conn_step(c);
 			return;
 		}
-		l7_pool_member_report(up->ms, 1, loop_now(l), NULL);
+		l7_pool_connect_result(up->ms, c->pool, 1, loop_now(l), NULL);
+		c->t_connect = loop_now(l);
 		up->state = L7_UP_BUSY;
 		c->rstate = L7_R_HEAD;
 		up->wready = up->rready = true;
-		l7_up_arm(up, L7_TIMEOUT_UPSTREAM_MS);
+		l7_up_arm(up, l7_conn_to(up->c)->response_ms);
 	} else {
 		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			up->rready = true;
@@ -614,20 +980,137 @@ l7_append_field(struct buf *b, const char *buf, const struct l7_http1_header *h)
 	return 0;
 }
 
-/* Writes the request head we send upstream into ubuf: origin-form target,
- * hop-by-hop fields removed, framing fields (CL, TE) untouched. */
+/* Whether a header op list names field h (REMOVE or SET replace it). */
 static int
-l7_conn_write_req_head(struct l7_conn *c, const char *buf)
+l7_hdr_ops_drop(const struct conf_hdr_ops *ops, const char *buf, const struct l7_http1_header *h)
+{
+	size_t i;
+
+	for (i = 0; i < ops->n; i++)
+		if (ops->v[i].op != CONF_HDR_ADD && h->name.len == ops->v[i].name_len &&
+		    strncasecmp(buf + h->name.off, ops->v[i].name, h->name.len) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+l7_hdr_ops_append(struct buf *b, const struct conf_hdr_ops *ops)
+{
+	size_t i;
+
+	for (i = 0; i < ops->n; i++)
+		if (ops->v[i].op != CONF_HDR_REMOVE &&
+		    buf_appendf(b, "%s: %s\r\n", ops->v[i].name, ops->v[i].value) < 0)
+			return -1;
+	return 0;
+}
+
+static size_t
+l7_hdr_ops_size(const struct conf_hdr_ops *ops)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ops->n; i++)
+		n += ops->v[i].name_len + ops->v[i].value_len + 4;
+	return n;
+}
+
+static const struct l7_http1_header *
+l7_find_header(const char *buf, const struct l7_http1_msg *m, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		if (m->headers[i].name.len == len &&
+		    strncasecmp(buf + m->headers[i].name.off, name, len) == 0)
+			return &m->headers[i];
+	return NULL;
+}
+
+/* Finds cookie name in the Cookie fields of m; *vlen gets the value length. */
+static const char *
+l7_find_cookie(const char *buf, const struct l7_http1_msg *m, const char *name, size_t nlen,
+	       size_t *vlen)
+{
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++) {
+		const struct l7_http1_header *h = &m->headers[i];
+		const char *p, *end;
+
+		if (!l7_http1_span_eq(buf, h->name, "cookie"))
+			continue;
+		p = buf + h->value.off;
+		end = p + h->value.len;
+		while (p < end) {
+			const char *semi = memchr(p, ';', (size_t)(end - p)), *e = semi ? semi : end;
+			const char *eq;
+
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			eq = memchr(p, '=', (size_t)(e - p));
+			if (eq != NULL && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
+				*vlen = (size_t)(e - eq - 1);
+				return eq + 1;
+			}
+			p = e + 1;
+		}
+	}
+	return NULL;
+}
+
+/* Whether the client may hand us forwarding headers and a request id. */
+static int
+l7_conn_trusted(const struct l7_conn *c)
+{
+	return conf_cidr_contains(&l7_conn_listener(c)->l7.trusted, c->client);
+}
+
+static int
+l7_is_forwarding(const char *buf, const struct l7_http1_header *h)
+{
+	return l7_http1_span_eq(buf, h->name, "x-forwarded-for") ||
+	       l7_http1_span_eq(buf, h->name, "x-forwarded-proto") ||
+	       l7_http1_span_eq(buf, h->name, "x-forwarded-host") ||
+	       l7_http1_span_eq(buf, h->name, "forwarded");
+}
+
+/*
+ * Writes the request head we send upstream into ubuf: origin-form target
+ * (with the route's prefix rewrite), hop-by-hop fields removed, framing
+ * fields (CL, TE) untouched, the route's request header edits, forwarding
+ * headers and the request id.
+ */
+static int
+l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_route *r)
 {
 	const struct l7_http1_msg *m = &c->msg;
+	const struct conf_l7_listener *ll = &l7_conn_listener(c)->l7;
+	const struct conf_hdr_ops *ops = &r->l7.req_headers;
 	struct buf *b = &c->ubuf;
 	int abs_form = buf[m->target.off] != '/' && buf[m->target.off] != '*';
+	int trusted = l7_conn_trusted(c);
+	const struct l7_http1_header *xff = NULL, *rid = NULL;
 	size_t i;
 
 	if (buf_append(b, buf + m->method_s.off, m->method_s.len) < 0 || buf_append(b, " ", 1) < 0)
 		return -1;
 	if (abs_form && m->path.len == 0) {
-		if (buf_append(b, "/", 1) < 0)
+		if (buf_append(b, r->l7.rewrite_prefix ? r->l7.rewrite_prefix : "/",
+			       r->l7.rewrite_prefix ? r->l7.rewrite_prefix_len : 1) < 0)
+			return -1;
+	} else if (r->l7.rewrite_prefix != NULL && m->path.len >= r->path_prefix_len) {
+		/* "/api" -> "/v2": "/api/x?q" becomes "/v2/x?q"; never "//" */
+		const char *rest = buf + m->path.off + r->path_prefix_len;
+		size_t rlen = m->path.len - r->path_prefix_len;
+
+		if (buf_append(b, r->l7.rewrite_prefix, r->l7.rewrite_prefix_len) < 0)
+			return -1;
+		if (rlen > 0 && rest[0] == '/' && r->l7.rewrite_prefix[r->l7.rewrite_prefix_len - 1] == '/') {
+			rest++;
+			rlen--;
+		}
+		if (rlen > 0 && buf_append(b, rest, rlen) < 0)
 			return -1;
 	} else if (buf_append(b, buf + m->path.off, m->path.len) < 0) {
 		return -1;
@@ -641,16 +1124,256 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf)
 	for (i = 0; i < m->nheaders; i++) {
 		const struct l7_http1_header *h = &m->headers[i];
 
-		if (l7_is_hop_by_hop(buf, m, h))
+		if (l7_is_hop_by_hop(buf, m, h)) {
+			/* an Upgrade request keeps its Upgrade field (and gets
+			 * "Connection: Upgrade" below); other hop-by-hop go */
+			if (c->upgrade && l7_http1_span_eq(buf, h->name, "upgrade") &&
+			    l7_append_field(b, buf, h) < 0)
+				return -1;
 			continue;
+		}
 		if (abs_form && l7_http1_span_eq(buf, h->name, "host"))
 			continue;
+		if (ops->n > 0 && l7_hdr_ops_drop(ops, buf, h))
+			continue;
+		if (ll->request_id != NULL && h->name.len == ll->request_id_len &&
+		    strncasecmp(buf + h->name.off, ll->request_id, h->name.len) == 0) {
+			if (trusted && rid == NULL)
+				rid = h;	/* kept from a trusted source, sent below */
+			continue;
+		}
+		if (l7_is_forwarding(buf, h)) {
+			/* a client we do not trust cannot claim another origin */
+			if (!trusted)
+				continue;
+			if (ll->xff && l7_http1_span_eq(buf, h->name, "x-forwarded-for")) {
+				xff = h;	/* joined and extended below */
+				continue;
+			}
+		}
 		if (l7_append_field(b, buf, h) < 0)
 			return -1;
 	}
-	if (m->version_minor == 0 && buf_append(b, "Connection: keep-alive\r\n", 24) < 0)
+	if (c->upgrade && buf_append(b, "Connection: Upgrade\r\n", 21) < 0)
+		return -1;
+	else if (!c->upgrade && m->version_minor == 0 &&
+		 buf_append(b, "Connection: keep-alive\r\n", 24) < 0)
+		return -1;
+	if (ll->xff) {
+		/* "X-Forwarded-For: a" + "X-Forwarded-For: b" from a trusted
+		 * proxy become "a, b, <client>" (RFC 9110 5.3: same list) */
+		if (buf_append(b, "X-Forwarded-For: ", 17) < 0)
+			return -1;
+		for (i = 0; xff != NULL && i < m->nheaders; i++) {
+			const struct l7_http1_header *h = &m->headers[i];
+
+			if (l7_http1_span_eq(buf, h->name, "x-forwarded-for") && h->value.len > 0 &&
+			    (buf_append(b, buf + h->value.off, h->value.len) < 0 ||
+			     buf_append(b, ", ", 2) < 0))
+				return -1;
+		}
+		if (buf_appendf(b, "%s\r\n", c->client_ip) < 0)
+			return -1;
+	}
+	if (ll->xfp && !(trusted && l7_find_header(buf, m, "x-forwarded-proto", 17)) &&
+	    buf_append(b, "X-Forwarded-Proto: http\r\n", 25) < 0)
+		return -1;
+	if (ll->xfh && !(trusted && l7_find_header(buf, m, "x-forwarded-host", 16)) &&
+	    m->authority.len > 0 &&
+	    buf_appendf(b, "X-Forwarded-Host: %.*s\r\n", (int)m->authority.len, buf + m->authority.off) < 0)
+		return -1;
+	if (ll->forwarded && !(trusted && l7_find_header(buf, m, "forwarded", 9)) &&
+	    buf_appendf(b, strchr(c->client_ip, ':') ? "Forwarded: for=\"[%s]\";proto=http\r\n"
+						     : "Forwarded: for=%s;proto=http\r\n", c->client_ip) < 0)
+		return -1;
+	if (ll->request_id != NULL) {
+		if (rid != NULL) {
+			size_t n = rid->value.len < sizeof(c->rid) ? rid->value.len : sizeof(c->rid) - 1;
+
+			memcpy(c->rid, buf + rid->value.off, n);
+			c->rid[n] = '\0';
+			if (l7_append_field(b, buf, rid) < 0)
+				return -1;
+		} else {
+			uint64_t x = l7_rng_next(&c->w->rng);
+
+			snprintf(c->rid, sizeof(c->rid), "%08x%016llx",
+				 (unsigned)(c->w->rid_seq++ & 0xffffffffu), (unsigned long long)x);
+			if (buf_appendf(b, "%s: %s\r\n", ll->request_id, c->rid) < 0)
+				return -1;
+		}
+	}
+	if (l7_hdr_ops_append(b, ops) < 0)
 		return -1;
 	return buf_append(b, "\r\n", 2);
+}
+
+/* Expands a redirect template: {host} {path} {query} {uri}; others kept. */
+static int
+l7_conn_location(struct l7_conn *c, const char *buf, const char *tpl, char *out, size_t outlen)
+{
+	const struct l7_http1_msg *m = &c->msg;
+	const char *path = buf + m->path.off, *q = memchr(path, '?', m->path.len);
+	size_t plen = q ? (size_t)(q - path) : m->path.len, o = 0;
+	size_t hl = m->authority.len;
+	const char *p;
+	int n;
+
+	for (p = tpl; *p != '\0' && o < outlen; p++) {
+		const char *v = NULL;
+		size_t vl = 0, skip = 0;
+
+		if (strncmp(p, "{host}", 6) == 0) {
+			v = buf + m->authority.off;
+			vl = hl;
+			skip = 6;
+		} else if (strncmp(p, "{path}", 6) == 0) {
+			v = plen ? path : "/";
+			vl = plen ? plen : 1;
+			skip = 6;
+		} else if (strncmp(p, "{query}", 7) == 0) {
+			v = q ? q + 1 : "";
+			vl = q ? m->path.len - plen - 1 : 0;
+			skip = 7;
+		} else if (strncmp(p, "{uri}", 5) == 0) {
+			v = m->path.len ? path : "/";
+			vl = m->path.len ? m->path.len : 1;
+			skip = 5;
+		}
+		if (v == NULL) {
+			out[o++] = *p;
+			continue;
+		}
+		if (o + vl >= outlen)
+			return -1;
+		memcpy(out + o, v, vl);
+		o += vl;
+		p += skip - 1;
+	}
+	if (o >= outlen)
+		return -1;
+	out[o] = '\0';
+	/* the request's bytes were validated by the parser; keep CR/LF out */
+	n = (int)strcspn(out, "\r\n");
+	return out[n] == '\0' ? 0 : -1;
+}
+
+/* Answers a redirect, respond or deny route. */
+static void
+l7_conn_local_action(struct l7_conn *c, const char *buf, const struct conf_route *r)
+{
+	const struct conf_l7_route *a = &r->l7;
+	int keep = c->req_done && c->req_keepalive;
+	char extra[2048];
+	size_t n = 0, i;
+
+	/* the request body, if any, is not wanted: only keep the connection
+	 * when there is none to skip */
+	extra[0] = '\0';
+	if (a->action == CONF_ACTION_REDIRECT) {
+		char loc[1600];
+
+		if (l7_conn_location(c, buf, a->location, loc, sizeof(loc)) < 0) {
+			l7_conn_reply(c, 500, keep);
+			return;
+		}
+		n = (size_t)snprintf(extra, sizeof(extra), "Location: %s\r\n", loc);
+	}
+	for (i = 0; i < a->resp_headers.n && n < sizeof(extra); i++) {
+		const struct conf_hdr_op *op = &a->resp_headers.v[i];
+
+		if (op->op == CONF_HDR_REMOVE)
+			continue;
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, "%s: %s\r\n", op->name, op->value);
+	}
+	if (n >= sizeof(extra)) {
+		l7_conn_reply(c, 500, keep);
+		return;
+	}
+	if (a->action == CONF_ACTION_REDIRECT || a->body == NULL)
+		l7_conn_respond(c, a->status, keep, extra, NULL, 0, NULL);
+	else
+		l7_conn_respond(c, a->status, keep, extra, a->body, a->body_len, a->content_type);
+}
+
+/* The consistent-hash key and the sticky member of this request. */
+static void
+l7_conn_pick_init(struct l7_conn *c, const char *buf, const struct conf_pool *pool)
+{
+	const struct l7_http1_msg *m = &c->msg;
+	const struct conf_l7_pool *pl = &pool->l7;
+	size_t vlen = 0, i;
+
+	c->pick.tried = 0;
+	c->pick.has_hash = false;
+	c->pick.sticky = -1;
+	c->pick.swrr = c->view->swrr[pool->index];
+	c->pick.rng = &c->w->rng;
+	c->set_sticky = false;
+	if (pl->lb == CONF_LB_CONSISTENT_HASH) {
+		const char *v = NULL;
+
+		if (pl->hash_on == CONF_HASH_CLIENT_IP) {
+			v = (const char *)c->client;
+			vlen = 16;
+		} else if (pl->hash_on == CONF_HASH_HEADER) {
+			const struct l7_http1_header *h = l7_find_header(buf, m, pl->hash_key,
+									 pl->hash_key_len);
+
+			if (h != NULL) {
+				v = buf + h->value.off;
+				vlen = h->value.len;
+			}
+		} else {
+			v = l7_find_cookie(buf, m, pl->hash_key, pl->hash_key_len, &vlen);
+		}
+		if (v != NULL) {
+			c->pick.hash = conf_hash64(v, vlen, 0);
+			c->pick.has_hash = true;
+		}
+	}
+	if (pl->sticky_cookie != NULL) {
+		const char *v = l7_find_cookie(buf, m, pl->sticky_cookie, pl->sticky_cookie_len, &vlen);
+		char hex[17];
+
+		c->set_sticky = true;
+		if (v != NULL && vlen == 16) {
+			unsigned long long h;
+
+			memcpy(hex, v, 16);
+			hex[16] = '\0';
+			h = strtoull(hex, NULL, 16);
+			for (i = 0; i < pool->nmembers; i++)
+				if (pool->members[i].l7.hash == h) {
+					c->pick.sticky = (int)i;
+					break;
+				}
+		}
+	}
+}
+
+/* At a request boundary: move to the worker's newest view, so new routes
+ * and pools take effect for the next request of a kept-alive connection. A
+ * listener that is gone serves this last request and closes. */
+static void
+l7_conn_adopt(struct l7_conn *c)
+{
+	struct l7_view *v = c->w->view;
+	size_t i;
+
+	if (v == c->view || v == NULL)
+		return;
+	for (i = 0; i < v->snap->conf->nlisteners; i++)
+		if (v->snap->lsocks[i] == c->ls)
+			break;
+	if (i == v->snap->conf->nlisteners) {
+		c->last_request = true;
+		return;
+	}
+	v->refs++;
+	l7_view_unref(&c->view);
+	c->view = v;
+	c->lindex = i;
 }
 
 /* A request head is complete in ibuf: route it and start forwarding. */
@@ -660,32 +1383,66 @@ l7_conn_request(struct l7_conn *c)
 	const struct l7_http1_msg *m = &c->msg;
 	const char *buf = buf_head(&c->ibuf);
 	const struct conf_route *r;
+	const struct conf_listener *l;
 	struct l7_worker *w = c->w;
+	struct l7_route_req rq;
 
 	c->nreq++;
 	STAT_INC(w, requests);
 	loop_timer_cancel(w->loop, &c->timer);
+	l7_conn_adopt(c);
+	l = l7_conn_listener(c);
 	c->req_method = m->method;
 	c->req_minor = m->version_minor;
-	c->req_keepalive = m->keep_alive;
+	c->req_keepalive = m->keep_alive && !c->last_request;
 	c->idempotent = m->method == L7_HTTP1_M_GET || m->method == L7_HTTP1_M_HEAD ||
 			m->method == L7_HTTP1_M_OPTIONS || m->method == L7_HTTP1_M_PUT ||
 			m->method == L7_HTTP1_M_DELETE || m->method == L7_HTTP1_M_TRACE;
 	c->resp_started = false;
 	c->replayable = true;
 	c->replays = 0;
+	c->retried = false;
+	c->fresh_only = false;
 	c->tried = 0;
 	c->usent = 0;
+	c->route = NULL;
+	c->pool = NULL;
+	c->deadline = l->l7.timeouts.total_ms ? loop_now(w->loop) + l->l7.timeouts.total_ms : 0;
+	c->member = -1;
+	c->tunnel = false;
+	c->pp_in_ubuf = false;
+	l7_conn_log_start(c, buf, m);
 	l7_http1_body_init(&c->reqb, m);
 	c->req_done = c->reqb.done;
+	/* WebSocket and other Upgrade requests (GET, HTTP/1.1, no body) */
+	c->upgrade = m->has_upgrade && (m->conn_tokens & L7_HTTP1_CONN_UPGRADE) &&
+		     m->method == L7_HTTP1_M_GET && m->version_minor == 1 && c->req_done;
 
-	r = l7_route_match(l7_conn_listener(c), buf + m->authority.off, m->authority.len,
-			   buf + m->path.off, m->path.len);
+	/* the listener's own limits, below the parser's ceilings */
+	if (m->target.len > l->l7.max_uri_bytes || m->head_len > l->l7.max_header_bytes) {
+		STAT_INC(w, bad_requests);
+		c->ibuf.rpos = c->ibuf.wpos = 0;
+		l7_conn_reply(c, m->target.len > l->l7.max_uri_bytes ? 414 : 431, 0);
+		return;
+	}
+	rq = (struct l7_route_req){
+		.host = buf + m->authority.off, .host_len = m->authority.len,
+		.path = buf + m->path.off, .path_len = m->path.len,
+		.method = buf + m->method_s.off, .method_len = m->method_s.len,
+		.buf = buf, .msg = m, .client = c->client, .md = w->md,
+	};
+	r = l7_route_find(l, &rq);
 	if (r == NULL) {
 		log_debug("client=%s: no route for %.*s%.*s", c->peer, (int)m->authority.len,
 			  buf + m->authority.off, (int)m->path.len, buf + m->path.off);
 		buf_consume(&c->ibuf, m->head_len);
 		l7_conn_reply(c, 404, c->req_done && c->req_keepalive);
+		return;
+	}
+	c->route = r;
+	if (r->l7.action != CONF_ACTION_FORWARD) {
+		l7_conn_local_action(c, buf, r);
+		buf_consume(&c->ibuf, m->head_len);
 		return;
 	}
 	if ((c->ubuf.data == NULL && buf_init(&c->ubuf, L7_BUF_OUT) < 0) ||
@@ -696,13 +1453,15 @@ l7_conn_request(struct l7_conn *c)
 	}
 	c->ubuf.rpos = c->ubuf.wpos = 0;
 	c->rbuf.rpos = c->rbuf.wpos = 0;
-	if (l7_conn_write_req_head(c, buf) < 0) {
+	if (l7_conn_write_req_head(c, buf, r) < 0) {
 		buf_consume(&c->ibuf, m->head_len);
 		l7_conn_reply(c, 431, 0);
 		return;
 	}
-	buf_consume(&c->ibuf, m->head_len);
 	c->pool = r->pool;
+	l7_conn_pick_init(c, buf, r->pool);
+	l7_pool_retry_earn(c->view->map->pools[r->pool->index], r->pool);
+	buf_consume(&c->ibuf, m->head_len);
 	c->state = L7_C_FORWARD;
 	l7_conn_upstream(c);
 }
@@ -721,7 +1480,9 @@ l7_conn_response_head(struct l7_conn *c)
 	/* What rewriting can add: a reason phrase, "Connection: ...", and one
 	 * space per field ("a:b" becomes "a: b"). Reserving it up front means
 	 * the appends below never compact (which would move obuf under us). */
-	size_t need = m->head_len + 2 * m->nheaders + 128, i;
+	const struct conf_hdr_ops *ops = c->route ? &c->route->l7.resp_headers : NULL;
+	size_t need = m->head_len + 2 * m->nheaders + 128 + (ops ? l7_hdr_ops_size(ops) : 0) +
+		      (c->set_sticky ? c->pool->l7.sticky_cookie_len + 64 : 0), i;
 
 	if (need > o->cap) {
 		l7_conn_fail(c, 502);	/* cannot happen with L7_BUF_OUT; stay safe */
@@ -738,6 +1499,11 @@ l7_conn_response_head(struct l7_conn *c)
 				 m->framing != L7_HTTP1_BODY_UNTIL_CLOSE &&
 				 !(c->req_minor == 0 && m->framing == L7_HTTP1_BODY_CHUNKED);
 	}
+	if (final) {
+		c->t_first = loop_now(c->w->loop);
+		c->status = m->status;
+		c->bytes_out = buf_len(o);	/* subtracted below: only this head counts */
+	}
 	if (buf_appendf(o, "HTTP/1.1 %d %.*s\r\n", m->status,
 			m->reason.len ? (int)m->reason.len : (int)strlen(l7_http1_reason(m->status)),
 			m->reason.len ? buf + m->reason.off : l7_http1_reason(m->status)) < 0)
@@ -747,9 +1513,17 @@ l7_conn_response_head(struct l7_conn *c)
 
 		if (l7_is_hop_by_hop(buf, m, h))
 			continue;
+		if (final && ops != NULL && ops->n > 0 && l7_hdr_ops_drop(ops, buf, h))
+			continue;
 		if (l7_append_field(o, buf, h) < 0)
 			goto nospace;
 	}
+	if (final && ops != NULL && l7_hdr_ops_append(o, ops) < 0)
+		goto nospace;
+	if (final && c->set_sticky && c->member >= 0 && c->pick.sticky != c->member &&
+	    buf_appendf(o, "Set-Cookie: %s=%016llx; Path=/; HttpOnly\r\n", c->pool->l7.sticky_cookie,
+			(unsigned long long)c->pool->members[c->member].l7.hash) < 0)
+		goto nospace;
 	if (final && !c->client_keep && buf_append(o, "Connection: close\r\n", 19) < 0)
 		goto nospace;
 	if (final && c->client_keep && c->req_minor == 0 &&
@@ -761,8 +1535,11 @@ l7_conn_response_head(struct l7_conn *c)
 	if (!final)
 		return 1;	/* 1xx (100 Continue): the final head follows */
 	c->resp_started = true;
+	c->bytes_out = buf_len(o) - c->bytes_out;
 	c->resp_keepalive = m->keep_alive;
 	l7_count_status(c->w, m->status);
+	if (c->up != NULL)
+		l7_pool_status_result(c->up->ms, c->pool, m->status, loop_now(c->w->loop));
 	l7_http1_body_init(&c->respb, m);
 	c->rstate = L7_R_BODY;
 	return 1;
@@ -778,8 +1555,10 @@ l7_conn_exchange_done(struct l7_conn *c)
 {
 	struct l7_up *up = c->up;
 	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof && !up->wr_dead &&
+		    !(c->pool != NULL && c->pool->l7.proxy_protocol) &&
 		    buf_len(&c->rbuf) == 0 && buf_len(&c->ubuf) == c->usent;
 
+	l7_conn_log(c);
 	c->rbuf.rpos = c->rbuf.wpos = 0;
 	c->ubuf.rpos = c->ubuf.wpos = 0;
 	c->usent = 0;
@@ -823,7 +1602,7 @@ l7_client_read(struct l7_conn *c, int *progress)
 		*progress = 1;
 		if (c->state == L7_C_HEAD && !c->head_timer) {
 			c->head_timer = true;
-			l7_conn_timer(c, L7_TIMEOUT_CLIENT_HEAD_MS);
+			l7_conn_timer(c, l7_conn_to(c)->client_header_ms);
 		}
 	} else if (n == 0) {
 		c->rd_eof = true;
@@ -845,8 +1624,8 @@ l7_client_write(struct l7_conn *c, int *progress)
 	n = buf_write_fd(&c->obuf, c->fd, 0);
 	if (n > 0) {
 		*progress = 1;
-		if (c->up != NULL && c->up->state == L7_UP_BUSY)
-			l7_up_arm(c->up, L7_TIMEOUT_UPSTREAM_MS);	/* a slow client is progress too */
+		if (c->up != NULL && c->up->state == L7_UP_BUSY && !c->tunnel)
+			l7_up_arm(c->up, l7_conn_to(c)->response_ms);	/* a slow client is progress too */
 	} else if (n == -EAGAIN) {
 		c->wready = false;
 	} else {
@@ -866,6 +1645,18 @@ l7_conn_head(struct l7_conn *c, int *progress)
 	}
 	rc = l7_http1_parse_request(buf_head(&c->ibuf), buf_len(&c->ibuf), &c->msg, &status);
 	if (rc == L7_HTTP1_AGAIN) {
+		/* the listener's limits are below the parser's: refuse as soon
+		 * as an incomplete head is over them */
+		const struct conf_l7_listener *ll = &l7_conn_listener(c)->l7;
+		size_t len = buf_len(&c->ibuf), scan = ll->max_uri_bytes + 32;
+
+		if (len > ll->max_header_bytes ||
+		    (len > scan && memchr(buf_head(&c->ibuf), '\n', scan) == NULL)) {
+			rc = L7_HTTP1_ERROR;
+			status = memchr(buf_head(&c->ibuf), '\n', len < scan ? len : scan) ? 431 : 414;
+		}
+	}
+	if (rc == L7_HTTP1_AGAIN) {
 		if (c->rd_eof)
 			l7_conn_closing(c);	/* half a request, then EOF */
 		return;
@@ -875,6 +1666,11 @@ l7_conn_head(struct l7_conn *c, int *progress)
 		STAT_INC(c->w, bad_requests);
 		log_debug("client=%s: bad request, answering %d", c->peer, status);
 		c->req_minor = 1;
+		c->req_method = L7_HTTP1_M_OTHER;
+		c->route = NULL;
+		c->pool = NULL;
+		c->reqb.total = 0;
+		l7_conn_log_start(c, NULL, NULL);
 		c->ibuf.rpos = c->ibuf.wpos = 0;
 		l7_conn_reply(c, status, 0);
 		return;
@@ -943,7 +1739,8 @@ l7_conn_up_write(struct l7_conn *c, int *progress)
 	if (n > 0) {
 		c->usent += (size_t)n;
 		*progress = 1;
-		l7_up_arm(up, L7_TIMEOUT_UPSTREAM_MS);
+		if (!c->tunnel)
+			l7_up_arm(up, l7_conn_to(up->c)->response_ms);
 	} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		up->wready = false;
 	} else if (up->reused && c->replayable && c->idempotent && c->replays == 0 &&
@@ -985,7 +1782,8 @@ l7_conn_up_read(struct l7_conn *c, int *progress)
 	n = buf_read_fd(&c->rbuf, up->fd);
 	if (n > 0) {
 		*progress = 1;
-		l7_up_arm(up, L7_TIMEOUT_UPSTREAM_MS);
+		if (!c->tunnel)
+			l7_up_arm(up, l7_conn_to(up->c)->response_ms);
 		if (c->replayable) {
 			/* the member answered: a replay is no longer possible */
 			c->replayable = false;
@@ -1011,6 +1809,37 @@ l7_conn_up_read(struct l7_conn *c, int *progress)
 	}
 }
 
+/* A 101 to an Upgrade request: relay the head (with its Upgrade and
+ * Connection fields) and turn the exchange into a tunnel. Returns 1 when
+ * done, 0 when obuf has no room yet. */
+static int
+l7_conn_switch(struct l7_conn *c)
+{
+	const struct l7_http1_msg *m = &c->msg;
+
+	if (buf_room(&c->obuf) < m->head_len)
+		buf_compact(&c->obuf);
+	if (buf_room(&c->obuf) < m->head_len)
+		return 0;
+	/* the member's head as sent: it is a complete, parsed 101 */
+	if (buf_append(&c->obuf, buf_head(&c->rbuf), m->head_len) < 0) {
+		l7_conn_close(c);
+		return 0;
+	}
+	buf_consume(&c->rbuf, m->head_len);
+	l7_count_status(c->w, 101);
+	c->status = 101;
+	c->t_first = loop_now(c->w->loop);
+	c->resp_started = true;
+	c->tunnel = true;
+	c->client_keep = false;
+	c->rstate = L7_R_BODY;	/* keeps reading the member */
+	loop_timer_cancel(c->w->loop, &c->up->timer);
+	l7_conn_timer(c, l7_conn_to(c)->tunnel_idle_ms);
+	l7_conn_log(c);
+	return 1;
+}
+
 static void
 l7_conn_parse_response(struct l7_conn *c, int *progress)
 {
@@ -1031,8 +1860,13 @@ l7_conn_parse_response(struct l7_conn *c, int *progress)
 		}
 		return;
 	}
+	if (rc == L7_HTTP1_DONE && c->msg.status == 101 && c->upgrade) {
+		if (l7_conn_switch(c))
+			*progress = 1;
+		return;
+	}
 	if (rc == L7_HTTP1_ERROR || c->msg.status == 101) {
-		/* 101: we never forward Upgrade, so a switch is a protocol error */
+		/* 101 to a request that did not ask to upgrade: a protocol error */
 		STAT_INC(c->w, upstream_errors);
 		log_info("client=%s member=%s: invalid response head", c->peer, c->up->ms->id);
 		l7_conn_fail(c, 502);
@@ -1066,6 +1900,7 @@ l7_conn_pump_response(struct l7_conn *c, int *progress)
 		if (n > 0) {
 			memcpy(buf_tail(o), buf_head(&c->rbuf), (size_t)n);
 			o->wpos += (size_t)n;
+			c->bytes_out += (uint64_t)n;
 			buf_consume(&c->rbuf, (size_t)n);
 			*progress = 1;
 		}
@@ -1083,9 +1918,66 @@ l7_conn_pump_response(struct l7_conn *c, int *progress)
 	}
 }
 
+/* Moves up to what fits from src to dst (a tunnel copies bytes unchanged). */
+static size_t
+l7_tunnel_move(struct buf *src, struct buf *dst)
+{
+	size_t n = buf_len(src);
+
+	if (n == 0)
+		return 0;
+	if (buf_room(dst) < n)
+		buf_compact(dst);
+	if (n > buf_room(dst))
+		n = buf_room(dst);
+	memcpy(buf_tail(dst), buf_head(src), n);
+	dst->wpos += n;
+	buf_consume(src, n);
+	return n;
+}
+
+/* TUNNEL: both directions copied unchanged; either side's end (or an
+ * error) ends the tunnel once what the other side still has to receive
+ * was written. The idle timeout is the listener's tunnel_idle_ms. */
+static void
+l7_conn_tunnel(struct l7_conn *c, int *progress)
+{
+	struct l7_up *up = c->up;
+	uint64_t before = c->ubuf.wpos + c->obuf.wpos + c->usent;
+
+	if (up == NULL) {
+		l7_conn_closing(c);
+		return;
+	}
+	c->replayable = false;
+	if (l7_tunnel_move(&c->ibuf, &c->ubuf) > 0)
+		*progress = 1;
+	l7_conn_up_write(c, progress);
+	if (c->closed || c->up == NULL)
+		return;
+	l7_conn_up_read(c, progress);
+	if (c->closed || c->up == NULL)
+		return;
+	if (l7_tunnel_move(&c->rbuf, &c->obuf) > 0)
+		*progress = 1;
+	if ((up->eof && buf_len(&c->rbuf) == 0) ||
+	    (c->rd_eof && buf_len(&c->ibuf) == 0 && buf_len(&c->ubuf) == c->usent) ||
+	    up->wr_dead) {
+		l7_conn_closing(c);	/* flushes obuf, then closes */
+		*progress = 1;
+		return;
+	}
+	if (c->ubuf.wpos + c->obuf.wpos + c->usent != before)
+		l7_conn_timer(c, l7_conn_to(c)->tunnel_idle_ms);
+}
+
 static void
 l7_conn_forward(struct l7_conn *c, int *progress)
 {
+	if (c->tunnel) {
+		l7_conn_tunnel(c, progress);
+		return;
+	}
 	l7_conn_pump_request(c, progress);
 	if (c->closed || c->state != L7_C_FORWARD)
 		return;
@@ -1211,8 +2103,9 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 /* ---- accept ---- */
 
 static void
-l7_conn_new(struct l7_worker *w, int fd, size_t lindex, const struct sockaddr_storage *ss)
+l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockaddr_storage *ss)
 {
+	size_t lindex = ln->index;
 	struct l7_conn *c = calloc(1, sizeof(*c));
 	char addr[INET6_ADDRSTRLEN] = "?";
 	int one = 1;
@@ -1230,17 +2123,40 @@ l7_conn_new(struct l7_worker *w, int fd, size_t lindex, const struct sockaddr_st
 
 		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
 		snprintf(c->peer, sizeof(c->peer), "%s:%u", addr, ntohs(s4->sin_port));
+		c->client[10] = c->client[11] = 0xff;
+		memcpy(c->client + 12, &s4->sin_addr, 4);
 	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
 
 		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
 		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", addr, ntohs(s6->sin6_port));
+		memcpy(c->client, &s6->sin6_addr, 16);
+	}
+	snprintf(c->client_ip, sizeof(c->client_ip), "%s", addr);
+	{
+		struct sockaddr_storage ls;
+		socklen_t lsl = sizeof(ls);
+
+		c->client_port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
+			: ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+		if (getsockname(fd, (struct sockaddr *)&ls, &lsl) == 0) {
+			if (ls.ss_family == AF_INET) {
+				c->local[10] = c->local[11] = 0xff;
+				memcpy(c->local + 12, &((struct sockaddr_in *)&ls)->sin_addr, 4);
+				c->local_port = ntohs(((struct sockaddr_in *)&ls)->sin_port);
+			} else if (ls.ss_family == AF_INET6) {
+				memcpy(c->local, &((struct sockaddr_in6 *)&ls)->sin6_addr, 16);
+				c->local_port = ntohs(((struct sockaddr_in6 *)&ls)->sin6_port);
+			}
+		}
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (loop_io_add(w->loop, &c->io, fd, EPOLLIN, l7_conn_io, c) < 0)
 		goto oom;
 	c->view = w->view;
 	c->view->refs++;
+	c->ls = ln->ls;
+	atomic_fetch_add_explicit(&c->ls->conns, 1, memory_order_relaxed);
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
@@ -1263,6 +2179,7 @@ static void
 l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct l7_lsn *ln = io->data;
+	unsigned max;
 	int i;
 
 	for (i = 0; i < L7_ACCEPT_BATCH; i++) {
@@ -1277,7 +2194,20 @@ l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
 				log_warn("accept: %s", strerror(errno));
 			break;
 		}
-		l7_conn_new(ln->w, fd, ln->index, &ss);
+		max = ln->w->view->snap->conf->listeners[ln->index].l7.max_connections;
+		if (max > 0 && atomic_load_explicit(&ln->ls->conns, memory_order_relaxed) >= max) {
+			/* over the listener's limit: say so and close (best effort,
+			 * never blocks: the socket buffer of a new socket is empty) */
+			static const char r503[] = "HTTP/1.1 503 Service Unavailable\r\n"
+				"Content-Type: text/plain\r\nContent-Length: 24\r\n"
+				"Connection: close\r\n\r\n503 Service Unavailable\n";
+
+			STAT_INC(ln->w, refused_max_conns);
+			(void)!send(fd, r503, sizeof(r503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		l7_conn_new(ln->w, fd, ln, &ss);
 	}
 }
 
@@ -1325,7 +2255,9 @@ l7_worker_listeners(struct l7_worker *w, struct l7_view *v)
 		ln->w = w;
 		ln->ls = s->lsocks[i];
 		ln->index = i;
-		if (loop_io_add(w->loop, &ln->io, s->lsocks[i]->fd, EPOLLIN, l7_accept_io, ln) < 0) {
+		/* this worker's own SO_REUSEPORT socket of the listener */
+		if (loop_io_add(w->loop, &ln->io, s->lsocks[i]->fds[w->index % s->lsocks[i]->nfds],
+				EPOLLIN, l7_accept_io, ln) < 0) {
 			log_err("worker %u: cannot watch listener %s: %s", w->index,
 				s->conf->listeners[i].name, strerror(errno));
 			free(ln);
@@ -1405,14 +2337,22 @@ l7_workers_start(unsigned n)
 
 	if (n == 0 || l7_workers != NULL)
 		return -EINVAL;
+	rc = l7_alog_start(n);
+	if (rc < 0)
+		return rc;
 	l7_workers = calloc(n, sizeof(*l7_workers));
-	if (l7_workers == NULL)
+	if (l7_workers == NULL) {
+		l7_alog_stop_all();
 		return -ENOMEM;
+	}
 	l7_nworkers = n;
 	for (i = 0; i < n; i++) {
 		struct l7_worker *w = &l7_workers[i];
 
 		w->index = i;
+		w->md = l7_route_md_new();
+		if (getrandom(&w->rng, sizeof(w->rng), GRND_NONBLOCK) != sizeof(w->rng))
+			w->rng = loop_clock_ms() * 0x9e3779b97f4a7c15ull + i;
 		w->loop = loop_new();
 		if (w->loop == NULL) {
 			rc = -errno;
@@ -1447,10 +2387,13 @@ l7_workers_stop(void)
 		if (w->started)
 			pthread_join(w->thread, NULL);
 		loop_free(&w->loop);
+		if (w->md != NULL)
+			l7_route_md_free(w->md);
 	}
 	free(l7_workers);
 	l7_workers = NULL;
 	l7_nworkers = 0;
+	l7_alog_stop_all();	/* after the workers: every queued line is written */
 	l7_pool_registry_free();
 }
 
@@ -1462,6 +2405,7 @@ l7_workers_wake(void)
 	for (i = 0; i < l7_nworkers; i++)
 		if (l7_workers[i].loop != NULL)
 			loop_wake(l7_workers[i].loop);
+	l7_alog_reopen_files();	/* a reload also reopens the access logs (rotation) */
 }
 
 json_t *
@@ -1470,6 +2414,30 @@ l7_pools_status_json(const struct snapshot *s)
 	if (s == NULL)
 		return json_array();
 	return l7_pool_status_json(s->conf);
+}
+
+/* Counters added by issue 3, summed over workers into o. */
+static void
+l7_stats_more(json_t *o)
+{
+	unsigned long v[4] = { 0 };
+	unsigned i;
+
+	for (i = 0; i < l7_nworkers; i++) {
+		struct l7_stats *st = &l7_workers[i].stats;
+
+		v[0] += atomic_load_explicit(&st->refused_max_conns, memory_order_relaxed);
+		v[1] += atomic_load_explicit(&st->queued, memory_order_relaxed);
+		v[2] += atomic_load_explicit(&st->queue_timeouts, memory_order_relaxed);
+		v[3] += atomic_load_explicit(&st->retries, memory_order_relaxed);
+	}
+	json_object_set_new(o, "refused_max_connections", json_integer((json_int_t)v[0]));
+	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
+	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));
+	json_object_set_new(o, "retries", json_integer((json_int_t)v[3]));
+	l7_alog_counters(&v[0], &v[1]);
+	json_object_set_new(o, "access_log_lines", json_integer((json_int_t)v[0]));
+	json_object_set_new(o, "access_log_dropped", json_integer((json_int_t)v[1]));
 }
 
 json_t *
@@ -1509,5 +2477,6 @@ l7_stats_json(void)
 	json_object_set_new(o, "upstream_reuses", json_integer((json_int_t)ureuse));
 	json_object_set_new(o, "bad_requests", json_integer((json_int_t)bad));
 	json_object_set_new(o, "dropped_oom", json_integer((json_int_t)oom));
+	l7_stats_more(o);
 	return o;
 }

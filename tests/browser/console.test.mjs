@@ -216,6 +216,26 @@ async function main() {
     await page.locator(`[data-testid="route-row"][data-name="${ROUTE}"]`).waitFor();
   });
 
+  await step('an invalid L7 option is refused beside the options field', async () => {
+    await page.locator(`[data-testid="route-row"][data-name="${ROUTE}"] [data-testid="route-edit"]`).click();
+    await tid('route-l7').fill('{"match": {"path_regex": "(["}}');
+    await tid('route-submit').click();
+    const err = page.locator('#route-form [data-error-for="l7"]');
+    await err.waitFor({ state: 'visible' });
+    const text = await err.textContent();
+    assert(text.toLowerCase().includes('match.path_regex'), 'error does not name the option: ' + text);
+  });
+
+  await step('valid L7 options are saved and shown again on edit', async () => {
+    await tid('route-l7').fill('{"match": {"methods": ["GET", "HEAD"]}, "response_headers": {"set": {"X-Via": "tandem"}}}');
+    await tid('route-submit').click();
+    await page.waitForFunction(() => document.querySelector('#route-form-title')?.textContent === 'Add route');
+    await page.locator(`[data-testid="route-row"][data-name="${ROUTE}"] [data-testid="route-edit"]`).click();
+    const v = await tid('route-l7').inputValue();
+    assert(JSON.parse(v).match.methods.join(',') === 'GET,HEAD', 'options not read back: ' + v);
+    await tid('route-cancel').click();
+  });
+
   await step('diff shows the candidate changes', async () => {
     await tid('nav-changes').click();
     await tid('view-changes').waitFor({ state: 'visible' });
@@ -335,6 +355,49 @@ async function main() {
     // traffic still follows the last good revision
     const r = await fetch(TRAFFIC_URL, { signal: AbortSignal.timeout(3000) });
     assert(r.ok, 'traffic after the refused apply: HTTP ' + r.status);
+  }, { fatal: false });
+
+  await step('HA page: invalid VIP group fields are refused beside each field', async () => {
+    await tid('nav-vrrp').click();
+    await tid('view-vrrp').waitFor({ state: 'visible' });
+    await tid('vrrp-group-name').fill('bt-ha-' + suffix);
+    await tid('vrrp-group-vrid').fill('300');
+    await tid('vrrp-group-advert').fill('15');
+    await tid('vrrp-group-vips').fill('192.0.2.300');
+    await tid('vrrp-group-submit').click();
+    const got = [];
+    for (const attr of ['virtual_router_id', 'advert_interval_ms', 'vips']) {
+      const e = page.locator(`#vrrp-group-form .field-error[data-error-for="${attr}"]`);
+      await e.waitFor({ state: 'visible' });
+      got.push(attr + ': ' + JSON.stringify((await e.textContent()).trim()));
+    }
+    return got.join('; ');
+  }, { fatal: false });
+
+  await step('HA page: a VIP group is added, listed and deleted again', async () => {
+    const name = 'bt-ha-' + suffix;
+    await tid('vrrp-group-vrid').fill('51');
+    await tid('vrrp-group-advert').fill('100');
+    await tid('vrrp-group-peers').fill('192.0.2.11, 192.0.2.12');
+    await tid('vrrp-group-vips').fill('192.0.2.10/24');
+    await tid('vrrp-group-submit').click();
+    const row = page.locator(`[data-testid="vrrp-row"][data-name="${name}"]`);
+    await row.waitFor();
+    const role = (await row.locator('[data-testid="vrrp-role"]').textContent()).trim();
+    await row.locator('[data-testid="vrrp-delete"]').click();
+    await tid('confirm-dialog').waitFor({ state: 'visible' });
+    await tid('confirm-ok').click();
+    await row.waitFor({ state: 'detached' });
+    return 'role shown: ' + role;
+  }, { fatal: false });
+
+  await step("HA page: this node's priority out of range is refused beside the field", async () => {
+    await tid('vrrp-local-interface').fill('eth0');
+    await tid('vrrp-local-priority').fill('300');
+    await tid('vrrp-local-submit').click();
+    const e = page.locator('#vrrp-local-form .field-error[data-error-for="priority"]');
+    await e.waitFor({ state: 'visible' });
+    return JSON.stringify((await e.textContent()).trim());
   }, { fatal: false });
 
   await step('logout returns to the login page', async () => {

@@ -71,8 +71,11 @@ finish() {
 }
 trap 'cleanup' EXIT
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on and that this
-# test has not handed out before. (Not $RANDOM: every $(free_port) subshell
+# free_port: a TCP port on 127.0.0.1 that no socket uses in any state and
+# that this test has not handed out before. Below the ephemeral range
+# (32768+), so no outgoing connection or its TIME-WAIT takes it between the
+# check and the bind (a bind collides with a TIME-WAIT socket of a client
+# that did not set SO_REUSEADDR). (Not $RANDOM: every $(free_port) subshell
 # would start from the same seed and return the same port.)
 free_port() {
 	local p
@@ -113,9 +116,9 @@ stop_backend() { # stop_backend NAME
 	wait "${BACKEND_PID[$1]}" 2>/dev/null
 }
 
-# start_tandemd CONFIG: control socket at $T/tandemd.sock; TANDEMD_PID set.
+# start_tandemd CONFIG [ARGS...]: control socket at $T/tandemd.sock; TANDEMD_PID set.
 start_tandemd() {
-	"$B/daemon/tandemd" -c "$1" -s "$T/tandemd.sock" >"$T/tandemd.log" 2>&1 &
+	"$B/daemon/tandemd" -c "$1" -s "$T/tandemd.sock" "${@:2}" >"$T/tandemd.log" 2>&1 &
 	TANDEMD_PID=$!
 	PIDS+=($TANDEMD_PID)
 	local i

@@ -25,8 +25,15 @@ proc_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 ok "tandemd.service is active (Type=notify: READY=1 arrived)" wait_active tandemd.service
 ok "tandem-admin.service is active (Type=notify)" wait_active tandem-admin.service
 
-pid="$(mainpid tandemd.service)"
-ok "tandemd runs as user tandem" test "$(stat -c %U "/proc/$pid")" = tandem
+# The privilege split: the main process is the root supervisor of
+# keepalived; the data plane is its child, running as tandem.
+spid="$(mainpid tandemd.service)"
+ok "tandemd's supervisor (the main process) runs as root" test "$(stat -c %U "/proc/$spid")" = root
+pid=""
+for c in $(cat /proc/"$spid"/task/*/children 2>/dev/null); do
+	[ "$(stat -c %U "/proc/$c")" = tandem ] && pid=$c
+done
+ok "tandemd's data plane runs as user tandem" test -n "$pid"
 # CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13).
 ok "tandemd's effective capabilities are NET_ADMIN, NET_BIND_SERVICE, NET_RAW only" \
 	test "$(proc_field "$pid" CapEff)" = 0000000000003400
@@ -65,7 +72,7 @@ ok "dpkg -i over the installed package (upgrade path) succeeds" test $? -eq 0 ||
 	sed 's/^/    /' /root/upgrade.log
 ok "tandemd is active after the upgrade" wait_active tandemd.service
 ok "tandem-admin is active after the upgrade" wait_active tandem-admin.service
-ok "tandemd was restarted by the upgrade" test "$(mainpid tandemd.service)" != "$pid"
+ok "tandemd was restarted by the upgrade" test "$(mainpid tandemd.service)" != "$spid"
 ok "tandem-admin was restarted by the upgrade" test "$(mainpid tandem-admin.service)" != "$apid"
 ok "the database survived the upgrade" test -f /var/lib/tandem/tandem.db
 ok "the password is not printed again after a restart" \

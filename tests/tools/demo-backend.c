@@ -9,6 +9,13 @@
  *   any  with a body    -> reads it (Content-Length or chunked) and answers
  *                          "backend NAME got N bytes sum S\n" (S = byte sum mod 2^32)
  *   GET  /close         -> answers with Connection: close and closes
+ *   GET  .../echo...    -> "backend NAME\n" then the request line and fields as received
+ *   GET  /status/NNN    -> status NNN, body "backend NAME status NNN\n"
+ *   GET  /sleep?n=MS    -> waits MS milliseconds, then as GET /
+ *   GET  with Upgrade   -> 101 Switching Protocols, then echoes every byte back
+ *                          (a raw tunnel: enough to test the proxy's WebSocket path)
+ * With DEMO_BACKEND_LOG set, every request line is printed to stdout. A
+ * PROXY protocol v1 line before a request is printed ("proxy PROXY TCP4 ...").
  */
 #include "config.h"
 
@@ -121,25 +128,40 @@ static void *
 serve(void *arg)
 {
 	struct conn *c = arg;
-	char line[8192], method[16], target[4096], hdr[512];
+	char line[8192], method[16], target[4096], hdr[512], head[8192];
+	size_t hlen;
+	int logreq = getenv("DEMO_BACKEND_LOG") != NULL;
 
 	for (;;) {
 		unsigned long long clen = 0, count = 0;
 		uint32_t sum = 0;
-		int chunked = 0, has_body = 0, close_after = 0, http10 = 0;
+		int chunked = 0, has_body = 0, close_after = 0, http10 = 0, upgrade = 0;
 
 		if (conn_line(c, line, sizeof(line)) < 0)
 			break;
 		if (line[0] == '\0')
 			continue;
+		if (strncmp(line, "PROXY ", 6) == 0) {
+			/* PROXY protocol v1 from the proxy: shown, then the request */
+			printf("proxy %s\n", line);
+			fflush(stdout);
+			continue;
+		}
 		if (sscanf(line, "%15s %4095s", method, target) != 2)
 			break;
 		http10 = strstr(line, "HTTP/1.0") != NULL;
+		if (logreq) {
+			printf("req %s\n", line);
+			fflush(stdout);
+		}
+		hlen = (size_t)snprintf(head, sizeof(head), "%s\n", line);
 		for (;;) {
 			if (conn_line(c, line, sizeof(line)) < 0)
 				goto out;
 			if (line[0] == '\0')
 				break;
+			if (hlen < sizeof(head))
+				hlen += (size_t)snprintf(head + hlen, sizeof(head) - hlen, "%s\n", line);
 			if (strncasecmp(line, "content-length:", 15) == 0) {
 				clen = strtoull(line + 15, NULL, 10);
 				has_body = clen > 0;
@@ -148,6 +170,8 @@ serve(void *arg)
 				chunked = has_body = 1;
 			} else if (strncasecmp(line, "connection:", 11) == 0 && strcasestr(line, "close")) {
 				close_after = 1;
+			} else if (strncasecmp(line, "upgrade:", 8) == 0) {
+				upgrade = 1;
 			}
 		}
 		if (chunked) {
@@ -168,6 +192,23 @@ serve(void *arg)
 					goto out;
 			}
 		} else if (clen > 0 && conn_body(c, clen, &count, &sum) < 0) {
+			break;
+		}
+		if (upgrade && !has_body) {
+			static const char r101[] = "HTTP/1.1 101 Switching Protocols\r\n"
+				"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+			char echo[4096];
+			ssize_t n;
+
+			if (send_all(c->fd, r101, sizeof(r101) - 1) < 0)
+				break;
+			/* bytes that came with the head first */
+			if (c->len > 0 && send_all(c->fd, c->buf, c->len) < 0)
+				break;
+			c->len = 0;
+			while ((n = recv(c->fd, echo, sizeof(echo), 0)) > 0)
+				if (send_all(c->fd, echo, (size_t)n) < 0)
+					break;
 			break;
 		}
 		if (strcmp(target, "/close") == 0)
@@ -219,15 +260,40 @@ serve(void *arg)
 			if (send_all(c->fd, "0\r\n\r\n", 5) < 0)
 				break;
 		} else {
-			char body[256];
-			int n = snprintf(body, sizeof(body), "backend %s\n", backend_name);
-			int h = snprintf(hdr, sizeof(hdr),
-					 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Backend: %s\r\n"
-					 "Content-Length: %d\r\n%s\r\n", backend_name, n,
-					 close_after ? "Connection: close\r\n" : "");
-			if (send_all(c->fd, hdr, (size_t)h) < 0 ||
-			    (strcmp(method, "HEAD") != 0 && send_all(c->fd, body, (size_t)n) < 0))
+			char body[8448];
+			int status = 200, n, h;
+
+			if (hlen >= sizeof(head))
+				hlen = sizeof(head) - 1;
+			if (strncmp(target, "/status/", 8) == 0)
+				status = atoi(target + 8);
+			if (status < 200 || status > 599)
+				status = 200;
+			if (strncmp(target, "/sleep", 6) == 0)
+				usleep((useconds_t)query_n(target) * 1000);
+			if (strstr(target, "/echo") != NULL)
+				n = snprintf(body, sizeof(body), "backend %s\n%.*s", backend_name,
+					     (int)hlen, head);
+			else if (status != 200)
+				n = snprintf(body, sizeof(body), "backend %s status %d\n", backend_name,
+					     status);
+			else
+				n = snprintf(body, sizeof(body), "backend %s\n", backend_name);
+			h = snprintf(hdr, sizeof(hdr),
+				     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nX-Backend: %s\r\n"
+				     "Content-Length: %d\r\n%s\r\n", status, status == 200 ? "OK" : "Status", backend_name, n,
+				     close_after ? "Connection: close\r\n" : "");
+			/* head and body in one send, so a killed backend leaves no
+			 * half answer behind (the retry tests kill one under load) */
+			if (strcmp(method, "HEAD") != 0 && (size_t)h + (size_t)n <= sizeof(head)) {
+				memcpy(head, hdr, (size_t)h);
+				memcpy(head + h, body, (size_t)n);
+				if (send_all(c->fd, head, (size_t)h + (size_t)n) < 0)
+					break;
+			} else if (send_all(c->fd, hdr, (size_t)h) < 0 ||
+				   (strcmp(method, "HEAD") != 0 && send_all(c->fd, body, (size_t)n) < 0)) {
 				break;
+			}
 		}
 		if (close_after)
 			break;

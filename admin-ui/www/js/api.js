@@ -108,6 +108,7 @@ export const api = {
 
   pools: () => request('GET', '/pools'),
   createPool: (p) => request('POST', '/pools', p),
+  updatePool: (name, p) => request('PUT', '/pools/' + enc(name), p),
   deletePool: (name) => request('DELETE', '/pools/' + enc(name)),
   addMember: (pool, m) => request('POST', '/pools/' + enc(pool) + '/members', m),
   updateMember: (pool, key, m) => request('PUT', '/pools/' + enc(pool) + '/members/' + enc(key), m),

@@ -5,6 +5,7 @@ import { state } from './state.js';
 import { refreshStatus } from './app.js';
 import { memberState } from './pools.js';
 import { sortRoutes } from './routes.js';
+import { roleBadge } from './vrrp.js';
 
 export function init() {
   $('#dashboard-refresh').addEventListener('click', () => load());
@@ -45,6 +46,23 @@ export function renderStatus() {
   cand.append(s.candidate_changed
     ? h('a', { href: '#changes' }, badge('unapplied changes', 'warn'))
     : badge('same as running', 'ok'));
+  renderVrrp();
+}
+
+/* VRRP groups as tandemd runs them, each with its role on this node. */
+function renderVrrp() {
+  const td = (state.status && state.status.tandemd) || {};
+  const groups = (td.vrrp && Array.isArray(td.vrrp.groups)) ? td.vrrp.groups : [];
+  const vb = clear($('#dash-vrrp tbody'));
+  if (!groups.length)
+    vb.append(h('tr', {}, h('td', { colspan: 5, class: 'empty' },
+      td.reachable ? 'No VRRP groups running: this node runs without HA.' : 'tandemd is not reachable.')));
+  for (const g of groups)
+    vb.append(h('tr', { 'data-testid': 'dash-vrrp-row', 'data-group': g.name, 'data-role': g.role },
+      h('td', { class: 'mono' }, g.name), h('td', {}, roleBadge(g.role)),
+      h('td', { class: 'num' }, g.reported_priority ?? g.priority ?? ''),
+      h('td', { class: 'mono' }, g.interface || ''),
+      h('td', { class: 'mono' }, (g.vips || []).join(' '))));
 }
 
 function render() {
@@ -77,7 +95,8 @@ function render() {
         h('td', { class: 'mono' }, memberKey(m)),
         h('td', { class: 'num' }, m.weight ?? 1),
         h('td', {}, m.enabled === false ? 'no' : 'yes'),
-        h('td', {}, badge(st.text, st.kind))));
+        h('td', {}, badge(st.text, st.kind),
+          st.reason ? h('div', { class: 'muted small', 'data-testid': 'dash-member-reason' }, st.reason) : '')));
     });
   }
 
@@ -88,5 +107,6 @@ function render() {
       h('td', { class: 'num' }, r.priority ?? ''), h('td', { class: 'mono' }, r.name),
       h('td', { class: 'mono' }, r.listener),
       h('td', { class: 'mono' }, r.host || h('span', { class: 'muted' }, 'any')),
-      h('td', { class: 'mono' }, r.path_prefix || '/'), h('td', { class: 'mono' }, r.pool)));
+      h('td', { class: 'mono' }, r.path_prefix || '/'),
+      h('td', { class: 'mono' }, r.pool ?? h('span', { class: 'muted' }, r.action || '—'))));
 }

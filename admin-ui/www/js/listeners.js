@@ -2,6 +2,7 @@
 import { api, list } from './api.js';
 import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
   describeError, intOrUndefined, notify, confirmAction, sentence, focusFirst } from './dom.js';
+import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
 
@@ -71,6 +72,7 @@ export function startEdit(l, fieldErrors) {
   f.elements.name.readOnly = true;
   f.elements.address.value = l.address ?? '';
   f.elements.port.value = l.port ?? '';
+  f.elements.l7.value = l7Text(l, 'listeners');
   $('#listener-form-title').textContent = 'Edit listener ' + l.name;
   $('#listener-submit').textContent = 'Save';
   $('#listener-cancel').hidden = false;
@@ -96,6 +98,9 @@ async function onSubmit(ev) {
     address: f.elements.address.value.trim(),
     port: intOrUndefined(f.elements.port.value),
   };
+  const opts = l7Parse(f, 'listeners', setFieldError);
+  if (!opts) return;
+  l7Merge(body, opts, editing && state.listeners.find((x) => x.name === editing), 'listeners');
   const btn = $('#listener-submit');
   btn.disabled = true;
   try {
@@ -110,7 +115,7 @@ async function onSubmit(ev) {
     await load();
     refreshStatus();
   } catch (e) {
-    showApiError(f, e, 'A listener with this name');
+    showApiError(f, l7Errors(e, 'listeners'), 'A listener with this name');
   } finally {
     btn.disabled = false;
   }

@@ -3,12 +3,15 @@ import { api, list, memberKey } from './api.js';
 import { $, h, clear, badge, setAlert, clearFormErrors, setFieldError, showApiError,
   describeError, intOrUndefined, notify, confirmAction, fillSelect, sentence, focusFirst } from './dom.js';
 import { state, applyErrorsFor } from './state.js';
+import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
 import { refreshStatus } from './app.js';
 
 let editingMember = null; // {pool, key} while editing a member
+let editingPool = null; // pool name while editing a pool's L7 options
 
 export function init() {
   $('#pool-form').addEventListener('submit', onPoolSubmit);
+  $('#pool-cancel').addEventListener('click', () => resetPoolForm());
   $('#member-form').addEventListener('submit', onMemberSubmit);
   $('#member-cancel').addEventListener('click', () => resetMemberForm());
 }
@@ -34,7 +37,9 @@ export function memberState(poolName, m) {
   if (!rm) return { text: 'not applied', kind: 'pending' };
   if (rm.enabled === false) return { text: 'disabled', kind: 'disabled' };
   const s = String(rm.state || 'unknown').toLowerCase();
-  return { text: s, kind: ['up', 'down', 'disabled'].includes(s) ? s : 'unknown' };
+  // draining shows as a warning; the reason says why a member changed state
+  return { text: s, kind: s === 'draining' ? 'warn' : ['up', 'down', 'disabled'].includes(s) ? s : 'unknown',
+    reason: s === 'up' && /^(new member|connect succeeded)$/.test(rm.reason || '') ? '' : (rm.reason || '') };
 }
 
 function sorted(a) { return [...a].sort((x, y) => String(x.name).localeCompare(String(y.name))); }
@@ -70,7 +75,9 @@ function poolCard(p) {
       h('td', { class: 'num' }, m.port),
       h('td', { class: 'num' }, m.weight ?? 1),
       h('td', {}, m.enabled === false ? 'no' : 'yes'),
-      h('td', {}, badge(st.text, st.kind)),
+      h('td', {}, badge(st.text, st.kind),
+        m.backup ? [' ', badge('backup', 'pending')] : '',
+        st.reason ? h('div', { class: 'muted small', 'data-testid': 'member-reason' }, st.reason) : ''),
       h('td', { class: 'actions' },
         h('button', { type: 'button', class: 'btn-link', 'data-testid': 'member-edit',
           onclick: () => startEditMember(p.name, m) }, 'Edit'),
@@ -87,7 +94,11 @@ function poolCard(p) {
       h('h3', {}, p.name),
       h('span', { class: 'muted' }, `${members.length} member${members.length === 1 ? '' : 's'}, ${up} up`),
       h('span', { class: 'muted' }, usedBy.length ? '· used by ' + usedBy.join(', ') : '· not used by any route'),
+      h('span', { class: 'muted' }, '· ' + (p.algorithm || 'round_robin').replace(/_/g, ' ') +
+        (p.health_check ? ', ' + (p.health_check.type || 'tcp') + ' health check' : '')),
       h('span', { class: 'spacer' }),
+      h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-testid': 'pool-options',
+        onclick: () => startEditPool(p) }, 'Options'),
       h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'pool-add-member',
         onclick: () => { resetMemberForm(); $('#member-pool').value = p.name; $('#member-address').focus(); } }, 'Add member'),
       h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-testid': 'pool-delete',
@@ -101,22 +112,56 @@ function poolCard(p) {
       tbody));
 }
 
+function resetPoolForm() {
+  editingPool = null;
+  const f = $('#pool-form');
+  f.reset();
+  clearFormErrors(f);
+  f.elements.name.readOnly = false;
+  $('#pool-form-title').textContent = 'Add pool';
+  $('#pool-submit').textContent = 'Add pool';
+  $('#pool-cancel').hidden = true;
+}
+
+function startEditPool(p) {
+  editingPool = p.name;
+  const f = $('#pool-form');
+  clearFormErrors(f);
+  f.elements.name.value = p.name;
+  f.elements.name.readOnly = true;
+  f.elements.l7.value = l7Text(p, 'pools');
+  $('#pool-form-title').textContent = 'Options of pool ' + p.name;
+  $('#pool-submit').textContent = 'Save';
+  $('#pool-cancel').hidden = false;
+  focusFirst(f, 'l7');
+}
+
 async function onPoolSubmit(ev) {
   ev.preventDefault();
   const f = $('#pool-form');
   clearFormErrors(f);
   const name = f.elements.name.value.trim();
+  const opts = l7Parse(f, 'pools', setFieldError);
+  if (!opts) return;
   const btn = $('#pool-submit');
   btn.disabled = true;
   try {
-    await api.createPool({ name, members: [] });
-    f.reset();
-    notify('Pool ' + name + ' added to the candidate. Add its members next.');
-    await load();
-    $('#member-pool').value = name;
+    if (editingPool) {
+      await api.updatePool(editingPool,
+        l7Merge({}, opts, state.pools.find((x) => x.name === editingPool), 'pools'));
+      notify('Options of pool ' + editingPool + ' saved to the candidate.');
+      resetPoolForm();
+      await load();
+    } else {
+      await api.createPool(l7Merge({ name, members: [] }, opts, null, 'pools'));
+      f.reset();
+      notify('Pool ' + name + ' added to the candidate. Add its members next.');
+      await load();
+      $('#member-pool').value = name;
+    }
     refreshStatus();
   } catch (e) {
-    showApiError(f, e, 'A pool with this name');
+    showApiError(f, l7Errors(e, 'pools'), 'A pool with this name');
   } finally {
     btn.disabled = false;
   }
@@ -147,6 +192,8 @@ export function startEditMember(poolName, m) {
   f.elements.port.value = m.port ?? '';
   f.elements.weight.value = m.weight ?? 1;
   f.elements.enabled.checked = m.enabled !== false;
+  f.elements.backup.checked = m.backup === true;
+  f.elements.drain.checked = m.drain === true;
   $('#member-form-title').textContent = 'Edit member ' + key + ' of ' + poolName;
   $('#member-submit').textContent = 'Save';
   $('#member-cancel').hidden = false;
@@ -180,6 +227,8 @@ async function onMemberSubmit(ev) {
     port: intOrUndefined(f.elements.port.value),
     weight: intOrUndefined(f.elements.weight.value),
     enabled: f.elements.enabled.checked,
+    backup: f.elements.backup.checked,
+    drain: f.elements.drain.checked,
   };
   const btn = $('#member-submit');
   btn.disabled = true;

@@ -2,6 +2,7 @@
 import { api, list } from './api.js';
 import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
   describeError, intOrUndefined, notify, confirmAction, fillSelect, focusFirst } from './dom.js';
+import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
 
@@ -34,8 +35,14 @@ function fillSelects(route) {
   const ls = names(state.listeners), ps = names(state.pools);
   fillSelect(f.elements.listener, ls, route ? route.listener : (f.elements.listener.value || ls[0]),
     ls.length ? undefined : '— add a listener first —');
-  fillSelect(f.elements.pool, ps, route ? route.pool : (f.elements.pool.value || ps[0]),
+  fillSelect(f.elements.pool, ps, route ? (route.pool ?? '') : (f.elements.pool.value || ps[0]),
     ps.length ? undefined : '— add a pool first —');
+  // redirect, respond and deny routes have no pool (L7 option "action")
+  const none = document.createElement('option');
+  none.value = '';
+  none.textContent = '— none (redirect, respond or deny) —';
+  f.elements.pool.append(none);
+  if (route && !route.pool) f.elements.pool.value = '';
 }
 
 export function sortRoutes(a) {
@@ -60,7 +67,7 @@ function render() {
       h('td', { class: 'mono' }, r.listener),
       h('td', { class: 'mono' }, r.host ? r.host : h('span', { class: 'muted' }, 'any')),
       h('td', { class: 'mono' }, r.path_prefix || '/'),
-      h('td', { class: 'mono' }, r.pool),
+      h('td', { class: 'mono' }, r.pool ?? h('span', { class: 'muted' }, r.action || '—')),
       h('td', { class: 'actions' },
         h('button', { type: 'button', class: 'btn-link', 'data-testid': 'route-edit',
           onclick: () => startEdit(r) }, 'Edit'),
@@ -95,6 +102,7 @@ export function startEdit(r) {
   f.elements.host.value = r.host ?? '';
   f.elements.path_prefix.value = r.path_prefix ?? '/';
   f.elements.priority.value = r.priority ?? '';
+  f.elements.l7.value = l7Text(r, 'routes');
   $('#route-form-title').textContent = 'Edit route ' + r.name;
   $('#route-submit').textContent = 'Save';
   $('#route-cancel').hidden = false;
@@ -119,13 +127,13 @@ async function onSubmit(ev) {
     listener: f.elements.listener.value,
     host: f.elements.host.value.trim(),
     path_prefix: f.elements.path_prefix.value.trim(),
-    pool: f.elements.pool.value,
+    pool: f.elements.pool.value || (editing ? null : undefined),
     priority: intOrUndefined(f.elements.priority.value),
   };
-  let bad = false;
-  if (!body.listener) bad = setFieldError(f, 'listener', 'Add a listener first.') || true;
-  if (!body.pool) bad = setFieldError(f, 'pool', 'Add a pool first.') || true;
-  if (bad) return;
+  if (!body.listener) { setFieldError(f, 'listener', 'Add a listener first.'); return; }
+  const opts = l7Parse(f, 'routes', setFieldError);
+  if (!opts) return;
+  l7Merge(body, opts, editing && state.routes.find((x) => x.name === editing), 'routes');
   const btn = $('#route-submit');
   btn.disabled = true;
   try {
@@ -140,7 +148,7 @@ async function onSubmit(ev) {
     await load();
     refreshStatus();
   } catch (e) {
-    showApiError(f, e, 'A route with this name');
+    showApiError(f, l7Errors(e, 'routes'), 'A route with this name');
   } finally {
     btn.disabled = false;
   }

@@ -1,0 +1,19 @@
+#ifndef TANDEM_L7_METRICS_H
+#define TANDEM_L7_METRICS_H
+
+#include "loop-t.h"
+
+/*
+ * l7_metrics - Prometheus text of the L7 counters on a loopback address,
+ * served from the main thread's loop (l7_metrics.c).
+ */
+
+/* Listens on addrport ("127.0.0.1:9145", "[::1]:9145") in loop l. 0, -EPERM
+ * when the address is not loopback, -EINVAL when malformed, or -errno.
+ * Main thread only. */
+int l7_metrics_start(struct loop *l, const char *addrport);
+
+/* Stops listening. Main thread only. */
+void l7_metrics_stop(void);
+
+#endif

@@ -1,0 +1,77 @@
+#ifndef TANDEM_PEER_H
+#define TANDEM_PEER_H
+
+#include <jansson.h>
+
+#include "peer-t.h"
+
+/*
+ * peer - the link between the two tandemds of a pair: one TLS 1.3
+ * connection, mutual certificate authentication against the pair's CA,
+ * framed JSON messages, acknowledged batches, resume or resync after a
+ * reconnect. Today it carries each node's member health view.
+ *
+ * The link runs in a thread of its own (blocking TLS with short poll
+ * timeouts; nothing on the data path waits for it). The main loop hands it
+ * the local health view (peer_health_set) and reads its status
+ * (peer_status_json); both take the link's mutex briefly.
+ */
+
+/* ---- peer_frame.c: framing (pure) ---- */
+
+/* Encodes msg (borrowed) as one frame: malloc'd bytes in *out, length in
+ * *len. 0, -ENOMEM, or -EMSGSIZE over PEER_FRAME_MAX. */
+int peer_frame_encode(const json_t *msg, unsigned char **out, size_t *len);
+
+/* Parses the frame at the start of buf. Returns 1 with *msg (new reference)
+ * and *used set when a whole valid frame is there, 0 when more bytes are
+ * needed, -EMSGSIZE (length over PEER_FRAME_MAX) or -EBADMSG (not a JSON
+ * object with a known "t") with a static reason in *err. */
+int peer_frame_parse(const unsigned char *buf, size_t len, json_t **msg, size_t *used,
+		     const char **err);
+
+/* The type named by msg's "t"; PEER_MSG_INVALID when unknown. */
+enum peer_msg_type peer_msg_type(const json_t *msg);
+/* "hello", "batch", ...: the wire names. NULL for INVALID. */
+const char *peer_msg_name(enum peer_msg_type t);
+
+/* ---- peer_link.c: the link ---- */
+
+struct peer;
+
+struct peer_opts {
+	const char *listen;	/* "ADDR:PORT" this node accepts the peer on */
+	const char *connect;	/* "ADDR:PORT" of the peer */
+	const char *dir;	/* ca.pem, node.pem, node.key (from tandemctl pair-init) */
+};
+
+/* Loads the certificates and starts the link's thread. The node whose
+ * listen address sorts lower dials, the other accepts, so the pair keeps
+ * one connection. 0 and *out, or -errno with the reason logged. */
+int peer_start(const struct peer_opts *opts, struct peer **out);
+
+/* Stops the thread, closes the link, frees; sets *pp to NULL. */
+void peer_stop(struct peer **pp);
+
+/* Drops the current connection so that it is made again (a resume when
+ * nothing was lost). Any thread. */
+void peer_kick(struct peer *p);
+
+/* Sets this node's health view (borrowed: copied) to be sent when it
+ * differs from the last one sent. Main loop. */
+void peer_health_set(struct peer *p, const json_t *members);
+
+/* The link's status (new object): state, peer node, sessions, sequence
+ * numbers, counters, last error, the peer's health view. Any thread. */
+json_t *peer_status_json(struct peer *p);
+
+/* ---- peer_pki.c: the pair's certificates ---- */
+
+/* Makes dir/ca.pem (+ dir/ca.key) and, for each of the two node names,
+ * dir/<node>/{ca.pem,node.pem,node.key}: an EC P-256 CA valid 10 years and
+ * node certificates (CN = node name, clientAuth + serverAuth) it signs.
+ * Refuses to overwrite an existing ca.pem. 0 or -errno; msg says why. */
+int peer_pki_pair_init(const char *dir, const char *node_a, const char *node_b, char *msg,
+		       size_t msglen);
+
+#endif
