@@ -269,6 +269,7 @@ conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 
 		conf_pathf(path, "$.listeners[%zu]", i);
 		l->index = i;
+		l->name = "";	/* later listeners compare names with this one */
 		if (!json_is_object(o)) {
 			errs_add(x->errs, path, "must be an object");
 			continue;

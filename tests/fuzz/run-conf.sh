@@ -11,8 +11,9 @@ mkdir -p "$OUT/conf-corpus"
 echo '#define PACKAGE_VERSION "fuzz"' >"$OUT/config.h"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I"$OUT" -I"$SRC/lib" -I"$SRC/daemon/conf" $(pkg-config --cflags jansson) \
-	"$HERE/fuzz_conf.c" "$SRC/daemon/conf/conf.c" "$SRC/daemon/conf/conf_l7.c" "$SRC/daemon/conf/conf_vrrp.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" \
+	"$HERE/fuzz_conf.c" "$SRC"/daemon/conf/*.c "$SRC/lib/arena.c" "$SRC/lib/errs.c" \
 	$(pkg-config --libs jansson libpcre2-8) -o "$OUT/fuzz_conf"
 # New inputs go to a scratch corpus; the seeds in the tree stay as they are.
+# Crash inputs land in $OUT (not the caller's working directory).
 "$OUT/fuzz_conf" -max_total_time="${SECONDS_PER_TARGET:-30}" -max_len=4096 \
-	-print_final_stats=1 "$OUT/conf-corpus" "$HERE/corpus/conf"
+	-artifact_prefix="$OUT/" -print_final_stats=1 "$OUT/conf-corpus" "$HERE/corpus/conf"

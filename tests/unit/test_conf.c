@@ -144,6 +144,10 @@ test_error_types(void **state)
 	(void)state;
 	expect_error("{\"version\":1,\"pools\":{}}", "$.pools", "must be an array");
 	expect_error("{\"version\":1,\"pools\":[1]}", "$.pools[0]", "must be an object");
+	/* A listener that is not an object, followed by one that is: the
+	 * duplicate-name check must not read the first one's unset name. */
+	expect_error("{\"version\":1,\"listeners\":[[],{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":1}]}",
+		     "$.listeners[0]", "must be an object");
 	expect_error("{\"version\":1,\"pools\":[{\"name\":5,\"members\":[]}]}", "$.pools[0].name", "must be a string");
 	expect_error("{\"version\":1,\"pools\":[{\"name\":\"p\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":1,\"enabled\":1}]}]}",
 		     "$.pools[0].members[0].enabled", "true or false");
