@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 65-peer-link.sh - the peer link between two tandemds on loopback: the
+# 57-peer-link.sh - the peer link between two tandemds on loopback: the
 # pair's certificates from `tandemctl pair-init`, TLS 1.3 with mutual
 # authentication, each node's health view carried to the other; a client
 # without the pair's certificate (none, or one of another pair) is refused
