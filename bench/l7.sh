@@ -26,7 +26,10 @@
 #                    match is "/" to the origin. Columns tandemd-r10,
 #                    tandemd-r1000, and for reference haproxy-r10 /
 #                    haproxy-r1000 (the same list as use_backend ... if
-#                    { path_beg ... } rules, HAProxy's linear equivalent).
+#                    { path_beg ... } rules, HAProxy's linear equivalent),
+#                    nginx-r10 / nginx-r1000 (the same list as
+#                    "location ^~ /app/r0001/" prefix blocks, which nginx
+#                    looks up in a tree).
 #                    Target (issue 3): tandemd 1000 routes costs <= 2x 10 routes.
 #
 # From here on the original notes of l7-peers.sh apply:
@@ -68,7 +71,8 @@
 #   H2_STREAMS=10      h2load -m
 #   IDLE_CONNS=1000    idle keep-alive connections for the memory probe (0 = skip)
 #   SCENARIOS="ka close tls-ka tls-hs h2 routes"
-#   COLUMNS="haproxy-http nginx tandemd direct tandemd-r10 tandemd-r1000 haproxy-r10 haproxy-r1000"
+#   COLUMNS="haproxy-http nginx tandemd direct tandemd-r10 tandemd-r1000 haproxy-r10 haproxy-r1000
+#            nginx-r10 nginx-r1000"
 #                      (the extra proxy is appended; haproxy-tcp is available too)
 #   ROUTES_FEW=10 ROUTES_MANY=1000   route counts of scenario routes (column names keep
 #                      the r10/r1000 labels whatever the counts; env.txt has the real ones)
@@ -130,7 +134,7 @@ CONNS=${CONNS:-50}
 H2_STREAMS=${H2_STREAMS:-10}
 IDLE_CONNS=${IDLE_CONNS:-1000}
 SCENARIOS=${SCENARIOS:-"ka close tls-ka tls-hs h2 routes"}
-COLUMNS=${COLUMNS:-"haproxy-http nginx tandemd direct tandemd-r10 tandemd-r1000 haproxy-r10 haproxy-r1000"}
+COLUMNS=${COLUMNS:-"haproxy-http nginx tandemd direct tandemd-r10 tandemd-r1000 haproxy-r10 haproxy-r1000 nginx-r10 nginx-r1000"}
 ROUTES_FEW=${ROUTES_FEW:-10}
 ROUTES_MANY=${ROUTES_MANY:-1000}
 TANDEMD=${TANDEMD:-}
@@ -164,15 +168,17 @@ declare -A HTTP_PORT=( [haproxy-http]=$((10080 + PORT_OFFSET)) [haproxy-tcp]=$((
                        [nginx]=$((12080 + PORT_OFFSET)) [custom]=$((13080 + PORT_OFFSET)) [direct]=$ORIGIN_PORT
                        [tandemd]=$((14080 + PORT_OFFSET)) [tandemd-r10]=$((15080 + PORT_OFFSET))
                        [tandemd-r1000]=$((16080 + PORT_OFFSET)) [haproxy-r10]=$((17080 + PORT_OFFSET))
-                       [haproxy-r1000]=$((18080 + PORT_OFFSET)) )
+                       [haproxy-r1000]=$((18080 + PORT_OFFSET)) [nginx-r10]=$((19080 + PORT_OFFSET))
+                       [nginx-r1000]=$((20080 + PORT_OFFSET)) )
 declare -A TLS_PORT=(  [haproxy-http]=$((10443 + PORT_OFFSET)) [haproxy-tcp]=$((11443 + PORT_OFFSET))
                        [nginx]=$((12443 + PORT_OFFSET)) [custom]=$((13443 + PORT_OFFSET)) [direct]=$ORIGIN_TLS_PORT )
 declare -A HOST_OF=(   [haproxy-http]=$PROXY_HOST [haproxy-tcp]=$PROXY_HOST [nginx]=$PROXY_HOST [custom]=$PROXY_HOST [direct]=$ORIGIN_HOST
                        [tandemd]=$PROXY_HOST [tandemd-r10]=$PROXY_HOST [tandemd-r1000]=$PROXY_HOST
-                       [haproxy-r10]=$PROXY_HOST [haproxy-r1000]=$PROXY_HOST )
+                       [haproxy-r10]=$PROXY_HOST [haproxy-r1000]=$PROXY_HOST [nginx-r10]=$PROXY_HOST [nginx-r1000]=$PROXY_HOST )
 # which scenarios each column can run (tandem: "routes" = scenario routes only)
 declare -A FEATURES=( [haproxy-http]="http,tls,h2" [haproxy-tcp]="http,tls" [nginx]="http,tls,h2" [direct]="http,tls,h2" [custom]="$PROXY_FEATURES"
-                      [tandemd]="http" [tandemd-r10]="routes" [tandemd-r1000]="routes" [haproxy-r10]="routes" [haproxy-r1000]="routes" )
+                      [tandemd]="http" [tandemd-r10]="routes" [tandemd-r1000]="routes" [haproxy-r10]="routes" [haproxy-r1000]="routes"
+                      [nginx-r10]="routes" [nginx-r1000]="routes" )
 for col in $COLUMNS; do [[ -n ${HTTP_PORT[$col]:-} ]] || { echo "unknown column $col" >&2; exit 2; }; done
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -256,7 +262,7 @@ trap 'exit 130' INT TERM
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 NOFILE=$(ulimit -n)
-((NOFILE >= 4 * IDLE_CONNS + 200)) || die "open-files limit $NOFILE too low for IDLE_CONNS=$IDLE_CONNS"
+((NOFILE >= 2 * IDLE_CONNS + 200)) || die "open-files limit $NOFILE too low for IDLE_CONNS=$IDLE_CONNS"
 MAXCONN=$(( (NOFILE - 200) / 2 )); ((MAXCONN > 20000)) && MAXCONN=20000
 
 PFX=()
@@ -405,12 +411,17 @@ if fmt == "tandemd":
     routes.append({"name": "match", "listener": "bench", "path_prefix": "/", "pool": "origin", "priority": 100})
     json.dump({"version": 1, "listeners": [{"name": "bench", "address": host, "port": port}],
                "pools": pools, "routes": routes}, open(out, "w"), indent=1, sort_keys=True)
-else:
+elif fmt == "haproxy":
     with open(out, "a") as f:
         f.write("frontend fe\n  bind %s:%d\n" % (host, port))
         for p in decoys: f.write("  use_backend decoy if { path_beg %s }\n" % p)
         f.write("  default_backend be\nbackend be\n  server origin %s:%d\n" % (ohost, oport))
         f.write("backend decoy\n  server decoy 127.0.0.3:9\n")
+elif fmt == "nginx":  # appended inside the http block of a copy of the nginx proxy config
+    with open(out, "a") as f:
+        f.write("  upstream decoy { server 127.0.0.3:9; }\n  server {\n    listen %s:%d backlog=4096;\n" % (host, port))
+        for p in decoys: f.write("    location ^~ %s { proxy_pass http://decoy; }\n" % p)
+        f.write("    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n  }\n}\n")
 PYEOF
 }
 mkdir -p "$WD/tandemd"
@@ -420,6 +431,10 @@ gen_routes tandemd "${HTTP_PORT[tandemd-r1000]}" "$ROUTES_MANY" "$WD/tandemd/tan
 for r in r10:$ROUTES_FEW r1000:$ROUTES_MANY; do
   printf '%s\n  mode http\n  http-reuse %s\n' "$haproxy_global" "$HAPROXY_REUSE" >"$WD/haproxy-${r%%:*}.cfg"
   gen_routes haproxy "${HTTP_PORT[haproxy-${r%%:*}]}" "${r#*:}" "$WD/haproxy-${r%%:*}.cfg"
+  # nginx: the proxy config above up to its server block, then the route list as a server of its own
+  mkdir -p "$WD/nginx-${r%%:*}/tmp"
+  sed -e "s|$WD/nginx/nginx.pid|$WD/nginx-${r%%:*}/nginx.pid|" -e '/^  server {$/,$d' "$WD/nginx/nginx.conf" >"$WD/nginx-${r%%:*}/nginx.conf"
+  gen_routes nginx "${HTTP_PORT[nginx-${r%%:*}]}" "${r#*:}" "$WD/nginx-${r%%:*}/nginx.conf"
 done
 if ((want_tandemd)); then
   for f in "$WD"/tandemd/*.json; do "$TANDEMD" --check "$f" >/dev/null || die "tandemd --check $f failed"; done
@@ -540,6 +555,7 @@ start_proxy() {
     custom)       start_bg custom       "$PROXY_CPU" bash -c "exec $PROXY_CMD" ;;
     tandemd*)     start_bg "$1" "$PROXY_CPU" "$TANDEMD" -c "$WD/tandemd/$1.json" -s "$WD/tandemd/$1.sock" -w 1 ;;
     haproxy-r*)   start_bg "$1" "$PROXY_CPU" haproxy -db -f "$WD/$1.cfg" ;;
+    nginx-r*)     start_bg "$1" "$PROXY_CPU" nginx -p "$WD/$1/" -c "$WD/$1/nginx.conf" ;;
     direct)       return 0 ;;
   esac
   wait_http "http://${HOST_OF[$1]}:${HTTP_PORT[$1]}/" ||
@@ -935,6 +951,10 @@ if a and b:
     if ha and hb:
         print(f"| (reference) HAProxy, {r_many} vs {r_few} linear use_backend rules | {fm(ratio(hb['us'], ha['us']))}× "
               f"({fm(hb['us'], '%.1f')} vs {fm(ha['us'], '%.1f')} µs) | - |")
+    na, nb = S.get(("routes", "nginx-r10")), S.get(("routes", "nginx-r1000"))
+    if na and nb:
+        print(f"| (reference) nginx, {r_many} vs {r_few} prefix locations | {fm(ratio(nb['us'], na['us']))}× "
+              f"({fm(nb['us'], '%.1f')} vs {fm(na['us'], '%.1f')} µs) | - |")
 else:
     print("| routes: 1000 <= 2x 10 | not measured | - |")
 print("\nVerdicts are on this run's medians only. \"noisy run\": other processes used more than FOREIGN_MAX % of a core "

@@ -8,6 +8,7 @@
 
 #include "buf-t.h"
 #include "conf-t.h"
+#include "l7_freelist.h"
 #include "l7_http1-t.h"
 #include "l7_pool-t.h"
 #include "loop-t.h"
@@ -19,9 +20,13 @@
  * reads with relaxed atomic loads.
  */
 
-/* Buffer sizes: a request head must fit whole in the client input buffer. */
-#define L7_BUF_IN		L7_HTTP1_MAX_HEAD
-#define L7_BUF_OUT		(L7_HTTP1_MAX_HEAD + 512)	/* room for added headers */
+/* One size for the four I/O buffers of a connection: a request head must
+ * fit whole in the client input buffer, and a rewritten head (added
+ * headers) in the output buffers. The buffers come from the worker's free
+ * list and go back to it whenever a connection waits for a request. */
+#define L7_BUF_SIZE		(L7_HTTP1_MAX_HEAD + 512)
+#define L7_BUF_FREE_MAX		256	/* free buffers a worker keeps (4 MiB) */
+#define L7_REC_FREE_MAX		256	/* free request records a worker keeps */
 
 /* The other timeouts are per listener (conf_l7_timeouts). */
 #define L7_TIMEOUT_LINGER_MS		2000	/* draining a client after our last byte */
@@ -55,6 +60,7 @@ struct l7_stats {
 	atomic_ulong queued;		/* requests that waited for a member slot */
 	atomic_ulong queue_timeouts;
 	atomic_ulong retries;		/* requests sent again to another member */
+	atomic_ulong io_buffers;	/* I/O buffers held by connections now */
 };
 
 /* A snapshot as one worker uses it: the snapshot reference plus the runtime
@@ -114,8 +120,17 @@ enum l7_resp_state {
 	L7_R_BODY,
 };
 
+/* What the access log and the request id header need of the request in
+ * flight (strings copied: the head's buffer is consumed before the request
+ * ends). Taken from the worker's free list per request, so that an idle
+ * connection does not carry it. */
+struct l7_reqrec {
+	char method[16], host[96], path[256], rid[40];
+};
+
 /* One client connection. Requests are served one at a time in arrival
- * order; pipelined ones wait in ibuf, which answers them in order. */
+ * order; pipelined ones wait in ibuf, which answers them in order. Kept
+ * small: while it waits for a request it holds no buffer, no record. */
 struct l7_conn {
 	unsigned magic;
 	struct loop_io io;
@@ -143,7 +158,6 @@ struct l7_conn {
 	bool head_timer;		/* the client timer is the head timeout, not idle */
 	unsigned long nreq;
 
-	struct l7_http1_msg msg;	/* the head being parsed: request, then response */
 	struct l7_http1_body reqb, respb;
 	enum l7_http1_method req_method;
 	int req_minor;
@@ -171,7 +185,7 @@ struct l7_conn {
 	uint64_t bytes_out;
 	size_t msg_head_len;
 	int status;
-	char log_method[16], log_host[96], log_path[256], rid[40];
+	struct l7_reqrec *rec;		/* while a request is in flight */
 	struct l7_conn *qprev, *qnext;	/* worker's queue */
 	uint64_t tried;			/* members already tried for this request */
 	int member;
@@ -191,11 +205,17 @@ struct l7_worker {
 	struct l7_lsn *lsns;
 	struct l7_conn *conns;
 	struct l7_up *idle;		/* idle upstream connections, newest first */
+	unsigned nidle;			/* connections in idle */
 	struct l7_conn *qhead, *qtail;	/* requests waiting for a member slot, FIFO */
 	struct loop_timer qtick;
 	void *md;			/* pcre2 match data for route regexes */
 	uint64_t rng;			/* xorshift state: power of two choices, request ids */
 	uint64_t rid_seq;
+	/* The head being parsed, request or response: it is used within one
+	 * call (parse, then route or rewrite), so one per worker is enough. */
+	struct l7_http1_msg msg;
+	struct l7_freelist bufs;	/* L7_BUF_SIZE I/O buffers */
+	struct l7_freelist recs;	/* struct l7_reqrec */
 	struct l7_stats stats;
 };
 

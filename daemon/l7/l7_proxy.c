@@ -46,6 +46,7 @@
 #include "loop.h"
 #include "snapshot.h"
 #include "l7_alog.h"
+#include "l7_freelist.h"
 #include "l7_http1.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
@@ -161,6 +162,7 @@ l7_up_close(struct l7_up **upp)
 			w->idle = up->next;
 		if (up->next != NULL)
 			up->next->prev = up->prev;
+		w->nidle--;
 	}
 	loop_timer_cancel(w->loop, &up->timer);
 	loop_io_del(w->loop, &up->io);
@@ -191,9 +193,11 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 	struct l7_up *it;
 	unsigned n = 0;
 
-	for (it = w->idle; it != NULL; it = it->next)
-		if (it->ms == up->ms)
-			n++;
+	/* the cap is per member: count only when the worker's total reaches it */
+	if (w->nidle >= L7_UP_IDLE_MAX)
+		for (it = w->idle; it != NULL; it = it->next)
+			if (it->ms == up->ms)
+				n++;
 	if (n >= L7_UP_IDLE_MAX || w->stopping ||
 	    loop_io_mod(w->loop, &up->io, EPOLLIN) < 0 ||
 	    loop_timer_set(w->loop, &up->timer, L7_UP_IDLE_TIMEOUT_MS, l7_up_idle_timeout, up) < 0) {
@@ -208,11 +212,19 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 	if (w->idle != NULL)
 		w->idle->prev = up;
 	w->idle = up;
+	w->nidle++;
 }
 
-/* Takes the newest idle connection to ms that still looks alive. */
+/*
+ * Takes the newest idle connection to ms. A connection the member closed
+ * while idle is normally gone already (l7_up_idle_io); one whose EOF is
+ * still undispatched in this pass is caught here by a MSG_PEEK, but only
+ * when peek says so: an idempotent request is replayed on a fresh
+ * connection if it meets a stale one (l7_conn_up_broken), which saves a
+ * syscall per request on the common path.
+ */
 static struct l7_up *
-l7_up_idle_take(struct l7_worker *w, struct l7_member_state *ms)
+l7_up_idle_take(struct l7_worker *w, struct l7_member_state *ms, int peek)
 {
 	struct l7_up *up = w->idle, *next;
 
@@ -231,7 +243,10 @@ l7_up_idle_take(struct l7_worker *w, struct l7_member_state *ms)
 			up->next->prev = up->prev;
 		up->prev = up->next = NULL;
 		up->state = L7_UP_BUSY;
+		w->nidle--;
 		loop_timer_cancel(w->loop, &up->timer);
+		if (!peek)
+			return up;
 		/* EOF or stray bytes since it went idle: not reusable */
 		n = recv(up->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -267,7 +282,8 @@ l7_conn_timeout(struct loop *l, struct loop_timer *t)
 					   "Content-Length: 20\r\nConnection: close\r\n\r\n408 Request Timeout\n";
 
 		log_debug("client=%s: request head timeout", c->peer);
-		if (buf_append(&c->obuf, r408, sizeof(r408) - 1) == 0) {
+		if (l7_buf_take(&c->w->bufs, &c->obuf) == 0 &&
+		    buf_append(&c->obuf, r408, sizeof(r408) - 1) == 0) {
 			STAT_INC(c->w, responses[4]);
 			c->state = L7_C_CLOSING;
 			loop_timer_set(c->w->loop, &c->timer, L7_TIMEOUT_LINGER_MS, l7_conn_timeout, c);
@@ -387,7 +403,7 @@ l7_conn_log(struct l7_conn *c)
 	char *line;
 	int n;
 
-	if (!c->log_pending)
+	if (!c->log_pending || c->rec == NULL)
 		return;
 	c->log_pending = false;
 	l = l7_conn_listener(c);
@@ -402,9 +418,9 @@ l7_conn_log(struct l7_conn *c)
 	gmtime_r(&now.tv_sec, &tm);
 	n = (int)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + n, sizeof(ts) - (size_t)n, ".%03ldZ", now.tv_nsec / 1000000);
-	l7_json_esc(host, sizeof(host), c->log_host, strlen(c->log_host));
-	l7_json_esc(path, sizeof(path), c->log_path, strlen(c->log_path));
-	l7_json_esc(rid, sizeof(rid), c->rid, strlen(c->rid));
+	l7_json_esc(host, sizeof(host), c->rec->host, strlen(c->rec->host));
+	l7_json_esc(path, sizeof(path), c->rec->path, strlen(c->rec->path));
+	l7_json_esc(rid, sizeof(rid), c->rec->rid, strlen(c->rec->rid));
 	member[0] = '\0';
 	if (c->pool != NULL && c->member >= 0 && (size_t)c->member < c->pool->nmembers)
 		l7_json_esc(member, sizeof(member), c->pool->members[c->member].id,
@@ -414,7 +430,7 @@ l7_conn_log(struct l7_conn *c)
 		     "\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"member\":\"%s\","
 		     "\"connect_ms\":%lld,\"first_byte_ms\":%lld,\"total_ms\":%llu,"
 		     "\"request_id\":\"%s\"}\n",
-		     ts, c->client_ip, l->name, c->route ? c->route->name : "", host, c->log_method,
+		     ts, c->client_ip, l->name, c->route ? c->route->name : "", host, c->rec->method,
 		     path, c->status,
 		     (unsigned long long)(c->msg_head_len + c->reqb.total),
 		     (unsigned long long)c->bytes_out, member,
@@ -430,34 +446,38 @@ l7_conn_log(struct l7_conn *c)
 }
 
 /* Starts the access log record of a request (strings copied: the head's
- * buffer is consumed before the request ends). */
-static void
+ * buffer is consumed before the request ends). 0, or -1 out of memory. */
+static int
 l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg *m)
 {
+	struct l7_reqrec *rec = c->rec;
 	size_t n;
 
+	if (rec == NULL && (rec = c->rec = l7_freelist_get(&c->w->recs)) == NULL)
+		return -1;
 	c->log_pending = true;
 	c->t_start = loop_now(c->w->loop);
 	c->t_connect = c->t_first = 0;
 	c->bytes_out = 0;
 	c->status = 0;
-	c->rid[0] = '\0';
+	rec->rid[0] = '\0';
 	c->msg_head_len = m ? m->head_len : 0;
 	if (m == NULL) {
-		snprintf(c->log_method, sizeof(c->log_method), "-");
-		snprintf(c->log_path, sizeof(c->log_path), "-");
-		c->log_host[0] = '\0';
-		return;
+		snprintf(rec->method, sizeof(rec->method), "-");
+		snprintf(rec->path, sizeof(rec->path), "-");
+		rec->host[0] = '\0';
+		return 0;
 	}
-	n = m->method_s.len < sizeof(c->log_method) ? m->method_s.len : sizeof(c->log_method) - 1;
-	memcpy(c->log_method, buf + m->method_s.off, n);
-	c->log_method[n] = '\0';
-	n = m->path.len < sizeof(c->log_path) ? m->path.len : sizeof(c->log_path) - 1;
-	memcpy(c->log_path, buf + m->path.off, n);
-	c->log_path[n] = '\0';
-	n = m->authority.len < sizeof(c->log_host) ? m->authority.len : sizeof(c->log_host) - 1;
-	memcpy(c->log_host, buf + m->authority.off, n);
-	c->log_host[n] = '\0';
+	n = m->method_s.len < sizeof(rec->method) ? m->method_s.len : sizeof(rec->method) - 1;
+	memcpy(rec->method, buf + m->method_s.off, n);
+	rec->method[n] = '\0';
+	n = m->path.len < sizeof(rec->path) ? m->path.len : sizeof(rec->path) - 1;
+	memcpy(rec->path, buf + m->path.off, n);
+	rec->path[n] = '\0';
+	n = m->authority.len < sizeof(rec->host) ? m->authority.len : sizeof(rec->host) - 1;
+	memcpy(rec->host, buf + m->authority.off, n);
+	rec->host[n] = '\0';
+	return 0;
 }
 
 /*
@@ -476,6 +496,11 @@ l7_conn_respond(struct l7_conn *c, int status, int keep, const char *extra, cons
 
 	if (c->w->stopping || c->last_request)
 		keep = 0;
+	if (l7_buf_take(&c->w->bufs, &c->obuf) < 0) {
+		STAT_INC(c->w, dropped_oom);
+		l7_conn_close(c);
+		return;
+	}
 	l7_queue_remove(c);
 	l7_conn_drop_up(c, 0);
 	c->ubuf.rpos = c->ubuf.wpos = 0;
@@ -544,10 +569,12 @@ l7_conn_close(struct l7_conn *c)
 		w->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	buf_release(&c->ibuf);
-	buf_release(&c->obuf);
-	buf_release(&c->ubuf);
-	buf_release(&c->rbuf);
+	l7_buf_give(&w->bufs, &c->ibuf);
+	l7_buf_give(&w->bufs, &c->obuf);
+	l7_buf_give(&w->bufs, &c->ubuf);
+	l7_buf_give(&w->bufs, &c->rbuf);
+	l7_freelist_put(&w->recs, c->rec);
+	c->rec = NULL;
 	atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
 	l7_view_unref(&c->view);
 	STAT_DEC(w, active);
@@ -822,7 +849,8 @@ l7_conn_upstream(struct l7_conn *c)
 		c->member = idx;
 		ms = c->view->map->members[pool->index][idx];
 		/* a PROXY header names one client: such connections are never shared */
-		up = c->fresh_only || pool->l7.proxy_protocol ? NULL : l7_up_idle_take(w, ms);
+		up = c->fresh_only || pool->l7.proxy_protocol ? NULL
+		     : l7_up_idle_take(w, ms, !(c->idempotent && c->replayable));
 		if (up != NULL) {
 			STAT_INC(w, upstream_reuses);
 		} else {
@@ -853,9 +881,9 @@ l7_conn_upstream(struct l7_conn *c)
 			c->rstate = L7_R_CONNECTING;
 			l7_up_arm(up, l7_conn_to(c)->connect_ms);
 		} else {
+			/* nothing to read before the request is sent: epoll says when */
 			c->rstate = L7_R_HEAD;
 			up->wready = true;
-			up->rready = true;
 			l7_up_arm(up, l7_conn_to(c)->response_ms);
 		}
 		return;
@@ -940,7 +968,7 @@ l7_up_io(struct loop *l, struct loop_io *io, uint32_t events)
 		c->t_connect = loop_now(l);
 		up->state = L7_UP_BUSY;
 		c->rstate = L7_R_HEAD;
-		up->wready = up->rready = true;
+		up->wready = true;
 		l7_up_arm(up, l7_conn_to(up->c)->response_ms);
 	} else {
 		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -1084,7 +1112,7 @@ l7_is_forwarding(const char *buf, const struct l7_http1_header *h)
 static int
 l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_route *r)
 {
-	const struct l7_http1_msg *m = &c->msg;
+	const struct l7_http1_msg *m = &c->w->msg;
 	const struct conf_l7_listener *ll = &l7_conn_listener(c)->l7;
 	const struct conf_hdr_ops *ops = &r->l7.req_headers;
 	struct buf *b = &c->ubuf;
@@ -1188,18 +1216,19 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 		return -1;
 	if (ll->request_id != NULL) {
 		if (rid != NULL) {
-			size_t n = rid->value.len < sizeof(c->rid) ? rid->value.len : sizeof(c->rid) - 1;
+			size_t n = rid->value.len < sizeof(c->rec->rid) ? rid->value.len
+									 : sizeof(c->rec->rid) - 1;
 
-			memcpy(c->rid, buf + rid->value.off, n);
-			c->rid[n] = '\0';
+			memcpy(c->rec->rid, buf + rid->value.off, n);
+			c->rec->rid[n] = '\0';
 			if (l7_append_field(b, buf, rid) < 0)
 				return -1;
 		} else {
 			uint64_t x = l7_rng_next(&c->w->rng);
 
-			snprintf(c->rid, sizeof(c->rid), "%08x%016llx",
+			snprintf(c->rec->rid, sizeof(c->rec->rid), "%08x%016llx",
 				 (unsigned)(c->w->rid_seq++ & 0xffffffffu), (unsigned long long)x);
-			if (buf_appendf(b, "%s: %s\r\n", ll->request_id, c->rid) < 0)
+			if (buf_appendf(b, "%s: %s\r\n", ll->request_id, c->rec->rid) < 0)
 				return -1;
 		}
 	}
@@ -1212,7 +1241,7 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 static int
 l7_conn_location(struct l7_conn *c, const char *buf, const char *tpl, char *out, size_t outlen)
 {
-	const struct l7_http1_msg *m = &c->msg;
+	const struct l7_http1_msg *m = &c->w->msg;
 	const char *path = buf + m->path.off, *q = memchr(path, '?', m->path.len);
 	size_t plen = q ? (size_t)(q - path) : m->path.len, o = 0;
 	size_t hl = m->authority.len;
@@ -1300,7 +1329,7 @@ l7_conn_local_action(struct l7_conn *c, const char *buf, const struct conf_route
 static void
 l7_conn_pick_init(struct l7_conn *c, const char *buf, const struct conf_pool *pool)
 {
-	const struct l7_http1_msg *m = &c->msg;
+	const struct l7_http1_msg *m = &c->w->msg;
 	const struct conf_l7_pool *pl = &pool->l7;
 	size_t vlen = 0, i;
 
@@ -1380,7 +1409,7 @@ l7_conn_adopt(struct l7_conn *c)
 static void
 l7_conn_request(struct l7_conn *c)
 {
-	const struct l7_http1_msg *m = &c->msg;
+	const struct l7_http1_msg *m = &c->w->msg;
 	const char *buf = buf_head(&c->ibuf);
 	const struct conf_route *r;
 	const struct conf_listener *l;
@@ -1411,7 +1440,11 @@ l7_conn_request(struct l7_conn *c)
 	c->member = -1;
 	c->tunnel = false;
 	c->pp_in_ubuf = false;
-	l7_conn_log_start(c, buf, m);
+	if (l7_conn_log_start(c, buf, m) < 0) {
+		STAT_INC(w, dropped_oom);
+		l7_conn_close(c);
+		return;
+	}
 	l7_http1_body_init(&c->reqb, m);
 	c->req_done = c->reqb.done;
 	/* WebSocket and other Upgrade requests (GET, HTTP/1.1, no body) */
@@ -1445,8 +1478,8 @@ l7_conn_request(struct l7_conn *c)
 		buf_consume(&c->ibuf, m->head_len);
 		return;
 	}
-	if ((c->ubuf.data == NULL && buf_init(&c->ubuf, L7_BUF_OUT) < 0) ||
-	    (c->rbuf.data == NULL && buf_init(&c->rbuf, L7_BUF_OUT) < 0)) {
+	if (l7_buf_take(&w->bufs, &c->ubuf) < 0 || l7_buf_take(&w->bufs, &c->rbuf) < 0 ||
+	    l7_buf_take(&w->bufs, &c->obuf) < 0) {
 		STAT_INC(w, dropped_oom);
 		l7_conn_close(c);
 		return;
@@ -1473,7 +1506,7 @@ l7_conn_request(struct l7_conn *c)
 static int
 l7_conn_response_head(struct l7_conn *c)
 {
-	const struct l7_http1_msg *m = &c->msg;
+	const struct l7_http1_msg *m = &c->w->msg;
 	const char *buf = buf_head(&c->rbuf);
 	struct buf *o = &c->obuf;
 	int final = m->status >= 200;
@@ -1485,7 +1518,7 @@ l7_conn_response_head(struct l7_conn *c)
 		      (c->set_sticky ? c->pool->l7.sticky_cookie_len + 64 : 0), i;
 
 	if (need > o->cap) {
-		l7_conn_fail(c, 502);	/* cannot happen with L7_BUF_OUT; stay safe */
+		l7_conn_fail(c, 502);	/* cannot happen with L7_BUF_SIZE; stay safe */
 		return 0;
 	}
 	if (buf_room(o) < need)
@@ -1580,8 +1613,9 @@ l7_client_wants_read(const struct l7_conn *c)
 	switch (c->state) {
 	case L7_C_HEAD:
 	case L7_C_FORWARD:
-		/* in FORWARD this reads the body and, ahead, pipelined requests */
-		return buf_len(&c->ibuf) < c->ibuf.cap;
+		/* in FORWARD this reads the body and, ahead, pipelined requests;
+		 * an idle connection has no ibuf yet (taken on read) */
+		return buf_len(&c->ibuf) < L7_BUF_SIZE;
 	case L7_C_CLOSING:
 		return c->shut_wr;	/* lingering: read and discard */
 	}
@@ -1595,11 +1629,20 @@ l7_client_read(struct l7_conn *c, int *progress)
 
 	if (!c->rready || !l7_client_wants_read(c))
 		return;
+	if (l7_buf_take(&c->w->bufs, &c->ibuf) < 0) {
+		STAT_INC(c->w, dropped_oom);
+		l7_conn_close(c);
+		return;
+	}
 	if (c->state == L7_C_CLOSING)
 		c->ibuf.rpos = c->ibuf.wpos = 0;
 	n = buf_read_fd(&c->ibuf, c->fd);
 	if (n > 0) {
 		*progress = 1;
+		/* Short read: the socket is empty, and epoll (level-triggered)
+		 * reports the next bytes; reading again would return EAGAIN. */
+		if (buf_room(&c->ibuf) > 0)
+			c->rready = false;
 		if (c->state == L7_C_HEAD && !c->head_timer) {
 			c->head_timer = true;
 			l7_conn_timer(c, l7_conn_to(c)->client_header_ms);
@@ -1643,7 +1686,7 @@ l7_conn_head(struct l7_conn *c, int *progress)
 			l7_conn_close(c);
 		return;
 	}
-	rc = l7_http1_parse_request(buf_head(&c->ibuf), buf_len(&c->ibuf), &c->msg, &status);
+	rc = l7_http1_parse_request(buf_head(&c->ibuf), buf_len(&c->ibuf), &c->w->msg, &status);
 	if (rc == L7_HTTP1_AGAIN) {
 		/* the listener's limits are below the parser's: refuse as soon
 		 * as an incomplete head is over them */
@@ -1670,7 +1713,11 @@ l7_conn_head(struct l7_conn *c, int *progress)
 		c->route = NULL;
 		c->pool = NULL;
 		c->reqb.total = 0;
-		l7_conn_log_start(c, NULL, NULL);
+		if (l7_conn_log_start(c, NULL, NULL) < 0) {
+			STAT_INC(c->w, dropped_oom);
+			l7_conn_close(c);
+			return;
+		}
 		c->ibuf.rpos = c->ibuf.wpos = 0;
 		l7_conn_reply(c, status, 0);
 		return;
@@ -1782,6 +1829,9 @@ l7_conn_up_read(struct l7_conn *c, int *progress)
 	n = buf_read_fd(&c->rbuf, up->fd);
 	if (n > 0) {
 		*progress = 1;
+		/* short read: wait for epoll, unless HUP took the fd out of it */
+		if (buf_room(&c->rbuf) > 0 && up->io.fd >= 0)
+			up->rready = false;
 		if (!c->tunnel)
 			l7_up_arm(up, l7_conn_to(up->c)->response_ms);
 		if (c->replayable) {
@@ -1815,7 +1865,7 @@ l7_conn_up_read(struct l7_conn *c, int *progress)
 static int
 l7_conn_switch(struct l7_conn *c)
 {
-	const struct l7_http1_msg *m = &c->msg;
+	const struct l7_http1_msg *m = &c->w->msg;
 
 	if (buf_room(&c->obuf) < m->head_len)
 		buf_compact(&c->obuf);
@@ -1851,7 +1901,7 @@ l7_conn_parse_response(struct l7_conn *c, int *progress)
 		return;
 	}
 	rc = l7_http1_parse_response(buf_head(&c->rbuf), buf_len(&c->rbuf), c->req_method,
-				     &c->msg, &status);
+				     &c->w->msg, &status);
 	if (rc == L7_HTTP1_AGAIN) {
 		if (c->up->eof) {
 			STAT_INC(c->w, upstream_errors);
@@ -1860,12 +1910,12 @@ l7_conn_parse_response(struct l7_conn *c, int *progress)
 		}
 		return;
 	}
-	if (rc == L7_HTTP1_DONE && c->msg.status == 101 && c->upgrade) {
+	if (rc == L7_HTTP1_DONE && c->w->msg.status == 101 && c->upgrade) {
 		if (l7_conn_switch(c))
 			*progress = 1;
 		return;
 	}
-	if (rc == L7_HTTP1_ERROR || c->msg.status == 101) {
+	if (rc == L7_HTTP1_ERROR || c->w->msg.status == 101) {
 		/* 101 to a request that did not ask to upgrade: a protocol error */
 		STAT_INC(c->w, upstream_errors);
 		log_info("client=%s member=%s: invalid response head", c->peer, c->up->ms->id);
@@ -2019,6 +2069,27 @@ l7_conn_linger(struct l7_conn *c, int *progress)
 		l7_conn_close(c);
 }
 
+/* Waiting for a request with nothing in flight: give every empty buffer
+ * and the request record back to the worker, so that an idle keep-alive
+ * connection holds nothing but its struct. A buffer with bytes in it (a
+ * pipelined request, an answer the client has not read) stays. */
+static void
+l7_conn_trim(struct l7_conn *c)
+{
+	struct l7_worker *w = c->w;
+
+	if (c->state != L7_C_HEAD || c->up != NULL)
+		return;
+	l7_buf_give_if_empty(&w->bufs, &c->ibuf);
+	l7_buf_give_if_empty(&w->bufs, &c->obuf);
+	l7_buf_give_if_empty(&w->bufs, &c->ubuf);
+	l7_buf_give_if_empty(&w->bufs, &c->rbuf);
+	if (!c->log_pending) {
+		l7_freelist_put(&w->recs, c->rec);
+		c->rec = NULL;
+	}
+}
+
 static void
 l7_conn_interest(struct l7_conn *c)
 {
@@ -2054,6 +2125,7 @@ l7_conn_interest(struct l7_conn *c)
 static void
 l7_conn_step(struct l7_conn *c)
 {
+	struct l7_worker *w = c->w;
 	int rounds;
 
 	assert(c->magic == L7_CONN_MAGIC);
@@ -2077,8 +2149,11 @@ l7_conn_step(struct l7_conn *c)
 		if (c->closed || !progress)
 			break;
 	}
-	if (!c->closed)
+	if (!c->closed) {
+		l7_conn_trim(c);
 		l7_conn_interest(c);
+	}
+	atomic_store_explicit(&w->stats.io_buffers, w->bufs.in_use, memory_order_relaxed);
 }
 
 static void
@@ -2110,7 +2185,7 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	char addr[INET6_ADDRSTRLEN] = "?";
 	int one = 1;
 
-	if (c == NULL || buf_init(&c->ibuf, L7_BUF_IN) < 0 || buf_init(&c->obuf, L7_BUF_OUT) < 0)
+	if (c == NULL)
 		goto oom;
 	c->magic = L7_CONN_MAGIC;
 	c->w = w;
@@ -2167,11 +2242,7 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	return;
 oom:
 	STAT_INC(w, dropped_oom);
-	if (c != NULL) {
-		buf_release(&c->ibuf);
-		buf_release(&c->obuf);
-		free(c);
-	}
+	free(c);
 	close(fd);
 }
 
@@ -2326,6 +2397,8 @@ l7_worker_main(void *arg)
 		free(ln);
 	}
 	l7_view_unref(&w->view);
+	l7_freelist_release(&w->bufs);
+	l7_freelist_release(&w->recs);
 	return NULL;
 }
 
@@ -2351,6 +2424,8 @@ l7_workers_start(unsigned n)
 
 		w->index = i;
 		w->md = l7_route_md_new();
+		l7_freelist_init(&w->bufs, L7_BUF_SIZE, L7_BUF_FREE_MAX);
+		l7_freelist_init(&w->recs, sizeof(struct l7_reqrec), L7_REC_FREE_MAX);
 		if (getrandom(&w->rng, sizeof(w->rng), GRND_NONBLOCK) != sizeof(w->rng))
 			w->rng = loop_clock_ms() * 0x9e3779b97f4a7c15ull + i;
 		w->loop = loop_new();
@@ -2435,6 +2510,10 @@ l7_stats_more(json_t *o)
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));
 	json_object_set_new(o, "retries", json_integer((json_int_t)v[3]));
+	v[0] = 0;
+	for (i = 0; i < l7_nworkers; i++)
+		v[0] += atomic_load_explicit(&l7_workers[i].stats.io_buffers, memory_order_relaxed);
+	json_object_set_new(o, "io_buffers", json_integer((json_int_t)v[0]));
 	l7_alog_counters(&v[0], &v[1]);
 	json_object_set_new(o, "access_log_lines", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "access_log_dropped", json_integer((json_int_t)v[1]));
