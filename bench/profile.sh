@@ -10,6 +10,7 @@
 #   PROFILER=callgrind bench/profile.sh # valgrind --tool=callgrind instead (slow: ~50x)
 #   STRACE=1 bench/profile.sh           # also a 3 s strace -c -f of tandemd (after perf)
 #   PROFILER=none STRACE=1 bench/profile.sh   # syscall counts only
+#   CLOSE=1 bench/profile.sh            # scenario (b): a new connection per request
 set -euo pipefail
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECS=${SECS:-10}
@@ -18,6 +19,8 @@ PROXY_CPU=${PROXY_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 PROFILER=${PROFILER:-perf}
 STRACE=${STRACE:-0}
+CLOSE=${CLOSE:-0}
+WRK_HDR=(); [[ $CLOSE == 1 ]] && WRK_HDR=(-H 'Connection: close')
 PORT_OFFSET=${PORT_OFFSET:-0}
 TANDEMD=${TANDEMD:-}
 OUT=${OUT:-$SRCDIR/bench/results/profile-$(date +%Y%m%d-%H%M%S)}
@@ -78,9 +81,9 @@ TPID=$!; PIDS+=("$TPID")
 wait_http "http://127.0.0.1:$PPORT/" || { echo "tandemd did not start: $(tail -3 "$WD/tandemd.log")" >&2; exit 1; }
 
 URL=http://127.0.0.1:$PPORT/
-taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d2s "$URL" >/dev/null   # warm up
+taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d2s "${WRK_HDR[@]}" "$URL" >/dev/null   # warm up
 "$TANDEMCTL" -s "$WD/ctl.sock" stats >"$OUT/stats-before.json" 2>&1 || true
-taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$((SECS + 4 * STRACE))s" --latency "$URL" >"$OUT/wrk.txt" 2>&1 &
+taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$((SECS + 4 * STRACE))s" --latency "${WRK_HDR[@]}" "$URL" >"$OUT/wrk.txt" 2>&1 &
 WRK=$!; PIDS+=("$WRK")
 sleep 0.5
 if [[ $PROFILER == perf ]]; then

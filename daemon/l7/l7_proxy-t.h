@@ -162,6 +162,8 @@ struct l7_conn {
 	enum l7_http1_method req_method;
 	int req_minor;
 	bool req_keepalive, req_done, idempotent;
+	bool client_close;		/* the client asked to close after this request */
+	bool fast_close;		/* closing after a clean end: no lingering */
 	bool replayable;		/* ubuf still holds every byte of the request sent so far */
 	unsigned replays;
 	bool resp_started;		/* a final response head went to obuf */

@@ -671,6 +671,26 @@ oom:
 	return NULL;
 }
 
+/* The address the client connected to, read once (only PROXY headers use
+ * it, so accept does not pay a getsockname for every connection). */
+static void
+l7_conn_local_addr(struct l7_conn *c)
+{
+	struct sockaddr_storage ls;
+	socklen_t lsl = sizeof(ls);
+
+	if (c->local_port != 0 || getsockname(c->fd, (struct sockaddr *)&ls, &lsl) < 0)
+		return;
+	if (ls.ss_family == AF_INET) {
+		c->local[10] = c->local[11] = 0xff;
+		memcpy(c->local + 12, &((struct sockaddr_in *)&ls)->sin_addr, 4);
+		c->local_port = ntohs(((struct sockaddr_in *)&ls)->sin_port);
+	} else if (ls.ss_family == AF_INET6) {
+		memcpy(c->local, &((struct sockaddr_in6 *)&ls)->sin6_addr, 16);
+		c->local_port = ntohs(((struct sockaddr_in6 *)&ls)->sin6_port);
+	}
+}
+
 /* Puts the PROXY protocol header (the pool's version) in front of what ubuf
  * holds, once per request: a replay or a retry on a fresh connection sends
  * it again with the request. 0, or -1 when ubuf has no room. */
@@ -680,10 +700,13 @@ l7_conn_proxy_header(struct l7_conn *c)
 	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
 					 0x55, 0x49, 0x54, 0x0a };
 	static const uint8_t v4map[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	int v4 = memcmp(c->client, v4map, 12) == 0 && memcmp(c->local, v4map, 12) == 0;
 	char h[128], la[INET6_ADDRSTRLEN];
 	struct buf *b = &c->ubuf;
 	size_t n;
+	int v4;
+
+	l7_conn_local_addr(c);
+	v4 = memcmp(c->client, v4map, 12) == 0 && memcmp(c->local, v4map, 12) == 0;
 
 	if (c->pool->l7.proxy_protocol == 1) {
 		if (v4)
@@ -1144,7 +1167,7 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 		return -1;
 	}
 	/* A 1.0 client cannot read chunked: ask the member for 1.0 as well. */
-	if (buf_appendf(b, " HTTP/1.%d\r\n", m->version_minor) < 0)
+	if (buf_append(b, m->version_minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11) < 0)
 		return -1;
 	if (abs_form && buf_appendf(b, "Host: %.*s\r\n", (int)m->authority.len,
 				    buf + m->authority.off) < 0)
@@ -1200,7 +1223,7 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 			     buf_append(b, ", ", 2) < 0))
 				return -1;
 		}
-		if (buf_appendf(b, "%s\r\n", c->client_ip) < 0)
+		if (buf_append(b, c->client_ip, strlen(c->client_ip)) < 0 || buf_append(b, "\r\n", 2) < 0)
 			return -1;
 	}
 	if (ll->xfp && !(trusted && l7_find_header(buf, m, "x-forwarded-proto", 17)) &&
@@ -1208,7 +1231,8 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 		return -1;
 	if (ll->xfh && !(trusted && l7_find_header(buf, m, "x-forwarded-host", 16)) &&
 	    m->authority.len > 0 &&
-	    buf_appendf(b, "X-Forwarded-Host: %.*s\r\n", (int)m->authority.len, buf + m->authority.off) < 0)
+	    (buf_append(b, "X-Forwarded-Host: ", 18) < 0 ||
+	     buf_append(b, buf + m->authority.off, m->authority.len) < 0 || buf_append(b, "\r\n", 2) < 0))
 		return -1;
 	if (ll->forwarded && !(trusted && l7_find_header(buf, m, "forwarded", 9)) &&
 	    buf_appendf(b, strchr(c->client_ip, ':') ? "Forwarded: for=\"[%s]\";proto=http\r\n"
@@ -1424,6 +1448,7 @@ l7_conn_request(struct l7_conn *c)
 	c->req_method = m->method;
 	c->req_minor = m->version_minor;
 	c->req_keepalive = m->keep_alive && !c->last_request;
+	c->client_close = !m->keep_alive;
 	c->idempotent = m->method == L7_HTTP1_M_GET || m->method == L7_HTTP1_M_HEAD ||
 			m->method == L7_HTTP1_M_OPTIONS || m->method == L7_HTTP1_M_PUT ||
 			m->method == L7_HTTP1_M_DELETE || m->method == L7_HTTP1_M_TRACE;
@@ -1501,6 +1526,27 @@ l7_conn_request(struct l7_conn *c)
 
 /* ---- response side ---- */
 
+/* "HTTP/1.1 <status> <reason>\r\n" (status has three digits, as the parser
+ * checked); reason NULL means our own phrase. Without printf: this runs
+ * once per response. */
+static int
+l7_append_status_line(struct buf *b, int status, const char *reason, size_t rlen)
+{
+	char st[13] = "HTTP/1.1 000 ";
+
+	st[9] = (char)('0' + status / 100 % 10);
+	st[10] = (char)('0' + status / 10 % 10);
+	st[11] = (char)('0' + status % 10);
+	if (reason == NULL) {
+		reason = l7_http1_reason(status);
+		rlen = strlen(reason);
+	}
+	if (buf_append(b, st, sizeof(st)) < 0 || buf_append(b, reason, rlen) < 0 ||
+	    buf_append(b, "\r\n", 2) < 0)
+		return -1;
+	return 0;
+}
+
 /* A response head is complete in rbuf: rewrite it into obuf. Returns 1 when
  * done, 0 when obuf has no room yet (retried after the client drains). */
 static int
@@ -1537,9 +1583,8 @@ l7_conn_response_head(struct l7_conn *c)
 		c->status = m->status;
 		c->bytes_out = buf_len(o);	/* subtracted below: only this head counts */
 	}
-	if (buf_appendf(o, "HTTP/1.1 %d %.*s\r\n", m->status,
-			m->reason.len ? (int)m->reason.len : (int)strlen(l7_http1_reason(m->status)),
-			m->reason.len ? buf + m->reason.off : l7_http1_reason(m->status)) < 0)
+	if (l7_append_status_line(o, m->status, m->reason.len ? buf + m->reason.off : NULL,
+				  m->reason.len) < 0)
 		goto nospace;
 	for (i = 0; i < m->nheaders; i++) {
 		const struct l7_http1_header *h = &m->headers[i];
@@ -1597,10 +1642,12 @@ l7_conn_exchange_done(struct l7_conn *c)
 	c->usent = 0;
 	l7_conn_drop_up(c, reuse);
 	c->rstate = L7_R_NONE;
-	if (c->client_keep && c->req_done)
+	if (c->client_keep && c->req_done) {
 		l7_conn_wait_head(c);
-	else
+	} else {
+		c->fast_close = c->client_close && c->req_done;
 		l7_conn_closing(c);
+	}
 }
 
 /* ---- the state machine ---- */
@@ -2057,6 +2104,13 @@ l7_conn_linger(struct l7_conn *c, int *progress)
 {
 	if (buf_len(&c->obuf) > 0)
 		return;
+	if (!c->shut_wr && c->fast_close && buf_len(&c->ibuf) == 0) {
+		/* The client asked to close and its request was read whole:
+		 * nothing more is coming, so close now (the kernel still
+		 * delivers our answer, then FIN), as nginx does. */
+		l7_conn_close(c);
+		return;
+	}
 	if (!c->shut_wr) {
 		c->shut_wr = true;
 		shutdown(c->fd, SHUT_WR);
@@ -2183,7 +2237,6 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	size_t lindex = ln->index;
 	struct l7_conn *c = calloc(1, sizeof(*c));
 	char addr[INET6_ADDRSTRLEN] = "?";
-	int one = 1;
 
 	if (c == NULL)
 		goto oom;
@@ -2208,24 +2261,10 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 		memcpy(c->client, &s6->sin6_addr, 16);
 	}
 	snprintf(c->client_ip, sizeof(c->client_ip), "%s", addr);
-	{
-		struct sockaddr_storage ls;
-		socklen_t lsl = sizeof(ls);
-
-		c->client_port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
-			: ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-		if (getsockname(fd, (struct sockaddr *)&ls, &lsl) == 0) {
-			if (ls.ss_family == AF_INET) {
-				c->local[10] = c->local[11] = 0xff;
-				memcpy(c->local + 12, &((struct sockaddr_in *)&ls)->sin_addr, 4);
-				c->local_port = ntohs(((struct sockaddr_in *)&ls)->sin_port);
-			} else if (ls.ss_family == AF_INET6) {
-				memcpy(c->local, &((struct sockaddr_in6 *)&ls)->sin6_addr, 16);
-				c->local_port = ntohs(((struct sockaddr_in6 *)&ls)->sin6_port);
-			}
-		}
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->client_port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
+		: ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	/* TCP_NODELAY comes from the listening socket (l7_worker_listeners);
+	 * the local address is read only when a PROXY header needs it */
 	if (loop_io_add(w->loop, &c->io, fd, EPOLLIN, l7_conn_io, c) < 0)
 		goto oom;
 	c->view = w->view;
@@ -2292,6 +2331,7 @@ l7_worker_listeners(struct l7_worker *w, struct l7_view *v)
 	const struct snapshot *s = v->snap;
 	struct l7_lsn **pp = &w->lsns, *ln;
 	size_t i;
+	int fd, one = 1;
 
 	while ((ln = *pp) != NULL) {
 		int found = 0;
@@ -2326,9 +2366,11 @@ l7_worker_listeners(struct l7_worker *w, struct l7_view *v)
 		ln->w = w;
 		ln->ls = s->lsocks[i];
 		ln->index = i;
-		/* this worker's own SO_REUSEPORT socket of the listener */
-		if (loop_io_add(w->loop, &ln->io, s->lsocks[i]->fds[w->index % s->lsocks[i]->nfds],
-				EPOLLIN, l7_accept_io, ln) < 0) {
+		/* this worker's own SO_REUSEPORT socket of the listener; accepted
+		 * sockets inherit TCP_NODELAY from it (one syscall less each) */
+		fd = s->lsocks[i]->fds[w->index % s->lsocks[i]->nfds];
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (loop_io_add(w->loop, &ln->io, fd, EPOLLIN, l7_accept_io, ln) < 0) {
 			log_err("worker %u: cannot watch listener %s: %s", w->index,
 				s->conf->listeners[i].name, strerror(errno));
 			free(ln);
