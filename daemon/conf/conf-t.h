@@ -235,6 +235,7 @@ struct conf_l4 {
 struct conf {
 	struct arena *arena;		/* owns everything below */
 	long revision;			/* admin revision number, 0 when hand-written */
+	unsigned workers;		/* L7 worker threads, 0 = one per core (read at start) */
 	struct conf_listener *listeners;
 	size_t nlisteners;
 	struct conf_pool *pools;

@@ -969,7 +969,7 @@ struct conf *
 conf_parse(const char *text, size_t len, struct errs *errs)
 {
 	static const char *const keys[] = { "version", "revision", "listeners", "pools",
-					    "routes", "l4", "vrrp", NULL };
+					    "routes", "l4", "vrrp", "workers", NULL };
 	struct conf_ctx x = { .errs = errs, .nerr_start = errs->count };
 	json_error_t jerr;
 	json_t *root, *larr, *parr, *rarr;
@@ -999,6 +999,8 @@ conf_parse(const char *text, size_t len, struct errs *errs)
 	conf_check_keys(&x, root, "$", keys);
 	conf_get_int(&x, root, "$", "version", 1, 1, 1, 1, &v);
 	conf_get_int(&x, root, "$", "revision", 0, 0x7fffffffL, 0, 0, &x.c->revision);
+	if (conf_get_int(&x, root, "$", "workers", 0, 256, 0, 0, &v) == 0)
+		x.c->workers = (unsigned)v;
 	nl = conf_get_array(&x, root, "listeners", &larr);
 	np = conf_get_array(&x, root, "pools", &parr);
 	nr = conf_get_array(&x, root, "routes", &rarr);

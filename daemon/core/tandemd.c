@@ -106,6 +106,26 @@ tandemd_print_errs(const char *file, const struct errs *e)
 	}
 }
 
+/* The config's "workers" (0 when absent or when the file does not load:
+ * snapshot_build reports its errors next). The worker count and each
+ * listener's sockets are set at start, so this is read before the first
+ * snapshot and a reload that changes it says so. */
+static unsigned
+tandemd_conf_workers(const char *file)
+{
+	struct errs e;
+	struct conf *c;
+	unsigned n = 0;
+
+	errs_init(&e);
+	c = conf_load_file(file, &e);
+	if (c != NULL)
+		n = c->workers;
+	conf_free(&c);
+	errs_release(&e);
+	return n;
+}
+
 static int
 tandemd_check(const char *file)
 {
@@ -196,6 +216,9 @@ tandemd_reload(struct tandemd *d)
 	s = snapshot_acquire();
 	log_notice("reload gen %lu->%lu applied (revision %ld)", old_gen, gen,
 		   s ? s->conf->revision : 0L);
+	if (s != NULL && s->conf->workers != 0 && s->conf->workers != d->workers)
+		log_notice("workers: the config asks for %u, %u run; the count changes only at a "
+			   "restart (and -w overrides the config)", s->conf->workers, d->workers);
 	sdn_notify("READY=1\nSTATUS=serving");
 	resp = json_pack("{s:b,s:I,s:I}", "ok", 1, "generation", (json_int_t)gen,
 			 "revision", (json_int_t)(s ? s->conf->revision : 0));
@@ -465,6 +488,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	errs_init(&e);
+	if (d.workers == 0)
+		d.workers = tandemd_conf_workers(d.config_path);	/* -w wins */
 	if (d.workers == 0) {
 		/* one worker per core by default (each with its own listening
 		 * sockets, SO_REUSEPORT spreading the connections) */

@@ -38,7 +38,8 @@ static int l7_metrics_fd = -1;
 static int
 l7_metrics_is_gauge(const char *k)
 {
-	return strcmp(k, "workers") == 0 || strcmp(k, "connections_active") == 0;
+	return strcmp(k, "workers") == 0 || strcmp(k, "connections_active") == 0 ||
+	       strcmp(k, "io_buffers") == 0;
 }
 
 static int

@@ -129,6 +129,28 @@ test_error_version(void **state)
 	expect_error("{\"version\":\"1\"}", "$.version", "must be an integer");
 }
 
+/* "workers": optional, 0 (one per core) by default, 0-256. */
+static void
+test_workers(void **state)
+{
+	struct errs e;
+	struct conf *c = parse("{\"version\":1,\"workers\":4}", &e);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->workers, 4);
+	conf_free(&c);
+	errs_release(&e);
+	c = parse("{\"version\":1}", &e);
+	assert_non_null(c);
+	assert_int_equal(c->workers, 0);
+	conf_free(&c);
+	errs_release(&e);
+	expect_error("{\"version\":1,\"workers\":257}", "$.workers", "between 0 and 256");
+	expect_error("{\"version\":1,\"workers\":-1}", "$.workers", "between 0 and 256");
+	expect_error("{\"version\":1,\"workers\":\"2\"}", "$.workers", "must be an integer");
+}
+
 static void
 test_error_unknown_field(void **state)
 {
@@ -336,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_empty_config_is_valid),
 		cmocka_unit_test(test_error_invalid_json),
 		cmocka_unit_test(test_error_version),
+		cmocka_unit_test(test_workers),
 		cmocka_unit_test(test_error_unknown_field),
 		cmocka_unit_test(test_error_types),
 		cmocka_unit_test(test_error_missing_fields),
