@@ -16,8 +16,10 @@
 #           lines (in a private network namespace: loopback only), login
 #           page over HTTPS, remove keeps the data, purge deletes it.
 #   boot    systemd-nspawn --boot --private-network: the real units under
-#           a real systemd (readiness, user, capabilities, reload, restart on
-#           upgrade). Skipped, loudly, where nspawn cannot boot a container.
+#           a real systemd (readiness, user, capabilities, reload, keepalived
+#           MASTER inside the sandbox, the security scores, and an upgrade to
+#           version N+1 under traffic through the binary upgrade). Skipped,
+#           loudly, where nspawn cannot boot a container.
 #
 # Prints "ok N - ..." / "not ok N - ..."; exit 0 when all pass, 1 otherwise,
 # 77 (SKIP) when not root or a tool is missing.
@@ -201,6 +203,18 @@ DEBIAN_FRONTEND=noninteractive chroot "$R" dpkg -i /tmp/tandem.deb >"$W/install2
 # systemd-nspawn mounts a tmpfs on /tmp: the package goes to /root.
 cp "$SRC/tests/pkg/boot-checks.sh" "$DEB" "$R/root/"
 mv "$R/root/$(basename "$DEB")" "$R/root/tandem.deb"
+# Version N+1 for the upgrade check: the same package with the Debian
+# revision bumped (repacked in seconds rather than a second build; dpkg
+# replaces every file on an upgrade either way, so the new binary is a new
+# file as in any real upgrade).
+NEXT="${deb_version%-*}-$(( ${deb_version##*-} + 1 ))"
+dpkg-deb -R "$DEB" "$W/next" && sed -i "s/^Version: .*/Version: $NEXT/" "$W/next/DEBIAN/control" &&
+	dpkg-deb -b "$W/next" "$R/root/tandem-next.deb" >/dev/null
+ok "version N+1 ($NEXT) packaged for the upgrade check" test -f "$R/root/tandem-next.deb"
+echo "$NEXT" >"$R/root/next-version"
+# a test backend for the traffic that runs during the upgrade (libc only)
+[ -x "$B/tests/tools/demo-backend" ] || make -s -C "$B" >/dev/null 2>&1
+cp "$B/tests/tools/demo-backend" "$R/root/demo-backend"
 cat >"$R/etc/systemd/system/tandem-pkgtest.service" <<'EOF'
 [Unit]
 Description=Tandem packaging checks
