@@ -91,6 +91,8 @@ tandemd_usage(FILE *f)
 		"      --peer A:P           peer's, --peer-dir DIR the pair's certificates\n"
 		"      --peer-dir DIR       (ca.pem, node.pem, node.key: tandemctl pair-init)\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
+		"      --upgrade            take the listeners over from the tandemd on -s SOCKET\n"
+		"                           (binary upgrade; tandemctl upgrade does it for you)\n"
 		"  -V, --version            print the version\n");
 }
 
