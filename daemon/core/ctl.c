@@ -157,6 +157,8 @@ ctl_client_handle_lines(struct ctl_client *c)
 			resp = c->srv->handler(req, c->srv->data);
 		}
 		json_decref(req);
+		if (resp == NULL)
+			ctl_nfds = 0;	/* nothing to attach them to */
 		if (resp != NULL && ctl_nfds > 0) {
 			char *line = jh_dump_line(resp);
 			int rc = line ? ctl_client_send_fds(c, line) : -ENOMEM;
