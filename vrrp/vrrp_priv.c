@@ -693,7 +693,7 @@ vrrp_priv_split(const char *user, const char *run_dir, const char *priv_dir,
 	if (slash != NULL && slash != sockdir) {
 		*slash = '\0';
 		if (stat(sockdir, &st) == 0 && st.st_uid == 0 && strcmp(sockdir, "/") != 0 &&
-		    (chown(sockdir, pw->pw_uid, pw->pw_gid) < 0 || chmod(sockdir, 0750) < 0))
+		    (chmod(sockdir, 0750) < 0 || chown(sockdir, pw->pw_uid, pw->pw_gid) < 0))
 			log_warn("vrrp supervisor: cannot hand %s to %s: %s", sockdir, user,
 				 strerror(errno));
 	}

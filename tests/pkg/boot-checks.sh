@@ -58,6 +58,10 @@ ok "the first admin password is in tandem-admin's journal" \
 ok "tandem-admin wrote its database in the state directory" test -f /var/lib/tandem/tandem.db
 ok "systemctl reload tandemd succeeds (tandemctl reload)" systemctl reload tandemd.service
 ok "tandemd is active after the reload" systemctl -q is-active tandemd.service
+# (a RuntimeDirectory= was re-chowned to root by each ExecReload, locking
+# the data plane out of its own directory: /run/tandem is tmpfiles.d's now)
+ok "/run/tandem is still tandem:tandem 0750 after a reload" \
+	test "$(stat -c '%U:%G %a' /run/tandem)" = "tandem:tandem 750"
 
 # A refused config makes "systemctl reload" fail and the old one keep serving.
 cp /etc/tandem/tandem.json /root/tandem.json.good
