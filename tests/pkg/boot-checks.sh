@@ -120,12 +120,12 @@ done
 plane_old=$pid
 load() { # load SECONDS new|ka: a new connection per request, or 20 per connection
 	local end=$((SECONDS + $1)) u=() i
-	for i in $(seq 20); do u+=(http://127.0.0.1:8080/); done
+	for i in $(seq 20); do u+=(-o /dev/null http://127.0.0.1:8080/); done
 	while [ $SECONDS -lt $end ]; do
 		if [ "$2" = new ]; then
 			curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 http://127.0.0.1:8080/
 		else
-			curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "${u[@]}"
+			curl -s -w '%{http_code}\n' --max-time 10 "${u[@]}"
 		fi
 	done
 }
