@@ -79,6 +79,6 @@ eq "the same process serves" "$cur" "$(pid_now)"
 eq "and answers" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PL/")"
 cp "$B/daemon/tandemd" "$T/bin/tandemd.new" && mv "$T/bin/tandemd.new" "$T/bin/tandemd"
 ok "after a failure the next upgrade works" -- ctl upgrade
-# stop whatever serves now (the test's pids are the first processes)
-PIDS+=("$(pid_now)")
+# stop whatever serves now and the one that drains, if still there
+PIDS+=("$cur" "$(pid_now)")
 finish

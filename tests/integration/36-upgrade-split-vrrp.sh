@@ -4,7 +4,8 @@
 # execs the new binary in place (same pid, as systemd's main pid must
 # stay), keepalived keeps running (same pid, no VRRP transition, the VIP
 # never leaves), the new data plane adopts it and knows the role, and a
-# client in another namespace talking to the VIP sees no failure.
+# client in another namespace talking to the VIP sees no failure; tandemd's
+# nftables table is not rebuilt and a ban stays.
 #
 #   ${PFX}n   node   eth0 192.0.2.11 + VIP 192.0.2.10; tandemd --user nobody;
 #             backend on 127.0.0.1
@@ -51,6 +52,7 @@ cat >"$T/c.json" <<JSON
  "listeners":[{"name":"web","address":"$VIP","port":80}],
  "pools":[{"name":"app","members":[{"address":"127.0.0.1","port":$PB}]}],
  "routes":[{"name":"all","listener":"web","pool":"app"}],
+ "l4":{"filter":{"deny":["198.51.100.0/24"],"ban_timeout":600}},
  "vrrp":{"local":{"router_id":"n","interface":"eth0","address":"192.0.2.11","priority":150},
          "groups":[{"name":"web","virtual_router_id":52,"advert_interval_ms":100,
                     "unicast_peers":["192.0.2.12"],"vips":["$VIP/24"]}]}}
@@ -67,6 +69,11 @@ ok "keepalived reaches MASTER under the supervisor" -- wait_role MASTER
 KA=$(st | jq .vrrp.keepalived.pid)
 ok "the client reaches the VIP" -- ip netns exec "${PFX}c" curl -s -o /dev/null --max-time 5 "http://$VIP/"
 
+# L4 state the upgrade must leave alone: tandemd's nftables table and a ban
+nft_handles() { ip netns exec "${PFX}n" nft -a list table inet tandem | grep -o 'handle [0-9]*' | tr '\n' ' '; }
+ok "a ban into the L4 ban set" -- "$B/daemon/tandemctl" -s "$SOCK" ban 192.0.2.77 600
+H0=$(nft_handles)
+ok "tandemd's nftables table is loaded" -- test -n "$H0"
 L0=$(wc -l <"$T/tandemd.log")
 ( end=$((SECONDS + 8)); while [ $SECONDS -lt $end ]; do
 	ip netns exec "${PFX}c" curl -s -o /dev/null --max-time 10 -w '%{http_code}\n' "http://$VIP/"
@@ -93,6 +100,8 @@ n=$(wc -l <"$T/codes")
 ok "client requests during the upgrades: $n" -- test "$n" -gt 10
 eq "every one answered 200" "" "$(grep -v '^200$' "$T/codes" | sort | uniq -c)"
 ok "the VIP never left (keepalived logged no state change since)" -- bash -c "! tail -n +$((L0 + 1)) '$T/tandemd.log' | grep -qE 'Entering|removing VIPs|Stopping'"
+eq "the nftables table was not rebuilt (same rule and set handles)" "$H0" "$(nft_handles)"
+ok "the ban survived the upgrades" -- bash -c "ip netns exec ${PFX}n nft list set inet tandem ban4 | grep -q '192.0.2.77'"
 ok "the VIP is still on eth0" -- bash -c "ip -n ${PFX}n -o addr show dev eth0 | grep -q ' $VIP/'"
 # A reload after the upgrade reaches keepalived through the new plane.
 sed -i 's/"priority":150/"priority":160/' "$T/c.json"
