@@ -28,6 +28,7 @@
 #include "errs.h"
 #include "l7_health.h"
 #include "l7_metrics.h"
+#include "l7_stats.h"
 #include "l4.h"
 #include "l7_proxy.h"
 #include "log.h"
@@ -161,6 +162,20 @@ tandemd_l4_health_changed(void *data)
 	json_decref(tandemd_l4_reconcile(data, 0));
 }
 
+/* Serves the metrics where the config (or --metrics, which wins) says.
+ * 0 or -errno (address in use, ...). Main thread. */
+static int
+tandemd_metrics(struct tandemd *d, const struct conf *c)
+{
+	const char *a = d->metrics != NULL ? d->metrics : c->metrics_address;
+	int rc = l7_metrics_apply(d->loop, a);
+
+	if (rc < 0)
+		log_err("cannot serve metrics on %s: %s", a,
+			rc == -EPERM ? "not a loopback address" : strerror(-rc));
+	return rc;
+}
+
 /* Builds and publishes a new snapshot. Returns the control-socket answer. */
 static json_t *
 tandemd_reload(struct tandemd *d)
@@ -169,6 +184,7 @@ tandemd_reload(struct tandemd *d)
 	struct snapshot *s;
 	struct errs e;
 	json_t *resp;
+	int rc;
 
 	/* systemd shows "reloading" until the READY=1 below, whichever way the
 	 * reload ends (a refusal still leaves the old snapshot serving). */
@@ -177,6 +193,10 @@ tandemd_reload(struct tandemd *d)
 	s = snapshot_build(d->config_path, &e);
 	if (s != NULL && vrrp_prepare(d->vrrp, s->conf, &e) < 0)
 		snapshot_release(&s);	/* keepalived -t refused: keep everything as is */
+	if (s != NULL && d->loop != NULL && (rc = tandemd_metrics(d, s->conf)) < 0) {
+		errs_add(&e, "$.metrics.address", "cannot listen: %s", strerror(-rc));
+		snapshot_release(&s);
+	}
 	if (s == NULL) {
 		d->reloads_failed++;
 		sdn_notify("READY=1\nSTATUS=last reload rejected; serving the previous configuration");
@@ -254,6 +274,22 @@ tandemd_stats(struct tandemd *d)
 			 "l7", l7_stats_json(), "l4", l4_stats_json());
 }
 
+/* "counters": per listener, route, pool and member (l7_stats). */
+static json_t *
+tandemd_counters(void)
+{
+	struct snapshot *s = snapshot_acquire();
+	json_t *c = s != NULL ? l7_stats_counters_json(s->conf) : NULL;
+	json_t *resp = json_pack("{s:b,s:I}", "ok", 1, "generation",
+				 (json_int_t)snapshot_generation());
+
+	snapshot_release(&s);
+	if (resp != NULL && c != NULL)
+		json_object_update(resp, c);
+	json_decref(c);
+	return resp;
+}
+
 /* "l4-sync": the IPVS sync daemon's role, against the current snapshot. */
 static json_t *
 tandemd_l4_sync(const json_t *req)
@@ -280,6 +316,8 @@ tandemd_ctl(const json_t *req, void *data)
 		return tandemd_reload(d);
 	if (strcmp(cmd, "stats") == 0)
 		return tandemd_stats(d);
+	if (strcmp(cmd, "counters") == 0)
+		return tandemd_counters();
 	if (strcmp(cmd, "ban") == 0)
 		return l4_ctl_ban(req);
 	if (strcmp(cmd, "l4-sync") == 0)
@@ -289,7 +327,7 @@ tandemd_ctl(const json_t *req, void *data)
 		return json_pack("{s:b}", "ok", 1);
 	}
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats, peer_reconnect, ban, l4-sync)");
+			 "message", "unknown command (status, reload, stats, counters, peer_reconnect, ban, l4-sync)");
 }
 
 /* This node's health view for the peer link: every member of every pool
@@ -517,9 +555,10 @@ main(int argc, char **argv)
 		l7_workers_stop();
 		goto out;
 	}
-	if (d.metrics != NULL && (rc = l7_metrics_start(d.loop, d.metrics)) < 0) {
-		log_err("cannot serve metrics on %s: %s", d.metrics,
-			rc == -EPERM ? "not a loopback address" : strerror(-rc));
+	s = snapshot_acquire();
+	rc = s != NULL ? tandemd_metrics(&d, s->conf) : 0;
+	snapshot_release(&s);
+	if (rc < 0) {
 		rc = 1;
 		l7_health_stop();
 		l7_workers_stop();

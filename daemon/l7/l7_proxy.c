@@ -46,6 +46,7 @@
 #include "loop.h"
 #include "snapshot.h"
 #include "l7_alog.h"
+#include "l7_stats.h"
 #include "l7_http1.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
@@ -86,7 +87,8 @@ l7_view_new(struct snapshot *s)
 		return NULL;
 	v->map = l7_pool_map_new(s->conf);
 	v->swrr = calloc(s->conf->npools + 1, sizeof(*v->swrr));
-	if (v->map == NULL || v->swrr == NULL)
+	v->smap = l7_stats_map_new(s->conf);
+	if (v->map == NULL || v->swrr == NULL || v->smap == NULL)
 		goto fail;
 	for (size_t i = 0; i < s->conf->npools; i++) {
 		v->swrr[i] = calloc(s->conf->pools[i].nmembers + 1, sizeof(**v->swrr));
@@ -102,6 +104,7 @@ fail:
 			free(v->swrr[i]);
 	free(v->swrr);
 	l7_pool_map_free(&v->map);
+	l7_stats_map_free(&v->smap);
 	free(v);
 	return NULL;
 }
@@ -118,6 +121,7 @@ l7_view_unref(struct l7_view **vp)
 		free(v->swrr[i]);
 	free(v->swrr);
 	l7_pool_map_free(&v->map);
+	l7_stats_map_free(&v->smap);
 	snapshot_release(&v->snap);
 	free(v);
 }
@@ -390,6 +394,8 @@ l7_conn_log(struct l7_conn *c)
 	if (!c->log_pending)
 		return;
 	c->log_pending = false;
+	l7_stats_req_end(&c->sr, c->w->index, c->member, c->status, c->msg_head_len + c->reqb.total,
+			 c->bytes_out, t - c->t_start);
 	l = l7_conn_listener(c);
 	if (l->l7.access_log == NULL ||
 	    (l->l7.access_log_sample < 100 &&
@@ -437,6 +443,7 @@ l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg 
 	size_t n;
 
 	c->log_pending = true;
+	l7_stats_req_begin(&c->sr, c->w->index, c->view->smap, c->lindex);
 	c->t_start = loop_now(c->w->loop);
 	c->t_connect = c->t_first = 0;
 	c->bytes_out = 0;
@@ -549,6 +556,7 @@ l7_conn_close(struct l7_conn *c)
 	buf_release(&c->ubuf);
 	buf_release(&c->rbuf);
 	atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
+	l7_stats_conn_close(&c->sr, w->index);
 	l7_view_unref(&c->view);
 	STAT_DEC(w, active);
 	c->magic = 0;
@@ -1440,6 +1448,8 @@ l7_conn_request(struct l7_conn *c)
 		return;
 	}
 	c->route = r;
+	l7_stats_req_route(&c->sr, w->index, c->view->smap, r - c->view->snap->conf->routes,
+			   r->pool != NULL ? (long)r->pool->index : -1);
 	if (r->l7.action != CONF_ACTION_FORWARD) {
 		l7_conn_local_action(c, buf, r);
 		buf_consume(&c->ibuf, m->head_len);
@@ -2157,6 +2167,7 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	c->view->refs++;
 	c->ls = ln->ls;
 	atomic_fetch_add_explicit(&c->ls->conns, 1, memory_order_relaxed);
+	l7_stats_conn_open(&c->sr, w->index, c->view->smap, lindex);
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
@@ -2337,7 +2348,9 @@ l7_workers_start(unsigned n)
 
 	if (n == 0 || l7_workers != NULL)
 		return -EINVAL;
-	rc = l7_alog_start(n);
+	rc = l7_stats_init(n);
+	if (rc == 0)
+		rc = l7_alog_start(n);
 	if (rc < 0)
 		return rc;
 	l7_workers = calloc(n, sizeof(*l7_workers));
@@ -2395,6 +2408,7 @@ l7_workers_stop(void)
 	l7_nworkers = 0;
 	l7_alog_stop_all();	/* after the workers: every queued line is written */
 	l7_pool_registry_free();
+	l7_stats_free_all();
 }
 
 void
