@@ -143,6 +143,7 @@ struct l7_conn {
 	enum l7_resp_state rstate;
 	bool rready, wready, rd_eof, shut_wr, closed;
 	bool head_timer;		/* the client timer is the head timeout, not idle */
+	bool pp_wait;			/* the listener accepts PROXY: not looked at yet */
 	unsigned long nreq;
 
 	struct l7_http1_msg msg;	/* the head being parsed: request, then response */

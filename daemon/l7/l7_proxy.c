@@ -47,6 +47,7 @@
 #include "snapshot.h"
 #include "l7_alog.h"
 #include "l7_stats.h"
+#include "l7_proxyproto_in.h"
 #include "l7_http1.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
@@ -1643,6 +1644,69 @@ l7_client_write(struct l7_conn *c, int *progress)
 	}
 }
 
+/* The head could not be parsed: answer status and close. */
+static void
+l7_conn_bad(struct l7_conn *c, int status)
+{
+	STAT_INC(c->w, bad_requests);
+	log_debug("client=%s: bad request, answering %d", c->peer, status);
+	c->req_minor = 1;
+	c->req_method = L7_HTTP1_M_OTHER;
+	c->route = NULL;
+	c->pool = NULL;
+	c->reqb.total = 0;
+	l7_conn_log_start(c, NULL, NULL);
+	c->ibuf.rpos = c->ibuf.wpos = 0;
+	l7_conn_reply(c, status, 0);
+}
+
+/* The PROXY protocol header on a listener that accepts it: required from
+ * its trusted downstreams, refused from anyone else. Its source address
+ * becomes the client's (forwarding headers, client_cidrs, hashing, logs).
+ * 1 when done (header consumed or none due), 0 to read more, -1: 400. */
+static int
+l7_conn_proxy_in(struct l7_conn *c)
+{
+	const struct conf_l7_listener *ll = &l7_conn_listener(c)->l7;
+	struct l7_ppin pp;
+	char addr[INET6_ADDRSTRLEN];
+	int n;
+
+	if (!conf_cidr_contains(&ll->accept_proxy_from, c->client)) {
+		if (!l7_ppin_looks_like(buf_head(&c->ibuf), buf_len(&c->ibuf))) {
+			c->pp_wait = false;	/* plain HTTP, as expected */
+			return 1;
+		}
+		if (buf_len(&c->ibuf) < 12 && !c->rd_eof)
+			return 0;	/* a prefix: wait to tell */
+		log_info("client=%s: PROXY header from an untrusted source", c->peer);
+		return -1;
+	}
+	n = l7_ppin_parse(buf_head(&c->ibuf), buf_len(&c->ibuf), &pp);
+	if (n == L7_PPIN_AGAIN)
+		return 0;
+	if (n < 0) {
+		log_info("client=%s: missing or malformed PROXY header", c->peer);
+		return -1;
+	}
+	buf_consume(&c->ibuf, (size_t)n);
+	c->pp_wait = false;
+	if (pp.family == AF_UNSPEC)
+		return 1;	/* LOCAL / UNKNOWN: the peer is the client */
+	memcpy(c->client, pp.src, 16);
+	memcpy(c->local, pp.dst, 16);
+	c->client_port = pp.sport;
+	c->local_port = pp.dport;
+	if (pp.family == AF_INET)
+		inet_ntop(AF_INET, pp.src + 12, addr, sizeof(addr));
+	else
+		inet_ntop(AF_INET6, pp.src, addr, sizeof(addr));
+	snprintf(c->client_ip, sizeof(c->client_ip), "%s", addr);
+	snprintf(c->peer, sizeof(c->peer), pp.family == AF_INET ? "%s:%u" : "[%s]:%u", addr,
+		 pp.sport);
+	return 1;
+}
+
 static void
 l7_conn_head(struct l7_conn *c, int *progress)
 {
@@ -1652,6 +1716,21 @@ l7_conn_head(struct l7_conn *c, int *progress)
 		if (c->rd_eof && buf_len(&c->obuf) == 0)
 			l7_conn_close(c);
 		return;
+	}
+	if (c->pp_wait) {
+		rc = l7_conn_proxy_in(c);
+		if (rc == 0) {
+			if (c->rd_eof)
+				l7_conn_closing(c);
+			return;
+		}
+		*progress = 1;
+		if (rc < 0) {
+			l7_conn_bad(c, 400);
+			return;
+		}
+		if (buf_len(&c->ibuf) == 0)
+			return;
 	}
 	rc = l7_http1_parse_request(buf_head(&c->ibuf), buf_len(&c->ibuf), &c->msg, &status);
 	if (rc == L7_HTTP1_AGAIN) {
@@ -1673,16 +1752,7 @@ l7_conn_head(struct l7_conn *c, int *progress)
 	}
 	*progress = 1;
 	if (rc == L7_HTTP1_ERROR) {
-		STAT_INC(c->w, bad_requests);
-		log_debug("client=%s: bad request, answering %d", c->peer, status);
-		c->req_minor = 1;
-		c->req_method = L7_HTTP1_M_OTHER;
-		c->route = NULL;
-		c->pool = NULL;
-		c->reqb.total = 0;
-		l7_conn_log_start(c, NULL, NULL);
-		c->ibuf.rpos = c->ibuf.wpos = 0;
-		l7_conn_reply(c, status, 0);
+		l7_conn_bad(c, status);
 		return;
 	}
 	l7_conn_request(c);
@@ -2128,6 +2198,7 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	c->lindex = lindex;
 	c->member = -1;
 	c->rready = c->wready = true;
+	c->pp_wait = w->view->snap->conf->listeners[lindex].l7.accept_proxy;
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
 
