@@ -76,6 +76,8 @@ static void l7_conn_step(struct l7_conn *c);
 static void l7_conn_close(struct l7_conn *c);
 static void l7_conn_upstream(struct l7_conn *c);
 static void l7_queue_tick(struct loop *l, struct loop_timer *t);
+static void l7_conn_log(struct l7_conn *c);
+static void l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg *m);
 
 /* ---- views: a snapshot plus its runtime state map, per worker ---- */
 
@@ -274,6 +276,14 @@ l7_conn_timeout(struct loop *l, struct loop_timer *t)
 		log_debug("client=%s: request head timeout", c->peer);
 		if (buf_append(&c->obuf, r408, sizeof(r408) - 1) == 0) {
 			STAT_INC(c->w, responses[4]);
+			/* logged and counted like any answer (slowloris shows) */
+			c->route = NULL;
+			c->pool = NULL;
+			c->reqb.total = 0;
+			l7_conn_log_start(c, NULL, NULL);
+			c->status = 408;
+			c->bytes_out = sizeof(r408) - 1;
+			l7_conn_log(c);
 			c->state = L7_C_CLOSING;
 			loop_timer_set(c->w->loop, &c->timer, L7_TIMEOUT_LINGER_MS, l7_conn_timeout, c);
 			l7_conn_step(c);
