@@ -222,6 +222,17 @@ async function api(req, res, p) {
       }
     }
   }
+  if (p === '/settings') {
+    if (method === 'PUT') {
+      const b = await readBody(req);
+      if (!b || typeof b !== 'object') return err(res, 400, 'bad_request', 'body is not JSON');
+      const a = b.metrics && b.metrics.address;
+      if (b.metrics && !/^(127\.[0-9.]+|\[::1\]):[0-9]{1,5}$/.test(String(a)))
+        return err(res, 422, 'invalid', 'settings/metrics.address: must be a loopback address', 'settings/metrics.address');
+      if ('metrics' in b) { if (b.metrics) candidate.metrics = b.metrics; else delete candidate.metrics; }
+    } else if (method !== 'GET') return err(res, 405, 'method_not_allowed', 'method not allowed here');
+    return send(res, 200, { metrics: candidate.metrics || null });
+  }
   if (p === '/candidate' && method === 'GET') return send(res, 200, candidate);
   if (p === '/diff' && method === 'GET') {
     const d = diffText(running, candidate);

@@ -12,6 +12,7 @@ let editing = null; // name of the listener being edited, or null
 export function init() {
   form().addEventListener('submit', onSubmit);
   $('#listener-cancel').addEventListener('click', () => resetForm());
+  $('#metrics-form').addEventListener('submit', onMetricsSubmit);
 }
 
 export async function load() {
@@ -22,6 +23,46 @@ export async function load() {
     setAlert($('#listeners-error'), 'Could not load listeners: ' + describeError(e));
   }
   render();
+  loadMetrics();
+}
+
+// The metrics address (a top-level setting of the candidate, PUT /settings).
+async function loadMetrics() {
+  const f = $('#metrics-form');
+  clearFormErrors(f);
+  try {
+    const s = await api.settings();
+    f.elements.address.value = (s && s.metrics && s.metrics.address) || '';
+  } catch (e) {
+    setAlert($('.form-error', f), 'Could not load the metrics setting: ' + describeError(e));
+  }
+}
+
+async function onMetricsSubmit(ev) {
+  ev.preventDefault();
+  const f = $('#metrics-form');
+  clearFormErrors(f);
+  const address = f.elements.address.value.trim();
+  const btn = $('#metrics-submit');
+  btn.disabled = true;
+  try {
+    await api.saveSettings({ metrics: address ? { address } : null });
+    notify(address ? 'Metrics on ' + address + ' saved to the candidate.'
+      : 'Metrics turned off in the candidate.');
+    refreshStatus();
+  } catch (e) {
+    // "settings/metrics.address" belongs to the address field
+    const fix = (x) => /^settings\/metrics/.test(x.field || '')
+      ? { ...x, field: 'settings//address', message: String(x.message || '').replace(/^settings\/[^:]*: /, '') } : x;
+    const first = fix({ field: e.field, message: e.message });
+    const err = Object.assign(Object.create(Object.getPrototypeOf(e)), e);
+    err.field = first.field;
+    err.message = first.message;
+    if (e.errors) err.errors = e.errors.map(fix);
+    showApiError(f, err, 'The setting');
+  } finally {
+    btn.disabled = false;
+  }
 }
 
 function render() {
