@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The PROXY protocol accepted from trusted downstreams (listener
 # "accept_proxy"): v1 and v2 (IPv4, IPv6, LOCAL) from a trusted source set
-# the client address used for X-Forwarded-For, client_cidrs and the access
-# log, for every request of the connection; a trusted source without a
+# the client address used for X-Forwarded-For, Forwarded, client_cidrs and
+# the access log, for every request of the connection; a trusted source without a
 # header, a malformed header, and a header from an untrusted source get 400
 # and a close, and the member never sees those requests.
 . "$(dirname "$0")/lib.sh"
@@ -13,7 +13,7 @@ DEMO_BACKEND_LOG=1 start_backend a "$PA"
 cat >"$T/c.json" <<JSON
 {"version":1,"revision":1,
  "listeners":[{"name":"web","address":"127.0.0.1","port":$PL,
-               "accept_proxy":{"trusted":["127.0.0.1"]},
+               "accept_proxy":{"trusted":["127.0.0.1"]},"forwarding":{"forwarded":true},
                "access_log":{"path":"$T/access.log"}}],
  "pools":[{"name":"a","members":[{"address":"127.0.0.1","port":$PA}]}],
  "routes":[{"name":"inside","listener":"web","path_prefix":"/cidr","match":{"client_cidrs":["192.0.2.0/24"]},
@@ -60,9 +60,11 @@ ok "v1: both requests of the connection answered" -- bash -c '[ "$(grep -c "^HTT
 # v2, header split over two writes: TCP4 10.1.2.3:40000 -> 127.0.0.1:80
 out=$(send 127.0.0.1 "$PL" "hex:${SIG}2111000c" "hex:0a010203""7f000001""9c400050" "$LAST")
 ok "v2 TCP4 (header split over two reads)" -- grep -qi "^X-Forwarded-For: 10.1.2.3" <<<"$out"
+ok "Forwarded names the PROXY client" -- grep -q '^Forwarded: for=10.1.2.3;proto=http' <<<"$out"
 # v2 TCP6 with a TLV after the addresses: 2001:db8::5
 out=$(send 127.0.0.1 "$PL" "hex:${SIG}21210027""20010db8000000000000000000000005""00000000000000000000000000000001""d4310050""040000" "$LAST")
 ok "v2 TCP6 with a TLV" -- grep -qi "^X-Forwarded-For: 2001:db8::5" <<<"$out"
+ok "Forwarded (RFC 7239) quotes the IPv6 client" -- grep -q '^Forwarded: for="\[2001:db8::5\]";proto=http' <<<"$out"
 out=$(send 127.0.0.1 "$PL" "hex:${SIG}20000000" "$LAST")
 ok "v2 LOCAL: the peer stays the client" -- grep -qi "^X-Forwarded-For: 127.0.0.1" <<<"$out"
 

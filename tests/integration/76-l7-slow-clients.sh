@@ -3,7 +3,9 @@
 # heads trickled in) and slow body (R-U-Dead-Yet) against one listener at
 # the same time, while another client keeps asking: every one of its
 # requests must get a 200 in time. The head timeout must have cut the
-# slowloris connections (408s counted).
+# slowloris connections (408s counted). Then the other timeouts that bound
+# slow parties: client idle keep-alive, upstream connect (a member whose
+# accept queue is full drops our SYNs), upstream response and total.
 . "$(dirname "$0")/lib.sh"
 command -v slowhttptest >/dev/null || skip "slowhttptest is not installed (apt-get install slowhttptest)"
 
@@ -46,4 +48,73 @@ ok "slowhttptest itself saw the service available" -- bash -c \
 curl -s "http://127.0.0.1:$PM/" >"$T/m.txt"
 n408=$(awk '$1 == "tandem_listener_responses_total{listener=\"web\",class=\"4xx\"}" { print $2 }' "$T/m.txt")
 ok "the head timeout answered slowloris connections (4xx: ${n408:-none})" -- test "${n408:-0}" -ge 100
+
+# ---- timeouts ----
+command -v python3 >/dev/null || finish
+PF=$(free_port); PS=$(free_port); PB=$(free_port)
+# a member that never accepts: its accept queue (backlog 0) is filled by two
+# idle connections, after which the kernel drops new SYNs
+cat >"$T/full.py" <<'PY'
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
+hold = []
+for _ in range(4):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(("127.0.0.1", int(sys.argv[1])))
+    except BlockingIOError: pass
+    hold.append(c)
+print("ready", flush=True)
+time.sleep(600)
+PY
+python3 "$T/full.py" "$PF" >"$T/full.out" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q ready "$T/full.out" 2>/dev/null && break; sleep 0.1; done
+ok "a member with a full accept queue: connecting to it hangs" -- bash -c \
+	"! curl -s --max-time 1 --connect-timeout 1 http://127.0.0.1:$PF/ >/dev/null"
+cat >"$T/c.json" <<JSON
+{"version":1,"revision":2,
+ "listeners":[{"name":"web","address":"127.0.0.1","port":$PL,
+               "timeouts":{"client_idle_ms":1000,"upstream_connect_ms":300,"upstream_response_ms":600}},
+              {"name":"total","address":"127.0.0.1","port":$PS,"timeouts":{"total_ms":800}}],
+ "pools":[{"name":"a","members":[{"address":"127.0.0.1","port":$PA}]},
+          {"name":"f","passive":{"connect_failures":1,"eject_ms":60000},
+           "members":[{"address":"127.0.0.1","port":$PF},{"address":"127.0.0.1","port":$PA}]}],
+ "routes":[{"name":"all","listener":"web","pool":"a"},
+           {"name":"full","listener":"web","path_prefix":"/full","pool":"f","rewrite_prefix":"/"},
+           {"name":"t","listener":"total","pool":"a"}]}
+JSON
+"$B/daemon/tandemctl" -s "$T/tandemd.sock" reload >/dev/null
+wait_port "$PS"
+# client idle: a kept-alive connection left alone is closed after ~1 s
+cat >"$T/idle.py" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+s.settimeout(10)
+d = b""
+while b"backend" not in d:
+    d += s.recv(4096)
+t = time.monotonic()
+while s.recv(4096):
+    pass
+print("%.1f" % (time.monotonic() - t))
+PY
+idle=$(python3 "$T/idle.py" "$PL")
+ok "client_idle_ms 1000: an idle kept-alive connection is closed after 0.8..5 s ($idle)" -- \
+	awk -v t="$idle" 'BEGIN { exit !(t >= 0.8 && t < 5) }'
+# upstream connect: the hanging member times out, the request goes on to the next
+out=$(curl -s -o "$T/full.body" --max-time 10 -w '%{http_code} %{time_total}' "http://127.0.0.1:$PL/full/")
+ok "upstream_connect_ms 300: the request moves on to the next member ($out)" -- bash -c \
+	'set -- $1; [ "$1" = 200 ] && grep -q "^backend a" "$3" && awk -v t="$2" "BEGIN { exit !(t >= 0.25 && t < 5) }"' _ "$out $T/full.body"
+st=$("$B/daemon/tandemctl" -s "$T/tandemd.sock" status --json | jq -r ".pools[] | select(.name==\"f\") | .members[] | select(.port==$PF or (.id | endswith(\":$PF\"))) | .state + \": \" + .reason")
+ok "... and the timed-out member is ejected, with the reason ($st)" -- grep -qi "^down: .*time" <<<"$st"
+# upstream response: a member slower than 600 ms gives 504
+out=$(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' "http://127.0.0.1:$PL/sleep?n=3000")
+ok "upstream_response_ms 600: 504 ($out)" -- bash -c \
+	'set -- $1; [ "$1" = 504 ] && awk -v t="$2" "BEGIN { exit !(t >= 0.5 && t < 2.9) }"' _ "$out"
+# total: 800 ms for the whole exchange
+out=$(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' "http://127.0.0.1:$PS/sleep?n=3000")
+ok "total_ms 800: 504 ($out)" -- bash -c \
+	'set -- $1; [ "$1" = 504 ] && awk -v t="$2" "BEGIN { exit !(t >= 0.7 && t < 2.9) }"' _ "$out"
 finish
