@@ -5,7 +5,8 @@
 # requests must get a 200 in time. The head timeout must have cut the
 # slowloris connections (408s counted). Then the other timeouts that bound
 # slow parties: client idle keep-alive, upstream connect (a member whose
-# accept queue is full drops our SYNs), upstream response and total.
+# accept queue is full drops our SYNs), the member queue (full, timeout),
+# upstream response and total.
 . "$(dirname "$0")/lib.sh"
 command -v slowhttptest >/dev/null || skip "slowhttptest is not installed (apt-get install slowhttptest)"
 
@@ -51,7 +52,7 @@ ok "the head timeout answered slowloris connections (4xx: ${n408:-none})" -- tes
 
 # ---- timeouts ----
 command -v python3 >/dev/null || finish
-PF=$(free_port); PS=$(free_port); PB=$(free_port)
+PF=$(free_port); PS=$(free_port); PR=$(free_port)
 # a member that never accepts: its accept queue (backlog 0) is filled by two
 # idle connections, after which the kernel drops new SYNs
 cat >"$T/full.py" <<'PY'
@@ -75,17 +76,22 @@ ok "a member with a full accept queue: connecting to it hangs" -- bash -c \
 cat >"$T/c.json" <<JSON
 {"version":1,"revision":2,
  "listeners":[{"name":"web","address":"127.0.0.1","port":$PL,
-               "timeouts":{"client_idle_ms":1000,"upstream_connect_ms":300,"upstream_response_ms":600}},
+               "timeouts":{"client_idle_ms":1000,"upstream_connect_ms":300}},
+              {"name":"resp","address":"127.0.0.1","port":$PR,"timeouts":{"upstream_response_ms":600}},
               {"name":"total","address":"127.0.0.1","port":$PS,"timeouts":{"total_ms":800}}],
  "pools":[{"name":"a","members":[{"address":"127.0.0.1","port":$PA}]},
+          {"name":"q","max_connections_per_member":1,"queue":{"size":1,"timeout_ms":500},
+           "members":[{"address":"127.0.0.1","port":$PA}]},
           {"name":"f","passive":{"connect_failures":1,"eject_ms":60000},
            "members":[{"address":"127.0.0.1","port":$PF},{"address":"127.0.0.1","port":$PA}]}],
  "routes":[{"name":"all","listener":"web","pool":"a"},
            {"name":"full","listener":"web","path_prefix":"/full","pool":"f","rewrite_prefix":"/"},
+           {"name":"q","listener":"web","path_prefix":"/q/","pool":"q","rewrite_prefix":"/"},
+           {"name":"r","listener":"resp","pool":"a"},
            {"name":"t","listener":"total","pool":"a"}]}
 JSON
 "$B/daemon/tandemctl" -s "$T/tandemd.sock" reload >/dev/null
-wait_port "$PS"
+wait_port "$PS"; wait_port "$PR"
 # client idle: a kept-alive connection left alone is closed after ~1 s
 cat >"$T/idle.py" <<'PY'
 import socket, sys, time
@@ -110,9 +116,26 @@ ok "upstream_connect_ms 300: the request moves on to the next member ($out)" -- 
 st=$("$B/daemon/tandemctl" -s "$T/tandemd.sock" status --json | jq -r ".pools[] | select(.name==\"f\") | .members[] | select(.port==$PF or (.id | endswith(\":$PF\"))) | .state + \": \" + .reason")
 ok "... and the timed-out member is ejected, with the reason ($st)" -- grep -qi "^down: .*time" <<<"$st"
 # upstream response: a member slower than 600 ms gives 504
-out=$(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' "http://127.0.0.1:$PL/sleep?n=3000")
+out=$(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' "http://127.0.0.1:$PR/sleep?n=3000")
 ok "upstream_response_ms 600: 504 ($out)" -- bash -c \
 	'set -- $1; [ "$1" = 504 ] && awk -v t="$2" "BEGIN { exit !(t >= 0.5 && t < 2.9) }"' _ "$out"
+# the member queue: one slot, busy for 2.5 s; one request may wait 500 ms
+# and then gets 503; a third finds the queue full and gets 503 at once
+curl -s -o /dev/null "http://127.0.0.1:$PL/q/sleep?n=2500" &
+BUSY=$!
+for _ in $(seq 50); do
+	[ "$("$B/daemon/tandemctl" -s "$T/tandemd.sock" status --json | jq '[.pools[] | select(.name=="q") | .members[].active] | add')" = 1 ] && break
+	sleep 0.05
+done
+curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "http://127.0.0.1:$PL/q/" >"$T/queued" &
+QW=$!
+sleep 0.2
+out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "http://127.0.0.1:$PL/q/")
+ok "queue full: 503 at once ($out)" -- bash -c 'set -- $1; [ "$1" = 503 ] && awk -v t="$2" "BEGIN { exit !(t < 0.45) }"' _ "$out"
+wait "$QW"
+ok "queue timeout 500 ms: 503 ($(cat "$T/queued"))" -- bash -c \
+	'set -- $(cat "$1"); [ "$1" = 503 ] && awk -v t="$2" "BEGIN { exit !(t >= 0.45 && t < 2.4) }"' _ "$T/queued"
+wait "$BUSY"
 # total: 800 ms for the whole exchange
 out=$(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' "http://127.0.0.1:$PS/sleep?n=3000")
 ok "total_ms 800: 504 ($out)" -- bash -c \
