@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "l7_alog.h"
 #include "l7_syslog.h"
 
@@ -70,15 +71,6 @@ static struct l7_alog_file l7_alog_files[L7_ALOG_FILES];
 static unsigned l7_alog_nfiles;
 static atomic_ulong l7_alog_written;
 
-static uint64_t
-l7_alog_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Opens f's target (f->path set); fd -1 and a warning on failure. */
 static void
 l7_alog_open(struct l7_alog_file *f)
@@ -96,7 +88,7 @@ l7_alog_open(struct l7_alog_file *f)
 	if (f->fd < 0) {
 		log_warn("access log %s: %s", f->path, strerror(-f->fd));
 		f->fd = -1;
-		f->retry_ms = l7_alog_now_ms() + 1000;
+		f->retry_ms = loop_clock_ms() + 1000;
 	}
 }
 
@@ -111,7 +103,7 @@ l7_alog_file(const char *path)
 		f = &l7_alog_files[i];
 		if (strcmp(f->path, path) != 0)
 			continue;
-		if (f->fd < 0 && l7_alog_now_ms() >= f->retry_ms)
+		if (f->fd < 0 && loop_clock_ms() >= f->retry_ms)
 			l7_alog_open(f);
 		return f->fd >= 0 ? f : NULL;
 	}
