@@ -19,7 +19,7 @@ cat >"$T/c.json" <<JSON
  "pools":[{"name":"a","members":[{"address":"127.0.0.1","port":$PA}]}],
  "routes":[{"name":"all","listener":"web","pool":"a"}]}
 JSON
-start_tandemd "$T/c.json" || finish
+start_tandemd "$T/c.json" -w 1 || finish	# one worker: the member queue below is per worker
 wait_port "$PL"
 U="http://127.0.0.1:$PL/"
 LEN=14
