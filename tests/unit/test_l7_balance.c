@@ -287,6 +287,34 @@ test_retry_budget(void **state)
 	unload(&f);
 }
 
+/* Distribution bounds: round robin is exact; Maglev with weights 1 and 3
+ * gives the keys 25 % / 75 % within 3 points (8191 slots, 20000 keys). */
+static void
+test_distribution(void **state)
+{
+	struct fx f;
+	int i, n[3] = { 0, 0, 0 };
+
+	(void)state;
+	load(&f, POOL("", M(1, "") "," M(2, "") "," M(3, "")));
+	for (i = 0; i < 300; i++)
+		n[pick(&f, 0, -1, 0, 0)]++;
+	assert_int_equal(n[0], 100);
+	assert_int_equal(n[1], 100);
+	assert_int_equal(n[2], 100);
+	unload(&f);
+	load(&f, POOL("\"algorithm\":\"consistent_hash\",", M(1, "") "," M(2, ",\"weight\":3")));
+	n[0] = n[1] = 0;
+	for (i = 0; i < 20000; i++) {
+		uint64_t h = conf_hash64(&i, sizeof(i), 7);
+
+		n[pick(&f, 0, -1, h, 1)]++;
+	}
+	fprintf(stderr, "maglev 1:3: %d %d\n", n[0], n[1]);
+	assert_in_range(n[0], 4400, 5600);
+	unload(&f);
+}
+
 int
 main(void)
 {
@@ -299,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_health_rise_fall),
 		cmocka_unit_test(test_slow_start),
 		cmocka_unit_test(test_retry_budget),
+		cmocka_unit_test(test_distribution),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
