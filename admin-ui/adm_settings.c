@@ -1,8 +1,9 @@
 /*
- * adm_settings - the candidate's top-level settings: today "metrics"
- * ({"address": "127.0.0.1:9145"}, where tandemd serves Prometheus text).
+ * adm_settings - the candidate's top-level settings: "metrics"
+ * ({"address": "127.0.0.1:9145"}, where tandemd serves Prometheus text) and
+ * "workers" (L7 threads, 1-256, taken at tandemd's next start).
  *
- *   GET /settings   {"metrics": {...} | null}
+ *   GET /settings   {"metrics": {...} | null, "workers": N | null}
  *   PUT /settings   the same shape; a key left out keeps its value, null
  *                   removes it
  *
@@ -24,7 +25,7 @@
 #include "db.h"
 #include "errs.h"
 
-static const char *const adm_settings_keys[] = { "metrics", NULL };
+static const char *const adm_settings_keys[] = { "metrics", "workers", NULL };
 
 static json_t *
 adm_settings_get(struct adm *a)
@@ -63,7 +64,7 @@ adm_settings_check(json_t *body, struct adm_resp *rs)
 				break;
 		if (adm_settings_keys[i] == NULL) {
 			snprintf(field, sizeof(field), "settings/%s", k);
-			adm_resp_error(rs, 422, "invalid", "unknown setting (known: metrics)", field);
+			adm_resp_error(rs, 422, "invalid", "unknown setting (known: metrics, workers)", field);
 			json_decref(cfg);
 			return -1;
 		}

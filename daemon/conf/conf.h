@@ -46,7 +46,7 @@ int conf_cidr_parse(const char *s, struct conf_cidr *out);
 int conf_cidr_contains(const struct conf_cidrs *set, const uint8_t addr[16]);
 /* Parses the metrics address "127.0.0.1:9145" or "[::1]:9145" into ss/sl.
  * 0, -EPERM when it is not a loopback address, -EINVAL when malformed.
- * Pure; any thread (conf_metrics.c). */
+ * Pure; any thread (conf_process.c). */
 int conf_metrics_addr(const char *addrport, struct sockaddr_storage *ss, socklen_t *sl);
 /* A 64-bit hash of data (FNV-1a with a finaliser); stable across builds,
  * used for sticky cookies and Maglev, so never change it. */

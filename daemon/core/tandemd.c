@@ -48,6 +48,7 @@ struct tandemd {
 	const char *socket_group;
 	const char *metrics;		/* --metrics ADDR:PORT (loopback), or NULL */
 	unsigned workers;
+	bool workers_cli;		/* -w given: the config's "workers" is ignored */
 	time_t started;
 	unsigned long reloads_ok;
 	unsigned long reloads_failed;
@@ -162,6 +163,24 @@ tandemd_l4_health_changed(void *data)
 	json_decref(tandemd_l4_reconcile(data, 0));
 }
 
+/* The config file's "workers" (0 when unset or the file is unreadable:
+ * snapshot_build reports its errors next). Before the first snapshot, which
+ * binds one socket per worker. */
+static unsigned
+tandemd_conf_workers(const char *path)
+{
+	struct errs e;
+	struct conf *c;
+	unsigned w;
+
+	errs_init(&e);
+	c = conf_load_file(path, &e);
+	w = c != NULL ? c->workers : 0;
+	conf_free(&c);
+	errs_release(&e);
+	return w;
+}
+
 /* Serves the metrics where the config (or --metrics, which wins) says.
  * 0 or -errno (address in use, ...). Main thread. */
 static int
@@ -208,6 +227,9 @@ tandemd_reload(struct tandemd *d)
 		errs_release(&e);
 		return resp;
 	}
+	if (!d->workers_cli && s->conf->workers != 0 && s->conf->workers != d->workers)
+		log_notice("workers: the config asks for %u, %u run; a restart applies it",
+			   s->conf->workers, d->workers);
 	gen = snapshot_publish(s);
 	l7_workers_wake();
 	vrrp_commit(d->vrrp);
@@ -503,6 +525,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	errs_init(&e);
+	d.workers_cli = d.workers != 0;
+	if (d.workers == 0)
+		d.workers = tandemd_conf_workers(d.config_path);
 	if (d.workers == 0) {
 		/* one worker per core by default (each with its own listening
 		 * sockets, SO_REUSEPORT spreading the connections) */

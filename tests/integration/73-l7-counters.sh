@@ -4,7 +4,8 @@
 # config file) and tandemctl counters must show the exact counts, the
 # access log's byte totals, consistent latency histograms and the open
 # connections and requests in flight; counters survive a reload, and a
-# reload moves the metrics address.
+# reload moves the metrics address. The config's "workers" sets the thread
+# count at start.
 . "$(dirname "$0")/lib.sh"
 
 PA=$(free_port); PB=$(free_port); PL=$(free_port); PM=$(free_port); PM2=$(free_port)
@@ -12,7 +13,7 @@ start_backend a "$PA"
 start_backend b "$PB"
 conf() { # conf REVISION METRICS-PORT
 	cat <<JSON
-{"version":1,"revision":$1,"metrics":{"address":"127.0.0.1:$2"},
+{"version":1,"revision":$1,"metrics":{"address":"127.0.0.1:$2"},"workers":$3,
  "listeners":[{"name":"web","address":"127.0.0.1","port":$PL,"access_log":{"path":"$T/access.log"}}],
  "pools":[{"name":"pa","members":[{"address":"127.0.0.1","port":$PA}]},
           {"name":"pb","members":[{"address":"127.0.0.1","port":$PB}]}],
@@ -21,10 +22,11 @@ conf() { # conf REVISION METRICS-PORT
            {"name":"fixed","listener":"web","path_prefix":"/f","action":"respond","respond":{"body":"hi"}}]}
 JSON
 }
-conf 1 "$PM" >"$T/c.json"
+conf 1 "$PM" 2 >"$T/c.json"
 start_tandemd "$T/c.json" || finish
 wait_port "$PL"
 wait_port "$PM"
+eq "the config's workers: 2 threads" 2 "$("$B/daemon/tandemctl" -s "$T/tandemd.sock" status --json | jq .workers)"
 U="http://127.0.0.1:$PL"
 for i in $(seq 7); do curl -s -o /dev/null "$U/a/bytes?n=100"; done
 for i in $(seq 3); do curl -s -o /dev/null "$U/a/status/503"; done
@@ -99,14 +101,17 @@ eq "tandemctl counters: histogram total = requests answered" 6 "$(jq '[.routes.r
 eq "tandemctl counters: member" 10 "$(jq ".members[\"pa/127.0.0.1:$PA\"].requests" "$T/counters.json")"
 
 # a reload keeps the counters and moves the metrics address
-conf 2 "$PM2" >"$T/c.json"
+conf 2 "$PM2" 1 >"$T/c.json"
 "$B/daemon/tandemctl" -s "$T/tandemd.sock" reload >/dev/null
 wait_port "$PM2"
 scrape "$PM2" >"$T/m.txt"
 eq "after a reload: the counters carry on" 10 "$(val 'tandem_route_requests_total{route="ra"}')"
 ok "the old metrics address is closed" -- bash -c "! curl -s --max-time 2 http://127.0.0.1:$PM/ >/dev/null"
+ok "a reload that changes workers says a restart applies it" -- grep -q "workers: the config asks for 1, 2 run" "$T/tandemd.log"
 # a metrics address that is not loopback is refused by --check
-conf 3 "$PM" | sed 's/"127.0.0.1:[0-9]*"/"0.0.0.0:9145"/' >"$T/bad.json"
+conf 3 "$PM" 2 | sed 's/"127.0.0.1:[0-9]*"/"0.0.0.0:9145"/' >"$T/bad.json"
 ok "--check refuses a non-loopback metrics address" -- bash -c \
 	"'$B/daemon/tandemd' --check '$T/bad.json' 2>&1 | grep -q 'metrics.address.*loopback'"
+conf 3 "$PM" 300 >"$T/bad.json"
+ok "--check refuses 300 workers" -- bash -c "'$B/daemon/tandemd' --check '$T/bad.json' 2>&1 | grep -q 'workers'"
 finish

@@ -41,12 +41,16 @@ eq "a non-loopback metrics address: 422" 422 "$STATUS"
 eq "... on settings/metrics.address" "settings/metrics.address" "$(jq -r .error.field <<<"$BODY")"
 api PUT /settings '{"tuning":1}'
 eq "an unknown setting: 422" 422 "$STATUS"
-api PUT /settings "{\"metrics\":{\"address\":\"127.0.0.1:$PM\"}}"
-eq "metrics address: 200" 200 "$STATUS"
+api PUT /settings '{"workers":0}'
+eq "workers 0: 422 on settings/workers" "settings/workers" "$(jq -r .error.field <<<"$BODY")"
+api PUT /settings "{\"metrics\":{\"address\":\"127.0.0.1:$PM\"},\"workers\":3}"
+eq "metrics address and workers: 200" 200 "$STATUS"
+eq "workers read back" 3 "$(jq .workers <<<"$BODY")"
 eq "read back" "127.0.0.1:$PM" "$(jq -r .metrics.address <<<"$BODY")"
 api POST /apply '{"comment":"observability"}'
 eq "apply: applied" applied "$(jq -r .status <<<"$BODY")"
 eq "the config file has the metrics address" "127.0.0.1:$PM" "$(jq -r .metrics.address "$T/tandem.json")"
+eq "... and the workers" 3 "$(jq .workers "$T/tandem.json")"
 eq "... and the listener's fields" '["127.0.0.1"]' "$(jq -c '.listeners[0].accept_proxy.trusted' "$T/tandem.json")"
 wait_port "$PL"
 out=$(printf 'PROXY TCP4 192.0.2.44 127.0.0.1 5555 80\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
@@ -59,6 +63,7 @@ ok "applied: metrics served on the address" -- bash -c \
 	"curl -s --max-time 5 http://127.0.0.1:$PM/ | grep -q '^tandem_route_requests_total{route=\"main\"} 1$'"
 api PUT /settings '{"metrics":null}'
 eq "metrics removed: null" null "$(jq -c .metrics <<<"$BODY")"
+eq "... workers kept" 3 "$(jq .workers <<<"$BODY")"
 api POST /apply '{"comment":"no metrics"}'
 eq "apply: applied" applied "$(jq -r .status <<<"$BODY")"
 ok "metrics no longer served" -- bash -c "! curl -s --max-time 2 http://127.0.0.1:$PM/ >/dev/null"

@@ -26,13 +26,15 @@ export async function load() {
   loadMetrics();
 }
 
-// The metrics address (a top-level setting of the candidate, PUT /settings).
+// tandemd's own settings: the metrics address and the worker count
+// (top-level settings of the candidate, PUT /settings).
 async function loadMetrics() {
   const f = $('#metrics-form');
   clearFormErrors(f);
   try {
     const s = await api.settings();
     f.elements.address.value = (s && s.metrics && s.metrics.address) || '';
+    f.elements.workers.value = (s && s.workers) || '';
   } catch (e) {
     setAlert($('.form-error', f), 'Could not load the metrics setting: ' + describeError(e));
   }
@@ -43,17 +45,18 @@ async function onMetricsSubmit(ev) {
   const f = $('#metrics-form');
   clearFormErrors(f);
   const address = f.elements.address.value.trim();
+  const workers = intOrUndefined(f.elements.workers.value);
   const btn = $('#metrics-submit');
   btn.disabled = true;
   try {
-    await api.saveSettings({ metrics: address ? { address } : null });
-    notify(address ? 'Metrics on ' + address + ' saved to the candidate.'
-      : 'Metrics turned off in the candidate.');
+    await api.saveSettings({ metrics: address ? { address } : null, workers: workers ?? null });
+    notify('tandemd settings saved to the candidate.');
     refreshStatus();
   } catch (e) {
-    // "settings/metrics.address" belongs to the address field
-    const fix = (x) => /^settings\/metrics/.test(x.field || '')
-      ? { ...x, field: 'settings//address', message: String(x.message || '').replace(/^settings\/[^:]*: /, '') } : x;
+    // "settings/metrics.address" and "settings/workers" belong to the fields
+    const fix = (x) => /^settings\/(metrics|workers)/.test(x.field || '')
+      ? { ...x, field: 'settings//' + (/^settings\/metrics/.test(x.field) ? 'address' : 'workers'),
+          message: String(x.message || '').replace(/^settings\/[^:]*: /, '') } : x;
     const first = fix({ field: e.field, message: e.message });
     const err = Object.assign(Object.create(Object.getPrototypeOf(e)), e);
     err.field = first.field;

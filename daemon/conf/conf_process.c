@@ -1,8 +1,9 @@
 /*
- * conf_metrics - the "metrics" section: where tandemd serves its counters
- * as Prometheus text. The address must be a loopback one (the counters
- * name every listener, route and member: they are not for the network);
- * the same check serves the --metrics option and the config file.
+ * conf_process - top-level settings of the tandemd process: "metrics"
+ * (where it serves its counters as Prometheus text) and "workers" (L7
+ * threads, read at start only). The metrics address must be a loopback one
+ * (the counters name every listener, route and member: they are not for
+ * the network); the same check serves the --metrics option.
  */
 #include "config.h"
 
@@ -17,6 +18,8 @@
 #include "conf.h"
 #include "conf__priv.h"
 #include "errs.h"
+
+static void conf_metrics_parse(struct conf_ctx *x, json_t *o);
 
 int
 conf_metrics_addr(const char *addrport, struct sockaddr_storage *ss, socklen_t *sl)
@@ -61,7 +64,17 @@ conf_metrics_addr(const char *addrport, struct sockaddr_storage *ss, socklen_t *
 }
 
 void
-conf__metrics_parse(struct conf_ctx *x, json_t *o)
+conf__process_parse(struct conf_ctx *x, json_t *root)
+{
+	long w;
+
+	if (conf__get_int(x, root, "$", "workers", 1, 256, 0, 0, &w) == 0)
+		x->c->workers = (unsigned)w;
+	conf_metrics_parse(x, json_object_get(root, "metrics"));
+}
+
+static void
+conf_metrics_parse(struct conf_ctx *x, json_t *o)
 {
 	static const char *const keys[] = { "address", NULL };
 	struct sockaddr_storage ss;
