@@ -11,12 +11,12 @@
 PA=$(free_port); PB=$(free_port); PL=$(free_port); PM=$(free_port); PM2=$(free_port)
 start_backend a "$PA"
 start_backend b "$PB"
-conf() { # conf REVISION METRICS-PORT
+conf() { # conf REVISION METRICS-PORT WORKERS [DRAIN-PB-MEMBER]
 	cat <<JSON
 {"version":1,"revision":$1,"metrics":{"address":"127.0.0.1:$2"},"workers":$3,
  "listeners":[{"name":"web","address":"127.0.0.1","port":$PL,"access_log":{"path":"$T/access.log"}}],
  "pools":[{"name":"pa","members":[{"address":"127.0.0.1","port":$PA}]},
-          {"name":"pb","members":[{"address":"127.0.0.1","port":$PB}]}],
+          {"name":"pb","members":[{"address":"127.0.0.1","port":$PB,"drain":${4:-false}}]}],
  "routes":[{"name":"ra","listener":"web","path_prefix":"/a/","pool":"pa","rewrite_prefix":"/"},
            {"name":"rb","listener":"web","path_prefix":"/b/","pool":"pb","rewrite_prefix":"/"},
            {"name":"fixed","listener":"web","path_prefix":"/f","action":"respond","respond":{"body":"hi"}}]}
@@ -108,10 +108,25 @@ scrape "$PM2" >"$T/m.txt"
 eq "after a reload: the counters carry on" 10 "$(val 'tandem_route_requests_total{route="ra"}')"
 ok "the old metrics address is closed" -- bash -c "! curl -s --max-time 2 http://127.0.0.1:$PM/ >/dev/null"
 ok "a reload that changes workers says a restart applies it" -- grep -q "workers: the config asks for 1, 2 run" "$T/tandemd.log"
+
+# drain: a reload drains pb's only member while a request runs on it; that
+# request finishes, new ones get 503 (no member takes them)
+curl -s -o /dev/null -w '%{http_code}' "$U/b/sleep?n=1500" >"$T/drain.code" &
+D=$!
+for i in $(seq 60); do
+	scrape "$PM2" >"$T/m.txt"
+	[ "$(val 'tandem_route_requests_active{route="rb"}')" = 1 ] && break
+	sleep 0.05
+done
+conf 3 "$PM2" 1 true >"$T/c.json"
+"$B/daemon/tandemctl" -s "$T/tandemd.sock" reload >/dev/null
+eq "drained: a new request gets 503" 503 "$(curl -s -o /dev/null -w '%{http_code}' "$U/b/")"
+wait "$D"
+eq "drained: the request in flight finished with 200" 200 "$(cat "$T/drain.code")"
 # a metrics address that is not loopback is refused by --check
-conf 3 "$PM" 2 | sed 's/"127.0.0.1:[0-9]*"/"0.0.0.0:9145"/' >"$T/bad.json"
+conf 4 "$PM" 2 | sed 's/"127.0.0.1:[0-9]*"/"0.0.0.0:9145"/' >"$T/bad.json"
 ok "--check refuses a non-loopback metrics address" -- bash -c \
 	"'$B/daemon/tandemd' --check '$T/bad.json' 2>&1 | grep -q 'metrics.address.*loopback'"
-conf 3 "$PM" 300 >"$T/bad.json"
+conf 4 "$PM" 300 >"$T/bad.json"
 ok "--check refuses 300 workers" -- bash -c "'$B/daemon/tandemd' --check '$T/bad.json' 2>&1 | grep -q 'workers'"
 finish
