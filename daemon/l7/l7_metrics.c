@@ -122,7 +122,15 @@ l7_metrics_accept(struct loop *l, struct loop_io *io, uint32_t events)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	n = recv(fd, req, sizeof(req), 0);	/* the request itself is not needed */
 	(void)n;
-	if (buf_init(&body, 1 << 20) < 0 || l7_metrics_body(&body) < 0) {
+	/* about 1.5 KiB per counted object: start at 1 MiB and double (a
+	 * config of thousands of routes) up to 64 MiB */
+	for (size_t cap = 1 << 20; cap <= (64u << 20); cap *= 2) {
+		buf_release(&body);
+		if (buf_init(&body, cap) < 0 || l7_metrics_body(&body) == 0)
+			break;
+		body.rpos = body.wpos = 0;
+	}
+	if (body.data == NULL || buf_len(&body) == 0) {
 		static const char r500[] = "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
 
 		(void)!send(fd, r500, sizeof(r500) - 1, MSG_NOSIGNAL);

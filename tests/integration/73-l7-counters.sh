@@ -123,6 +123,12 @@ conf 3 "$PM2" 1 true >"$T/c.json"
 eq "drained: a new request gets 503" 503 "$(curl -s -o /dev/null -w '%{http_code}' "$U/b/")"
 wait "$D"
 eq "drained: the request in flight finished with 200" 200 "$(cat "$T/drain.code")"
+# many objects: 2000 more routes still scrape whole (the text outgrows 1 MiB)
+jq '.revision = 5 | .routes += [range(2000) | {name: "many\(.)", listener: "web", path_prefix: "/many/\(.)/", action: "respond"}]' \
+	"$T/c.json" >"$T/many.json" && cp "$T/many.json" "$T/c.json"
+"$B/daemon/tandemctl" -s "$T/tandemd.sock" reload >/dev/null
+scrape "$PM2" >"$T/m.txt"
+eq "2003 routes in the Prometheus text ($(wc -c <"$T/m.txt") bytes)" 2003 "$(grep -c '^tandem_route_requests_total{' "$T/m.txt")"
 # a metrics address that is not loopback is refused by --check
 conf 4 "$PM" 2 | sed 's/"127.0.0.1:[0-9]*"/"0.0.0.0:9145"/' >"$T/bad.json"
 ok "--check refuses a non-loopback metrics address" -- bash -c \
