@@ -8,11 +8,13 @@ import { refreshStatus } from './app.js';
 
 const form = () => $('#listener-form');
 let editing = null; // name of the listener being edited, or null
+let metricsDirty = false; // the settings form has unsaved input: a reload must not overwrite it
 
 export function init() {
   form().addEventListener('submit', onSubmit);
   $('#listener-cancel').addEventListener('click', () => resetForm());
   $('#metrics-form').addEventListener('submit', onMetricsSubmit);
+  $('#metrics-form').addEventListener('input', () => { metricsDirty = true; });
 }
 
 export async function load() {
@@ -30,9 +32,13 @@ export async function load() {
 // (top-level settings of the candidate, PUT /settings).
 async function loadMetrics() {
   const f = $('#metrics-form');
+  // the view just opened: start clean; what is typed while the settings
+  // load marks the form dirty and is kept
   clearFormErrors(f);
+  metricsDirty = false;
   try {
     const s = await api.settings();
+    if (metricsDirty) return;
     f.elements.address.value = (s && s.metrics && s.metrics.address) || '';
     f.elements.workers.value = (s && s.workers) || '';
   } catch (e) {
@@ -50,6 +56,7 @@ async function onMetricsSubmit(ev) {
   btn.disabled = true;
   try {
     await api.saveSettings({ metrics: address ? { address } : null, workers: workers ?? null });
+    metricsDirty = false;
     notify('tandemd settings saved to the candidate.');
     refreshStatus();
   } catch (e) {
