@@ -235,7 +235,6 @@ struct conf_l4 {
 struct conf {
 	struct arena *arena;		/* owns everything below */
 	long revision;			/* admin revision number, 0 when hand-written */
-	unsigned workers;		/* L7 worker threads, 0 = one per core (read at start) */
 	struct conf_listener *listeners;
 	size_t nlisteners;
 	struct conf_pool *pools;
@@ -244,6 +243,8 @@ struct conf {
 	size_t nroutes;
 	struct conf_vrrp *vrrp;		/* NULL when the file has no vrrp section */
 	struct conf_l4 l4;
+	const char *metrics_address;	/* Prometheus text on this loopback ADDR:PORT, or NULL */
+	unsigned workers;		/* L7 threads at start (1..256), 0 = not set */
 };
 
 #endif

@@ -11,6 +11,7 @@
 #include "l7_freelist.h"
 #include "l7_http1-t.h"
 #include "l7_pool-t.h"
+#include "l7_stats-t.h"
 #include "loop-t.h"
 #include "snapshot-t.h"
 
@@ -70,6 +71,7 @@ struct l7_view {
 	struct snapshot *snap;
 	struct l7_pool_map *map;
 	int64_t **swrr;			/* [pool][member]: this worker's smooth WRR weights */
+	struct l7_stats_map *smap;	/* per-object counters (l7_stats) */
 	unsigned refs;
 };
 
@@ -156,6 +158,7 @@ struct l7_conn {
 	enum l7_resp_state rstate;
 	bool rready, wready, rd_eof, shut_wr, closed;
 	bool head_timer;		/* the client timer is the head timeout, not idle */
+	bool pp_wait;			/* the listener accepts PROXY: not looked at yet */
 	unsigned long nreq;
 
 	struct l7_http1_body reqb, respb;
@@ -192,6 +195,7 @@ struct l7_conn {
 	uint64_t tried;			/* members already tried for this request */
 	int member;
 	struct l7_up *up;
+	struct l7_stats_req sr;		/* per-object counters of this connection */
 
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
 };

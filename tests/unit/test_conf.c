@@ -129,7 +129,7 @@ test_error_version(void **state)
 	expect_error("{\"version\":\"1\"}", "$.version", "must be an integer");
 }
 
-/* "workers": optional, 0 (one per core) by default, 0-256. */
+/* "workers": optional (0 = not set: one per core), 1-256. */
 static void
 test_workers(void **state)
 {
@@ -146,8 +146,8 @@ test_workers(void **state)
 	assert_int_equal(c->workers, 0);
 	conf_free(&c);
 	errs_release(&e);
-	expect_error("{\"version\":1,\"workers\":257}", "$.workers", "between 0 and 256");
-	expect_error("{\"version\":1,\"workers\":-1}", "$.workers", "between 0 and 256");
+	expect_error("{\"version\":1,\"workers\":257}", "$.workers", "between 1 and 256");
+	expect_error("{\"version\":1,\"workers\":0}", "$.workers", "between 1 and 256");
 	expect_error("{\"version\":1,\"workers\":\"2\"}", "$.workers", "must be an integer");
 }
 
