@@ -79,7 +79,7 @@ static void l7_conn_close(struct l7_conn *c);
 static void l7_conn_upstream(struct l7_conn *c);
 static void l7_queue_tick(struct loop *l, struct loop_timer *t);
 static void l7_conn_log(struct l7_conn *c);
-static void l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg *m);
+static int l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg *m);
 
 /* ---- views: a snapshot plus its runtime state map, per worker ---- */
 
@@ -297,7 +297,7 @@ l7_conn_timeout(struct loop *l, struct loop_timer *t)
 			c->route = NULL;
 			c->pool = NULL;
 			c->reqb.total = 0;
-			l7_conn_log_start(c, NULL, NULL);
+			(void)l7_conn_log_start(c, NULL, NULL);	/* no record (OOM): no log line */
 			c->status = 408;
 			c->bytes_out = sizeof(r408) - 1;
 			l7_conn_log(c);
