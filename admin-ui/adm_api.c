@@ -24,6 +24,7 @@
 #include "adm_cert.h"
 #include "adm_diff.h"
 #include "adm_vrrp.h"
+#include "adm_l4.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "errs.h"
@@ -527,14 +528,15 @@ adm_h_status(struct adm_call *c)
 	rc = req ? ctlc_call(a->ctl_socket, req, &st, a->ctl_timeout_ms) : -ENOMEM;
 	json_decref(req);
 	if (rc == 0 && json_is_true(json_object_get(st, "ok")))
-		td = json_pack("{s:b, s:O, s:O, s:O, s:O}", "reachable", 1,
+		td = json_pack("{s:b, s:O, s:O, s:O, s:O, s:o}", "reachable", 1,
 			       "revision", json_object_get(st, "revision") ?: json_null(),
 			       "generation", json_object_get(st, "generation") ?: json_null(),
 			       "pools", json_object_get(st, "pools") ?: json_array(),
-			       "vrrp", json_object_get(st, "vrrp") ?: json_null());
+			       "vrrp", json_object_get(st, "vrrp") ?: json_null(),
+			       "l4", adm_l4_status_summary(json_object_get(st, "l4")));
 	else
-		td = json_pack("{s:b, s:n, s:n, s:[], s:n}", "reachable", 0, "revision", "generation",
-			       "pools", "vrrp");
+		td = json_pack("{s:b, s:n, s:n, s:[], s:n, s:n}", "reachable", 0, "revision", "generation",
+			       "pools", "vrrp", "l4");
 	json_decref(st);
 	rc = adm_candidate_vs_running(a, &n, &run, &cand);
 	if (rc < 0) {
@@ -1389,6 +1391,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_certificates(&c);
 	else if (strcmp(what, "vrrp") == 0)
 		adm_vrrp_handle(a, c.segs, c.nsegs, rq, rs);
+	else if (strcmp(what, "l4") == 0)
+		adm_l4_handle(a, c.segs, c.nsegs, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:
