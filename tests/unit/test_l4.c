@@ -698,6 +698,62 @@ test_check_conf_errors(void **state)
 	errs_release(&e);
 }
 
+/* The http check and remove_after: defaults, and errors on their fields. */
+static void
+test_check_http_conf(void **state)
+{
+	static const char bad[] =
+		"{\"version\":1,\"l4\":{\"services\":["
+		"{\"name\":\"a\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80,"
+		" \"check\":{\"type\":\"http\",\"method\":\"get\",\"path\":\"no slash\",\"host\":\"a b\","
+		"  \"expect_status\":600,\"remove_after\":0}},"
+		"{\"name\":\"b\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":81,"
+		" \"check\":{\"type\":\"tcp\",\"path\":\"/\"}}]}}";
+	static const char *const want[] = {
+		"$.l4.services[0].check.method", "$.l4.services[0].check.path",
+		"$.l4.services[0].check.host", "$.l4.services[0].check.expect_status",
+		"$.l4.services[0].check.remove_after", "$.l4.services[1].check.path", NULL,
+	};
+	static const char good[] =
+		"{\"version\":1,\"l4\":{\"services\":["
+		"{\"name\":\"a\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80,"
+		" \"check\":{\"type\":\"http\",\"remove_after\":30}},"
+		"{\"name\":\"b\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":81,"
+		" \"check\":{\"type\":\"http\",\"method\":\"HEAD\",\"path\":\"/health?x=1\","
+		"  \"host\":\"app.example\",\"expect_status\":204}}]}}";
+	const char *const *w;
+	struct errs e;
+	struct conf *c;
+	size_t i;
+
+	(void)state;
+	errs_init(&e);
+	assert_null(conf_parse(bad, strlen(bad), &e));
+	for (w = want; *w; w++) {
+		for (i = 0; i < e.count && strcmp(e.items[i].path, *w) != 0; i++)
+			;
+		if (i == e.count)
+			fail_msg("no error at %s", *w);
+	}
+	errs_release(&e);
+	errs_init(&e);
+	c = conf_parse(good, strlen(good), &e);
+	assert_non_null(c);
+	assert_int_equal(c->l4.services[0].check.type, CONF_L4_CHECK_HTTP);
+	assert_string_equal(c->l4.services[0].check.method, "GET");
+	assert_string_equal(c->l4.services[0].check.path, "/");
+	assert_null(c->l4.services[0].check.host);
+	assert_int_equal(c->l4.services[0].check.expect_status, 200);
+	assert_int_equal(c->l4.services[0].check.remove_after_ms, 30000);
+	assert_string_equal(c->l4.services[1].check.method, "HEAD");
+	assert_string_equal(c->l4.services[1].check.path, "/health?x=1");
+	assert_string_equal(c->l4.services[1].check.host, "app.example");
+	assert_int_equal(c->l4.services[1].check.expect_status, 204);
+	assert_int_equal(c->l4.services[1].check.remove_after_ms, 0);
+	conf_free(&c);
+	errs_release(&e);
+}
+
 /* Validation of l4.sync. */
 static void
 test_sync_conf(void **state)
@@ -757,6 +813,7 @@ main(void)
 		cmocka_unit_test(test_nft_state_parse),
 		cmocka_unit_test(test_nft_conf_errors),
 		cmocka_unit_test(test_check_conf_errors),
+		cmocka_unit_test(test_check_http_conf),
 		cmocka_unit_test(test_sync_conf),
 	};
 
