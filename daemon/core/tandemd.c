@@ -28,6 +28,7 @@
 #include "errs.h"
 #include "l7_health.h"
 #include "l7_metrics.h"
+#include "l4_metrics.h"
 #include "l4.h"
 #include "l7_proxy.h"
 #include "log.h"
@@ -517,6 +518,7 @@ main(int argc, char **argv)
 		l7_workers_stop();
 		goto out;
 	}
+	l7_metrics_set_extra(l4_metrics_append);
 	if (d.metrics != NULL && (rc = l7_metrics_start(d.loop, d.metrics)) < 0) {
 		log_err("cannot serve metrics on %s: %s", d.metrics,
 			rc == -EPERM ? "not a loopback address" : strerror(-rc));

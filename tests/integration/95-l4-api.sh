@@ -21,12 +21,12 @@ trap 'cleanup; ip netns del "$NS" 2>/dev/null' EXIT
 ip -n "$NS" link set lo up
 nsx() { ip netns exec "$NS" "$@"; }
 
-BPORT=$(free_port); LPORT=$(free_port)
+BPORT=$(free_port); LPORT=$(free_port); MPORT=$(free_port)
 nsx "$B/tests/tools/demo-backend" "127.0.0.1:$BPORT" be1 >"$T/backend.log" 2>&1 &
 PIDS+=($!)
 write_config "$T/init.json" 0 "$LPORT" "$BPORT"
 ok "first start" -- admin_init "$T/init.json"
-nsx "$B/daemon/tandemd" -c "$T/tandem.json" -s "$T/tandemd.sock" >"$T/tandemd.log" 2>&1 &
+nsx "$B/daemon/tandemd" -c "$T/tandem.json" -s "$T/tandemd.sock" --metrics "127.0.0.1:$MPORT" >"$T/tandemd.log" 2>&1 &
 TANDEMD_PID=$!; PIDS+=($TANDEMD_PID)
 for _ in $(seq 100); do [ -S "$T/tandemd.sock" ] && break; sleep 0.05; done
 start_admin || finish
@@ -119,6 +119,9 @@ eq "L7 still serves" "backend be1" "$(l7)"
 ok "the filter is programmed without IPVS (nftables)" -- bash -c "ip netns exec '$NS' nft list table inet tandem | grep -q '198.51.100.0/24'"
 api GET /status
 ok "/status: configured 3, inactive" -- jq -e '.tandemd.l4.configured == 3 and .tandemd.l4.available == false' <<<"$BODY"
+M=$(nsx curl -s --max-time 5 "http://127.0.0.1:$MPORT/metrics")
+ok "Prometheus: L4 unavailable, 3 services configured, L7 metrics still there" -- \
+	bash -c "grep -qx 'tandem_l4_available 0' <<<'$M' && grep -qx 'tandem_l4_services_configured 3' <<<'$M' && grep -q '^tandem_member_up' <<<'$M'"
 ok "tandemd is alive" -- kill -0 "$TANDEMD_PID"
 
 # ---- a candidate tandemd refuses: 422 on the field, the old config keeps serving
