@@ -8,6 +8,8 @@
  *   GET, PUT, DELETE   /l4/services/<name>          (PUT merges; "reals" replaces all when sent)
  *   GET, POST          /l4/services/<name>/reals
  *   GET, PUT, DELETE   /l4/services/<name>/reals/<address:port>   ("[v6]:port"; port 0 = none)
+ *   POST               /l4/bans                     {"address", "timeout"?}: ban now (tandemd)
+ *   POST               /l4/sync-role                {"role"}: the sync daemon's role now (tandemd)
  *
  * Validation is tandemd's own, as for vrrp: the prospective section is put
  * into the rendered candidate and conf_parse judges it; the problems under
@@ -687,6 +689,59 @@ out:
 	json_decref(svc);
 }
 
+/* ---- run-time commands: /l4/bans, /l4/sync-role ----
+ * Forwarded to tandemd's control socket ("ban", "l4-sync"); they act on the
+ * running daemon at once and are not part of the candidate. tandemd's
+ * refusals come back as 422 on "l4/<what>/<attr>". */
+static void
+adm_l4_command(struct adm *a, const char *what, const char *cmd, const char *const *keys,
+	       const struct adm_req *rq, struct adm_resp *rs)
+{
+	json_t *body, *req = NULL, *resp = NULL, *errors, *e;
+	const char *const *k;
+	char field[128];
+	size_t i;
+	int rc;
+
+	if (!adm_l4_is(rq, "POST")) {
+		adm_l4_not_allowed(rs);
+		return;
+	}
+	body = adm_l4_body(rq, rs);
+	if (body == NULL)
+		return;
+	req = json_pack("{s:s}", "cmd", cmd);
+	for (k = keys; req != NULL && *k != NULL; k++)
+		if (json_object_get(body, *k) != NULL)
+			json_object_set(req, *k, json_object_get(body, *k));
+	rc = req ? ctlc_call(a->ctl_socket, req, &resp, a->ctl_timeout_ms) : -ENOMEM;
+	if (rc < 0) {
+		adm_resp_error(rs, 503, "unavailable", "tandemd is not reachable", NULL);
+	} else if (json_is_true(json_object_get(resp, "ok"))) {
+		json_object_del(resp, "ok");
+		adm_l4_ok(rs, 200, json_incref(resp));
+	} else {
+		errors = json_array();
+		json_array_foreach(json_object_get(resp, "errors"), i, e) {
+			const char *path = json_string_value(json_object_get(e, "path"));
+
+			snprintf(field, sizeof(field), "l4/%s/%s", what,
+				 path && strncmp(path, "$.", 2) == 0 && strchr(path + 2, '.') == NULL ? path + 2 : keys[0]);
+			json_array_append_new(errors, json_pack("{s:s, s:O}", "field", field, "message",
+				json_object_get(e, "message") ?: json_string("refused")));
+		}
+		if (json_array_size(errors) == 0) {
+			snprintf(field, sizeof(field), "l4/%s/%s", what, keys[0]);
+			json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field,
+								"message", "refused by tandemd"));
+		}
+		adm_l4_verdict(rs, errors);
+	}
+	json_decref(resp);
+	json_decref(req);
+	json_decref(body);
+}
+
 void
 adm_l4_handle(struct adm *a, char *const *segs, size_t nsegs, const struct adm_req *rq,
 	      struct adm_resp *rs)
@@ -710,6 +765,14 @@ adm_l4_handle(struct adm *a, char *const *segs, size_t nsegs, const struct adm_r
 		adm_l4_ok(rs, 200, json_pack("{s:o, s:o}", "settings", set, "services", svcs));
 	} else if (nsegs == 2 && strcmp(segs[1], "status") == 0) {
 		adm_l4_status(a, rq, rs);
+	} else if (nsegs == 2 && strcmp(segs[1], "bans") == 0) {
+		static const char *const keys[] = { "address", "timeout", NULL };
+
+		adm_l4_command(a, "bans", "ban", keys, rq, rs);
+	} else if (nsegs == 2 && strcmp(segs[1], "sync-role") == 0) {
+		static const char *const keys[] = { "role", NULL };
+
+		adm_l4_command(a, "sync-role", "l4-sync", keys, rq, rs);
 	} else if (nsegs == 2 && strcmp(segs[1], "settings") == 0) {
 		adm_l4_settings(a, rq, rs);
 	} else if (nsegs <= 3 && strcmp(segs[1], "services") == 0) {

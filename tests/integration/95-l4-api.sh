@@ -122,6 +122,13 @@ ok "/status: configured 3, inactive" -- jq -e '.tandemd.l4.configured == 3 and .
 M=$(nsx curl -s --max-time 5 "http://127.0.0.1:$MPORT/metrics")
 ok "Prometheus: L4 unavailable, 3 services configured, L7 metrics still there" -- \
 	bash -c "grep -qx 'tandem_l4_available 0' <<<'$M' && grep -qx 'tandem_l4_services_configured 3' <<<'$M' && grep -q '^tandem_member_up' <<<'$M'"
+api POST /l4/bans '{"address":"203.0.113.9","timeout":60}'
+eq "ban an address now: 200" 200 "$STATUS"
+ok "the ban is in tandemd's ban set" -- bash -c "ip netns exec '$NS' nft list set inet tandem ban4 | grep -q '203.0.113.9'"
+api POST /l4/bans '{"address":"nope"}'
+eq "ban of a non-address: 422 on the field" "422 l4/bans/address" "$STATUS $(jq -r .error.field <<<"$BODY")"
+api POST /l4/sync-role '{"role":"leader"}'
+eq "unknown sync role: 422 on the field" "422 l4/sync-role/role" "$STATUS $(jq -r .error.field <<<"$BODY")"
 ok "tandemd is alive" -- kill -0 "$TANDEMD_PID"
 
 # ---- a candidate tandemd refuses: 422 on the field, the old config keeps serving
