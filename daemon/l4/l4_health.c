@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "l4_health.h"
+#include "l4_httpck.h"
 #include "log.h"
 #include "loop.h"
 
@@ -142,18 +143,18 @@ l4_hc_done(struct l4_hc *h, int ok, const char *why)
 }
 
 /* The http check's verdict once the status line ("HTTP/1.1 200 OK\r\n") is
- * in: ok when its code is expect_status. Waits for more until a line end. */
+ * in: ok when its code is expect_status. Waits for more while the line may
+ * still be incomplete. */
 static void
 l4_hc_http_status(struct l4_hc *h)
 {
 	char why[96];
 	unsigned code = 0;
-	int n = 0;
+	int rc = l4_httpck_status(h->rbuf, h->rlen, &code);
 
-	if (memchr(h->rbuf, '\n', h->rlen) == NULL && h->rlen < sizeof(h->rbuf) - 1)
-		return;
-	if (sscanf(h->rbuf, "HTTP/%*1[0-9].%*1[0-9] %3u%n", &code, &n) != 1 || n == 0 ||
-	    code < 100 || code > 599) {
+	if (rc == 0)
+		return;		/* EOF before a verdict fails in the caller */
+	if (rc < 0) {
 		l4_hc_done(h, 0, "not an HTTP status line");
 		return;
 	}
@@ -213,8 +214,12 @@ l4_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (r <= 0) {
-			snprintf(why, sizeof(why), r < 0 ? "recv: %s" : "closed before \"%.20s\"%s",
-				 r < 0 ? strerror(errno) : h->expect, "");
+			if (r < 0)
+				snprintf(why, sizeof(why), "recv: %s", strerror(errno));
+			else if (h->ck.type == CONF_L4_CHECK_HTTP)
+				snprintf(why, sizeof(why), "closed before the status line");
+			else
+				snprintf(why, sizeof(why), "closed before \"%.20s\"", h->expect);
 			l4_hc_done(h, 0, why);
 			return;
 		}

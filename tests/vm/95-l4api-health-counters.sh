@@ -6,7 +6,11 @@
 #    endpoint show per service and per real exactly what ipvsadm -Ln --stats
 #    --exact shows (connections, packets, bytes);
 #  - http check: a real whose /health answers 404 goes to weight 0, leaves
-#    IPVS after remove_after, and comes back with its weight after rise.
+#    IPVS after remove_after, and comes back with its weight after rise;
+#  - every scheduler of the config: the kernel holds each one it has (twos
+#    only where present; one it lacks is reported in status, not fatal), and
+#    tunnel reals of each type (ipip, gue with its port, gre) read back from
+#    the kernel as configured.
 . "$(dirname "$0")/lib.sh"
 
 echo 1 >/proc/sys/net/ipv4/ip_forward
@@ -106,4 +110,38 @@ ok "recovered: rs1 is back with its weight after rise" -- wait_for 5 bash -c "[ 
 ok "views agree" -- views_agree nonempty
 ok "logged UP, added back" -- grep -q 'real web/10.0.1.2:80 UP .*added back to IPVS' "$T/tandemd.log"
 echo "# the http check phase took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+
+# ---- every scheduler, every tunnel type (a second tandemd on a fresh config)
+stop_tandemd
+ipvsadm -C
+SCHEDS="rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos"
+{
+	echo '{"version":1,"l4":{"services":['
+	p=2000
+	for s in $SCHEDS; do
+		echo "{\"name\":\"s-$s\",\"protocol\":\"tcp\",\"address\":\"10.0.0.100\",\"port\":$p,\"scheduler\":\"$s\",\"reals\":[{\"address\":\"10.0.1.2\",\"port\":80}]},"
+		p=$((p + 1))
+	done
+	echo '{"name":"tun","protocol":"fwmark","fwmark":9,"scheduler":"wrr","reals":['
+	echo ' {"address":"10.0.1.2","forward":"tunnel"},'
+	echo ' {"address":"10.0.1.3","forward":"tunnel","tunnel_type":"gue","tunnel_port":6080},'
+	echo ' {"address":"10.0.1.4","forward":"tunnel","tunnel_type":"gre"}]}]}}'
+} >"$T/s.json"
+start_tandemd "$T/s.json" || finish
+p=2000; missing=""; have=""
+for s in $SCHEDS; do
+	if ipvsadm -Ln -t 10.0.0.100:$p 2>/dev/null | grep -q "^TCP .* $s"; then have+="$s "
+	else missing+="$s "; fi
+	p=$((p + 1))
+done
+echo "# schedulers in the kernel: $have; not: $missing"
+ok "every scheduler Debian's kernel ships is programmed (twos only where present)" -- \
+	bash -c "[ '${missing% }' = '' ] || [ '${missing% }' = twos ]"
+if [ -n "$missing" ]; then
+	ok "a scheduler this kernel lacks is reported in status, not fatal" -- bash -c \
+		"'$B/daemon/tandemctl' -s '$SOCK' status --json | jq -e '(.l4.missing | index(\"s-twos\")) != null and (.l4.reconcile.last_error | test(\"10.0.0.100:2013\"))' >/dev/null"
+fi
+ok "views agree" -- views_agree nonempty
+eq "tunnel reals read back from the kernel with their types" "10.0.1.2 ipip -|10.0.1.3 gue 6080|10.0.1.4 gre -|" \
+	"$(ctl status --json | jq -j '.l4.services[] | select(.fwmark == 9) | .reals[] | "\(.address) \(.tunnel_type) \(.tunnel_port // "-")|"')"
 finish
