@@ -124,87 +124,6 @@ adm_l4_field_of_path(const json_t *config, const char *rest)
 
 /* ---- answers ---- */
 
-static void
-adm_l4_ok(struct adm_resp *rs, unsigned status, json_t *body)
-{
-	json_decref(rs->body);
-	rs->status = status;
-	rs->body = body;
-	if (body == NULL && status != 204)
-		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
-}
-
-static void
-adm_l4_db_error(struct adm_resp *rs, int rc, const char *what, const char *field)
-{
-	char msg[160];
-
-	switch (rc) {
-	case -ENOENT:
-		snprintf(msg, sizeof(msg), "%s not found", what);
-		adm_resp_error(rs, 404, "not_found", msg, NULL);
-		break;
-	case -EEXIST:
-		snprintf(msg, sizeof(msg), "%s already exists", what);
-		adm_resp_error(rs, 409, "exists", msg, field);
-		break;
-	case -EINVAL:
-		snprintf(msg, sizeof(msg), "%s is invalid", what);
-		adm_resp_error(rs, 422, "invalid", msg, field);
-		break;
-	case -EAGAIN:
-		adm_resp_error(rs, 503, "busy", "the database is busy, try again", NULL);
-		break;
-	default:
-		adm_resp_error(rs, 500, "internal", "internal error", NULL);
-		break;
-	}
-}
-
-/* 0 when errors is empty; else fills rs with 422 and returns -1. Takes
- * errors (NULL: 500). */
-static int
-adm_l4_verdict(struct adm_resp *rs, json_t *errors)
-{
-	json_t *first;
-	char msg[512];
-
-	if (errors == NULL) {
-		adm_resp_error(rs, 500, "internal", "internal error", NULL);
-		return -1;
-	}
-	first = json_array_get(errors, 0);
-	if (first == NULL) {
-		json_decref(errors);
-		return 0;
-	}
-	snprintf(msg, sizeof(msg), "%s: %s", json_string_value(json_object_get(first, "field")),
-		 json_string_value(json_object_get(first, "message")));
-	adm_resp_error(rs, 422, "invalid", msg, json_string_value(json_object_get(first, "field")));
-	json_object_set_new(rs->body, "errors", errors);
-	return -1;
-}
-
-/* The request body as an object; NULL with rs filled (400). New reference. */
-static json_t *
-adm_l4_body(const struct adm_req *rq, struct adm_resp *rs)
-{
-	json_error_t je;
-	json_t *b;
-	char msg[256];
-
-	b = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (json_is_object(b))
-		return b;
-	if (b == NULL)
-		snprintf(msg, sizeof(msg), "malformed JSON body: %s", je.text);
-	else
-		snprintf(msg, sizeof(msg), "the body must be a JSON object");
-	json_decref(b);
-	adm_resp_error(rs, 400, "bad_request", msg, NULL);
-	return NULL;
-}
-
 static int
 adm_l4_is(const struct adm_req *rq, const char *m)
 {
@@ -287,7 +206,7 @@ adm_l4_service_check(struct adm *a, const char *oldname, json_t *svc, struct adm
 	if (rc == 0)
 		rc = db_l4_settings_get(a->db, &set);
 	if (rc < 0) {
-		adm_l4_db_error(rs, rc, "l4 service", NULL);
+		adm_db_error(rs, rc, "l4 service", NULL);
 		rc = -1;
 		goto out;
 	}
@@ -299,7 +218,7 @@ adm_l4_service_check(struct adm *a, const char *oldname, json_t *svc, struct adm
 	json_array_append(svcs, svc);
 	json_object_set(set, "services", svcs);
 	snprintf(keep, sizeof(keep), "$.l4.services[%zu]", json_array_size(svcs) - 1);
-	rc = adm_l4_verdict(rs, adm_l4_judge(a, set, kp));
+	rc = adm_verdict(rs, adm_l4_judge(a, set, kp));
 out:
 	json_decref(svcs);
 	json_decref(set);
@@ -355,7 +274,7 @@ adm_l4_status(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 	st = adm_l4_tandemd_status(a);
 	if (st == NULL || !json_is_object(json_object_get(st, "l4"))) {
 		json_decref(st);
-		adm_l4_ok(rs, 200, json_pack("{s:b, s:b, s:s}", "reachable", 0, "available", 0,
+		adm_ok(rs, 200, json_pack("{s:b, s:b, s:s}", "reachable", 0, "available", 0,
 					     "reason", "tandemd is not reachable"));
 		return;
 	}
@@ -363,7 +282,7 @@ adm_l4_status(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 	if (out != NULL)
 		json_object_set_new(out, "reachable", json_true());
 	json_decref(st);
-	adm_l4_ok(rs, 200, out);
+	adm_ok(rs, 200, out);
 }
 
 /* ---- /l4/settings ---- */
@@ -380,23 +299,23 @@ adm_l4_settings(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 	if (adm_l4_is(rq, "GET")) {
 		rc = db_l4_settings_get(a->db, &set);
 		if (rc < 0)
-			adm_l4_db_error(rs, rc, "l4 settings", NULL);
+			adm_db_error(rs, rc, "l4 settings", NULL);
 		else
-			adm_l4_ok(rs, 200, set);
+			adm_ok(rs, 200, set);
 		return;
 	}
 	if (!adm_l4_is(rq, "PUT")) {
 		adm_l4_not_allowed(rs);
 		return;
 	}
-	body = adm_l4_body(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		return;
 	rc = db_l4_settings_get(a->db, &set);
 	if (rc == 0)
 		rc = db_l4_service_list(a->db, &svcs);
 	if (rc < 0) {
-		adm_l4_db_error(rs, rc, "l4 settings", NULL);
+		adm_db_error(rs, rc, "l4 settings", NULL);
 		goto out;
 	}
 	errors = json_array();
@@ -426,7 +345,7 @@ adm_l4_settings(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		errors = sec ? adm_l4_judge(a, sec, kp) : NULL;
 		json_decref(sec);
 	}
-	if (adm_l4_verdict(rs, errors) < 0)
+	if (adm_verdict(rs, errors) < 0)
 		goto out;
 	rc = db_l4_settings_set(a->db, set);
 	json_decref(set);
@@ -434,9 +353,9 @@ adm_l4_settings(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 	if (rc == 0)
 		rc = db_l4_settings_get(a->db, &set);
 	if (rc < 0)
-		adm_l4_db_error(rs, rc, "l4 settings", NULL);
+		adm_db_error(rs, rc, "l4 settings", NULL);
 	else {
-		adm_l4_ok(rs, 200, set);
+		adm_ok(rs, 200, set);
 		set = NULL;
 	}
 out:
@@ -446,6 +365,19 @@ out:
 }
 
 /* ---- /l4/services[/name] ---- */
+
+/* PUT merges: a field sent as null goes back to its default (removed). */
+static void
+adm_l4_drop_nulls(json_t *o)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(o, tmp, key, v)
+		if (json_is_null(v))
+			json_object_del(o, key);
+}
 
 /* Validates svc (the whole new service) as the replacement of oldname (or
  * a new service) and writes it. Answers with the stored service (status
@@ -464,7 +396,7 @@ adm_l4_service_write(struct adm *a, const char *oldname, json_t *svc, unsigned o
 	if (nname != NULL && (oldname == NULL || strcmp(oldname, nname) != 0) &&
 	    db_l4_service_get(a->db, nname, &taken) == 0) {
 		json_decref(taken);
-		adm_l4_db_error(rs, -EEXIST, "l4 service", field);
+		adm_db_error(rs, -EEXIST, "l4 service", field);
 		return;
 	}
 	if (adm_l4_service_check(a, oldname, svc, rs) < 0)
@@ -473,9 +405,9 @@ adm_l4_service_write(struct adm *a, const char *oldname, json_t *svc, unsigned o
 	if (rc == 0)
 		rc = db_l4_service_get(a->db, nname, &out);
 	if (rc < 0)
-		adm_l4_db_error(rs, rc, "l4 service", field);
+		adm_db_error(rs, rc, "l4 service", field);
 	else
-		adm_l4_ok(rs, ok, out);
+		adm_ok(rs, ok, out);
 }
 
 static void
@@ -487,17 +419,17 @@ adm_l4_services(struct adm *a, const char *name, const struct adm_req *rq, struc
 	if (adm_l4_is(rq, "GET")) {
 		rc = name ? db_l4_service_get(a->db, name, &out) : db_l4_service_list(a->db, &out);
 		if (rc < 0)
-			adm_l4_db_error(rs, rc, "l4 service", NULL);
+			adm_db_error(rs, rc, "l4 service", NULL);
 		else
-			adm_l4_ok(rs, 200, out);
+			adm_ok(rs, 200, out);
 		return;
 	}
 	if (adm_l4_is(rq, "DELETE") && name != NULL) {
 		rc = db_l4_service_delete(a->db, name);
 		if (rc < 0)
-			adm_l4_db_error(rs, rc, "l4 service", NULL);
+			adm_db_error(rs, rc, "l4 service", NULL);
 		else
-			adm_l4_ok(rs, 204, NULL);
+			adm_ok(rs, 204, NULL);
 		return;
 	}
 	if (!(adm_l4_is(rq, "POST") && name == NULL) && !(adm_l4_is(rq, "PUT") && name != NULL)) {
@@ -506,10 +438,10 @@ adm_l4_services(struct adm *a, const char *name, const struct adm_req *rq, struc
 	}
 	/* A missing service is 404 before its body is looked at. */
 	if (name != NULL && (rc = db_l4_service_get(a->db, name, &base)) < 0) {
-		adm_l4_db_error(rs, rc, "l4 service", NULL);
+		adm_db_error(rs, rc, "l4 service", NULL);
 		return;
 	}
-	body = adm_l4_body(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		goto out;
 	/* PUT sends only what changes; a field sent as null is removed. */
@@ -519,15 +451,7 @@ adm_l4_services(struct adm *a, const char *name, const struct adm_req *rq, struc
 		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
-	{
-		const char *key;
-		json_t *v;
-		void *tmp;
-
-		json_object_foreach_safe(svc, tmp, key, v)
-			if (json_is_null(v))
-				json_object_del(svc, key);
-	}
+	adm_l4_drop_nulls(svc);
 	if (json_object_get(svc, "reals") == NULL)
 		json_object_set_new(svc, "reals", json_array());
 	adm_l4_service_write(a, name, svc, name ? 200 : 201, rs);
@@ -538,40 +462,6 @@ out:
 }
 
 /* ---- /l4/services/<name>/reals[/key] ---- */
-
-/* Parses "addr:port" / "[v6]:port" (port 0-65535) into a canonical
- * address and port. */
-static int
-adm_l4_parse_key(const char *key, char *addr, size_t alen, long *port)
-{
-	char tmp[128];
-	const char *colon;
-	char *end;
-	size_t n;
-
-	if (key[0] == '[') {
-		const char *rb = strchr(key, ']');
-
-		if (rb == NULL || rb[1] != ':')
-			return -1;
-		n = (size_t)(rb - key - 1);
-		colon = rb + 1;
-		key++;
-	} else {
-		colon = strrchr(key, ':');
-		if (colon == NULL)
-			return -1;
-		n = (size_t)(colon - key);
-	}
-	if (n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, key, n);
-	tmp[n] = '\0';
-	*port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || end == colon + 1 || *port < 0 || *port > 65535)
-		return -1;
-	return db_addr_canon(tmp, addr, alen);
-}
 
 /* Index of the real addr:port in reals, or -1. */
 static long
@@ -602,12 +492,12 @@ adm_l4_reals(struct adm *a, const char *name, const char *key, const struct adm_
 
 	rc = db_l4_service_get(a->db, name, &svc);
 	if (rc < 0) {
-		adm_l4_db_error(rs, rc, "l4 service", NULL);
+		adm_db_error(rs, rc, "l4 service", NULL);
 		return;
 	}
 	reals = json_object_get(svc, "reals");
 	if (key != NULL) {
-		if (adm_l4_parse_key(key, addr, sizeof(addr), &port) < 0 ||
+		if (adm_parse_key(key, 0, addr, sizeof(addr), &port) < 0 ||
 		    (at = adm_l4_find_real(reals, addr, port)) < 0) {
 			adm_resp_error(rs, 404, "not_found", "real not found (use address:port or [v6]:port)",
 				       NULL);
@@ -615,7 +505,7 @@ adm_l4_reals(struct adm *a, const char *name, const char *key, const struct adm_
 		}
 	}
 	if (adm_l4_is(rq, "GET")) {
-		adm_l4_ok(rs, 200, json_incref(key ? json_array_get(reals, (size_t)at) : reals));
+		adm_ok(rs, 200, json_incref(key ? json_array_get(reals, (size_t)at) : reals));
 		goto out;
 	}
 	if (adm_l4_is(rq, "DELETE") && key != NULL) {
@@ -624,16 +514,16 @@ adm_l4_reals(struct adm *a, const char *name, const char *key, const struct adm_
 			goto out;
 		rc = db_l4_service_put(a->db, name, svc);
 		if (rc < 0)
-			adm_l4_db_error(rs, rc, "real", NULL);
+			adm_db_error(rs, rc, "real", NULL);
 		else
-			adm_l4_ok(rs, 204, NULL);
+			adm_ok(rs, 204, NULL);
 		goto out;
 	}
 	if (!(adm_l4_is(rq, "POST") && key == NULL) && !(adm_l4_is(rq, "PUT") && key != NULL)) {
 		adm_l4_not_allowed(rs);
 		goto out;
 	}
-	body = adm_l4_body(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		goto out;
 	r = key ? json_deep_copy(json_array_get(reals, (size_t)at)) : json_object();
@@ -641,15 +531,7 @@ adm_l4_reals(struct adm *a, const char *name, const char *key, const struct adm_
 		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
-	{
-		const char *k;
-		json_t *v;
-		void *tmp;
-
-		json_object_foreach_safe(r, tmp, k, v)
-			if (json_is_null(v))
-				json_object_del(r, k);
-	}
+	adm_l4_drop_nulls(r);
 	nport = (long)json_integer_value(json_object_get(r, "port"));
 	adm_l4_real_key(r, naddr, sizeof(naddr));
 	snprintf(field, sizeof(field), "l4/services/%s/reals/%s", name, naddr);
@@ -659,7 +541,7 @@ adm_l4_reals(struct adm *a, const char *name, const char *key, const struct adm_
 		long other = adm_l4_find_real(reals, naddr, nport);
 
 		if (other >= 0 && other != at) {
-			adm_l4_db_error(rs, -EEXIST, "real", field);
+			adm_db_error(rs, -EEXIST, "real", field);
 			goto out;
 		}
 	}
@@ -680,9 +562,9 @@ adm_l4_reals(struct adm *a, const char *name, const char *key, const struct adm_
 		out = i < 0 ? NULL : json_incref(json_array_get(json_object_get(svc, "reals"), (size_t)i));
 	}
 	if (rc < 0)
-		adm_l4_db_error(rs, rc, "real", field);
+		adm_db_error(rs, rc, "real", field);
 	else
-		adm_l4_ok(rs, key ? 200 : 201, out);
+		adm_ok(rs, key ? 200 : 201, out);
 out:
 	json_decref(r);
 	json_decref(body);
@@ -707,7 +589,7 @@ adm_l4_command(struct adm *a, const char *what, const char *cmd, const char *con
 		adm_l4_not_allowed(rs);
 		return;
 	}
-	body = adm_l4_body(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		return;
 	req = json_pack("{s:s}", "cmd", cmd);
@@ -719,7 +601,7 @@ adm_l4_command(struct adm *a, const char *what, const char *cmd, const char *con
 		adm_resp_error(rs, 503, "unavailable", "tandemd is not reachable", NULL);
 	} else if (json_is_true(json_object_get(resp, "ok"))) {
 		json_object_del(resp, "ok");
-		adm_l4_ok(rs, 200, json_incref(resp));
+		adm_ok(rs, 200, json_incref(resp));
 	} else {
 		errors = json_array();
 		json_array_foreach(json_object_get(resp, "errors"), i, e) {
@@ -735,7 +617,7 @@ adm_l4_command(struct adm *a, const char *what, const char *cmd, const char *con
 			json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field,
 								"message", "refused by tandemd"));
 		}
-		adm_l4_verdict(rs, errors);
+		adm_verdict(rs, errors);
 	}
 	json_decref(resp);
 	json_decref(req);
@@ -759,10 +641,10 @@ adm_l4_handle(struct adm *a, char *const *segs, size_t nsegs, const struct adm_r
 			rc = db_l4_service_list(a->db, &svcs);
 		if (rc < 0) {
 			json_decref(set);
-			adm_l4_db_error(rs, rc, "l4", NULL);
+			adm_db_error(rs, rc, "l4", NULL);
 			return;
 		}
-		adm_l4_ok(rs, 200, json_pack("{s:o, s:o}", "settings", set, "services", svcs));
+		adm_ok(rs, 200, json_pack("{s:o, s:o}", "settings", set, "services", svcs));
 	} else if (nsegs == 2 && strcmp(segs[1], "status") == 0) {
 		adm_l4_status(a, rq, rs);
 	} else if (nsegs == 2 && strcmp(segs[1], "bans") == 0) {

@@ -185,30 +185,6 @@ adm_vrrp_peers_check(const json_t *g, const char *name, json_t *errors)
 		}
 }
 
-/* 0 when errors is empty; else fills rs with 422 and returns -1. Takes
- * errors (NULL: 500). */
-static int
-adm_vrrp_verdict(struct adm_resp *rs, json_t *errors)
-{
-	json_t *first;
-	char msg[512];
-
-	if (errors == NULL) {
-		adm_resp_error(rs, 500, "internal", "internal error", NULL);
-		return -1;
-	}
-	first = json_array_get(errors, 0);
-	if (first == NULL) {
-		json_decref(errors);
-		return 0;
-	}
-	snprintf(msg, sizeof(msg), "%s: %s", json_string_value(json_object_get(first, "field")),
-		 json_string_value(json_object_get(first, "message")));
-	adm_resp_error(rs, 422, "invalid", msg, json_string_value(json_object_get(first, "field")));
-	json_object_set_new(rs->body, "errors", errors);
-	return -1;
-}
-
 /* ---- answers ---- */
 
 static void
@@ -243,26 +219,6 @@ adm_vrrp_db_error(struct adm_resp *rs, int rc, const char *field)
 	}
 }
 
-/* The request body as an object; NULL with rs filled (400). New reference. */
-static json_t *
-adm_vrrp_body(const struct adm_req *rq, struct adm_resp *rs)
-{
-	json_error_t je;
-	json_t *b;
-	char msg[256];
-
-	b = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (json_is_object(b))
-		return b;
-	if (b == NULL)
-		snprintf(msg, sizeof(msg), "malformed JSON body: %s", je.text);
-	else
-		snprintf(msg, sizeof(msg), "the body must be a JSON object");
-	json_decref(b);
-	adm_resp_error(rs, 400, "bad_request", msg, NULL);
-	return NULL;
-}
-
 static void
 adm_vrrp_not_allowed(struct adm_resp *rs)
 {
@@ -289,7 +245,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_vrrp_not_allowed(rs);
 		return;
 	}
-	body = adm_vrrp_body(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		return;
 	rc = db_vrrp_group_list(a->db, &groups);
@@ -298,7 +254,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		goto out;
 	}
 	section = json_pack("{s:O, s:O}", "groups", groups, "local", body);
-	if (adm_vrrp_verdict(rs, section ? adm_vrrp_judge(a, section, "$.vrrp.local", 0) : NULL) < 0)
+	if (adm_verdict(rs, section ? adm_vrrp_judge(a, section, "$.vrrp.local", 0) : NULL) < 0)
 		goto out;
 	rc = db_vrrp_local_set(a->db, body);
 	if (rc == 0)
@@ -347,7 +303,7 @@ adm_vrrp_group_check(struct adm *a, const char *name, json_t *g, struct adm_resp
 	errors = section ? adm_vrrp_judge(a, section, keep, 1) : NULL;
 	if (errors != NULL && json_array_size(errors) == 0 && gname != NULL)
 		adm_vrrp_peers_check(g, gname, errors);
-	rc = adm_vrrp_verdict(rs, errors);
+	rc = adm_verdict(rs, errors);
 out:
 	json_decref(groups);
 	json_decref(lo);
@@ -392,7 +348,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 			return;
 		}
 	}
-	body = adm_vrrp_body(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		goto out;
 	/* PUT sends only what changes: overlay it on the stored group. A

@@ -19,32 +19,25 @@
 #include "db__priv.h"
 #include "jh.h"
 
-/* o without the keys in drop (NULL-terminated), canonical text (free()). */
+/* o without the keys in drop (NULL-terminated) and null values, address
+ * canonical, as canonical text (free()). */
 static char *
 db_l4_rest(const json_t *o, const char *const *drop)
 {
-	json_t *rest = json_object();
+	json_t *rest = db__json_without(o, drop), *v;
 	const char *key;
-	json_t *v;
-	char *text;
+	char *text, a[INET6_ADDRSTRLEN];
+	void *tmp;
 
 	if (rest == NULL)
 		return NULL;
-	json_object_foreach((json_t *)o, key, v) {
-		const char *const *d;
-
-		for (d = drop; *d != NULL && strcmp(*d, key) != 0; d++)
-			;
-		if (*d == NULL && !json_is_null(v))
-			json_object_set(rest, key, v);
-	}
-	/* canonical addresses, so that "::0" and "::" render alike */
-	if (json_is_string(json_object_get(rest, "address"))) {
-		char a[INET6_ADDRSTRLEN];
-
-		if (db_addr_canon(json_string_value(json_object_get(rest, "address")), a, sizeof(a)) == 0)
-			json_object_set_new(rest, "address", json_string(a));
-	}
+	json_object_foreach_safe(rest, tmp, key, v)
+		if (json_is_null(v))
+			json_object_del(rest, key);
+	/* so that "::0" and "::" render alike */
+	v = json_object_get(rest, "address");
+	if (json_is_string(v) && db_addr_canon(json_string_value(v), a, sizeof(a)) == 0)
+		json_object_set_new(rest, "address", json_string(a));
 	text = jh_dump_canonical(rest);
 	json_decref(rest);
 	return text;
@@ -104,20 +97,8 @@ db_l4_service_list(struct db *db, json_t **out)
 int
 db_l4_service_get(struct db *db, const char *name, json_t **out)
 {
-	sqlite3_stmt *st = db__prepare(db, "SELECT id, name, spec FROM l4_services WHERE name = ?");
-	json_t *arr = NULL;
-	int rc;
-
-	*out = NULL;
-	if (st != NULL)
-		db__bind_text(st, 1, name);
-	rc = db__rows(db, st, db_l4_service_row, &arr);
-	if (rc == 0 && json_array_size(arr) == 0)
-		rc = -ENOENT;
-	if (rc == 0)
-		*out = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return rc;
+	return db__get_named(db, "SELECT id, name, spec FROM l4_services WHERE name = ?", name,
+			     db_l4_service_row, out);
 }
 
 /* Inserts the reals of svc under service id. */

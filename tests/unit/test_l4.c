@@ -650,6 +650,26 @@ test_nft_conf_errors(void **state)
 	errs_release(&e);
 }
 
+/* Parses text, which must be refused, and checks that every path of want
+ * (NULL-terminated) has an error. */
+static void
+assert_errors_at(const char *text, const char *const *want)
+{
+	const char *const *w;
+	struct errs e;
+	size_t i;
+
+	errs_init(&e);
+	assert_null(conf_parse(text, strlen(text), &e));
+	for (w = want; *w; w++) {
+		for (i = 0; i < e.count && strcmp(e.items[i].path, *w) != 0; i++)
+			;
+		if (i == e.count)
+			fail_msg("no error at %s", *w);
+	}
+	errs_release(&e);
+}
+
 /* Validation of a service's health check. */
 static void
 test_check_conf_errors(void **state)
@@ -671,21 +691,11 @@ test_check_conf_errors(void **state)
 		"{\"version\":1,\"l4\":{\"services\":["
 		"{\"name\":\"c\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":6379,"
 		" \"check\":{\"type\":\"send_expect\",\"send\":\"PING\\r\\n\",\"expect\":\"+PONG\",\"interval\":0.5}}]}}";
-	const char *const *w;
 	struct errs e;
 	struct conf *c;
-	size_t i;
 
 	(void)state;
-	errs_init(&e);
-	assert_null(conf_parse(text, strlen(text), &e));
-	for (w = want; *w; w++) {
-		for (i = 0; i < e.count && strcmp(e.items[i].path, *w) != 0; i++)
-			;
-		if (i == e.count)
-			fail_msg("no error at %s", *w);
-	}
-	errs_release(&e);
+	assert_errors_at(text, want);
 	errs_init(&e);
 	c = conf_parse(good, strlen(good), &e);
 	assert_non_null(c);
@@ -721,21 +731,11 @@ test_check_http_conf(void **state)
 		"{\"name\":\"b\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":81,"
 		" \"check\":{\"type\":\"http\",\"method\":\"HEAD\",\"path\":\"/health?x=1\","
 		"  \"host\":\"app.example\",\"expect_status\":204}}]}}";
-	const char *const *w;
 	struct errs e;
 	struct conf *c;
-	size_t i;
 
 	(void)state;
-	errs_init(&e);
-	assert_null(conf_parse(bad, strlen(bad), &e));
-	for (w = want; *w; w++) {
-		for (i = 0; i < e.count && strcmp(e.items[i].path, *w) != 0; i++)
-			;
-		if (i == e.count)
-			fail_msg("no error at %s", *w);
-	}
-	errs_release(&e);
+	assert_errors_at(bad, want);
 	errs_init(&e);
 	c = conf_parse(good, strlen(good), &e);
 	assert_non_null(c);

@@ -13,20 +13,9 @@
 #    the kernel as configured.
 . "$(dirname "$0")/lib.sh"
 
-echo 1 >/proc/sys/net/ipv4/ip_forward
-for ns in client rs1 rs2; do ip netns add $ns; ip -n $ns link set lo up; done
-ip link add c0 type veth peer name eth0 netns client
-ip link add r1 type veth peer name eth0 netns rs1
-ip link add r2 type veth peer name eth0 netns rs2
-ip addr add 10.0.0.1/24 dev c0; ip addr add 10.0.0.100/32 dev c0; ip link set c0 up
-ip addr add 10.0.1.1/24 dev r1; ip link set r1 up
-ip addr add 10.0.2.1/24 dev r2; ip link set r2 up
-ip -n client addr add 10.0.0.2/24 dev eth0; ip -n client link set eth0 up
-ip -n client route add default via 10.0.0.1
+nat_topology 2
 PIDS=()
 for i in 1 2; do
-	ip -n rs$i addr add 10.0.$i.2/24 dev eth0; ip -n rs$i link set eth0 up
-	ip -n rs$i route add default via 10.0.$i.1
 	mkdir -p "$T/www$i"; echo "rs$i" >"$T/www$i/index.html"; echo ok >"$T/www$i/health"
 	ip netns exec rs$i $bb httpd -f -p 80 -h "$T/www$i" &
 	PIDS+=($!)
