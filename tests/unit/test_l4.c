@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "errs.h"
+#include "l4_httpck.h"
 #include "l4_ipvs.h"
 #include "l4_nft.h"
 #include "l4_reconcile.h"
@@ -754,6 +755,26 @@ test_check_http_conf(void **state)
 	errs_release(&e);
 }
 
+/* The http check's status line: complete, incomplete, wrong. */
+static void
+test_httpck(void **state)
+{
+	unsigned code = 0;
+
+	(void)state;
+	assert_int_equal(l4_httpck_status("HTTP/1.1 200 OK\r\n", 17, &code), 1);
+	assert_int_equal(code, 200);
+	assert_int_equal(l4_httpck_status("HTTP/1.0 503\r\n", 14, &code), 1);
+	assert_int_equal(code, 503);
+	assert_int_equal(l4_httpck_status("HTTP/1.1 20", 11, &code), 0);	/* more to come */
+	assert_int_equal(l4_httpck_status("HTTP/1.1 204", 12, &code), 0);	/* the next byte decides */
+	assert_int_equal(l4_httpck_status("", 0, &code), 0);
+	assert_int_equal(l4_httpck_status("-ERR", 4, &code), -1);		/* wrong from the first byte */
+	assert_int_equal(l4_httpck_status("HTTP/1.1 2000", 13, &code), -1);
+	assert_int_equal(l4_httpck_status("HTTP/1.1 099 x", 14, &code), -1);
+	assert_int_equal(l4_httpck_status("HTTP/x.1 200 OK", 15, &code), -1);
+}
+
 /* Validation of l4.sync. */
 static void
 test_sync_conf(void **state)
@@ -814,6 +835,7 @@ main(void)
 		cmocka_unit_test(test_nft_conf_errors),
 		cmocka_unit_test(test_check_conf_errors),
 		cmocka_unit_test(test_check_http_conf),
+		cmocka_unit_test(test_httpck),
 		cmocka_unit_test(test_sync_conf),
 	};
 
