@@ -486,6 +486,35 @@ async function main() {
     return 'deny error ' + JSON.stringify(msg) + '; saved, shown again, cleared';
   }, { fatal: false });
 
+  await step("L4 page: the sync daemon's settings are validated beside the field, saved and cleared", async () => {
+    await tid('nav-l4').click();
+    await tid('view-l4').waitFor({ state: 'visible' });
+    await tid('l4-status').waitFor({ state: 'visible' });
+    await tid('l4-sync-role').selectOption('backup');
+    await tid('l4-sync-interface').fill('eth1');
+    await tid('l4-sync-syncid').fill('300');
+    await tid('l4-reconcile').fill('0');
+    await tid('l4-sync-submit').click();
+    const got = [];
+    for (const attr of ['syncid', 'reconcile_interval']) {
+      const e = page.locator(`#l4-sync-form .field-error[data-error-for="${attr}"]`);
+      await e.waitFor({ state: 'visible' });
+      got.push(attr + ': ' + JSON.stringify((await e.textContent()).trim()));
+    }
+    await tid('l4-sync-syncid').fill('7');
+    await tid('l4-reconcile').fill('30');
+    await tid('l4-sync-submit').click();
+    await page.waitForFunction(() => /Sync daemon settings saved/.test(document.querySelector('#notice').textContent));
+    await tid('l4-sync-role').selectOption('none');
+    await tid('l4-sync-interface').fill('');
+    await tid('l4-sync-syncid').fill('');
+    await tid('l4-reconcile').fill('');
+    await tid('l4-sync-submit').click();
+    await page.waitForFunction(() => document.querySelector('#l4-sync-syncid').value === '' &&
+      /Sync daemon settings saved/.test(document.querySelector('#notice').textContent));
+    return got.join('; ');
+  }, { fatal: false });
+
   await step('L4 page: the service is deleted again', async () => {
     await tid('nav-l4').click();
     await tid('view-l4').waitFor({ state: 'visible' });

@@ -125,9 +125,15 @@ function syncForm() {
       field('l4-sync-group', 'mcast_group', 'Multicast group', text('l4-sync-group', 'mcast_group', '224.0.0.81')),
       field('l4-sync-port', 'mcast_port', 'Port', num('l4-sync-port', 'mcast_port', '8848')),
       field('l4-sync-ttl', 'ttl', 'TTL', num('l4-sync-ttl', 'ttl', '1'))),
+    field('l4-reconcile', 'reconcile_interval', 'Reconcile every (s)', num('l4-reconcile', 'reconcile_interval', '10'),
+      'timer pass that repairs drift; whole L4 section'),
     h('div', { class: 'form-error alert alert-error', role: 'alert', 'data-testid': 'l4-sync-form-error', hidden: true }),
     h('div', { class: 'form-actions' },
-      h('button', { id: 'l4-sync-submit', type: 'submit', class: 'btn btn-primary', 'data-testid': 'l4-sync-submit' }, 'Save sync settings')));
+      h('button', { id: 'l4-sync-submit', type: 'submit', class: 'btn btn-primary', 'data-testid': 'l4-sync-submit' }, 'Save to candidate')),
+    // the run-time switch (what VRRP will drive): the running tandemd at once
+    h('div', { class: 'form-actions' }, h('span', { class: 'muted' }, 'Switch the running role now:'),
+      ['master', 'backup', 'none', 'config'].map((r) => h('button', { type: 'button', class: 'btn btn-small',
+        'data-testid': 'l4-sync-switch-' + r, onclick: () => switchRole(r) }, r))));
 }
 
 /* ---- data ---- */
@@ -467,6 +473,7 @@ function fillSync() {
   f.elements.mcast_group.value = y.mcast_group ?? '';
   f.elements.mcast_port.value = y.mcast_port ?? '';
   f.elements.ttl.value = y.ttl ?? '';
+  f.elements.reconcile_interval.value = settings.reconcile_interval ?? '';
   const r = status && status.sync;
   $('#l4-sync-state').textContent = r ? 'Running: role ' + r.role + (r.overridden ? ' (set at run time)' : '') +
     (r.master_running ? ', master daemon up' : '') + (r.backup_running ? ', backup daemon up' : '') +
@@ -485,16 +492,30 @@ async function onSyncSubmit(ev) {
     if (v !== undefined) sync[k] = v;
   }
   const none = sync.role === 'none' && Object.keys(sync).length === 1;
+  const ri = intOrUndefined(e.reconcile_interval.value);
   const btn = $('#l4-sync-submit');
   btn.disabled = true;
   try {
-    settings = await request('PUT', '/l4/settings', { sync: none ? null : sync });
+    settings = await request('PUT', '/l4/settings', { sync: none ? null : sync, reconcile_interval: ri ?? null });
     fillSync();
     notify('Sync daemon settings saved to the candidate.');
     refreshStatus();
   } catch (err) {
-    showErrors(f, err, (p) => (p[1] === 'settings' && p[2] === 'sync' ? p[3] : null));
+    showErrors(f, err, (p) => (p[1] === 'settings' && p[2] === 'sync' ? p[3] :
+      p[1] === 'settings' ? p[2] : null));
   } finally {
     btn.disabled = false;
+  }
+}
+
+async function switchRole(role) {
+  const f = $('#l4-sync-form');
+  clearFormErrors(f);
+  try {
+    const r = await request('POST', '/l4/sync-role', { role });
+    notify('Sync daemon role now ' + ((r && r.role) || role) + '.');
+    await load();
+  } catch (err) {
+    setFormError(f, 'Role switch refused: ' + describeError(err));
   }
 }
