@@ -54,19 +54,16 @@ function build() {
     h('div', { class: 'view-head' }, h('h2', {}, 'L4 services (IPVS)'),
       h('p', { class: 'muted' }, 'Virtual services balanced by the kernel (TCP, UDP or firewall mark; IPv4 or IPv6) and their real servers. Changes go to the candidate until applied; counters and health come from the running tandemd.')),
     h('div', { id: 'l4-status', class: 'alert', role: 'status', 'data-testid': 'l4-status', hidden: true }),
-    h('div', { class: 'split' },
-      h('div', {},
-        h('div', { class: 'panel' },
-          h('div', { id: 'l4-error', class: 'alert alert-error', role: 'alert', 'data-testid': 'l4-error', hidden: true }),
-          // wide (counters): scrolls inside its panel instead of under the forms
-          h('div', { class: 'table-scroll' },
-            h('table', { class: 'table', id: 'l4-table', 'data-testid': 'l4-table' },
-              h('thead', {}, h('tr', {}, ['Service / real', 'Virtual / forwarding', 'Scheduler / weight', 'Health',
-                'Conns', 'Packets in/out', 'Bytes in/out', 'CPS'].map((t, i) => h('th', { class: i >= 4 ? 'num' : '' }, t)),
-              h('th', { class: 'actions' }, 'Actions'))),
-              h('tbody')))),
-        syncForm()),
-      h('div', { class: 'side' }, serviceForm(), realForm())));
+    // the table gets the page's width (counters); the forms sit below it
+    h('div', { class: 'panel' },
+      h('div', { id: 'l4-error', class: 'alert alert-error', role: 'alert', 'data-testid': 'l4-error', hidden: true }),
+      h('div', { class: 'table-scroll' },
+        h('table', { class: 'table', id: 'l4-table', 'data-testid': 'l4-table' },
+          h('thead', {}, h('tr', {}, ['Service / real', 'Virtual / forwarding', 'Scheduler / weight', 'Health',
+            'Conns (/s)', 'In pkts / bytes', 'Out pkts / bytes'].map((t, i) => h('th', { class: i >= 4 ? 'num' : '' }, t)),
+          h('th', { class: 'actions' }, 'Actions'))),
+          h('tbody')))),
+    h('div', { class: 'form-grid' }, serviceForm(), realForm(), syncForm()));
 }
 
 function serviceForm() {
@@ -174,7 +171,8 @@ export function statusLine(st) {
   if (!st) return { ok: false, text: 'L4 status unknown: tandemd did not answer.' };
   if (st.available) return { ok: true, text: 'IPVS active: ' + (st.services || []).length + ' services in the kernel' +
     ((st.missing || []).length ? ', not yet programmed: ' + st.missing.join(', ') : '') + '.' };
-  return { ok: false, text: 'L4 inactive: ' + (st.reason || 'unknown reason') + ' L7 is not affected.' };
+  const why = String(st.reason || 'unknown reason');
+  return { ok: false, text: 'L4 inactive: ' + why + (/[.!?]$/.test(why) ? ' ' : '. ') + 'L7 is not affected.' };
 }
 
 function renderStatus() {
@@ -192,12 +190,18 @@ function health(s, r) {
   const id = s.name + '/' + realKey(r);
   return status && (status.health || []).find((x) => x.id === id) || null;
 }
-const fmt = (n) => (n === undefined || n === null ? '—' : String(n));
+/* 5300 -> "5.3 kB": the table stays narrow; exact numbers are in the API. */
+function bytes(n) {
+  const u = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  for (n = Number(n) || 0; n >= 1000 && i < u.length - 1; i++) n /= 1000;
+  return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
+}
 function counters(st) {
-  return [h('td', { class: 'num', 'data-testid': 'l4-conns' }, fmt(st && st.conns)),
-    h('td', { class: 'num' }, st ? st.inpkts + ' / ' + st.outpkts : '—'),
-    h('td', { class: 'num' }, st ? st.inbytes + ' / ' + st.outbytes : '—'),
-    h('td', { class: 'num' }, fmt(st && st.cps))];
+  if (!st) return [h('td', { class: 'num' }, '—'), h('td', { class: 'num' }, '—'), h('td', { class: 'num' }, '—')];
+  return [h('td', { class: 'num', 'data-testid': 'l4-conns' }, st.conns + (st.cps ? ' (' + st.cps + ')' : '')),
+    h('td', { class: 'num' }, st.inpkts + ' / ' + bytes(st.inbytes)),
+    h('td', { class: 'num' }, st.outpkts + ' / ' + bytes(st.outbytes))];
 }
 function virt(s) {
   if (s.protocol === 'fwmark') return 'fwmark ' + s.fwmark + ' ' + (s.family || 'ipv4');
@@ -208,7 +212,7 @@ function virt(s) {
 function render() {
   const tbody = clear($('#l4-table tbody'));
   if (!services.length) {
-    tbody.append(h('tr', {}, h('td', { colspan: 9, class: 'empty' },
+    tbody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' },
       'No L4 services. Add one with the form on the right, then its real servers.')));
     return;
   }
