@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "adm_api.h"
+#include "adm_judge.h"
 #include "adm_l4.h"
 #include "conf.h"
 #include "ctlc.h"
@@ -138,56 +139,25 @@ adm_l4_not_allowed(struct adm_resp *rs)
 
 /* ---- validation ---- */
 
-/* Runs conf_parse on the candidate with l4 (borrowed) as its l4 section
- * and keeps the problems whose path is one of keep (NULL-terminated) or
- * below it. A new array of {field, message}; NULL on an internal error. */
+/* Keeps the paths at or below one of the prefixes arg (NULL-terminated). */
+static int
+adm_l4_keep_path(const char *path, void *arg)
+{
+	const char *const *k;
+
+	for (k = arg; *k != NULL; k++)
+		if (adm_path_under(path, *k) != NULL)
+			return 1;
+	return 0;
+}
+
+/* tandemd's verdict on the candidate with l4 (borrowed) as its l4 section:
+ * the problems at or below the prefixes keep (NULL-terminated), on their
+ * API fields. A new array; NULL on an internal error. */
 static json_t *
 adm_l4_judge(struct adm *a, json_t *l4, const char *const *keep)
 {
-	json_t *cfg = NULL, *raw = NULL, *out = NULL, *e;
-	struct errs errs;
-	struct conf *c;
-	char *text = NULL;
-	size_t i;
-
-	errs_init(&errs);
-	if (db_candidate_render(a->db, 0, &cfg) < 0 || json_object_set(cfg, "l4", l4) < 0 ||
-	    (text = jh_dump_canonical(cfg)) == NULL)
-		goto out;
-	out = json_array();
-	c = conf_parse(text, strlen(text), &errs);
-	if (c != NULL) {
-		conf_free(&c);
-		goto out;
-	}
-	raw = errs_to_json(&errs);
-	json_array_foreach(raw, i, e) {
-		const char *path = json_string_value(json_object_get(e, "path"));
-		const char *const *k;
-		char *field;
-		int hit = 0;
-
-		for (k = keep; *k != NULL && path != NULL; k++) {
-			size_t n = strlen(*k);
-
-			/* "$.l4.services[1" must not keep "[10]" */
-			if (strncmp(path, *k, n) == 0 &&
-			    (path[n] == '\0' || path[n] == '.' || path[n] == '['))
-				hit = 1;
-		}
-		if (!hit)
-			continue;
-		field = adm_l4_field_of_path(cfg, path + strlen("$.l4"));
-		json_array_append_new(out, json_pack("{s:s, s:O}", "field", field ? field : "l4",
-						     "message", json_object_get(e, "message")));
-		free(field);
-	}
-out:
-	errs_release(&errs);
-	json_decref(raw);
-	json_decref(cfg);
-	free(text);
-	return out;
+	return adm_judge(a, "l4", l4, adm_l4_keep_path, (void *)keep, adm_l4_field_of_path);
 }
 
 /* The stored section with service svc (borrowed) in place of service

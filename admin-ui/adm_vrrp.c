@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "adm_api.h"
+#include "adm_judge.h"
 #include "adm_vrrp.h"
 #include "conf.h"
 #include "db.h"
@@ -112,6 +113,23 @@ adm_vrrp_field_of_path(const json_t *config, const char *rest)
 
 /* ---- validation ---- */
 
+/* What adm_vrrp_judge keeps: paths at or below keep and, when attr_only,
+ * an attribute below it (a rule on the object itself is a cross-object
+ * rule: apply reports it). */
+struct adm_vrrp_keep {
+	const char *keep;
+	int attr_only;
+};
+
+static int
+adm_vrrp_keep_path(const char *path, void *arg)
+{
+	const struct adm_vrrp_keep *k = arg;
+	const char *rest = adm_path_under(path, k->keep);
+
+	return rest != NULL && (!k->attr_only || *rest == '.');
+}
+
 /* Runs conf_parse on the candidate with section as its vrrp section and
  * keeps the problems whose path starts with keep (and, when attr_only, has
  * something after it). Returns a new array of {field, message} (empty when
@@ -119,45 +137,9 @@ adm_vrrp_field_of_path(const json_t *config, const char *rest)
 static json_t *
 adm_vrrp_judge(struct adm *a, json_t *section, const char *keep, int attr_only)
 {
-	json_t *cfg = NULL, *raw = NULL, *out = NULL, *e;
-	struct errs errs;
-	struct conf *c;
-	char *text = NULL;
-	size_t i, klen = strlen(keep);
+	struct adm_vrrp_keep k = { keep, attr_only };
 
-	errs_init(&errs);
-	if (db_candidate_render(a->db, 0, &cfg) < 0 ||
-	    json_object_set(cfg, "vrrp", section) < 0 ||
-	    (text = jh_dump_canonical(cfg)) == NULL)
-		goto out;
-	out = json_array();
-	c = conf_parse(text, strlen(text), &errs);
-	if (c != NULL) {
-		conf_free(&c);
-		goto out;
-	}
-	raw = errs_to_json(&errs);
-	json_array_foreach(raw, i, e) {
-		const char *path = json_string_value(json_object_get(e, "path"));
-		char *field;
-
-		if (path == NULL || strncmp(path, keep, klen) != 0)
-			continue;
-		if (path[klen] != '\0' && path[klen] != '.' && path[klen] != '[')
-			continue;	/* "$.vrrp.groups[1" must not keep "[10]" */
-		if (attr_only && path[klen] != '.')
-			continue;	/* a cross-object rule: apply reports it */
-		field = adm_vrrp_field_of_path(cfg, path + strlen("$.vrrp"));
-		json_array_append_new(out, json_pack("{s:s, s:O}", "field", field ? field : "vrrp",
-						     "message", json_object_get(e, "message")));
-		free(field);
-	}
-out:
-	errs_release(&errs);
-	json_decref(raw);
-	json_decref(cfg);
-	free(text);
-	return out;
+	return adm_judge(a, "vrrp", section, adm_vrrp_keep_path, &k, adm_vrrp_field_of_path);
 }
 
 /* Light checks conf cannot make without this node's address (it resolves
