@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_migrations.h"
 #include "log.h"
 
 struct fixture {
@@ -100,13 +101,17 @@ static void
 test_migrate_from_each_version(void **state)
 {
 	struct fixture *f = *state;
+	unsigned i;
 	int v;
 
-	for (v = 1; v < db_schema_latest(); v++) {
+	/* every version a migration leads to (numbers may have gaps: they
+	 * are reserved per branch), except the latest */
+	for (i = 0; i + 1 < db_migrations_count; i++) {
 		json_t *got;
 		char p[192];
 		sqlite3 *h;
 
+		v = db_migrations[i].version;
 		assert_int_equal(db_open(f->path, v, &f->db), 0);
 		assert_int_equal(db_schema_version(f->db), v);
 		db_close(&f->db);
