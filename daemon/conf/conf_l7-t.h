@@ -34,8 +34,21 @@ struct conf_l7_timeouts {
 	unsigned tunnel_idle_ms;	/* reserved for Upgrade tunnels */
 };
 
+/* HTTP/2 on a listener (doc/http2.md): cleartext prior knowledge, and the
+ * per-connection limits that also apply to h2 negotiated over TLS. */
+struct conf_l7_h2 {
+	bool h2c;			/* accept prior-knowledge HTTP/2 beside HTTP/1.1 */
+	unsigned max_streams;		/* SETTINGS_MAX_CONCURRENT_STREAMS */
+	unsigned max_header_list;	/* bytes (name + value + 32 per field) */
+	unsigned window;		/* per-stream receive window, bytes */
+	unsigned max_continuations;	/* CONTINUATION frames after one HEADERS */
+	/* per connection, per second; over any of them: GOAWAY and close */
+	unsigned resets_per_s, pings_per_s, settings_per_s, empty_frames_per_s;
+};
+
 struct conf_l7_listener {
 	struct conf_l7_timeouts timeouts;
+	struct conf_l7_h2 h2;
 	unsigned max_connections;	/* 0 = unlimited; per listener, all workers */
 	unsigned max_header_bytes;	/* request head larger: 431 */
 	unsigned max_uri_bytes;		/* request target longer: 414 */

@@ -249,6 +249,32 @@ conf_l7_cidrs(struct conf_ctx *x, json_t *o, const char *path, const char *key,
 
 /* ---- listeners ---- */
 
+/* "http2": {...} on a listener; every field has a safe default, so an
+ * absent object still gives the limits used for h2 over TLS. */
+static void
+conf_l7_h2(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_h2 *h)
+{
+	static const char *const keys[] = { "h2c", "max_concurrent_streams",
+		"max_header_list_bytes", "window_bytes", "max_continuations", "resets_per_s",
+		"pings_per_s", "settings_per_s", "empty_frames_per_s", NULL };
+	char p[PATH_LEN];
+	json_t *t = conf_l7_obj(x, o, path, "http2", p);
+
+	if (t != NULL)
+		conf__check_keys(x, t, p, keys);
+	h->h2c = conf_l7_bool(x, t, p, "h2c", 0);
+	h->max_streams = conf_l7_uint(x, t, p, "max_concurrent_streams", 1, 1000, 100);
+	/* the stream's request is handed on as an HTTP/1.1 head, which must fit */
+	h->max_header_list = conf_l7_uint(x, t, p, "max_header_list_bytes", 1024,
+					  CONF_L7_MAX_HEAD, CONF_L7_MAX_HEAD);
+	h->window = conf_l7_uint(x, t, p, "window_bytes", 16384, 1048576, 65535);
+	h->max_continuations = conf_l7_uint(x, t, p, "max_continuations", 1, 64, 8);
+	h->resets_per_s = conf_l7_uint(x, t, p, "resets_per_s", 1, 100000, 100);
+	h->pings_per_s = conf_l7_uint(x, t, p, "pings_per_s", 1, 100000, 20);
+	h->settings_per_s = conf_l7_uint(x, t, p, "settings_per_s", 1, 100000, 20);
+	h->empty_frames_per_s = conf_l7_uint(x, t, p, "empty_frames_per_s", 1, 100000, 100);
+}
+
 void
 conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_listener *l)
 {
@@ -306,6 +332,7 @@ conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_l
 			c->access_log = arena_strdup(x->c->arena, ap);
 		c->access_log_sample = conf_l7_uint(x, t, p, "sample_percent", 1, 100, 100);
 	}
+	conf_l7_h2(x, o, path, &c->h2);
 	rid = conf__get_str(x, o, path, "request_id", 0);
 	if (rid != NULL && rid[0] != '\0') {
 		if (!conf_l7_token_valid(rid)) {

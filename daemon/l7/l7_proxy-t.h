@@ -55,6 +55,9 @@ struct l7_stats {
 	atomic_ulong queued;		/* requests that waited for a member slot */
 	atomic_ulong queue_timeouts;
 	atomic_ulong retries;		/* requests sent again to another member */
+	atomic_ulong h2_connections;	/* client connections that spoke HTTP/2 */
+	atomic_ulong h2_streams;	/* streams handed to the proxy as requests */
+	atomic_ulong h2_abuse;		/* connections closed for a flood or protocol error */
 };
 
 /* A snapshot as one worker uses it: the snapshot reference plus the runtime
@@ -176,6 +179,14 @@ struct l7_conn {
 	uint64_t tried;			/* members already tried for this request */
 	int member;
 	struct l7_up *up;
+
+	/* HTTP/2 (l7_h2): a connection speaking it carries h2 and no request
+	 * of its own; each stream is a connection object of its own without a
+	 * socket (h2s set, stream true) whose client side is the stream */
+	struct l7_h2_conn *h2;
+	struct l7_h2_stream *h2s;
+	bool stream;
+	struct loop_timer kick;		/* l7__h2_*_kick: run again next pass */
 
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
 };

@@ -46,6 +46,7 @@
 #include "loop.h"
 #include "snapshot.h"
 #include "l7_alog.h"
+#include "l7_h2.h"
 #include "l7_http1.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
@@ -74,6 +75,9 @@ static void l7_conn_step(struct l7_conn *c);
 static void l7_conn_close(struct l7_conn *c);
 static void l7_conn_upstream(struct l7_conn *c);
 static void l7_queue_tick(struct loop *l, struct loop_timer *t);
+static void l7_conn_closing(struct l7_conn *c);
+static void l7_conn_h2_start(struct l7_conn *c);
+static void l7_conn_h2_run(struct l7_conn *c, int *progress);
 
 /* ---- views: a snapshot plus its runtime state map, per worker ---- */
 
@@ -261,6 +265,14 @@ l7_conn_timeout(struct loop *l, struct loop_timer *t)
 	struct l7_conn *c = t->data;
 
 	assert(c->magic == L7_CONN_MAGIC);
+	if (c->h2 != NULL && c->state != L7_C_CLOSING) {
+		/* idle HTTP/2 connection: say GOAWAY, flush it, close */
+		l7_h2_conn_goaway(c->h2);
+		l7_h2_conn_output(c->h2, &c->obuf);
+		l7_conn_closing(c);
+		l7_conn_step(c);
+		return;
+	}
 	if (c->state == L7_C_HEAD && buf_len(&c->ibuf) > 0 && buf_len(&c->obuf) == 0) {
 		/* slow or stuck request head: say so, then close */
 		static const char r408[] = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n"
@@ -536,8 +548,15 @@ l7_conn_close(struct l7_conn *c)
 	l7_queue_remove(c);
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
-	loop_io_del(w->loop, &c->io);
-	close(c->fd);
+	loop_timer_cancel(w->loop, &c->kick);
+	l7_h2_conn_free(&c->h2);
+	if (c->h2s != NULL)	/* clean: the response was handed over whole */
+		l7_h2_stream_gone(&c->h2s, c->resp_started && buf_len(&c->obuf) == 0 &&
+				   (c->state == L7_C_CLOSING || c->state == L7_C_HEAD));
+	if (!c->stream) {
+		loop_io_del(w->loop, &c->io);
+		close(c->fd);
+	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -548,9 +567,11 @@ l7_conn_close(struct l7_conn *c)
 	buf_release(&c->obuf);
 	buf_release(&c->ubuf);
 	buf_release(&c->rbuf);
-	atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
+	if (!c->stream) {
+		atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
+		STAT_DEC(w, active);
+	}
 	l7_view_unref(&c->view);
-	STAT_DEC(w, active);
 	c->magic = 0;
 	l7_free_later(w, c);
 }
@@ -1595,6 +1616,14 @@ l7_client_read(struct l7_conn *c, int *progress)
 
 	if (!c->rready || !l7_client_wants_read(c))
 		return;
+	if (c->stream) {
+		n = l7_h2_stream_fill(c->h2s, &c->ibuf);
+		if (n > 0)
+			*progress = 1;
+		else if (n < 0)
+			l7_conn_close(c);	/* the client reset the stream */
+		return;
+	}
 	if (c->state == L7_C_CLOSING)
 		c->ibuf.rpos = c->ibuf.wpos = 0;
 	n = buf_read_fd(&c->ibuf, c->fd);
@@ -1621,7 +1650,9 @@ l7_client_write(struct l7_conn *c, int *progress)
 
 	if (buf_len(&c->obuf) == 0 || !c->wready)
 		return;
-	n = buf_write_fd(&c->obuf, c->fd, 0);
+	n = c->stream ? l7_h2_stream_drain(c->h2s, &c->obuf) : buf_write_fd(&c->obuf, c->fd, 0);
+	if (n == 0 && c->stream)
+		return;	/* the stream holds all it can: its DATA frames call us back */
 	if (n > 0) {
 		*progress = 1;
 		if (c->up != NULL && c->up->state == L7_UP_BUSY && !c->tunnel)
@@ -1638,6 +1669,22 @@ l7_conn_head(struct l7_conn *c, int *progress)
 {
 	int rc, status = 400;
 
+	if (c->stream && c->nreq > 0) {
+		if (buf_len(&c->obuf) == 0)
+			l7_conn_close(c);	/* one request per stream, answered */
+		return;
+	}
+	if (!c->stream && c->nreq == 0 && l7_conn_listener(c)->l7.h2.h2c &&
+	    buf_len(&c->ibuf) > 0) {
+		rc = l7_h2_preface(buf_head(&c->ibuf), buf_len(&c->ibuf));
+		if (rc == 1) {
+			l7_conn_h2_start(c);
+			*progress = 1;
+			return;
+		}
+		if (rc == 0 && !c->rd_eof)
+			return;
+	}
 	if (buf_len(&c->ibuf) == 0) {
 		if (c->rd_eof && buf_len(&c->obuf) == 0)
 			l7_conn_close(c);
@@ -2007,6 +2054,10 @@ l7_conn_linger(struct l7_conn *c, int *progress)
 {
 	if (buf_len(&c->obuf) > 0)
 		return;
+	if (c->stream) {
+		l7_conn_close(c);
+		return;
+	}
 	if (!c->shut_wr) {
 		c->shut_wr = true;
 		shutdown(c->fd, SHUT_WR);
@@ -2029,7 +2080,7 @@ l7_conn_interest(struct l7_conn *c)
 		ev |= EPOLLIN;
 	if (buf_len(&c->obuf) > 0)
 		ev |= EPOLLOUT;
-	if (loop_io_mod(w->loop, &c->io, ev) < 0) {
+	if (!c->stream && loop_io_mod(w->loop, &c->io, ev) < 0) {
 		l7_conn_close(c);
 		return;
 	}
@@ -2063,7 +2114,9 @@ l7_conn_step(struct l7_conn *c)
 		l7_client_read(c, &progress);
 		if (c->closed)
 			return;
-		if (c->state == L7_C_HEAD)
+		if (c->h2 != NULL && c->state != L7_C_CLOSING)
+			l7_conn_h2_run(c, &progress);
+		else if (c->state == L7_C_HEAD)
 			l7_conn_head(c, &progress);
 		else if (c->state == L7_C_FORWARD)
 			l7_conn_forward(c, &progress);
@@ -2098,6 +2151,142 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 	if (events & EPOLLOUT)
 		c->wready = true;
 	l7_conn_step(c);
+}
+
+/* ---- HTTP/2: a connection carrying l7_h2, and its streams ---- */
+
+/* The client sent the HTTP/2 preface: from now on l7_h2 owns what the
+ * connection reads and writes (the preface itself included). */
+static void
+l7_conn_h2_start(struct l7_conn *c)
+{
+	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c);
+	if (c->h2 == NULL) {
+		STAT_INC(c->w, dropped_oom);
+		l7_conn_close(c);
+		return;
+	}
+	STAT_INC(c->w, h2_connections);
+	c->head_timer = true;	/* reading never starts a head timeout again */
+	loop_timer_cancel(c->w->loop, &c->timer);
+}
+
+static void
+l7_conn_h2_run(struct l7_conn *c, int *progress)
+{
+	size_t olen = buf_len(&c->obuf);
+	ssize_t n = 0;
+
+	if (buf_len(&c->ibuf) > 0) {
+		n = l7_h2_conn_input(c->h2, buf_head(&c->ibuf), buf_len(&c->ibuf),
+				     loop_now(c->w->loop));
+		if (n > 0) {
+			buf_consume(&c->ibuf, (size_t)n);
+			*progress = 1;
+		}
+	}
+	if (n < 0) {
+		STAT_INC(c->w, h2_abuse);
+		log_info("client=%s: HTTP/2 %s: GOAWAY and close", c->peer, l7_h2_conn_error(c->h2));
+		c->ibuf.rpos = c->ibuf.wpos = 0;
+	}
+	if (l7_h2_conn_output(c->h2, &c->obuf) < 0)
+		n = -1;
+	if (buf_len(&c->obuf) != olen)
+		*progress = 1;
+	if (n < 0 || !l7_h2_conn_alive(c->h2) || c->rd_eof) {
+		l7_conn_closing(c);	/* flushes the GOAWAY, then closes */
+		*progress = 1;
+		return;
+	}
+	/* the idle timeout runs only while no stream has a request */
+	if (l7_h2_conn_nreq(c->h2) > 0)
+		loop_timer_cancel(c->w->loop, &c->timer);
+	else if (!loop_timer_armed(&c->timer))
+		l7_conn_timer(c, l7_conn_to(c)->client_idle_ms);
+}
+
+static void
+l7_conn_kick_cb(struct loop *l, struct loop_timer *t)
+{
+	struct l7_conn *c = t->data;
+
+	(void)l;
+	assert(c->magic == L7_CONN_MAGIC);
+	l7_conn_step(c);
+}
+
+void
+l7__h2_request_kick(void *req)
+{
+	struct l7_conn *c = req;
+
+	/* a failed timer (out of memory) leaves the stream to its timeout */
+	if (!c->closed && !loop_timer_armed(&c->kick))
+		loop_timer_set(c->w->loop, &c->kick, 0, l7_conn_kick_cb, c);
+}
+
+void
+l7__h2_conn_kick(void *owner)
+{
+	l7__h2_request_kick(owner);
+}
+
+void
+l7__h2_request_detach(void *req)
+{
+	struct l7_conn *c = req;
+
+	c->h2s = NULL;
+	l7_conn_close(c);
+}
+
+/* A stream's request: a connection object without a socket that borrows
+ * the carrier's client identity; its "client" reads and writes go to the
+ * stream (l7_client_read/l7_client_write). Returns it, or NULL. */
+void *
+l7__h2_request_new(void *owner, struct l7_h2_stream *s)
+{
+	struct l7_conn *p = owner, *c = calloc(1, sizeof(*c));
+	struct l7_worker *w = p->w;
+
+	if (c == NULL || buf_init(&c->ibuf, L7_BUF_IN) < 0 || buf_init(&c->obuf, L7_BUF_OUT) < 0) {
+		STAT_INC(w, dropped_oom);
+		if (c != NULL) {
+			buf_release(&c->ibuf);
+			free(c);
+		}
+		return NULL;
+	}
+	/* the carrier follows reloads too; a listener that went away gets
+	 * GOAWAY (this stream is still served) */
+	l7_conn_adopt(p);
+	if (p->last_request && p->h2 != NULL)
+		l7_h2_conn_goaway(p->h2);
+	c->magic = L7_CONN_MAGIC;
+	c->w = w;
+	c->fd = -1;
+	c->stream = true;
+	c->h2s = s;
+	c->lindex = p->lindex;
+	c->ls = p->ls;
+	c->member = -1;
+	memcpy(c->peer, p->peer, sizeof(c->peer));
+	memcpy(c->client_ip, p->client_ip, sizeof(c->client_ip));
+	memcpy(c->client, p->client, sizeof(c->client));
+	memcpy(c->local, p->local, sizeof(c->local));
+	c->client_port = p->client_port;
+	c->local_port = p->local_port;
+	c->rready = c->wready = true;
+	c->view = p->view;
+	c->view->refs++;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	STAT_INC(w, h2_streams);
+	l7_conn_wait_head(c);
+	return c;
 }
 
 /* ---- accept ---- */
@@ -2435,6 +2624,16 @@ l7_stats_more(json_t *o)
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));
 	json_object_set_new(o, "retries", json_integer((json_int_t)v[3]));
+	for (i = 0, v[0] = v[1] = v[2] = 0; i < l7_nworkers; i++) {
+		struct l7_stats *st = &l7_workers[i].stats;
+
+		v[0] += atomic_load_explicit(&st->h2_connections, memory_order_relaxed);
+		v[1] += atomic_load_explicit(&st->h2_streams, memory_order_relaxed);
+		v[2] += atomic_load_explicit(&st->h2_abuse, memory_order_relaxed);
+	}
+	json_object_set_new(o, "h2_connections", json_integer((json_int_t)v[0]));
+	json_object_set_new(o, "h2_streams", json_integer((json_int_t)v[1]));
+	json_object_set_new(o, "h2_abuse_closed", json_integer((json_int_t)v[2]));
 	l7_alog_counters(&v[0], &v[1]);
 	json_object_set_new(o, "access_log_lines", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "access_log_dropped", json_integer((json_int_t)v[1]));
