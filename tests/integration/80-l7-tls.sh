@@ -10,6 +10,7 @@
 # closed cleanly; an unknown certificate name refuses the apply.
 . "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null || skip "openssl command missing"
+jqq() { jq -e "$@" >/dev/null; }
 command -v jq >/dev/null || skip "jq missing"
 command -v python3 >/dev/null || skip "python3 missing"
 
@@ -64,7 +65,7 @@ api POST /pools "{\"name\":\"app\",\"members\":[{\"address\":\"127.0.0.1\",\"por
 eq "pool: 201" 201 "$STATUS"
 api POST /listeners "{\"name\":\"tls\",\"address\":\"127.0.0.1\",\"port\":$PL,\"tls\":{\"certificates\":[\"www-rsa\",\"www-ec\",\"nope\"],\"alpn\":[\"http/1.1\"]}}"
 eq "TLS listener: 201" 201 "$STATUS"
-ok "tls fields read back" -- jq -e '.tls.certificates == ["www-rsa","www-ec","nope"] and .tls.alpn == ["http/1.1"]' <<<"$BODY"
+ok "tls fields read back" -- jqq '.tls.certificates == ["www-rsa","www-ec","nope"] and .tls.alpn == ["http/1.1"]' <<<"$BODY"
 api POST /routes '{"name":"all","listener":"tls","pool":"app"}'
 eq "route: 201" 201 "$STATUS"
 api PUT /listeners/tls '{"tls":{"certificates":["www-rsa"],"alpn":["spdy/3"]}}'
@@ -72,11 +73,11 @@ eq "unknown ALPN protocol: 422" 422 "$STATUS"
 eq "... on the field" "listeners/tls/tls.alpn[0]" "$(jq -r .error.field <<<"$BODY")"
 api POST /apply '{"comment":"unknown certificate"}'
 eq "apply with an unknown certificate name: 422" 422 "$STATUS"
-ok "... the error names it" -- jq -e '[.errors[] | select(.message | test("no certificate named \"nope\""))] | length == 1' <<<"$BODY"
+ok "... the error names it" -- jqq '[.errors[] | select(.message | test("no certificate named \"nope\""))] | length == 1' <<<"$BODY"
 api PUT /listeners/tls '{"tls":{"certificates":["www-rsa","www-ec","api"],"alpn":["http/1.1"]}}'
 eq "fix the listener: 200" 200 "$STATUS"
 api GET /listeners/tls
-ok "GET returns the new tls fields" -- jq -e '.tls.certificates == ["www-rsa","www-ec","api"]' <<<"$BODY"
+ok "GET returns the new tls fields" -- jqq '.tls.certificates == ["www-rsa","www-ec","api"]' <<<"$BODY"
 api POST /apply '{"comment":"tls"}'
 eq "apply: 200" 200 "$STATUS"
 
@@ -151,7 +152,7 @@ PY
 ok "malformed ClientHello: the connection is closed" -- grep -q "^garbage closed nohttp" "$T/bad.txt"
 ok "plain HTTP to the TLS port: closed, no HTTP answer" -- grep -q "^plain closed nohttp" "$T/bad.txt"
 "$B/daemon/tandemctl" -s "$T/tandemd.sock" stats >"$T/stats.json"
-ok "stats count handshakes, resumptions and failures" -- jq -e '.l7.tls_handshakes >= 10 and .l7.tls_resumed >= 3 and .l7.tls_handshake_failures >= 2' "$T/stats.json"
+ok "stats count handshakes, resumptions and failures" -- jqq '.l7.tls_handshakes >= 10 and .l7.tls_resumed >= 3 and .l7.tls_handshake_failures >= 2' "$T/stats.json"
 ok "still serving after the bad clients" -- bash -c "curl -s --max-time 10 --cacert '$C/ca.crt' --resolve 'www.example.test:$PL:127.0.0.1' 'https://www.example.test:$PL/after' | grep -q path=/after"
 
 api GET /listeners/tls
