@@ -7,6 +7,7 @@
 
 #include "conf-t.h"
 #include "errs-t.h"
+#include "jfield.h"
 
 /*
  * Shared between the files of the conf module only (conf.c, conf_l7.c):
@@ -14,7 +15,7 @@
  * JSON path of the field and never stop at the first one.
  */
 
-#define CONF__PATH_LEN 160
+#define CONF__PATH_LEN JF_PATH_LEN
 
 struct conf_ctx {
 	struct conf *c;
@@ -38,6 +39,8 @@ void conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct c
 void conf__l7_member(struct conf_ctx *x, json_t *o, const char *path, struct conf_member *m);
 void conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool *p);
 void conf__l7_route(struct conf_ctx *x, json_t *o, const char *path, struct conf_route *r);
+/* conf_tls.c: the listener's "tls" object. */
+void conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls *tls);
 /* After routes are linked and sorted: ranks, route indexes, balancer tables. */
 int conf__l7_link(struct conf_ctx *x);
 

@@ -9,6 +9,7 @@
 #include "buf-t.h"
 #include "conf-t.h"
 #include "l7_http1-t.h"
+#include "l7_io.h"
 #include "l7_pool-t.h"
 #include "loop-t.h"
 #include "snapshot-t.h"
@@ -58,6 +59,9 @@ struct l7_stats {
 	atomic_ulong h2_connections;	/* client connections that spoke HTTP/2 */
 	atomic_ulong h2_streams;	/* streams handed to the proxy as requests */
 	atomic_ulong h2_abuse;		/* connections closed for a flood or protocol error */
+	atomic_ulong tls_handshakes;	/* completed, full or resumed */
+	atomic_ulong tls_resumed;
+	atomic_ulong tls_failed;	/* handshakes that failed (bad ClientHello, plain HTTP, ...) */
 };
 
 /* A snapshot as one worker uses it: the snapshot reference plus the runtime
@@ -123,6 +127,8 @@ struct l7_conn {
 	unsigned magic;
 	struct loop_io io;
 	int fd;
+	struct l7_io tio;		/* plain or TLS transport on fd (l7_io.h) */
+	char *client_subject;		/* verified client certificate subject, or NULL */
 	struct loop_timer timer;
 	struct l7_worker *w;
 	struct l7_view *view;		/* the snapshot this connection was accepted on */
@@ -186,6 +192,7 @@ struct l7_conn {
 	struct l7_h2_conn *h2;
 	struct l7_h2_stream *h2s;
 	bool stream;
+	bool via_tls;			/* a stream whose connection is TLS */
 	struct loop_timer kick;		/* l7__h2_*_kick: run again next pass */
 
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
