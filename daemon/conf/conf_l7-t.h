@@ -173,12 +173,14 @@ enum conf_hc_type {
 	CONF_HC_NONE = 0,
 	CONF_HC_TCP,
 	CONF_HC_HTTP,
+	CONF_HC_GRPC,			/* grpc.health.v1.Health/Check over h2c */
 };
 
 struct conf_health_check {
 	enum conf_hc_type type;
 	const char *path;		/* HTTP */
 	const char *host;		/* Host header, default the member address */
+	const char *service;		/* GRPC: the service asked about, "" = the server */
 	int expect_status;		/* exact, or 0 = any 2xx/3xx */
 	const char *expect_body;	/* substring, NULL = none */
 	unsigned interval_ms, timeout_ms, rise, fall;
@@ -204,6 +206,7 @@ struct conf_l7_pool {
 	unsigned eject_base_ms;		/* first ejection; doubles per repeat */
 	struct conf_health_check hc;
 	unsigned proxy_protocol;	/* 0 off, 1 or 2: PROXY header version sent to members */
+	bool upstream_h2c;		/* HTTP/2 prior knowledge to members (l7_h2up) */
 };
 
 struct conf_l7_member {

@@ -370,7 +370,7 @@ static void
 conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool *pool)
 {
 	static const char *const keys[] = { "type", "path", "host", "expect_status", "expect_body",
-		"interval_ms", "timeout_ms", "rise", "fall", NULL };
+		"interval_ms", "timeout_ms", "rise", "fall", "service", NULL };
 	struct conf_health_check *hc = &pool->l7.hc;
 	char p[PATH_LEN], q[PATH_LEN];
 	const char *s;
@@ -385,9 +385,20 @@ conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool
 	hc->type = CONF_HC_TCP;
 	if (s != NULL && strcmp(s, "http") == 0) {
 		hc->type = CONF_HC_HTTP;
+	} else if (s != NULL && strcmp(s, "grpc") == 0) {
+		hc->type = CONF_HC_GRPC;	/* grpc.health.v1.Health/Check over h2c */
 	} else if (s != NULL && strcmp(s, "tcp") != 0) {
 		jf_pathf(q, "%s.type", p);
-		errs_add(x->errs, q, "must be \"tcp\" or \"http\"");
+		errs_add(x->errs, q, "must be \"tcp\", \"http\" or \"grpc\"");
+	}
+	s = conf__get_str(x, t, p, "service", 0);
+	hc->service = "";
+	if (s != NULL) {
+		jf_pathf(q, "%s.service", p);
+		if (strlen(s) > 100 || !conf_l7_value_valid(s))
+			errs_add(x->errs, q, "must be a gRPC service name of at most 100 characters");
+		else
+			hc->service = arena_strdup(x->c->arena, s);
 	}
 	s = conf__get_str(x, t, p, "path", 0);
 	hc->path = "/";
@@ -511,6 +522,17 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 			c->proxy_protocol = 2;
 		else if (strcmp(s, "off") != 0)
 			errs_add(x->errs, q, "must be \"v1\", \"v2\" or \"off\"");
+	}
+	s = conf__get_str(x, o, path, "upstream_protocol", 0);
+	if (s != NULL) {
+		jf_pathf(q, "%s.upstream_protocol", path);
+		if (strcmp(s, "h2c") == 0)
+			c->upstream_h2c = true;
+		else if (strcmp(s, "http/1.1") != 0)
+			errs_add(x->errs, q, "must be \"http/1.1\" or \"h2c\"");
+		/* the PROXY header would precede the HTTP/2 preface */
+		if (c->upstream_h2c && c->proxy_protocol)
+			errs_add(x->errs, q, "h2c cannot be combined with proxy_protocol");
 	}
 }
 

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "l7_h2.h"
+#include "l7_h2__priv.h"
 #include "l7_http1.h"
 
 enum {
@@ -58,6 +59,7 @@ struct l7_h2_stream {
 	bool resp_head, resp_eof, deferred;
 	struct l7_http1_body respb;
 	struct buf tx;			/* response body waiting for DATA frames */
+	struct buf trl;			/* the response's trailer section, as HTTP/1.1 lines */
 	bool closed;			/* nghttp2 closed the stream */
 	struct l7_h2_stream *prev, *next;
 };
@@ -95,6 +97,7 @@ h2_stream_free(struct l7_h2_stream *s)
 	buf_release(&s->fields);
 	buf_release(&s->rx);
 	buf_release(&s->tx);
+	buf_release(&s->trl);
 	free(s);
 }
 
@@ -126,6 +129,49 @@ h2_flood(struct l7_h2_conn *h, int k)
 	return 1;
 }
 
+/* Parses "name: value\r\n" lines (a trailer section) into nv with
+ * lower-cased names written over the text itself; returns the count. */
+size_t
+l7_h2__fields_nv(char *p, size_t len, nghttp2_nv *nv, size_t max)
+{
+	char *end = p + len;
+	size_t k = 0;
+
+	while (p < end && k < max) {
+		char *eol = memchr(p, '\n', (size_t)(end - p)), *colon, *v, *ve, *c;
+
+		if (eol == NULL)
+			eol = end;
+		ve = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		colon = memchr(p, ':', (size_t)(ve - p));
+		if (colon != NULL && colon > p) {
+			for (c = p; c < colon; c++)
+				if (*c >= 'A' && *c <= 'Z')
+					*c = (char)(*c + 32);
+			for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
+				;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			nv[k++] = (nghttp2_nv){ (uint8_t *)p, (uint8_t *)v, (size_t)(colon - p),
+						(size_t)(ve - v), NGHTTP2_NV_FLAG_NONE };
+		}
+		p = eol + 1;
+	}
+	return k;
+}
+
+/* Sends the response's trailers; 0, or -1 when there are none to send. */
+static int
+h2_submit_trailers(struct l7_h2_stream *s)
+{
+	nghttp2_nv nv[64];
+	size_t n = l7_h2__fields_nv(buf_head(&s->trl), buf_len(&s->trl), nv, 64);
+
+	if (n == 0 || nghttp2_submit_trailer(s->h->ng, s->id, nv, n) != 0)
+		return -1;
+	return 0;
+}
+
 /* ---- responses we make ourselves ---- */
 
 static ssize_t
@@ -147,6 +193,8 @@ h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t
 	}
 	if (buf_len(&s->tx) == 0 && s->resp_eof) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		if (buf_len(&s->trl) > 0 && h2_submit_trailers(s) == 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		return (ssize_t)n;
 	}
 	if (n == 0) {
@@ -709,34 +757,17 @@ l7_h2_stream_drain(struct l7_h2_stream *s, struct buf *out)
 			return rc < 0 ? -1 : (ssize_t)(before - buf_len(out));
 		l7__h2_conn_kick(s->h->owner);
 	}
-	/* the body, without HTTP/1.1 chunk framing: the decoder says which
-	 * bytes are data (CH_DATA); framing bytes are fed one by one */
-	while (buf_len(out) > 0 && !s->respb.done) {
-		const struct l7_http1_body *b = &s->respb;
-		size_t k = buf_len(out);
-		int data = b->framing != L7_HTTP1_BODY_CHUNKED ||
-			   (b->cstate == L7_HTTP1_CH_DATA && b->remaining > 0);
+	/* the body without its chunk framing; trailers (gRPC's grpc-status)
+	 * become a HEADERS frame after the data */
+	if (buf_len(out) > 0 && !s->respb.done) {
 		ssize_t n;
 
-		if (buf_room(&s->tx) < k)
-			buf_compact(&s->tx);
-		if (data) {
-			if (k > buf_room(&s->tx))
-				k = buf_room(&s->tx);
-			if (b->framing == L7_HTTP1_BODY_CHUNKED && k > b->remaining)
-				k = (size_t)b->remaining;
-			if (k == 0)
-				break;
-		} else {
-			k = 1;
-		}
-		n = l7_http1_body_feed(&s->respb, buf_head(out), k);
+		if (s->respb.framing == L7_HTTP1_BODY_CHUNKED && s->trl.data == NULL &&
+		    buf_init(&s->trl, L7_HTTP1_MAX_TRAILERS + 8) < 0)
+			return -1;
+		n = l7_http1_body_take(&s->respb, buf_head(out), buf_len(out), &s->tx, &s->trl);
 		if (n < 0)
 			return -1;
-		if (n == 0)
-			break;
-		if (data)
-			buf_append(&s->tx, buf_head(out), (size_t)n);
 		buf_consume(out, (size_t)n);
 	}
 	if (s->respb.done)

@@ -105,6 +105,8 @@ struct l7_up {
 	bool reused;			/* has served an earlier request */
 	bool rready, wready, eof;
 	bool wr_dead;			/* a write failed: the response may still be readable */
+	struct l7_h2up *h2;		/* h2c pools: the HTTP/2 session (l7_h2up) */
+	struct buf nin, nout;		/* its socket bytes */
 	struct l7_up *prev, *next;	/* idle list */
 };
 

@@ -47,6 +47,7 @@
 #include "snapshot.h"
 #include "l7_alog.h"
 #include "l7_h2.h"
+#include "l7_h2up.h"
 #include "l7_http1.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
@@ -170,6 +171,9 @@ l7_up_close(struct l7_up **upp)
 	loop_timer_cancel(w->loop, &up->timer);
 	loop_io_del(w->loop, &up->io);
 	close(up->fd);
+	l7_h2up_free(&up->h2);
+	buf_release(&up->nin);
+	buf_release(&up->nout);
 	up->magic = 0;
 	l7_free_later(w, up);
 }
@@ -654,6 +658,10 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	up->ms = ms;
 	up->fd = fd;
 	up->state = rc == 0 ? L7_UP_BUSY : L7_UP_CONNECTING;
+	if (c->pool->l7.upstream_h2c &&
+	    ((up->h2 = l7_h2up_new()) == NULL || buf_init(&up->nin, 16384) < 0 ||
+	     buf_init(&up->nout, 16384) < 0))
+		goto oom;
 	if (loop_io_add(w->loop, &up->io, fd, EPOLLOUT, l7_up_io, up) < 0)
 		goto oom;	/* not registered: nothing to remove */
 	if (rc == 0) {
@@ -662,10 +670,86 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	}
 	return up;
 oom:
+	if (up != NULL) {
+		l7_h2up_free(&up->h2);
+		buf_release(&up->nin);
+		buf_release(&up->nout);
+	}
 	free(up);
 	close(fd);
 	*oom = 1;
 	return NULL;
+}
+
+/* ---- upstream I/O: plain, or through l7_h2up for h2c pools ---- */
+
+/* Sends the session's pending frames; 0, or -errno. */
+static int
+l7_up_h2_flush(struct l7_up *up)
+{
+	ssize_t n;
+
+	if (l7_h2up_output(up->h2, &up->nout) < 0)
+		return -EPROTO;
+	if (buf_len(&up->nout) == 0)
+		return 0;
+	n = buf_write_fd(&up->nout, up->fd, 0);
+	return n < 0 && n != -EAGAIN ? (int)n : 0;
+}
+
+/* Like send(2) (errno set on -1): request bytes to the member. */
+static ssize_t
+l7_up_send(struct l7_up *up, const char *p, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (up->h2 == NULL) {
+		do
+			n = send(up->fd, p, len, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		return n;
+	}
+	n = l7_h2up_take(up->h2, p, len);
+	rc = l7_up_h2_flush(up);
+	if (n < 0 || rc < 0) {
+		errno = n < 0 ? EPROTO : -rc;
+		return -1;
+	}
+	if (n == 0)
+		errno = EAGAIN;
+	return n > 0 ? n : -1;
+}
+
+/* Like buf_read_fd (0 EOF, -errno): response bytes from the member. */
+static ssize_t
+l7_up_recv(struct l7_up *up, struct buf *rb)
+{
+	ssize_t n, r;
+
+	if (up->h2 == NULL)
+		return buf_read_fd(rb, up->fd);
+	if (buf_room(rb) < 64)
+		buf_compact(rb);
+	if (buf_room(rb) < 64)
+		return -ENOSPC;	/* decoded bytes may wait here: keep rready */
+	n = l7_h2up_response(up->h2, rb);	/* what is decoded already first */
+	if (n != 0)
+		return n < 0 ? -ECONNRESET : n;
+	if (buf_len(&up->nin) == up->nin.cap)
+		buf_compact(&up->nin);
+	r = buf_read_fd(&up->nin, up->fd);
+	if (r <= 0)
+		return r;
+	if (l7_h2up_input(up->h2, buf_head(&up->nin), buf_len(&up->nin)) < 0)
+		return -EPROTO;
+	buf_consume(&up->nin, buf_len(&up->nin));
+	n = l7_h2up_response(up->h2, rb);
+	if (l7_up_h2_flush(up) < 0)	/* WINDOW_UPDATE, SETTINGS and PING acks */
+		return -EPIPE;
+	if (n < 0)
+		return -ECONNRESET;
+	return n > 0 ? n : -EAGAIN;
 }
 
 /* Puts the PROXY protocol header (the pool's version) in front of what ubuf
@@ -1594,6 +1678,7 @@ l7_conn_exchange_done(struct l7_conn *c)
 	struct l7_up *up = c->up;
 	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof && !up->wr_dead &&
 		    !(c->pool != NULL && c->pool->l7.proxy_protocol) &&
+		    (up->h2 == NULL || l7_h2up_reusable(up->h2)) &&
 		    buf_len(&c->rbuf) == 0 && buf_len(&c->ubuf) == c->usent;
 
 	l7_conn_log(c);
@@ -1835,9 +1920,7 @@ l7_conn_up_write(struct l7_conn *c, int *progress)
 	}
 	if (up == NULL || up->state != L7_UP_BUSY || !up->wready || len <= c->usent)
 		return;
-	do
-		n = send(up->fd, buf_head(&c->ubuf) + c->usent, len - c->usent, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	n = l7_up_send(up, buf_head(&c->ubuf) + c->usent, len - c->usent);
 	if (n > 0) {
 		c->usent += (size_t)n;
 		*progress = 1;
@@ -1881,7 +1964,7 @@ l7_conn_up_read(struct l7_conn *c, int *progress)
 	    (c->rstate != L7_R_HEAD && c->rstate != L7_R_BODY) ||
 	    buf_len(&c->rbuf) >= c->rbuf.cap)
 		return;
-	n = buf_read_fd(&c->rbuf, up->fd);
+	n = l7_up_recv(up, &c->rbuf);
 	if (n > 0) {
 		*progress = 1;
 		if (!c->tunnel)
@@ -2141,6 +2224,14 @@ l7_conn_interest(struct l7_conn *c)
 		ev = 0;
 		if (up->state == L7_UP_CONNECTING) {
 			ev = EPOLLOUT;
+		} else if (up->h2 != NULL) {
+			/* an h2 session reads even while the request is sent
+			 * (WINDOW_UPDATE) and writes its own frames */
+			if (buf_len(&up->nout) > 0 ||
+			    (buf_len(&c->ubuf) > c->usent && !up->wr_dead && l7_h2up_want_take(up->h2)))
+				ev |= EPOLLOUT;
+			if (!up->eof && buf_len(&c->rbuf) < c->rbuf.cap)
+				ev |= EPOLLIN;
 		} else {
 			if (buf_len(&c->ubuf) > c->usent && !up->wr_dead)
 				ev |= EPOLLOUT;

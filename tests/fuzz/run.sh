@@ -59,5 +59,5 @@ run() {	# name
 	echo "PASS: fuzz_$name"
 }
 
-build fuzz_http1 "$here/fuzz_http1.c" "$top/daemon/l7/l7_http1.c"
+build fuzz_http1 "$here/fuzz_http1.c" "$top/daemon/l7/l7_http1.c" "$top/lib/buf.c"
 run http1
