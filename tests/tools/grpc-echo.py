@@ -13,7 +13,9 @@ client.
       /test.Echo/Bidi          echoes each message upper-cased
       /grpc.health.v1.Health/Check  SERVING (08 01), NOT_SERVING (08 02)
                                while NOTSERVING_FILE exists
-  grpc-echo.py client HOST:PORT   runs every call, one result line each
+  grpc-echo.py client HOST:PORT [CA_FILE NAME]
+      runs every call, one result line each (over TLS with CA_FILE, for
+      the server name NAME, when given)
 """
 import os
 import sys
@@ -70,8 +72,12 @@ def server(port, notserving):
     s.wait_for_termination()
 
 
-def client(target):
-    ch = grpc.insecure_channel(target)
+def client(target, ca=None, name=None):
+    if ca:
+        creds = grpc.ssl_channel_credentials(root_certificates=open(ca, "rb").read())
+        ch = grpc.secure_channel(target, creds, options=(("grpc.ssl_target_name_override", name),))
+    else:
+        ch = grpc.insecure_channel(target)
     grpc.channel_ready_future(ch).result(timeout=10)
 
     def code(fn):
@@ -105,4 +111,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "server":
         server(int(sys.argv[2]), sys.argv[3])
     else:
-        client(sys.argv[2])
+        client(*sys.argv[2:5])
