@@ -18,6 +18,11 @@ C="$T/pki"; mkdir -p "$C"
 ossl() { openssl "$@" >>"$C/openssl.log" 2>&1; }
 ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/ca.key" -out "$C/ca.crt" \
 	-subj "/CN=IT TLS Root" -days 30 -addext basicConstraints=critical,CA:TRUE
+# client certificates: their own CA; "client1" signed by it
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/cca.key" -out "$C/cca.crt" \
+	-subj "/CN=IT Client CA" -days 30 -addext basicConstraints=critical,CA:TRUE
+ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/client1.key" -out "$C/client1.csr" -subj "/O=Tandem/CN=client1"
+ossl x509 -req -in "$C/client1.csr" -CA "$C/cca.crt" -CAkey "$C/cca.key" -CAcreateserial -days 30 -out "$C/client1.crt"
 # leaf NAME KEYALG SANS
 leaf() {
 	ossl req -newkey "$2" ${3:+-pkeyopt "$3"} -nodes -keyout "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$4"
@@ -28,7 +33,7 @@ leaf() {
 leaf www-rsa rsa:2048 "" www.example.test "DNS:www.example.test"
 leaf www-ec ec ec_paramgen_curve:P-256 www.example.test "DNS:www.example.test"
 leaf api ec ec_paramgen_curve:P-256 api.example.test "DNS:api.example.test,DNS:*.api.example.test"
-for f in www-rsa www-ec api; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
+for f in www-rsa www-ec api cca client1; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
 
 upload() { # upload NAME
 	jq -n --arg name "$1" --rawfile key "$C/$1.key" --rawfile cert "$C/$1.crt" \
@@ -160,10 +165,39 @@ ok "no API answer holds a key" -- bash -c "! grep -q PRIVATE <<<'$BODY'"
 key_line=$(sed -n 2p "$C/api.key")
 ok "no log holds key material" -- bash -c "! grep -rqF -- '$key_line' '$T'/*.log '$T'/*.out 2>/dev/null"
 
+# Client certificate authentication against an uploaded CA bundle.
+jq -n --rawfile pem "$C/www-ec.crt" '{name:"leaf", pem:$pem}' >"$T/ca.json"
+api POST /ca-bundles "@$T/ca.json"
+eq "a leaf certificate as CA bundle: 422" 422 "$STATUS"
+ok "... the reason says it is not a CA" -- jqq '.error.field == "ca-bundles/leaf/pem" and (.error.message | test("not a CA"))' <<<"$BODY"
+jq -n --rawfile pem "$C/cca.crt" '{name:"clients", pem:$pem}' >"$T/ca.json"
+api POST /ca-bundles "@$T/ca.json"
+eq "CA bundle upload: 201" 201 "$STATUS"
+ok "... with its subjects" -- jqq '.subjects == ["CN=IT Client CA"] and .count == 1' <<<"$BODY"
+api PUT /listeners/tls '{"tls":{"certificates":["www-rsa","www-ec"],"client_auth":{"mode":"required","ca":"clients"}}}'
+eq "listener with client_auth: 200" 200 "$STATUS"
+ok "client_auth reads back" -- jqq '.tls.client_auth == {"mode":"required","ca":"clients"}' <<<"$BODY"
+api POST /apply '{"comment":"client auth"}'
+eq "apply with client_auth: 200" 200 "$STATUS"
+eq "CA bundle file written" 640 "$(stat -c %a "$T/state/certs/clients.ca")"
+api DELETE /ca-bundles/clients
+eq "a CA bundle in use cannot be deleted: 409" 409 "$STATUS"
+CURL=(curl -s --max-time 10 --cacert "$C/ca.crt" --resolve "www.example.test:$PL:127.0.0.1")
+ok "required: no client certificate, no answer" -- bash -c "! ${CURL[*]} https://www.example.test:$PL/nocert | grep -q path="
+out=$("${CURL[@]}" --cert "$C/client1.crt" --key "$C/client1.key" -H "X-Client-Subject: CN=forged" "https://www.example.test:$PL/cert")
+ok "required: a verified client certificate gets through" -- grep -q "^path=/cert" <<<"$out"
+eq "the backend gets the verified subject, not the client's header" "X-Client-Subject: CN=client1,O=Tandem" "$(grep -i '^X-Client-Subject' <<<"$out")"
+api PUT /listeners/tls '{"tls":{"certificates":["www-rsa","www-ec"],"client_auth":{"mode":"optional","ca":"clients","subject_header":"X-SSL-Subject"}}}'
+api POST /apply '{"comment":"client auth optional"}'
+eq "apply with optional client_auth: 200" 200 "$STATUS"
+out=$("${CURL[@]}" -H "X-SSL-Subject: CN=forged" "https://www.example.test:$PL/opt")
+ok "optional: no client certificate still gets through" -- grep -q "^path=/opt" <<<"$out"
+ok "... and a forged subject header is removed" -- bash -c "! grep -qi '^X-SSL-Subject' <<<'$out'"
+
 # The certificate is deleted from the listener: its files go at the next apply.
 api PUT /listeners/tls '{"tls":{"certificates":["www-ec"]}}'
 api POST /apply '{"comment":"one certificate"}'
 eq "apply with one certificate: 200" 200 "$STATUS"
-ok "files of certificates no longer named are removed" -- bash -c "[ ! -e '$T/state/certs/api.key' ] && [ ! -e '$T/state/certs/www-rsa.key' ] && [ -e '$T/state/certs/www-ec.key' ]"
+ok "files of certificates no longer named are removed" -- bash -c "[ ! -e '$T/state/certs/api.key' ] && [ ! -e '$T/state/certs/www-rsa.key' ] && [ ! -e '$T/state/certs/clients.ca' ] && [ -e '$T/state/certs/www-ec.key' ]"
 eq "the new config serves the ECDSA certificate by default" "CN=www.example.test" "$(subj -noservername)"
 finish
