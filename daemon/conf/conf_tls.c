@@ -144,7 +144,8 @@ conf_tls_client(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_
 void
 conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls *tls)
 {
-	static const char *const keys[] = { "certificates", "alpn", "client_auth", NULL };
+	static const char *const keys[] = { "certificates", "alpn", "client_auth", "session_resumption",
+					    NULL };
 	json_t *t = json_object_get(o, "tls");
 	char p[PATH_LEN];
 
@@ -161,6 +162,7 @@ conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls
 	conf_tls_certs(x, t, p, tls);
 	conf_tls_alpn(x, t, p, tls);
 	conf_tls_client(x, t, p, tls);
+	conf__get_bool(x, t, p, "session_resumption", 1, &tls->resumption);
 }
 
 int

@@ -200,4 +200,11 @@ api POST /apply '{"comment":"one certificate"}'
 eq "apply with one certificate: 200" 200 "$STATUS"
 ok "files of certificates no longer named are removed" -- bash -c "[ ! -e '$T/state/certs/api.key' ] && [ ! -e '$T/state/certs/www-rsa.key' ] && [ ! -e '$T/state/certs/clients.ca' ] && [ -e '$T/state/certs/www-ec.key' ]"
 eq "the new config serves the ECDSA certificate by default" "CN=www.example.test" "$(subj -noservername)"
+api PUT /listeners/tls '{"tls":{"certificates":["www-ec"],"session_resumption":false}}'
+api POST /apply '{"comment":"no resumption"}'
+eq "apply with session_resumption false: 200" 200 "$STATUS"
+sess out "$T/s-off13" -tls1_3 >/dev/null
+ok "session_resumption false: TLS 1.3 gets no ticket" -- test ! -s "$T/s-off13"
+sess out "$T/s-off12" -tls1_2 >/dev/null
+ok "session_resumption false: TLS 1.2 gets neither a ticket nor a session id" -- test ! -s "$T/s-off12"
 finish
