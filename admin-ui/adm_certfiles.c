@@ -142,19 +142,33 @@ adm_certfiles_w_one(void *arg, const char *name, size_t li, long ci)
 	return 0;	/* report every name */
 }
 
+static int
+adm_certfiles_any(void *arg, const char *name, size_t li, long ci)
+{
+	(void)arg;
+	(void)name;
+	(void)li;
+	(void)ci;
+	return -EEXIST;
+}
+
 int
 adm_certfiles_write(struct adm *a, const json_t *cfg, json_t **errors)
 {
-	struct adm_certfiles_w w = { .a = a, .errors = json_array() };
+	struct adm_certfiles_w w = { .a = a };
 	char dir[900];
 	int rc;
 
 	*errors = NULL;
-	if (w.errors == NULL)
+	if (adm_certfiles_each(cfg, adm_certfiles_any, NULL) == 0)
+		return 0;	/* no TLS listener: nothing to write, no directory needed */
+	if ((w.errors = json_array()) == NULL)
 		return -ENOMEM;
 	rc = adm_certfiles_dir(a, dir, sizeof(dir));
 	if (rc == 0)
 		rc = adm_certfiles_mkdir(dir);
+	if (rc == -ENOENT)
+		rc = -EIO;	/* -ENOENT means "no such certificate" to the caller */
 	if (rc < 0) {
 		json_array_append_new(w.errors, json_pack("{s:s,s:s}", "path", "$", "message",
 							  "cannot create the certificate directory"));
