@@ -1220,6 +1220,23 @@ adm_cert_annotate_all(struct adm_call *c, json_t *out)
 	}
 }
 
+/* Starts checking an upload to kind ("certificates", "ca-bundles"): a body
+ * with only keys and a valid name (*name). -1 when already answered (no
+ * body); else the caller reads its other fields into v and ends it. */
+static int
+adm_upload_begin(struct adm_call *c, const char *kind, const char *const *keys, struct adm_v *v,
+		 const char **name)
+{
+	if (adm_need_body(c) < 0)
+		return -1;
+	*name = json_string_value(json_object_get(c->body, "name"));
+	adm_v_init(v, kind, *name && conf_name_valid(*name) ? *name : "");
+	adm_v_keys(v, c->body, keys);
+	*name = adm_v_str(v, c->body, "name", 1);
+	adm_v_name(v, *name);
+	return 0;
+}
+
 /* POST /certificates: validate the upload, store it, answer with the
  * certificate as GET shows it. The key never goes back out. */
 static void
@@ -1234,13 +1251,8 @@ adm_cert_upload(struct adm_call *c)
 	json_t *out = NULL;
 	int rc;
 
-	if (adm_need_body(c) < 0)
+	if (adm_upload_begin(c, "certificates", keys, &v, &name) < 0)
 		return;
-	name = json_string_value(json_object_get(c->body, "name"));
-	adm_v_init(&v, "certificates", name && conf_name_valid(name) ? name : "");
-	adm_v_keys(&v, c->body, keys);
-	name = adm_v_str(&v, c->body, "name", 1);
-	adm_v_name(&v, name);
 	cpem = adm_v_str(&v, c->body, "cert_pem", 1);
 	kpem = adm_v_str(&v, c->body, "key_pem", 1);
 	if (adm_v_end(&v, c->rs) < 0)
@@ -1336,13 +1348,8 @@ adm_ca_upload(struct adm_call *c)
 	json_t *out = NULL;
 	int rc;
 
-	if (adm_need_body(c) < 0)
+	if (adm_upload_begin(c, "ca-bundles", keys, &v, &name) < 0)
 		return;
-	name = json_string_value(json_object_get(c->body, "name"));
-	adm_v_init(&v, "ca-bundles", name && conf_name_valid(name) ? name : "");
-	adm_v_keys(&v, c->body, keys);
-	name = adm_v_str(&v, c->body, "name", 1);
-	adm_v_name(&v, name);
 	pem = adm_v_str(&v, c->body, "pem", 1);
 	if (adm_v_end(&v, c->rs) < 0)
 		return;

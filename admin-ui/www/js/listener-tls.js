@@ -4,6 +4,7 @@
 // empty certificate list means a plain HTTP listener.
 import { api, list } from './api.js';
 import { $, h, clear } from './dom.js';
+import { mapFieldErrors } from './l7.js';
 
 // Fills the certificate suggestions and the CA bundle choices; a failure
 // leaves them empty (the names can still be typed; the API checks them).
@@ -62,10 +63,5 @@ export function tlsErrors(err) {
   const fix = (e) => (/^listeners\/[^/]*\/tls[.[]/.test(e.field || '')
     ? { ...e, field: e.field.replace(/\/(tls[.[].*)$/, '/tls'), message: e.field.replace(/^.*\/tls/, 'tls') + ': ' + String(e.message || '') }
     : e);
-  const out = Object.assign(Object.create(Object.getPrototypeOf(err)), err);
-  if (err.errors) out.errors = err.errors.map(fix);
-  const first = fix({ field: err.field, message: err.message });
-  out.field = first.field;
-  out.message = first.message;
-  return out;
+  return mapFieldErrors(err, fix);
 }
