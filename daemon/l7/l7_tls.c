@@ -384,10 +384,12 @@ l7_tls_ctx_setup(struct l7_tls_ctx *c, SSL_CTX *ctx, const struct l7_tls_opts *o
 	/* Small records would cost throughput; the proxy sizes its writes. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			 SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_set_session_cache_mode(ctx, o->no_resumption ? SSL_SESS_CACHE_OFF : SSL_SESS_CACHE_SERVER);
+	if (o->no_resumption)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_sess_set_cache_size(ctx, o->session_cache_size > 0 ? o->session_cache_size : 20000);
 	SSL_CTX_set_timeout(ctx, o->session_timeout > 0 ? o->session_timeout : 300);
-	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_num_tickets(ctx, o->no_resumption ? 0 : 1);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, l7_tls_ticket_cb);
 	SSL_CTX_set_alpn_select_cb(ctx, l7_tls_alpn_cb, c);
 	SSL_CTX_set_tlsext_servername_callback(ctx, l7_tls_sni_cb);

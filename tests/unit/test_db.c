@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_migrations.h"
 #include "log.h"
 
 struct fixture {
@@ -100,9 +101,12 @@ static void
 test_migrate_from_each_version(void **state)
 {
 	struct fixture *f = *state;
-	int v;
+	unsigned i;
 
-	for (v = 1; v < db_schema_latest(); v++) {
+	/* every version a migration ends at (numbers are reserved per
+	 * change, so the sequence may have gaps) */
+	for (i = 0; i + 1 < db_migrations_count; i++) {
+		int v = db_migrations[i].version;
 		json_t *got;
 		char p[192];
 		sqlite3 *h;
