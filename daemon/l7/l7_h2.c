@@ -174,34 +174,78 @@ h2_submit_trailers(struct l7_h2_stream *s)
 
 /* ---- responses we make ourselves ---- */
 
+ssize_t
+l7_h2__read_buf(struct buf *b, uint8_t *out, size_t len, uint32_t *flags, int eof, bool *deferred)
+{
+	size_t n = buf_len(b) < len ? buf_len(b) : len;
+
+	memcpy(out, buf_head(b), n);
+	buf_consume(b, n);
+	if (buf_len(b) == 0 && eof) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		return (ssize_t)n;
+	}
+	if (n == 0) {
+		*deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	return (ssize_t)n;
+}
+
+ssize_t
+l7_h2__send_buf(struct buf *o, const uint8_t *data, size_t len)
+{
+	if (o == NULL)
+		return NGHTTP2_ERR_WOULDBLOCK;
+	if (buf_room(o) < len)
+		buf_compact(o);
+	if (buf_room(o) == 0)
+		return NGHTTP2_ERR_WOULDBLOCK;
+	if (len > buf_room(o))
+		len = buf_room(o);
+	memcpy(buf_tail(o), data, len);
+	o->wpos += len;
+	return (ssize_t)len;
+}
+
+int
+l7_h2__hop(const char *buf, const struct l7_http1_msg *m, const struct l7_http1_header *f,
+	   char *lower)
+{
+	size_t j;
+
+	if (l7_http1_span_eq(buf, f->name, "connection") ||
+	    l7_http1_span_eq(buf, f->name, "keep-alive") ||
+	    l7_http1_span_eq(buf, f->name, "proxy-connection") ||
+	    l7_http1_span_eq(buf, f->name, "transfer-encoding") ||
+	    l7_http1_span_eq(buf, f->name, "upgrade") ||
+	    l7_http1_span_eq(buf, f->name, "te") ||
+	    l7_http1_conn_lists(buf, m, f))
+		return 1;
+	for (j = 0; j < f->name.len; j++) {
+		char ch = buf[f->name.off + j];
+
+		lower[j] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+	}
+	return 0;
+}
+
 static ssize_t
 h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t *flags,
 	     nghttp2_data_source *src, void *ud)
 {
 	struct l7_h2_stream *s = src->ptr;
-	size_t n = buf_len(&s->tx);
+	size_t before = buf_len(&s->tx);
+	ssize_t n = l7_h2__read_buf(&s->tx, out, len, flags, s->resp_eof, &s->deferred);
 
 	(void)ng;
 	(void)id;
 	(void)ud;
-	if (n > len)
-		n = len;
-	if (n > 0) {
-		memcpy(out, buf_head(&s->tx), n);
-		buf_consume(&s->tx, n);
+	if (buf_len(&s->tx) < before)
 		h2_kick_req(s);	/* room for more of the response */
-	}
-	if (buf_len(&s->tx) == 0 && s->resp_eof) {
-		*flags |= NGHTTP2_DATA_FLAG_EOF;
-		if (buf_len(&s->trl) > 0 && h2_submit_trailers(s) == 0)
-			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-		return (ssize_t)n;
-	}
-	if (n == 0) {
-		s->deferred = true;
-		return NGHTTP2_ERR_DEFERRED;
-	}
-	return (ssize_t)n;
+	if ((*flags & NGHTTP2_DATA_FLAG_EOF) && buf_len(&s->trl) > 0 && h2_submit_trailers(s) == 0)
+		*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	return n;
 }
 
 /* Answers stream s ourselves with status and a short text body. */
@@ -231,21 +275,10 @@ static ssize_t
 h2_send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int flags, void *ud)
 {
 	struct l7_h2_conn *h = ud;
-	struct buf *o = h->out;
 
 	(void)ng;
 	(void)flags;
-	if (o == NULL)
-		return NGHTTP2_ERR_WOULDBLOCK;
-	if (buf_room(o) < len)
-		buf_compact(o);
-	if (buf_room(o) == 0)
-		return NGHTTP2_ERR_WOULDBLOCK;
-	if (len > buf_room(o))
-		len = buf_room(o);
-	memcpy(buf_tail(o), data, len);
-	o->wpos += len;
-	return (ssize_t)len;
+	return l7_h2__send_buf(h->out, data, len);
 }
 
 static int
@@ -680,21 +713,9 @@ h2_resp_nv(const char *buf, const struct l7_http1_msg *m, char *lower, nghttp2_n
 	nv[k++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE };
 	for (i = 0; i < m->nheaders; i++) {
 		const struct l7_http1_header *f = &m->headers[i];
-		size_t j;
 
-		if (l7_http1_span_eq(buf, f->name, "connection") ||
-		    l7_http1_span_eq(buf, f->name, "keep-alive") ||
-		    l7_http1_span_eq(buf, f->name, "proxy-connection") ||
-		    l7_http1_span_eq(buf, f->name, "transfer-encoding") ||
-		    l7_http1_span_eq(buf, f->name, "upgrade") ||
-		    l7_http1_span_eq(buf, f->name, "te") ||
-		    l7_http1_conn_lists(buf, m, f))
+		if (l7_h2__hop(buf, m, f, lower + o))
 			continue;
-		for (j = 0; j < f->name.len; j++) {
-			char ch = buf[f->name.off + j];
-
-			lower[o + j] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-		}
 		nv[k++] = (nghttp2_nv){ (uint8_t *)lower + o, (uint8_t *)buf + f->value.off,
 					f->name.len, f->value.len, NGHTTP2_NV_FLAG_NONE };
 		o += f->name.len;

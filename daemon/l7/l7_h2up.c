@@ -50,21 +50,10 @@ static ssize_t
 h2up_send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int flags, void *ud)
 {
 	struct l7_h2up *u = ud;
-	struct buf *o = u->out;
 
 	(void)ng;
 	(void)flags;
-	if (o == NULL)
-		return NGHTTP2_ERR_WOULDBLOCK;
-	if (buf_room(o) < len)
-		buf_compact(o);
-	if (buf_room(o) == 0)
-		return NGHTTP2_ERR_WOULDBLOCK;
-	if (len > buf_room(o))
-		len = buf_room(o);
-	memcpy(buf_tail(o), data, len);
-	o->wpos += len;
-	return (ssize_t)len;
+	return l7_h2__send_buf(u->out, data, len);
 }
 
 static ssize_t
@@ -72,24 +61,11 @@ h2up_read_body(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32
 	       nghttp2_data_source *src, void *ud)
 {
 	struct l7_h2up *u = ud;
-	size_t n = buf_len(&u->body);
 
 	(void)ng;
 	(void)id;
 	(void)src;
-	if (n > len)
-		n = len;
-	memcpy(out, buf_head(&u->body), n);
-	buf_consume(&u->body, n);
-	if (buf_len(&u->body) == 0 && u->req_eof) {
-		*flags |= NGHTTP2_DATA_FLAG_EOF;
-		return (ssize_t)n;
-	}
-	if (n == 0) {
-		u->deferred = true;
-		return NGHTTP2_ERR_DEFERRED;
-	}
-	return (ssize_t)n;
+	return l7_h2__read_buf(&u->body, out, len, flags, u->req_eof, &u->deferred);
 }
 
 static int
@@ -253,22 +229,10 @@ h2up_submit(struct l7_h2up *u, const char *p, const struct l7_http1_msg *m)
 	nv[k++] = NV(":path", 5, p + m->target.off, m->target.len);
 	for (i = 0; i < m->nheaders; i++) {
 		const struct l7_http1_header *f = &m->headers[i];
-		size_t j;
 
-		if (l7_http1_span_eq(p, f->name, "host") ||
-		    l7_http1_span_eq(p, f->name, "connection") ||
-		    l7_http1_span_eq(p, f->name, "keep-alive") ||
-		    l7_http1_span_eq(p, f->name, "proxy-connection") ||
-		    l7_http1_span_eq(p, f->name, "transfer-encoding") ||
-		    l7_http1_span_eq(p, f->name, "upgrade") ||
-		    l7_http1_span_eq(p, f->name, "te") ||
-		    l7_http1_conn_lists(p, m, f))
+		/* te: ours is added below */
+		if (l7_http1_span_eq(p, f->name, "host") || l7_h2__hop(p, m, f, lower + o))
 			continue;
-		for (j = 0; j < f->name.len; j++) {
-			char ch = p[f->name.off + j];
-
-			lower[o + j] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-		}
 		nv[k++] = NV(lower + o, f->name.len, p + f->value.off, f->value.len);
 		o += f->name.len;
 	}

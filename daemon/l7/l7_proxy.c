@@ -2760,7 +2760,7 @@ l7_pools_status_json(const struct snapshot *s)
 static void
 l7_stats_more(json_t *o)
 {
-	unsigned long v[7] = { 0 };
+	unsigned long v[10] = { 0 };
 	unsigned i;
 
 	for (i = 0; i < l7_nworkers; i++) {
@@ -2773,6 +2773,9 @@ l7_stats_more(json_t *o)
 		v[4] += atomic_load_explicit(&st->tls_handshakes, memory_order_relaxed);
 		v[5] += atomic_load_explicit(&st->tls_resumed, memory_order_relaxed);
 		v[6] += atomic_load_explicit(&st->tls_failed, memory_order_relaxed);
+		v[7] += atomic_load_explicit(&st->h2_connections, memory_order_relaxed);
+		v[8] += atomic_load_explicit(&st->h2_streams, memory_order_relaxed);
+		v[9] += atomic_load_explicit(&st->h2_abuse, memory_order_relaxed);
 	}
 	json_object_set_new(o, "tls_handshakes", json_integer((json_int_t)v[4]));
 	json_object_set_new(o, "tls_resumed", json_integer((json_int_t)v[5]));
@@ -2781,16 +2784,9 @@ l7_stats_more(json_t *o)
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));
 	json_object_set_new(o, "retries", json_integer((json_int_t)v[3]));
-	for (i = 0, v[0] = v[1] = v[2] = 0; i < l7_nworkers; i++) {
-		struct l7_stats *st = &l7_workers[i].stats;
-
-		v[0] += atomic_load_explicit(&st->h2_connections, memory_order_relaxed);
-		v[1] += atomic_load_explicit(&st->h2_streams, memory_order_relaxed);
-		v[2] += atomic_load_explicit(&st->h2_abuse, memory_order_relaxed);
-	}
-	json_object_set_new(o, "h2_connections", json_integer((json_int_t)v[0]));
-	json_object_set_new(o, "h2_streams", json_integer((json_int_t)v[1]));
-	json_object_set_new(o, "h2_abuse_closed", json_integer((json_int_t)v[2]));
+	json_object_set_new(o, "h2_connections", json_integer((json_int_t)v[7]));
+	json_object_set_new(o, "h2_streams", json_integer((json_int_t)v[8]));
+	json_object_set_new(o, "h2_abuse_closed", json_integer((json_int_t)v[9]));
 	l7_alog_counters(&v[0], &v[1]);
 	json_object_set_new(o, "access_log_lines", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "access_log_dropped", json_integer((json_int_t)v[1]));
