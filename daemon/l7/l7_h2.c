@@ -75,6 +75,7 @@ struct l7_h2_conn {
 	unsigned flood[H2_FLOOD_N];
 	const char *error;
 	bool dying;
+	struct l7_http1_msg msg;	/* scratch: the response head being turned into HEADERS */
 };
 
 #define H2_TX_CAP	16384	/* response bytes held per stream */
@@ -727,14 +728,12 @@ h2_resp_nv(const char *buf, const struct l7_http1_msg *m, char *lower, nghttp2_n
 static int
 h2_response_head(struct l7_h2_stream *s, struct buf *out)
 {
-	struct l7_http1_msg *m = malloc(sizeof(*m));
+	struct l7_http1_msg *m = &s->h->msg;
 	nghttp2_nv nv[L7_HTTP1_MAX_HEADERS + 1];
 	nghttp2_data_provider dp = { .source.ptr = s, .read_callback = h2_read_body };
 	char status[4], *lower = NULL;
 	int rc = -1, st = 0, n;
 
-	if (m == NULL)
-		return -1;
 	for (;;) {
 		rc = l7_http1_parse_response(buf_head(out), buf_len(out),
 					     s->is_head ? L7_HTTP1_M_HEAD : L7_HTTP1_M_GET, m, &st);
@@ -760,7 +759,6 @@ h2_response_head(struct l7_h2_stream *s, struct buf *out)
 	rc = 1;
 out:
 	free(lower);
-	free(m);
 	return rc;
 }
 

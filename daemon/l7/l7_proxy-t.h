@@ -211,6 +211,7 @@ struct l7_worker {
 	struct l7_lsn *lsns;
 	struct l7_conn *conns;
 	struct l7_up *idle;		/* idle upstream connections, newest first */
+	unsigned nidle;			/* how many */
 	struct l7_conn *qhead, *qtail;	/* requests waiting for a member slot, FIFO */
 	struct loop_timer qtick;
 	void *md;			/* pcre2 match data for route regexes */

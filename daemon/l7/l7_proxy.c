@@ -167,6 +167,7 @@ l7_up_close(struct l7_up **upp)
 			w->idle = up->next;
 		if (up->next != NULL)
 			up->next->prev = up->prev;
+		w->nidle--;
 	}
 	loop_timer_cancel(w->loop, &up->timer);
 	loop_io_del(w->loop, &up->io);
@@ -200,7 +201,9 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 	struct l7_up *it;
 	unsigned n = 0;
 
-	for (it = w->idle; it != NULL; it = it->next)
+	/* count this member's only when the worker holds enough for it to
+	 * matter: HTTP/2 fan-out keeps hundreds idle, a scan each was costly */
+	for (it = w->nidle >= L7_UP_IDLE_MAX ? w->idle : NULL; it != NULL; it = it->next)
 		if (it->ms == up->ms)
 			n++;
 	if (n >= L7_UP_IDLE_MAX || w->stopping ||
@@ -217,6 +220,7 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 	if (w->idle != NULL)
 		w->idle->prev = up;
 	w->idle = up;
+	w->nidle++;
 }
 
 /* Takes the newest idle connection to ms that still looks alive. */
@@ -240,6 +244,7 @@ l7_up_idle_take(struct l7_worker *w, struct l7_member_state *ms)
 			up->next->prev = up->prev;
 		up->prev = up->next = NULL;
 		up->state = L7_UP_BUSY;
+		w->nidle--;
 		loop_timer_cancel(w->loop, &up->timer);
 		/* EOF or stray bytes since it went idle: not reusable */
 		n = recv(up->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
