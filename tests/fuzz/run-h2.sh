@@ -14,7 +14,7 @@ mkdir -p "$OUT/h2-corpus"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I"$OUT" -I"$SRC/lib" -I"$SRC/daemon/l7" -I"$SRC/daemon/conf" \
 	$(pkg-config --cflags libnghttp2 jansson) \
-	"$HERE/fuzz_h2.c" "$SRC/daemon/l7/l7_h2.c" "$SRC/daemon/l7/l7_http1.c" "$SRC/lib/buf.c" \
+	"$HERE/fuzz_h2.c" "$SRC/daemon/l7/l7_h2.c" "$SRC/daemon/l7/l7_h2_common.c" "$SRC/daemon/l7/l7_http1.c" "$SRC/lib/buf.c" \
 	$(pkg-config --libs libnghttp2) -o "$OUT/fuzz_h2"
 # New inputs go to a scratch corpus; the seeds in the tree stay as they are.
 "$OUT/fuzz_h2" -max_total_time="${SECONDS_PER_TARGET:-30}" -max_len=8192 -timeout=10 \
