@@ -250,8 +250,9 @@ l7_tls_err(char *err, size_t errlen, const char *what)
 }
 
 /* Ticket key callback: encrypt under the current key; decrypt under any
- * key still held (returning 2 asks for a renewed ticket when it is not
- * the current one); 0 = unknown key, full handshake. */
+ * key still held (returning 2 asks for a renewed ticket: in TLS 1.3
+ * always, in TLS 1.2 when the key is not the current one); 0 = unknown
+ * key, full handshake. */
 static int
 l7_tls_ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
 		 EVP_MAC_CTX *hctx, int enc)
@@ -290,7 +291,11 @@ l7_tls_ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_C
 			rc = 1;
 	} else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) == 1 &&
 		   EVP_MAC_CTX_set_params(hctx, params) == 1) {
-		rc = found == 0 ? 1 : 2;
+		/* 2 = resume and send a new ticket: always in TLS 1.3, where
+		 * a client uses a ticket once (RFC 8446 C.4; OpenSSL's client
+		 * and browsers offer none after a resumption that brought no
+		 * new one), in TLS 1.2 when the key is no longer the current */
+		rc = found == 0 && SSL_version(s) != TLS1_3_VERSION ? 1 : 2;
 	}
 	OPENSSL_cleanse(&k, sizeof(k));
 	return rc;
