@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#define _GNU_SOURCE	/* memmem */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
