@@ -12,7 +12,9 @@
  * x->errs with its JSON path; strings are copied into the rule set's arena.
  */
 
-#define PATH_LEN 160
+#include "jfield.h"
+
+#define PATH_LEN JF_PATH_LEN
 
 struct arena;
 struct errs;
@@ -29,7 +31,6 @@ struct lim_ctx {
 };
 
 struct arena *lim__ctx_arena(struct lim_ctx *x);
-void lim__pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lim__check_keys(struct lim_ctx *x, json_t *obj, const char *path, const char *const *allowed);
 const char *lim__get_str(struct lim_ctx *x, json_t *obj, const char *path, const char *key,
 			 int required, size_t maxlen);

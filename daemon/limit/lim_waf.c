@@ -125,7 +125,7 @@ lim_waf_parse_pattern(struct lim_ctx *x, struct lim_waf_pattern *pt, json_t *o, 
 		errs_add(x->errs, p, "id must be 1-63 token characters");
 	on = lim__get_str(x, o, p, "on", 1, 16);
 	hdr = lim__get_str(x, o, p, "header", 0, 256);
-	lim__pathf(pp, "%s.on", p);
+	jf_pathf(pp, "%s.on", p);
 	if (on == NULL)
 		;
 	else if (strcmp(on, "path") == 0)
@@ -152,7 +152,7 @@ lim_waf_parse_pattern(struct lim_ctx *x, struct lim_waf_pattern *pt, json_t *o, 
 	pt->shadow = lim__get_bool(x, o, p, "shadow", false);
 	re = lim__get_str(x, o, p, "regex", 1, 4096);
 	if (re != NULL) {
-		lim__pathf(pp, "%s.regex", p);
+		jf_pathf(pp, "%s.regex", p);
 		pt->re = lim__regex(x, re, pp);
 	}
 }
@@ -227,7 +227,7 @@ lim__waf_parse(struct lim_ctx *x, json_t *o, const char *path)
 	}
 	pcre2_set_match_limit(w->mctx, LIM_WAF_MATCH_LIMIT);
 	arr = json_object_get(o, "limits");
-	lim__pathf(p, "%s.limits", path);
+	jf_pathf(p, "%s.limits", path);
 	if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > LIM_WAF_MAX)) {
 		errs_add(x->errs, p, "must be an array of at most %d entries", LIM_WAF_MAX);
 	} else if (arr != NULL && json_array_size(arr) > 0) {
@@ -238,7 +238,7 @@ lim__waf_parse(struct lim_ctx *x, json_t *o, const char *path)
 		}
 		memset(w->limits, 0, json_array_size(arr) * sizeof(*w->limits));
 		json_array_foreach(arr, i, e) {
-			lim__pathf(pi, "%s[%zu]", p, i);
+			jf_pathf(pi, "%s[%zu]", p, i);
 			if (!json_is_object(e))
 				errs_add(x->errs, pi, "must be an object");
 			else
@@ -246,7 +246,7 @@ lim__waf_parse(struct lim_ctx *x, json_t *o, const char *path)
 		}
 	}
 	arr = json_object_get(o, "deny_patterns");
-	lim__pathf(p, "%s.deny_patterns", path);
+	jf_pathf(p, "%s.deny_patterns", path);
 	if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > LIM_WAF_MAX)) {
 		errs_add(x->errs, p, "must be an array of at most %d entries", LIM_WAF_MAX);
 	} else if (arr != NULL && json_array_size(arr) > 0) {
@@ -257,7 +257,7 @@ lim__waf_parse(struct lim_ctx *x, json_t *o, const char *path)
 		}
 		memset(w->pats, 0, json_array_size(arr) * sizeof(*w->pats));
 		json_array_foreach(arr, i, e) {
-			lim__pathf(pi, "%s[%zu]", p, i);
+			jf_pathf(pi, "%s[%zu]", p, i);
 			if (!json_is_object(e))
 				errs_add(x->errs, pi, "must be an object");
 			else
@@ -274,9 +274,9 @@ lim__waf_parse(struct lim_ctx *x, json_t *o, const char *path)
 
 			if (o2 != NULL && strcmp(id, o2) == 0) {
 				if (i < w->nlimits)
-					lim__pathf(pi, "%s.limits[%zu].id", path, i);
+					jf_pathf(pi, "%s.limits[%zu].id", path, i);
 				else
-					lim__pathf(pi, "%s.deny_patterns[%zu].id", path, i - w->nlimits);
+					jf_pathf(pi, "%s.deny_patterns[%zu].id", path, i - w->nlimits);
 				errs_add(x->errs, pi, "duplicate id \"%s\"", id);
 				break;
 			}
