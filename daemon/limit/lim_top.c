@@ -21,7 +21,8 @@
 struct lim_top_sum {
 	uint64_t fp[LIM_TOP_N];		/* 0 = empty */
 	uint64_t hits[LIM_TOP_N], denials[LIM_TOP_N];
-	char key[LIM_TOP_N][sizeof(((struct lim_top_row *)0)->key)];
+	unsigned char key[LIM_TOP_N][LIM_TOP_KEY];
+	uint8_t key_len[LIM_TOP_N];
 };
 
 struct lim_top {
@@ -53,7 +54,7 @@ lim_top_free(struct lim_top **tp)
 /* Space-saving step in one summary, ordered by hits or by denials. */
 static void
 lim_top_step(struct lim_top_sum *e, uint64_t fp, bool denied, bool by_denials,
-	     lim_top_render_fn render, const void *arg)
+	     const unsigned char *key, size_t len)
 {
 	const uint64_t *w = by_denials ? e->denials : e->hits;
 	size_t i, min = 0;
@@ -76,12 +77,14 @@ lim_top_step(struct lim_top_sum *e, uint64_t fp, bool denied, bool by_denials,
 		e->hits[min]++;
 		e->denials[min] = denied;
 	}
-	render(arg, e->key[min], sizeof(e->key[min]));
+	if (len > LIM_TOP_KEY)
+		len = LIM_TOP_KEY;
+	memcpy(e->key[min], key, len);
+	e->key_len[min] = (uint8_t)len;
 }
 
 void
-lim_top_note(struct lim_top *t, uint64_t fp, bool denied, lim_top_render_fn render,
-	     const void *arg)
+lim_top_note(struct lim_top *t, uint64_t fp, bool denied, const unsigned char *key, size_t len)
 {
 	atomic_fetch_add_explicit(&t->hits, 1, memory_order_relaxed);
 	if (denied)
@@ -90,9 +93,9 @@ lim_top_note(struct lim_top *t, uint64_t fp, bool denied, lim_top_render_fn rend
 		atomic_fetch_add_explicit(&t->skipped, 1, memory_order_relaxed);
 		return;
 	}
-	lim_top_step(&t->by_hits, fp, denied, false, render, arg);
+	lim_top_step(&t->by_hits, fp, denied, false, key, len);
 	if (denied)
-		lim_top_step(&t->by_denials, fp, denied, true, render, arg);
+		lim_top_step(&t->by_denials, fp, denied, true, key, len);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -132,7 +135,8 @@ lim_top_rows(struct lim_top *t, bool by_denials, struct lim_top_row *rows, size_
 	for (i = 0; i < LIM_TOP_N; i++) {
 		if (e->fp[i] == 0)
 			continue;
-		memcpy(all[n].key, e->key[i], sizeof(all[n].key));
+		memcpy(all[n].key, e->key[i], e->key_len[i]);
+		all[n].key_len = e->key_len[i];
 		all[n].hits = e->hits[i];
 		all[n].denials = e->denials[i];
 		n++;
