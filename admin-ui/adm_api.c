@@ -26,6 +26,7 @@
 #include "adm_settings.h"
 #include "adm_vrrp.h"
 #include "adm_l4.h"
+#include "adm_limits.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "errs.h"
@@ -1541,6 +1542,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_settings_handle(a, rq, rs);
 	else if (strcmp(what, "l4") == 0)
 		adm_l4_handle(a, c.segs, c.nsegs, rq, rs);
+	else if (strcmp(what, "rate-rules") == 0)
+		adm_limits_handle(a, c.segs, c.nsegs, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

@@ -514,8 +514,8 @@ db_route_delete(struct db *db, const char *name)
 
 /* ---- renderer and loader ---- */
 
-/* Adds the vrrp (db_vrrp.c) and l4 (db_l4.c) sections, when there are
- * any, to cfg (borrowed). */
+/* Adds the vrrp (db_vrrp.c), l4 (db_l4.c) and rate_rules (db_rate.c)
+ * sections, when there are any, to cfg (borrowed). */
 static int
 db_candidate_render_vrrp(struct db *db, json_t *cfg)
 {
@@ -529,6 +529,11 @@ db_candidate_render_vrrp(struct db *db, json_t *cfg)
 		rc = db_l4_render(db, &v);
 	if (rc == 0 && v != NULL)
 		rc = json_object_set_new(cfg, "l4", v) == 0 ? 0 : -ENOMEM;
+	v = NULL;
+	if (rc == 0)	/* and the rate_rules section (db_rate.c) */
+		rc = db_rate_render(db, &v);
+	if (rc == 0 && v != NULL)
+		rc = json_object_set_new(cfg, "rate_rules", v) == 0 ? 0 : -ENOMEM;
 	return rc;
 }
 
@@ -740,6 +745,8 @@ db_candidate_load(struct db *db, const json_t *config)
 		rc = db_settings_load(db, config);
 	if (rc == 0)
 		rc = db_l4_load(db, json_object_get(config, "l4"));
+	if (rc == 0)
+		rc = db_rate_load(db, json_object_get(config, "rate_rules"));
 	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
 		rc = -EIO;
 	return rc;

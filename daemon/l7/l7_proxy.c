@@ -51,6 +51,8 @@
 #include "l7_stats.h"
 #include "l7_proxyproto_in.h"
 #include "l7_http1.h"
+#include "l7_limit.h"
+#include "lim_rule.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
 #include "l7_proxy-t.h"
@@ -417,7 +419,7 @@ static void
 l7_conn_log(struct l7_conn *c)
 {
 	const struct conf_listener *l;
-	char ts[40], host[200], path[520], member[160], rid[90];
+	char ts[40], host[200], path[520], member[160], rid[90], lim[512];
 	struct timespec now;
 	struct tm tm;
 	uint64_t t = loop_now(c->w->loop);
@@ -445,6 +447,8 @@ l7_conn_log(struct l7_conn *c)
 	l7_json_esc(host, sizeof(host), c->log_host, strlen(c->log_host));
 	l7_json_esc(path, sizeof(path), c->log_path, strlen(c->log_path));
 	l7_json_esc(rid, sizeof(rid), c->rid, strlen(c->rid));
+	/* formatted only for lines that are written: most requests are not logged */
+	l7_limit_log(c->view->snap->conf->rate_rules, &c->lim, lim, sizeof(lim));
 	member[0] = '\0';
 	if (c->pool != NULL && c->member >= 0 && (size_t)c->member < c->pool->nmembers)
 		l7_json_esc(member, sizeof(member), c->pool->members[c->member].id,
@@ -453,14 +457,14 @@ l7_conn_log(struct l7_conn *c)
 		     "\"route\":\"%s\",\"host\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
 		     "\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"member\":\"%s\","
 		     "\"connect_ms\":%lld,\"first_byte_ms\":%lld,\"total_ms\":%llu,"
-		     "\"request_id\":\"%s\"}\n",
+		     "\"request_id\":\"%s\"%s}\n",
 		     ts, c->client_ip, l->name, c->route ? c->route->name : "", host, c->log_method,
 		     path, c->status,
 		     (unsigned long long)(c->msg_head_len + c->reqb.total),
 		     (unsigned long long)c->bytes_out, member,
 		     c->t_connect ? (long long)(c->t_connect - c->t_start) : -1LL,
 		     c->t_first ? (long long)(c->t_first - c->t_start) : -1LL,
-		     (unsigned long long)(t - c->t_start), rid);
+		     (unsigned long long)(t - c->t_start), rid, lim);
 	if (n < 0 || (size_t)n >= cap) {
 		/* cut short: still one valid line, without the long fields */
 		snprintf(line, cap, "{\"time\":\"%s\",\"client\":\"%s\",\"listener\":\"%s\","
@@ -483,6 +487,7 @@ l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg 
 	c->bytes_out = 0;
 	c->status = 0;
 	c->rid[0] = '\0';
+	c->lim.nlog = 0;
 	c->msg_head_len = m ? m->head_len : 0;
 	if (m == NULL) {
 		snprintf(c->log_method, sizeof(c->log_method), "-");
@@ -578,6 +583,7 @@ l7_conn_close(struct l7_conn *c)
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
 	loop_timer_cancel(w->loop, &c->kick);
+	loop_timer_cancel(w->loop, &c->tarpit);
 	l7_h2_conn_free(&c->h2);
 	if (c->h2s != NULL)	/* clean: the response was handed over whole */
 		l7_h2_stream_gone(&c->h2s, c->resp_started && buf_len(&c->obuf) == 0 &&
@@ -1525,6 +1531,60 @@ l7_conn_adopt(struct l7_conn *c)
 	c->lindex = i;
 }
 
+/* Answers the rate rules' deny in c->lim (also after a tarpit's delay). */
+static void
+l7_conn_limit_answer(struct l7_conn *c)
+{
+	char extra[256];
+	int keep = c->req_done && c->req_keepalive && c->lim.action != LIM_ACT_BAN;
+
+	if (lim_verdict_headers(&c->lim, extra, sizeof(extra)) < 0)
+		extra[0] = '\0';
+	STAT_INC(c->w, limit_denied);
+	if (c->lim.body != NULL)
+		l7_conn_respond(c, c->lim.status, keep, extra, c->lim.body, c->lim.body_len, "text/plain");
+	else
+		l7_conn_respond(c, c->lim.status, keep, extra, NULL, 0, NULL);
+}
+
+static void
+l7_conn_tarpit_done(struct loop *l, struct loop_timer *t)
+{
+	struct l7_conn *c = t->data;
+
+	(void)l;
+	assert(c->magic == L7_CONN_MAGIC);
+	l7_conn_limit_answer(c);
+	if (!c->closed)
+		l7_conn_step(c);
+}
+
+/* Evaluates the snapshot's rate rules and WAF checks for the routed (or
+ * unrouted) request; answers a deny and returns 1, else 0. A tarpit stops
+ * reading from the client and answers on a timer (the worker goes on). */
+static int
+l7_conn_limit(struct l7_conn *c, const char *buf, const struct conf_route *r)
+{
+	const struct conf_listener *l = l7_conn_listener(c);
+	const struct lim_rules *rules = c->view->snap->conf->rate_rules;
+	struct l7_worker *w = c->w;
+
+	if (rules == NULL)
+		return 0;
+	l7_limit_eval(rules, l->name, r ? r->name : NULL, buf, &c->msg, c->client, w->md, &c->lim);
+	if (c->lim.action == LIM_ACT_PASS)
+		return 0;
+	c->route = r;
+	buf_consume(&c->ibuf, c->msg.head_len);
+	if (c->lim.action == LIM_ACT_TARPIT && c->lim.tarpit_ms > 0) {
+		c->state = L7_C_TARPIT;
+		if (loop_timer_set(w->loop, &c->tarpit, c->lim.tarpit_ms, l7_conn_tarpit_done, c) == 0)
+			return 1;
+	}
+	l7_conn_limit_answer(c);
+	return 1;
+}
+
 /* A request head is complete in ibuf: route it and start forwarding. */
 static void
 l7_conn_request(struct l7_conn *c)
@@ -1581,6 +1641,8 @@ l7_conn_request(struct l7_conn *c)
 		.buf = buf, .msg = m, .client = c->client, .md = w->md,
 	};
 	r = l7_route_find(l, &rq);
+	if (l7_conn_limit(c, buf, r))
+		return;
 	if (r == NULL) {
 		log_debug("client=%s: no route for %.*s%.*s", c->peer, (int)m->authority.len,
 			  buf + m->authority.off, (int)m->path.len, buf + m->path.off);
@@ -1770,6 +1832,8 @@ l7_client_wants_read(const struct l7_conn *c)
 		return buf_len(&c->ibuf) < c->ibuf.cap;
 	case L7_C_CLOSING:
 		return c->shut_wr;	/* lingering: read and discard */
+	case L7_C_TARPIT:
+		return 0;		/* held: nothing more is read until the answer */
 	}
 	return 0;
 }
@@ -2614,6 +2678,22 @@ oom:
 	close(fd);
 }
 
+static int
+l7_accept_banned(const struct sockaddr_storage *ss)
+{
+	uint8_t a[16] = { 0 };
+
+	if (ss->ss_family == AF_INET) {
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else {
+		return 0;
+	}
+	return l7_limit_banned(a);
+}
+
 static void
 l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
 {
@@ -2632,6 +2712,13 @@ l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				log_warn("accept: %s", strerror(errno));
 			break;
+		}
+		if (l7_accept_banned(&ss)) {
+			/* banned by a rate rule: not even a response (nftables
+			 * drops the SYN when l4.filter is configured) */
+			STAT_INC(ln->w, refused_banned);
+			close(fd);
+			continue;
 		}
 		max = ln->w->view->snap->conf->listeners[ln->index].l7.max_connections;
 		if (max > 0 && atomic_load_explicit(&ln->ls->conns, memory_order_relaxed) >= max) {
@@ -2894,7 +2981,7 @@ l7_pools_status_json(const struct snapshot *s)
 static void
 l7_stats_more(json_t *o)
 {
-	unsigned long v[10] = { 0 };
+	unsigned long v[12] = { 0 };
 	unsigned i;
 
 	for (i = 0; i < l7_nworkers; i++) {
@@ -2910,10 +2997,14 @@ l7_stats_more(json_t *o)
 		v[7] += atomic_load_explicit(&st->h2_connections, memory_order_relaxed);
 		v[8] += atomic_load_explicit(&st->h2_streams, memory_order_relaxed);
 		v[9] += atomic_load_explicit(&st->h2_abuse, memory_order_relaxed);
+		v[10] += atomic_load_explicit(&st->refused_banned, memory_order_relaxed);
+		v[11] += atomic_load_explicit(&st->limit_denied, memory_order_relaxed);
 	}
 	json_object_set_new(o, "tls_handshakes", json_integer((json_int_t)v[4]));
 	json_object_set_new(o, "tls_resumed", json_integer((json_int_t)v[5]));
 	json_object_set_new(o, "tls_handshake_failures", json_integer((json_int_t)v[6]));
+	json_object_set_new(o, "refused_banned", json_integer((json_int_t)v[10]));
+	json_object_set_new(o, "limit_denied", json_integer((json_int_t)v[11]));
 	json_object_set_new(o, "refused_max_connections", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));
