@@ -23,6 +23,7 @@
 #include "adm_auth.h"
 #include "adm_cert.h"
 #include "adm_diff.h"
+#include "adm_settings.h"
 #include "adm_vrrp.h"
 #include "conf.h"
 #include "ctlc.h"
@@ -1489,6 +1490,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_ca_bundles(&c);
 	else if (strcmp(what, "vrrp") == 0)
 		adm_vrrp_handle(a, c.segs, c.nsegs, rq, rs);
+	else if (strcmp(what, "settings") == 0 && c.nsegs == 1)
+		adm_settings_handle(a, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

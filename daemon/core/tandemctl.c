@@ -28,6 +28,7 @@ tandemctl_usage(FILE *f)
 		"usage: tandemctl [-s SOCKET] status [--json]\n"
 		"       tandemctl [-s SOCKET] reload\n"
 		"       tandemctl [-s SOCKET] stats\n"
+		"       tandemctl [-s SOCKET] counters\n"
 		"       tandemctl [-s SOCKET] ban ADDRESS [SECONDS]   (L4 ban set, nftables)\n"
 		"       tandemctl [-s SOCKET] sync-role master|backup|none|config   (IPVS sync daemon)\n"
 		"       tandemctl check FILE\n"
@@ -438,7 +439,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "peer-reconnect") == 0)
 		cmd = "peer_reconnect";
 	if (optind != argc || (strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "stats") &&
-			       strcmp(cmd, "peer_reconnect") && strcmp(cmd, "tls-rotate-keys"))) {
+			       strcmp(cmd, "counters") && strcmp(cmd, "peer_reconnect") && strcmp(cmd, "tls-rotate-keys"))) {
 		tandemctl_usage(stderr);
 		return 2;
 	}
@@ -449,7 +450,7 @@ main(int argc, char **argv)
 		tandemctl_print_errors(json_object_get(resp, "errors"));
 		goto out;
 	}
-	if (as_json || strcmp(cmd, "stats") == 0) {
+	if (as_json || strcmp(cmd, "stats") == 0 || strcmp(cmd, "counters") == 0) {
 		char *text = jh_dump_canonical(resp);
 
 		fputs(text ? text : "{}\n", stdout);

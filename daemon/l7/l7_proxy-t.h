@@ -11,6 +11,7 @@
 #include "l7_http1-t.h"
 #include "l7_io.h"
 #include "l7_pool-t.h"
+#include "l7_stats-t.h"
 #include "loop-t.h"
 #include "snapshot-t.h"
 
@@ -68,6 +69,7 @@ struct l7_view {
 	struct snapshot *snap;
 	struct l7_pool_map *map;
 	int64_t **swrr;			/* [pool][member]: this worker's smooth WRR weights */
+	struct l7_stats_map *smap;	/* per-object counters (l7_stats) */
 	unsigned refs;
 };
 
@@ -147,6 +149,7 @@ struct l7_conn {
 	enum l7_resp_state rstate;
 	bool rready, wready, rd_eof, shut_wr, closed;
 	bool head_timer;		/* the client timer is the head timeout, not idle */
+	bool pp_wait;			/* the listener accepts PROXY: not looked at yet */
 	unsigned long nreq;
 
 	struct l7_http1_msg msg;	/* the head being parsed: request, then response */
@@ -182,6 +185,7 @@ struct l7_conn {
 	uint64_t tried;			/* members already tried for this request */
 	int member;
 	struct l7_up *up;
+	struct l7_stats_req sr;		/* per-object counters of this connection */
 
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
 };
