@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "adm_api.h"
+#include "adm_judge.h"
 #include "adm_vrrp.h"
 #include "conf.h"
 #include "db.h"
@@ -112,6 +113,23 @@ adm_vrrp_field_of_path(const json_t *config, const char *rest)
 
 /* ---- validation ---- */
 
+/* What adm_vrrp_judge keeps: paths at or below keep and, when attr_only,
+ * an attribute below it (a rule on the object itself is a cross-object
+ * rule: apply reports it). */
+struct adm_vrrp_keep {
+	const char *keep;
+	int attr_only;
+};
+
+static int
+adm_vrrp_keep_path(const char *path, void *arg)
+{
+	const struct adm_vrrp_keep *k = arg;
+	const char *rest = adm_path_under(path, k->keep);
+
+	return rest != NULL && (!k->attr_only || *rest == '.');
+}
+
 /* Runs conf_parse on the candidate with section as its vrrp section and
  * keeps the problems whose path starts with keep (and, when attr_only, has
  * something after it). Returns a new array of {field, message} (empty when
@@ -119,45 +137,9 @@ adm_vrrp_field_of_path(const json_t *config, const char *rest)
 static json_t *
 adm_vrrp_judge(struct adm *a, json_t *section, const char *keep, int attr_only)
 {
-	json_t *cfg = NULL, *raw = NULL, *out = NULL, *e;
-	struct errs errs;
-	struct conf *c;
-	char *text = NULL;
-	size_t i, klen = strlen(keep);
+	struct adm_vrrp_keep k = { keep, attr_only };
 
-	errs_init(&errs);
-	if (db_candidate_render(a->db, 0, &cfg) < 0 ||
-	    json_object_set(cfg, "vrrp", section) < 0 ||
-	    (text = jh_dump_canonical(cfg)) == NULL)
-		goto out;
-	out = json_array();
-	c = conf_parse(text, strlen(text), &errs);
-	if (c != NULL) {
-		conf_free(&c);
-		goto out;
-	}
-	raw = errs_to_json(&errs);
-	json_array_foreach(raw, i, e) {
-		const char *path = json_string_value(json_object_get(e, "path"));
-		char *field;
-
-		if (path == NULL || strncmp(path, keep, klen) != 0)
-			continue;
-		if (path[klen] != '\0' && path[klen] != '.' && path[klen] != '[')
-			continue;	/* "$.vrrp.groups[1" must not keep "[10]" */
-		if (attr_only && path[klen] != '.')
-			continue;	/* a cross-object rule: apply reports it */
-		field = adm_vrrp_field_of_path(cfg, path + strlen("$.vrrp"));
-		json_array_append_new(out, json_pack("{s:s, s:O}", "field", field ? field : "vrrp",
-						     "message", json_object_get(e, "message")));
-		free(field);
-	}
-out:
-	errs_release(&errs);
-	json_decref(raw);
-	json_decref(cfg);
-	free(text);
-	return out;
+	return adm_judge(a, "vrrp", section, adm_vrrp_keep_path, &k, adm_vrrp_field_of_path);
 }
 
 /* Light checks conf cannot make without this node's address (it resolves
@@ -183,30 +165,6 @@ adm_vrrp_peers_check(const json_t *g, const char *name, json_t *errors)
 				"message", "must be numeric IPv4 or IPv6 addresses"));
 			return;
 		}
-}
-
-/* 0 when errors is empty; else fills rs with 422 and returns -1. Takes
- * errors (NULL: 500). */
-static int
-adm_vrrp_verdict(struct adm_resp *rs, json_t *errors)
-{
-	json_t *first;
-	char msg[512];
-
-	if (errors == NULL) {
-		adm_resp_error(rs, 500, "internal", "internal error", NULL);
-		return -1;
-	}
-	first = json_array_get(errors, 0);
-	if (first == NULL) {
-		json_decref(errors);
-		return 0;
-	}
-	snprintf(msg, sizeof(msg), "%s: %s", json_string_value(json_object_get(first, "field")),
-		 json_string_value(json_object_get(first, "message")));
-	adm_resp_error(rs, 422, "invalid", msg, json_string_value(json_object_get(first, "field")));
-	json_object_set_new(rs->body, "errors", errors);
-	return -1;
 }
 
 /* ---- answers ---- */
@@ -243,26 +201,6 @@ adm_vrrp_db_error(struct adm_resp *rs, int rc, const char *field)
 	}
 }
 
-/* The request body as an object; NULL with rs filled (400). New reference. */
-static json_t *
-adm_vrrp_body(const struct adm_req *rq, struct adm_resp *rs)
-{
-	json_error_t je;
-	json_t *b;
-	char msg[256];
-
-	b = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (json_is_object(b))
-		return b;
-	if (b == NULL)
-		snprintf(msg, sizeof(msg), "malformed JSON body: %s", je.text);
-	else
-		snprintf(msg, sizeof(msg), "the body must be a JSON object");
-	json_decref(b);
-	adm_resp_error(rs, 400, "bad_request", msg, NULL);
-	return NULL;
-}
-
 static void
 adm_vrrp_not_allowed(struct adm_resp *rs)
 {
@@ -289,7 +227,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_vrrp_not_allowed(rs);
 		return;
 	}
-	body = adm_vrrp_body(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		return;
 	rc = db_vrrp_group_list(a->db, &groups);
@@ -298,7 +236,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		goto out;
 	}
 	section = json_pack("{s:O, s:O}", "groups", groups, "local", body);
-	if (adm_vrrp_verdict(rs, section ? adm_vrrp_judge(a, section, "$.vrrp.local", 0) : NULL) < 0)
+	if (adm_verdict(rs, section ? adm_vrrp_judge(a, section, "$.vrrp.local", 0) : NULL) < 0)
 		goto out;
 	rc = db_vrrp_local_set(a->db, body);
 	if (rc == 0)
@@ -347,7 +285,7 @@ adm_vrrp_group_check(struct adm *a, const char *name, json_t *g, struct adm_resp
 	errors = section ? adm_vrrp_judge(a, section, keep, 1) : NULL;
 	if (errors != NULL && json_array_size(errors) == 0 && gname != NULL)
 		adm_vrrp_peers_check(g, gname, errors);
-	rc = adm_vrrp_verdict(rs, errors);
+	rc = adm_verdict(rs, errors);
 out:
 	json_decref(groups);
 	json_decref(lo);
@@ -392,7 +330,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 			return;
 		}
 	}
-	body = adm_vrrp_body(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		goto out;
 	/* PUT sends only what changes: overlay it on the stored group. A

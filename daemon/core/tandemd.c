@@ -28,6 +28,7 @@
 #include "errs.h"
 #include "l7_health.h"
 #include "l7_metrics.h"
+#include "l4_metrics.h"
 #include "l7_stats.h"
 #include "l4.h"
 #include "l7_proxy.h"
@@ -472,6 +473,7 @@ tandemd_serve_more(struct tandemd *d, struct ctl_server **ctl)
 		d->socket_group = "tandem";
 	if (ctl_server_start(d->loop, d->socket_path, d->socket_group, tandemd_ctl, d, ctl) < 0)
 		return -1;
+	l7_metrics_set_extra(l4_metrics_append);	/* the L4 tier's part of the text */
 	/* --metrics, else the config's metrics.address (errors logged) */
 	s = snapshot_acquire();
 	rc = s != NULL ? tandemd_metrics(d, s->conf) : 0;

@@ -13,6 +13,12 @@
  * Main thread only. */
 int l7_metrics_start(struct loop *l, const char *addrport);
 
+/* Another tier's part of the text (tandemd sets daemon/l4's): fn appends
+ * its metrics for the current snapshot's conf to b, 0 or -1. */
+struct buf;
+struct conf;
+void l7_metrics_set_extra(int (*fn)(struct buf *b, const struct conf *c));
+
 /* Serves on addrport from now on (NULL: stop serving). Keeps the socket
  * when the address did not change; binds a new one before closing the old
  * one, so a failure (returned as l7_metrics_start's) leaves things as they
