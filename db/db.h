@@ -111,6 +111,17 @@ int db_vrrp_render(struct db *db, json_t **out);
  * "local" object, this node's fields, in one transaction. */
 int db_vrrp_load(struct db *db, const json_t *section);
 
+/* ---- candidate: rate_rules section (db_rate.c) ----
+ * Rules in evaluation order, and the section's other members (jwt,
+ * allow_cidrs, deny_cidrs, waf) as one object. Stored as given: validate
+ * them (conf_parse) first. */
+/* The rules, in order (each object as stored). */
+int db_rate_rule_list(struct db *db, json_t **out);
+/* The config's "rate_rules" value, or *out = NULL when nothing is set. */
+int db_rate_render(struct db *db, json_t **out);
+/* Replaces the whole section with section's (NULL: none), in one
+ * transaction. -EEXIST for two rules of one name. */
+int db_rate_load(struct db *db, const json_t *section);
 /* ---- candidate: l4 section (db_l4.c) ----
  * Services (config objects with their "reals") and the section's settings
  * ({reconcile_interval?, filter?, sync?}). Stored as given: validate them
@@ -180,6 +191,17 @@ int db_cert_delete(struct db *db, const char *name);
 /* The chain and the key as new strings (the caller frees key_pem after
  * wiping it with explicit_bzero). For the renderer only. */
 int db_cert_pem(struct db *db, const char *name, char **cert_pem, char **key_pem);
+
+/* ---- CA bundles (client_auth of TLS listeners; migration 009) ---- */
+/* -EEXIST when the name is taken. */
+int db_ca_add(struct db *db, const struct db_ca *c);
+/* [{name, subjects, count, not_after, fingerprint, created_at}] by name. */
+int db_ca_list(struct db *db, json_t **out);
+/* One as in the list plus "pem"; -ENOENT when absent. */
+int db_ca_get(struct db *db, const char *name, json_t **out);
+int db_ca_delete(struct db *db, const char *name);
+/* The PEM as a new string (for the certificate files). */
+int db_ca_pem(struct db *db, const char *name, char **pem);
 
 /* ---- users ---- */
 int db_user_add(struct db *db, const char *username, const char *hash, const char *role,

@@ -77,22 +77,6 @@ db_id_of(struct db *db, const char *sql, const char *name, sqlite3_int64 *id)
 #define SQL_LISTENER_ID "SELECT id FROM listeners WHERE name = ?"
 #define SQL_POOL_ID "SELECT id FROM pools WHERE name = ?"
 
-/* Returns the first element of a one-row result, -ENOENT when empty. */
-static int
-db_one(int rc, json_t *arr, json_t **out)
-{
-	*out = NULL;
-	if (rc < 0)
-		return rc;
-	if (json_array_size(arr) == 0) {
-		json_decref(arr);
-		return -ENOENT;
-	}
-	*out = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return 0;
-}
-
 /* The one row that sql (one text parameter) selects for name, as rowfn
  * makes it; -ENOENT when there is none. */
 int
@@ -106,7 +90,7 @@ db__get_named(struct db *db, const char *sql, const char *name,
 	if (st != NULL)
 		db__bind_text(st, 1, name);
 	rc = db__rows(db, st, rowfn, &arr);
-	return db_one(rc, arr, out);
+	return db__one(rc, arr, out);
 }
 
 /* Maps "no row changed" to -ENOENT after an UPDATE or DELETE. */
@@ -365,7 +349,7 @@ db_member_get(struct db *db, const char *pool, const char *address, long port, j
 	if (st != NULL)
 		db_member_key_bind(st, 1, id, address, port);
 	rc = db__rows(db, st, db_member_row, &arr);
-	return db_one(rc, arr, out);
+	return db__one(rc, arr, out);
 }
 
 int
@@ -530,8 +514,8 @@ db_route_delete(struct db *db, const char *name)
 
 /* ---- renderer and loader ---- */
 
-/* Adds the vrrp (db_vrrp.c) and l4 (db_l4.c) sections, when there are
- * any, to cfg (borrowed). */
+/* Adds the vrrp (db_vrrp.c), l4 (db_l4.c) and rate_rules (db_rate.c)
+ * sections, when there are any, to cfg (borrowed). */
 static int
 db_candidate_render_vrrp(struct db *db, json_t *cfg)
 {
@@ -545,6 +529,11 @@ db_candidate_render_vrrp(struct db *db, json_t *cfg)
 		rc = db_l4_render(db, &v);
 	if (rc == 0 && v != NULL)
 		rc = json_object_set_new(cfg, "l4", v) == 0 ? 0 : -ENOMEM;
+	v = NULL;
+	if (rc == 0)	/* and the rate_rules section (db_rate.c) */
+		rc = db_rate_render(db, &v);
+	if (rc == 0 && v != NULL)
+		rc = json_object_set_new(cfg, "rate_rules", v) == 0 ? 0 : -ENOMEM;
 	return rc;
 }
 
@@ -756,6 +745,8 @@ db_candidate_load(struct db *db, const json_t *config)
 		rc = db_settings_load(db, config);
 	if (rc == 0)
 		rc = db_l4_load(db, json_object_get(config, "l4"));
+	if (rc == 0)
+		rc = db_rate_load(db, json_object_get(config, "rate_rules"));
 	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
 		rc = -EIO;
 	return rc;

@@ -237,6 +237,8 @@ struct conf_l4 {
 	struct conf_l4_sync sync;
 };
 
+struct lim_rules;
+
 struct conf {
 	struct arena *arena;		/* owns everything below */
 	long revision;			/* admin revision number, 0 when hand-written */
@@ -248,6 +250,7 @@ struct conf {
 	size_t nroutes;
 	struct conf_vrrp *vrrp;		/* NULL when the file has no vrrp section */
 	struct conf_l4 l4;
+	struct lim_rules *rate_rules;	/* the "rate_rules" section (daemon/limit), or NULL */
 	const char *metrics_address;	/* Prometheus text on this loopback ADDR:PORT, or NULL */
 	unsigned workers;		/* L7 threads at start (1..256), 0 = not set */
 };

@@ -32,6 +32,8 @@ int conf__get_int(struct conf_ctx *x, json_t *obj, const char *path, const char 
 int conf__get_bool(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
 		   int dflt, bool *out);
 int conf__oom(struct conf_ctx *x);
+/* A header field name: an RFC 9110 token of 1-256 bytes (conf_l7.c). */
+int conf__token_valid(const char *s);
 
 /* conf_l7.c: parse the L7 fields of one object (o is its JSON, path its
  * JSON path), after the foundation's fields were read. */
@@ -39,6 +41,8 @@ void conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct c
 void conf__l7_member(struct conf_ctx *x, json_t *o, const char *path, struct conf_member *m);
 void conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool *p);
 void conf__l7_route(struct conf_ctx *x, json_t *o, const char *path, struct conf_route *r);
+/* conf_tls.c: the listener's "tls" object. */
+void conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls *tls);
 /* conf_process.c: the top-level "metrics" and "workers" of root. */
 void conf__process_parse(struct conf_ctx *x, json_t *root);
 /* After routes are linked and sorted: ranks, route indexes, balancer tables. */

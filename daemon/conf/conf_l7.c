@@ -12,38 +12,23 @@
  */
 #include "config.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
-#include <pcre2.h>
 
 #include "arena.h"
 #include "conf.h"
 #include "conf__priv.h"
 #include "errs.h"
+#include "jre.h"
 
 #define PATH_LEN CONF__PATH_LEN
-
-static void __attribute__((format(printf, 3, 4)))
-conf_l7_err(struct conf_ctx *x, const char *path, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	errs_add(x->errs, path, "%s", msg);
-}
 
 /* Returns the object at key, NULL when absent; reports a non-object. */
 static json_t *
@@ -83,8 +68,8 @@ conf_l7_bool(struct conf_ctx *x, json_t *o, const char *path, const char *key, i
 }
 
 /* A header field name: an RFC 9110 token. */
-static int
-conf_l7_token_valid(const char *s)
+int
+conf__token_valid(const char *s)
 {
 	static const char extra[] = "!#$%&'*+-.^_`|~";
 	size_t i, n = strlen(s);
@@ -111,37 +96,11 @@ conf_l7_value_valid(const char *s)
 	return 1;
 }
 
-static void
-conf_l7_re_free(void *re)
-{
-	pcre2_code_free(re);
-}
-
 /* Compiles a regex owned by the conf arena; NULL (and an error) if invalid. */
 static void *
 conf_l7_regex(struct conf_ctx *x, const char *pattern, const char *path)
 {
-	PCRE2_SIZE eoff;
-	pcre2_code *re;
-	int ecode;
-
-	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &ecode, &eoff, NULL);
-	if (re == NULL) {
-		PCRE2_UCHAR msg[160];
-
-		pcre2_get_error_message(ecode, msg, sizeof(msg));
-		conf_l7_err(x, path, "invalid regular expression at offset %zu: %s",
-			    (size_t)eoff, (const char *)msg);
-		return NULL;
-	}
-	/* JIT is an optimisation: without it pcre2_match interprets */
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-	if (arena_cleanup_add(x->c->arena, conf_l7_re_free, re) < 0) {
-		pcre2_code_free(re);
-		conf__oom(x);
-		return NULL;
-	}
-	return re;
+	return jre_compile(x->errs, x->c->arena, pattern, path);
 }
 
 int
@@ -237,6 +196,32 @@ conf_l7_cidrs(struct conf_ctx *x, json_t *o, const char *path, const char *key,
 }
 
 /* ---- listeners ---- */
+
+/* "http2": {...} on a listener; every field has a safe default, so an
+ * absent object still gives the limits used for h2 over TLS. */
+static void
+conf_l7_h2(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_h2 *h)
+{
+	static const char *const keys[] = { "h2c", "max_concurrent_streams",
+		"max_header_list_bytes", "window_bytes", "max_continuations", "resets_per_s",
+		"pings_per_s", "settings_per_s", "empty_frames_per_s", NULL };
+	char p[PATH_LEN];
+	json_t *t = conf_l7_obj(x, o, path, "http2", p);
+
+	if (t != NULL)
+		conf__check_keys(x, t, p, keys);
+	h->h2c = conf_l7_bool(x, t, p, "h2c", 0);
+	h->max_streams = conf_l7_uint(x, t, p, "max_concurrent_streams", 1, 1000, 100);
+	/* the stream's request is handed on as an HTTP/1.1 head, which must fit */
+	h->max_header_list = conf_l7_uint(x, t, p, "max_header_list_bytes", 1024,
+					  CONF_L7_MAX_HEAD, CONF_L7_MAX_HEAD);
+	h->window = conf_l7_uint(x, t, p, "window_bytes", 16384, 1048576, 65535);
+	h->max_continuations = conf_l7_uint(x, t, p, "max_continuations", 1, 64, 8);
+	h->resets_per_s = conf_l7_uint(x, t, p, "resets_per_s", 1, 100000, 100);
+	h->pings_per_s = conf_l7_uint(x, t, p, "pings_per_s", 1, 100000, 20);
+	h->settings_per_s = conf_l7_uint(x, t, p, "settings_per_s", 1, 100000, 20);
+	h->empty_frames_per_s = conf_l7_uint(x, t, p, "empty_frames_per_s", 1, 100000, 100);
+}
 
 static const char *const conf_l7_alog_keys[] = { "path", "syslog", "facility", "tag",
 	"sample_percent", NULL };
@@ -361,9 +346,11 @@ conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_l
 			errs_add(x->errs, q, "must list the downstreams (addresses or networks) "
 				 "allowed to send the PROXY protocol");
 	}
+	conf_l7_h2(x, o, path, &c->h2);
+	conf__l7_tls(x, o, path, &c->tls);
 	rid = conf__get_str(x, o, path, "request_id", 0);
 	if (rid != NULL && rid[0] != '\0') {
-		if (!conf_l7_token_valid(rid)) {
+		if (!conf__token_valid(rid)) {
 			jf_pathf(p, "%s.request_id", path);
 			errs_add(x->errs, p, "must be a header name (or \"\" for none)");
 		} else {
@@ -408,7 +395,7 @@ static void
 conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool *pool)
 {
 	static const char *const keys[] = { "type", "path", "host", "expect_status", "expect_body",
-		"interval_ms", "timeout_ms", "rise", "fall", NULL };
+		"interval_ms", "timeout_ms", "rise", "fall", "service", NULL };
 	struct conf_health_check *hc = &pool->l7.hc;
 	char p[PATH_LEN], q[PATH_LEN];
 	const char *s;
@@ -423,9 +410,20 @@ conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool
 	hc->type = CONF_HC_TCP;
 	if (s != NULL && strcmp(s, "http") == 0) {
 		hc->type = CONF_HC_HTTP;
+	} else if (s != NULL && strcmp(s, "grpc") == 0) {
+		hc->type = CONF_HC_GRPC;	/* grpc.health.v1.Health/Check over h2c */
 	} else if (s != NULL && strcmp(s, "tcp") != 0) {
 		jf_pathf(q, "%s.type", p);
-		errs_add(x->errs, q, "must be \"tcp\" or \"http\"");
+		errs_add(x->errs, q, "must be \"tcp\", \"http\" or \"grpc\"");
+	}
+	s = conf__get_str(x, t, p, "service", 0);
+	hc->service = "";
+	if (s != NULL) {
+		jf_pathf(q, "%s.service", p);
+		if (strlen(s) > 100 || !conf_l7_value_valid(s))
+			errs_add(x->errs, q, "must be a gRPC service name of at most 100 characters");
+		else
+			hc->service = arena_strdup(x->c->arena, s);
 	}
 	s = conf__get_str(x, t, p, "path", 0);
 	hc->path = "/";
@@ -503,7 +501,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 		s = conf__get_str(x, t, p, "name", c->hash_on != CONF_HASH_CLIENT_IP);
 		if (s != NULL) {
 			jf_pathf(q, "%s.name", p);
-			if (!conf_l7_token_valid(s)) {
+			if (!conf__token_valid(s)) {
 				errs_add(x->errs, q, "must be a header or cookie name");
 			} else {
 				c->hash_key = arena_strdup(x->c->arena, s);
@@ -516,7 +514,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 	s = conf__get_str(x, o, path, "sticky_cookie", 0);
 	if (s != NULL && s[0] != '\0') {
 		jf_pathf(q, "%s.sticky_cookie", path);
-		if (!conf_l7_token_valid(s) || strpbrk(s, "\"(),/:;<=>?@[\\]{}") != NULL) {
+		if (!conf__token_valid(s) || strpbrk(s, "\"(),/:;<=>?@[\\]{}") != NULL) {
 			errs_add(x->errs, q, "must be a cookie name");
 		} else {
 			c->sticky_cookie = arena_strdup(x->c->arena, s);
@@ -549,6 +547,17 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 			c->proxy_protocol = 2;
 		else if (strcmp(s, "off") != 0)
 			errs_add(x->errs, q, "must be \"v1\", \"v2\" or \"off\"");
+	}
+	s = conf__get_str(x, o, path, "upstream_protocol", 0);
+	if (s != NULL) {
+		jf_pathf(q, "%s.upstream_protocol", path);
+		if (strcmp(s, "h2c") == 0)
+			c->upstream_h2c = true;
+		else if (strcmp(s, "http/1.1") != 0)
+			errs_add(x->errs, q, "must be \"http/1.1\" or \"h2c\"");
+		/* the PROXY header would precede the HTTP/2 preface */
+		if (c->upstream_h2c && c->proxy_protocol)
+			errs_add(x->errs, q, "h2c cannot be combined with proxy_protocol");
 	}
 }
 
@@ -652,7 +661,7 @@ conf_l7_kv(struct conf_ctx *x, json_t *arr, const char *p, int is_header,
 		if (name == NULL)
 			continue;
 		jf_pathf(r, "%s.name", q);
-		if (is_header ? !conf_l7_token_valid(name) : (name[0] == '\0' || strlen(name) > 256)) {
+		if (is_header ? !conf__token_valid(name) : (name[0] == '\0' || strlen(name) > 256)) {
 			errs_add(x->errs, r, is_header ? "must be a header name" : "must be a parameter name");
 			continue;
 		}
@@ -747,7 +756,7 @@ conf_l7_match(struct conf_ctx *x, json_t *o, const char *path, struct conf_route
 			}
 			json_array_foreach(arr, i, v) {
 				jf_pathf(q, "%s.methods[%zu]", p, i);
-				if (!json_is_string(v) || !conf_l7_token_valid(json_string_value(v)))
+				if (!json_is_string(v) || !conf__token_valid(json_string_value(v)))
 					errs_add(x->errs, q, "must be a method name such as \"GET\"");
 				else
 					c->methods[c->nmethods++] = arena_strdup(x->c->arena,
@@ -805,7 +814,7 @@ conf_l7_hdr_ops(struct conf_ctx *x, json_t *o, const char *path, const char *key
 	/* remove first, then set, then add: the order they are applied in */
 	json_array_foreach(rem, i, v) {
 		jf_pathf(q, "%s.remove[%zu]", p, i);
-		if (!json_is_string(v) || !conf_l7_token_valid(json_string_value(v))) {
+		if (!json_is_string(v) || !conf__token_valid(json_string_value(v))) {
 			errs_add(x->errs, q, "must be a header name");
 			continue;
 		}
@@ -821,7 +830,7 @@ conf_l7_hdr_ops(struct conf_ctx *x, json_t *o, const char *path, const char *key
 			const char *const *h;
 
 			jf_pathf(q, "%s.%s.%s", p, i == 0 ? "set" : "add", k);
-			if (!conf_l7_token_valid(k)) {
+			if (!conf__token_valid(k)) {
 				errs_add(x->errs, q, "is not a valid header name");
 				continue;
 			}

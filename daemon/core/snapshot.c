@@ -20,6 +20,8 @@
 
 #include "conf.h"
 #include "errs.h"
+#include "l7_tlsconf.h"
+#include "lim_run.h"
 #include "log.h"
 #include "snapshot.h"
 
@@ -243,6 +245,9 @@ snapshot_free(struct snapshot *s)
 		if (s->lsocks[i] != NULL)
 			lsock_put(s->lsocks[i]);
 	free(s->lsocks);
+	if (s->tls != NULL)
+		l7_tlsconf_release(s->tls, s->conf->nlisteners);
+	free(s->tls);
 	conf_free(&s->conf);
 	s->magic = 0;
 	free(s);
@@ -264,6 +269,11 @@ snapshot_build(const char *path, struct errs *errs)
 	s->conf = conf_load_file(path, errs);
 	if (s->conf == NULL)
 		goto fail;
+	/* rate rules take their counter tables (kept across reloads by name) */
+	if (s->conf->rate_rules != NULL && lim_run_bind(s->conf->rate_rules) < 0) {
+		errs_add(errs, "$.rate_rules", "out of memory for the counter tables");
+		goto fail;
+	}
 	s->lsocks = calloc(s->conf->nlisteners + 1, sizeof(*s->lsocks));
 	if (s->lsocks == NULL) {
 		errs_add(errs, "$", "out of memory");
@@ -274,6 +284,15 @@ snapshot_build(const char *path, struct errs *errs)
 	for (i = 0; i < s->conf->nlisteners; i++)
 		s->lsocks[i] = lsock_get(&s->conf->listeners[i], errs);
 	if (errs->count != before)
+		goto fail;
+	/* Certificates load before the snapshot is published: a bad one
+	 * refuses the reload and the running one keeps serving. */
+	s->tls = calloc(s->conf->nlisteners + 1, sizeof(*s->tls));
+	if (s->tls == NULL) {
+		errs_add(errs, "$", "out of memory");
+		goto fail;
+	}
+	if (l7_tlsconf_build(s->conf, s->tls, errs) < 0)
 		goto fail;
 	s->loaded_at = (long)time(NULL);
 	return s;

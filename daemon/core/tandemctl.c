@@ -29,11 +29,13 @@ tandemctl_usage(FILE *f)
 		"       tandemctl [-s SOCKET] reload\n"
 		"       tandemctl [-s SOCKET] stats\n"
 		"       tandemctl [-s SOCKET] counters\n"
+		"       tandemctl [-s SOCKET] limits   (rate rules: counters, top keys, WAF hits, bans)\n"
 		"       tandemctl [-s SOCKET] ban ADDRESS [SECONDS]   (L4 ban set, nftables)\n"
 		"       tandemctl [-s SOCKET] sync-role master|backup|none|config   (IPVS sync daemon)\n"
 		"       tandemctl check FILE\n"
 		"       tandemctl pair-init DIR NODE_A NODE_B   the peer link's CA and node certificates\n"
 		"       tandemctl [-s SOCKET] peer-reconnect\n"
+		"       tandemctl [-s SOCKET] tls-rotate-keys   new session ticket key now\n"
 		"       tandemctl [-s SOCKET] upgrade [DRAIN_SECONDS]   binary upgrade: the new binary\n"
 		"                           takes the listeners over, the old process drains\n"
 		"  -s, --socket PATH   tandemd control socket (default " TANDEMCTL_DEFAULT_SOCKET ")\n");
@@ -452,7 +454,9 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "peer-reconnect") == 0)
 		cmd = "peer_reconnect";
 	if (optind != argc || (strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "stats") &&
-			       strcmp(cmd, "counters") && strcmp(cmd, "peer_reconnect"))) {
+			       strcmp(cmd, "counters") && strcmp(cmd, "peer_reconnect") &&
+			       strcmp(cmd, "tls-rotate-keys") &&
+			       strcmp(cmd, "limits"))) {
 		tandemctl_usage(stderr);
 		return 2;
 	}
@@ -463,7 +467,7 @@ main(int argc, char **argv)
 		tandemctl_print_errors(json_object_get(resp, "errors"));
 		goto out;
 	}
-	if (as_json || strcmp(cmd, "stats") == 0 || strcmp(cmd, "counters") == 0) {
+	if (as_json || strcmp(cmd, "stats") == 0 || strcmp(cmd, "counters") == 0 || strcmp(cmd, "limits") == 0) {
 		char *text = jh_dump_canonical(resp);
 
 		fputs(text ? text : "{}\n", stdout);
@@ -473,6 +477,9 @@ main(int argc, char **argv)
 		tandemctl_print_l4(json_object_get(resp, "l4"));
 	} else if (strcmp(cmd, "peer_reconnect") == 0) {
 		printf("peer link: reconnecting\n");
+	} else if (strcmp(cmd, "tls-rotate-keys") == 0) {
+		printf("ticket key rotated: %lld keys held (the older ones still decrypt)\n",
+		       json_integer_value(json_object_get(resp, "keys")));
 	} else {
 		printf("reloaded: generation %lld, revision %lld\n",
 		       json_integer_value(json_object_get(resp, "generation")),

@@ -31,7 +31,11 @@
 #include "l4_metrics.h"
 #include "l7_stats.h"
 #include "l4.h"
+#include "l4_nft.h"
 #include "l7_proxy.h"
+#include "l7_tlsconf.h"
+#include "lim_rule.h"
+#include "lim_run.h"
 #include "log.h"
 #include "loop.h"
 #include "sdnotify.h"
@@ -43,6 +47,7 @@
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
 #define TANDEMD_DEFAULT_VRRP_DIR "/run/tandem/vrrp"
 #define TANDEMD_DEFAULT_PRIV_DIR "/run/tandem-priv"
+#define TANDEMD_LIMIT_MAX_KEYS 1000000	/* per rate-rule table (~43 MB at the cap), and bans */
 
 struct tandemd {
 	const char *config_path;
@@ -65,6 +70,11 @@ struct tandemd {
 	struct peer *peer;		/* the peer link (daemon/peer), or NULL */
 	struct peer_opts peer_opts;
 	struct loop_timer peer_timer;
+	const char *cert_dir;		/* certificate files tandem-admin writes (l7_tlsconf) */
+	unsigned ticket_key_lifetime;	/* seconds a ticket key encrypts */
+	struct loop_timer tls_timer;
+	struct loop_timer limit_timer;
+	unsigned limit_node;		/* --limit-node: this node's counter slot (0 or 1) */
 	struct upgrade *upg;		/* binary upgrade (upgrade.c) */
 };
 
@@ -93,6 +103,12 @@ tandemd_usage(FILE *f)
 		"      --peer-listen A:P    the peer link: this node's address, --peer the\n"
 		"      --peer A:P           peer's, --peer-dir DIR the pair's certificates\n"
 		"      --peer-dir DIR       (ca.pem, node.pem, node.key: tandemctl pair-init)\n"
+"      --cert-dir DIR       TLS certificate files written by tandem-admin\n"
+		"                           (default " L7_TLSCONF_DEFAULT_DIR ")\n"
+		"      --ticket-key-lifetime S  seconds a session ticket key encrypts before\n"
+		"                           it is rotated (default 43200; 0 = only on command)\n"
+		"      --limit-node N       this node's slot in the rate-rule counters: 0 (default)\n"
+		"                           on one node of a pair, 1 on the other\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"      --upgrade            take the listeners over from the tandemd on -s SOCKET\n"
 		"                           (binary upgrade; tandemctl upgrade does it for you)\n"
@@ -335,6 +351,52 @@ tandemd_l4_sync(const json_t *req)
 	return r;
 }
 
+/* "limits": the live view of the current rate rules (counters, top keys,
+ * WAF hits) and the ban set. {"top": N} rows per list, default 10. */
+static json_t *
+tandemd_limits(const json_t *req)
+{
+	struct snapshot *s = snapshot_acquire();
+	json_int_t top = json_integer_value(json_object_get(req, "top"));
+	json_t *r, *st = lim_run_status_json();
+
+	if (json_object_get(req, "top") == NULL)
+		top = 10;
+	if (top < 0 || top > 32) {
+		snapshot_release(&s);
+		json_decref(st);
+		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.top",
+				 "message", "must be 0-32");
+	}
+	r = s != NULL && s->conf->rate_rules != NULL ?
+		lim_rules_stats_json(s->conf->rate_rules, (size_t)top) :
+		json_pack("{s:[],s:[]}", "rules", "waf");
+	snapshot_release(&s);
+	if (r == NULL) {
+		json_decref(st);
+		return NULL;
+	}
+	json_object_set_new(r, "ok", json_true());
+	json_object_set_new(r, "bans", st ? st : json_object());
+	return r;
+}
+
+/* Sweeps expired rate-rule keys (off the data path). */
+#define TANDEMD_LIMIT_EXPIRE_MS 5000
+static void
+tandemd_limit_timer(struct loop *l, struct loop_timer *t)
+{
+	lim_run_expire(lim_run_now_ms());
+	loop_timer_set(l, t, TANDEMD_LIMIT_EXPIRE_MS, tandemd_limit_timer, t->data);
+}
+
+/* The ban mirror of the rate rules: into the L4 tier's nftables ban set. */
+static int
+tandemd_ban_mirror(const char *addr, unsigned seconds, char *err, size_t errlen)
+{
+	return l4_nft_ban_add(addr, seconds, err, errlen);
+}
+
 static json_t *
 tandemd_ctl(const json_t *req, void *data)
 {
@@ -354,8 +416,12 @@ tandemd_ctl(const json_t *req, void *data)
 		return tandemd_counters();
 	if (strcmp(cmd, "ban") == 0)
 		return l4_ctl_ban(req);
+	if (strcmp(cmd, "limits") == 0)
+		return tandemd_limits(req);
 	if (strcmp(cmd, "l4-sync") == 0)
 		return tandemd_l4_sync(req);
+	if (strcmp(cmd, "tls-rotate-keys") == 0)
+		return l7_tlsconf_rotate_json((uint64_t)time(NULL));
 	if (strncmp(cmd, "upgrade", 7) == 0)
 		return upgrade_ctl(d->upg, cmd, req);
 	if (strcmp(cmd, "peer_reconnect") == 0 && d->peer != NULL) {
@@ -363,7 +429,15 @@ tandemd_ctl(const json_t *req, void *data)
 		return json_pack("{s:b}", "ok", 1);
 	}
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats, counters, peer_reconnect, ban, l4-sync, upgrade)");
+			 "message", "unknown command (status, reload, stats, counters, peer_reconnect, limits, ban, l4-sync, tls-rotate-keys, upgrade)");
+}
+
+/* Ticket key rotation on its schedule (l7_tlsconf), checked every second. */
+static void
+tandemd_tls_timer(struct loop *l, struct loop_timer *t)
+{
+	l7_tlsconf_tick((uint64_t)time(NULL));
+	loop_timer_set(l, t, 1000, tandemd_tls_timer, NULL);
 }
 
 /* This node's health view for the peer link: every member of every pool
@@ -503,10 +577,14 @@ main(int argc, char **argv)
 		{ "peer", required_argument, NULL, 'B' },
 		{ "peer-dir", required_argument, NULL, 'D' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "cert-dir", required_argument, NULL, 'T' },
+		{ "ticket-key-lifetime", required_argument, NULL, 'k' },
+		{ "limit-node", required_argument, NULL, 'N' },
 		{ "upgrade", no_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1,
+			     .cert_dir = L7_TLSCONF_DEFAULT_DIR, .ticket_key_lifetime = L7_TLSCONF_KEY_LIFETIME,
 			     .vrrp_opts = { .run_dir = TANDEMD_DEFAULT_VRRP_DIR, .keepalived = "keepalived" } };
 	struct ctl_server *ctl = NULL;
 	struct snapshot *s;
@@ -522,6 +600,13 @@ main(int argc, char **argv)
 		case 's': d.socket_path = optarg; break;
 		case 'g': d.socket_group = optarg; break;
 		case 'M': d.metrics = optarg; break;
+		case 'N':
+			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
+				fprintf(stderr, "tandemd: --limit-node must be 0 or 1\n");
+				return 2;
+			}
+			d.limit_node = (unsigned)(optarg[0] - '0');
+			break;
 		case 'w': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -546,6 +631,18 @@ main(int argc, char **argv)
 		case 'A': d.peer_opts.listen = optarg; break;
 		case 'B': d.peer_opts.connect = optarg; break;
 		case 'D': d.peer_opts.dir = optarg; break;
+		case 'T': d.cert_dir = optarg; break;
+		case 'k': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || n < 0 || n > 7 * 86400) {
+				fprintf(stderr, "tandemd: --ticket-key-lifetime must be 0-604800 seconds\n");
+				return 2;
+			}
+			d.ticket_key_lifetime = (unsigned)n;
+			break;
+		}
 		case 'X': upgrading = 1; break;
 		default: tandemd_usage(stderr); return 2;
 		}
@@ -608,12 +705,30 @@ main(int argc, char **argv)
 	if (upgrading && upgrade_receive(d.socket_path, &d.workers) < 0)
 		return 1;
 	snapshot_workers_set(d.workers);
+	/* The limiter's tables outlive snapshots: the store exists before the
+	 * first build binds rules to it. The seed is shared by the pair (the
+	 * peer link may replace it by one derived from the pair's CA). */
+	{
+		static const uint64_t seed[2] = { 0x74616e64656d6c69ULL, 0x6d69747365656431ULL };
+
+		if (lim_run_start(d.limit_node, seed, TANDEMD_LIMIT_MAX_KEYS, tandemd_ban_mirror) < 0) {
+			log_err("cannot start the rate-rule state: out of memory");
+			return 1;
+		}
+	}
+	if ((rc = l7_tlsconf_init(d.cert_dir, d.ticket_key_lifetime, (uint64_t)time(NULL))) < 0) {
+		log_err("cannot set up TLS: %s", strerror(-rc));
+		errs_release(&e);
+		return 1;
+	}
+	rc = 1;
 	s = snapshot_build(d.config_path, &e);
 	if (s == NULL) {
 		tandemd_print_errs(d.config_path, &e);
 		log_err("cannot start: %s has %zu error%s", d.config_path, e.count,
 			e.count == 1 ? "" : "s");
 		errs_release(&e);
+		lim_run_stop();
 		return 1;
 	}
 	errs_release(&e);
@@ -629,6 +744,7 @@ main(int argc, char **argv)
 	}
 	if (tandemd_vrrp_start(&d) < 0)
 		goto out;
+	loop_timer_set(d.loop, &d.tls_timer, 1000, tandemd_tls_timer, NULL);
 	{
 		struct upgrade_opts uo = { .loop = d.loop, .argv = argv, .priv_fd = d.vrrp_opts.priv_fd,
 					   .vrrp = d.vrrp, .handover = tandemd_handover, .data = &d };
@@ -656,6 +772,7 @@ main(int argc, char **argv)
 		log_warn("l4: cannot read %s: %s (services removed from the config while "
 			 "tandemd was down stay in the kernel)", d.l4_state_path, strerror(-rc));
 	json_decref(tandemd_l4_reconcile(&d, 1));
+	loop_timer_set(d.loop, &d.limit_timer, TANDEMD_LIMIT_EXPIRE_MS, tandemd_limit_timer, &d);
 	/* Upgrade: serving on the inherited sockets; now the old tandemd stops
 	 * accepting and hands keepalived over, and we take the other sockets. */
 	if (upgrading && (upgrade_takeover(d.vrrp, d.vrrp_opts.priv_fd) < 0 ||
@@ -691,8 +808,11 @@ out:
 		loop_timer_cancel(d.loop, &d.peer_timer);
 	peer_stop(&d.peer);
 	vrrp_free(&d.vrrp);
-	if (d.loop != NULL)
+	if (d.loop != NULL) {
 		loop_timer_cancel(d.loop, &d.l4_timer);
+		loop_timer_cancel(d.loop, &d.tls_timer);
+		loop_timer_cancel(d.loop, &d.limit_timer);
+	}
 	l4_shutdown();
 	ctl_server_stop(&ctl);
 	upgrade_free(&d.upg);
@@ -700,6 +820,8 @@ out:
 		close(d.sigfd);
 	loop_free(&d.loop);
 	snapshot_shutdown();
+	l7_tlsconf_shutdown();	/* after the last snapshot: contexts borrow the key store */
+	lim_run_stop();		/* after the workers and the last snapshot */
 	log_notice("tandemd stopped");
 	return rc;
 }

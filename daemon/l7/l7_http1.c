@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "l7_http1.h"
 
 /* Character classes, one bit each, indexed by byte value. */
@@ -700,6 +701,46 @@ l7_http1_body_feed(struct l7_http1_body *b, const char *in, size_t len)
 	return n;
 }
 
+ssize_t
+l7_http1_body_take(struct l7_http1_body *b, const char *in, size_t len, struct buf *data,
+		   struct buf *trl)
+{
+	size_t used = 0;
+
+	while (used < len && !b->done) {
+		int payload = b->framing != L7_HTTP1_BODY_CHUNKED ||
+			      (b->cstate == L7_HTTP1_CH_DATA && b->remaining > 0);
+		int trailer = b->framing == L7_HTTP1_BODY_CHUNKED &&
+			      b->cstate >= L7_HTTP1_CH_TRAILER_START;
+		size_t k = len - used;
+		ssize_t n;
+
+		if (payload) {
+			if (buf_room(data) < k)
+				buf_compact(data);
+			if (k > buf_room(data))
+				k = buf_room(data);
+			if (b->framing == L7_HTTP1_BODY_CHUNKED && k > b->remaining)
+				k = (size_t)b->remaining;
+			if (k == 0)
+				break;	/* data is full */
+		} else {
+			k = 1;	/* framing: a byte at a time (short lines) */
+		}
+		n = l7_http1_body_feed(b, in + used, k);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		if (payload)
+			buf_append(data, in + used, (size_t)n);	/* fits: room checked */
+		else if (trailer && trl != NULL && buf_append(trl, in + used, (size_t)n) < 0)
+			return -1;	/* cannot happen: trailers are capped below trl's size */
+		used += (size_t)n;
+	}
+	return (ssize_t)used;
+}
+
 int
 l7_http1_body_eof(struct l7_http1_body *b)
 {
@@ -745,11 +786,15 @@ l7_http1_reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";

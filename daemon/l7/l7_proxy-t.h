@@ -10,8 +10,10 @@
 #include "conf-t.h"
 #include "l7_freelist.h"
 #include "l7_http1-t.h"
+#include "l7_io.h"
 #include "l7_pool-t.h"
 #include "l7_stats-t.h"
+#include "lim-t.h"
 #include "loop-t.h"
 #include "snapshot-t.h"
 
@@ -62,6 +64,14 @@ struct l7_stats {
 	atomic_ulong queue_timeouts;
 	atomic_ulong retries;		/* requests sent again to another member */
 	atomic_ulong io_buffers;	/* I/O buffers held by connections now */
+	atomic_ulong h2_connections;	/* client connections that spoke HTTP/2 */
+	atomic_ulong h2_streams;	/* streams handed to the proxy as requests */
+	atomic_ulong h2_abuse;		/* connections closed for a flood or protocol error */
+	atomic_ulong tls_handshakes;	/* completed, full or resumed */
+	atomic_ulong tls_resumed;
+	atomic_ulong tls_failed;	/* handshakes that failed (bad ClientHello, plain HTTP, ...) */
+	atomic_ulong refused_banned;	/* rate rules: banned client closed at accept */
+	atomic_ulong limit_denied;	/* rate rules and WAF: requests answered by a deny */
 };
 
 /* A snapshot as one worker uses it: the snapshot reference plus the runtime
@@ -106,6 +116,8 @@ struct l7_up {
 	bool reused;			/* has served an earlier request */
 	bool rready, wready, eof;
 	bool wr_dead;			/* a write failed: the response may still be readable */
+	struct l7_h2up *h2;		/* h2c pools: the HTTP/2 session (l7_h2up) */
+	struct buf nin, nout;		/* its socket bytes */
 	struct l7_up *prev, *next;	/* idle list */
 };
 
@@ -113,6 +125,7 @@ enum l7_conn_state {
 	L7_C_HEAD = 0,			/* waiting for (the rest of) a request head */
 	L7_C_FORWARD,			/* one request in flight */
 	L7_C_CLOSING,			/* flushing our last bytes, then lingering close */
+	L7_C_TARPIT,			/* a rate rule holds the request, then answers it */
 };
 
 enum l7_resp_state {
@@ -128,6 +141,8 @@ enum l7_resp_state {
  * connection does not carry it. */
 struct l7_reqrec {
 	char method[16], host[96], path[256], rid[40];
+	struct lim_verdict lim;		/* the rate rules' verdict (nlog 0: none), for the
+					 * answer (tarpit: after the delay) and the log */
 };
 
 /* One client connection. Requests are served one at a time in arrival
@@ -137,6 +152,8 @@ struct l7_conn {
 	unsigned magic;
 	struct loop_io io;
 	int fd;
+	struct l7_io tio;		/* plain or TLS transport on fd (l7_io.h) */
+	char *client_subject;		/* verified client certificate subject, or NULL */
 	struct loop_timer timer;
 	struct l7_worker *w;
 	struct l7_view *view;		/* the snapshot this connection was accepted on */
@@ -191,11 +208,21 @@ struct l7_conn {
 	size_t msg_head_len;
 	int status;
 	struct l7_reqrec *rec;		/* while a request is in flight */
+	struct loop_timer tarpit;	/* the rate rules' tarpit: answers rec->lim later */
 	struct l7_conn *qprev, *qnext;	/* worker's queue */
 	uint64_t tried;			/* members already tried for this request */
 	int member;
 	struct l7_up *up;
 	struct l7_stats_req sr;		/* per-object counters of this connection */
+
+	/* HTTP/2 (l7_h2): a connection speaking it carries h2 and no request
+	 * of its own; each stream is a connection object of its own without a
+	 * socket (h2s set, stream true) whose client side is the stream */
+	struct l7_h2_conn *h2;
+	struct l7_h2_stream *h2s;
+	bool stream;
+	bool via_tls;			/* a stream whose connection is TLS */
+	struct loop_timer kick;		/* l7__h2_*_kick: run again next pass */
 
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
 };

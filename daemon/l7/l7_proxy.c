@@ -47,13 +47,18 @@
 #include "snapshot.h"
 #include "l7_alog.h"
 #include "l7_freelist.h"
+#include "l7_h2.h"
+#include "l7_h2up.h"
 #include "l7_stats.h"
 #include "l7_proxyproto_in.h"
 #include "l7_http1.h"
+#include "l7_limit.h"
+#include "lim_rule.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
 #include "l7_proxy-t.h"
 #include "l7_route.h"
+#include "l7_tls.h"
 
 static struct l7_worker *l7_workers;
 static unsigned l7_nworkers;
@@ -78,6 +83,9 @@ static void l7_conn_step(struct l7_conn *c);
 static void l7_conn_close(struct l7_conn *c);
 static void l7_conn_upstream(struct l7_conn *c);
 static void l7_queue_tick(struct loop *l, struct loop_timer *t);
+static void l7_conn_closing(struct l7_conn *c);
+static void l7_conn_h2_start(struct l7_conn *c);
+static void l7_conn_h2_run(struct l7_conn *c, int *progress);
 static void l7_conn_log(struct l7_conn *c);
 static int l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg *m);
 
@@ -175,6 +183,9 @@ l7_up_close(struct l7_up **upp)
 	loop_timer_cancel(w->loop, &up->timer);
 	loop_io_del(w->loop, &up->io);
 	close(up->fd);
+	l7_h2up_free(&up->h2);
+	buf_release(&up->nin);
+	buf_release(&up->nout);
 	up->magic = 0;
 	l7_free_later(w, up);
 }
@@ -201,11 +212,11 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 	struct l7_up *it;
 	unsigned n = 0;
 
-	/* the cap is per member: count only when the worker's total reaches it */
-	if (w->nidle >= L7_UP_IDLE_MAX)
-		for (it = w->idle; it != NULL; it = it->next)
-			if (it->ms == up->ms)
-				n++;
+	/* count this member's only when the worker holds enough for it to
+	 * matter: HTTP/2 fan-out keeps hundreds idle, a scan each was costly */
+	for (it = w->nidle >= L7_UP_IDLE_MAX ? w->idle : NULL; it != NULL; it = it->next)
+		if (it->ms == up->ms)
+			n++;
 	if (n >= L7_UP_IDLE_MAX || w->stopping ||
 	    loop_io_mod(w->loop, &up->io, EPOLLIN) < 0 ||
 	    loop_timer_set(w->loop, &up->timer, L7_UP_IDLE_TIMEOUT_MS, l7_up_idle_timeout, up) < 0) {
@@ -284,6 +295,15 @@ l7_conn_timeout(struct loop *l, struct loop_timer *t)
 	struct l7_conn *c = t->data;
 
 	assert(c->magic == L7_CONN_MAGIC);
+	if (c->h2 != NULL && c->state != L7_C_CLOSING) {
+		/* idle HTTP/2 connection: say GOAWAY, flush it, close */
+		l7_h2_conn_goaway(c->h2);
+		if (l7_buf_take(&c->w->bufs, &c->obuf) == 0)
+			l7_h2_conn_output(c->h2, &c->obuf);
+		l7_conn_closing(c);
+		l7_conn_step(c);
+		return;
+	}
 	if (c->state == L7_C_HEAD && buf_len(&c->ibuf) > 0 && buf_len(&c->obuf) == 0) {
 		/* slow or stuck request head: say so, then close */
 		static const char r408[] = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n"
@@ -411,7 +431,7 @@ static void
 l7_conn_log(struct l7_conn *c)
 {
 	const struct conf_listener *l;
-	char ts[40], host[200], path[520], member[160], rid[90];
+	char ts[40], host[200], path[520], member[160], rid[90], lim[512];
 	struct timespec now;
 	struct tm tm;
 	uint64_t t = loop_now(c->w->loop);
@@ -439,6 +459,8 @@ l7_conn_log(struct l7_conn *c)
 	l7_json_esc(host, sizeof(host), c->rec->host, strlen(c->rec->host));
 	l7_json_esc(path, sizeof(path), c->rec->path, strlen(c->rec->path));
 	l7_json_esc(rid, sizeof(rid), c->rec->rid, strlen(c->rec->rid));
+	/* formatted only for lines that are written: most requests are not logged */
+	l7_limit_log(c->view->snap->conf->rate_rules, &c->rec->lim, lim, sizeof(lim));
 	member[0] = '\0';
 	if (c->pool != NULL && c->member >= 0 && (size_t)c->member < c->pool->nmembers)
 		l7_json_esc(member, sizeof(member), c->pool->members[c->member].id,
@@ -447,14 +469,14 @@ l7_conn_log(struct l7_conn *c)
 		     "\"route\":\"%s\",\"host\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
 		     "\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"member\":\"%s\","
 		     "\"connect_ms\":%lld,\"first_byte_ms\":%lld,\"total_ms\":%llu,"
-		     "\"request_id\":\"%s\"}\n",
+		     "\"request_id\":\"%s\"%s}\n",
 		     ts, c->client_ip, l->name, c->route ? c->route->name : "", host, c->rec->method,
 		     path, c->status,
 		     (unsigned long long)(c->msg_head_len + c->reqb.total),
 		     (unsigned long long)c->bytes_out, member,
 		     c->t_connect ? (long long)(c->t_connect - c->t_start) : -1LL,
 		     c->t_first ? (long long)(c->t_first - c->t_start) : -1LL,
-		     (unsigned long long)(t - c->t_start), rid);
+		     (unsigned long long)(t - c->t_start), rid, lim);
 	if (n < 0 || (size_t)n >= cap) {
 		/* cut short: still one valid line, without the long fields */
 		snprintf(line, cap, "{\"time\":\"%s\",\"client\":\"%s\",\"listener\":\"%s\","
@@ -480,6 +502,7 @@ l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg 
 	c->bytes_out = 0;
 	c->status = 0;
 	rec->rid[0] = '\0';
+	rec->lim.nlog = 0;
 	c->msg_head_len = m ? m->head_len : 0;
 	if (m == NULL) {
 		snprintf(rec->method, sizeof(rec->method), "-");
@@ -580,8 +603,18 @@ l7_conn_close(struct l7_conn *c)
 	l7_queue_remove(c);
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
-	loop_io_del(w->loop, &c->io);
-	close(c->fd);
+	loop_timer_cancel(w->loop, &c->kick);
+	loop_timer_cancel(w->loop, &c->tarpit);
+	l7_h2_conn_free(&c->h2);
+	if (c->h2s != NULL)	/* clean: the response was handed over whole */
+		l7_h2_stream_gone(&c->h2s, c->resp_started && buf_len(&c->obuf) == 0 &&
+				   (c->state == L7_C_CLOSING || c->state == L7_C_HEAD));
+	if (!c->stream) {
+		loop_io_del(w->loop, &c->io);
+		l7_io_free(&c->tio);	/* close_notify first, so the session stays resumable */
+		close(c->fd);
+	}
+	free(c->client_subject);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -594,10 +627,12 @@ l7_conn_close(struct l7_conn *c)
 	l7_buf_give(&w->bufs, &c->rbuf);
 	l7_freelist_put(&w->recs, c->rec);
 	c->rec = NULL;
-	atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
+	if (!c->stream) {	/* a stream is not a connection of its own */
+		atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
+		STAT_DEC(w, active);
+	}
 	l7_stats_conn_close(&c->sr, w->index);
 	l7_view_unref(&c->view);
-	STAT_DEC(w, active);
 	c->magic = 0;
 	l7_free_later(w, c);
 }
@@ -677,6 +712,10 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	up->ms = ms;
 	up->fd = fd;
 	up->state = rc == 0 ? L7_UP_BUSY : L7_UP_CONNECTING;
+	if (c->pool->l7.upstream_h2c &&
+	    ((up->h2 = l7_h2up_new()) == NULL || buf_init(&up->nin, 16384) < 0 ||
+	     buf_init(&up->nout, 16384) < 0))
+		goto oom;
 	if (loop_io_add(w->loop, &up->io, fd, EPOLLOUT, l7_up_io, up) < 0)
 		goto oom;	/* not registered: nothing to remove */
 	if (rc == 0) {
@@ -685,6 +724,11 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	}
 	return up;
 oom:
+	if (up != NULL) {
+		l7_h2up_free(&up->h2);
+		buf_release(&up->nin);
+		buf_release(&up->nout);
+	}
 	free(up);
 	close(fd);
 	*oom = 1;
@@ -709,6 +753,77 @@ l7_conn_local_addr(struct l7_conn *c)
 		memcpy(c->local, &((struct sockaddr_in6 *)&ls)->sin6_addr, 16);
 		c->local_port = ntohs(((struct sockaddr_in6 *)&ls)->sin6_port);
 	}
+}
+
+/* ---- upstream I/O: plain, or through l7_h2up for h2c pools ---- */
+
+/* Sends the session's pending frames; 0, or -errno. */
+static int
+l7_up_h2_flush(struct l7_up *up)
+{
+	ssize_t n;
+
+	if (l7_h2up_output(up->h2, &up->nout) < 0)
+		return -EPROTO;
+	if (buf_len(&up->nout) == 0)
+		return 0;
+	n = buf_write_fd(&up->nout, up->fd, 0);
+	return n < 0 && n != -EAGAIN ? (int)n : 0;
+}
+
+/* Like send(2) (errno set on -1): request bytes to the member. */
+static ssize_t
+l7_up_send(struct l7_up *up, const char *p, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (up->h2 == NULL) {
+		do
+			n = send(up->fd, p, len, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		return n;
+	}
+	n = l7_h2up_take(up->h2, p, len);
+	rc = l7_up_h2_flush(up);
+	if (n < 0 || rc < 0) {
+		errno = n < 0 ? EPROTO : -rc;
+		return -1;
+	}
+	if (n == 0)
+		errno = EAGAIN;
+	return n > 0 ? n : -1;
+}
+
+/* Like buf_read_fd (0 EOF, -errno): response bytes from the member. */
+static ssize_t
+l7_up_recv(struct l7_up *up, struct buf *rb)
+{
+	ssize_t n, r;
+
+	if (up->h2 == NULL)
+		return buf_read_fd(rb, up->fd);
+	if (buf_room(rb) < 64)
+		buf_compact(rb);
+	if (buf_room(rb) < 64)
+		return -ENOSPC;	/* decoded bytes may wait here: keep rready */
+	n = l7_h2up_response(up->h2, rb);	/* what is decoded already first */
+	if (n != 0)
+		return n < 0 ? -ECONNRESET : n;
+	if (buf_len(&up->nin) == up->nin.cap)
+		buf_compact(&up->nin);
+	r = buf_read_fd(&up->nin, up->fd);
+	if (r <= 0)
+		return r;
+	if (l7_h2up_input(up->h2, buf_head(&up->nin), buf_len(&up->nin)) < 0)
+		return -EPROTO;
+	buf_consume(&up->nin, buf_len(&up->nin));
+	n = l7_h2up_response(up->h2, rb);
+	if (l7_up_h2_flush(up) < 0)	/* WINDOW_UPDATE, SETTINGS and PING acks */
+		return -EPIPE;
+	if (n < 0)
+		return -ECONNRESET;
+	return n > 0 ? n : -EAGAIN;
 }
 
 /* Puts the PROXY protocol header (the pool's version) in front of what ubuf
@@ -1130,6 +1245,13 @@ l7_find_cookie(const char *buf, const struct l7_http1_msg *m, const char *name, 
 	return NULL;
 }
 
+/* Whether the client came over TLS (an HTTP/2 stream: its connection did). */
+static int
+l7_conn_https(const struct l7_conn *c)
+{
+	return c->stream ? c->via_tls : l7_io_is_tls(&c->tio);
+}
+
 /* Whether the client may hand us forwarding headers and a request id. */
 static int
 l7_conn_trusted(const struct l7_conn *c)
@@ -1207,6 +1329,9 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 			continue;
 		if (ops->n > 0 && l7_hdr_ops_drop(ops, buf, h))
 			continue;
+		if (ll->tls.client_header != NULL && h->name.len == strlen(ll->tls.client_header) &&
+		    strncasecmp(buf + h->name.off, ll->tls.client_header, h->name.len) == 0)
+			continue;	/* only we say who the client certificate names */
 		if (ll->request_id != NULL && h->name.len == ll->request_id_len &&
 		    strncasecmp(buf + h->name.off, ll->request_id, h->name.len) == 0) {
 			if (trusted && rid == NULL)
@@ -1247,7 +1372,10 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 			return -1;
 	}
 	if (ll->xfp && !(trusted && l7_find_header(buf, m, "x-forwarded-proto", 17)) &&
-	    buf_append(b, "X-Forwarded-Proto: http\r\n", 25) < 0)
+	    buf_appendf(b, "X-Forwarded-Proto: %s\r\n", l7_conn_https(c) ? "https" : "http") < 0)
+		return -1;
+	if (ll->tls.client_header != NULL && c->client_subject != NULL &&
+	    buf_appendf(b, "%s: %s\r\n", ll->tls.client_header, c->client_subject) < 0)
 		return -1;
 	if (ll->xfh && !(trusted && l7_find_header(buf, m, "x-forwarded-host", 16)) &&
 	    m->authority.len > 0 &&
@@ -1255,8 +1383,9 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 	     buf_append(b, buf + m->authority.off, m->authority.len) < 0 || buf_append(b, "\r\n", 2) < 0))
 		return -1;
 	if (ll->forwarded && !(trusted && l7_find_header(buf, m, "forwarded", 9)) &&
-	    buf_appendf(b, strchr(c->client_ip, ':') ? "Forwarded: for=\"[%s]\";proto=http\r\n"
-						     : "Forwarded: for=%s;proto=http\r\n", c->client_ip) < 0)
+	    buf_appendf(b, strchr(c->client_ip, ':') ? "Forwarded: for=\"[%s]\";proto=%s\r\n"
+						     : "Forwarded: for=%s;proto=%s\r\n", c->client_ip,
+			       l7_conn_https(c) ? "https" : "http") < 0)
 		return -1;
 	if (ll->request_id != NULL) {
 		if (rid != NULL) {
@@ -1451,6 +1580,62 @@ l7_conn_adopt(struct l7_conn *c)
 	c->lindex = i;
 }
 
+/* Answers the rate rules' deny in c->rec->lim (also after a tarpit's delay). */
+static void
+l7_conn_limit_answer(struct l7_conn *c)
+{
+	char extra[256];
+	const struct lim_verdict *v = &c->rec->lim;
+	int keep = c->req_done && c->req_keepalive && v->action != LIM_ACT_BAN;
+
+	if (lim_verdict_headers(v, extra, sizeof(extra)) < 0)
+		extra[0] = '\0';
+	STAT_INC(c->w, limit_denied);
+	if (v->body != NULL)
+		l7_conn_respond(c, v->status, keep, extra, v->body, v->body_len, "text/plain");
+	else
+		l7_conn_respond(c, v->status, keep, extra, NULL, 0, NULL);
+}
+
+static void
+l7_conn_tarpit_done(struct loop *l, struct loop_timer *t)
+{
+	struct l7_conn *c = t->data;
+
+	(void)l;
+	assert(c->magic == L7_CONN_MAGIC);
+	l7_conn_limit_answer(c);
+	if (!c->closed)
+		l7_conn_step(c);
+}
+
+/* Evaluates the snapshot's rate rules and WAF checks for the routed (or
+ * unrouted) request; answers a deny and returns 1, else 0. A tarpit stops
+ * reading from the client and answers on a timer (the worker goes on). */
+static int
+l7_conn_limit(struct l7_conn *c, const char *buf, const struct conf_route *r)
+{
+	const struct conf_listener *l = l7_conn_listener(c);
+	const struct lim_rules *rules = c->view->snap->conf->rate_rules;
+	struct l7_worker *w = c->w;
+	struct lim_verdict *v = &c->rec->lim;	/* the record: taken by l7_conn_log_start */
+
+	if (rules == NULL)
+		return 0;
+	l7_limit_eval(rules, l->name, r ? r->name : NULL, buf, &w->msg, c->client, w->md, v);
+	if (v->action == LIM_ACT_PASS)
+		return 0;
+	c->route = r;
+	buf_consume(&c->ibuf, w->msg.head_len);
+	if (v->action == LIM_ACT_TARPIT && v->tarpit_ms > 0) {
+		c->state = L7_C_TARPIT;
+		if (loop_timer_set(w->loop, &c->tarpit, v->tarpit_ms, l7_conn_tarpit_done, c) == 0)
+			return 1;
+	}
+	l7_conn_limit_answer(c);
+	return 1;
+}
+
 /* A request head is complete in ibuf: route it and start forwarding. */
 static void
 l7_conn_request(struct l7_conn *c)
@@ -1512,6 +1697,8 @@ l7_conn_request(struct l7_conn *c)
 		.buf = buf, .msg = m, .client = c->client, .md = w->md,
 	};
 	r = l7_route_find(l, &rq);
+	if (l7_conn_limit(c, buf, r))
+		return;
 	if (r == NULL) {
 		log_debug("client=%s: no route for %.*s%.*s", c->peer, (int)m->authority.len,
 			  buf + m->authority.off, (int)m->path.len, buf + m->path.off);
@@ -1658,6 +1845,7 @@ l7_conn_exchange_done(struct l7_conn *c)
 	struct l7_up *up = c->up;
 	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof && !up->wr_dead &&
 		    !(c->pool != NULL && c->pool->l7.proxy_protocol) &&
+		    (up->h2 == NULL || l7_h2up_reusable(up->h2)) &&
 		    buf_len(&c->rbuf) == 0 && buf_len(&c->ubuf) == c->usent;
 
 	l7_conn_log(c);
@@ -1676,6 +1864,40 @@ l7_conn_exchange_done(struct l7_conn *c)
 
 /* ---- the state machine ---- */
 
+/* TLS: drives the handshake (from the read side: it runs before the first
+ * request). The header timeout armed at accept bounds it. When done,
+ * ALPN decides the protocol: HTTP/2 belongs to the h2 module, which is not
+ * in this build yet, so such a connection is closed (a listener offers
+ * "h2" only when configured to). */
+static void
+l7_conn_handshake(struct l7_conn *c, int *progress)
+{
+	const struct conf_l7_tls *t = &l7_conn_listener(c)->l7.tls;
+	const char *alpn;
+	char subj[256];
+	int r = l7_io_handshake(&c->tio);
+
+	if (r == 0) {
+		c->rready = false;
+		return;
+	}
+	if (r < 0) {
+		STAT_INC(c->w, tls_failed);
+		log_debug("client=%s: TLS handshake failed", c->peer);
+		l7_conn_close(c);
+		return;
+	}
+	*progress = 1;
+	STAT_INC(c->w, tls_handshakes);
+	if (l7_tls_conn_resumed(c->tio.tls))
+		STAT_INC(c->w, tls_resumed);
+	if (t->client_header != NULL && l7_tls_conn_peer_subject(c->tio.tls, subj, sizeof(subj)))
+		c->client_subject = strdup(subj);	/* NULL on OOM: sent without it */
+	alpn = l7_io_alpn(&c->tio);
+	if (alpn != NULL && strcmp(alpn, "h2") == 0)
+		l7_conn_h2_start(c);	/* l7_h2 takes the decrypted bytes */
+}
+
 static int
 l7_client_wants_read(const struct l7_conn *c)
 {
@@ -1689,6 +1911,8 @@ l7_client_wants_read(const struct l7_conn *c)
 		return buf_len(&c->ibuf) < L7_BUF_SIZE;
 	case L7_C_CLOSING:
 		return c->shut_wr;	/* lingering: read and discard */
+	case L7_C_TARPIT:
+		return 0;		/* held: nothing more is read until the answer */
 	}
 	return 0;
 }
@@ -1700,6 +1924,23 @@ l7_client_read(struct l7_conn *c, int *progress)
 
 	if (!c->rready || !l7_client_wants_read(c))
 		return;
+	if (c->stream) {
+		if (l7_buf_take(&c->w->bufs, &c->ibuf) < 0) {
+			STAT_INC(c->w, dropped_oom);
+			l7_conn_close(c);
+			return;
+		}
+		n = l7_h2_stream_fill(c->h2s, &c->ibuf);
+		if (n > 0)
+			*progress = 1;
+		else if (n < 0)
+			l7_conn_close(c);	/* the client reset the stream */
+		return;
+	}
+	if (!c->tio.hs_done) {
+		l7_conn_handshake(c, progress);
+		return;
+	}
 	if (l7_buf_take(&c->w->bufs, &c->ibuf) < 0) {
 		STAT_INC(c->w, dropped_oom);
 		l7_conn_close(c);
@@ -1707,7 +1948,7 @@ l7_client_read(struct l7_conn *c, int *progress)
 	}
 	if (c->state == L7_C_CLOSING)
 		c->ibuf.rpos = c->ibuf.wpos = 0;
-	n = buf_read_fd(&c->ibuf, c->fd);
+	n = l7_io_read_buf(&c->tio, &c->ibuf);
 	if (n > 0) {
 		*progress = 1;
 		/* Short read: the socket is empty, and epoll (level-triggered)
@@ -1735,7 +1976,9 @@ l7_client_write(struct l7_conn *c, int *progress)
 
 	if (buf_len(&c->obuf) == 0 || !c->wready)
 		return;
-	n = buf_write_fd(&c->obuf, c->fd, 0);
+	n = c->stream ? l7_h2_stream_drain(c->h2s, &c->obuf) : l7_io_write_buf(&c->tio, &c->obuf);
+	if (n == 0 && c->stream)
+		return;	/* the stream holds all it can: its DATA frames call us back */
 	if (n > 0) {
 		*progress = 1;
 		if (c->up != NULL && c->up->state == L7_UP_BUSY && !c->tunnel)
@@ -1819,6 +2062,22 @@ l7_conn_head(struct l7_conn *c, int *progress)
 {
 	int rc, status = 400;
 
+	if (c->stream && c->nreq > 0) {
+		if (buf_len(&c->obuf) == 0)
+			l7_conn_close(c);	/* one request per stream, answered */
+		return;
+	}
+	if (!c->stream && c->nreq == 0 && l7_conn_listener(c)->l7.h2.h2c &&
+	    buf_len(&c->ibuf) > 0) {
+		rc = l7_h2_preface(buf_head(&c->ibuf), buf_len(&c->ibuf));
+		if (rc == 1) {
+			l7_conn_h2_start(c);
+			*progress = 1;
+			return;
+		}
+		if (rc == 0 && !c->rd_eof)
+			return;
+	}
 	if (buf_len(&c->ibuf) == 0) {
 		if (c->rd_eof && buf_len(&c->obuf) == 0)
 			l7_conn_close(c);
@@ -1920,9 +2179,7 @@ l7_conn_up_write(struct l7_conn *c, int *progress)
 	}
 	if (up == NULL || up->state != L7_UP_BUSY || !up->wready || len <= c->usent)
 		return;
-	do
-		n = send(up->fd, buf_head(&c->ubuf) + c->usent, len - c->usent, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	n = l7_up_send(up, buf_head(&c->ubuf) + c->usent, len - c->usent);
 	if (n > 0) {
 		c->usent += (size_t)n;
 		*progress = 1;
@@ -1966,7 +2223,7 @@ l7_conn_up_read(struct l7_conn *c, int *progress)
 	    (c->rstate != L7_R_HEAD && c->rstate != L7_R_BODY) ||
 	    buf_len(&c->rbuf) >= c->rbuf.cap)
 		return;
-	n = buf_read_fd(&c->rbuf, up->fd);
+	n = l7_up_recv(up, &c->rbuf);
 	if (n > 0) {
 		*progress = 1;
 		/* short read: wait for epoll, unless HUP took the fd out of it */
@@ -2197,6 +2454,10 @@ l7_conn_linger(struct l7_conn *c, int *progress)
 {
 	if (buf_len(&c->obuf) > 0)
 		return;
+	if (c->stream) {	/* one request per stream: nothing to linger for */
+		l7_conn_close(c);
+		return;
+	}
 	if (!c->shut_wr && c->fast_close && buf_len(&c->ibuf) == 0) {
 		/* The client asked to close and its request was read whole:
 		 * nothing more is coming, so close now (the kernel still
@@ -2206,7 +2467,7 @@ l7_conn_linger(struct l7_conn *c, int *progress)
 	}
 	if (!c->shut_wr) {
 		c->shut_wr = true;
-		shutdown(c->fd, SHUT_WR);
+		l7_io_shutdown(&c->tio);
 		c->ibuf.rpos = c->ibuf.wpos = 0;
 		l7_conn_timer(c, L7_TIMEOUT_LINGER_MS);
 		*progress = 1;
@@ -2241,13 +2502,9 @@ static void
 l7_conn_interest(struct l7_conn *c)
 {
 	struct l7_worker *w = c->w;
-	uint32_t ev = 0;
+	uint32_t ev = l7_io_events(&c->tio, l7_client_wants_read(c), buf_len(&c->obuf) > 0);
 
-	if (l7_client_wants_read(c))
-		ev |= EPOLLIN;
-	if (buf_len(&c->obuf) > 0)
-		ev |= EPOLLOUT;
-	if (loop_io_mod(w->loop, &c->io, ev) < 0) {
+	if (!c->stream && loop_io_mod(w->loop, &c->io, ev) < 0) {
 		l7_conn_close(c);
 		return;
 	}
@@ -2257,6 +2514,14 @@ l7_conn_interest(struct l7_conn *c)
 		ev = 0;
 		if (up->state == L7_UP_CONNECTING) {
 			ev = EPOLLOUT;
+		} else if (up->h2 != NULL) {
+			/* an h2 session reads even while the request is sent
+			 * (WINDOW_UPDATE) and writes its own frames */
+			if (buf_len(&up->nout) > 0 ||
+			    (buf_len(&c->ubuf) > c->usent && !up->wr_dead && l7_h2up_want_take(up->h2)))
+				ev |= EPOLLOUT;
+			if (!up->eof && buf_len(&c->rbuf) < c->rbuf.cap)
+				ev |= EPOLLIN;
 		} else {
 			if (buf_len(&c->ubuf) > c->usent && !up->wr_dead)
 				ev |= EPOLLOUT;
@@ -2282,7 +2547,9 @@ l7_conn_step(struct l7_conn *c)
 		l7_client_read(c, &progress);
 		if (c->closed)
 			return;
-		if (c->state == L7_C_HEAD)
+		if (c->h2 != NULL && c->state != L7_C_CLOSING)
+			l7_conn_h2_run(c, &progress);
+		else if (c->state == L7_C_HEAD)
 			l7_conn_head(c, &progress);
 		else if (c->state == L7_C_FORWARD)
 			l7_conn_forward(c, &progress);
@@ -2315,11 +2582,147 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 		l7_conn_close(c);
 		return;
 	}
-	if (events & EPOLLIN)
-		c->rready = true;
-	if (events & EPOLLOUT)
-		c->wready = true;
+	l7_io_ready(&c->tio, events, &c->rready, &c->wready);
 	l7_conn_step(c);
+}
+
+/* ---- HTTP/2: a connection carrying l7_h2, and its streams ---- */
+
+/* The client sent the HTTP/2 preface: from now on l7_h2 owns what the
+ * connection reads and writes (the preface itself included). */
+static void
+l7_conn_h2_start(struct l7_conn *c)
+{
+	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c);
+	if (c->h2 == NULL) {
+		STAT_INC(c->w, dropped_oom);
+		l7_conn_close(c);
+		return;
+	}
+	STAT_INC(c->w, h2_connections);
+	c->head_timer = true;	/* reading never starts a head timeout again */
+	loop_timer_cancel(c->w->loop, &c->timer);
+}
+
+static void
+l7_conn_h2_run(struct l7_conn *c, int *progress)
+{
+	size_t olen = buf_len(&c->obuf);
+	ssize_t n = 0;
+
+	if (buf_len(&c->ibuf) > 0) {
+		n = l7_h2_conn_input(c->h2, buf_head(&c->ibuf), buf_len(&c->ibuf),
+				     loop_now(c->w->loop));
+		if (n > 0) {
+			buf_consume(&c->ibuf, (size_t)n);
+			*progress = 1;
+		}
+	}
+	if (n < 0) {
+		STAT_INC(c->w, h2_abuse);
+		log_info("client=%s: HTTP/2 %s: GOAWAY and close", c->peer, l7_h2_conn_error(c->h2));
+		c->ibuf.rpos = c->ibuf.wpos = 0;
+	}
+	/* frames are written into obuf: take it first (trimmed when empty) */
+	if (l7_buf_take(&c->w->bufs, &c->obuf) < 0 || l7_h2_conn_output(c->h2, &c->obuf) < 0)
+		n = -1;
+	if (buf_len(&c->obuf) != olen)
+		*progress = 1;
+	if (n < 0 || !l7_h2_conn_alive(c->h2) || c->rd_eof) {
+		l7_conn_closing(c);	/* flushes the GOAWAY, then closes */
+		*progress = 1;
+		return;
+	}
+	/* the idle timeout runs only while no stream has a request */
+	if (l7_h2_conn_nreq(c->h2) > 0)
+		loop_timer_cancel(c->w->loop, &c->timer);
+	else if (!loop_timer_armed(&c->timer))
+		l7_conn_timer(c, l7_conn_to(c)->client_idle_ms);
+}
+
+static void
+l7_conn_kick_cb(struct loop *l, struct loop_timer *t)
+{
+	struct l7_conn *c = t->data;
+
+	(void)l;
+	assert(c->magic == L7_CONN_MAGIC);
+	l7_conn_step(c);
+}
+
+void
+l7__h2_request_kick(void *req)
+{
+	struct l7_conn *c = req;
+
+	/* a failed timer (out of memory) leaves the stream to its timeout */
+	if (!c->closed && !loop_timer_armed(&c->kick))
+		loop_timer_set(c->w->loop, &c->kick, 0, l7_conn_kick_cb, c);
+}
+
+void
+l7__h2_conn_kick(void *owner)
+{
+	l7__h2_request_kick(owner);
+}
+
+void
+l7__h2_request_detach(void *req)
+{
+	struct l7_conn *c = req;
+
+	c->h2s = NULL;
+	l7_conn_close(c);
+}
+
+/* A stream's request: a connection object without a socket that borrows
+ * the carrier's client identity; its "client" reads and writes go to the
+ * stream (l7_client_read/l7_client_write). Returns it, or NULL. */
+void *
+l7__h2_request_new(void *owner, struct l7_h2_stream *s)
+{
+	struct l7_conn *p = owner, *c = calloc(1, sizeof(*c));
+	struct l7_worker *w = p->w;
+
+	/* no buffer yet: like a connection's, they come from the worker's
+	 * free list when bytes arrive or an answer is built */
+	if (c == NULL) {
+		STAT_INC(w, dropped_oom);
+		return NULL;
+	}
+	/* the carrier follows reloads too; a listener that went away gets
+	 * GOAWAY (this stream is still served) */
+	l7_conn_adopt(p);
+	if (p->last_request && p->h2 != NULL)
+		l7_h2_conn_goaway(p->h2);
+	c->magic = L7_CONN_MAGIC;
+	c->w = w;
+	c->fd = -1;
+	c->stream = true;
+	c->h2s = s;
+	c->lindex = p->lindex;
+	c->ls = p->ls;
+	c->member = -1;
+	l7_conn_local_addr(p);	/* read once per carrier (PROXY headers) */
+	memcpy(c->peer, p->peer, sizeof(c->peer));
+	memcpy(c->client_ip, p->client_ip, sizeof(c->client_ip));
+	memcpy(c->client, p->client, sizeof(c->client));
+	memcpy(c->local, p->local, sizeof(c->local));
+	c->client_port = p->client_port;
+	c->local_port = p->local_port;
+	c->via_tls = l7_io_is_tls(&p->tio);
+	if (p->client_subject != NULL)
+		c->client_subject = strdup(p->client_subject);	/* NULL on OOM: sent without it */
+	c->rready = c->wready = true;
+	c->view = p->view;
+	c->view->refs++;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	STAT_INC(w, h2_streams);
+	l7_conn_wait_head(c);
+	return c;
 }
 
 /* ---- accept ---- */
@@ -2337,6 +2740,12 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	c->w = w;
 	c->fd = fd;
 	c->lindex = lindex;
+	if (w->view->snap->tls != NULL && w->view->snap->tls[lindex] != NULL) {
+		if (l7_io_init_tls(&c->tio, fd, w->view->snap->tls[lindex]) < 0)
+			goto oom;
+	} else {
+		l7_io_init_plain(&c->tio, fd);
+	}
 	c->member = -1;
 	c->rready = c->wready = true;
 	c->pp_wait = w->view->snap->conf->listeners[lindex].l7.accept_proxy;
@@ -2376,8 +2785,28 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	return;
 oom:
 	STAT_INC(w, dropped_oom);
-	free(c);
+	if (c != NULL) {
+		c->tio.failed = true;
+		l7_io_free(&c->tio);
+		free(c);
+	}
 	close(fd);
+}
+
+static int
+l7_accept_banned(const struct sockaddr_storage *ss)
+{
+	uint8_t a[16] = { 0 };
+
+	if (ss->ss_family == AF_INET) {
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else {
+		return 0;
+	}
+	return l7_limit_banned(a);
 }
 
 static void
@@ -2399,6 +2828,13 @@ l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
 				log_warn("accept: %s", strerror(errno));
 			break;
 		}
+		if (l7_accept_banned(&ss)) {
+			/* banned by a rate rule: not even a response (nftables
+			 * drops the SYN when l4.filter is configured) */
+			STAT_INC(ln->w, refused_banned);
+			close(fd);
+			continue;
+		}
 		max = ln->w->view->snap->conf->listeners[ln->index].l7.max_connections;
 		if (max > 0 && atomic_load_explicit(&ln->ls->conns, memory_order_relaxed) >= max) {
 			/* over the listener's limit: say so and close (best effort,
@@ -2408,7 +2844,8 @@ l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
 				"Connection: close\r\n\r\n503 Service Unavailable\n";
 
 			STAT_INC(ln->w, refused_max_conns);
-			(void)!send(fd, r503, sizeof(r503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (ln->w->view->snap->tls == NULL || ln->w->view->snap->tls[ln->index] == NULL)
+				(void)!send(fd, r503, sizeof(r503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
 			continue;
 		}
@@ -2666,7 +3103,7 @@ l7_pools_status_json(const struct snapshot *s)
 static void
 l7_stats_more(json_t *o)
 {
-	unsigned long v[4] = { 0 };
+	unsigned long v[12] = { 0 };
 	unsigned i;
 
 	for (i = 0; i < l7_nworkers; i++) {
@@ -2676,7 +3113,20 @@ l7_stats_more(json_t *o)
 		v[1] += atomic_load_explicit(&st->queued, memory_order_relaxed);
 		v[2] += atomic_load_explicit(&st->queue_timeouts, memory_order_relaxed);
 		v[3] += atomic_load_explicit(&st->retries, memory_order_relaxed);
+		v[4] += atomic_load_explicit(&st->tls_handshakes, memory_order_relaxed);
+		v[5] += atomic_load_explicit(&st->tls_resumed, memory_order_relaxed);
+		v[6] += atomic_load_explicit(&st->tls_failed, memory_order_relaxed);
+		v[7] += atomic_load_explicit(&st->h2_connections, memory_order_relaxed);
+		v[8] += atomic_load_explicit(&st->h2_streams, memory_order_relaxed);
+		v[9] += atomic_load_explicit(&st->h2_abuse, memory_order_relaxed);
+		v[10] += atomic_load_explicit(&st->refused_banned, memory_order_relaxed);
+		v[11] += atomic_load_explicit(&st->limit_denied, memory_order_relaxed);
 	}
+	json_object_set_new(o, "tls_handshakes", json_integer((json_int_t)v[4]));
+	json_object_set_new(o, "tls_resumed", json_integer((json_int_t)v[5]));
+	json_object_set_new(o, "tls_handshake_failures", json_integer((json_int_t)v[6]));
+	json_object_set_new(o, "refused_banned", json_integer((json_int_t)v[10]));
+	json_object_set_new(o, "limit_denied", json_integer((json_int_t)v[11]));
 	json_object_set_new(o, "refused_max_connections", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));
@@ -2685,6 +3135,9 @@ l7_stats_more(json_t *o)
 	for (i = 0; i < l7_nworkers; i++)
 		v[0] += atomic_load_explicit(&l7_workers[i].stats.io_buffers, memory_order_relaxed);
 	json_object_set_new(o, "io_buffers", json_integer((json_int_t)v[0]));
+	json_object_set_new(o, "h2_connections", json_integer((json_int_t)v[7]));
+	json_object_set_new(o, "h2_streams", json_integer((json_int_t)v[8]));
+	json_object_set_new(o, "h2_abuse_closed", json_integer((json_int_t)v[9]));
 	l7_alog_counters(&v[0], &v[1]);
 	json_object_set_new(o, "access_log_lines", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "access_log_dropped", json_integer((json_int_t)v[1]));

@@ -250,8 +250,9 @@ l7_tls_err(char *err, size_t errlen, const char *what)
 }
 
 /* Ticket key callback: encrypt under the current key; decrypt under any
- * key still held (returning 2 asks for a renewed ticket when it is not
- * the current one); 0 = unknown key, full handshake. */
+ * key still held (returning 2 asks for a renewed ticket: in TLS 1.3
+ * always, in TLS 1.2 when the key is not the current one); 0 = unknown
+ * key, full handshake. */
 static int
 l7_tls_ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
 		 EVP_MAC_CTX *hctx, int enc)
@@ -290,7 +291,11 @@ l7_tls_ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_C
 			rc = 1;
 	} else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) == 1 &&
 		   EVP_MAC_CTX_set_params(hctx, params) == 1) {
-		rc = found == 0 ? 1 : 2;
+		/* 2 = resume and send a new ticket: always in TLS 1.3, where
+		 * a client uses a ticket once (RFC 8446 C.4; OpenSSL's client
+		 * and browsers offer none after a resumption that brought no
+		 * new one), in TLS 1.2 when the key is no longer the current */
+		rc = found == 0 && SSL_version(s) != TLS1_3_VERSION ? 1 : 2;
 	}
 	OPENSSL_cleanse(&k, sizeof(k));
 	return rc;
@@ -384,14 +389,29 @@ l7_tls_ctx_setup(struct l7_tls_ctx *c, SSL_CTX *ctx, const struct l7_tls_opts *o
 	/* Small records would cost throughput; the proxy sizes its writes. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			 SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_set_session_cache_mode(ctx, o->no_resumption ? SSL_SESS_CACHE_OFF : SSL_SESS_CACHE_SERVER);
+	if (o->no_resumption)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_sess_set_cache_size(ctx, o->session_cache_size > 0 ? o->session_cache_size : 20000);
 	SSL_CTX_set_timeout(ctx, o->session_timeout > 0 ? o->session_timeout : 300);
-	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_num_tickets(ctx, o->no_resumption ? 0 : 1);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, l7_tls_ticket_cb);
 	SSL_CTX_set_alpn_select_cb(ctx, l7_tls_alpn_cb, c);
 	SSL_CTX_set_tlsext_servername_callback(ctx, l7_tls_sni_cb);
 	SSL_CTX_set_tlsext_servername_arg(ctx, c);
+	if (o->client_ca_file != NULL) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->client_ca_file);
+
+		/* a certificate that is sent must verify, in both modes */
+		if (names == NULL || SSL_CTX_load_verify_locations(ctx, o->client_ca_file, NULL) != 1) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			return -1;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (o->client_required ?
+				   SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+		SSL_CTX_set_verify_depth(ctx, 5);
+	}
 	return 0;
 }
 
@@ -523,7 +543,13 @@ l7_tls_add_cert(struct l7_tls_ctx *c, const struct l7_tls_cert_spec *s, const st
 		g->ctx = SSL_CTX_new(TLS_server_method());
 		if (g->ctx == NULL || l7_tls_ctx_setup(c, g->ctx, o) < 0) {
 			SSL_CTX_free(g->ctx);
-			l7_tls_err(err, errlen, "cannot set up the TLS context");
+			if (o->client_ca_file != NULL) {
+				snprintf(what, sizeof(what), "client CA bundle %s cannot be loaded",
+					 o->client_ca_file);
+				l7_tls_err(err, errlen, what);
+			} else {
+				l7_tls_err(err, errlen, "cannot set up the TLS context");
+			}
 			goto out;
 		}
 		g->names = names;
@@ -714,6 +740,27 @@ const char *
 l7_tls_conn_sni(struct l7_tls_conn *c)
 {
 	return SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+int
+l7_tls_conn_peer_subject(struct l7_tls_conn *c, char *buf, size_t len)
+{
+	X509 *x = SSL_get0_peer_certificate(c->ssl);
+	BIO *b;
+	int n;
+
+	if (x == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK || len == 0)
+		return 0;
+	b = BIO_new(BIO_s_mem());
+	if (b == NULL)
+		return 0;
+	X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253);
+	n = BIO_read(b, buf, (int)len - 1);
+	BIO_free(b);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return 1;
 }
 
 int

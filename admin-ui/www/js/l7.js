@@ -4,9 +4,10 @@
 // beside the textarea with the option's path ("match.path_regex: ...").
 
 export const L7_KEYS = {
-  listeners: ['timeouts', 'limits', 'forwarding', 'request_id', 'access_log', 'accept_proxy'],
+  listeners: ['timeouts', 'limits', 'forwarding', 'request_id', 'access_log', 'accept_proxy', 'http2'],
   pools: ['algorithm', 'hash', 'sticky_cookie', 'slow_start_ms', 'max_connections_per_member',
-    'queue', 'retries', 'retry_budget_percent', 'passive', 'health_check', 'proxy_protocol'],
+    'queue', 'retries', 'retry_budget_percent', 'passive', 'health_check', 'proxy_protocol',
+    'upstream_protocol'],
   routes: ['match', 'action', 'redirect', 'respond', 'deny', 'request_headers',
     'response_headers', 'rewrite_prefix'],
 };
@@ -58,6 +59,12 @@ export function l7Errors(err, kind) {
     if (!m || !L7_KEYS[kind].includes(m[3].split('.')[0])) return e;
     return { ...e, field: m[1] + '/' + m[2] + '/l7', message: m[3] + ': ' + String(e.message || '').replace(/^.*?: /, '') };
   };
+  return mapFieldErrors(err, fix);
+}
+
+// A copy of an API error with fix({field, message}) applied to each of its
+// errors and to the first one.
+export function mapFieldErrors(err, fix) {
   const out = Object.assign(Object.create(Object.getPrototypeOf(err)), err);
   if (err.errors) out.errors = err.errors.map(fix);
   const first = fix({ field: err.field, message: err.message });
