@@ -75,4 +75,13 @@ eq "after the floods, new clients are served" "200 backend a" "$($PY "$ABUSE" ge
 ok "the floods are counted" -- jq -e ".l7.h2_abuse_closed >= 5 and .l7.h2_streams > 2000" "$T/stats.json"
 sleep 0.3
 ok "streams are in the access log" -- jq -se '[.[] | select(.path == "/b/x" and .member == "b/127.0.0.1:'"$PB"'")] | length == 1' "$T/access.log"
+# every stream gives its I/O buffers back when it ends (doc/l7.md): with the
+# clients gone, the worker's gauge is back to 0
+bufs=""
+for _ in $(seq 50); do
+	bufs=$("$B/daemon/tandemctl" -s "$T/tandemd.sock" stats 2>/dev/null | jq -r '.l7.io_buffers')
+	[ "$bufs" = 0 ] && break
+	sleep 0.2
+done
+eq "no I/O buffer held once the h2 clients are gone" "0" "$bufs"
 finish

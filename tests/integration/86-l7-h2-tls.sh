@@ -4,6 +4,8 @@
 # gets the member's answer with X-Forwarded-Proto https, a POST body and a
 # 2 MB response pass whole, h2load gets 2xx only over h2, curl --http1.1 still
 # gets HTTP/1.1, and a listener offering only http/1.1 never speaks h2.
+# Buffers (doc/l7.md): once the streams are done they hold no I/O buffer,
+# and an idle TLS keep-alive connection holds none either.
 . "$(dirname "$0")/lib.sh"
 command -v nghttp >/dev/null || skip "nghttp is not installed (nghttp2-client)"
 command -v h2load >/dev/null || skip "h2load is not installed (nghttp2-client)"
@@ -43,4 +45,37 @@ eq "curl --http1.1 on the same listener" "1.1" "$(curl -sk --http1.1 -o /dev/nul
 eq "curl --http2 on the same listener" "2" "$(curl -sk --http2 -o /dev/null -w '%{http_version}' "$U/")"
 eq "a listener without h2 in its ALPN stays on HTTP/1.1" "1.1" \
 	"$(curl -sk --http2 -o /dev/null -w '%{http_version}' "https://127.0.0.1:$P1/")"
+
+# an idle TLS keep-alive connection (and every finished stream) holds no
+# I/O buffer: io_buffers drops to 0 while it is open, and it still serves
+cat >"$T/idle.py" <<'PY'
+import json, socket, ssl, sys, time
+port, sock = int(sys.argv[1]), sys.argv[2]
+def bufs():
+    s = socket.socket(socket.AF_UNIX); s.connect(sock)
+    s.sendall(b'{"cmd":"stats"}\n'); d = b""
+    while not d.endswith(b"\n"):
+        d += s.recv(65536)
+    s.close()
+    return json.loads(d)["l7"]["io_buffers"]
+def get(t):
+    t.sendall(b"GET / HTTP/1.1\r\nHost: www.example.test\r\n\r\n")
+    d = b""
+    while b"\r\n\r\n" not in d:
+        d += t.recv(65536)
+    head, body = d.split(b"\r\n\r\n", 1)
+    n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+    while len(body) < n:
+        body += t.recv(65536)
+    return head.split(b"\r\n")[0].decode()
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="www.example.test")
+first = get(t)
+end = time.time() + 10
+while bufs() != 0 and time.time() < end:
+    time.sleep(0.05)
+print(first, bufs(), get(t))
+PY
+eq "an idle TLS keep-alive connection holds no buffer, then serves again" \
+	"HTTP/1.1 200 OK 0 HTTP/1.1 200 OK" "$(timeout 30 python3 "$T/idle.py" "$P1" "$T/tandemd.sock" 2>&1)"
 finish
