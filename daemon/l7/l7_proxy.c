@@ -627,6 +627,9 @@ l7_conn_close(struct l7_conn *c)
 	l7_buf_give(&w->bufs, &c->rbuf);
 	l7_freelist_put(&w->recs, c->rec);
 	c->rec = NULL;
+	/* the gauge: a close can come outside a step (hang-up, timer, a
+	 * stream detached by its carrier) */
+	atomic_store_explicit(&w->stats.io_buffers, w->bufs.in_use, memory_order_relaxed);
 	if (!c->stream) {	/* a stream is not a connection of its own */
 		atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
 		STAT_DEC(w, active);

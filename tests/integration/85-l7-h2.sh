@@ -84,4 +84,5 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 eq "no I/O buffer held once the h2 clients are gone" "0" "$bufs"
+[ "$bufs" = 0 ] || { "$B/daemon/tandemctl" -s "$T/tandemd.sock" stats | jq -c .l7; ss -tanp | grep -c tandemd; ss -tan | grep -v LISTEN | grep -E ":$PL\b" ; }
 finish
