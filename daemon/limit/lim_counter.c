@@ -84,13 +84,20 @@ lim_unlock(struct lim_lock *l)
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
+/* Two cache lines. With two workers each decision finds its shard's lock
+ * line last written by the other core about half the time, and its entry line
+ * too: two cross-core transfers, one after the other, since the entry's
+ * address was read from the locked line. The slot array and its size sit in
+ * a read-mostly line (written only when the shard grows), so lim_table_hit
+ * can compute the home slot and start fetching the entry before it takes
+ * the lock, overlapping the two transfers. */
 struct lim_shard {
-	struct lim_lock lock;
-	struct lim_entry *e;
+	struct lim_entry *e;	/* read-mostly: changed only by lim_grow */
 	uint32_t nslots;
-	uint32_t count;
 	uint32_t max_count;	/* this shard's share of max_keys */
 	uint32_t max_slots;	/* slots needed for max_count at load 3/4 */
+	struct lim_lock lock __attribute__((aligned(64)));	/* written under it: */
+	uint32_t count;
 	uint64_t rng;
 	uint64_t evictions, expired, merged;
 } __attribute__((aligned(64)));
@@ -244,8 +251,9 @@ lim_grow(struct lim_shard *s, uint32_t win)
 	ne = calloc(want, sizeof(*ne));
 	if (ne == NULL)
 		return -ENOMEM;
-	s->e = ne;
-	s->nslots = (uint32_t)want;
+	/* atomic stores: lim_table_hit reads these unlocked as a prefetch hint */
+	__atomic_store_n(&s->e, ne, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->nslots, (uint32_t)want, __ATOMIC_RELAXED);
 	s->count = 0;
 	for (i = 0; i < oldn; i++) {
 		if (old[i].fp == 0)
@@ -437,7 +445,10 @@ lim_decide(struct lim_table *t, struct lim_entry *e, uint32_t limit, uint32_t bu
 			cur += e->c[0][n];
 			prev += e->c[1][n];
 		}
-		e->tick = (uint32_t)(now_ms >> 10);
+		/* store only on change: a denied decision on a hot key then
+		 * leaves the entry's line shared between the cores */
+		if (e->tick != (uint32_t)(now_ms >> 10))
+			e->tick = (uint32_t)(now_ms >> 10);
 	}
 	ceil_ = prev <= limit ? (uint64_t)limit + burst : limit;
 	num = prev * (P - el) + cur * P;	/* estimate x P */
@@ -482,7 +493,11 @@ lim_table_hit(struct lim_table *t, uint64_t fp, uint32_t limit, uint32_t burst,
 	struct lim_shard *s = lim_shard_of(t, fp);
 	struct lim_entry *e;
 	uint32_t w = lim_window(t, now_ms);
+	struct lim_entry *hint = __atomic_load_n(&s->e, __ATOMIC_RELAXED);
+	uint32_t n = __atomic_load_n(&s->nslots, __ATOMIC_RELAXED);
 
+	/* a hint only (a racing grow may make it stale; prefetch never faults) */
+	__builtin_prefetch(&hint[((uint64_t)(uint32_t)fp * n) >> 32], 1);
 	lim_lock(&s->lock);
 	e = lim_find(s, fp, w, 1);
 	lim_decide(t, e, limit, burst, now_ms, w, 1, r);
