@@ -62,6 +62,12 @@ rb_printf(struct rbuf *b, const char *fmt, ...)
 char *
 vrrp_conf_render(const struct conf_vrrp *v, const char *fifo_path)
 {
+	return vrrp_conf_render_gated(v, fifo_path, 0);
+}
+
+char *
+vrrp_conf_render_gated(const struct conf_vrrp *v, const char *fifo_path, int gated)
+{
 	struct rbuf b = { 0 };
 	size_t i, j;
 
@@ -84,7 +90,7 @@ vrrp_conf_render(const struct conf_vrrp *v, const char *fifo_path)
 			      "    virtual_router_id %u\n"
 			      "    priority %u\n"
 			      "    advert_int %u.%02u\n",
-			  g->name, g->interface, g->vrid, g->priority,
+			  g->name, g->interface, g->vrid, gated ? VRRP_GATED_PRIORITY : g->priority,
 			  g->advert_ms / 1000, (g->advert_ms % 1000) / 10);
 		if (!g->preempt)
 			rb_printf(&b, "    nopreempt\n");

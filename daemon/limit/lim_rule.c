@@ -983,6 +983,18 @@ lim_store_bans(struct lim_store *s)
 	return s->bans;
 }
 
+void
+lim_store_foreach(struct lim_store *s, lim_store_fn fn, void *arg)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->ntables; i++)
+		if (s->tables[i].name[0] != '\0')	/* superseded tables have none */
+			fn(s->tables[i].name, s->tables[i].period_ms, s->tables[i].t, arg);
+	pthread_mutex_unlock(&s->lock);
+}
+
 int
 lim_rules_bind(struct lim_rules *r, struct lim_store *s)
 {

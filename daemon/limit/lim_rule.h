@@ -45,6 +45,10 @@ void lim_store_free(struct lim_store **sp);
 /* The table of rule `name` (borrowed), NULL if none is bound; and the ban set. */
 struct lim_table *lim_store_table(struct lim_store *s, const char *name);
 struct lim_ban *lim_store_bans(struct lim_store *s);
+/* Calls fn for every table a rule is bound to (name, period, table), under
+ * the store's lock: fn must not call back into s. For the peer link. */
+typedef void (*lim_store_fn)(const char *name, uint32_t period_ms, struct lim_table *t, void *arg);
+void lim_store_foreach(struct lim_store *s, lim_store_fn fn, void *arg);
 
 /* Attaches every limited rule to its table in s, creating tables for new
  * rules (a rule keeps its counts across reloads while its name and period

@@ -1,0 +1,256 @@
+/* Unit tests for the peer link's state sync (daemon/peer/peer_sync.c and
+ * the batch records of peer_frame.c): the record codec, then two real
+ * links on loopback (TLS 1.3 with a pair-init CA) in one process, each with
+ * its own limiter store and ticket key ring: counters, bans and keys reach
+ * the other node; a node that starts fresh gets a full snapshot. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "errs.h"
+#include "l7_tls.h"
+#include "lim_ban.h"
+#include "lim_counter.h"
+#include "lim_rule.h"
+#include "peer.h"
+#include "peer_sync.h"
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+test_records(void **state)
+{
+	static const unsigned char bin[] = { 0, 1, 2, 0xfe, 0xff };
+	uint8_t v4[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 7 };
+	struct peer_rec r;
+	const char *err = NULL;
+	size_t n;
+	json_t *j;
+
+	(void)state;
+	for (n = 0; n <= sizeof(bin); n++) {	/* every padding case */
+		j = peer_rec_lim("rule-1", bin, n);
+		assert_int_equal(peer_rec_decode(j, &r, &err), 0);
+		assert_int_equal(r.kind, PEER_REC_LIM);
+		assert_string_equal(r.rule, "rule-1");
+		assert_int_equal(r.len, n);
+		assert_memory_equal(r.data, bin, n);
+		peer_rec_clear(&r);
+		json_decref(j);
+	}
+	j = peer_rec_ban(v4, 1234);
+	assert_string_equal(json_string_value(json_object_get(j, "ip")), "198.51.100.7");
+	assert_int_equal(peer_rec_decode(j, &r, &err), 0);
+	assert_memory_equal(r.addr, v4, 16);
+	assert_int_equal(r.until_ms, 1234);
+	json_decref(j);
+	j = peer_rec_ticket_keys(bin, sizeof(bin));
+	assert_int_equal(peer_rec_decode(j, &r, &err), 0);
+	assert_int_equal(r.kind, PEER_REC_TICKET_KEYS);
+	peer_rec_clear(&r);
+	json_decref(j);
+
+	/* refused: each with its reason */
+	{
+		static const char *const bad[] = {
+			"{\"k\":\"nope\"}", "{}", "{\"k\":\"health\"}",
+			"{\"k\":\"lim\",\"data\":\"AAAA\"}", "{\"k\":\"lim\",\"rule\":\"\",\"data\":\"AAAA\"}",
+			"{\"k\":\"lim\",\"rule\":\"r\",\"data\":\"AAA\"}",
+			"{\"k\":\"lim\",\"rule\":\"r\",\"data\":\"A=AA\"}",
+			"{\"k\":\"lim\",\"rule\":\"r\",\"data\":\"AA*A\"}",
+			"{\"k\":\"ticket_keys\"}", "{\"k\":\"ban\",\"ip\":\"1.2.3.4\"}",
+			"{\"k\":\"ban\",\"ip\":\"1.2.3.4\",\"until\":0}",
+			"{\"k\":\"ban\",\"ip\":\"1.2.3\",\"until\":5}",
+			"{\"k\":\"ban\",\"ip\":5,\"until\":5}",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			j = json_loads(bad[i], 0, NULL);
+			assert_non_null(j);
+			err = NULL;
+			if (peer_rec_decode(j, &r, &err) != -EBADMSG)
+				fail_msg("accepted %s", bad[i]);
+			assert_non_null(err);
+			peer_rec_clear(&r);
+			json_decref(j);
+		}
+	}
+}
+
+/* One node: its store, key ring, hooks and link. */
+struct node {
+	struct lim_rules *rules;
+	struct lim_store *store;
+	struct l7_tls_keys *keys;
+	struct peer_sync *sync;
+	struct peer *peer;
+	char dir[300], listen[64], connect[64];
+};
+
+static const char *const rules_json =
+	"{\"rules\": [{\"name\": \"api\", \"limit\": {\"requests\": 100, \"period_s\": 60}}]}";
+
+static void
+node_start(struct node *n, uint32_t slot, uint64_t key_time)
+{
+	static const uint64_t seed[2] = { 0x1234, 0x5678 };
+	struct peer_opts o = { 0 };
+	struct errs e;
+
+	errs_init(&e);
+	n->rules = lim_rules_parse_text(rules_json, strlen(rules_json), &e);
+	assert_non_null(n->rules);
+	errs_release(&e);
+	n->store = lim_store_new(slot, seed, 1000);
+	assert_non_null(n->store);
+	assert_int_equal(lim_rules_bind(n->rules, n->store), 0);
+	n->keys = l7_tls_keys_new(key_time, 3600);
+	assert_non_null(n->keys);
+	n->sync = peer_sync_new(n->store, n->keys);
+	assert_non_null(n->sync);
+	o.listen = n->listen;
+	o.connect = n->connect;
+	o.dir = n->dir;
+	o.sync = peer_sync_ops(n->sync);
+	o.gate_ms = 600000;	/* only a full batch opens the gate here */
+	assert_int_equal(peer_start(&o, &n->peer), 0);
+}
+
+static void
+node_stop(struct node *n)
+{
+	peer_stop(&n->peer);
+	peer_sync_free(&n->sync);
+	lim_rules_free(&n->rules);
+	lim_store_free(&n->store);
+	l7_tls_keys_free(&n->keys);
+}
+
+/* Polls cond for up to 10 s (generous: a loaded CI box). */
+#define WAIT_FOR(cond)                                                       \
+	do {                                                                     \
+		int w_;                                                          \
+		for (w_ = 0; w_ < 1000 && !(cond); w_++)                          \
+			usleep(10000);                                               \
+		if (!(cond))                                                     \
+			fail_msg("timed out waiting for %s", #cond);                 \
+	} while (0)
+
+static int
+same_current_key(struct node *a, struct node *b)
+{
+	struct l7_tls_ticket_key ka[L7_TLS_KEYS_MAX], kb[L7_TLS_KEYS_MAX];
+
+	return l7_tls_keys_get(a->keys, ka, L7_TLS_KEYS_MAX) > 0 &&
+	       l7_tls_keys_get(b->keys, kb, L7_TLS_KEYS_MAX) > 0 &&
+	       memcmp(ka[0].name, kb[0].name, sizeof(ka[0].name)) == 0 &&
+	       memcmp(ka[0].aes, kb[0].aes, sizeof(ka[0].aes)) == 0;
+}
+
+static void
+test_pair(void **state)
+{
+	char tmp[] = "/tmp/tandem-sync-XXXXXX", msg[256], cmd[300];
+	struct node a = { 0 }, b = { 0 };
+	uint8_t banned[4] = { 203, 0, 113, 9 };
+	int port = 20000 + (int)(getpid() % 20000), i;
+	struct lim_result r;
+	uint64_t fp, now;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmp));
+	snprintf(cmd, sizeof(cmd), "%s/pki", tmp);
+	assert_int_equal(peer_pki_pair_init(cmd, "lb-a", "lb-b", msg, sizeof(msg)), 0);
+	snprintf(a.dir, sizeof(a.dir), "%s/pki/lb-a", tmp);
+	snprintf(b.dir, sizeof(b.dir), "%s/pki/lb-b", tmp);
+	snprintf(a.listen, sizeof(a.listen), "127.0.0.1:%d", port);
+	snprintf(b.listen, sizeof(b.listen), "127.0.0.1:%d", port + 1);
+	snprintf(a.connect, sizeof(a.connect), "%s", b.listen);
+	snprintf(b.connect, sizeof(b.connect), "%s", a.listen);
+
+	node_start(&a, 0, 1000);
+	node_start(&b, 1, 2000);	/* B's ring is newer: A takes it */
+	WAIT_FOR(peer_synced(a.peer) && peer_synced(b.peer));
+	WAIT_FOR(same_current_key(&a, &b));
+
+	/* 90 of 100 on A: B sees them, and admits only the other 10. */
+	fp = lim_table_key(lim_store_table(a.store, "api"), "client-1", 8);
+	now = wall_ms();
+	for (i = 0; i < 90; i++) {
+		lim_table_hit(lim_store_table(a.store, "api"), fp, 100, 0, now, &r);
+		assert_true(r.allow);
+	}
+	WAIT_FOR(lim_table_count(lim_store_table(b.store, "api"), fp, wall_ms()) == 90);
+	for (i = 0; i < 10; i++) {
+		lim_table_hit(lim_store_table(b.store, "api"), fp, 100, 0, wall_ms(), &r);
+		assert_true(r.allow);
+	}
+	lim_table_hit(lim_store_table(b.store, "api"), fp, 100, 0, wall_ms(), &r);
+	assert_false(r.allow);
+	/* ... and B's 10 reach A (both ways). */
+	WAIT_FOR(lim_table_count(lim_store_table(a.store, "api"), fp, wall_ms()) == 100);
+
+	/* A ban on A reaches B with its expiry. */
+	now = wall_ms();
+	lim_ban_add(lim_store_bans(a.store), AF_INET, banned, now + 600000);
+	WAIT_FOR(lim_ban_check(lim_store_bans(b.store), AF_INET, banned, wall_ms()) == now + 600000);
+
+	/* A rotates its ticket key later: B takes A's ring. */
+	assert_int_equal(l7_tls_keys_rotate(a.keys, 5000), 0);
+	WAIT_FOR(same_current_key(&a, &b));
+
+	/* B restarts with nothing: it gets A's whole state in a full batch
+	 * (counts of both slots, the ban, the keys) and only then is synced. */
+	node_stop(&b);
+	node_start(&b, 1, 3000);
+	WAIT_FOR(peer_synced(b.peer));
+	WAIT_FOR(lim_table_count(lim_store_table(b.store, "api"), fp, wall_ms()) == 100);
+	assert_int_equal(lim_ban_check(lim_store_bans(b.store), AF_INET, banned, wall_ms()), now + 600000);
+	WAIT_FOR(same_current_key(&a, &b));
+	{
+		json_t *st = peer_status_json(a.peer);
+
+		assert_true(json_integer_value(json_object_get(json_object_get(st, "sync"),
+							      "records_applied")) > 0);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "sync"),
+								   "records_refused")), 0);
+		assert_true(json_is_integer(json_object_get(json_object_get(st, "sync"), "lag_p99_ms")));
+		json_decref(st);
+	}
+	node_stop(&a);
+	node_stop(&b);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_pair),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
