@@ -43,6 +43,7 @@
 #include "log.h"
 #include "loop.h"
 #include "vrrp.h"
+#include "vrrp__child.h"
 
 #define VRRP_FIFO_LINE_MAX 512
 #define VRRP_CHECK_TIMEOUT_MS 5000
@@ -359,88 +360,15 @@ vrrp_fifo_close(struct vrrp *v)
 
 /* ------------------------------------------------------------- children */
 
-/* In a fresh child, before exec: die with tandemd, undo what tandemd set for
- * itself (blocked signals, SIGPIPE ignored). Async-signal-safe only. */
-static void
-vrrp_child_setup(pid_t parent)
-{
-	sigset_t none;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(1);	/* tandemd died before prctl took effect */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-}
-
 /* Runs `keepalived -t -f path`, collecting its output into msg. Returns the
  * exit status (0 = accepted), or -errno when it could not be run. */
 static int
 vrrp_run_check(struct vrrp *v, const char *path, char *msg, size_t msglen)
 {
-	char *const argv[] = { v->keepalived, "-t", "-f", (char *)path, NULL };
-	pid_t parent = getpid(), pid;
-	uint64_t deadline = loop_clock_ms() + VRRP_CHECK_TIMEOUT_MS;
-	size_t used = 0;
-	int p[2], status = 0, rc;
-
 	msg[0] = '\0';
 	if (v->priv_fd > 0)	/* the supervisor checks its own copy of path */
 		return (int)vrrp_priv_call(v->priv_fd, "CHECK", msg, msglen, NULL);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		close(p[0]);
-		close(p[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		vrrp_child_setup(parent);
-		dup2(p[1], STDOUT_FILENO);
-		dup2(p[1], STDERR_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	for (;;) {
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		uint64_t now = loop_clock_ms();
-		char tmp[512];
-		ssize_t n;
-
-		if (now >= deadline) {
-			kill(pid, SIGKILL);
-			snprintf(msg, msglen, "keepalived -t did not finish in %d ms",
-				 VRRP_CHECK_TIMEOUT_MS);
-			break;
-		}
-		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
-			break;
-		n = read(p[0], tmp, sizeof(tmp));
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			break;
-		}
-		if (used + 1 < msglen) {
-			size_t k = (size_t)n < msglen - used - 1 ? (size_t)n : msglen - used - 1;
-
-			memcpy(msg + used, tmp, k);
-			used += k;
-			msg[used] = '\0';
-		}
-	}
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return -ENOENT;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return vrrp_keepalived_check(v->keepalived, path, VRRP_CHECK_TIMEOUT_MS, msg, msglen);
 }
 
 static void

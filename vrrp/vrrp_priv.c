@@ -54,6 +54,7 @@
 #include "log.h"
 #include <syslog.h>
 #include "vrrp.h"
+#include "vrrp__child.h"
 
 #define VRRP_PRIV_MAX_CONF (1024 * 1024)
 #define VRRP_PRIV_STOP_MS 5000
@@ -227,88 +228,14 @@ out:
 
 /* ------------------------------------------------------- keepalived */
 
-static void
-vrrp_priv_child_setup(pid_t parent)
-{
-	sigset_t none;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(1);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-}
-
 /* keepalived -t on our copy of the candidate: status, output into msg. */
 static int
 vrrp_priv_check(struct vrrp_priv *p, char *msg, size_t msglen)
 {
-	char *const argv[] = { (char *)p->keepalived, "-t", "-f", p->check_conf, NULL };
-	pid_t parent = getpid(), pid;
-	struct timespec t0, t;
-	size_t used = 0;
-	int fds[2], status = 0, rc;
-
 	msg[0] = '\0';
-	rc = vrrp_priv_install(p, p->run_new, p->check_conf, msg, msglen);
-	if (rc < 0)
+	if (vrrp_priv_install(p, p->run_new, p->check_conf, msg, msglen) < 0)
 		return 1;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		vrrp_priv_child_setup(parent);
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-		char tmp[512];
-		long ms;
-		ssize_t n;
-
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (ms >= VRRP_PRIV_CHECK_MS) {
-			kill(pid, SIGKILL);
-			snprintf(msg, msglen, "keepalived -t did not finish in %d ms", VRRP_PRIV_CHECK_MS);
-			break;
-		}
-		if (poll(&pfd, 1, (int)(VRRP_PRIV_CHECK_MS - ms)) < 0 && errno != EINTR)
-			break;
-		n = read(fds[0], tmp, sizeof(tmp));
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			break;
-		}
-		if (used + 1 < msglen) {
-			size_t k = (size_t)n < msglen - used - 1 ? (size_t)n : msglen - used - 1;
-
-			memcpy(msg + used, tmp, k);
-			used += k;
-			msg[used] = '\0';
-		}
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return -ENOENT;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return vrrp_keepalived_check(p->keepalived, p->check_conf, VRRP_PRIV_CHECK_MS, msg, msglen);
 }
 
 /* Starts keepalived on our copy of the live file; pid or -errno. */
@@ -334,7 +261,7 @@ vrrp_priv_start(struct vrrp_priv *p, char *why, size_t whylen)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		vrrp_priv_child_setup(parent);
+		vrrp_child_setup(parent);
 		execvp(argv[0], argv);
 		_exit(127);
 	}

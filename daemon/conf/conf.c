@@ -23,21 +23,10 @@
 #include "conf__l4nft.h"
 #include "conf__vrrp.h"
 #include "errs.h"
+#include "jfield.h"
 #include "conf__priv.h"
 
-#define PATH_LEN CONF__PATH_LEN
-
-/* Formats a JSON path into a PATH_LEN buffer; a too-long path is cut short,
- * which only shortens an error message. */
-static void __attribute__((format(printf, 2, 3)))
-conf_pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out, PATH_LEN, fmt, ap);
-	va_end(ap);
-}
+#define PATH_LEN JF_PATH_LEN
 
 static int
 conf_oom(struct conf_ctx *x)
@@ -50,61 +39,20 @@ conf_oom(struct conf_ctx *x)
 static void
 conf_check_keys(struct conf_ctx *x, json_t *obj, const char *path, const char *const *allowed)
 {
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		const char *const *a;
-		int known = 0;
-
-		(void)v;
-		for (a = allowed; *a != NULL; a++)
-			if (strcmp(*a, key) == 0)
-				known = 1;
-		if (!known) {
-			char p[PATH_LEN];
-
-			conf_pathf(p, "%s.%s", path, key);
-			errs_add(x->errs, p, "unknown field");
-		}
-	}
+	jf_check_keys(x->errs, obj, path, allowed);
 }
 
 int
 conf_name_valid(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > CONF_NAME_MAX || !isalnum((unsigned char)s[0]))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
+	return jf_name_valid(s, CONF_NAME_MAX);
 }
 
 /* Fetches a string field; required fields report absence. NULL when invalid. */
 static const char *
 conf_get_str(struct conf_ctx *x, json_t *obj, const char *path, const char *key, int required)
 {
-	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
-
-	conf_pathf(p, "%s.%s", path, key);
-	if (v == NULL) {
-		if (required)
-			errs_add(x->errs, p, "is required");
-		return NULL;
-	}
-	if (!json_is_string(v)) {
-		errs_add(x->errs, p, "must be a string");
-		return NULL;
-	}
-	if (strlen(json_string_value(v)) != json_string_length(v)) {
-		errs_add(x->errs, p, "must not contain NUL");
-		return NULL;
-	}
-	return json_string_value(v);
+	return jf_str(x->errs, obj, path, key, required);
 }
 
 /* Fetches an integer field in [lo, hi]; returns 0 and sets *out, or -1. */
@@ -112,47 +60,14 @@ static int
 conf_get_int(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
 	     long lo, long hi, int required, long dflt, long *out)
 {
-	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
-
-	conf_pathf(p, "%s.%s", path, key);
-	*out = dflt;
-	if (v == NULL) {
-		if (required) {
-			errs_add(x->errs, p, "is required");
-			return -1;
-		}
-		return 0;
-	}
-	if (!json_is_integer(v)) {
-		errs_add(x->errs, p, "must be an integer");
-		return -1;
-	}
-	if (json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		errs_add(x->errs, p, "must be between %ld and %ld", lo, hi);
-		return -1;
-	}
-	*out = (long)json_integer_value(v);
-	return 0;
+	return jf_int(x->errs, obj, path, key, lo, hi, required, dflt, out);
 }
 
 static int
 conf_get_bool(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
 	      int dflt, bool *out)
 {
-	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
-
-	*out = dflt;
-	if (v == NULL)
-		return 0;
-	if (!json_is_boolean(v)) {
-		conf_pathf(p, "%s.%s", path, key);
-		errs_add(x->errs, p, "must be true or false");
-		return -1;
-	}
-	*out = json_is_true(v);
-	return 0;
+	return jf_bool(x->errs, obj, path, key, dflt, out);
 }
 
 /* Shared with conf_l7.c (conf__priv.h). */
@@ -229,7 +144,7 @@ conf_endpoint(struct conf_ctx *x, json_t *obj, const char *path, const char **ad
 	if (conf_addr(*addr, *port, sa, salen) < 0) {
 		char pp[PATH_LEN];
 
-		conf_pathf(pp, "%s.address", path);
+		jf_pathf(pp, "%s.address", path);
 		errs_add(x->errs, pp, "must be a numeric IPv4 or IPv6 address");
 		return -1;
 	}
@@ -246,7 +161,7 @@ conf_get_array(struct conf_ctx *x, json_t *root, const char *key, json_t **arr)
 	if (*arr == NULL)
 		return 0;
 	if (!json_is_array(*arr)) {
-		conf_pathf(p, "$.%s", key);
+		jf_pathf(p, "$.%s", key);
 		errs_add(x->errs, p, "must be an array");
 		*arr = NULL;
 		return -1;
@@ -267,7 +182,7 @@ conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 		char path[PATH_LEN];
 		const char *name;
 
-		conf_pathf(path, "$.listeners[%zu]", i);
+		jf_pathf(path, "$.listeners[%zu]", i);
 		l->index = i;
 		l->name = "";	/* later listeners compare names with this one */
 		if (!json_is_object(o)) {
@@ -279,7 +194,7 @@ conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 		if (name != NULL && !conf_name_valid(name)) {
 			char p[PATH_LEN];
 
-			conf_pathf(p, "%s.name", path);
+			jf_pathf(p, "%s.name", path);
 			errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
 		}
 		l->name = name ? arena_strdup(c->arena, name) : "";
@@ -291,13 +206,13 @@ conf_parse_listeners(struct conf_ctx *x, json_t *arr)
 			char p[PATH_LEN];
 
 			if (name != NULL && strcmp(c->listeners[j].name, name) == 0) {
-				conf_pathf(p, "%s.name", path);
+				jf_pathf(p, "%s.name", path);
 				errs_add(x->errs, p, "duplicate listener name \"%s\"", name);
 			}
 			if (l->address != NULL && c->listeners[j].address != NULL &&
 			    l->port == c->listeners[j].port &&
 			    strcmp(l->address, c->listeners[j].address) == 0) {
-				conf_pathf(p, "%s.port", path);
+				jf_pathf(p, "%s.port", path);
 				errs_add(x->errs, p, "%s:%u is already used by listener \"%s\"",
 					 l->address, l->port, c->listeners[j].name);
 			}
@@ -326,7 +241,7 @@ conf_parse_members(struct conf_ctx *x, struct conf_pool *pool, json_t *arr, cons
 		char path[PATH_LEN], id[PATH_LEN];
 		long w;
 
-		conf_pathf(path, "%s.members[%zu]", ppath, i);
+		jf_pathf(path, "%s.members[%zu]", ppath, i);
 		if (!json_is_object(o)) {
 			errs_add(x->errs, path, "must be an object");
 			continue;
@@ -334,7 +249,7 @@ conf_parse_members(struct conf_ctx *x, struct conf_pool *pool, json_t *arr, cons
 		conf_check_keys(x, o, path, keys);
 		if (conf_endpoint(x, o, path, &m->address, &m->port, &m->sa, &m->salen) == 0) {
 			m->address = arena_strdup(c->arena, m->address);
-			conf_pathf(id, strchr(m->address, ':') ? "%s/[%s]:%u" : "%s/%s:%u",
+			jf_pathf(id, strchr(m->address, ':') ? "%s/[%s]:%u" : "%s/%s:%u",
 				 pool->name, m->address, m->port);
 			m->id = arena_strdup(c->arena, id);
 		} else {
@@ -369,7 +284,7 @@ conf_parse_pools(struct conf_ctx *x, json_t *arr)
 		const char *name;
 		json_t *members;
 
-		conf_pathf(path, "$.pools[%zu]", i);
+		jf_pathf(path, "$.pools[%zu]", i);
 		pool->index = i;
 		pool->name = "";
 		if (!json_is_object(o)) {
@@ -378,7 +293,7 @@ conf_parse_pools(struct conf_ctx *x, json_t *arr)
 		}
 		conf_check_keys(x, o, path, keys);
 		name = conf_get_str(x, o, path, "name", 1);
-		conf_pathf(p, "%s.name", path);
+		jf_pathf(p, "%s.name", path);
 		if (name != NULL && !conf_name_valid(name))
 			errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
 		if (name != NULL)
@@ -387,7 +302,7 @@ conf_parse_pools(struct conf_ctx *x, json_t *arr)
 			if (strcmp(c->pools[j].name, name) == 0)
 				errs_add(x->errs, p, "duplicate pool name \"%s\"", name);
 		members = json_object_get(o, "members");
-		conf_pathf(p, "%s.members", path);
+		jf_pathf(p, "%s.members", path);
 		if (members == NULL)
 			errs_add(x->errs, p, "is required");
 		else if (!json_is_array(members))
@@ -439,7 +354,7 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		const char *name, *s;
 		long prio;
 
-		conf_pathf(path, "$.routes[%zu]", i);
+		jf_pathf(path, "$.routes[%zu]", i);
 		r->name = "";
 		if (!json_is_object(o)) {
 			errs_add(x->errs, path, "must be an object");
@@ -447,7 +362,7 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		}
 		conf_check_keys(x, o, path, keys);
 		name = conf_get_str(x, o, path, "name", 1);
-		conf_pathf(p, "%s.name", path);
+		jf_pathf(p, "%s.name", path);
 		if (name != NULL && !conf_name_valid(name))
 			errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
 		if (name != NULL)
@@ -460,7 +375,7 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		if (s != NULL) {
 			r->listener = conf_listener_find(c, s);
 			if (r->listener == NULL) {
-				conf_pathf(p, "%s.listener", path);
+				jf_pathf(p, "%s.listener", path);
 				errs_add(x->errs, p, "no listener named \"%s\"", s);
 			}
 		}
@@ -469,14 +384,14 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		if (s != NULL) {
 			r->pool = conf_pool_find(c, s);
 			if (r->pool == NULL) {
-				conf_pathf(p, "%s.pool", path);
+				jf_pathf(p, "%s.pool", path);
 				errs_add(x->errs, p, "no pool named \"%s\"", s);
 			}
 		}
 		s = conf_get_str(x, o, path, "host", 0);
 		r->host = "";
 		if (s != NULL) {
-			conf_pathf(p, "%s.host", path);
+			jf_pathf(p, "%s.host", path);
 			/* "*" means any host, like "" (a port never matches: the
 			 * request's Host is compared without its port). */
 			if (strncmp(s, "*.", 2) == 0 && conf_host_valid(s + 1) && s[2] != '\0') {
@@ -502,7 +417,7 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 		s = conf_get_str(x, o, path, "path_prefix", 0);
 		r->path_prefix = "/";
 		if (s != NULL) {
-			conf_pathf(p, "%s.path_prefix", path);
+			jf_pathf(p, "%s.path_prefix", path);
 			if (!conf_path_valid(s))
 				errs_add(x->errs, p, "must start with '/' and contain no spaces or control characters");
 			else
@@ -622,7 +537,7 @@ conf_report_dups(struct conf_ctx *x, struct conf_dupkey *keys, size_t n, const c
 
 		if (keys[i].key[0] == '\0' || strcmp(keys[i].key, keys[i - 1].key) != 0)
 			continue;
-		conf_pathf(p, "%s[%zu]%s", prefix, keys[i].index, suffix);
+		jf_pathf(p, "%s[%zu]%s", prefix, keys[i].index, suffix);
 		errs_add(x->errs, p, "duplicate %s", what);
 	}
 }
@@ -669,7 +584,7 @@ conf_parse_l4_reals(struct conf_ctx *x, struct conf_l4_service *svc, json_t *arr
 		const char *s;
 		long v;
 
-		conf_pathf(path, "%s.reals[%zu]", spath, i);
+		jf_pathf(path, "%s.reals[%zu]", spath, i);
 		dk[i].index = i;
 		if (!json_is_object(o)) {
 			errs_add(x->errs, path, "must be an object");
@@ -677,7 +592,7 @@ conf_parse_l4_reals(struct conf_ctx *x, struct conf_l4_service *svc, json_t *arr
 		}
 		conf_check_keys(x, o, path, keys);
 		s = conf_get_str(x, o, path, "address", 1);
-		conf_pathf(p, "%s.address", path);
+		jf_pathf(p, "%s.address", path);
 		if (s != NULL && conf_l4_addr(s, &r->af, r->addr) < 0) {
 			errs_add(x->errs, p, "must be a numeric IPv4 or IPv6 address");
 			s = NULL;
@@ -695,13 +610,13 @@ conf_parse_l4_reals(struct conf_ctx *x, struct conf_l4_service *svc, json_t *arr
 		conf_get_int(x, o, path, "lower_threshold", 0, 0x7fffffffL, 0, 0, &v);
 		r->l_threshold = (unsigned)v;
 		if (r->u_threshold != 0 && r->l_threshold > r->u_threshold) {
-			conf_pathf(p, "%s.lower_threshold", path);
+			jf_pathf(p, "%s.lower_threshold", path);
 			errs_add(x->errs, p, "must not be above upper_threshold");
 		}
 		r->forward = CONF_L4_NAT;
 		s = conf_get_str(x, o, path, "forward", 0);
 		if (s != NULL) {
-			conf_pathf(p, "%s.forward", path);
+			jf_pathf(p, "%s.forward", path);
 			if (strcmp(s, "nat") == 0)
 				r->forward = CONF_L4_NAT;
 			else if (strcmp(s, "dr") == 0)
@@ -713,7 +628,7 @@ conf_parse_l4_reals(struct conf_ctx *x, struct conf_l4_service *svc, json_t *arr
 		}
 		r->tunnel_type = CONF_L4_TUN_IPIP;
 		s = conf_get_str(x, o, path, "tunnel_type", 0);
-		conf_pathf(p, "%s.tunnel_type", path);
+		jf_pathf(p, "%s.tunnel_type", path);
 		if (s != NULL && r->forward != CONF_L4_TUNNEL)
 			errs_add(x->errs, p, "only for \"forward\": \"tunnel\"");
 		else if (s != NULL && strcmp(s, "ipip") == 0)
@@ -726,7 +641,7 @@ conf_parse_l4_reals(struct conf_ctx *x, struct conf_l4_service *svc, json_t *arr
 			errs_add(x->errs, p, "must be \"ipip\", \"gue\" or \"gre\"");
 		conf_get_int(x, o, path, "tunnel_port", 1, 65535, 0, 0, &v);
 		r->tunnel_port = (uint16_t)v;
-		conf_pathf(p, "%s.tunnel_port", path);
+		jf_pathf(p, "%s.tunnel_port", path);
 		if (r->tunnel_type == CONF_L4_TUN_GUE && r->forward == CONF_L4_TUNNEL && v == 0)
 			errs_add(x->errs, p, "is required for a gue tunnel");
 		if (v != 0 && r->tunnel_type != CONF_L4_TUN_GUE)
@@ -734,22 +649,22 @@ conf_parse_l4_reals(struct conf_ctx *x, struct conf_l4_service *svc, json_t *arr
 		/* IPVS forwards to another address family only through a tunnel. */
 		if (r->address != NULL && svc->af != 0 && r->af != svc->af &&
 		    r->forward != CONF_L4_TUNNEL) {
-			conf_pathf(p, "%s.address", path);
+			jf_pathf(p, "%s.address", path);
 			errs_add(x->errs, p, "must be of the service's address family (or use a tunnel)");
 		}
 		if (r->address != NULL) {
 			char a[INET6_ADDRSTRLEN];
 
 			inet_ntop(r->af, r->addr, a, sizeof(a));
-			conf_pathf(dk[i].key, "%s|%u", a, r->port);
-			conf_pathf(id, r->af == AF_INET6 ? "%s/[%s]:%u" : "%s/%s:%u", svc->name, a, r->port);
+			jf_pathf(dk[i].key, "%s|%u", a, r->port);
+			jf_pathf(id, r->af == AF_INET6 ? "%s/[%s]:%u" : "%s/%s:%u", svc->name, a, r->port);
 			r->id = arena_strdup(c->arena, id);
 		}
 	}
 	{
 		char pre[PATH_LEN];
 
-		conf_pathf(pre, "%s.reals", spath);
+		jf_pathf(pre, "%s.reals", spath);
 		conf_report_dups(x, dk, svc->nreals, "real server (address and port)", pre, "");
 	}
 	free(dk);
@@ -771,17 +686,17 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 
 	conf_check_keys(x, o, path, keys);
 	s = conf_get_str(x, o, path, "name", 1);
-	conf_pathf(p, "%s.name", path);
+	jf_pathf(p, "%s.name", path);
 	if (s != NULL && !conf_name_valid(s)) {
 		errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
 		s = NULL;
 	}
 	svc->name = s ? arena_strdup(c->arena, s) : "";
 	if (s != NULL)
-		conf_pathf(nk->key, "%s", s);
+		jf_pathf(nk->key, "%s", s);
 
 	s = conf_get_str(x, o, path, "protocol", 1);
-	conf_pathf(p, "%s.protocol", path);
+	jf_pathf(p, "%s.protocol", path);
 	if (s != NULL && strcmp(s, "tcp") == 0)
 		svc->protocol = CONF_L4_TCP;
 	else if (s != NULL && strcmp(s, "udp") == 0)
@@ -793,34 +708,34 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 
 	if (svc->protocol == CONF_L4_FWMARK) {
 		if (json_object_get(o, "address") != NULL) {
-			conf_pathf(p, "%s.address", path);
+			jf_pathf(p, "%s.address", path);
 			errs_add(x->errs, p, "a fwmark service has no address (use \"family\")");
 		}
 		if (json_object_get(o, "port") != NULL) {
-			conf_pathf(p, "%s.port", path);
+			jf_pathf(p, "%s.port", path);
 			errs_add(x->errs, p, "a fwmark service has no port");
 		}
 		conf_get_int(x, o, path, "fwmark", 1, 0xffffffffL, 1, 0, &n);
 		svc->fwmark = (uint32_t)n;
 		svc->af = AF_INET;
 		s = conf_get_str(x, o, path, "family", 0);
-		conf_pathf(p, "%s.family", path);
+		jf_pathf(p, "%s.family", path);
 		if (s != NULL && strcmp(s, "ipv6") == 0)
 			svc->af = AF_INET6;
 		else if (s != NULL && strcmp(s, "ipv4") != 0)
 			errs_add(x->errs, p, "must be \"ipv4\" or \"ipv6\"");
-		conf_pathf(ik->key, "fwmark|%u|%d", svc->fwmark, svc->af);
+		jf_pathf(ik->key, "fwmark|%u|%d", svc->fwmark, svc->af);
 	} else if (svc->protocol != 0) {
 		if (json_object_get(o, "fwmark") != NULL) {
-			conf_pathf(p, "%s.fwmark", path);
+			jf_pathf(p, "%s.fwmark", path);
 			errs_add(x->errs, p, "only for \"protocol\": \"fwmark\"");
 		}
 		if (json_object_get(o, "family") != NULL) {
-			conf_pathf(p, "%s.family", path);
+			jf_pathf(p, "%s.family", path);
 			errs_add(x->errs, p, "only for \"protocol\": \"fwmark\" (the address gives the family)");
 		}
 		s = conf_get_str(x, o, path, "address", 1);
-		conf_pathf(p, "%s.address", path);
+		jf_pathf(p, "%s.address", path);
 		if (s != NULL && conf_l4_addr(s, &svc->af, svc->addr) < 0) {
 			errs_add(x->errs, p, "must be a numeric IPv4 or IPv6 address");
 			s = NULL;
@@ -832,13 +747,13 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 			char a[INET6_ADDRSTRLEN];
 
 			inet_ntop(svc->af, svc->addr, a, sizeof(a));
-			conf_pathf(ik->key, "%s|%s|%u", svc->protocol == CONF_L4_TCP ? "tcp" : "udp",
+			jf_pathf(ik->key, "%s|%s|%u", svc->protocol == CONF_L4_TCP ? "tcp" : "udp",
 				   a, svc->port);
 		}
 	}
 
 	sched = conf_get_str(x, o, path, "scheduler", 0);
-	conf_pathf(p, "%s.scheduler", path);
+	jf_pathf(p, "%s.scheduler", path);
 	svc->scheduler = "wlc";
 	if (sched != NULL) {
 		const char *const *k;
@@ -851,7 +766,7 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 			svc->scheduler = *k;
 	}
 	v = json_object_get(o, "flags");
-	conf_pathf(p, "%s.flags", path);
+	jf_pathf(p, "%s.flags", path);
 	if (v != NULL && !json_is_array(v)) {
 		errs_add(x->errs, p, "must be an array of strings");
 	} else if (v != NULL) {
@@ -861,7 +776,7 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 			const char *fs = json_string_value(f);
 			int sh = strcmp(svc->scheduler, "sh") == 0, mh = strcmp(svc->scheduler, "mh") == 0;
 
-			conf_pathf(p, "%s.flags[%zu]", path, i);
+			jf_pathf(p, "%s.flags[%zu]", path, i);
 			if (fs == NULL)
 				errs_add(x->errs, p, "must be a string");
 			else if (strcmp(fs, "one-packet") == 0)
@@ -881,7 +796,7 @@ conf_parse_l4_service(struct conf_ctx *x, struct conf_l4_service *svc, json_t *o
 	svc->persistence_netmask = (unsigned)n;
 
 	v = json_object_get(o, "reals");
-	conf_pathf(p, "%s.reals", path);
+	jf_pathf(p, "%s.reals", path);
 	if (v == NULL)
 		svc->nreals = 0;
 	else if (!json_is_array(v))
@@ -937,7 +852,7 @@ conf_parse_l4(struct conf_ctx *x, json_t *l4)
 	json_array_foreach(arr, i, o) {
 		char path[PATH_LEN];
 
-		conf_pathf(path, "$.l4.services[%zu]", i);
+		jf_pathf(path, "$.l4.services[%zu]", i);
 		nk[i].index = ik[i].index = i;
 		c->l4.services[i].name = "";
 		if (!json_is_object(o)) {

@@ -7,6 +7,7 @@
 
 #include "conf-t.h"
 #include "errs-t.h"
+#include "jfield.h"
 
 /*
  * Shared between the files of the conf module only (conf.c, conf_l7.c):
@@ -14,7 +15,7 @@
  * JSON path of the field and never stop at the first one.
  */
 
-#define CONF__PATH_LEN 160
+#define CONF__PATH_LEN JF_PATH_LEN
 
 struct conf_ctx {
 	struct conf *c;

@@ -18,6 +18,7 @@
 #include "conf__l4nft.h"
 #include "conf__vrrp.h"
 #include "errs.h"
+#include "jfield.h"
 
 #define PATH_LEN 256
 
@@ -123,40 +124,20 @@ conf_cidr_list(struct conf *c, json_t *v, const char *path, struct conf_l4_cidr 
 	}
 }
 
-/* An optional integer in [lo, hi]; dflt when absent. */
+/* An optional integer in [lo, hi]; dflt when absent or invalid. */
 static unsigned
 conf_uint(json_t *o, const char *path, const char *key, long lo, long hi, long dflt, struct errs *errs)
 {
-	json_t *v = json_object_get(o, key);
-	char p[PATH_LEN];
+	long v;
 
-	if (v == NULL)
-		return (unsigned)dflt;
-	snprintf(p, sizeof(p), "%s.%s", path, key);
-	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		errs_add(errs, p, "must be an integer from %ld to %ld", lo, hi);
-		return (unsigned)dflt;
-	}
-	return (unsigned)json_integer_value(v);
+	jf_int(errs, o, path, key, lo, hi, 0, dflt, &v);
+	return (unsigned)v;
 }
 
 static void
 conf_keys(json_t *o, const char *path, const char *const *allowed, struct errs *errs)
 {
-	const char *key;
-	char p[PATH_LEN];
-	json_t *v;
-
-	json_object_foreach(o, key, v) {
-		const char *const *k;
-
-		for (k = allowed; *k != NULL && strcmp(*k, key) != 0; k++)
-			;
-		if (*k == NULL) {
-			snprintf(p, sizeof(p), "%s.%s", path, key);
-			errs_add(errs, p, "unknown key");
-		}
-	}
+	jf_check_keys(errs, o, path, allowed);
 }
 
 void

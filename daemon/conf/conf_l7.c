@@ -33,17 +33,6 @@
 
 #define PATH_LEN CONF__PATH_LEN
 
-/* Formats a JSON path into a PATH_LEN buffer (cut short when too long). */
-static void __attribute__((format(printf, 2, 3)))
-conf_l7_pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out, PATH_LEN, fmt, ap);
-	va_end(ap);
-}
-
 static void __attribute__((format(printf, 3, 4)))
 conf_l7_err(struct conf_ctx *x, const char *path, const char *fmt, ...)
 {
@@ -62,7 +51,7 @@ conf_l7_obj(struct conf_ctx *x, json_t *o, const char *path, const char *key, ch
 {
 	json_t *v = json_object_get(o, key);
 
-	conf_l7_pathf(sub, "%s.%s", path, key);
+	jf_pathf(sub, "%s.%s", path, key);
 	if (v == NULL)
 		return NULL;
 	if (!json_is_object(v)) {
@@ -228,7 +217,7 @@ conf_l7_cidrs(struct conf_ctx *x, json_t *o, const char *path, const char *key,
 	out->n = 0;
 	if (arr == NULL)
 		return;
-	conf_l7_pathf(p, "%s.%s", path, key);
+	jf_pathf(p, "%s.%s", path, key);
 	if (!json_is_array(arr)) {
 		errs_add(x->errs, p, "must be an array of addresses or networks (\"10.0.0.0/8\")");
 		return;
@@ -239,7 +228,7 @@ conf_l7_cidrs(struct conf_ctx *x, json_t *o, const char *path, const char *key,
 		return;
 	}
 	json_array_foreach(arr, i, v) {
-		conf_l7_pathf(p, "%s.%s[%zu]", path, key, i);
+		jf_pathf(p, "%s.%s[%zu]", path, key, i);
 		if (!json_is_string(v) || conf_cidr_parse(json_string_value(v), &out->v[out->n]) < 0)
 			errs_add(x->errs, p, "must be a numeric address or network such as \"10.0.0.0/8\"");
 		else
@@ -299,7 +288,7 @@ conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_l
 
 		conf__check_keys(x, t, p, akeys);
 		ap = conf__get_str(x, t, p, "path", 1);
-		conf_l7_pathf(q, "%s.path", p);
+		jf_pathf(q, "%s.path", p);
 		if (ap != NULL && (ap[0] != '/' || strlen(ap) >= 200 || strstr(ap, "/../") != NULL))
 			errs_add(x->errs, q, "must be an absolute file path shorter than 200 bytes");
 		else if (ap != NULL)
@@ -309,7 +298,7 @@ conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_l
 	rid = conf__get_str(x, o, path, "request_id", 0);
 	if (rid != NULL && rid[0] != '\0') {
 		if (!conf_l7_token_valid(rid)) {
-			conf_l7_pathf(p, "%s.request_id", path);
+			jf_pathf(p, "%s.request_id", path);
 			errs_add(x->errs, p, "must be a header name (or \"\" for none)");
 		} else {
 			c->request_id = arena_strdup(x->c->arena, rid);
@@ -369,13 +358,13 @@ conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool
 	if (s != NULL && strcmp(s, "http") == 0) {
 		hc->type = CONF_HC_HTTP;
 	} else if (s != NULL && strcmp(s, "tcp") != 0) {
-		conf_l7_pathf(q, "%s.type", p);
+		jf_pathf(q, "%s.type", p);
 		errs_add(x->errs, q, "must be \"tcp\" or \"http\"");
 	}
 	s = conf__get_str(x, t, p, "path", 0);
 	hc->path = "/";
 	if (s != NULL) {
-		conf_l7_pathf(q, "%s.path", p);
+		jf_pathf(q, "%s.path", p);
 		if (!conf_path_valid(s))
 			errs_add(x->errs, q, "must start with '/' and contain no spaces or control characters");
 		else
@@ -383,7 +372,7 @@ conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool
 	}
 	s = conf__get_str(x, t, p, "host", 0);
 	if (s != NULL) {
-		conf_l7_pathf(q, "%s.host", p);
+		jf_pathf(q, "%s.host", p);
 		if (!conf_host_valid(s) || s[0] == '\0')
 			errs_add(x->errs, q, "must be a host name");
 		else
@@ -394,7 +383,7 @@ conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool
 		hc->expect_body = arena_strdup(x->c->arena, s);
 	hc->expect_status = (int)conf_l7_uint(x, t, p, "expect_status", 0, 599, 0);
 	if (hc->expect_status != 0 && hc->expect_status < 100) {
-		conf_l7_pathf(q, "%s.expect_status", p);
+		jf_pathf(q, "%s.expect_status", p);
 		errs_add(x->errs, q, "must be an HTTP status (100-599) or 0 for any 2xx/3xx");
 	}
 	hc->interval_ms = conf_l7_uint(x, t, p, "interval_ms", 100, 3600000, 2000);
@@ -402,7 +391,7 @@ conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool
 	hc->rise = conf_l7_uint(x, t, p, "rise", 1, 100, 2);
 	hc->fall = conf_l7_uint(x, t, p, "fall", 1, 100, 3);
 	if (hc->timeout_ms > hc->interval_ms) {
-		conf_l7_pathf(q, "%s.timeout_ms", p);
+		jf_pathf(q, "%s.timeout_ms", p);
 		errs_add(x->errs, q, "must not exceed interval_ms");
 	}
 }
@@ -426,7 +415,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 	if (s != NULL) {
 		for (i = 0; algos[i] != NULL && strcmp(algos[i], s) != 0; i++)
 			;
-		conf_l7_pathf(q, "%s.algorithm", path);
+		jf_pathf(q, "%s.algorithm", path);
 		if (algos[i] == NULL)
 			errs_add(x->errs, q, "must be one of round_robin, weighted_round_robin, "
 				 "least_connections, power_of_two, consistent_hash");
@@ -438,7 +427,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 	if (t != NULL) {
 		conf__check_keys(x, t, p, hkeys);
 		s = conf__get_str(x, t, p, "on", 1);
-		conf_l7_pathf(q, "%s.on", p);
+		jf_pathf(q, "%s.on", p);
 		if (s != NULL && strcmp(s, "header") == 0)
 			c->hash_on = CONF_HASH_HEADER;
 		else if (s != NULL && strcmp(s, "cookie") == 0)
@@ -447,7 +436,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 			errs_add(x->errs, q, "must be \"client_ip\", \"header\" or \"cookie\"");
 		s = conf__get_str(x, t, p, "name", c->hash_on != CONF_HASH_CLIENT_IP);
 		if (s != NULL) {
-			conf_l7_pathf(q, "%s.name", p);
+			jf_pathf(q, "%s.name", p);
 			if (!conf_l7_token_valid(s)) {
 				errs_add(x->errs, q, "must be a header or cookie name");
 			} else {
@@ -460,7 +449,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 	}
 	s = conf__get_str(x, o, path, "sticky_cookie", 0);
 	if (s != NULL && s[0] != '\0') {
-		conf_l7_pathf(q, "%s.sticky_cookie", path);
+		jf_pathf(q, "%s.sticky_cookie", path);
 		if (!conf_l7_token_valid(s) || strpbrk(s, "\"(),/:;<=>?@[\\]{}") != NULL) {
 			errs_add(x->errs, q, "must be a cookie name");
 		} else {
@@ -487,7 +476,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 	conf_l7_health(x, o, path, pool);
 	s = conf__get_str(x, o, path, "proxy_protocol", 0);
 	if (s != NULL) {
-		conf_l7_pathf(q, "%s.proxy_protocol", path);
+		jf_pathf(q, "%s.proxy_protocol", path);
 		if (strcmp(s, "v1") == 0)
 			c->proxy_protocol = 1;
 		else if (strcmp(s, "v2") == 0)
@@ -587,7 +576,7 @@ conf_l7_kv(struct conf_ctx *x, json_t *arr, const char *p, int is_header,
 		int nops = 0;
 		bool b;
 
-		conf_l7_pathf(q, "%s[%zu]", p, i);
+		jf_pathf(q, "%s[%zu]", p, i);
 		if (!json_is_object(v)) {
 			errs_add(x->errs, q, "must be an object");
 			continue;
@@ -596,7 +585,7 @@ conf_l7_kv(struct conf_ctx *x, json_t *arr, const char *p, int is_header,
 		name = conf__get_str(x, v, q, "name", 1);
 		if (name == NULL)
 			continue;
-		conf_l7_pathf(r, "%s.name", q);
+		jf_pathf(r, "%s.name", q);
 		if (is_header ? !conf_l7_token_valid(name) : (name[0] == '\0' || strlen(name) > 256)) {
 			errs_add(x->errs, r, is_header ? "must be a header name" : "must be a parameter name");
 			continue;
@@ -626,7 +615,7 @@ conf_l7_kv(struct conf_ctx *x, json_t *arr, const char *p, int is_header,
 		if (json_object_get(v, "regex") != NULL)
 			nops++;
 		if (s != NULL) {
-			conf_l7_pathf(r, "%s.regex", q);
+			jf_pathf(r, "%s.regex", q);
 			k->op = CONF_MATCH_REGEX;
 			k->re = conf_l7_regex(x, s, r);
 		}
@@ -654,7 +643,7 @@ conf_l7_match(struct conf_ctx *x, json_t *o, const char *path, struct conf_route
 	conf__check_keys(x, t, p, keys);
 	s = conf__get_str(x, t, p, "path_exact", 0);
 	if (s != NULL) {
-		conf_l7_pathf(q, "%s.path_exact", p);
+		jf_pathf(q, "%s.path_exact", p);
 		if (!conf_path_valid(s)) {
 			errs_add(x->errs, q, "must start with '/' and contain no spaces or control characters");
 		} else {
@@ -665,7 +654,7 @@ conf_l7_match(struct conf_ctx *x, json_t *o, const char *path, struct conf_route
 	}
 	s = conf__get_str(x, t, p, "path_regex", 0);
 	if (s != NULL) {
-		conf_l7_pathf(q, "%s.path_regex", p);
+		jf_pathf(q, "%s.path_regex", p);
 		if (c->path_kind != CONF_PATH_PREFIX) {
 			errs_add(x->errs, q, "cannot be combined with path_exact");
 		} else {
@@ -676,12 +665,12 @@ conf_l7_match(struct conf_ctx *x, json_t *o, const char *path, struct conf_route
 	}
 	if (c->path_kind != CONF_PATH_PREFIX && json_object_get(o, "path_prefix") != NULL &&
 	    strcmp(r->path_prefix, "/") != 0) {
-		conf_l7_pathf(q, "%s.path_prefix", path);
+		jf_pathf(q, "%s.path_prefix", path);
 		errs_add(x->errs, q, "cannot be combined with match.path_exact or match.path_regex");
 	}
 	arr = json_object_get(t, "methods");
 	if (arr != NULL) {
-		conf_l7_pathf(q, "%s.methods", p);
+		jf_pathf(q, "%s.methods", p);
 		if (!json_is_array(arr) || json_array_size(arr) == 0) {
 			errs_add(x->errs, q, "must be a non-empty array of method names");
 		} else {
@@ -691,7 +680,7 @@ conf_l7_match(struct conf_ctx *x, json_t *o, const char *path, struct conf_route
 				return;
 			}
 			json_array_foreach(arr, i, v) {
-				conf_l7_pathf(q, "%s.methods[%zu]", p, i);
+				jf_pathf(q, "%s.methods[%zu]", p, i);
 				if (!json_is_string(v) || !conf_l7_token_valid(json_string_value(v)))
 					errs_add(x->errs, q, "must be a method name such as \"GET\"");
 				else
@@ -700,9 +689,9 @@ conf_l7_match(struct conf_ctx *x, json_t *o, const char *path, struct conf_route
 			}
 		}
 	}
-	conf_l7_pathf(q, "%s.headers", p);
+	jf_pathf(q, "%s.headers", p);
 	conf_l7_kv(x, json_object_get(t, "headers"), q, 1, &c->headers, &c->nheaders);
-	conf_l7_pathf(q, "%s.query", p);
+	jf_pathf(q, "%s.query", p);
 	conf_l7_kv(x, json_object_get(t, "query"), q, 0, &c->query, &c->nquery);
 	conf_l7_cidrs(x, t, p, "client_cidrs", &c->clients);
 }
@@ -727,17 +716,17 @@ conf_l7_hdr_ops(struct conf_ctx *x, json_t *o, const char *path, const char *key
 	add = json_object_get(t, "add");
 	rem = json_object_get(t, "remove");
 	if (set != NULL && !json_is_object(set)) {
-		conf_l7_pathf(q, "%s.set", p);
+		jf_pathf(q, "%s.set", p);
 		errs_add(x->errs, q, "must be an object of name: value");
 		set = NULL;
 	}
 	if (add != NULL && !json_is_object(add)) {
-		conf_l7_pathf(q, "%s.add", p);
+		jf_pathf(q, "%s.add", p);
 		errs_add(x->errs, q, "must be an object of name: value");
 		add = NULL;
 	}
 	if (rem != NULL && !json_is_array(rem)) {
-		conf_l7_pathf(q, "%s.remove", p);
+		jf_pathf(q, "%s.remove", p);
 		errs_add(x->errs, q, "must be an array of header names");
 		rem = NULL;
 	}
@@ -749,7 +738,7 @@ conf_l7_hdr_ops(struct conf_ctx *x, json_t *o, const char *path, const char *key
 	}
 	/* remove first, then set, then add: the order they are applied in */
 	json_array_foreach(rem, i, v) {
-		conf_l7_pathf(q, "%s.remove[%zu]", p, i);
+		jf_pathf(q, "%s.remove[%zu]", p, i);
 		if (!json_is_string(v) || !conf_l7_token_valid(json_string_value(v))) {
 			errs_add(x->errs, q, "must be a header name");
 			continue;
@@ -765,7 +754,7 @@ conf_l7_hdr_ops(struct conf_ctx *x, json_t *o, const char *path, const char *key
 		json_object_foreach(obj, k, v) {
 			const char *const *h;
 
-			conf_l7_pathf(q, "%s.%s.%s", p, i == 0 ? "set" : "add", k);
+			jf_pathf(q, "%s.%s.%s", p, i == 0 ? "set" : "add", k);
 			if (!conf_l7_token_valid(k)) {
 				errs_add(x->errs, q, "is not a valid header name");
 				continue;
@@ -808,13 +797,13 @@ conf__l7_route(struct conf_ctx *x, json_t *o, const char *path, struct conf_rout
 	if (s != NULL) {
 		for (i = 0; actions[i] != NULL && strcmp(actions[i], s) != 0; i++)
 			;
-		conf_l7_pathf(q, "%s.action", path);
+		jf_pathf(q, "%s.action", path);
 		if (actions[i] == NULL)
 			errs_add(x->errs, q, "must be forward, redirect, respond or deny");
 		else
 			c->action = (enum conf_action)i;
 	}
-	conf_l7_pathf(q, "%s.pool", path);
+	jf_pathf(q, "%s.pool", path);
 	if (c->action == CONF_ACTION_FORWARD && json_object_get(o, "pool") == NULL)
 		errs_add(x->errs, q, "is required");
 	else if (c->action != CONF_ACTION_FORWARD && json_object_get(o, "pool") != NULL)
@@ -830,12 +819,12 @@ conf__l7_route(struct conf_ctx *x, json_t *o, const char *path, struct conf_rout
 	}
 	if (c->action == CONF_ACTION_REDIRECT && t != NULL) {
 		c->status = (int)conf_l7_uint(x, t, p, "status", 301, 308, 302);
-		conf_l7_pathf(q, "%s.status", p);
+		jf_pathf(q, "%s.status", p);
 		if (c->status != 301 && c->status != 302 && c->status != 303 &&
 		    c->status != 307 && c->status != 308)
 			errs_add(x->errs, q, "must be 301, 302, 303, 307 or 308");
 		s = conf__get_str(x, t, p, "location", 1);
-		conf_l7_pathf(q, "%s.location", p);
+		jf_pathf(q, "%s.location", p);
 		if (s != NULL && (s[0] == '\0' || !conf_l7_value_valid(s)))
 			errs_add(x->errs, q, "must be a URL template such as \"https://{host}{uri}\"");
 		else if (s != NULL)
@@ -859,7 +848,7 @@ conf__l7_route(struct conf_ctx *x, json_t *o, const char *path, struct conf_rout
 					      i == 0 ? 200 : 403);
 		s = t ? conf__get_str(x, t, p, "body", 0) : NULL;
 		if (s != NULL && strlen(s) > 8192) {
-			conf_l7_pathf(q, "%s.body", p);
+			jf_pathf(q, "%s.body", p);
 			errs_add(x->errs, q, "must be at most 8192 bytes");
 		} else if (s != NULL) {
 			c->body = arena_strdup(x->c->arena, s);
@@ -867,7 +856,7 @@ conf__l7_route(struct conf_ctx *x, json_t *o, const char *path, struct conf_rout
 		}
 		s = t ? conf__get_str(x, t, p, "content_type", 0) : NULL;
 		if (s != NULL && (!conf_l7_value_valid(s) || s[0] == '\0')) {
-			conf_l7_pathf(q, "%s.content_type", p);
+			jf_pathf(q, "%s.content_type", p);
 			errs_add(x->errs, q, "must be a media type such as \"text/plain\"");
 		} else {
 			c->content_type = s ? arena_strdup(x->c->arena, s) : "text/plain";
@@ -877,7 +866,7 @@ conf__l7_route(struct conf_ctx *x, json_t *o, const char *path, struct conf_rout
 	conf_l7_hdr_ops(x, o, path, "response_headers", &c->resp_headers);
 	s = conf__get_str(x, o, path, "rewrite_prefix", 0);
 	if (s != NULL) {
-		conf_l7_pathf(q, "%s.rewrite_prefix", path);
+		jf_pathf(q, "%s.rewrite_prefix", path);
 		if (!conf_path_valid(s))
 			errs_add(x->errs, q, "must start with '/' and contain no spaces or control characters");
 		else if (c->path_kind != CONF_PATH_PREFIX || c->action != CONF_ACTION_FORWARD)
@@ -1052,7 +1041,7 @@ conf__l7_link(struct conf_ctx *x)
 		if (p->nmembers > UINT16_MAX - 1) {
 			char q[PATH_LEN];
 
-			conf_l7_pathf(q, "$.pools[%zu].members", i);
+			jf_pathf(q, "$.pools[%zu].members", i);
 			errs_add(x->errs, q, "at most %d members", UINT16_MAX - 1);
 			return -EINVAL;
 		}

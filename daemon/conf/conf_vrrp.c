@@ -28,25 +28,16 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "jfield.h"
 #include "conf__vrrp.h"
 #include "errs.h"
 
-#define VP_LEN 160
+#define VP_LEN JF_PATH_LEN
 
 struct vctx {
 	struct conf *c;
 	struct errs *errs;
 };
-
-static void __attribute__((format(printf, 2, 3)))
-vpath(char *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out, VP_LEN, fmt, ap);
-	va_end(ap);
-}
 
 int
 conf__ifname_valid(const char *s)
@@ -65,43 +56,14 @@ conf__ifname_valid(const char *s)
 static void
 vkeys(struct vctx *x, json_t *o, const char *path, const char *const *allowed)
 {
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(o, key, v) {
-		const char *const *a;
-		int known = 0;
-
-		(void)v;
-		for (a = allowed; *a != NULL; a++)
-			known |= strcmp(*a, key) == 0;
-		if (!known) {
-			char p[VP_LEN];
-
-			vpath(p, "%s.%s", path, key);
-			errs_add(x->errs, p, "unknown field");
-		}
-	}
+	jf_check_keys(x->errs, o, path, allowed);
 }
 
 /* String field; NULL when absent (error if required) or invalid. */
 static const char *
 vstr(struct vctx *x, json_t *o, const char *path, const char *key, int required)
 {
-	json_t *v = json_object_get(o, key);
-	char p[VP_LEN];
-
-	vpath(p, "%s.%s", path, key);
-	if (v == NULL) {
-		if (required)
-			errs_add(x->errs, p, "is required");
-		return NULL;
-	}
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		errs_add(x->errs, p, "must be a string");
-		return NULL;
-	}
-	return json_string_value(v);
+	return jf_str(x->errs, o, path, key, required);
 }
 
 /* Integer field in [lo, hi]; *out = dflt when absent. -1 when invalid. */
@@ -109,22 +71,7 @@ static int
 vint(struct vctx *x, json_t *o, const char *path, const char *key, long lo, long hi,
      int required, long dflt, long *out)
 {
-	json_t *v = json_object_get(o, key);
-	char p[VP_LEN];
-
-	vpath(p, "%s.%s", path, key);
-	*out = dflt;
-	if (v == NULL) {
-		if (required)
-			errs_add(x->errs, p, "is required");
-		return required ? -1 : 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		errs_add(x->errs, p, "must be an integer between %ld and %ld", lo, hi);
-		return -1;
-	}
-	*out = (long)json_integer_value(v);
-	return 0;
+	return jf_int(x->errs, o, path, key, lo, hi, required, dflt, out);
 }
 
 /* Parses "addr" or "addr/prefix" (prefix allowed only when want_prefix). */
@@ -200,7 +147,7 @@ vlocal_ifname(struct vctx *x, json_t *o, const char *path)
 	char p[VP_LEN];
 
 	if (s != NULL && !conf__ifname_valid(s)) {
-		vpath(p, "%s.interface", path);
+		jf_pathf(p, "%s.interface", path);
 		errs_add(x->errs, p, "must be an interface name (1-15 letters, digits, '.', '_', '-', '@')");
 		return NULL;
 	}
@@ -215,7 +162,7 @@ vlocal_address(struct vctx *x, json_t *o, const char *path)
 	char p[VP_LEN];
 
 	if (s != NULL && vaddr(s, 0, &sa, NULL) < 0) {
-		vpath(p, "%s.address", path);
+		jf_pathf(p, "%s.address", path);
 		errs_add(x->errs, p, "must be a numeric IPv4 or IPv6 address");
 		return NULL;
 	}
@@ -270,7 +217,7 @@ vapply_overrides(struct vctx *x, struct conf_vrrp *v, const struct vlocal *lo,
 		const char *name, *s;
 		long pr;
 
-		vpath(path, "$.vrrp.local.groups[%zu]", i);
+		jf_pathf(path, "$.vrrp.local.groups[%zu]", i);
 		if (!json_is_object(o)) {
 			errs_add(x->errs, path, "must be an object");
 			continue;
@@ -285,7 +232,7 @@ vapply_overrides(struct vctx *x, struct conf_vrrp *v, const struct vlocal *lo,
 		if (j == v->ngroups) {
 			char p[VP_LEN];
 
-			vpath(p, "%s.name", path);
+			jf_pathf(p, "%s.name", path);
 			errs_add(x->errs, p, "no vrrp group named \"%s\"", name);
 			continue;
 		}
@@ -307,7 +254,7 @@ vparse_vips(struct vctx *x, struct conf_vrrp_group *g, json_t *arr, const char *
 	size_t i, j;
 	json_t *e;
 
-	vpath(p, "%s.vips", gpath);
+	jf_pathf(p, "%s.vips", gpath);
 	if (arr == NULL || !json_is_array(arr) || json_array_size(arr) == 0) {
 		errs_add(x->errs, p, "must be a non-empty array of addresses (\"192.0.2.10/24\")");
 		return;
@@ -320,7 +267,7 @@ vparse_vips(struct vctx *x, struct conf_vrrp_group *g, json_t *arr, const char *
 	json_array_foreach(arr, i, e) {
 		struct conf_vrrp_vip *vip = &g->vips[g->nvips];
 
-		vpath(p, "%s.vips[%zu]", gpath, i);
+		jf_pathf(p, "%s.vips[%zu]", gpath, i);
 		if (!json_is_string(e) || vaddr(json_string_value(e), 1, &vip->sa, &vip->prefix) < 0) {
 			errs_add(x->errs, p, "must be a numeric address with an optional /prefix");
 			continue;
@@ -365,7 +312,7 @@ vresolve_unicast(struct vctx *x, struct conf_vrrp_group *g, json_t *peers,
 		return;
 	}
 	g->unicast_source = arena_strdup(x->c->arena, source);
-	vpath(p, "%s.unicast_peers", gpath);
+	jf_pathf(p, "%s.unicast_peers", gpath);
 	if (peers == NULL || !json_is_array(peers) || json_array_size(peers) == 0) {
 		errs_add(x->errs, p, "unicast mode needs the peers' addresses");
 		return;
@@ -376,7 +323,7 @@ vresolve_unicast(struct vctx *x, struct conf_vrrp_group *g, json_t *peers,
 		return;
 	}
 	json_array_foreach(peers, i, e) {
-		vpath(p, "%s.unicast_peers[%zu]", gpath, i);
+		jf_pathf(p, "%s.unicast_peers[%zu]", gpath, i);
 		if (!json_is_string(e) || vaddr(json_string_value(e), 0, &sa, NULL) < 0) {
 			errs_add(x->errs, p, "must be a numeric IPv4 or IPv6 address");
 			continue;
@@ -402,7 +349,7 @@ vresolve_unicast(struct vctx *x, struct conf_vrrp_group *g, json_t *peers,
 		g->peers[g->npeers++] = arena_strdup(x->c->arena, json_string_value(e));
 	}
 	if (g->npeers == 0) {
-		vpath(p, "%s.unicast_peers", gpath);
+		jf_pathf(p, "%s.unicast_peers", gpath);
 		errs_add(x->errs, p, "lists no address other than this node's own (%s)", source);
 	}
 }
@@ -417,7 +364,7 @@ vparse_group(struct vctx *x, struct conf_vrrp_group *g, json_t *o, size_t i, jso
 	json_t *b;
 	long n;
 
-	vpath(path, "$.vrrp.groups[%zu]", i);
+	jf_pathf(path, "$.vrrp.groups[%zu]", i);
 	*peers = NULL;
 	if (!json_is_object(o)) {
 		errs_add(x->errs, path, "must be an object");
@@ -426,7 +373,7 @@ vparse_group(struct vctx *x, struct conf_vrrp_group *g, json_t *o, size_t i, jso
 	vkeys(x, o, path, keys);
 	s = vstr(x, o, path, "name", 1);
 	if (s != NULL && !conf_name_valid(s)) {
-		vpath(p, "%s.name", path);
+		jf_pathf(p, "%s.name", path);
 		errs_add(x->errs, p, "must be 1-%d letters, digits, '.', '_' or '-'", CONF_NAME_MAX);
 	} else if (s != NULL) {
 		g->name = arena_strdup(x->c->arena, s);
@@ -434,7 +381,7 @@ vparse_group(struct vctx *x, struct conf_vrrp_group *g, json_t *o, size_t i, jso
 	vint(x, o, path, "virtual_router_id", 1, 255, 1, 0, &n);
 	g->vrid = (unsigned)n;
 	if (vint(x, o, path, "advert_interval_ms", 10, 40950, 0, 1000, &n) == 0 && n % 10 != 0) {
-		vpath(p, "%s.advert_interval_ms", path);
+		jf_pathf(p, "%s.advert_interval_ms", path);
 		errs_add(x->errs, p, "must be a multiple of 10 (VRRPv3 counts centiseconds)");
 	}
 	g->advert_ms = (unsigned)n;
@@ -443,13 +390,13 @@ vparse_group(struct vctx *x, struct conf_vrrp_group *g, json_t *o, size_t i, jso
 	if (s != NULL && strcmp(s, "multicast") == 0) {
 		g->unicast = false;
 	} else if (s != NULL && strcmp(s, "unicast") != 0) {
-		vpath(p, "%s.mode", path);
+		jf_pathf(p, "%s.mode", path);
 		errs_add(x->errs, p, "must be \"unicast\" or \"multicast\"");
 	}
 	b = json_object_get(o, "preempt");
 	g->preempt = true;
 	if (b != NULL && !json_is_boolean(b)) {
-		vpath(p, "%s.preempt", path);
+		jf_pathf(p, "%s.preempt", path);
 		errs_add(x->errs, p, "must be true or false");
 	} else if (b != NULL) {
 		g->preempt = json_is_true(b);
@@ -457,7 +404,7 @@ vparse_group(struct vctx *x, struct conf_vrrp_group *g, json_t *o, size_t i, jso
 	*peers = json_object_get(o, "unicast_peers");
 	if (*peers != NULL && !g->unicast &&
 	    (!json_is_array(*peers) || json_array_size(*peers) != 0)) {
-		vpath(p, "%s.unicast_peers", path);
+		jf_pathf(p, "%s.unicast_peers", path);
 		errs_add(x->errs, p, "must be absent in multicast mode");
 	}
 	vparse_vips(x, g, json_object_get(o, "vips"), path);
@@ -477,19 +424,19 @@ vcheck_groups(struct vctx *x, const struct conf_vrrp *v)
 			const struct conf_vrrp_group *h = &v->groups[j];
 
 			if (g->name && h->name && strcmp(g->name, h->name) == 0) {
-				vpath(p, "$.vrrp.groups[%zu].name", i);
+				jf_pathf(p, "$.vrrp.groups[%zu].name", i);
 				errs_add(x->errs, p, "duplicate vrrp group name \"%s\"", g->name);
 			}
 			if (g->vrid == h->vrid && g->family == h->family && g->interface &&
 			    h->interface && strcmp(g->interface, h->interface) == 0) {
-				vpath(p, "$.vrrp.groups[%zu].virtual_router_id", i);
+				jf_pathf(p, "$.vrrp.groups[%zu].virtual_router_id", i);
 				errs_add(x->errs, p, "virtual router id %u is already used on %s by group \"%s\"",
 					 g->vrid, g->interface, h->name ? h->name : "?");
 			}
 			for (k = 0; k < g->nvips; k++)
 				for (l = 0; l < h->nvips; l++)
 					if (vsame(&g->vips[k].sa, &h->vips[l].sa)) {
-						vpath(p, "$.vrrp.groups[%zu].vips", i);
+						jf_pathf(p, "$.vrrp.groups[%zu].vips", i);
 						errs_add(x->errs, p, "VIP %s is also in group \"%s\"",
 							 g->vips[k].address, h->name ? h->name : "?");
 					}
@@ -562,7 +509,7 @@ conf__vrrp_parse(struct conf *c, json_t *v, struct errs *errs)
 		struct conf_vrrp_group *g = &c->vrrp->groups[i];
 		char path[VP_LEN];
 
-		vpath(path, "$.vrrp.groups[%zu]", i);
+		jf_pathf(path, "$.vrrp.groups[%zu]", i);
 		g->priority = (unsigned)prio[i];
 		if (ifn[i] == NULL)
 			errs_add(errs, path, "no interface: set vrrp.local.interface (or vrrp.local.groups[].interface)");

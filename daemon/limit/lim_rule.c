@@ -27,13 +27,14 @@
 
 #include "arena.h"
 #include "errs.h"
+#include "jfield.h"
 #include "lim_ban.h"
 #include "lim_cidr.h"
 #include "lim_counter.h"
 #include "lim_jwt.h"
 #include "lim_rule.h"
 
-#define PATH_LEN		160
+#define PATH_LEN		JF_PATH_LEN
 #define LIM_NAME_MAX		63
 #define LIM_KEYPARTS_MAX	4
 #define LIM_LIST_MAX		64	/* hosts, methods, listeners, headers, values per rule */
@@ -144,50 +145,16 @@ struct lim_ctx {
 	struct errs *errs;
 };
 
-static void __attribute__((format(printf, 2, 3)))
-lim_pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out, PATH_LEN, fmt, ap);
-	va_end(ap);
-}
-
 static void
 lim_check_keys(struct lim_ctx *x, json_t *obj, const char *path, const char *const *allowed)
 {
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		const char *const *a;
-		int known = 0;
-
-		(void)v;
-		for (a = allowed; *a != NULL; a++)
-			if (strcmp(*a, key) == 0)
-				known = 1;
-		if (!known) {
-			char p[PATH_LEN];
-
-			lim_pathf(p, "%s.%s", path, key);
-			errs_add(x->errs, p, "unknown field");
-		}
-	}
+	jf_check_keys(x->errs, obj, path, allowed);
 }
 
 static int
 lim_name_valid(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > LIM_NAME_MAX || !isalnum((unsigned char)s[0]))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
+	return jf_name_valid(s, LIM_NAME_MAX);
 }
 
 /* A string field copied into the arena; NULL when absent or invalid. */
@@ -195,29 +162,18 @@ static const char *
 lim_get_str(struct lim_ctx *x, json_t *obj, const char *path, const char *key, int required,
 	    size_t maxlen)
 {
-	json_t *v = json_object_get(obj, key);
+	const char *v = jf_str(x->errs, obj, path, key, required);
 	char p[PATH_LEN];
 	const char *s;
 
-	lim_pathf(p, "%s.%s", path, key);
-	if (v == NULL) {
-		if (required)
-			errs_add(x->errs, p, "is required");
+	if (v == NULL)
 		return NULL;
-	}
-	if (!json_is_string(v)) {
-		errs_add(x->errs, p, "must be a string");
-		return NULL;
-	}
-	if (strlen(json_string_value(v)) != json_string_length(v)) {
-		errs_add(x->errs, p, "must not contain NUL");
-		return NULL;
-	}
-	if (json_string_length(v) > maxlen) {
+	jf_pathf(p, "%s.%s", path, key);
+	if (strlen(v) > maxlen) {
 		errs_add(x->errs, p, "must be at most %zu bytes", maxlen);
 		return NULL;
 	}
-	s = arena_strdup(x->r->arena, json_string_value(v));
+	s = arena_strdup(x->r->arena, v);
 	if (s == NULL)
 		errs_add(x->errs, p, "out of memory");
 	return s;
@@ -227,44 +183,16 @@ static int
 lim_get_int(struct lim_ctx *x, json_t *obj, const char *path, const char *key, long lo, long hi,
 	    int required, long dflt, long *out)
 {
-	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
-
-	lim_pathf(p, "%s.%s", path, key);
-	*out = dflt;
-	if (v == NULL) {
-		if (required) {
-			errs_add(x->errs, p, "is required");
-			return -1;
-		}
-		return 0;
-	}
-	if (!json_is_integer(v)) {
-		errs_add(x->errs, p, "must be an integer");
-		return -1;
-	}
-	if (json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		errs_add(x->errs, p, "must be between %ld and %ld", lo, hi);
-		return -1;
-	}
-	*out = (long)json_integer_value(v);
-	return 0;
+	return jf_int(x->errs, obj, path, key, lo, hi, required, dflt, out);
 }
 
 static bool
 lim_get_bool(struct lim_ctx *x, json_t *obj, const char *path, const char *key, bool dflt)
 {
-	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
+	bool b;
 
-	if (v == NULL)
-		return dflt;
-	if (!json_is_boolean(v)) {
-		lim_pathf(p, "%s.%s", path, key);
-		errs_add(x->errs, p, "must be true or false");
-		return dflt;
-	}
-	return json_is_true(v);
+	jf_bool(x->errs, obj, path, key, dflt, &b);
+	return b;
 }
 
 /* A list of strings; each checked by valid (NULL = any non-empty). Returns
@@ -278,7 +206,7 @@ lim_get_strs(struct lim_ctx *x, json_t *obj, const char *path, const char *key, 
 	size_t i, n = 0;
 
 	*out = NULL;
-	lim_pathf(p, "%s.%s", path, key);
+	jf_pathf(p, "%s.%s", path, key);
 	if (arr == NULL)
 		return 0;
 	if (!json_is_array(arr)) {
@@ -297,7 +225,7 @@ lim_get_strs(struct lim_ctx *x, json_t *obj, const char *path, const char *key, 
 	json_array_foreach(arr, i, v) {
 		const char *s = json_string_value(v);
 
-		lim_pathf(pi, "%s[%zu]", p, i);
+		jf_pathf(pi, "%s[%zu]", p, i);
 		if (s == NULL || strlen(s) != json_string_length(v) || *s == '\0' ||
 		    json_string_length(v) > 4096 || (valid != NULL && !valid(s))) {
 			errs_add(x->errs, pi, "must be %s", what);
@@ -387,7 +315,7 @@ lim_get_cidrs(struct lim_ctx *x, json_t *obj, const char *path, const char *key)
 	struct lim_cidr *c;
 	size_t i;
 
-	lim_pathf(p, "%s.%s", path, key);
+	jf_pathf(p, "%s.%s", path, key);
 	if (arr == NULL)
 		return NULL;
 	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > LIM_CIDRS_MAX) {
@@ -405,7 +333,7 @@ lim_get_cidrs(struct lim_ctx *x, json_t *obj, const char *path, const char *key)
 		int rc = s != NULL && strlen(s) == json_string_length(v) ? lim_cidr_add_str(c, s, 1) : -EINVAL;
 
 		if (rc < 0) {
-			lim_pathf(pi, "%s[%zu]", p, i);
+			jf_pathf(pi, "%s[%zu]", p, i);
 			errs_add(x->errs, pi, rc == -ENOMEM ? "out of memory" :
 				 "must be an IPv4 or IPv6 address or prefix (addr/len, host bits zero)");
 		}
@@ -453,7 +381,7 @@ lim_parse_jwts(struct lim_ctx *x, json_t *arr, const char *path)
 	json_t *o;
 	size_t i, j;
 
-	lim_pathf(p, "%s.jwt", path);
+	jf_pathf(p, "%s.jwt", path);
 	if (!json_is_array(arr) || json_array_size(arr) > 64) {
 		errs_add(x->errs, p, "must be an array of at most 64 verifiers");
 		return;
@@ -471,7 +399,7 @@ lim_parse_jwts(struct lim_ctx *x, json_t *arr, const char *path)
 		size_t mlen = 0;
 		long leeway;
 
-		lim_pathf(pi, "%s[%zu]", p, i);
+		jf_pathf(pi, "%s[%zu]", p, i);
 		if (!json_is_object(o)) {
 			errs_add(x->errs, pi, "must be an object");
 			continue;
@@ -512,7 +440,7 @@ lim_parse_jwts(struct lim_ctx *x, json_t *arr, const char *path)
 			} else {
 				char pf[PATH_LEN];
 
-				lim_pathf(pf, "%s.key_file", pi);
+				jf_pathf(pf, "%s.key_file", pi);
 				material = lim_read_file(x, pf, file, &mlen);
 			}
 		}
@@ -570,7 +498,7 @@ lim_parse_match(struct lim_ctx *x, struct lim_rule *rl, json_t *m, const char *p
 		rl->path.s = path_exact ? path_exact : prefix;
 		rl->path.len = strlen(rl->path.s);
 		rl->path_prefix = prefix != NULL;
-		lim_pathf(p, "%s.%s", path, path_exact ? "path" : "path_prefix");
+		jf_pathf(p, "%s.%s", path, path_exact ? "path" : "path_prefix");
 		if (!lim_path_valid(rl->path.s))
 			errs_add(x->errs, p, "must start with '/' and hold no spaces, controls, '?' or '#'");
 	}
@@ -578,7 +506,7 @@ lim_parse_match(struct lim_ctx *x, struct lim_rule *rl, json_t *m, const char *p
 	if (harr != NULL) {
 		char p[PATH_LEN];
 
-		lim_pathf(p, "%s.headers", path);
+		jf_pathf(p, "%s.headers", path);
 		if (!json_is_array(harr) || json_array_size(harr) == 0 || json_array_size(harr) > LIM_LIST_MAX) {
 			errs_add(x->errs, p, "must be an array of 1 to %d header tests", LIM_LIST_MAX);
 		} else if ((rl->hdrs = arena_alloc(x->r->arena, json_array_size(harr) * sizeof(*rl->hdrs))) == NULL) {
@@ -589,7 +517,7 @@ lim_parse_match(struct lim_ctx *x, struct lim_rule *rl, json_t *m, const char *p
 				struct lim_hdr_match *hm = &rl->hdrs[rl->nhdrs];
 				const char *name, *value;
 
-				lim_pathf(pi, "%s[%zu]", p, i);
+				jf_pathf(pi, "%s[%zu]", p, i);
 				if (!json_is_object(h)) {
 					errs_add(x->errs, pi, "must be an object");
 					continue;
@@ -646,7 +574,7 @@ lim_parse_key(struct lim_ctx *x, struct lim_rule *rl, json_t *arr, const char *p
 		const char *type, *name = NULL, *jwt, *claim, *hdr;
 		long v4, v6;
 
-		lim_pathf(pi, "%s[%zu]", path, i);
+		jf_pathf(pi, "%s[%zu]", path, i);
 		if (!json_is_object(o)) {
 			errs_add(x->errs, pi, "must be an object");
 			continue;
@@ -697,14 +625,14 @@ lim_parse_key(struct lim_ctx *x, struct lim_rule *rl, json_t *arr, const char *p
 			if (jwt != NULL && (k->jwt = lim_jwt_find(x->r, jwt)) == NULL) {
 				char pj[PATH_LEN];
 
-				lim_pathf(pj, "%s.jwt", pi);
+				jf_pathf(pj, "%s.jwt", pi);
 				errs_add(x->errs, pj, "no verifier named \"%s\" in jwt", jwt);
 			}
 			k->claim = claim;
 		} else {
 			char pt[PATH_LEN];
 
-			lim_pathf(pt, "%s.type", pi);
+			jf_pathf(pt, "%s.type", pi);
 			errs_add(x->errs, pt, "must be client_ip, header, cookie, query, path or jwt_claim");
 			continue;
 		}
@@ -731,16 +659,16 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 	lim_check_keys(x, o, path, keys);
 	rl->name = lim_get_str(x, o, path, "name", 1, LIM_NAME_MAX);
 	if (rl->name != NULL && !lim_name_valid(rl->name)) {
-		lim_pathf(p, "%s.name", path);
+		jf_pathf(p, "%s.name", path);
 		errs_add(x->errs, p, "must be 1-63 of [A-Za-z0-9._-], starting with a letter or digit");
 	}
 	m = json_object_get(o, "match");
 	if (m != NULL) {
-		lim_pathf(p, "%s.match", path);
+		jf_pathf(p, "%s.match", path);
 		lim_parse_match(x, rl, m, p);
 	}
 	if (json_object_get(o, "key") != NULL) {
-		lim_pathf(p, "%s.key", path);
+		jf_pathf(p, "%s.key", path);
 		lim_parse_key(x, rl, json_object_get(o, "key"), p);
 	} else {	/* default: the client address, IPv6 by /64 */
 		rl->parts[0].kind = LIM_KEY_CLIENT_IP;
@@ -751,7 +679,7 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 	miss = lim_get_str(x, o, path, "on_missing_key", 0, 16);
 	rl->missing = LIM_MISSING_SKIP;
 	if (miss != NULL) {
-		lim_pathf(p, "%s.on_missing_key", path);
+		jf_pathf(p, "%s.on_missing_key", path);
 		if (strcmp(miss, "reject") == 0)
 			rl->missing = LIM_MISSING_REJECT;
 		else if (strcmp(miss, "anonymous") == 0)
@@ -763,7 +691,7 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 	rl->missing_status = (uint16_t)v;
 	lim = json_object_get(o, "limit");
 	if (lim != NULL) {
-		lim_pathf(p, "%s.limit", path);
+		jf_pathf(p, "%s.limit", path);
 		if (!json_is_object(lim)) {
 			errs_add(x->errs, p, "must be an object");
 		} else {
@@ -782,7 +710,7 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 	rl->action = LIM_ACT_REJECT;
 	rl->status = 429;
 	if (act != NULL) {
-		lim_pathf(p, "%s.action", path);
+		jf_pathf(p, "%s.action", path);
 		if (!json_is_object(act)) {
 			errs_add(x->errs, p, "must be an object");
 		} else {
@@ -809,7 +737,7 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 			} else {
 				char pt[PATH_LEN];
 
-				lim_pathf(pt, "%s.type", p);
+				jf_pathf(pt, "%s.type", p);
 				errs_add(x->errs, pt, "must be reject, log, tarpit or ban");
 			}
 			if (atype != NULL && strcmp(atype, "tarpit") != 0 && json_object_get(act, "delay_ms"))
@@ -852,7 +780,7 @@ lim_rules_parse(json_t *section, const char *path, struct errs *errs)
 	x.r->deny = lim_get_cidrs(&x, section, path, "deny_cidrs");
 	arr = json_object_get(section, "rules");
 	if (arr != NULL) {
-		lim_pathf(p, "%s.rules", path);
+		jf_pathf(p, "%s.rules", path);
 		if (!json_is_array(arr) || json_array_size(arr) > LIM_RULES_MAX) {
 			errs_add(errs, p, "must be an array of at most %d rules", LIM_RULES_MAX);
 		} else if ((x.r->rules = arena_alloc(a, (json_array_size(arr) + 1) * sizeof(*x.r->rules))) == NULL) {
@@ -861,7 +789,7 @@ lim_rules_parse(json_t *section, const char *path, struct errs *errs)
 			json_array_foreach(arr, i, o) {
 				char pi[PATH_LEN];
 
-				lim_pathf(pi, "%s[%zu]", p, i);
+				jf_pathf(pi, "%s[%zu]", p, i);
 				if (!json_is_object(o)) {
 					errs_add(errs, pi, "must be an object");
 					continue;
@@ -872,7 +800,7 @@ lim_rules_parse(json_t *section, const char *path, struct errs *errs)
 					    strcmp(x.r->rules[j].name, x.r->rules[x.r->nrules].name) == 0) {
 						char pn[PATH_LEN];
 
-						lim_pathf(pn, "%s.name", pi);
+						jf_pathf(pn, "%s.name", pi);
 						errs_add(errs, pn, "duplicate rule name \"%s\"", x.r->rules[j].name);
 					}
 				x.r->nrules++;

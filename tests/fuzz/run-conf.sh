@@ -11,7 +11,7 @@ mkdir -p "$OUT/conf-corpus"
 echo '#define PACKAGE_VERSION "fuzz"' >"$OUT/config.h"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I"$OUT" -I"$SRC/lib" -I"$SRC/daemon/conf" $(pkg-config --cflags jansson) \
-	"$HERE/fuzz_conf.c" "$SRC"/daemon/conf/*.c "$SRC/lib/arena.c" "$SRC/lib/errs.c" \
+	"$HERE/fuzz_conf.c" "$SRC"/daemon/conf/*.c "$SRC/lib/arena.c" "$SRC/lib/errs.c" "$SRC/lib/jfield.c" \
 	$(pkg-config --libs jansson libpcre2-8) -o "$OUT/fuzz_conf"
 # New inputs go to a scratch corpus; the seeds in the tree stay as they are.
 # Crash inputs land in $OUT (not the caller's working directory).

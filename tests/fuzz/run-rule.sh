@@ -14,7 +14,7 @@ L="$SRC/daemon/limit"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I"$OUT" -I"$SRC/lib" -I"$L" $(pkg-config --cflags jansson openssl) \
 	"$HERE/fuzz_rule.c" "$L/lim_rule.c" "$L/lim_counter.c" "$L/lim_cidr.c" "$L/lim_ban.c" \
-	"$L/lim_jwt.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" \
+	"$L/lim_jwt.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" "$SRC/lib/jfield.c" \
 	$(pkg-config --libs jansson openssl) -lpthread -o "$OUT/fuzz_rule"
 # New inputs go to a scratch corpus; the seeds in the tree stay as they are.
 "$OUT/fuzz_rule" -max_total_time="${SECONDS_PER_TARGET:-30}" -max_len=4096 \

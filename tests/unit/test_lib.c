@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "errs.h"
+#include "jfield.h"
 #include "jh.h"
 #include "sdnotify.h"
 
@@ -245,6 +246,40 @@ test_sdn_notify(void **state)
 	rmdir(dir);
 }
 
+/* Every bad field is reported under its JSON path, and reading goes on. */
+static void
+test_jfield_reports_every_field(void **state)
+{
+	static const char *const allowed[] = { "name", "port", "on", NULL };
+	json_t *o = json_loads("{\"name\":\"a\",\"port\":70000,\"on\":1,\"typo\":true}", 0, NULL);
+	struct errs e;
+	long port = -1;
+	bool on = true;
+
+	(void)state;
+	assert_non_null(o);
+	errs_init(&e);
+	jf_check_keys(&e, o, "$.l[0]", allowed);
+	assert_string_equal(jf_str(&e, o, "$.l[0]", "name", 1), "a");
+	assert_null(jf_str(&e, o, "$.l[0]", "missing", 1));
+	assert_int_equal(jf_int(&e, o, "$.l[0]", "port", 1, 65535, 1, 80, &port), -1);
+	assert_int_equal(port, 80);
+	assert_int_equal(jf_bool(&e, o, "$.l[0]", "on", 0, &on), -1);
+	assert_false(on);
+	assert_int_equal(e.count, 4);
+	assert_string_equal(e.items[0].path, "$.l[0].typo");
+	assert_string_equal(e.items[0].message, "unknown field");
+	assert_string_equal(e.items[1].path, "$.l[0].missing");
+	assert_string_equal(e.items[1].message, "is required");
+	assert_string_equal(e.items[2].message, "must be between 1 and 65535");
+	assert_string_equal(e.items[3].path, "$.l[0].on");
+	assert_true(jf_name_valid("web-1.a_b", 16));
+	assert_false(jf_name_valid("-web", 16));
+	assert_false(jf_name_valid("toolongname", 4));
+	errs_release(&e);
+	json_decref(o);
+}
+
 int
 main(void)
 {
@@ -255,6 +290,7 @@ main(void)
 		cmocka_unit_test(test_buf_append_consume_compact),
 		cmocka_unit_test(test_buf_fd_io),
 		cmocka_unit_test(test_errs_collect_and_json),
+		cmocka_unit_test(test_jfield_reports_every_field),
 		cmocka_unit_test(test_jh_canonical_is_sorted_and_stable),
 		cmocka_unit_test(test_jh_write_file_atomic),
 		cmocka_unit_test(test_sdn_notify),
