@@ -50,7 +50,7 @@ uint64_t conf_hash64(const void *data, size_t len, uint64_t seed);
 
 /* The L7 fields each object accepts besides the foundation's (conf_l7.c,
  * doc/l7.md); tandem-admin stores them per object as one JSON object. */
-#define CONF_L7_LISTENER_KEYS "timeouts", "limits", "forwarding", "request_id", "access_log"
+#define CONF_L7_LISTENER_KEYS "timeouts", "limits", "forwarding", "request_id", "access_log", "tls"
 #define CONF_L7_MEMBER_KEYS "backup", "drain"
 #define CONF_L7_POOL_KEYS "algorithm", "hash", "sticky_cookie", "slow_start_ms", \
 	"max_connections_per_member", "queue", "retries", "retry_budget_percent", \
@@ -65,6 +65,11 @@ uint64_t conf_hash64(const void *data, size_t len, uint64_t seed);
  * relative to the object ("$.health_check.rise"). Returns 0 when valid.
  * Pure; any thread. */
 int conf_l7_validate(const char *kind, json_t *o, struct errs *errs);
+
+/* The file of a certificate store entry that tandem-admin writes for
+ * tandemd: DIR/NAME.crt (chain), DIR/NAME.key, DIR/NAME.ca (CA bundle).
+ * 0, or -1 when out is too short. */
+int conf_tls_file(const char *dir, const char *name, const char *ext, char *out, size_t len);
 
 /* Limits every program agrees on. */
 #define CONF_L7_MAX_HEAD 16384	/* largest request head a listener may allow */

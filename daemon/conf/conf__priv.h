@@ -39,6 +39,8 @@ void conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct c
 void conf__l7_member(struct conf_ctx *x, json_t *o, const char *path, struct conf_member *m);
 void conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool *p);
 void conf__l7_route(struct conf_ctx *x, json_t *o, const char *path, struct conf_route *r);
+/* conf_tls.c: the listener's "tls" object. */
+void conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls *tls);
 /* After routes are linked and sorted: ranks, route indexes, balancer tables. */
 int conf__l7_link(struct conf_ctx *x);
 

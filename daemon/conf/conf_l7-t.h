@@ -34,6 +34,25 @@ struct conf_l7_timeouts {
 	unsigned tunnel_idle_ms;	/* reserved for Upgrade tunnels */
 };
 
+/* A listener's TLS termination (conf_tls.c, doc/tls.md). */
+#define CONF_TLS_MAX_CERTS 32
+
+enum conf_tls_client {
+	CONF_TLS_CLIENT_OFF = 0,
+	CONF_TLS_CLIENT_OPTIONAL,	/* ask; a verified certificate's subject is passed on */
+	CONF_TLS_CLIENT_REQUIRED,	/* no verified certificate, no handshake */
+};
+
+struct conf_l7_tls {
+	bool enabled;
+	const char **certs;		/* certificate store names; certs[0] is the default */
+	size_t ncerts;
+	bool alpn_h2, alpn_http11;	/* offered, h2 first */
+	enum conf_tls_client client_auth;
+	const char *client_ca;		/* CA bundle name (client_auth) */
+	const char *client_header;	/* verified subject to the backend, NULL = off */
+};
+
 struct conf_l7_listener {
 	struct conf_l7_timeouts timeouts;
 	unsigned max_connections;	/* 0 = unlimited; per listener, all workers */
@@ -46,6 +65,7 @@ struct conf_l7_listener {
 	const char *request_id;		/* header name, NULL = off */
 	size_t request_id_len;
 	struct conf_route_index *index;	/* route lookup, built by conf_l7 */
+	struct conf_l7_tls tls;
 };
 
 enum conf_path_kind {

@@ -295,6 +295,7 @@ conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_l
 			c->access_log = arena_strdup(x->c->arena, ap);
 		c->access_log_sample = conf_l7_uint(x, t, p, "sample_percent", 1, 100, 100);
 	}
+	conf__l7_tls(x, o, path, &c->tls);
 	rid = conf__get_str(x, o, path, "request_id", 0);
 	if (rid != NULL && rid[0] != '\0') {
 		if (!conf_l7_token_valid(rid)) {

@@ -6,6 +6,8 @@
 
 #include "conf-t.h"
 
+struct l7_tls_ctx;
+
 #define SNAPSHOT_MAGIC 0x534e4150u /* "SNAP" */
 
 /*
@@ -33,6 +35,7 @@ struct snapshot {
 	unsigned long generation;	/* 1, 2, ... in publication order */
 	struct conf *conf;		/* owned */
 	struct lsock **lsocks;		/* one per conf->listeners[i], owned references */
+	struct l7_tls_ctx **tls;	/* one per listener, NULL when plain (l7_tlsconf) */
 	long loaded_at;			/* wall clock seconds */
 };
 

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "errs.h"
+#include "l7_tlsconf.h"
 #include "log.h"
 #include "snapshot.h"
 
@@ -170,6 +171,9 @@ snapshot_free(struct snapshot *s)
 		if (s->lsocks[i] != NULL)
 			lsock_put(s->lsocks[i]);
 	free(s->lsocks);
+	if (s->tls != NULL)
+		l7_tlsconf_release(s->tls, s->conf->nlisteners);
+	free(s->tls);
 	conf_free(&s->conf);
 	s->magic = 0;
 	free(s);
@@ -201,6 +205,15 @@ snapshot_build(const char *path, struct errs *errs)
 	for (i = 0; i < s->conf->nlisteners; i++)
 		s->lsocks[i] = lsock_get(&s->conf->listeners[i], errs);
 	if (errs->count != before)
+		goto fail;
+	/* Certificates load before the snapshot is published: a bad one
+	 * refuses the reload and the running one keeps serving. */
+	s->tls = calloc(s->conf->nlisteners + 1, sizeof(*s->tls));
+	if (s->tls == NULL) {
+		errs_add(errs, "$", "out of memory");
+		goto fail;
+	}
+	if (l7_tlsconf_build(s->conf, s->tls, errs) < 0)
 		goto fail;
 	s->loaded_at = (long)time(NULL);
 	return s;

@@ -30,6 +30,7 @@
 #include "l7_metrics.h"
 #include "l4.h"
 #include "l7_proxy.h"
+#include "l7_tlsconf.h"
 #include "log.h"
 #include "loop.h"
 #include "sdnotify.h"
@@ -61,6 +62,9 @@ struct tandemd {
 	struct peer *peer;		/* the peer link (daemon/peer), or NULL */
 	struct peer_opts peer_opts;
 	struct loop_timer peer_timer;
+	const char *cert_dir;		/* certificate files tandem-admin writes (l7_tlsconf) */
+	unsigned ticket_key_lifetime;	/* seconds a ticket key encrypts */
+	struct loop_timer tls_timer;
 };
 
 static void
@@ -88,6 +92,10 @@ tandemd_usage(FILE *f)
 		"      --peer-listen A:P    the peer link: this node's address, --peer the\n"
 		"      --peer A:P           peer's, --peer-dir DIR the pair's certificates\n"
 		"      --peer-dir DIR       (ca.pem, node.pem, node.key: tandemctl pair-init)\n"
+"      --cert-dir DIR       TLS certificate files written by tandem-admin\n"
+		"                           (default " L7_TLSCONF_DEFAULT_DIR ")\n"
+		"      --ticket-key-lifetime S  seconds a session ticket key encrypts before\n"
+		"                           it is rotated (default 43200; 0 = only on command)\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"  -V, --version            print the version\n");
 }
@@ -284,12 +292,22 @@ tandemd_ctl(const json_t *req, void *data)
 		return l4_ctl_ban(req);
 	if (strcmp(cmd, "l4-sync") == 0)
 		return tandemd_l4_sync(req);
+	if (strcmp(cmd, "tls-rotate-keys") == 0)
+		return l7_tlsconf_rotate_json((uint64_t)time(NULL));
 	if (strcmp(cmd, "peer_reconnect") == 0 && d->peer != NULL) {
 		peer_kick(d->peer);
 		return json_pack("{s:b}", "ok", 1);
 	}
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats, peer_reconnect, ban, l4-sync)");
+			 "message", "unknown command (status, reload, stats, peer_reconnect, ban, l4-sync, tls-rotate-keys)");
+}
+
+/* Ticket key rotation on its schedule (l7_tlsconf), checked every second. */
+static void
+tandemd_tls_timer(struct loop *l, struct loop_timer *t)
+{
+	l7_tlsconf_tick((uint64_t)time(NULL));
+	loop_timer_set(l, t, 1000, tandemd_tls_timer, NULL);
 }
 
 /* This node's health view for the peer link: every member of every pool
@@ -384,9 +402,12 @@ main(int argc, char **argv)
 		{ "peer", required_argument, NULL, 'B' },
 		{ "peer-dir", required_argument, NULL, 'D' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "cert-dir", required_argument, NULL, 'T' },
+		{ "ticket-key-lifetime", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1,
+			     .cert_dir = L7_TLSCONF_DEFAULT_DIR, .ticket_key_lifetime = L7_TLSCONF_KEY_LIFETIME,
 			     .vrrp_opts = { .run_dir = TANDEMD_DEFAULT_VRRP_DIR, .keepalived = "keepalived" } };
 	struct ctl_server *ctl = NULL;
 	struct snapshot *s;
@@ -426,6 +447,18 @@ main(int argc, char **argv)
 		case 'A': d.peer_opts.listen = optarg; break;
 		case 'B': d.peer_opts.connect = optarg; break;
 		case 'D': d.peer_opts.dir = optarg; break;
+		case 'T': d.cert_dir = optarg; break;
+		case 'k': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || n < 0 || n > 7 * 86400) {
+				fprintf(stderr, "tandemd: --ticket-key-lifetime must be 0-604800 seconds\n");
+				return 2;
+			}
+			d.ticket_key_lifetime = (unsigned)n;
+			break;
+		}
 		default: tandemd_usage(stderr); return 2;
 		}
 	}
@@ -473,6 +506,12 @@ main(int argc, char **argv)
 		d.workers = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (unsigned)ncpu;
 	}
 	snapshot_workers_set(d.workers);
+	if ((rc = l7_tlsconf_init(d.cert_dir, d.ticket_key_lifetime, (uint64_t)time(NULL))) < 0) {
+		log_err("cannot set up TLS: %s", strerror(-rc));
+		errs_release(&e);
+		return 1;
+	}
+	rc = 1;
 	s = snapshot_build(d.config_path, &e);
 	if (s == NULL) {
 		tandemd_print_errs(d.config_path, &e);
@@ -494,6 +533,7 @@ main(int argc, char **argv)
 	}
 	if (tandemd_vrrp_start(&d) < 0)
 		goto out;
+	loop_timer_set(d.loop, &d.tls_timer, 1000, tandemd_tls_timer, NULL);
 	if (d.peer_opts.connect != NULL || d.peer_opts.listen != NULL || d.peer_opts.dir != NULL) {
 		if (d.peer_opts.connect == NULL || d.peer_opts.listen == NULL || d.peer_opts.dir == NULL) {
 			log_err("the peer link needs --peer-listen, --peer and --peer-dir together");
@@ -553,12 +593,15 @@ out:
 	vrrp_free(&d.vrrp);
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.l4_timer);
+	if (d.loop != NULL)
+		loop_timer_cancel(d.loop, &d.tls_timer);
 	l4_shutdown();
 	ctl_server_stop(&ctl);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	loop_free(&d.loop);
 	snapshot_shutdown();
+	l7_tlsconf_shutdown();	/* after the last snapshot: contexts borrow the key store */
 	log_notice("tandemd stopped");
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "buf-t.h"
 #include "conf-t.h"
 #include "l7_http1-t.h"
+#include "l7_io.h"
 #include "l7_pool-t.h"
 #include "loop-t.h"
 #include "snapshot-t.h"
@@ -55,6 +56,9 @@ struct l7_stats {
 	atomic_ulong queued;		/* requests that waited for a member slot */
 	atomic_ulong queue_timeouts;
 	atomic_ulong retries;		/* requests sent again to another member */
+	atomic_ulong tls_handshakes;	/* completed, full or resumed */
+	atomic_ulong tls_resumed;
+	atomic_ulong tls_failed;	/* handshakes that failed (bad ClientHello, plain HTTP, ...) */
 };
 
 /* A snapshot as one worker uses it: the snapshot reference plus the runtime
@@ -120,6 +124,8 @@ struct l7_conn {
 	unsigned magic;
 	struct loop_io io;
 	int fd;
+	struct l7_io tio;		/* plain or TLS transport on fd (l7_io.h) */
+	char *client_subject;		/* verified client certificate subject, or NULL */
 	struct loop_timer timer;
 	struct l7_worker *w;
 	struct l7_view *view;		/* the snapshot this connection was accepted on */

@@ -51,6 +51,7 @@
 #include "l7_proxy.h"
 #include "l7_proxy-t.h"
 #include "l7_route.h"
+#include "l7_tls.h"
 
 static struct l7_worker *l7_workers;
 static unsigned l7_nworkers;
@@ -537,7 +538,9 @@ l7_conn_close(struct l7_conn *c)
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
 	loop_io_del(w->loop, &c->io);
+	l7_io_free(&c->tio);	/* close_notify first, so the session stays resumable */
 	close(c->fd);
+	free(c->client_subject);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -1136,6 +1139,9 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 			continue;
 		if (ops->n > 0 && l7_hdr_ops_drop(ops, buf, h))
 			continue;
+		if (ll->tls.client_header != NULL && h->name.len == strlen(ll->tls.client_header) &&
+		    strncasecmp(buf + h->name.off, ll->tls.client_header, h->name.len) == 0)
+			continue;	/* only we say who the client certificate names */
 		if (ll->request_id != NULL && h->name.len == ll->request_id_len &&
 		    strncasecmp(buf + h->name.off, ll->request_id, h->name.len) == 0) {
 			if (trusted && rid == NULL)
@@ -1176,15 +1182,19 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 			return -1;
 	}
 	if (ll->xfp && !(trusted && l7_find_header(buf, m, "x-forwarded-proto", 17)) &&
-	    buf_append(b, "X-Forwarded-Proto: http\r\n", 25) < 0)
+	    buf_appendf(b, "X-Forwarded-Proto: %s\r\n", l7_io_is_tls(&c->tio) ? "https" : "http") < 0)
+		return -1;
+	if (ll->tls.client_header != NULL && c->client_subject != NULL &&
+	    buf_appendf(b, "%s: %s\r\n", ll->tls.client_header, c->client_subject) < 0)
 		return -1;
 	if (ll->xfh && !(trusted && l7_find_header(buf, m, "x-forwarded-host", 16)) &&
 	    m->authority.len > 0 &&
 	    buf_appendf(b, "X-Forwarded-Host: %.*s\r\n", (int)m->authority.len, buf + m->authority.off) < 0)
 		return -1;
 	if (ll->forwarded && !(trusted && l7_find_header(buf, m, "forwarded", 9)) &&
-	    buf_appendf(b, strchr(c->client_ip, ':') ? "Forwarded: for=\"[%s]\";proto=http\r\n"
-						     : "Forwarded: for=%s;proto=http\r\n", c->client_ip) < 0)
+	    buf_appendf(b, strchr(c->client_ip, ':') ? "Forwarded: for=\"[%s]\";proto=%s\r\n"
+						     : "Forwarded: for=%s;proto=%s\r\n", c->client_ip,
+			       l7_io_is_tls(&c->tio) ? "https" : "http") < 0)
 		return -1;
 	if (ll->request_id != NULL) {
 		if (rid != NULL) {
@@ -1572,6 +1582,42 @@ l7_conn_exchange_done(struct l7_conn *c)
 
 /* ---- the state machine ---- */
 
+/* TLS: drives the handshake (from the read side: it runs before the first
+ * request). The header timeout armed at accept bounds it. When done,
+ * ALPN decides the protocol: HTTP/2 belongs to the h2 module, which is not
+ * in this build yet, so such a connection is closed (a listener offers
+ * "h2" only when configured to). */
+static void
+l7_conn_handshake(struct l7_conn *c, int *progress)
+{
+	const struct conf_l7_tls *t = &l7_conn_listener(c)->l7.tls;
+	const char *alpn;
+	char subj[256];
+	int r = l7_io_handshake(&c->tio);
+
+	if (r == 0) {
+		c->rready = false;
+		return;
+	}
+	if (r < 0) {
+		STAT_INC(c->w, tls_failed);
+		log_debug("client=%s: TLS handshake failed", c->peer);
+		l7_conn_close(c);
+		return;
+	}
+	*progress = 1;
+	STAT_INC(c->w, tls_handshakes);
+	if (l7_tls_conn_resumed(c->tio.tls))
+		STAT_INC(c->w, tls_resumed);
+	if (t->client_header != NULL && l7_tls_conn_peer_subject(c->tio.tls, subj, sizeof(subj)))
+		c->client_subject = strdup(subj);	/* NULL on OOM: sent without it */
+	alpn = l7_io_alpn(&c->tio);
+	if (alpn != NULL && strcmp(alpn, "h2") == 0) {
+		log_info("client=%s: ALPN h2 negotiated but HTTP/2 is not built in; closing", c->peer);
+		l7_conn_close(c);
+	}
+}
+
 static int
 l7_client_wants_read(const struct l7_conn *c)
 {
@@ -1595,9 +1641,13 @@ l7_client_read(struct l7_conn *c, int *progress)
 
 	if (!c->rready || !l7_client_wants_read(c))
 		return;
+	if (!c->tio.hs_done) {
+		l7_conn_handshake(c, progress);
+		return;
+	}
 	if (c->state == L7_C_CLOSING)
 		c->ibuf.rpos = c->ibuf.wpos = 0;
-	n = buf_read_fd(&c->ibuf, c->fd);
+	n = l7_io_read_buf(&c->tio, &c->ibuf);
 	if (n > 0) {
 		*progress = 1;
 		if (c->state == L7_C_HEAD && !c->head_timer) {
@@ -1621,7 +1671,7 @@ l7_client_write(struct l7_conn *c, int *progress)
 
 	if (buf_len(&c->obuf) == 0 || !c->wready)
 		return;
-	n = buf_write_fd(&c->obuf, c->fd, 0);
+	n = l7_io_write_buf(&c->tio, &c->obuf);
 	if (n > 0) {
 		*progress = 1;
 		if (c->up != NULL && c->up->state == L7_UP_BUSY && !c->tunnel)
@@ -2009,7 +2059,7 @@ l7_conn_linger(struct l7_conn *c, int *progress)
 		return;
 	if (!c->shut_wr) {
 		c->shut_wr = true;
-		shutdown(c->fd, SHUT_WR);
+		l7_io_shutdown(&c->tio);
 		c->ibuf.rpos = c->ibuf.wpos = 0;
 		l7_conn_timer(c, L7_TIMEOUT_LINGER_MS);
 		*progress = 1;
@@ -2023,12 +2073,8 @@ static void
 l7_conn_interest(struct l7_conn *c)
 {
 	struct l7_worker *w = c->w;
-	uint32_t ev = 0;
+	uint32_t ev = l7_io_events(&c->tio, l7_client_wants_read(c), buf_len(&c->obuf) > 0);
 
-	if (l7_client_wants_read(c))
-		ev |= EPOLLIN;
-	if (buf_len(&c->obuf) > 0)
-		ev |= EPOLLOUT;
 	if (loop_io_mod(w->loop, &c->io, ev) < 0) {
 		l7_conn_close(c);
 		return;
@@ -2093,10 +2139,7 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 		l7_conn_close(c);
 		return;
 	}
-	if (events & EPOLLIN)
-		c->rready = true;
-	if (events & EPOLLOUT)
-		c->wready = true;
+	l7_io_ready(&c->tio, events, &c->rready, &c->wready);
 	l7_conn_step(c);
 }
 
@@ -2116,6 +2159,12 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	c->w = w;
 	c->fd = fd;
 	c->lindex = lindex;
+	if (w->view->snap->tls != NULL && w->view->snap->tls[lindex] != NULL) {
+		if (l7_io_init_tls(&c->tio, fd, w->view->snap->tls[lindex]) < 0)
+			goto oom;
+	} else {
+		l7_io_init_plain(&c->tio, fd);
+	}
 	c->member = -1;
 	c->rready = c->wready = true;
 	if (ss->ss_family == AF_INET) {
@@ -2168,6 +2217,8 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 oom:
 	STAT_INC(w, dropped_oom);
 	if (c != NULL) {
+		c->tio.failed = true;
+		l7_io_free(&c->tio);
 		buf_release(&c->ibuf);
 		buf_release(&c->obuf);
 		free(c);
@@ -2203,7 +2254,8 @@ l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
 				"Connection: close\r\n\r\n503 Service Unavailable\n";
 
 			STAT_INC(ln->w, refused_max_conns);
-			(void)!send(fd, r503, sizeof(r503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (ln->w->view->snap->tls == NULL || ln->w->view->snap->tls[ln->index] == NULL)
+				(void)!send(fd, r503, sizeof(r503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
 			continue;
 		}
@@ -2420,7 +2472,7 @@ l7_pools_status_json(const struct snapshot *s)
 static void
 l7_stats_more(json_t *o)
 {
-	unsigned long v[4] = { 0 };
+	unsigned long v[7] = { 0 };
 	unsigned i;
 
 	for (i = 0; i < l7_nworkers; i++) {
@@ -2430,7 +2482,13 @@ l7_stats_more(json_t *o)
 		v[1] += atomic_load_explicit(&st->queued, memory_order_relaxed);
 		v[2] += atomic_load_explicit(&st->queue_timeouts, memory_order_relaxed);
 		v[3] += atomic_load_explicit(&st->retries, memory_order_relaxed);
+		v[4] += atomic_load_explicit(&st->tls_handshakes, memory_order_relaxed);
+		v[5] += atomic_load_explicit(&st->tls_resumed, memory_order_relaxed);
+		v[6] += atomic_load_explicit(&st->tls_failed, memory_order_relaxed);
 	}
+	json_object_set_new(o, "tls_handshakes", json_integer((json_int_t)v[4]));
+	json_object_set_new(o, "tls_resumed", json_integer((json_int_t)v[5]));
+	json_object_set_new(o, "tls_handshake_failures", json_integer((json_int_t)v[6]));
 	json_object_set_new(o, "refused_max_connections", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));

@@ -392,6 +392,19 @@ l7_tls_ctx_setup(struct l7_tls_ctx *c, SSL_CTX *ctx, const struct l7_tls_opts *o
 	SSL_CTX_set_alpn_select_cb(ctx, l7_tls_alpn_cb, c);
 	SSL_CTX_set_tlsext_servername_callback(ctx, l7_tls_sni_cb);
 	SSL_CTX_set_tlsext_servername_arg(ctx, c);
+	if (o->client_ca_file != NULL) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->client_ca_file);
+
+		/* a certificate that is sent must verify, in both modes */
+		if (names == NULL || SSL_CTX_load_verify_locations(ctx, o->client_ca_file, NULL) != 1) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			return -1;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (o->client_required ?
+				   SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+		SSL_CTX_set_verify_depth(ctx, 5);
+	}
 	return 0;
 }
 
@@ -523,7 +536,13 @@ l7_tls_add_cert(struct l7_tls_ctx *c, const struct l7_tls_cert_spec *s, const st
 		g->ctx = SSL_CTX_new(TLS_server_method());
 		if (g->ctx == NULL || l7_tls_ctx_setup(c, g->ctx, o) < 0) {
 			SSL_CTX_free(g->ctx);
-			l7_tls_err(err, errlen, "cannot set up the TLS context");
+			if (o->client_ca_file != NULL) {
+				snprintf(what, sizeof(what), "client CA bundle %s cannot be loaded",
+					 o->client_ca_file);
+				l7_tls_err(err, errlen, what);
+			} else {
+				l7_tls_err(err, errlen, "cannot set up the TLS context");
+			}
 			goto out;
 		}
 		g->names = names;
@@ -714,6 +733,27 @@ const char *
 l7_tls_conn_sni(struct l7_tls_conn *c)
 {
 	return SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+int
+l7_tls_conn_peer_subject(struct l7_tls_conn *c, char *buf, size_t len)
+{
+	X509 *x = SSL_get0_peer_certificate(c->ssl);
+	BIO *b;
+	int n;
+
+	if (x == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK || len == 0)
+		return 0;
+	b = BIO_new(BIO_s_mem());
+	if (b == NULL)
+		return 0;
+	X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253);
+	n = BIO_read(b, buf, (int)len - 1);
+	BIO_free(b);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return 1;
 }
 
 int

@@ -73,6 +73,9 @@ void l7_tls_conn_shutdown(struct l7_tls_conn *c);
 const char *l7_tls_conn_alpn(struct l7_tls_conn *c);
 const char *l7_tls_conn_sni(struct l7_tls_conn *c);
 int l7_tls_conn_resumed(struct l7_tls_conn *c);
+/* The verified client certificate's subject (RFC 2253) into buf: 1, or 0
+ * when the client sent none (client_auth optional) or it did not verify. */
+int l7_tls_conn_peer_subject(struct l7_tls_conn *c, char *buf, size_t len);
 const char *l7_tls_conn_version(struct l7_tls_conn *c);
 /* Frees the connection and its context reference; sets *cp to NULL. */
 void l7_tls_conn_free(struct l7_tls_conn **cp);

@@ -1,0 +1,142 @@
+/*
+ * l7_tlsconf - configuration side of TLS termination (see l7_tlsconf.h).
+ * No OpenSSL here: l7_tls does the loading and reports why a file is bad.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "errs.h"
+#include "l7_tls.h"
+#include "l7_tlsconf.h"
+#include "log.h"
+
+static char tlsconf_dir[400] = L7_TLSCONF_DEFAULT_DIR;
+static struct l7_tls_keys *tlsconf_keys;
+
+int
+l7_tlsconf_init(const char *dir, unsigned lifetime, uint64_t now)
+{
+	if (dir != NULL && snprintf(tlsconf_dir, sizeof(tlsconf_dir), "%s", dir) >=
+	    (int)sizeof(tlsconf_dir))
+		return -ENAMETOOLONG;
+	tlsconf_keys = l7_tls_keys_new(now, lifetime);
+	return tlsconf_keys != NULL ? 0 : -ENOMEM;
+}
+
+void
+l7_tlsconf_shutdown(void)
+{
+	l7_tls_keys_free(&tlsconf_keys);
+}
+
+struct l7_tls_keys *
+l7_tlsconf_keys(void)
+{
+	return tlsconf_keys;
+}
+
+void
+l7_tlsconf_tick(uint64_t now)
+{
+	int rc;
+
+	if (tlsconf_keys == NULL)
+		return;
+	rc = l7_tls_keys_tick(tlsconf_keys, now);
+	if (rc > 0)
+		log_info("tls: ticket key rotated (schedule)");
+	else if (rc < 0)
+		log_warn("tls: ticket key rotation failed: %s", strerror(-rc));
+}
+
+json_t *
+l7_tlsconf_rotate_json(uint64_t now)
+{
+	struct l7_tls_ticket_key k[L7_TLS_KEYS_MAX];
+	size_t n;
+	json_t *r;
+	int rc;
+
+	if (tlsconf_keys == NULL)
+		return json_pack("{s:b,s:s}", "ok", 0, "error", "no ticket key store");
+	rc = l7_tls_keys_rotate(tlsconf_keys, now);
+	if (rc < 0)
+		return json_pack("{s:b,s:s}", "ok", 0, "error", "cannot make a new ticket key");
+	log_notice("tls: ticket key rotated (control command)");
+	n = l7_tls_keys_get(tlsconf_keys, k, L7_TLS_KEYS_MAX);
+	r = json_pack("{s:b,s:i,s:I}", "ok", 1, "keys", (int)n, "current_created",
+		      (json_int_t)(n > 0 ? k[0].created : 0));
+	explicit_bzero(k, sizeof(k));
+	return r;
+}
+
+/* One listener: resolves the certificate names to files and loads them. */
+static struct l7_tls_ctx *
+l7_tlsconf_one(const struct conf_listener *l, struct errs *errs)
+{
+	const struct conf_l7_tls *t = &l->l7.tls;
+	struct l7_tls_cert_spec specs[CONF_TLS_MAX_CERTS];
+	char files[CONF_TLS_MAX_CERTS][2][512], cafile[512], err[768], path[160];
+	struct l7_tls_opts o = { .alpn_h2 = t->alpn_h2, .alpn_http11 = t->alpn_http11 };
+	struct l7_tls_ctx *ctx;
+	size_t i;
+
+	snprintf(path, sizeof(path), "$.listeners[%zu].tls", l->index);
+	for (i = 0; i < t->ncerts && i < CONF_TLS_MAX_CERTS; i++) {
+		if (conf_tls_file(tlsconf_dir, t->certs[i], ".crt", files[i][0], sizeof(files[i][0])) < 0 ||
+		    conf_tls_file(tlsconf_dir, t->certs[i], ".key", files[i][1], sizeof(files[i][1])) < 0) {
+			errs_add(errs, path, "certificate directory path too long");
+			return NULL;
+		}
+		specs[i].name = t->certs[i];
+		specs[i].cert_file = files[i][0];
+		specs[i].key_file = files[i][1];
+	}
+	if (t->client_auth != CONF_TLS_CLIENT_OFF) {
+		if (conf_tls_file(tlsconf_dir, t->client_ca, ".ca", cafile, sizeof(cafile)) < 0) {
+			errs_add(errs, path, "certificate directory path too long");
+			return NULL;
+		}
+		o.client_ca_file = cafile;
+		o.client_required = t->client_auth == CONF_TLS_CLIENT_REQUIRED;
+	}
+	ctx = l7_tls_ctx_new(specs, t->ncerts, tlsconf_keys, &o, err, sizeof(err));
+	if (ctx == NULL)
+		errs_add(errs, path, "%s", err);
+	return ctx;
+}
+
+int
+l7_tlsconf_build(const struct conf *c, struct l7_tls_ctx **out, struct errs *errs)
+{
+	size_t i, before = errs->count;
+
+	for (i = 0; i < c->nlisteners; i++) {
+		out[i] = NULL;
+		if (!c->listeners[i].l7.tls.enabled)
+			continue;
+		if (tlsconf_keys == NULL) {
+			errs_add(errs, "$", "TLS is not initialised");
+			break;
+		}
+		out[i] = l7_tlsconf_one(&c->listeners[i], errs);
+	}
+	if (errs->count == before)
+		return 0;
+	l7_tlsconf_release(out, c->nlisteners);
+	return -1;
+}
+
+void
+l7_tlsconf_release(struct l7_tls_ctx **ctxs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; ctxs != NULL && i < n; i++)
+		l7_tls_ctx_unref(&ctxs[i]);
+}

@@ -1,0 +1,43 @@
+#ifndef TANDEM_L7_TLSCONF_H
+#define TANDEM_L7_TLSCONF_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "conf-t.h"
+#include "errs-t.h"
+#include "l7_tls-t.h"
+
+/*
+ * l7_tlsconf - the bridge between the configuration and l7_tls: where the
+ * certificate files are (tandem-admin writes them there at apply), the
+ * process-wide ticket key store and its rotation schedule, and building one
+ * l7_tls_ctx per TLS listener while a snapshot is built.
+ */
+
+#define L7_TLSCONF_DEFAULT_DIR "/var/lib/tandem/certs"
+/* Ticket keys encrypt for this long, then decrypt only for two more
+ * periods (L7_TLS_KEYS_MAX): a ticket stays valid 24 to 36 hours. */
+#define L7_TLSCONF_KEY_LIFETIME (12 * 3600)
+
+/* Sets the certificate directory and creates the ticket key store (rotation
+ * every lifetime seconds, 0 = never by schedule). Before the first snapshot
+ * build; main thread. 0 or -errno. */
+int l7_tlsconf_init(const char *dir, unsigned lifetime, uint64_t now);
+void l7_tlsconf_shutdown(void);
+/* The store (NULL before init). */
+struct l7_tls_keys *l7_tlsconf_keys(void);
+/* Main loop, once a second: rotates the ticket key when due. */
+void l7_tlsconf_tick(uint64_t now);
+/* Control command "tls-rotate-keys": rotates now; the reply holds the
+ * count of keys held and when the current one was made (never a key). */
+json_t *l7_tlsconf_rotate_json(uint64_t now);
+
+/* Builds out[i] for each TLS listener of c (NULL for plain ones); on any
+ * failure every context is released and the reasons are in errs at the
+ * listener's JSON path. 0 or -1. Main thread. */
+int l7_tlsconf_build(const struct conf *c, struct l7_tls_ctx **out, struct errs *errs);
+void l7_tlsconf_release(struct l7_tls_ctx **ctxs, size_t n);
+
+#endif
