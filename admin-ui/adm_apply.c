@@ -20,6 +20,7 @@
 
 #include "adm_api.h"
 #include "adm_apply.h"
+#include "adm_certfiles.h"
 #include "adm_vrrp.h"
 #include "conf.h"
 #include "ctlc.h"
@@ -230,6 +231,22 @@ adm_apply(struct adm *a, const char *author, const char *comment, struct adm_res
 	}
 	conf_free(&c);
 
+	/* 1b. Certificate files for tandemd (before the revision exists, so a
+	 * listener naming an unknown certificate is refused like any error). */
+	cfg = json_loads(text, 0, NULL);
+	rc = cfg ? adm_certfiles_write(a, cfg, &errs_json) : -ENOMEM;
+	if (rc == -ENOENT) {
+		adm_verdict_errors(rs, 422, "invalid", "the candidate is invalid",
+				   adm_errors_translate(cfg, errs_json), 0);
+		goto out;
+	}
+	if (rc < 0) {
+		log_err("apply: cannot write the certificate files: %s", strerror(-rc));
+		adm_resp_error(rs, 500, "write_failed", "cannot write the certificate files", NULL);
+		goto out;
+	}
+	json_decref(cfg);
+
 	/* 2. Commit the revision (number, author, time, content) at once. */
 	rc = db_revision_commit(a->db, author, comment, (long long)a->now(), &n, &content);
 	if (rc < 0)
@@ -277,6 +294,7 @@ adm_apply(struct adm *a, const char *author, const char *comment, struct adm_res
 	rc = db_revision_set_status(a->db, n, "applied", NULL);
 	if (rc < 0)
 		goto internal;
+	adm_certfiles_prune(a, cfg);
 	log_notice("apply revision %ld by %s: applied, generation %lld", n, author,
 		   (long long)json_integer_value(json_object_get(resp, "generation")));
 	rs->status = 200;
@@ -351,6 +369,15 @@ adm_import(struct adm *a, const char *file)
 	}
 	conf_free(&c);
 	cfg = json_loads(text, 0, NULL);
+	if (cfg != NULL && adm_certfiles_write(a, cfg, &resp) < 0) {
+		json_t *e;
+
+		fprintf(stderr, "tandem-admin: %s names certificates that cannot be written:\n", file);
+		json_array_foreach(resp, i, e)
+			fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "path")),
+				json_string_value(json_object_get(e, "message")));
+		goto out;
+	}
 	if (cfg == NULL || db_candidate_load(a->db, cfg) < 0) {
 		fprintf(stderr, "tandem-admin: cannot load %s into the candidate\n", file);
 		goto out;

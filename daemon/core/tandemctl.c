@@ -32,6 +32,7 @@ tandemctl_usage(FILE *f)
 		"       tandemctl check FILE\n"
 		"       tandemctl pair-init DIR NODE_A NODE_B   the peer link's CA and node certificates\n"
 		"       tandemctl [-s SOCKET] peer-reconnect\n"
+		"       tandemctl [-s SOCKET] tls-rotate-keys   new session ticket key now\n"
 		"  -s, --socket PATH   tandemd control socket (default " TANDEMCTL_DEFAULT_SOCKET ")\n");
 }
 
@@ -365,7 +366,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "peer-reconnect") == 0)
 		cmd = "peer_reconnect";
 	if (optind != argc || (strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "stats") &&
-			       strcmp(cmd, "peer_reconnect"))) {
+			       strcmp(cmd, "peer_reconnect") && strcmp(cmd, "tls-rotate-keys"))) {
 		tandemctl_usage(stderr);
 		return 2;
 	}
@@ -386,6 +387,9 @@ main(int argc, char **argv)
 		tandemctl_print_l4(json_object_get(resp, "l4"));
 	} else if (strcmp(cmd, "peer_reconnect") == 0) {
 		printf("peer link: reconnecting\n");
+	} else if (strcmp(cmd, "tls-rotate-keys") == 0) {
+		printf("ticket key rotated: %lld keys held (the older ones still decrypt)\n",
+		       json_integer_value(json_object_get(resp, "keys")));
 	} else {
 		printf("reloaded: generation %lld, revision %lld\n",
 		       json_integer_value(json_object_get(resp, "generation")),

@@ -63,10 +63,12 @@ l7_tlsconf_rotate_json(uint64_t now)
 	int rc;
 
 	if (tlsconf_keys == NULL)
-		return json_pack("{s:b,s:s}", "ok", 0, "error", "no ticket key store");
+		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$", "message",
+				 "no ticket key store");
 	rc = l7_tls_keys_rotate(tlsconf_keys, now);
 	if (rc < 0)
-		return json_pack("{s:b,s:s}", "ok", 0, "error", "cannot make a new ticket key");
+		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$", "message",
+				 "cannot make a new ticket key");
 	log_notice("tls: ticket key rotated (control command)");
 	n = l7_tls_keys_get(tlsconf_keys, k, L7_TLS_KEYS_MAX);
 	r = json_pack("{s:b,s:i,s:I}", "ok", 1, "keys", (int)n, "current_created",

@@ -1,0 +1,27 @@
+#ifndef TANDEM_ADM_CERTFILES_H
+#define TANDEM_ADM_CERTFILES_H
+
+#include <jansson.h>
+
+#include "adm-t.h"
+
+/*
+ * adm_certfiles - at apply, writes the certificate store entries that the
+ * config's TLS listeners name to files tandemd loads (doc/tls.md):
+ * STATE/certs/NAME.crt (chain, 0640), NAME.key (0600), in a 0750 directory
+ * owned by the user tandem-admin runs as (tandem, like tandemd's data plane).
+ * Key material is wiped from memory after writing and never logged.
+ */
+
+/* Writes the files for every certificate cfg's listeners name. Returns 0,
+ * or -ENOENT with *errors (a JSON error list, JSON paths into cfg) when a
+ * name is not in the store, or another -errno with *errors describing a
+ * write failure. */
+int adm_certfiles_write(struct adm *a, const json_t *cfg, json_t **errors);
+/* After a successful apply: removes the files of certificates cfg no longer
+ * names (keys do not linger on disk). Best effort. */
+void adm_certfiles_prune(struct adm *a, const json_t *cfg);
+/* STATE/certs into out. 0 or -ENAMETOOLONG. */
+int adm_certfiles_dir(const struct adm *a, char *out, size_t len);
+
+#endif

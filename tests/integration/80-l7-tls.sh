@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# TLS termination end to end with real OpenSSL: certificates uploaded
+# through the API, a TLS listener configured through the API (its fields
+# round-trip), apply writes the files for tandemd with tight modes; then
+# openssl s_client and curl against tandemd: SNI picks the certificate
+# (exact, wildcard, default), RSA or ECDSA by the client's signature
+# algorithms, ALPN as configured, session tickets resume, a rotated ticket
+# key still resumes, a key rotated out does not, curl reaches the backend
+# with X-Forwarded-Proto https, garbage and plain HTTP on the TLS port are
+# closed cleanly; an unknown certificate name refuses the apply.
+. "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || skip "openssl command missing"
+command -v jq >/dev/null || skip "jq missing"
+command -v python3 >/dev/null || skip "python3 missing"
+
+C="$T/pki"; mkdir -p "$C"
+ossl() { openssl "$@" >>"$C/openssl.log" 2>&1; }
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/ca.key" -out "$C/ca.crt" \
+	-subj "/CN=IT TLS Root" -days 30 -addext basicConstraints=critical,CA:TRUE
+# leaf NAME KEYALG SANS
+leaf() {
+	ossl req -newkey "$2" ${3:+-pkeyopt "$3"} -nodes -keyout "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$4"
+	printf 'subjectAltName=%s\n' "$5" >"$C/$1.ext"
+	ossl x509 -req -in "$C/$1.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -days 30 \
+		-extfile "$C/$1.ext" -out "$C/$1.crt"
+}
+leaf www-rsa rsa:2048 "" www.example.test "DNS:www.example.test"
+leaf www-ec ec ec_paramgen_curve:P-256 www.example.test "DNS:www.example.test"
+leaf api ec ec_paramgen_curve:P-256 api.example.test "DNS:api.example.test,DNS:*.api.example.test"
+for f in www-rsa www-ec api; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
+
+upload() { # upload NAME
+	jq -n --arg name "$1" --rawfile key "$C/$1.key" --rawfile cert "$C/$1.crt" \
+		'{name:$name, cert_pem:$cert, key_pem:$key}' >"$T/upload.json"
+	api POST /certificates "@$T/upload.json"
+}
+
+cat >"$T/backend.py" <<'PY'
+import sys, http.server, socketserver
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        body = ("path=%s\n" % self.path + "".join("%s: %s\n" % kv for kv in self.headers.items())).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+PA=$(free_port); PL=$(free_port)
+python3 "$T/backend.py" "$PA" >"$T/backend.log" 2>&1 &
+PIDS+=($!)
+wait_port "$PA" || { echo "backend did not start"; finish; }
+
+echo '{"version":1}' >"$T/empty.json"
+admin_init "$T/empty.json" || finish
+start_tandemd "$T/tandem.json" -w 1 --cert-dir "$T/state/certs" || finish
+start_admin || finish
+login || finish
+
+for n in www-rsa www-ec api; do upload "$n"; eq "upload $n: 201" 201 "$STATUS"; done
+api POST /pools "{\"name\":\"app\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":$PA}]}"
+eq "pool: 201" 201 "$STATUS"
+api POST /listeners "{\"name\":\"tls\",\"address\":\"127.0.0.1\",\"port\":$PL,\"tls\":{\"certificates\":[\"www-rsa\",\"www-ec\",\"nope\"],\"alpn\":[\"http/1.1\"]}}"
+eq "TLS listener: 201" 201 "$STATUS"
+ok "tls fields read back" -- jq -e '.tls.certificates == ["www-rsa","www-ec","nope"] and .tls.alpn == ["http/1.1"]' <<<"$BODY"
+api POST /routes '{"name":"all","listener":"tls","pool":"app"}'
+eq "route: 201" 201 "$STATUS"
+api PUT /listeners/tls '{"tls":{"certificates":["www-rsa"],"alpn":["spdy/3"]}}'
+eq "unknown ALPN protocol: 422" 422 "$STATUS"
+eq "... on the field" "listeners/tls/tls.alpn[0]" "$(jq -r .error.field <<<"$BODY")"
+api POST /apply '{"comment":"unknown certificate"}'
+eq "apply with an unknown certificate name: 422" 422 "$STATUS"
+ok "... the error names it" -- jq -e '[.errors[] | select(.message | test("no certificate named \"nope\""))] | length == 1' <<<"$BODY"
+api PUT /listeners/tls '{"tls":{"certificates":["www-rsa","www-ec","api"],"alpn":["http/1.1"]}}'
+eq "fix the listener: 200" 200 "$STATUS"
+api GET /listeners/tls
+ok "GET returns the new tls fields" -- jq -e '.tls.certificates == ["www-rsa","www-ec","api"]' <<<"$BODY"
+api POST /apply '{"comment":"tls"}'
+eq "apply: 200" 200 "$STATUS"
+
+eq "certificate directory is 0750" 750 "$(stat -c %a "$T/state/certs")"
+eq "key files are 0600" "600 600 600" "$(stat -c %a "$T/state/certs/www-rsa.key" "$T/state/certs/www-ec.key" "$T/state/certs/api.key" | xargs)"
+eq "chain files are 0640" "640" "$(stat -c %a "$T/state/certs/api.crt")"
+eq "key file owner is the admin's user" "$(id -un)" "$(stat -c %U "$T/state/certs/api.key")"
+ok "key file holds the uploaded key" -- cmp -s <(openssl pkey -in "$C/api.key") <(openssl pkey -in "$T/state/certs/api.key")
+
+S="openssl s_client -connect 127.0.0.1:$PL"
+sc() { echo | timeout 10 $S "$@" 2>&1; }
+subj() { sc "$@" | sed -n 's/^subject=//p' | head -1 | tr -d ' '; }
+eq "SNI www.example.test: its certificate" "CN=www.example.test" "$(subj -servername www.example.test)"
+eq "SNI x.api.example.test: the wildcard certificate" "CN=api.example.test" "$(subj -servername x.api.example.test)"
+eq "SNI API.EXAMPLE.TEST.: case and trailing dot ignored" "CN=api.example.test" "$(subj -servername API.EXAMPLE.TEST.)"
+eq "unknown SNI: the default (first) certificate" "CN=www.example.test" "$(subj -servername other.test)"
+eq "no SNI: the default certificate" "CN=www.example.test" "$(subj -noservername)"
+ok "ECDSA signature algorithms: the ECDSA certificate" -- bash -c "echo | $S -servername www.example.test -sigalgs ECDSA+SHA256 2>&1 | grep -q 'Peer signature type: ECDSA'"
+ok "RSA signature algorithms: the RSA certificate" -- bash -c "echo | $S -servername www.example.test -sigalgs 'rsa_pss_rsae_sha256:RSA+SHA256' 2>&1 | grep -q 'Server public key is 2048 bit'"
+ok "TLS 1.2 with ECDHE-RSA works" -- bash -c "echo | $S -servername www.example.test -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 2>&1 | grep -q 'Cipher is ECDHE-RSA-AES128-GCM-SHA256'"
+ok "TLS 1.1 is refused" -- bash -c "! (echo | $S -tls1_1 2>&1 | grep -q 'Cipher is ECDHE')"
+ok "ALPN http/1.1 negotiated" -- bash -c "echo | $S -alpn h2,http/1.1 2>&1 | grep -q 'ALPN protocol: http/1.1'"
+ok "ALPN h2 only: none negotiated (not configured)" -- bash -c "echo | $S -alpn h2 2>&1 | grep -q 'No ALPN negotiated'"
+
+# Sessions: the ticket arrives after the handshake, so each client sends a
+# request and reads the answer (Connection: close) before it leaves.
+REQ=$'GET /s HTTP/1.1\r\nHost: www.example.test\r\nConnection: close\r\n\r\n'
+sess() { # sess OUT|IN FILE [TLS-VERSION-FLAG]
+	printf '%s' "$REQ" | timeout 10 $S -servername www.example.test -ign_eof ${3:-} "-sess_${1}" "$2" 2>&1
+}
+for v in -tls1_3 -tls1_2; do
+	sess out "$T/s$v" "$v" >"$T/first$v.txt"
+	ok "$v: a full handshake and an answer" -- grep -q "path=/s" "$T/first$v.txt"
+	ok "$v: the ticket resumes" -- bash -c "printf '%s' \"\$0\" | timeout 10 $S -servername www.example.test -ign_eof $v -sess_in '$T/s$v' 2>&1 | grep -q '^Reused'" "$REQ"
+done
+sess out "$T/s-rot" -tls1_3 >/dev/null
+"$B/daemon/tandemctl" -s "$T/tandemd.sock" tls-rotate-keys >"$T/rotate.out" 2>&1
+ok "tandemctl tls-rotate-keys" -- grep -q "ticket key rotated" "$T/rotate.out"
+ok "a ticket under the previous key still resumes" -- bash -c "printf '%s' \"\$0\" | timeout 10 $S -servername www.example.test -ign_eof -tls1_3 -sess_in '$T/s-rot' 2>&1 | grep -q '^Reused'" "$REQ"
+"$B/daemon/tandemctl" -s "$T/tandemd.sock" tls-rotate-keys >/dev/null 2>&1
+"$B/daemon/tandemctl" -s "$T/tandemd.sock" tls-rotate-keys >/dev/null 2>&1
+ok "a ticket under a key rotated out: full handshake" -- bash -c "printf '%s' \"\$0\" | timeout 10 $S -servername www.example.test -ign_eof -tls1_3 -sess_in '$T/s-rot' 2>&1 | grep -q '^New'" "$REQ"
+
+out=$(curl -s --max-time 10 --cacert "$C/ca.crt" --resolve "www.example.test:$PL:127.0.0.1" "https://www.example.test:$PL/hello")
+ok "curl over TLS (verified chain) reaches the backend" -- grep -q "^path=/hello" <<<"$out"
+ok "the backend sees X-Forwarded-Proto: https" -- grep -qi "^X-Forwarded-Proto: https" <<<"$out"
+big=$(curl -s --max-time 10 --cacert "$C/ca.crt" --resolve "www.example.test:$PL:127.0.0.1" \
+	"https://www.example.test:$PL/[1-20]" | grep -c '^path=/')
+eq "20 requests over one keep-alive TLS connection" 20 "$big"
+
+python3 - "$PL" >"$T/bad.txt" 2>&1 <<'PY'
+import socket, sys
+def probe(data):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    s.sendall(data)
+    got = b""
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d: break
+            got += d
+    except socket.timeout:
+        return "timeout"
+    except ConnectionResetError:
+        pass	# closed with our unread bytes in its buffer: a reset is a close too
+    s.close()
+    return "closed " + ("http" if b"HTTP/" in got else "nohttp")
+# a record header claiming a handshake, then garbage
+print("garbage", probe(b"\x16\x03\x01\x00\x30" + b"\xff" * 48))
+print("plain", probe(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+PY
+ok "malformed ClientHello: the connection is closed" -- grep -q "^garbage closed nohttp" "$T/bad.txt"
+ok "plain HTTP to the TLS port: closed, no HTTP answer" -- grep -q "^plain closed nohttp" "$T/bad.txt"
+"$B/daemon/tandemctl" -s "$T/tandemd.sock" stats >"$T/stats.json"
+ok "stats count handshakes, resumptions and failures" -- jq -e '.l7.tls_handshakes >= 10 and .l7.tls_resumed >= 3 and .l7.tls_handshake_failures >= 2' "$T/stats.json"
+ok "still serving after the bad clients" -- bash -c "curl -s --max-time 10 --cacert '$C/ca.crt' --resolve 'www.example.test:$PL:127.0.0.1' 'https://www.example.test:$PL/after' | grep -q path=/after"
+
+api GET /listeners/tls
+ok "no API answer holds a key" -- bash -c "! grep -q PRIVATE <<<'$BODY'"
+key_line=$(sed -n 2p "$C/api.key")
+ok "no log holds key material" -- bash -c "! grep -rqF -- '$key_line' '$T'/*.log '$T'/*.out 2>/dev/null"
+
+# The certificate is deleted from the listener: its files go at the next apply.
+api PUT /listeners/tls '{"tls":{"certificates":["www-ec"]}}'
+api POST /apply '{"comment":"one certificate"}'
+eq "apply with one certificate: 200" 200 "$STATUS"
+ok "files of certificates no longer named are removed" -- bash -c "[ ! -e '$T/state/certs/api.key' ] && [ ! -e '$T/state/certs/www-rsa.key' ] && [ -e '$T/state/certs/www-ec.key' ]"
+eq "the new config serves the ECDSA certificate by default" "CN=www.example.test" "$(subj -noservername)"
+finish
