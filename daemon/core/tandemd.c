@@ -37,6 +37,7 @@
 #include "snapshot.h"
 #include "vrrp.h"
 #include "peer.h"
+#include "peer_sync.h"
 
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
 #define TANDEMD_DEFAULT_VRRP_DIR "/run/tandem/vrrp"
@@ -62,6 +63,7 @@ struct tandemd {
 	struct peer *peer;		/* the peer link (daemon/peer), or NULL */
 	struct peer_opts peer_opts;
 	struct loop_timer peer_timer;
+	struct peer_sync *peer_sync;	/* what the link syncs: ticket keys, limiter */
 	const char *cert_dir;		/* certificate files tandem-admin writes (l7_tlsconf) */
 	unsigned ticket_key_lifetime;	/* seconds a ticket key encrypts */
 	struct loop_timer tls_timer;
@@ -92,6 +94,8 @@ tandemd_usage(FILE *f)
 		"      --peer-listen A:P    the peer link: this node's address, --peer the\n"
 		"      --peer A:P           peer's, --peer-dir DIR the pair's certificates\n"
 		"      --peer-dir DIR       (ca.pem, node.pem, node.key: tandemctl pair-init)\n"
+		"      --peer-gate S        VRRP priority held at 1 until the peer's state is\n"
+		"                           loaded, or S seconds passed (default 30)\n"
 "      --cert-dir DIR       TLS certificate files written by tandem-admin\n"
 		"                           (default " L7_TLSCONF_DEFAULT_DIR ")\n"
 		"      --ticket-key-lifetime S  seconds a session ticket key encrypts before\n"
@@ -310,6 +314,23 @@ tandemd_tls_timer(struct loop *l, struct loop_timer *t)
 	loop_timer_set(l, t, 1000, tandemd_tls_timer, NULL);
 }
 
+/* Renders and applies the vrrp section of the current snapshot again (the
+ * gate changed). A refusal keeps the old keepalived.conf; logged. */
+static void
+tandemd_vrrp_apply(struct tandemd *d)
+{
+	struct snapshot *s = snapshot_acquire();
+	struct errs e;
+
+	errs_init(&e);
+	if (s != NULL && vrrp_prepare(d->vrrp, s->conf, &e) == 0)
+		vrrp_commit(d->vrrp);
+	else
+		tandemd_print_errs(d->config_path, &e);
+	errs_release(&e);
+	snapshot_release(&s);
+}
+
 /* This node's health view for the peer link: every member of every pool
  * with its state, from the same table status shows. Main loop, every
  * TANDEMD_PEER_HEALTH_MS; the link sends it only when it changed. */
@@ -334,6 +355,11 @@ tandemd_peer_timer(struct loop *l, struct loop_timer *t)
 	json_decref(view);
 	json_decref(pools);
 	snapshot_release(&s);
+	/* The sync gate: a node that started without the peer's state holds
+	 * its VRRP priority at 1 until it loaded a full batch (or gave up
+	 * waiting), then takes its configured priority (doc/ha.md). */
+	if (d->vrrp != NULL && peer_synced(d->peer) && vrrp_set_gated(d->vrrp, 0))
+		tandemd_vrrp_apply(d);
 	loop_timer_set(l, t, TANDEMD_PEER_HEALTH_MS, tandemd_peer_timer, d);
 }
 
@@ -349,6 +375,8 @@ tandemd_vrrp_start(struct tandemd *d)
 
 	if (vrrp_new(d->loop, &d->vrrp_opts, &d->vrrp) < 0)
 		return -1;
+	if (d->peer_opts.connect != NULL)
+		vrrp_set_gated(d->vrrp, 1);	/* until the peer's state is loaded */
 	errs_init(&e);
 	s = snapshot_acquire();
 	rc = vrrp_prepare(d->vrrp, s->conf, &e);
@@ -401,6 +429,7 @@ main(int argc, char **argv)
 		{ "peer-listen", required_argument, NULL, 'A' },
 		{ "peer", required_argument, NULL, 'B' },
 		{ "peer-dir", required_argument, NULL, 'D' },
+		{ "peer-gate", required_argument, NULL, 'G' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "cert-dir", required_argument, NULL, 'T' },
 		{ "ticket-key-lifetime", required_argument, NULL, 'k' },
@@ -447,6 +476,17 @@ main(int argc, char **argv)
 		case 'A': d.peer_opts.listen = optarg; break;
 		case 'B': d.peer_opts.connect = optarg; break;
 		case 'D': d.peer_opts.dir = optarg; break;
+		case 'G': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || n < 1 || n > 3600) {
+				fprintf(stderr, "tandemd: --peer-gate must be 1-3600 seconds\n");
+				return 2;
+			}
+			d.peer_opts.gate_ms = (unsigned)n * 1000;
+			break;
+		}
 		case 'T': d.cert_dir = optarg; break;
 		case 'k': {
 			char *end;
@@ -539,6 +579,11 @@ main(int argc, char **argv)
 			log_err("the peer link needs --peer-listen, --peer and --peer-dir together");
 			goto out;
 		}
+		/* The limiter's store joins when the proxy has one (doc/ha.md). */
+		d.peer_sync = peer_sync_new(NULL, l7_tlsconf_keys());
+		if (d.peer_sync == NULL)
+			goto out;
+		d.peer_opts.sync = peer_sync_ops(d.peer_sync);
 		if (peer_start(&d.peer_opts, &d.peer) < 0)
 			goto out;
 		loop_timer_set(d.loop, &d.peer_timer, 0, tandemd_peer_timer, &d);
@@ -590,6 +635,7 @@ out:
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.peer_timer);
 	peer_stop(&d.peer);
+	peer_sync_free(&d.peer_sync);
 	vrrp_free(&d.vrrp);
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.l4_timer);

@@ -63,6 +63,7 @@ struct peer_rec {
 	size_t len;
 	uint8_t addr[16];		/* ban: IPv4 mapped into IPv6 */
 	uint64_t until_ms;		/* ban */
+	int full;			/* set by the link: it came in a full batch */
 };
 
 /* State of the link, as status shows it. */

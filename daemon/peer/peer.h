@@ -60,6 +60,8 @@ struct peer_sync_ops {
 	/* Applies one decoded record of kind lim, ban or ticket_keys: 0, or
 	 * -errno (counted as refused, with the reason in *err). */
 	int (*apply)(void *data, const struct peer_rec *rec, const char **err);
+	/* Called after a full batch from the peer was applied (optional). */
+	void (*full_applied)(void *data);
 	void *data;
 };
 

@@ -417,13 +417,14 @@ peer_send_full(struct peer *p, SSL *ssl, int fd)
 /* Applies one record of a batch; a record this node cannot use is counted
  * and logged, never fatal (the rest of the batch still applies). */
 static void
-peer_apply_rec(struct peer *p, const json_t *rec)
+peer_apply_rec(struct peer *p, const json_t *rec, int full)
 {
 	struct peer_rec r;
 	const char *err = NULL;
 	int rc = peer_rec_decode(rec, &r, &err);
 	enum peer_rec_kind kind = r.kind;
 
+	r.full = full;
 	if (rc == 0 && kind == PEER_REC_HEALTH) {
 		pthread_mutex_lock(&p->mu);
 		json_decref(p->peer_health);
@@ -471,7 +472,9 @@ peer_on_batch(struct peer *p, SSL *ssl, int fd, json_t *m, uint64_t peer_session
 		 * full limiter snapshot takes a while; status must not wait). */
 		pthread_mutex_unlock(&p->mu);
 		json_array_foreach(json_object_get(m, "records"), i, rec)
-			peer_apply_rec(p, rec);
+			peer_apply_rec(p, rec, full);
+		if (full && p->sync.full_applied != NULL)
+			p->sync.full_applied(p->sync.data);
 		pthread_mutex_lock(&p->mu);
 		p->rx_session = peer_session;
 		p->rx_seq = seq;

@@ -10,9 +10,13 @@
  * last collection (lim_table_export delta, this node's slots, absolute
  * counts): resending one is harmless, so a reconnect or a lost batch only
  * costs bytes. Bans: the set is compared with what was last sent every
- * PEER_SYNC_BAN_MS. Ticket keys: the ring is sent when it changed; on
- * receipt the ring whose current key is newer wins (a tie goes to the
- * larger bytes), so both nodes converge even when both rotated.
+ * PEER_SYNC_BAN_MS. Ticket keys: a node that has not yet loaded the peer's
+ * full state neither sends its ring nor keeps it: the first full batch's
+ * ring replaces it (a restarted node's brand-new key must not push out the
+ * running node's ring, whose tickets clients hold). After that the ring is
+ * sent when it changed, and on receipt the ring whose current key is newer
+ * wins (a tie goes to the larger bytes), so both nodes converge even when
+ * both rotated.
  */
 #include "config.h"
 
@@ -48,6 +52,7 @@ struct peer_sync {
 	struct peer_ban *sent;		/* bans as last sent, sorted by address */
 	size_t nsent;
 	uint64_t last_ban_ms;
+	int keys_synced;		/* a full batch from the peer was applied */
 	unsigned char *keys_last;	/* ring as last sent or accepted */
 	size_t keys_len;
 	unsigned long lim_refused, keys_taken, keys_kept;
@@ -152,8 +157,11 @@ static void
 peer_sync_keys(struct peer_sync *s, json_t *recs, int full)
 {
 	unsigned char buf[L7_TLS_KEYS_EXPORT_LEN(L7_TLS_KEYS_MAX)];
-	ssize_t n = l7_tls_keys_export(s->keys, buf, sizeof(buf));
+	ssize_t n;
 
+	if (!s->keys_synced)
+		return;		/* the peer's ring first (see the top) */
+	n = l7_tls_keys_export(s->keys, buf, sizeof(buf));
 	if (n < 0)
 		return;
 	if (full || s->keys_last == NULL || s->keys_len != (size_t)n ||
@@ -205,7 +213,7 @@ peer_sync_apply_keys(struct peer_sync *s, const struct peer_rec *r, const char *
 	}
 	if (n < 0 || peer_keys_current(ours, (size_t)n, &ours_at) < 0)
 		ours_at = 0;
-	newer = theirs_at > ours_at ||
+	newer = (r->full && !s->keys_synced) || theirs_at > ours_at ||
 		(theirs_at == ours_at && n >= 0 &&
 		 (r->len != (size_t)n ? r->len > (size_t)n : memcmp(r->data, ours, r->len) > 0));
 	OPENSSL_cleanse(ours, sizeof(ours));
@@ -298,6 +306,14 @@ peer_sync_apply(void *data, const struct peer_rec *r, const char **err)
 	}
 }
 
+static void
+peer_sync_full_applied(void *data)
+{
+	struct peer_sync *s = data;
+
+	s->keys_synced = 1;
+}
+
 struct peer_sync *
 peer_sync_new(struct lim_store *store, struct l7_tls_keys *keys)
 {
@@ -310,6 +326,7 @@ peer_sync_new(struct lim_store *store, struct l7_tls_keys *keys)
 	s->batch_id = peer_sync_wall_ms() << 16;
 	s->ops.collect = peer_sync_collect;
 	s->ops.apply = peer_sync_apply;
+	s->ops.full_applied = peer_sync_full_applied;
 	s->ops.data = s;
 	return s;
 }

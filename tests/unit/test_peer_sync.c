@@ -175,6 +175,7 @@ test_pair(void **state)
 	struct node a = { 0 }, b = { 0 };
 	uint8_t banned[4] = { 203, 0, 113, 9 };
 	int port = 20000 + (int)(getpid() % 20000), i;
+	struct l7_tls_ticket_key before[L7_TLS_KEYS_MAX], after[L7_TLS_KEYS_MAX];
 	struct lim_result r;
 	uint64_t fp, now;
 
@@ -221,13 +222,20 @@ test_pair(void **state)
 	WAIT_FOR(same_current_key(&a, &b));
 
 	/* B restarts with nothing: it gets A's whole state in a full batch
-	 * (counts of both slots, the ban, the keys) and only then is synced. */
+	 * (counts of both slots, the ban, the keys) and only then is synced.
+	 * Its own brand-new key is newer than A's, yet A's ring wins: clients
+	 * hold tickets of A's ring, none of B's new key. */
 	node_stop(&b);
-	node_start(&b, 1, 3000);
+	l7_tls_keys_get(a.keys, before, L7_TLS_KEYS_MAX);
+	node_start(&b, 1, 9000);
 	WAIT_FOR(peer_synced(b.peer));
 	WAIT_FOR(lim_table_count(lim_store_table(b.store, "api"), fp, wall_ms()) == 100);
 	assert_int_equal(lim_ban_check(lim_store_bans(b.store), AF_INET, banned, wall_ms()), now + 600000);
 	WAIT_FOR(same_current_key(&a, &b));
+	usleep(200000);	/* a few more sync rounds: nothing flips back */
+	assert_true(same_current_key(&a, &b));
+	l7_tls_keys_get(a.keys, after, L7_TLS_KEYS_MAX);
+	assert_memory_equal(before[0].name, after[0].name, sizeof(before[0].name));
 	{
 		json_t *st = peer_status_json(a.peer);
 
