@@ -76,10 +76,15 @@ vrrp_conf_render_gated(const struct conf_vrrp *v, const char *fifo_path, int gat
 		      "global_defs {\n"
 		      "    router_id %s\n"
 		      "    vrrp_version 3\n"
-		      "    vrrp_notify_fifo %s\n"
-		      "    fifo_write_vrrp_states_on_reload\n"
+		      /* script_user before the FIFO: on a reload keepalived
+		       * sets the FIFO's user as it reads that line, and
+		       * without a script user yet it falls back to
+		       * keepalived_script, fails and drops the FIFO (no role
+		       * change is reported after a SIGHUP) */
 		      "    script_user root\n"
 		      "    enable_script_security\n"
+		      "    vrrp_notify_fifo %s\n"
+		      "    fifo_write_vrrp_states_on_reload\n"
 		      "}\n", v->router_id, fifo_path);
 	for (i = 0; i < v->ngroups; i++) {
 		const struct conf_vrrp_group *g = &v->groups[i];
