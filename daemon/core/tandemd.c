@@ -580,7 +580,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 		/* The limiter's store joins when the proxy has one (doc/ha.md). */
-		d.peer_sync = peer_sync_new(NULL, l7_tlsconf_keys());
+		d.peer_sync = peer_sync_new(NULL, NULL, l7_tlsconf_keys());
 		if (d.peer_sync == NULL)
 			goto out;
 		d.peer_opts.sync = peer_sync_ops(d.peer_sync);

@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,8 +48,9 @@ struct peer_sync {
 	struct peer_sync_ops ops;
 	struct lim_store *store;
 	struct l7_tls_keys *keys;
+	peer_ban_apply_fn ban_apply;	/* NULL: lim_ban_add on the store's set */
 	uint32_t mark;			/* limiter tick of the last collection */
-	uint64_t batch_id;		/* unique across restarts: starts at the wall clock */
+	atomic_uint_least64_t batch_id;	/* unique across restarts: starts at the wall clock */
 	struct peer_ban *sent;		/* bans as last sent, sorted by address */
 	size_t nsent;
 	uint64_t last_ban_ms;
@@ -85,7 +87,8 @@ peer_sync_table(const char *name, uint32_t period_ms, struct lim_table *t, void 
 	long n;
 
 	(void)period_ms;
-	n = lim_table_export(t, c->full, c->s->mark, ++c->s->batch_id, c->now, &buf, &len);
+	n = lim_table_export(t, c->full, c->s->mark, atomic_fetch_add(&c->s->batch_id, 1) + 1, c->now,
+			     &buf, &len);
 	if (n > 0 || (n == 0 && c->full))
 		json_array_append_new(c->recs, peer_rec_lim(name, buf, len));
 	free(buf);
@@ -267,6 +270,36 @@ peer_sync_collect(void *data, int full)
 	return recs;
 }
 
+int
+peer_sync_apply_rec(struct peer_sync *s, const struct peer_rec *r, const char **err)
+{
+	return s->ops.apply(s, r, err);
+}
+
+/* Every table's full export and every active ban, without the ticket keys
+ * and without touching what the link last sent (any thread). */
+json_t *
+peer_sync_state(struct peer_sync *s, uint64_t now)
+{
+	struct peer_lim_ctx c = { .s = s, .full = 1, .now = now };
+	struct peer_ban_ctx b = { 0 };
+	size_t i;
+
+	c.recs = json_array();
+	if (c.recs == NULL || s->store == NULL)
+		return c.recs;
+	lim_store_foreach(s->store, peer_sync_table, &c);
+	lim_ban_foreach(lim_store_bans(s->store), now, peer_ban_collect, &b);
+	for (i = 0; i < b.n && !b.oom; i++)
+		json_array_append_new(c.recs, peer_rec_ban(b.v[i].addr, b.v[i].until));
+	free(b.v);
+	if (b.oom) {
+		json_decref(c.recs);
+		return NULL;
+	}
+	return c.recs;
+}
+
 static int
 peer_sync_apply(void *data, const struct peer_rec *r, const char **err)
 {
@@ -294,7 +327,10 @@ peer_sync_apply(void *data, const struct peer_rec *r, const char **err)
 		if (s->store == NULL)
 			return -ENOTSUP;
 		/* addr is IPv4 mapped when v4: lim_ban stores it that way */
-		lim_ban_add(lim_store_bans(s->store), AF_INET6, r->addr, r->until_ms);
+		if (s->ban_apply != NULL)
+			s->ban_apply(AF_INET6, r->addr, r->until_ms);
+		else
+			lim_ban_add(lim_store_bans(s->store), AF_INET6, r->addr, r->until_ms);
 		return 0;
 	case PEER_REC_TICKET_KEYS:
 		if (s->keys == NULL)
@@ -315,7 +351,7 @@ peer_sync_full_applied(void *data)
 }
 
 struct peer_sync *
-peer_sync_new(struct lim_store *store, struct l7_tls_keys *keys)
+peer_sync_new(struct lim_store *store, peer_ban_apply_fn ban_apply, struct l7_tls_keys *keys)
 {
 	struct peer_sync *s = calloc(1, sizeof(*s));
 
@@ -323,7 +359,8 @@ peer_sync_new(struct lim_store *store, struct l7_tls_keys *keys)
 		return NULL;
 	s->store = store;
 	s->keys = keys;
-	s->batch_id = peer_sync_wall_ms() << 16;
+	s->ban_apply = ban_apply;
+	atomic_init(&s->batch_id, peer_sync_wall_ms() << 16);
 	s->ops.collect = peer_sync_collect;
 	s->ops.apply = peer_sync_apply;
 	s->ops.full_applied = peer_sync_full_applied;

@@ -64,7 +64,7 @@ side_new(struct side *x, uint32_t node)
 	if (x->r == NULL || x->s == NULL || lim_rules_bind(x->r, x->s) < 0)
 		abort();
 	x->k = l7_tls_keys_new(100, 3600);
-	x->sync = peer_sync_new(x->s, x->k);
+	x->sync = peer_sync_new(x->s, NULL, x->k);
 	if (x->k == NULL || x->sync == NULL)
 		abort();
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,7 +128,7 @@ node_start(struct node *n, uint32_t slot, uint64_t key_time)
 	assert_int_equal(lim_rules_bind(n->rules, n->store), 0);
 	n->keys = l7_tls_keys_new(key_time, 3600);
 	assert_non_null(n->keys);
-	n->sync = peer_sync_new(n->store, n->keys);
+	n->sync = peer_sync_new(n->store, NULL, n->keys);
 	assert_non_null(n->sync);
 	o.listen = n->listen;
 	o.connect = n->connect;
@@ -252,12 +253,105 @@ test_pair(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The state file: save, load into a fresh store, refuse every corruption. */
+static void
+test_snap(void **state)
+{
+	static const uint64_t seed[2] = { 0x1234, 0x5678 };
+	char dir[] = "/tmp/tandem-snap-XXXXXX", path[300], cmd[400];
+	uint8_t banned[4] = { 203, 0, 113, 9 };
+	struct lim_rules *r1, *r2;
+	struct lim_store *s1, *s2;
+	struct peer_sync *p1, *p2;
+	struct lim_result res;
+	struct errs e;
+	struct stat st;
+	size_t n, i;
+	uint64_t fp, now = wall_ms();
+	FILE *f;
+	char *text;
+	long len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/limiter.state", dir);
+	errs_init(&e);
+	r1 = lim_rules_parse_text(rules_json, strlen(rules_json), &e);
+	r2 = lim_rules_parse_text(rules_json, strlen(rules_json), &e);
+	errs_release(&e);
+	s1 = lim_store_new(0, seed, 1000);
+	s2 = lim_store_new(0, seed, 1000);
+	assert_int_equal(lim_rules_bind(r1, s1), 0);
+	assert_int_equal(lim_rules_bind(r2, s2), 0);
+	p1 = peer_sync_new(s1, NULL, NULL);
+	p2 = peer_sync_new(s2, NULL, NULL);
+	fp = lim_table_key(lim_store_table(s1, "api"), "k", 1);
+	for (i = 0; i < 42; i++)
+		lim_table_hit(lim_store_table(s1, "api"), fp, 100, 0, now, &res);
+	lim_ban_add(lim_store_bans(s1), AF_INET, banned, now + 600000);
+
+	assert_int_equal(peer_snap_load(p2, path, &n), -ENOENT);
+	assert_int_equal(peer_snap_save(p1, path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(cmd, sizeof(cmd), "%s.tmp", path);
+	assert_int_not_equal(access(cmd, F_OK), 0);	/* renamed into place */
+
+	/* every single-byte corruption, truncation or version change refuses
+	 * the whole file: nothing is applied */
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = malloc((size_t)len + 1);
+	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	for (i = 0; i < (size_t)len; i += (size_t)len / 97 + 1) {
+		char saved = text[i];
+
+		text[i] = text[i] == '1' ? '2' : '1';
+		f = fopen(path, "w");
+		fwrite(text, 1, (size_t)len, f);
+		fclose(f);
+		text[i] = saved;
+		if (peer_snap_load(p2, path, &n) == 0 && n > 0)
+			fail_msg("byte %zu flipped: still loaded %zu records", i, n);
+	}
+	f = fopen(path, "w");
+	fwrite(text, 1, (size_t)len / 2, f);
+	fclose(f);
+	assert_int_equal(peer_snap_load(p2, path, &n), -EINVAL);
+	assert_int_equal(lim_table_count(lim_store_table(s2, "api"), fp, now), 0);
+	assert_int_equal(lim_ban_check(lim_store_bans(s2), AF_INET, banned, now), 0);
+
+	/* intact: every count and the ban come back */
+	f = fopen(path, "w");
+	fwrite(text, 1, (size_t)len, f);
+	fclose(f);
+	assert_int_equal(peer_snap_load(p2, path, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(lim_table_count(lim_store_table(s2, "api"), fp, now), 42);
+	assert_int_equal(lim_ban_check(lim_store_bans(s2), AF_INET, banned, now), now + 600000);
+	free(text);
+
+	peer_sync_free(&p1);
+	peer_sync_free(&p2);
+	lim_rules_free(&r1);
+	lim_rules_free(&r2);
+	lim_store_free(&s1);
+	lim_store_free(&s2);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_pair),
+		cmocka_unit_test(test_snap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
