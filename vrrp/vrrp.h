@@ -105,6 +105,7 @@ void vrrp_free(struct vrrp **vp);
  * vrrp_conf_render_gated). Returns 1 when that changed: the caller then
  * runs vrrp_prepare and vrrp_commit on the current config to apply it. */
 int vrrp_set_gated(struct vrrp *v, int gated);
+int vrrp_gated(const struct vrrp *v);
 
 /* Registers cb to run on every role change of any group. 0 or -ENOMEM. */
 int vrrp_role_hook_add(struct vrrp *v, vrrp_role_cb cb, void *data);

@@ -788,6 +788,12 @@ vrrp_set_gated(struct vrrp *v, int gated)
 	return 1;
 }
 
+int
+vrrp_gated(const struct vrrp *v)
+{
+	return v->gated;
+}
+
 json_t *
 vrrp_status_json(const struct vrrp *v)
 {

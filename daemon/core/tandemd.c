@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "buf.h"
 #include "ctl.h"
 #include "errs.h"
 #include "l7_health.h"
@@ -314,6 +315,19 @@ tandemd_tls_timer(struct loop *l, struct loop_timer *t)
 	loop_timer_set(l, t, 1000, tandemd_tls_timer, NULL);
 }
 
+/* The peer link's and the sync gate's metrics after the L7 ones. */
+static int
+tandemd_metrics_extra(struct buf *b, void *data)
+{
+	struct tandemd *d = data;
+	int rc = peer_metrics(d->peer, b);
+
+	if (d->vrrp != NULL)
+		rc |= buf_appendf(b, "# TYPE tandem_vrrp_gated gauge\ntandem_vrrp_gated %d\n",
+				  vrrp_gated(d->vrrp));
+	return rc;
+}
+
 /* Renders and applies the vrrp section of the current snapshot again (the
  * gate changed). A refusal keeps the old keepalived.conf; logged. */
 static void
@@ -586,6 +600,7 @@ main(int argc, char **argv)
 		d.peer_opts.sync = peer_sync_ops(d.peer_sync);
 		if (peer_start(&d.peer_opts, &d.peer) < 0)
 			goto out;
+		l7_metrics_extra_set(tandemd_metrics_extra, &d);
 		loop_timer_set(d.loop, &d.peer_timer, 0, tandemd_peer_timer, &d);
 	}
 	/* Default to root:tandem when the tandem group exists (packaged installs). */

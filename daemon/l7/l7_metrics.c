@@ -33,6 +33,15 @@
 static struct loop_io l7_metrics_io;
 static struct loop *l7_metrics_loop;
 static int l7_metrics_fd = -1;
+static l7_metrics_extra_fn l7_metrics_extra;
+static void *l7_metrics_extra_data;
+
+void
+l7_metrics_extra_set(l7_metrics_extra_fn fn, void *data)
+{
+	l7_metrics_extra = fn;
+	l7_metrics_extra_data = data;
+}
 
 /* Counters in l7_stats_json that are gauges, not counters. */
 static int
@@ -95,6 +104,8 @@ l7_metrics_body(struct buf *b)
 		}
 	}
 	json_decref(pools);
+	if (l7_metrics_extra != NULL)
+		rc |= l7_metrics_extra(b, l7_metrics_extra_data);
 	return rc < 0 ? -1 : 0;
 }
 

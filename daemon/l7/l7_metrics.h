@@ -13,6 +13,12 @@
  * Main thread only. */
 int l7_metrics_start(struct loop *l, const char *addrport);
 
+/* Adds fn's text after the L7 metrics on every scrape (the peer link's);
+ * fn returns 0 or -1 (out of memory). NULL removes it. Main thread. */
+struct buf;
+typedef int (*l7_metrics_extra_fn)(struct buf *b, void *data);
+void l7_metrics_extra_set(l7_metrics_extra_fn fn, void *data);
+
 /* Stops listening. Main thread only. */
 void l7_metrics_stop(void);
 

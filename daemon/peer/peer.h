@@ -100,6 +100,11 @@ void peer_health_set(struct peer *p, const json_t *members);
  * numbers, counters, last error, the peer's health view. Any thread. */
 json_t *peer_status_json(struct peer *p);
 
+/* Appends the link's Prometheus metrics (tandem_peer_*) to b: 0 or -1.
+ * Any thread. */
+struct buf;
+int peer_metrics(struct peer *p, struct buf *b);
+
 /* ---- peer_pki.c: the pair's certificates ---- */
 
 /* Makes dir/ca.pem (+ dir/ca.key) and, for each of the two node names,

@@ -44,6 +44,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "buf.h"
 #include "log.h"
 #include "peer.h"
 
@@ -1052,4 +1053,56 @@ peer_status_json(struct peer *p)
 	}
 	pthread_mutex_unlock(&p->mu);
 	return o;
+}
+
+int
+peer_metrics(struct peer *p, struct buf *b)
+{
+	static const char *const counters[][2] = {
+		{ "connects", "connects" }, { "resumes", "resumes" },
+		{ "fulls_sent", "full_syncs_sent" }, { "fulls_received", "full_syncs_received" },
+		{ "refused", "refused_handshakes" }, { "batches_sent", "batches_sent" },
+		{ "batches_received", "batches_received" },
+	};
+	json_t *st = peer_status_json(p), *c, *sy;
+	int rc = 0;
+	size_t i;
+
+	if (st == NULL)
+		return -1;
+	c = json_object_get(st, "counters");
+	sy = json_object_get(st, "sync");
+	/* node names are the pair's certificate CNs: no quotes or backslashes
+	 * (pair-init refuses them), nothing to escape */
+	rc |= buf_appendf(b, "# TYPE tandem_peer_up gauge\ntandem_peer_up{peer=\"%s\"} %d\n",
+			  json_string_value(json_object_get(st, "peer_node")) ?: "",
+			  strcmp(json_string_value(json_object_get(st, "state")) ?: "", "up") == 0);
+	rc |= buf_appendf(b, "# TYPE tandem_peer_synced gauge\ntandem_peer_synced %d\n",
+			  json_is_true(json_object_get(st, "synced")));
+	rc |= buf_appendf(b, "# TYPE tandem_peer_unacked_batches gauge\ntandem_peer_unacked_batches %lld\n",
+			  (long long)json_integer_value(json_object_get(st, "unacked")));
+	rc |= buf_appendf(b, "# TYPE tandem_peer_rtt_ms gauge\ntandem_peer_rtt_ms %lld\n",
+			  (long long)json_integer_value(json_object_get(st, "rtt_ms")));
+	rc |= buf_appendf(b, "# TYPE tandem_peer_last_rx_age_ms gauge\ntandem_peer_last_rx_age_ms %lld\n",
+			  (long long)json_integer_value(json_object_get(st, "last_rx_ms_ago")));
+	/* sync lag: queued batch to the peer's ack, over the last 1,024 */
+	if (json_is_integer(json_object_get(sy, "lag_p99_ms")))
+		rc |= buf_appendf(b, "# TYPE tandem_peer_sync_lag_p99_ms gauge\n"
+				  "tandem_peer_sync_lag_p99_ms %lld\n"
+				  "# TYPE tandem_peer_sync_lag_max_ms gauge\n"
+				  "tandem_peer_sync_lag_max_ms %lld\n",
+				  (long long)json_integer_value(json_object_get(sy, "lag_p99_ms")),
+				  (long long)json_integer_value(json_object_get(sy, "lag_max_ms")));
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		rc |= buf_appendf(b, "# TYPE tandem_peer_%s_total counter\ntandem_peer_%s_total %lld\n",
+				  counters[i][1], counters[i][1],
+				  (long long)json_integer_value(json_object_get(c, counters[i][0])));
+	rc |= buf_appendf(b, "# TYPE tandem_peer_records_applied_total counter\n"
+			  "tandem_peer_records_applied_total %lld\n"
+			  "# TYPE tandem_peer_records_refused_total counter\n"
+			  "tandem_peer_records_refused_total %lld\n",
+			  (long long)json_integer_value(json_object_get(sy, "records_applied")),
+			  (long long)json_integer_value(json_object_get(sy, "records_refused")));
+	json_decref(st);
+	return rc < 0 ? -1 : 0;
 }
