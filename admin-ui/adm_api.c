@@ -24,6 +24,7 @@
 #include "adm_cert.h"
 #include "adm_diff.h"
 #include "adm_vrrp.h"
+#include "adm_limits.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "errs.h"
@@ -1390,6 +1391,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_certificates(&c);
 	else if (strcmp(what, "vrrp") == 0)
 		adm_vrrp_handle(a, c.segs, c.nsegs, rq, rs);
+	else if (strcmp(what, "rate-rules") == 0)
+		adm_limits_handle(a, c.segs, c.nsegs, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

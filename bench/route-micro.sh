@@ -17,7 +17,7 @@ cflags=$(sed -n 's/^CFLAGS = //p' "$B/Makefile")
 # shellcheck disable=SC2086
 gcc $cflags -Wall -Wextra -I"$B" -I"$SRCDIR/lib" -I"$SRCDIR/daemon/conf" -I"$SRCDIR/daemon/l7" \
   -o "$B/route-micro" "$SRCDIR/bench/route-micro.c" \
-  "$B/daemon/l7/libl7.a" "$B/daemon/conf/libconf.a" "$B/lib/libtandem.a" \
-  $(pkg-config --libs jansson) -lpthread
+  "$B/daemon/l7/libl7.a" "$B/daemon/conf/libconf.a" "$B/daemon/limit/liblimit.a" "$B/lib/libtandem.a" \
+  $(pkg-config --libs jansson libpcre2-8 openssl) -lpthread
 pin=(); command -v taskset >/dev/null && pin=(taskset -c "${PROXY_CPU:-1}")
 "${pin[@]}" "$B/route-micro" "$@"

@@ -101,6 +101,18 @@ int db_vrrp_render(struct db *db, json_t **out);
  * "local" object, this node's fields, in one transaction. */
 int db_vrrp_load(struct db *db, const json_t *section);
 
+/* ---- candidate: rate_rules section (db_rate.c) ----
+ * Rules in evaluation order, and the section's other members (jwt,
+ * allow_cidrs, deny_cidrs, waf) as one object. Stored as given: validate
+ * them (conf_parse) first. */
+/* The rules, in order (each object as stored). */
+int db_rate_rule_list(struct db *db, json_t **out);
+/* The config's "rate_rules" value, or *out = NULL when nothing is set. */
+int db_rate_render(struct db *db, json_t **out);
+/* Replaces the whole section with section's (NULL: none), in one
+ * transaction. -EEXIST for two rules of one name. */
+int db_rate_load(struct db *db, const json_t *section);
+
 /* ---- renderer ---- */
 /* Renders the candidate as a tandemd config object with "revision": revision:
  * listeners, pools and routes sorted by name, members by address then port.

@@ -530,7 +530,8 @@ db_route_delete(struct db *db, const char *name)
 
 /* ---- renderer and loader ---- */
 
-/* Adds the vrrp section (db_vrrp.c), when there is one, to cfg (borrowed). */
+/* Adds the vrrp section (db_vrrp.c) and the rate_rules section (db_rate.c),
+ * when there are, to cfg (borrowed). */
 static int
 db_candidate_render_vrrp(struct db *db, json_t *cfg)
 {
@@ -539,6 +540,11 @@ db_candidate_render_vrrp(struct db *db, json_t *cfg)
 
 	if (rc == 0 && v != NULL)
 		rc = json_object_set_new(cfg, "vrrp", v) == 0 ? 0 : -ENOMEM;
+	v = NULL;
+	if (rc == 0)	/* and the rate_rules section (db_rate.c) */
+		rc = db_rate_render(db, &v);
+	if (rc == 0 && v != NULL)
+		rc = json_object_set_new(cfg, "rate_rules", v) == 0 ? 0 : -ENOMEM;
 	return rc;
 }
 
@@ -737,6 +743,8 @@ db_candidate_load(struct db *db, const json_t *config)
 	}
 	if (rc == 0)
 		rc = db_vrrp_load(db, json_object_get(config, "vrrp"));
+	if (rc == 0)
+		rc = db_rate_load(db, json_object_get(config, "rate_rules"));
 	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
 		rc = -EIO;
 	return rc;

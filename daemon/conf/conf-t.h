@@ -232,6 +232,8 @@ struct conf_l4 {
 	struct conf_l4_sync sync;
 };
 
+struct lim_rules;
+
 struct conf {
 	struct arena *arena;		/* owns everything below */
 	long revision;			/* admin revision number, 0 when hand-written */
@@ -243,6 +245,7 @@ struct conf {
 	size_t nroutes;
 	struct conf_vrrp *vrrp;		/* NULL when the file has no vrrp section */
 	struct conf_l4 l4;
+	struct lim_rules *rate_rules;	/* the "rate_rules" section (daemon/limit), or NULL */
 };
 
 #endif

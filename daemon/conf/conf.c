@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "conf__l4nft.h"
 #include "conf__vrrp.h"
+#include "conf__limits.h"
 #include "errs.h"
 #include "jfield.h"
 #include "conf__priv.h"
@@ -884,7 +885,7 @@ struct conf *
 conf_parse(const char *text, size_t len, struct errs *errs)
 {
 	static const char *const keys[] = { "version", "revision", "listeners", "pools",
-					    "routes", "l4", "vrrp", NULL };
+					    "routes", "l4", "vrrp", "rate_rules", NULL };
 	struct conf_ctx x = { .errs = errs, .nerr_start = errs->count };
 	json_error_t jerr;
 	json_t *root, *larr, *parr, *rarr;
@@ -936,6 +937,7 @@ conf_parse(const char *text, size_t len, struct errs *errs)
 	if (json_object_get(root, "vrrp") != NULL)	/* after the listeners: marks VIP listeners */
 		conf__vrrp_parse(x.c, json_object_get(root, "vrrp"), errs);
 	conf_parse_l4(&x, json_object_get(root, "l4"));
+	conf__limits_parse(x.c, json_object_get(root, "rate_rules"), errs);
 	if (errs->count == x.nerr_start && conf_link_routes(&x) < 0)
 		goto fail;
 	if (errs->count == x.nerr_start && conf__l7_link(&x) < 0)

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "errs.h"
 #include "l7_tlsconf.h"
+#include "lim_run.h"
 #include "log.h"
 #include "snapshot.h"
 
@@ -195,6 +196,11 @@ snapshot_build(const char *path, struct errs *errs)
 	s->conf = conf_load_file(path, errs);
 	if (s->conf == NULL)
 		goto fail;
+	/* rate rules take their counter tables (kept across reloads by name) */
+	if (s->conf->rate_rules != NULL && lim_run_bind(s->conf->rate_rules) < 0) {
+		errs_add(errs, "$.rate_rules", "out of memory for the counter tables");
+		goto fail;
+	}
 	s->lsocks = calloc(s->conf->nlisteners + 1, sizeof(*s->lsocks));
 	if (s->lsocks == NULL) {
 		errs_add(errs, "$", "out of memory");

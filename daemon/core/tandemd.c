@@ -30,8 +30,11 @@
 #include "l7_health.h"
 #include "l7_metrics.h"
 #include "l4.h"
+#include "l4_nft.h"
 #include "l7_proxy.h"
 #include "l7_tlsconf.h"
+#include "lim_rule.h"
+#include "lim_run.h"
 #include "log.h"
 #include "loop.h"
 #include "sdnotify.h"
@@ -43,6 +46,7 @@
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
 #define TANDEMD_DEFAULT_VRRP_DIR "/run/tandem/vrrp"
 #define TANDEMD_DEFAULT_PRIV_DIR "/run/tandem-priv"
+#define TANDEMD_LIMIT_MAX_KEYS 1000000	/* per rate-rule table (~43 MB at the cap), and bans */
 
 struct tandemd {
 	const char *config_path;
@@ -68,6 +72,12 @@ struct tandemd {
 	const char *cert_dir;		/* certificate files tandem-admin writes (l7_tlsconf) */
 	unsigned ticket_key_lifetime;	/* seconds a ticket key encrypts */
 	struct loop_timer tls_timer;
+	struct loop_timer limit_timer;
+	unsigned limit_node;		/* --limit-node: this node's counter slot (0 or 1) */
+	int limit_node_set;		/* given: not derived from the peer link */
+	const char *limit_state;	/* --limit-state FILE, or NULL */
+	unsigned limit_state_s;		/* seconds between writes of it */
+	struct loop_timer state_timer;
 };
 
 static void
@@ -101,6 +111,12 @@ tandemd_usage(FILE *f)
 		"                           (default " L7_TLSCONF_DEFAULT_DIR ")\n"
 		"      --ticket-key-lifetime S  seconds a session ticket key encrypts before\n"
 		"                           it is rotated (default 43200; 0 = only on command)\n"
+		"      --limit-node N       this node's slot in the rate-rule counters: 0 on one\n"
+		"                           node of a pair, 1 on the other (default with a peer\n"
+		"                           link: 0 on the node with the lower --peer-listen)\n"
+		"      --limit-state FILE   the limiter's counters and bans, written every\n"
+		"      --limit-state-interval S  S seconds (default 10) and at a clean stop,\n"
+		"                           loaded at start\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"  -V, --version            print the version\n");
 }
@@ -278,6 +294,63 @@ tandemd_l4_sync(const json_t *req)
 	return r;
 }
 
+/* "limits": the live view of the current rate rules (counters, top keys,
+ * WAF hits) and the ban set. {"top": N} rows per list, default 10. */
+static json_t *
+tandemd_limits(const json_t *req)
+{
+	struct snapshot *s = snapshot_acquire();
+	json_int_t top = json_integer_value(json_object_get(req, "top"));
+	json_t *r, *st = lim_run_status_json();
+
+	if (json_object_get(req, "top") == NULL)
+		top = 10;
+	if (top < 0 || top > 32) {
+		snapshot_release(&s);
+		json_decref(st);
+		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.top",
+				 "message", "must be 0-32");
+	}
+	r = s != NULL && s->conf->rate_rules != NULL ?
+		lim_rules_stats_json(s->conf->rate_rules, (size_t)top) :
+		json_pack("{s:[],s:[]}", "rules", "waf");
+	snapshot_release(&s);
+	if (r == NULL) {
+		json_decref(st);
+		return NULL;
+	}
+	json_object_set_new(r, "ok", json_true());
+	json_object_set_new(r, "bans", st ? st : json_object());
+	return r;
+}
+
+/* Sweeps expired rate-rule keys (off the data path). */
+#define TANDEMD_LIMIT_EXPIRE_MS 5000
+static void
+tandemd_limit_timer(struct loop *l, struct loop_timer *t)
+{
+	lim_run_expire(lim_run_now_ms());
+	loop_timer_set(l, t, TANDEMD_LIMIT_EXPIRE_MS, tandemd_limit_timer, t->data);
+}
+
+/* Writes the limiter's state file (peer_snap: atomic, off the data path;
+ * about 30 ms per 100,000 keys on the main loop). */
+static void
+tandemd_state_timer(struct loop *l, struct loop_timer *t)
+{
+	struct tandemd *d = t->data;
+
+	peer_snap_save(d->peer_sync, d->limit_state);
+	loop_timer_set(l, t, (uint64_t)d->limit_state_s * 1000, tandemd_state_timer, d);
+}
+
+/* The ban mirror of the rate rules: into the L4 tier's nftables ban set. */
+static int
+tandemd_ban_mirror(const char *addr, unsigned seconds, char *err, size_t errlen)
+{
+	return l4_nft_ban_add(addr, seconds, err, errlen);
+}
+
 static json_t *
 tandemd_ctl(const json_t *req, void *data)
 {
@@ -295,6 +368,8 @@ tandemd_ctl(const json_t *req, void *data)
 		return tandemd_stats(d);
 	if (strcmp(cmd, "ban") == 0)
 		return l4_ctl_ban(req);
+	if (strcmp(cmd, "limits") == 0)
+		return tandemd_limits(req);
 	if (strcmp(cmd, "l4-sync") == 0)
 		return tandemd_l4_sync(req);
 	if (strcmp(cmd, "tls-rotate-keys") == 0)
@@ -304,7 +379,7 @@ tandemd_ctl(const json_t *req, void *data)
 		return json_pack("{s:b}", "ok", 1);
 	}
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats, peer_reconnect, ban, l4-sync, tls-rotate-keys)");
+			 "message", "unknown command (status, reload, stats, limits, peer_reconnect, ban, l4-sync, tls-rotate-keys)");
 }
 
 /* Ticket key rotation on its schedule (l7_tlsconf), checked every second. */
@@ -444,13 +519,16 @@ main(int argc, char **argv)
 		{ "peer", required_argument, NULL, 'B' },
 		{ "peer-dir", required_argument, NULL, 'D' },
 		{ "peer-gate", required_argument, NULL, 'G' },
+		{ "limit-state", required_argument, NULL, 'Y' },
+		{ "limit-state-interval", required_argument, NULL, 'Z' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "cert-dir", required_argument, NULL, 'T' },
 		{ "ticket-key-lifetime", required_argument, NULL, 'k' },
+		{ "limit-node", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1,
-			     .cert_dir = L7_TLSCONF_DEFAULT_DIR, .ticket_key_lifetime = L7_TLSCONF_KEY_LIFETIME,
+			     .cert_dir = L7_TLSCONF_DEFAULT_DIR, .limit_state_s = 10, .ticket_key_lifetime = L7_TLSCONF_KEY_LIFETIME,
 			     .vrrp_opts = { .run_dir = TANDEMD_DEFAULT_VRRP_DIR, .keepalived = "keepalived" } };
 	struct ctl_server *ctl = NULL;
 	struct snapshot *s;
@@ -466,6 +544,26 @@ main(int argc, char **argv)
 		case 's': d.socket_path = optarg; break;
 		case 'g': d.socket_group = optarg; break;
 		case 'M': d.metrics = optarg; break;
+		case 'N':
+			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
+				fprintf(stderr, "tandemd: --limit-node must be 0 or 1\n");
+				return 2;
+			}
+			d.limit_node = (unsigned)(optarg[0] - '0');
+			d.limit_node_set = 1;
+			break;
+		case 'Y': d.limit_state = optarg; break;
+		case 'Z': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || n < 1 || n > 86400) {
+				fprintf(stderr, "tandemd: --limit-state-interval must be 1-86400 seconds\n");
+				return 2;
+			}
+			d.limit_state_s = (unsigned)n;
+			break;
+		}
 		case 'w': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -566,12 +664,30 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rc = 1;
+	/* The limiter's tables outlive snapshots: the store exists before the
+	 * first build binds rules to it. The seed is shared by the pair (the
+	 * peer link may replace it by one derived from the pair's CA). */
+	{
+		static const uint64_t seed[2] = { 0x74616e64656d6c69ULL, 0x6d69747365656431ULL };
+
+		/* The two nodes must count in different slots: with a peer link
+		 * and no --limit-node, the dialling node (lower listen address)
+		 * takes 0 and the other 1. */
+		if (!d.limit_node_set && d.peer_opts.listen != NULL && d.peer_opts.connect != NULL)
+			d.limit_node = strcmp(d.peer_opts.listen, d.peer_opts.connect) < 0 ? 0 : 1;
+
+		if (lim_run_start(d.limit_node, seed, TANDEMD_LIMIT_MAX_KEYS, tandemd_ban_mirror) < 0) {
+			log_err("cannot start the rate-rule state: out of memory");
+			return 1;
+		}
+	}
 	s = snapshot_build(d.config_path, &e);
 	if (s == NULL) {
 		tandemd_print_errs(d.config_path, &e);
 		log_err("cannot start: %s has %zu error%s", d.config_path, e.count,
 			e.count == 1 ? "" : "s");
 		errs_release(&e);
+		lim_run_stop();
 		return 1;
 	}
 	errs_release(&e);
@@ -585,6 +701,19 @@ main(int argc, char **argv)
 		log_err("cannot set up the main loop: %s", strerror(errno));
 		goto out;
 	}
+	/* The limiter's state: the peer link syncs it, the state file keeps
+	 * it across a restart of both nodes (loaded before the workers serve). */
+	d.peer_sync = peer_sync_new(lim_run_store(), lim_run_ban_apply, l7_tlsconf_keys());
+	if (d.peer_sync == NULL)
+		goto out;
+	if (d.limit_state != NULL) {
+		size_t n;
+
+		if (peer_snap_load(d.peer_sync, d.limit_state, &n) == -ENOENT)
+			log_notice("limiter state: no %s yet; starting with empty counters", d.limit_state);
+		loop_timer_set(d.loop, &d.state_timer, (uint64_t)d.limit_state_s * 1000,
+			       tandemd_state_timer, &d);
+	}
 	if (tandemd_vrrp_start(&d) < 0)
 		goto out;
 	loop_timer_set(d.loop, &d.tls_timer, 1000, tandemd_tls_timer, NULL);
@@ -593,10 +722,6 @@ main(int argc, char **argv)
 			log_err("the peer link needs --peer-listen, --peer and --peer-dir together");
 			goto out;
 		}
-		/* The limiter's store joins when the proxy has one (doc/ha.md). */
-		d.peer_sync = peer_sync_new(NULL, NULL, l7_tlsconf_keys());
-		if (d.peer_sync == NULL)
-			goto out;
 		d.peer_opts.sync = peer_sync_ops(d.peer_sync);
 		if (peer_start(&d.peer_opts, &d.peer) < 0)
 			goto out;
@@ -634,6 +759,7 @@ main(int argc, char **argv)
 		log_warn("l4: cannot read %s: %s (services removed from the config while "
 			 "tandemd was down stay in the kernel)", d.l4_state_path, strerror(-rc));
 	json_decref(tandemd_l4_reconcile(&d, 1));
+	loop_timer_set(d.loop, &d.limit_timer, TANDEMD_LIMIT_EXPIRE_MS, tandemd_limit_timer, &d);
 	/* Ready means: listeners bound, workers running, control socket
 	 * answering. Under systemd (Type=notify) this is what lets
 	 * tandem-admin start after us. */
@@ -646,22 +772,29 @@ main(int argc, char **argv)
 	l7_metrics_stop();
 	l7_health_stop();
 	l7_workers_stop();
+	/* Only after a clean run: a start that failed must not overwrite the
+	 * state file with empty counters. */
+	if (d.limit_state != NULL)
+		peer_snap_save(d.peer_sync, d.limit_state);
 out:
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.peer_timer);
 	peer_stop(&d.peer);
 	peer_sync_free(&d.peer_sync);
 	vrrp_free(&d.vrrp);
-	if (d.loop != NULL)
+	if (d.loop != NULL) {
 		loop_timer_cancel(d.loop, &d.l4_timer);
-	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.tls_timer);
+		loop_timer_cancel(d.loop, &d.limit_timer);
+		loop_timer_cancel(d.loop, &d.state_timer);
+	}
 	l4_shutdown();
 	ctl_server_stop(&ctl);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	loop_free(&d.loop);
 	snapshot_shutdown();
+	lim_run_stop();		/* after the workers and the last snapshot */
 	l7_tlsconf_shutdown();	/* after the last snapshot: contexts borrow the key store */
 	log_notice("tandemd stopped");
 	return rc;

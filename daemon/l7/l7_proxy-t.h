@@ -11,6 +11,7 @@
 #include "l7_http1-t.h"
 #include "l7_io.h"
 #include "l7_pool-t.h"
+#include "lim-t.h"
 #include "loop-t.h"
 #include "snapshot-t.h"
 
@@ -59,6 +60,8 @@ struct l7_stats {
 	atomic_ulong tls_handshakes;	/* completed, full or resumed */
 	atomic_ulong tls_resumed;
 	atomic_ulong tls_failed;	/* handshakes that failed (bad ClientHello, plain HTTP, ...) */
+	atomic_ulong refused_banned;	/* rate rules: banned client closed at accept */
+	atomic_ulong limit_denied;	/* rate rules and WAF: requests answered by a deny */
 };
 
 /* A snapshot as one worker uses it: the snapshot reference plus the runtime
@@ -109,6 +112,7 @@ enum l7_conn_state {
 	L7_C_HEAD = 0,			/* waiting for (the rest of) a request head */
 	L7_C_FORWARD,			/* one request in flight */
 	L7_C_CLOSING,			/* flushing our last bytes, then lingering close */
+	L7_C_TARPIT,			/* a rate rule holds the request, then answers it */
 };
 
 enum l7_resp_state {
@@ -178,6 +182,9 @@ struct l7_conn {
 	size_t msg_head_len;
 	int status;
 	char log_method[16], log_host[96], log_path[256], rid[40];
+	char log_limit[512];		/* the rate rules' verdict (l7_limit_log), or "" */
+	struct lim_verdict lim;		/* the deny being answered (tarpit: after the delay) */
+	struct loop_timer tarpit;
 	struct l7_conn *qprev, *qnext;	/* worker's queue */
 	uint64_t tried;			/* members already tried for this request */
 	int member;

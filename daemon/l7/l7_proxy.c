@@ -47,6 +47,8 @@
 #include "snapshot.h"
 #include "l7_alog.h"
 #include "l7_http1.h"
+#include "l7_limit.h"
+#include "lim_rule.h"
 #include "l7_pool.h"
 #include "l7_proxy.h"
 #include "l7_proxy-t.h"
@@ -414,14 +416,14 @@ l7_conn_log(struct l7_conn *c)
 		     "\"route\":\"%s\",\"host\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
 		     "\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"member\":\"%s\","
 		     "\"connect_ms\":%lld,\"first_byte_ms\":%lld,\"total_ms\":%llu,"
-		     "\"request_id\":\"%s\"}\n",
+		     "\"request_id\":\"%s\"%s}\n",
 		     ts, c->client_ip, l->name, c->route ? c->route->name : "", host, c->log_method,
 		     path, c->status,
 		     (unsigned long long)(c->msg_head_len + c->reqb.total),
 		     (unsigned long long)c->bytes_out, member,
 		     c->t_connect ? (long long)(c->t_connect - c->t_start) : -1LL,
 		     c->t_first ? (long long)(c->t_first - c->t_start) : -1LL,
-		     (unsigned long long)(t - c->t_start), rid);
+		     (unsigned long long)(t - c->t_start), rid, c->log_limit);
 	if (n < 0 || (size_t)n >= cap) {
 		/* cut short: still one valid line, without the long fields */
 		snprintf(line, cap, "{\"time\":\"%s\",\"client\":\"%s\",\"listener\":\"%s\","
@@ -443,6 +445,7 @@ l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg 
 	c->bytes_out = 0;
 	c->status = 0;
 	c->rid[0] = '\0';
+	c->log_limit[0] = '\0';
 	c->msg_head_len = m ? m->head_len : 0;
 	if (m == NULL) {
 		snprintf(c->log_method, sizeof(c->log_method), "-");
@@ -537,6 +540,7 @@ l7_conn_close(struct l7_conn *c)
 	l7_queue_remove(c);
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
+	loop_timer_cancel(w->loop, &c->tarpit);
 	loop_io_del(w->loop, &c->io);
 	l7_io_free(&c->tio);	/* close_notify first, so the session stays resumable */
 	close(c->fd);
@@ -1386,6 +1390,61 @@ l7_conn_adopt(struct l7_conn *c)
 	c->lindex = i;
 }
 
+/* Answers the rate rules' deny in c->lim (also after a tarpit's delay). */
+static void
+l7_conn_limit_answer(struct l7_conn *c)
+{
+	char extra[256];
+	int keep = c->req_done && c->req_keepalive && c->lim.action != LIM_ACT_BAN;
+
+	if (lim_verdict_headers(&c->lim, extra, sizeof(extra)) < 0)
+		extra[0] = '\0';
+	STAT_INC(c->w, limit_denied);
+	if (c->lim.body != NULL)
+		l7_conn_respond(c, c->lim.status, keep, extra, c->lim.body, c->lim.body_len, "text/plain");
+	else
+		l7_conn_respond(c, c->lim.status, keep, extra, NULL, 0, NULL);
+}
+
+static void
+l7_conn_tarpit_done(struct loop *l, struct loop_timer *t)
+{
+	struct l7_conn *c = t->data;
+
+	(void)l;
+	assert(c->magic == L7_CONN_MAGIC);
+	l7_conn_limit_answer(c);
+	if (!c->closed)
+		l7_conn_step(c);
+}
+
+/* Evaluates the snapshot's rate rules and WAF checks for the routed (or
+ * unrouted) request; answers a deny and returns 1, else 0. A tarpit stops
+ * reading from the client and answers on a timer (the worker goes on). */
+static int
+l7_conn_limit(struct l7_conn *c, const char *buf, const struct conf_route *r)
+{
+	const struct conf_listener *l = l7_conn_listener(c);
+	const struct lim_rules *rules = c->view->snap->conf->rate_rules;
+	struct l7_worker *w = c->w;
+
+	if (rules == NULL)
+		return 0;
+	l7_limit_eval(rules, l->name, r ? r->name : NULL, buf, &c->msg, c->client, w->md, &c->lim);
+	l7_limit_log(rules, &c->lim, c->log_limit, sizeof(c->log_limit));
+	if (c->lim.action == LIM_ACT_PASS)
+		return 0;
+	c->route = r;
+	buf_consume(&c->ibuf, c->msg.head_len);
+	if (c->lim.action == LIM_ACT_TARPIT && c->lim.tarpit_ms > 0) {
+		c->state = L7_C_TARPIT;
+		if (loop_timer_set(w->loop, &c->tarpit, c->lim.tarpit_ms, l7_conn_tarpit_done, c) == 0)
+			return 1;
+	}
+	l7_conn_limit_answer(c);
+	return 1;
+}
+
 /* A request head is complete in ibuf: route it and start forwarding. */
 static void
 l7_conn_request(struct l7_conn *c)
@@ -1442,6 +1501,8 @@ l7_conn_request(struct l7_conn *c)
 		.buf = buf, .msg = m, .client = c->client, .md = w->md,
 	};
 	r = l7_route_find(l, &rq);
+	if (l7_conn_limit(c, buf, r))
+		return;
 	if (r == NULL) {
 		log_debug("client=%s: no route for %.*s%.*s", c->peer, (int)m->authority.len,
 			  buf + m->authority.off, (int)m->path.len, buf + m->path.off);
@@ -1630,6 +1691,8 @@ l7_client_wants_read(const struct l7_conn *c)
 		return buf_len(&c->ibuf) < c->ibuf.cap;
 	case L7_C_CLOSING:
 		return c->shut_wr;	/* lingering: read and discard */
+	case L7_C_TARPIT:
+		return 0;		/* held: nothing more is read until the answer */
 	}
 	return 0;
 }
@@ -2226,6 +2289,22 @@ oom:
 	close(fd);
 }
 
+static int
+l7_accept_banned(const struct sockaddr_storage *ss)
+{
+	uint8_t a[16] = { 0 };
+
+	if (ss->ss_family == AF_INET) {
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else {
+		return 0;
+	}
+	return l7_limit_banned(a);
+}
+
 static void
 l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
 {
@@ -2244,6 +2323,13 @@ l7_accept_io(struct loop *l, struct loop_io *io, uint32_t events)
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				log_warn("accept: %s", strerror(errno));
 			break;
+		}
+		if (l7_accept_banned(&ss)) {
+			/* banned by a rate rule: not even a response (nftables
+			 * drops the SYN when l4.filter is configured) */
+			STAT_INC(ln->w, refused_banned);
+			close(fd);
+			continue;
 		}
 		max = ln->w->view->snap->conf->listeners[ln->index].l7.max_connections;
 		if (max > 0 && atomic_load_explicit(&ln->ls->conns, memory_order_relaxed) >= max) {
@@ -2472,7 +2558,7 @@ l7_pools_status_json(const struct snapshot *s)
 static void
 l7_stats_more(json_t *o)
 {
-	unsigned long v[7] = { 0 };
+	unsigned long v[9] = { 0 };
 	unsigned i;
 
 	for (i = 0; i < l7_nworkers; i++) {
@@ -2485,10 +2571,14 @@ l7_stats_more(json_t *o)
 		v[4] += atomic_load_explicit(&st->tls_handshakes, memory_order_relaxed);
 		v[5] += atomic_load_explicit(&st->tls_resumed, memory_order_relaxed);
 		v[6] += atomic_load_explicit(&st->tls_failed, memory_order_relaxed);
+		v[7] += atomic_load_explicit(&st->refused_banned, memory_order_relaxed);
+		v[8] += atomic_load_explicit(&st->limit_denied, memory_order_relaxed);
 	}
 	json_object_set_new(o, "tls_handshakes", json_integer((json_int_t)v[4]));
 	json_object_set_new(o, "tls_resumed", json_integer((json_int_t)v[5]));
 	json_object_set_new(o, "tls_handshake_failures", json_integer((json_int_t)v[6]));
+	json_object_set_new(o, "refused_banned", json_integer((json_int_t)v[7]));
+	json_object_set_new(o, "limit_denied", json_integer((json_int_t)v[8]));
 	json_object_set_new(o, "refused_max_connections", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));

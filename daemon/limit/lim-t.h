@@ -109,6 +109,14 @@ enum lim_outcome {
 	LIM_OUT_BANNED,		/* client was already banned */
 	LIM_OUT_CIDR_ALLOW,	/* client in allow_cidrs: rules bypassed */
 	LIM_OUT_CIDR_DENY,	/* client in deny_cidrs */
+	LIM_OUT_WAF,		/* a WAF check denied (v->waf_id says which) */
+	LIM_OUT_WAF_SHADOW,	/* a WAF check in shadow mode would have denied */
+};
+
+/* One row of a rule's top keys (lim_rules_top). */
+struct lim_top_row {
+	char key[96];			/* printable rendering of the composed key */
+	uint64_t hits, denials;		/* space-saving estimates (may overcount) */
 };
 
 /* A header of the request, borrowed from the proxy's buffer. */
@@ -122,6 +130,7 @@ struct lim_hdr {
 /* The request as the rules see it; every pointer is borrowed for the call. */
 struct lim_request {
 	const char *listener;		/* listener name (NUL-terminated) or NULL */
+	const char *route;		/* name of the route it was routed to, or NULL */
 	const char *host;		/* Host without port, any case */
 	size_t host_len;
 	const char *method;
@@ -134,6 +143,9 @@ struct lim_request {
 	uint8_t addr[16];		/* client address (4 bytes used for AF_INET) */
 	const struct lim_hdr *headers;
 	size_t nheaders;
+	uint64_t body_len;		/* declared body length (Content-Length), 0 if none */
+	bool chunked;			/* body length unknown (chunked) */
+	void *md;			/* the caller's pcre2_match_data (32 pairs), or NULL */
 };
 
 struct lim_verdict_entry {
@@ -154,6 +166,9 @@ struct lim_verdict {
 	 * matched rule with the fewest remaining */
 	bool has_ratelimit;
 	uint32_t rl_limit, rl_remaining, rl_reset, retry_after;
+	const char *waf_id;		/* id of the WAF check that denied, or NULL */
+	const char *waf_why;		/* what it found: "uri", "body", "pattern", ... */
+	const char *waf_shadow_id;	/* a WAF check in shadow mode that would have denied */
 	size_t nlog;			/* entries in log; more are dropped (nlog_dropped) */
 	size_t nlog_dropped;
 	struct lim_verdict_entry log[LIM_VERDICT_LOG];

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "arena.h"
@@ -33,8 +34,10 @@
 #include "lim_counter.h"
 #include "lim_jwt.h"
 #include "lim_rule.h"
+#include "lim__parse.h"
+#include "lim_top.h"
+#include "lim_waf.h"
 
-#define PATH_LEN		JF_PATH_LEN
 #define LIM_NAME_MAX		63
 #define LIM_KEYPARTS_MAX	4
 #define LIM_LIST_MAX		64	/* hosts, methods, listeners, headers, values per rule */
@@ -55,11 +58,6 @@ enum lim_missing {
 	LIM_MISSING_SKIP = 0,
 	LIM_MISSING_REJECT,
 	LIM_MISSING_ANONYMOUS,
-};
-
-struct lim_str {
-	const char *s;
-	size_t len;
 };
 
 struct lim_hdr_match {
@@ -87,8 +85,11 @@ struct lim_rule {
 	size_t nhosts;
 	struct lim_str *methods;
 	size_t nmethods;
+	struct lim_str *routes;
+	size_t nroutes;
 	struct lim_str path;
 	bool path_prefix;		/* path.s == NULL: any path */
+	void *path_re;			/* pcre2_code, or NULL */
 	struct lim_hdr_match *hdrs;
 	size_t nhdrs;
 	struct lim_cidr *cidrs;		/* NULL: any client */
@@ -106,6 +107,7 @@ struct lim_rule {
 	uint32_t tarpit_ms, ban_s;
 	bool shadow;
 	struct lim_table *table;	/* set by lim_rules_bind */
+	struct lim_top *top;		/* counters and top keys, with the table */
 };
 
 struct lim_jwt_def {
@@ -120,6 +122,7 @@ struct lim_rules {
 	struct lim_jwt_def *jwts;
 	size_t njwts;
 	struct lim_cidr *allow, *deny;
+	struct lim_waf *waf;		/* NULL: no static checks */
 	struct lim_store *store;	/* set by lim_rules_bind */
 };
 
@@ -127,6 +130,7 @@ struct lim_store_table {
 	char name[LIM_NAME_MAX + 1];
 	uint32_t period_ms;
 	struct lim_table *t;
+	struct lim_top *top;
 };
 
 struct lim_store {
@@ -138,15 +142,16 @@ struct lim_store {
 	struct lim_ban *bans;
 };
 
-/* ---- parser helpers (in the style of conf.c) ---- */
+/* ---- parser helpers (in the style of conf.c; shared with lim_waf.c) ---- */
 
-struct lim_ctx {
-	struct lim_rules *r;
-	struct errs *errs;
-};
+struct arena *
+lim__ctx_arena(struct lim_ctx *x)
+{
+	return x->r->arena;
+}
 
-static void
-lim_check_keys(struct lim_ctx *x, json_t *obj, const char *path, const char *const *allowed)
+void
+lim__check_keys(struct lim_ctx *x, json_t *obj, const char *path, const char *const *allowed)
 {
 	jf_check_keys(x->errs, obj, path, allowed);
 }
@@ -158,8 +163,8 @@ lim_name_valid(const char *s)
 }
 
 /* A string field copied into the arena; NULL when absent or invalid. */
-static const char *
-lim_get_str(struct lim_ctx *x, json_t *obj, const char *path, const char *key, int required,
+const char *
+lim__get_str(struct lim_ctx *x, json_t *obj, const char *path, const char *key, int required,
 	    size_t maxlen)
 {
 	const char *v = jf_str(x->errs, obj, path, key, required);
@@ -179,15 +184,15 @@ lim_get_str(struct lim_ctx *x, json_t *obj, const char *path, const char *key, i
 	return s;
 }
 
-static int
-lim_get_int(struct lim_ctx *x, json_t *obj, const char *path, const char *key, long lo, long hi,
+int
+lim__get_int(struct lim_ctx *x, json_t *obj, const char *path, const char *key, long lo, long hi,
 	    int required, long dflt, long *out)
 {
 	return jf_int(x->errs, obj, path, key, lo, hi, required, dflt, out);
 }
 
-static bool
-lim_get_bool(struct lim_ctx *x, json_t *obj, const char *path, const char *key, bool dflt)
+bool
+lim__get_bool(struct lim_ctx *x, json_t *obj, const char *path, const char *key, bool dflt)
 {
 	bool b;
 
@@ -197,8 +202,8 @@ lim_get_bool(struct lim_ctx *x, json_t *obj, const char *path, const char *key, 
 
 /* A list of strings; each checked by valid (NULL = any non-empty). Returns
  * the count (0 when absent) and sets *out to an arena array. */
-static size_t
-lim_get_strs(struct lim_ctx *x, json_t *obj, const char *path, const char *key, size_t max,
+size_t
+lim__get_strs(struct lim_ctx *x, json_t *obj, const char *path, const char *key, size_t max,
 	     int (*valid)(const char *), const char *what, struct lim_str **out)
 {
 	json_t *arr = json_object_get(obj, key), *v;
@@ -252,8 +257,8 @@ lim_str_cmp(const void *a, const void *b)
 	return memcmp(x->s, y->s, x->len);
 }
 
-static int
-lim_token_valid(const char *s)
+int
+lim__token_valid(const char *s)
 {
 	for (; *s; s++)
 		if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~", *s) == NULL)
@@ -270,8 +275,8 @@ lim_host_valid(const char *s)
 	return 1;
 }
 
-static int
-lim_value_valid(const char *s)
+int
+lim__value_valid(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -404,13 +409,13 @@ lim_parse_jwts(struct lim_ctx *x, json_t *arr, const char *path)
 			errs_add(x->errs, pi, "must be an object");
 			continue;
 		}
-		lim_check_keys(x, o, pi, keys);
-		name = lim_get_str(x, o, pi, "name", 1, LIM_NAME_MAX);
-		alg = lim_get_str(x, o, pi, "alg", 1, 16);
-		secret = lim_get_str(x, o, pi, "secret", 0, 4096);
-		key = lim_get_str(x, o, pi, "key", 0, LIM_KEYFILE_MAX);
-		file = lim_get_str(x, o, pi, "key_file", 0, 4096);
-		lim_get_int(x, o, pi, "leeway_s", 0, 3600, 0, 30, &leeway);
+		lim__check_keys(x, o, pi, keys);
+		name = lim__get_str(x, o, pi, "name", 1, LIM_NAME_MAX);
+		alg = lim__get_str(x, o, pi, "alg", 1, 16);
+		secret = lim__get_str(x, o, pi, "secret", 0, 4096);
+		key = lim__get_str(x, o, pi, "key", 0, LIM_KEYFILE_MAX);
+		file = lim__get_str(x, o, pi, "key_file", 0, 4096);
+		lim__get_int(x, o, pi, "leeway_s", 0, 3600, 0, 30, &leeway);
 		if (name != NULL && !lim_name_valid(name))
 			errs_add(x->errs, pi, "name must be 1-63 of [A-Za-z0-9._-]");
 		for (j = 0; name != NULL && j < x->r->njwts; j++)
@@ -463,8 +468,8 @@ lim_parse_jwts(struct lim_ctx *x, json_t *arr, const char *path)
 static void
 lim_parse_match(struct lim_ctx *x, struct lim_rule *rl, json_t *m, const char *path)
 {
-	static const char *const keys[] = { "listeners", "hosts", "path", "path_prefix", "methods",
-					    "headers", "client_cidrs", NULL };
+	static const char *const keys[] = { "listeners", "routes", "hosts", "path", "path_prefix",
+					    "path_regex", "methods", "headers", "client_cidrs", NULL };
 	static const char *const hkeys[] = { "name", "value", "present", NULL };
 	struct lim_str *ls;
 	const char *path_exact, *prefix;
@@ -475,8 +480,8 @@ lim_parse_match(struct lim_ctx *x, struct lim_rule *rl, json_t *m, const char *p
 		errs_add(x->errs, path, "must be an object");
 		return;
 	}
-	lim_check_keys(x, m, path, keys);
-	rl->nlisteners = lim_get_strs(x, m, path, "listeners", LIM_LIST_MAX, lim_name_valid,
+	lim__check_keys(x, m, path, keys);
+	rl->nlisteners = lim__get_strs(x, m, path, "listeners", LIM_LIST_MAX, lim_name_valid,
 				      "a listener name", &ls);
 	if (rl->nlisteners > 0) {
 		rl->listeners = arena_alloc(x->r->arena, rl->nlisteners * sizeof(*rl->listeners));
@@ -485,11 +490,13 @@ lim_parse_match(struct lim_ctx *x, struct lim_rule *rl, json_t *m, const char *p
 		if (rl->listeners == NULL)
 			rl->nlisteners = 0;
 	}
-	rl->nhosts = lim_get_strs(x, m, path, "hosts", LIM_LIST_MAX, lim_host_valid, "a host name", &rl->hosts);
-	rl->nmethods = lim_get_strs(x, m, path, "methods", LIM_LIST_MAX, lim_token_valid, "an HTTP method token",
+	rl->nroutes = lim__get_strs(x, m, path, "routes", LIM_LIST_MAX, lim_name_valid,
+				    "a route name", &rl->routes);
+	rl->nhosts = lim__get_strs(x, m, path, "hosts", LIM_LIST_MAX, lim_host_valid, "a host name", &rl->hosts);
+	rl->nmethods = lim__get_strs(x, m, path, "methods", LIM_LIST_MAX, lim__token_valid, "an HTTP method token",
 				    &rl->methods);
-	path_exact = lim_get_str(x, m, path, "path", 0, 1024);
-	prefix = lim_get_str(x, m, path, "path_prefix", 0, 1024);
+	path_exact = lim__get_str(x, m, path, "path", 0, 1024);
+	prefix = lim__get_str(x, m, path, "path_prefix", 0, 1024);
 	if (path_exact != NULL && prefix != NULL) {
 		errs_add(x->errs, path, "path and path_prefix exclude each other");
 	} else if (path_exact != NULL || prefix != NULL) {
@@ -501,6 +508,16 @@ lim_parse_match(struct lim_ctx *x, struct lim_rule *rl, json_t *m, const char *p
 		jf_pathf(p, "%s.%s", path, path_exact ? "path" : "path_prefix");
 		if (!lim_path_valid(rl->path.s))
 			errs_add(x->errs, p, "must start with '/' and hold no spaces, controls, '?' or '#'");
+	}
+	if (json_object_get(m, "path_regex") != NULL) {
+		const char *re = lim__get_str(x, m, path, "path_regex", 1, 4096);
+		char p[PATH_LEN];
+
+		jf_pathf(p, "%s.path_regex", path);
+		if (path_exact != NULL || prefix != NULL)
+			errs_add(x->errs, p, "path, path_prefix and path_regex exclude each other");
+		else if (re != NULL)
+			rl->path_re = lim__regex(x, re, p);
 	}
 	harr = json_object_get(m, "headers");
 	if (harr != NULL) {
@@ -522,13 +539,13 @@ lim_parse_match(struct lim_ctx *x, struct lim_rule *rl, json_t *m, const char *p
 					errs_add(x->errs, pi, "must be an object");
 					continue;
 				}
-				lim_check_keys(x, h, pi, hkeys);
-				name = lim_get_str(x, h, pi, "name", 1, 256);
-				value = lim_get_str(x, h, pi, "value", 0, 4096);
-				hm->present = lim_get_bool(x, h, pi, "present", true);
-				if (name != NULL && (!*name || !lim_token_valid(name)))
+				lim__check_keys(x, h, pi, hkeys);
+				name = lim__get_str(x, h, pi, "name", 1, 256);
+				value = lim__get_str(x, h, pi, "value", 0, 4096);
+				hm->present = lim__get_bool(x, h, pi, "present", true);
+				if (name != NULL && (!*name || !lim__token_valid(name)))
 					errs_add(x->errs, pi, "name must be a header field name");
-				if (value != NULL && !lim_value_valid(value))
+				if (value != NULL && !lim__value_valid(value))
 					errs_add(x->errs, pi, "value must hold no control characters");
 				if (value != NULL && json_object_get(h, "present") != NULL)
 					errs_add(x->errs, pi, "value and present exclude each other");
@@ -579,48 +596,48 @@ lim_parse_key(struct lim_ctx *x, struct lim_rule *rl, json_t *arr, const char *p
 			errs_add(x->errs, pi, "must be an object");
 			continue;
 		}
-		lim_check_keys(x, o, pi, keys);
-		type = lim_get_str(x, o, pi, "type", 1, 32);
+		lim__check_keys(x, o, pi, keys);
+		type = lim__get_str(x, o, pi, "type", 1, 32);
 		if (type == NULL)
 			continue;
 		if (strcmp(type, "client_ip") == 0) {
 			static const char *const ok[] = { "type", "ipv4_prefix", "ipv6_prefix", NULL };
 
-			lim_check_keys(x, o, pi, ok);
+			lim__check_keys(x, o, pi, ok);
 			k->kind = LIM_KEY_CLIENT_IP;
-			lim_get_int(x, o, pi, "ipv4_prefix", 1, 32, 0, 32, &v4);
-			lim_get_int(x, o, pi, "ipv6_prefix", 1, 128, 0, 64, &v6);
+			lim__get_int(x, o, pi, "ipv4_prefix", 1, 32, 0, 32, &v4);
+			lim__get_int(x, o, pi, "ipv6_prefix", 1, 128, 0, 64, &v6);
 			k->v4_prefix = (uint32_t)v4;
 			k->v6_prefix = (uint32_t)v6;
 		} else if (strcmp(type, "header") == 0 || strcmp(type, "cookie") == 0 ||
 			   strcmp(type, "query") == 0) {
 			static const char *const ok[] = { "type", "name", "values", NULL };
 
-			lim_check_keys(x, o, pi, ok);
+			lim__check_keys(x, o, pi, ok);
 			k->kind = type[0] == 'h' ? LIM_KEY_HEADER : type[0] == 'c' ? LIM_KEY_COOKIE : LIM_KEY_QUERY;
-			name = lim_get_str(x, o, pi, "name", 1, 256);
-			if (name != NULL && (!*name || (k->kind == LIM_KEY_HEADER ? !lim_token_valid(name) :
-							!lim_value_valid(name))))
+			name = lim__get_str(x, o, pi, "name", 1, 256);
+			if (name != NULL && (!*name || (k->kind == LIM_KEY_HEADER ? !lim__token_valid(name) :
+							!lim__value_valid(name))))
 				errs_add(x->errs, pi, "name must be a non-empty %s name", type);
-			k->nvalues = lim_get_strs(x, o, pi, "values", 100000, lim_value_valid,
+			k->nvalues = lim__get_strs(x, o, pi, "values", 100000, lim__value_valid,
 						  "a string without control characters", &k->values);
 			if (k->nvalues > 1)	/* binary search per request */
 				qsort(k->values, k->nvalues, sizeof(*k->values), lim_str_cmp);
 		} else if (strcmp(type, "path") == 0) {
 			static const char *const ok[] = { "type", NULL };
 
-			lim_check_keys(x, o, pi, ok);
+			lim__check_keys(x, o, pi, ok);
 			k->kind = LIM_KEY_PATH;
 		} else if (strcmp(type, "jwt_claim") == 0) {
 			static const char *const ok[] = { "type", "jwt", "claim", "header", NULL };
 
-			lim_check_keys(x, o, pi, ok);
+			lim__check_keys(x, o, pi, ok);
 			k->kind = LIM_KEY_JWT_CLAIM;
-			jwt = lim_get_str(x, o, pi, "jwt", 1, LIM_NAME_MAX);
-			claim = lim_get_str(x, o, pi, "claim", 1, 128);
-			hdr = lim_get_str(x, o, pi, "header", 0, 256);
+			jwt = lim__get_str(x, o, pi, "jwt", 1, LIM_NAME_MAX);
+			claim = lim__get_str(x, o, pi, "claim", 1, 128);
+			hdr = lim__get_str(x, o, pi, "header", 0, 256);
 			name = hdr ? hdr : "Authorization";
-			if (hdr != NULL && (!*hdr || !lim_token_valid(hdr)))
+			if (hdr != NULL && (!*hdr || !lim__token_valid(hdr)))
 				errs_add(x->errs, pi, "header must be a header field name");
 			if (jwt != NULL && (k->jwt = lim_jwt_find(x->r, jwt)) == NULL) {
 				char pj[PATH_LEN];
@@ -656,8 +673,8 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 	char p[PATH_LEN];
 	long v;
 
-	lim_check_keys(x, o, path, keys);
-	rl->name = lim_get_str(x, o, path, "name", 1, LIM_NAME_MAX);
+	lim__check_keys(x, o, path, keys);
+	rl->name = lim__get_str(x, o, path, "name", 1, LIM_NAME_MAX);
 	if (rl->name != NULL && !lim_name_valid(rl->name)) {
 		jf_pathf(p, "%s.name", path);
 		errs_add(x->errs, p, "must be 1-63 of [A-Za-z0-9._-], starting with a letter or digit");
@@ -676,7 +693,7 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 		rl->parts[0].v6_prefix = 64;
 		rl->nparts = 1;
 	}
-	miss = lim_get_str(x, o, path, "on_missing_key", 0, 16);
+	miss = lim__get_str(x, o, path, "on_missing_key", 0, 16);
 	rl->missing = LIM_MISSING_SKIP;
 	if (miss != NULL) {
 		jf_pathf(p, "%s.on_missing_key", path);
@@ -687,7 +704,7 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 		else if (strcmp(miss, "skip") != 0)
 			errs_add(x->errs, p, "must be skip, reject or anonymous");
 	}
-	lim_get_int(x, o, path, "missing_status", 400, 499, 0, 401, &v);
+	lim__get_int(x, o, path, "missing_status", 400, 499, 0, 401, &v);
 	rl->missing_status = (uint16_t)v;
 	lim = json_object_get(o, "limit");
 	if (lim != NULL) {
@@ -695,12 +712,12 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 		if (!json_is_object(lim)) {
 			errs_add(x->errs, p, "must be an object");
 		} else {
-			lim_check_keys(x, lim, p, lkeys);
-			lim_get_int(x, lim, p, "requests", 1, 1000000000L, 1, 1, &v);
+			lim__check_keys(x, lim, p, lkeys);
+			lim__get_int(x, lim, p, "requests", 1, 1000000000L, 1, 1, &v);
 			rl->requests = (uint32_t)v;
-			lim_get_int(x, lim, p, "period_s", 1, 86400, 1, 1, &v);
+			lim__get_int(x, lim, p, "period_s", 1, 86400, 1, 1, &v);
 			rl->period_ms = (uint32_t)v * 1000u;
-			lim_get_int(x, lim, p, "burst", 0, 1000000000L, 0, 0, &v);
+			lim__get_int(x, lim, p, "burst", 0, 1000000000L, 0, 0, &v);
 			rl->burst = (uint32_t)v;
 		}
 	} else if (rl->missing != LIM_MISSING_REJECT) {
@@ -714,11 +731,11 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 		if (!json_is_object(act)) {
 			errs_add(x->errs, p, "must be an object");
 		} else {
-			lim_check_keys(x, act, p, akeys);
-			atype = lim_get_str(x, act, p, "type", 1, 16);
-			lim_get_int(x, act, p, "status", 400, 599, 0, 429, &v);
+			lim__check_keys(x, act, p, akeys);
+			atype = lim__get_str(x, act, p, "type", 1, 16);
+			lim__get_int(x, act, p, "status", 400, 599, 0, 429, &v);
 			rl->status = (uint16_t)v;
-			rl->body.s = lim_get_str(x, act, p, "body", 0, 4096);
+			rl->body.s = lim__get_str(x, act, p, "body", 0, 4096);
 			rl->body.len = rl->body.s ? strlen(rl->body.s) : 0;
 			if (atype == NULL) {
 				;
@@ -728,11 +745,11 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 				rl->action = LIM_ACT_LOG;
 			} else if (strcmp(atype, "tarpit") == 0) {
 				rl->action = LIM_ACT_TARPIT;
-				lim_get_int(x, act, p, "delay_ms", 1, 60000, 1, 1, &v);
+				lim__get_int(x, act, p, "delay_ms", 1, 60000, 1, 1, &v);
 				rl->tarpit_ms = (uint32_t)v;
 			} else if (strcmp(atype, "ban") == 0) {
 				rl->action = LIM_ACT_BAN;
-				lim_get_int(x, act, p, "duration_s", 1, 604800, 1, 1, &v);
+				lim__get_int(x, act, p, "duration_s", 1, 604800, 1, 1, &v);
 				rl->ban_s = (uint32_t)v;
 			} else {
 				char pt[PATH_LEN];
@@ -746,13 +763,13 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 				errs_add(x->errs, p, "duration_s is only for ban");
 		}
 	}
-	rl->shadow = lim_get_bool(x, o, path, "shadow", false);
+	rl->shadow = lim__get_bool(x, o, path, "shadow", false);
 }
 
 struct lim_rules *
 lim_rules_parse(json_t *section, const char *path, struct errs *errs)
 {
-	static const char *const keys[] = { "jwt", "allow_cidrs", "deny_cidrs", "rules", NULL };
+	static const char *const keys[] = { "jwt", "allow_cidrs", "deny_cidrs", "waf", "rules", NULL };
 	struct lim_ctx x = { .errs = errs };
 	size_t nerr = errs->count, i, j;
 	struct arena *a;
@@ -773,11 +790,15 @@ lim_rules_parse(json_t *section, const char *path, struct errs *errs)
 		errs_add(errs, path, "must be an object");
 		goto fail;
 	}
-	lim_check_keys(&x, section, path, keys);
+	lim__check_keys(&x, section, path, keys);
 	if (json_object_get(section, "jwt") != NULL)
 		lim_parse_jwts(&x, json_object_get(section, "jwt"), path);
 	x.r->allow = lim_get_cidrs(&x, section, path, "allow_cidrs");
 	x.r->deny = lim_get_cidrs(&x, section, path, "deny_cidrs");
+	if (json_object_get(section, "waf") != NULL) {
+		jf_pathf(p, "%s.waf", path);
+		x.r->waf = lim__waf_parse(&x, json_object_get(section, "waf"), p);
+	}
 	arr = json_object_get(section, "rules");
 	if (arr != NULL) {
 		jf_pathf(p, "%s.rules", path);
@@ -882,8 +903,10 @@ lim_store_free(struct lim_store **sp)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->ntables; i++)
+	for (i = 0; i < s->ntables; i++) {
 		lim_table_free(&s->tables[i].t);
+		lim_top_free(&s->tables[i].top);
+	}
 	free(s->tables);
 	lim_ban_free(&s->bans);
 	pthread_mutex_destroy(&s->lock);
@@ -905,22 +928,94 @@ lim_store_table(struct lim_store *s, const char *name)
 	return t;
 }
 
-struct lim_ban *
-lim_store_bans(struct lim_store *s)
-{
-	return s->bans;
-}
-
 void
-lim_store_foreach(struct lim_store *s, lim_store_fn fn, void *arg)
+lim_store_foreach(struct lim_store *s, lim_store_table_fn fn, void *arg)
 {
 	size_t i;
 
 	pthread_mutex_lock(&s->lock);
 	for (i = 0; i < s->ntables; i++)
-		if (s->tables[i].name[0] != '\0')	/* superseded tables have none */
-			fn(s->tables[i].name, s->tables[i].period_ms, s->tables[i].t, arg);
+		fn(s->tables[i].name, s->tables[i].period_ms, s->tables[i].t, arg);
 	pthread_mutex_unlock(&s->lock);
+}
+
+int
+lim_rules_refs(const struct lim_rules *r, lim_rules_ref_fn fn, void *arg)
+{
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < r->nrules && rc == 0; i++) {
+		for (j = 0; j < r->rules[i].nlisteners && rc == 0; j++)
+			rc = fn("listener", r->rules[i].listeners[j], arg);
+		for (j = 0; j < r->rules[i].nroutes && rc == 0; j++)
+			rc = fn("route", r->rules[i].routes[j].s, arg);
+	}
+	if (rc == 0 && r->waf != NULL)
+		rc = lim__waf_refs(r->waf, fn, arg);
+	return rc;
+}
+
+static json_t *
+lim_top_json(struct lim_top *t, bool by_denials, size_t max)
+{
+	struct lim_top_row rows[LIM_TOP_N];
+	json_t *a = json_array();
+	size_t i, n = lim_top_rows(t, by_denials, rows, max < LIM_TOP_N ? max : LIM_TOP_N);
+
+	for (i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_pack("{s:s,s:I,s:I}", "key", rows[i].key,
+						   "hits", (json_int_t)rows[i].hits,
+						   "denials", (json_int_t)rows[i].denials));
+	return a;
+}
+
+json_t *
+lim_rules_stats_json(const struct lim_rules *r, size_t top)
+{
+	static const char *const acts[] = { "pass", "reject", "tarpit", "ban", "log" };
+	json_t *o = json_object(), *rules = json_array();
+	size_t i;
+
+	for (i = 0; o != NULL && rules != NULL && i < r->nrules; i++) {
+		const struct lim_rule *rl = &r->rules[i];
+		json_t *e = json_pack("{s:s,s:s,s:b}", "name", rl->name,
+				      "action", rl->requests ? acts[rl->action] : "access",
+				      "shadow", rl->shadow);
+
+		if (e == NULL)
+			continue;
+		if (rl->requests) {
+			json_object_set_new(e, "limit", json_integer(rl->requests));
+			json_object_set_new(e, "period_s", json_integer(rl->period_ms / 1000));
+		}
+		if (rl->table != NULL) {
+			struct lim_table_stats ts;
+
+			lim_table_stats(rl->table, &ts);
+			json_object_set_new(e, "keys", json_integer((json_int_t)ts.keys));
+			json_object_set_new(e, "evictions", json_integer((json_int_t)ts.evictions));
+		}
+		if (rl->top != NULL) {
+			struct lim_top_counts c;
+
+			lim_top_counts(rl->top, &c);
+			json_object_set_new(e, "hits", json_integer((json_int_t)c.hits));
+			json_object_set_new(e, "denials", json_integer((json_int_t)c.denials));
+			json_object_set_new(e, "top_hits", lim_top_json(rl->top, false, top));
+			json_object_set_new(e, "top_denials", lim_top_json(rl->top, true, top));
+		}
+		json_array_append_new(rules, e);
+	}
+	json_object_set_new(o, "rules", rules);
+	json_object_set_new(o, "waf", r->waf ? lim__waf_stats_json(r->waf) : json_array());
+	return o;
+}
+
+struct lim_ban *
+lim_store_bans(struct lim_store *s)
+{
+	return s->bans;
 }
 
 int
@@ -939,8 +1034,10 @@ lim_rules_bind(struct lim_rules *r, struct lim_store *s)
 			continue;
 		rl->table = NULL;
 		for (j = 0; j < s->ntables; j++)
-			if (strcmp(s->tables[j].name, rl->name) == 0 && s->tables[j].period_ms == rl->period_ms)
+			if (strcmp(s->tables[j].name, rl->name) == 0 && s->tables[j].period_ms == rl->period_ms) {
 				rl->table = s->tables[j].t;
+				rl->top = s->tables[j].top;
+			}
 		if (rl->table != NULL)
 			continue;
 		/* a new rule, or its period changed: a fresh table (the old one,
@@ -959,6 +1056,12 @@ lim_rules_bind(struct lim_rules *r, struct lim_store *s)
 		rl->table = lim_table_new(&o, &rc);
 		if (rl->table == NULL)
 			break;
+		rl->top = lim_top_new();
+		if (rl->top == NULL) {
+			lim_table_free(&rl->table);
+			rc = -ENOMEM;
+			break;
+		}
 		snprintf(s->tables[s->ntables].name, sizeof(s->tables[s->ntables].name), "%s", rl->name);
 		/* an older table of the same name stops matching by name lookup order */
 		for (j = 0; j < s->ntables; j++)
@@ -966,6 +1069,7 @@ lim_rules_bind(struct lim_rules *r, struct lim_store *s)
 				s->tables[j].name[0] = '\0';
 		s->tables[s->ntables].period_ms = rl->period_ms;
 		s->tables[s->ntables].t = rl->table;
+		s->tables[s->ntables].top = rl->top;
 		s->ntables++;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -1007,6 +1111,12 @@ lim_match(const struct lim_rule *rl, const struct lim_request *q)
 		if (!ok)
 			return 0;
 	}
+	if (rl->nroutes > 0) {
+		for (ok = 0, i = 0; i < rl->nroutes && !ok; i++)
+			ok = q->route != NULL && strcmp(rl->routes[i].s, q->route) == 0;
+		if (!ok)
+			return 0;
+	}
 	if (rl->nhosts > 0) {
 		for (ok = 0, i = 0; i < rl->nhosts && !ok; i++)
 			ok = lim_streq_ci(rl->hosts[i].s, rl->hosts[i].len, q->host, q->host_len);
@@ -1027,6 +1137,8 @@ lim_match(const struct lim_rule *rl, const struct lim_request *q)
 		if (memcmp(q->path, rl->path.s, rl->path.len) != 0)
 			return 0;
 	}
+	if (rl->path_re != NULL && lim__regex_match(rl->path_re, q->path, q->path_len, q->md) != 1)
+		return 0;
 	for (i = 0; i < rl->nhdrs; i++) {
 		const struct lim_hdr *h = lim_header(q, rl->hdrs[i].name.s, rl->hdrs[i].name.len);
 
@@ -1171,6 +1283,57 @@ lim_compose(const struct lim_rule *rl, const struct lim_request *q, uint64_t now
 	return (long)n;
 }
 
+/* A composed key as text for the top-keys view: parts joined by '|', the
+ * client address with its prefix, other values as printable ASCII (others
+ * as '.'), cut to fit. */
+struct lim_render {
+	const struct lim_rule *rl;
+	const unsigned char *key;
+	size_t len;
+};
+
+static void
+lim_key_render(const void *arg, char *out, size_t cap)
+{
+	static const char *const kinds[] = { "", "ip", "header", "cookie", "query", "path", "jwt" };
+	const struct lim_render *rd = arg;
+	size_t i = 0, o = 0, part = 0;
+
+	out[0] = '\0';
+	while (i + 3 <= rd->len && o + 1 < cap && part < rd->rl->nparts) {
+		unsigned kind = rd->key[i];
+		size_t vlen = (size_t)rd->key[i + 1] << 8 | rd->key[i + 2], j;
+		const unsigned char *val = rd->key + i + 3;
+		int n;
+
+		i += 3 + vlen;
+		if (i > rd->len)
+			break;
+		n = snprintf(out + o, cap - o, "%s%s=", part ? "|" : "", kind < 7 ? kinds[kind] : "?");
+		if (n < 0 || (size_t)n >= cap - o)
+			break;
+		o += (size_t)n;
+		if (kind == LIM_KEY_CLIENT_IP && vlen >= 5) {
+			const struct lim_keypart *k = &rd->rl->parts[part];
+			char a[INET6_ADDRSTRLEN];
+			int af = val[0] == AF_INET ? AF_INET : AF_INET6;
+
+			inet_ntop(af, val + 1, a, sizeof(a));
+			n = snprintf(out + o, cap - o, "%s/%u", a, af == AF_INET ? k->v4_prefix : k->v6_prefix);
+			if (n < 0 || (size_t)n >= cap - o)
+				break;
+			o += (size_t)n;
+		} else {
+			for (j = 0; j < vlen && o + 1 < cap; j++)
+				out[o++] = val[j] >= 0x20 && val[j] < 0x7f ? (char)val[j] : '.';
+			out[o] = '\0';
+		}
+		part++;
+	}
+	if (rd->len == 0)
+		snprintf(out, cap, "(anonymous)");
+}
+
 static void
 lim_log(struct lim_verdict *v, size_t rule, enum lim_outcome o, enum lim_jwt_err jerr)
 {
@@ -1203,7 +1366,7 @@ lim_rules_eval(const struct lim_rules *r, const struct lim_request *q, uint64_t 
 	       struct lim_verdict *v)
 {
 	unsigned char key[LIM_KEY_MAX];
-	uint64_t until;
+	uint64_t until, fp;
 	size_t i;
 	uint32_t cv;
 
@@ -1223,6 +1386,22 @@ lim_rules_eval(const struct lim_rules *r, const struct lim_request *q, uint64_t 
 		lim_log(v, UINT16_MAX, LIM_OUT_CIDR_DENY, 0);
 		lim_deny(v, NULL, LIM_ACT_REJECT, 403);
 		return;
+	}
+	if (r->waf != NULL) {
+		const char *id = NULL, *why = NULL, *shadow_id = NULL;
+		int st = lim__waf_eval(r->waf, q, &id, &why, &shadow_id);
+
+		if (shadow_id != NULL) {
+			lim_log(v, UINT16_MAX, LIM_OUT_WAF_SHADOW, 0);
+			v->waf_shadow_id = shadow_id;
+		}
+		if (st != 0) {
+			lim_log(v, UINT16_MAX, LIM_OUT_WAF, 0);
+			lim_deny(v, NULL, LIM_ACT_REJECT, (uint16_t)st);
+			v->waf_id = id;
+			v->waf_why = why;
+			return;
+		}
 	}
 	for (i = 0; i < r->nrules; i++) {
 		const struct lim_rule *rl = &r->rules[i];
@@ -1254,8 +1433,13 @@ lim_rules_eval(const struct lim_rules *r, const struct lim_request *q, uint64_t 
 			lim_log(v, i, LIM_OUT_ADMIT, jerr);
 			continue;
 		}
-		lim_table_hit(rl->table, lim_table_key(rl->table, key, (size_t)klen), rl->requests,
-			      rl->burst, now_ms, &res);
+		fp = lim_table_key(rl->table, key, (size_t)klen);
+		lim_table_hit(rl->table, fp, rl->requests, rl->burst, now_ms, &res);
+		if (rl->top != NULL) {
+			struct lim_render rd = { rl, key, (size_t)klen };
+
+			lim_top_note(rl->top, fp, !res.allow, lim_key_render, &rd);
+		}
 		if (res.allow) {
 			lim_log(v, i, LIM_OUT_ADMIT, jerr);
 			if (rl->action != LIM_ACT_LOG && !rl->shadow &&
@@ -1321,6 +1505,8 @@ lim_outcome_name(enum lim_outcome o)
 	case LIM_OUT_BANNED: return "banned";
 	case LIM_OUT_CIDR_ALLOW: return "allow-list";
 	case LIM_OUT_CIDR_DENY: return "deny-list";
+	case LIM_OUT_WAF: return "waf-deny";
+	case LIM_OUT_WAF_SHADOW: return "waf-shadow-deny";
 	}
 	return "unknown";
 }

@@ -45,10 +45,29 @@ void lim_store_free(struct lim_store **sp);
 /* The table of rule `name` (borrowed), NULL if none is bound; and the ban set. */
 struct lim_table *lim_store_table(struct lim_store *s, const char *name);
 struct lim_ban *lim_store_bans(struct lim_store *s);
-/* Calls fn for every table a rule is bound to (name, period, table), under
- * the store's lock: fn must not call back into s. For the peer link. */
-typedef void (*lim_store_fn)(const char *name, uint32_t period_ms, struct lim_table *t, void *arg);
-void lim_store_foreach(struct lim_store *s, lim_store_fn fn, void *arg);
+
+/* Calls fn for every table of the store (name "" for a table replaced by a
+ * newer one of the same name whose period changed), under the store's lock:
+ * fn must not call lim_store_* or lim_rules_bind. The peer link uses this to
+ * export deltas (lim_table_export) and finds a remote table by name with
+ * lim_store_table. Any thread. */
+typedef void (*lim_store_table_fn)(const char *name, uint32_t period_ms, struct lim_table *t,
+				   void *arg);
+void lim_store_foreach(struct lim_store *s, lim_store_table_fn fn, void *arg);
+
+/* Calls fn(kind, name, arg) for every listener ("listener") and route
+ * ("route") name the rules and WAF checks refer to, so the config can
+ * refuse names that do not exist. fn returns 0 to go on. */
+typedef int (*lim_rules_ref_fn)(const char *kind, const char *name, void *arg);
+int lim_rules_refs(const struct lim_rules *r, lim_rules_ref_fn fn, void *arg);
+
+/* The live view: a new JSON object {"rules": [{"name", "limit", "period_s",
+ * "action", "shadow", "hits", "denials", "keys", "evictions",
+ * "top_hits": [{"key","hits","denials"}], "top_denials": [...]}],
+ * "waf": [{"id","kind","hits",...}]} with at most top rows per list
+ * (0..32). Counters of a rule live with its table (kept across reloads).
+ * Any thread. */
+json_t *lim_rules_stats_json(const struct lim_rules *r, size_t top);
 
 /* Attaches every limited rule to its table in s, creating tables for new
  * rules (a rule keeps its counts across reloads while its name and period

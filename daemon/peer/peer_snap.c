@@ -178,14 +178,17 @@ peer_snap_load(struct peer_sync *s, const char *path, size_t *applied)
 	if (access(path, F_OK) < 0)
 		return -errno;
 	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (doc == NULL) {
-		log_err("limiter state: %s is corrupt (%s at line %d); starting with empty counters",
-			path, jerr.text, jerr.line);
-		return -EINVAL;
-	}
-	rc = peer_snap_check(doc, &why);
+	rc = doc == NULL ? -EINVAL : peer_snap_check(doc, &why);
 	if (rc < 0) {
-		log_err("limiter state: refusing %s: %s; starting with empty counters", path, why);
+		char keep[PATH_MAX];
+		int kept;
+
+		/* kept aside for a post-mortem; the next save writes a new one */
+		snprintf(keep, sizeof(keep), "%s.corrupt", path);
+		kept = rename(path, keep) == 0;
+		log_err("limiter state: refusing %s: %s%s; starting with empty counters (%s%s)", path,
+			doc == NULL ? "not JSON: " : why, doc == NULL ? jerr.text : "",
+			kept ? "the file is kept as " : "cannot set it aside", kept ? keep : "");
 		json_decref(doc);
 		return rc;
 	}

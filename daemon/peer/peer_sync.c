@@ -87,6 +87,8 @@ peer_sync_table(const char *name, uint32_t period_ms, struct lim_table *t, void 
 	long n;
 
 	(void)period_ms;
+	if (name[0] == '\0')
+		return;		/* a table a reload superseded: no rule uses it */
 	n = lim_table_export(t, c->full, c->s->mark, atomic_fetch_add(&c->s->batch_id, 1) + 1, c->now,
 			     &buf, &len);
 	if (n > 0 || (n == 0 && c->full))

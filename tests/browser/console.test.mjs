@@ -400,6 +400,48 @@ async function main() {
     return JSON.stringify((await e.textContent()).trim());
   }, { fatal: false });
 
+  await step('Rate rules page: a rule with a bad period is refused beside its JSON', async () => {
+    await tid('nav-limits').click();
+    await tid('view-limits').waitFor({ state: 'visible' });
+    await tid('limits-rule-name').fill('bt-rl-' + suffix);
+    await tid('limits-rule-body').fill('{"match": {"path": "/bt"}, "limit": {"requests": 5, "period_s": 0}}');
+    await tid('limits-rule-submit').click();
+    const e = page.locator('#limits-rule-form .field-error[data-error-for="body"]');
+    await e.waitFor({ state: 'visible' });
+    const text = (await e.textContent()).trim();
+    assert(/limit\.period_s/.test(text), 'the error does not name limit.period_s: ' + text);
+    return JSON.stringify(text);
+  }, { fatal: false });
+
+  await step('Rate rules page: a rule is added, listed with its limit, edited and deleted', async () => {
+    const name = 'bt-rl-' + suffix;
+    await tid('limits-rule-body').fill('{"match": {"path": "/bt", "methods": ["POST"]}, "key": [{"type": "header", "name": "X-API-Key"}], "limit": {"requests": 5, "period_s": 60}}');
+    await tid('limits-rule-submit').click();
+    const row = page.locator(`[data-testid="limits-row"][data-name="${name}"]`);
+    await row.waitFor();
+    const text = (await row.textContent()).replace(/\s+/g, ' ');
+    assert(/5 \/ 60 s/.test(text) && /header X-API-Key/.test(text), 'row shows ' + text);
+    await row.locator('[data-testid="limits-edit"]').click();
+    await tid('limits-rule-body').fill('{"match": {"path": "/bt"}, "limit": {"requests": 7, "period_s": 60}, "shadow": true}');
+    await tid('limits-rule-submit').click();
+    await page.waitForFunction((n) => /7 \/ 60 s/.test(document.querySelector(`[data-testid="limits-row"][data-name="${n}"]`)?.textContent || ''), name);
+    await row.locator('[data-testid="limits-delete"]').click();
+    await tid('confirm-dialog').waitFor({ state: 'visible' });
+    await tid('confirm-ok').click();
+    await row.waitFor({ state: 'detached' });
+    return text.trim();
+  }, { fatal: false });
+
+  await step('Rate rules page: a CIDR with host bits in the deny list is refused beside the lists', async () => {
+    await tid('limits-lists').fill('{"deny_cidrs": ["192.0.2.0/24", "10.0.0.1/8"]}');
+    await tid('limits-lists-submit').click();
+    const e = page.locator('#limits-lists-form .field-error[data-error-for="lists"]');
+    await e.waitFor({ state: 'visible' });
+    const text = (await e.textContent()).trim();
+    assert(/deny_cidrs/.test(text), 'the error does not name deny_cidrs: ' + text);
+    return JSON.stringify(text);
+  }, { fatal: false });
+
   await step('logout returns to the login page', async () => {
     await tid('logout').click();
     await tid('login-form').waitFor({ state: 'visible' });

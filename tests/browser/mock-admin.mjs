@@ -222,6 +222,7 @@ async function api(req, res, p) {
       }
     }
   }
+  if (seg[0] === 'rate-rules') return rateRules(req, res, method, seg);
   if (p === '/candidate' && method === 'GET') return send(res, 200, candidate);
   if (p === '/diff' && method === 'GET') {
     const d = diffText(running, candidate);
@@ -243,6 +244,54 @@ async function api(req, res, p) {
     if (!r) return err(res, 404, 'not_found', 'no such revision');
     if (seg.length === 2) return send(res, 200, r);
     if (seg[2] === 'restore' && method === 'POST') { candidate = clone(r.content); return send(res, 200, { restored: r.number }); }
+  }
+  return err(res, 404, 'not_found', 'no such endpoint');
+}
+
+/* /rate-rules (doc/api.md "Rate rules"), with a light check of the limit:
+ * the real server runs tandemd's parser. */
+function rateCheck(sec) {
+  for (const k of ['allow_cidrs', 'deny_cidrs'])
+    for (const [i, c] of (sec[k] || []).entries()) {
+      const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(c);
+      const v = m ? ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0 : 0;
+      if (m && +m[5] < 32 && (v & ((2 ** (32 - +m[5])) - 1)) !== 0)
+        return [`rate_rules/${k}[${i}]`, 'host bits are set'];
+    }
+  for (const [i, r] of (sec.rules || []).entries()) {
+    const p = r.limit && r.limit.period_s;
+    if (r.limit && !(Number.isInteger(p) && p >= 1 && p <= 86400))
+      return [`rate_rules/rules/${r.name || i}/limit.period_s`, 'must be between 1 and 86400'];
+  }
+  return null;
+}
+async function rateRules(req, res, method, seg) {
+  const sec = candidate.rate_rules || {};
+  const store = (next, status, body) => {
+    const bad = rateCheck(next);
+    if (bad) return err(res, 422, 'invalid', bad[0] + ': ' + bad[1], bad[0], { errors: [{ field: bad[0], message: bad[1] }] });
+    if (!next.rules || !next.rules.length) delete next.rules;
+    if (Object.keys(next).length) candidate.rate_rules = next; else delete candidate.rate_rules;
+    return send(res, status, body);
+  };
+  if (seg.length === 1 && method === 'GET') return send(res, 200, sec);
+  if (seg.length === 1 && method === 'PUT') { const b = (await readBody(req)) || {}; return store(b, 200, b); }
+  if (seg.length === 2 && seg[1] === 'live' && method === 'GET')
+    return send(res, 200, { rules: (sec.rules || []).map((r) => ({ name: r.name, hits: 0, denials: 0, top_hits: [], top_denials: [] })),
+      waf: [], bans: { bans_active: 0 } });
+  if (seg.length === 3 && seg[1] === 'rules') {
+    const rules = clone(sec.rules || []), at = rules.findIndex((r) => r.name === seg[2]);
+    if (method === 'DELETE') {
+      if (at < 0) return err(res, 404, 'not_found', 'no rate rule with this name');
+      rules.splice(at, 1);
+      return store({ ...sec, rules }, 204);
+    }
+    if (method === 'PUT') {
+      const b = (await readBody(req)) || {};
+      b.name = seg[2];
+      if (at < 0) rules.push(b); else rules[at] = b;
+      return store({ ...sec, rules }, 200, b);
+    }
   }
   return err(res, 404, 'not_found', 'no such endpoint');
 }

@@ -7,7 +7,9 @@
  *   other: the rest is a request for a fixed rule set that exercises every
  *          match and key type: 16 bytes of client address, 4 bytes of clock
  *          offset, then lines "method", "path?query", "host" and any number of
- *          "name: value" headers. Evaluation must give a consistent verdict.
+ *          "name: value" headers (the first byte also picks the route, body
+ *          size and framing, for the WAF checks). Evaluation must give a
+ *          consistent verdict.
  */
 #include "config.h"
 
@@ -27,6 +29,12 @@ static const char rules_json[] =
 	"{\"jwt\": [{\"name\": \"auth\", \"alg\": \"HS256\", \"secret\": \"" SECRET "\"}],"
 	" \"deny_cidrs\": [\"192.0.2.0/24\", \"2001:db8:bad::/48\"],"
 	" \"allow_cidrs\": [\"10.9.0.0/16\"],"
+	" \"waf\": {\"limits\": [{\"id\": \"up\", \"routes\": [\"upload\"], \"methods\": [\"POST\"],"
+	"   \"max_uri_bytes\": 64, \"max_headers\": 8, \"max_header_bytes\": 100, \"max_body_bytes\": 10}],"
+	"  \"deny_patterns\": [{\"id\": \"sqli\", \"on\": \"query\", \"regex\": \"(?i)union\\\\s+select\"},"
+	"   {\"id\": \"trav\", \"on\": \"path\", \"regex\": \"\\\\.\\\\./\", \"shadow\": true},"
+	"   {\"id\": \"ua\", \"on\": \"header\", \"header\": \"User-Agent\", \"regex\": \"^sqlmap\"},"
+	"   {\"id\": \"any\", \"on\": \"headers\", \"regex\": \"<script\"}]},"
 	" \"rules\": ["
 	"  {\"name\": \"ban\", \"limit\": {\"requests\": 50, \"period_s\": 10}, \"action\": {\"type\": \"ban\", \"duration_s\": 60}},"
 	"  {\"name\": \"user\", \"match\": {\"path\": \"/login\", \"methods\": [\"POST\"]},"
@@ -41,6 +49,8 @@ static const char rules_json[] =
 	"   \"limit\": {\"requests\": 2, \"period_s\": 1}, \"action\": {\"type\": \"tarpit\", \"delay_ms\": 10}},"
 	"  {\"name\": \"shadow\", \"shadow\": true, \"match\": {\"client_cidrs\": [\"0.0.0.0/0\", \"::/0\"]},"
 	"   \"limit\": {\"requests\": 1, \"period_s\": 1}},"
+	"  {\"name\": \"re\", \"match\": {\"path_regex\": \"^/u/[0-9]+$\", \"routes\": [\"upload\"]},"
+	"   \"key\": [{\"type\": \"path\"}], \"limit\": {\"requests\": 2, \"period_s\": 1}},"
 	"  {\"name\": \"log\", \"match\": {\"path_prefix\": \"/\"}, \"limit\": {\"requests\": 3, \"period_s\": 5},"
 	"   \"action\": {\"type\": \"log\"}}"
 	" ]}";
@@ -161,6 +171,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q.host_len = len;
 	}
 	q.listener = "web";
+	q.route = data[0] & 2 ? "upload" : "main";	/* route, body size and framing from the first byte */
+	q.body_len = data[0] >> 3;
+	q.chunked = (data[0] & 4) != 0;
 	while (q.nheaders < 32 && next_line(&p, end, &s, &len)) {
 		const char *c = memchr(s, ':', len);
 

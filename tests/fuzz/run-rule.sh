@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the rate-rule fuzz driver (daemon/limit: the rate_rules parser and the
-# rule matcher) with clang's libFuzzer and runs it for SECONDS_PER_TARGET
+# Builds the rate-rule fuzz driver (daemon/limit: the rate_rules parser, the
+# rule matcher and the WAF checks) with clang's libFuzzer and runs it for SECONDS_PER_TARGET
 # seconds (default 30) from the seed corpus. Exit 77 (SKIP) without clang;
 # non-zero on a crash.
 set -euo pipefail
@@ -12,10 +12,10 @@ mkdir -p "$OUT/rule-corpus"
 echo '#define PACKAGE_VERSION "fuzz"' >"$OUT/config.h"
 L="$SRC/daemon/limit"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I"$OUT" -I"$SRC/lib" -I"$L" $(pkg-config --cflags jansson openssl) \
+	-I"$OUT" -I"$SRC/lib" -I"$L" $(pkg-config --cflags jansson openssl libpcre2-8) \
 	"$HERE/fuzz_rule.c" "$L/lim_rule.c" "$L/lim_counter.c" "$L/lim_cidr.c" "$L/lim_ban.c" \
-	"$L/lim_jwt.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" "$SRC/lib/jfield.c" \
-	$(pkg-config --libs jansson openssl) -lpthread -o "$OUT/fuzz_rule"
+	"$L/lim_jwt.c" "$L/lim_waf.c" "$L/lim_top.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" \
+	"$SRC/lib/jfield.c" $(pkg-config --libs jansson openssl libpcre2-8) -lpthread -o "$OUT/fuzz_rule"
 # New inputs go to a scratch corpus; the seeds in the tree stay as they are.
 "$OUT/fuzz_rule" -max_total_time="${SECONDS_PER_TARGET:-30}" -max_len=4096 \
 	-print_final_stats=1 "$OUT/rule-corpus" "$HERE/corpus/rule"
