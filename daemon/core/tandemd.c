@@ -675,6 +675,8 @@ main(int argc, char **argv)
 		 * takes 0 and the other 1. */
 		if (!d.limit_node_set && d.peer_opts.listen != NULL && d.peer_opts.connect != NULL)
 			d.limit_node = strcmp(d.peer_opts.listen, d.peer_opts.connect) < 0 ? 0 : 1;
+		log_info("limiter: counter slot %u%s", d.limit_node,
+			 d.limit_node_set ? "" : d.peer_opts.connect ? " (from the peer link)" : "");
 
 		if (lim_run_start(d.limit_node, seed, TANDEMD_LIMIT_MAX_KEYS, tandemd_ban_mirror) < 0) {
 			log_err("cannot start the rate-rule state: out of memory");

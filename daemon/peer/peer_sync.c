@@ -9,8 +9,8 @@
  * Counters: every PEER_SYNC_MS the link asks for the keys touched since the
  * last collection (lim_table_export delta, this node's slots, absolute
  * counts): resending one is harmless, so a reconnect or a lost batch only
- * costs bytes. Bans: the set is compared with what was last sent every
- * PEER_SYNC_BAN_MS. Ticket keys: a node that has not yet loaded the peer's
+ * costs bytes. Bans: when the set changed (lim_ban_changes), it is
+ * compared with what was last sent. Ticket keys: a node that has not yet loaded the peer's
  * full state neither sends its ring nor keeps it: the first full batch's
  * ring replaces it (a restarted node's brand-new key must not push out the
  * running node's ring, whose tickets clients hold). After that the ring is
@@ -37,7 +37,6 @@
 #include "peer.h"
 #include "peer_sync.h"
 
-#define PEER_SYNC_BAN_MS 100
 
 struct peer_ban {
 	uint8_t addr[16];
@@ -53,7 +52,7 @@ struct peer_sync {
 	atomic_uint_least64_t batch_id;	/* unique across restarts: starts at the wall clock */
 	struct peer_ban *sent;		/* bans as last sent, sorted by address */
 	size_t nsent;
-	uint64_t last_ban_ms;
+	uint64_t ban_changes;		/* lim_ban_changes() at the last scan */
 	int keys_synced;		/* a full batch from the peer was applied */
 	unsigned char *keys_last;	/* ring as last sent or accepted */
 	size_t keys_len;
@@ -262,8 +261,11 @@ peer_sync_collect(void *data, int full)
 		/* Keys touched in this tick are sent again next time: the
 		 * mark has a granularity of ~1 s and resending is harmless. */
 		s->mark = mark;
-		if (full || now - s->last_ban_ms >= PEER_SYNC_BAN_MS) {
-			s->last_ban_ms = now;
+		uint64_t changes = lim_ban_changes(lim_store_bans(s->store));
+
+		/* a scan visits every slot of the set: only when it changed */
+		if (full || changes != s->ban_changes) {
+			s->ban_changes = changes;
 			peer_sync_bans(s, recs, full, now);
 		}
 	}
