@@ -30,6 +30,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -835,6 +836,14 @@ static void *
 peer_thread(void *arg)
 {
 	struct peer *p = arg;
+	sigset_t pipe;
+
+	/* A write to a connection the peer closed must fail with EPIPE, not
+	 * kill the process (tandemd ignores SIGPIPE; tests and benches may
+	 * not): a blocked SIGPIPE raised by this thread's write stays pending. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
 	while (!atomic_load(&p->stop)) {
 		SSL *ssl = NULL;
