@@ -1162,16 +1162,22 @@ adm_h_revisions(struct adm_call *c)
 }
 
 /* 1 when a listener of config text names certificate name under
- * "tls": {"certificates": [...]}, else 0. */
+ * "tls": {"certificates": [...]} (ca: CA bundle name under "tls":
+ * {"client_auth": {"ca": ...}}), else 0. */
 static int
-adm_config_uses_cert(const char *text, const char *name)
+adm_config_uses_cert(const char *text, const char *name, int ca)
 {
 	json_t *cfg = text ? json_loads(text, 0, NULL) : NULL, *l, *cn;
 	size_t i, j;
 	int used = 0;
 
 	json_array_foreach(json_object_get(cfg, "listeners"), i, l) {
-		json_array_foreach(json_object_get(json_object_get(l, "tls"), "certificates"), j, cn) {
+		json_t *tls = json_object_get(l, "tls");
+		const char *b = json_string_value(json_object_get(json_object_get(tls, "client_auth"), "ca"));
+
+		if (ca && b != NULL && strcmp(b, name) == 0)
+			used = 1;
+		json_array_foreach(ca ? NULL : json_object_get(tls, "certificates"), j, cn) {
 			if (json_is_string(cn) && strcmp(json_string_value(cn), name) == 0)
 				used = 1;
 		}
@@ -1184,7 +1190,7 @@ adm_config_uses_cert(const char *text, const char *name)
  * certificate (deleting it would break an apply or a reload), 0 when none,
  * or -errno. */
 static int
-adm_cert_in_use(struct adm *a, const char *name)
+adm_cert_in_use(struct adm *a, const char *name, int ca)
 {
 	char *cand = NULL, *run = NULL;
 	long n;
@@ -1193,7 +1199,7 @@ adm_cert_in_use(struct adm *a, const char *name)
 	if (rc == 0)
 		rc = adm_running(a, &n, &run);
 	if (rc == 0)
-		rc = adm_config_uses_cert(cand, name) || adm_config_uses_cert(run, name);
+		rc = adm_config_uses_cert(cand, name, ca) || adm_config_uses_cert(run, name, ca);
 	free(cand);
 	free(run);
 	return rc;
@@ -1216,6 +1222,23 @@ adm_cert_annotate_all(struct adm_call *c, json_t *out)
 	}
 }
 
+/* Starts checking an upload to kind ("certificates", "ca-bundles"): a body
+ * with only keys and a valid name (*name). -1 when already answered (no
+ * body); else the caller reads its other fields into v and ends it. */
+static int
+adm_upload_begin(struct adm_call *c, const char *kind, const char *const *keys, struct adm_v *v,
+		 const char **name)
+{
+	if (adm_need_body(c) < 0)
+		return -1;
+	*name = json_string_value(json_object_get(c->body, "name"));
+	adm_v_init(v, kind, *name && conf_name_valid(*name) ? *name : "");
+	adm_v_keys(v, c->body, keys);
+	*name = adm_v_str(v, c->body, "name", 1);
+	adm_v_name(v, *name);
+	return 0;
+}
+
 /* POST /certificates: validate the upload, store it, answer with the
  * certificate as GET shows it. The key never goes back out. */
 static void
@@ -1230,13 +1253,8 @@ adm_cert_upload(struct adm_call *c)
 	json_t *out = NULL;
 	int rc;
 
-	if (adm_need_body(c) < 0)
+	if (adm_upload_begin(c, "certificates", keys, &v, &name) < 0)
 		return;
-	name = json_string_value(json_object_get(c->body, "name"));
-	adm_v_init(&v, "certificates", name && conf_name_valid(name) ? name : "");
-	adm_v_keys(&v, c->body, keys);
-	name = adm_v_str(&v, c->body, "name", 1);
-	adm_v_name(&v, name);
 	cpem = adm_v_str(&v, c->body, "cert_pem", 1);
 	kpem = adm_v_str(&v, c->body, "key_pem", 1);
 	if (adm_v_end(&v, c->rs) < 0)
@@ -1302,7 +1320,7 @@ adm_h_certificates(struct adm_call *c)
 		return;
 	}
 	if (adm_is(c, "DELETE") && name != NULL) {
-		rc = adm_cert_in_use(c->a, name);
+		rc = adm_cert_in_use(c->a, name, 0);
 		if (rc > 0) {
 			adm_resp_error(c->rs, 409, "in_use", "certificate is used by a listener", NULL);
 			return;
@@ -1318,6 +1336,86 @@ adm_h_certificates(struct adm_call *c)
 		return;
 	}
 	adm_not_allowed(c);
+}
+
+/* POST /ca-bundles {name, pem}: CA certificates for client_auth. */
+static void
+adm_ca_upload(struct adm_call *c)
+{
+	static const char *const keys[] = { "name", "pem", NULL };
+	struct adm_ca_info info;
+	const char *name, *pem;
+	char err[512], fbuf[CONF_NAME_MAX + 64];
+	struct adm_v v;
+	json_t *out = NULL;
+	int rc;
+
+	if (adm_upload_begin(c, "ca-bundles", keys, &v, &name) < 0)
+		return;
+	pem = adm_v_str(&v, c->body, "pem", 1);
+	if (adm_v_end(&v, c->rs) < 0)
+		return;
+	rc = adm_ca_check(pem, &info, err, sizeof(err));
+	if (rc == -EINVAL) {
+		adm_v_init(&v, "ca-bundles", name);
+		adm_v_add(&v, "pem", err);
+		adm_v_end(&v, c->rs);
+		return;
+	}
+	if (rc == 0) {
+		struct db_ca dc = { .name = name, .pem = info.pem, .subjects = info.subjects,
+				    .count = info.count, .not_after = info.not_after,
+				    .fingerprint = info.fingerprint, .created_at = (long long)c->a->now() };
+
+		rc = db_ca_add(c->a->db, &dc);
+		adm_ca_info_release(&info);
+	}
+	if (rc == 0)
+		rc = db_ca_get(c->a->db, name, &out);
+	if (rc < 0) {
+		snprintf(fbuf, sizeof(fbuf), "ca-bundles/%s/name", name);
+		adm_db_error(c->rs, rc, "CA bundle", fbuf);
+		return;
+	}
+	log_notice("user \"%s\" uploaded CA bundle \"%s\" (%lld certificates)", c->s.username, name,
+		   (long long)json_integer_value(json_object_get(out, "count")));
+	adm_ok(c->rs, 201, out);
+}
+
+static void
+adm_h_ca_bundles(struct adm_call *c)
+{
+	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
+	json_t *out = NULL;
+	int rc;
+
+	if (c->nsegs > 2) {
+		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
+	} else if (adm_is(c, "POST") && name == NULL) {
+		adm_ca_upload(c);
+	} else if (adm_is(c, "GET")) {
+		rc = name ? db_ca_get(c->a->db, name, &out) : db_ca_list(c->a->db, &out);
+		if (rc < 0)
+			adm_db_error(c->rs, rc, "CA bundle", NULL);
+		else
+			adm_ok(c->rs, 200, out);
+	} else if (adm_is(c, "DELETE") && name != NULL) {
+		rc = adm_cert_in_use(c->a, name, 1);
+		if (rc > 0) {
+			adm_resp_error(c->rs, 409, "in_use", "CA bundle is used by a listener", NULL);
+			return;
+		}
+		if (rc == 0)
+			rc = db_ca_delete(c->a->db, name);
+		if (rc < 0) {
+			adm_db_error(c->rs, rc, "CA bundle", NULL);
+			return;
+		}
+		log_notice("user \"%s\" deleted CA bundle \"%s\"", c->s.username, name);
+		adm_ok(c->rs, 204, NULL);
+	} else {
+		adm_not_allowed(c);
+	}
 }
 
 /* ---- dispatch ---- */
@@ -1389,6 +1487,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_revisions(&c);
 	else if (strcmp(what, "certificates") == 0)
 		adm_h_certificates(&c);
+	else if (strcmp(what, "ca-bundles") == 0)
+		adm_h_ca_bundles(&c);
 	else if (strcmp(what, "vrrp") == 0)
 		adm_vrrp_handle(a, c.segs, c.nsegs, rq, rs);
 	else if (strcmp(what, "rate-rules") == 0)

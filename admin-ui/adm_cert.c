@@ -396,3 +396,74 @@ adm_cert_annotate(json_t *obj, time_t now)
 	json_object_set_new(obj, "expiring_soon", json_boolean(soon));
 	json_object_set_new(obj, "warnings", w);
 }
+
+/* ---- CA bundles (client certificate authentication) ---- */
+
+int
+adm_ca_check(const char *pem, struct adm_ca_info *info, char *err, size_t errlen)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	json_t *subjects = json_array();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0, k;
+	int rc, i;
+
+	memset(info, 0, sizeof(*info));
+	err[0] = '\0';
+	rc = chain == NULL || subjects == NULL ? -ENOMEM : adm_read_chain(pem, chain, err, errlen);
+	if (rc < 0)
+		goto out;
+	rc = -EINVAL;
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		long long na;
+		char *s;
+
+		/* only CAs: a leaf here would let its holder's peers in as issuers */
+		if (X509_check_ca(x) < 1) {
+			adm_cert_err(err, errlen, "certificate %d is not a CA certificate "
+				     "(basicConstraints CA:TRUE)", i + 1);
+			goto out;
+		}
+		if (adm_time(X509_get0_notAfter(x), &na) < 0) {
+			adm_cert_err(err, errlen, "certificate %d: validity dates cannot be read", i + 1);
+			goto out;
+		}
+		if (i == 0 || na < info->not_after)
+			info->not_after = na;
+		s = adm_name_str(X509_get_subject_name(x));
+		if (s == NULL || json_array_append_new(subjects, json_string(s)) < 0) {
+			free(s);
+			rc = -ENOMEM;
+			goto out;
+		}
+		free(s);
+	}
+	rc = -ENOMEM;
+	info->count = sk_X509_num(chain);
+	info->pem = adm_chain_pem(chain);
+	info->subjects = json_dumps(subjects, JSON_COMPACT);
+	if (info->pem == NULL || info->subjects == NULL ||
+	    EVP_Digest(info->pem, strlen(info->pem), md, &mdlen, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (k = 0; k < mdlen && k < 32; k++)
+		snprintf(info->fingerprint + 2 * k, 3, "%02x", md[k]);
+	rc = 0;
+out:
+	if (rc < 0)
+		adm_ca_info_release(info);
+	if (rc == -ENOMEM && err[0] == '\0')
+		adm_cert_err(err, errlen, "out of memory");
+	ERR_clear_error();
+	json_decref(subjects);
+	sk_X509_pop_free(chain, X509_free);
+	return rc;
+}
+
+void
+adm_ca_info_release(struct adm_ca_info *info)
+{
+	free(info->pem);
+	free(info->subjects);
+	memset(info, 0, sizeof(*info));
+}

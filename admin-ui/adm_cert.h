@@ -52,4 +52,20 @@ void adm_cert_info_release(struct adm_cert_info *info);
  * and "warnings" (array of sentences, empty when all is well). Borrows obj. */
 void adm_cert_annotate(json_t *obj, time_t now);
 
+/* A CA bundle for client certificate authentication: the PEM re-encoded,
+ * the subjects (JSON array text), how many, the earliest expiry, the
+ * SHA-256 of the re-encoded PEM. Owned strings (release frees them). */
+struct adm_ca_info {
+	char *pem;
+	char *subjects;
+	long count;
+	long long not_after;
+	char fingerprint[65];
+};
+
+/* Parses a bundle of 1..ADM_CERT_CHAIN_MAX CA certificates (each must have
+ * basicConstraints CA:TRUE). 0, or -EINVAL with the reason in err. */
+int adm_ca_check(const char *pem, struct adm_ca_info *info, char *err, size_t errlen);
+void adm_ca_info_release(struct adm_ca_info *info);
+
 #endif

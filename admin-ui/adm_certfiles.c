@@ -46,6 +46,22 @@ adm_certfiles_mkdir(const char *dir)
 	return 0;
 }
 
+/* A CA bundle: NAME.ca, public. */
+static int
+adm_certfiles_ca(struct adm *a, const char *dir, const char *name)
+{
+	char path[1024], *pem = NULL;
+	int rc;
+
+	if (conf_tls_file(dir, name, ".ca", path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	rc = db_ca_pem(a->db, name, &pem);
+	if (rc == 0)
+		rc = jh_write_file_atomic(path, pem, ADM_CERTFILES_CRT_MODE);
+	free(pem);
+	return rc;
+}
+
 static int
 adm_certfiles_one(struct adm *a, const char *dir, const char *name)
 {
@@ -68,22 +84,28 @@ adm_certfiles_one(struct adm *a, const char *dir, const char *name)
 	return rc;
 }
 
-/* Calls fn for each certificate name of each TLS listener of cfg. */
+/* Calls fn for each certificate name (ci its index) and each client_auth
+ * CA bundle name (ci -1) of each TLS listener of cfg. */
 static int
-adm_certfiles_each(const json_t *cfg, int (*fn)(void *, const char *, size_t, size_t), void *arg)
+adm_certfiles_each(const json_t *cfg, int (*fn)(void *, const char *, size_t, long), void *arg)
 {
-	json_t *l, *cn;
+	json_t *l, *cn, *tls;
+	const char *ca;
 	size_t i, j;
 	int rc;
 
 	json_array_foreach(json_object_get(cfg, "listeners"), i, l) {
-		json_array_foreach(json_object_get(json_object_get(l, "tls"), "certificates"), j, cn) {
+		tls = json_object_get(l, "tls");
+		json_array_foreach(json_object_get(tls, "certificates"), j, cn) {
 			if (!json_is_string(cn))
 				continue;
-			rc = fn(arg, json_string_value(cn), i, j);
+			rc = fn(arg, json_string_value(cn), i, (long)j);
 			if (rc < 0)
 				return rc;
 		}
+		ca = json_string_value(json_object_get(json_object_get(tls, "client_auth"), "ca"));
+		if (ca != NULL && (rc = fn(arg, ca, i, -1)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -96,19 +118,23 @@ struct adm_certfiles_w {
 };
 
 static int
-adm_certfiles_w_one(void *arg, const char *name, size_t li, size_t ci)
+adm_certfiles_w_one(void *arg, const char *name, size_t li, long ci)
 {
 	struct adm_certfiles_w *w = arg;
+	const char *what = ci < 0 ? "CA bundle" : "certificate";
 	char path[160], msg[300];
-	int rc = adm_certfiles_one(w->a, w->dir, name);
+	int rc = ci < 0 ? adm_certfiles_ca(w->a, w->dir, name) : adm_certfiles_one(w->a, w->dir, name);
 
 	if (rc == 0)
 		return 0;
-	snprintf(path, sizeof(path), "$.listeners[%zu].tls.certificates[%zu]", li, ci);
-	if (rc == -ENOENT)
-		snprintf(msg, sizeof(msg), "there is no certificate named \"%s\" (upload it first)", name);
+	if (ci < 0)
+		snprintf(path, sizeof(path), "$.listeners[%zu].tls.client_auth.ca", li);
 	else
-		snprintf(msg, sizeof(msg), "cannot write the files of certificate \"%s\": %s", name,
+		snprintf(path, sizeof(path), "$.listeners[%zu].tls.certificates[%ld]", li, ci);
+	if (rc == -ENOENT)
+		snprintf(msg, sizeof(msg), "there is no %s named \"%s\" (upload it first)", what, name);
+	else
+		snprintf(msg, sizeof(msg), "cannot write the files of %s \"%s\": %s", what, name,
 			 strerror(-rc));
 	json_array_append_new(w->errors, json_pack("{s:s,s:s}", "path", path, "message", msg));
 	if (w->rc == 0 || rc != -ENOENT)
@@ -116,19 +142,33 @@ adm_certfiles_w_one(void *arg, const char *name, size_t li, size_t ci)
 	return 0;	/* report every name */
 }
 
+static int
+adm_certfiles_any(void *arg, const char *name, size_t li, long ci)
+{
+	(void)arg;
+	(void)name;
+	(void)li;
+	(void)ci;
+	return -EEXIST;
+}
+
 int
 adm_certfiles_write(struct adm *a, const json_t *cfg, json_t **errors)
 {
-	struct adm_certfiles_w w = { .a = a, .errors = json_array() };
+	struct adm_certfiles_w w = { .a = a };
 	char dir[900];
 	int rc;
 
 	*errors = NULL;
-	if (w.errors == NULL)
+	if (adm_certfiles_each(cfg, adm_certfiles_any, NULL) == 0)
+		return 0;	/* no TLS listener: nothing to write, no directory needed */
+	if ((w.errors = json_array()) == NULL)
 		return -ENOMEM;
 	rc = adm_certfiles_dir(a, dir, sizeof(dir));
 	if (rc == 0)
 		rc = adm_certfiles_mkdir(dir);
+	if (rc == -ENOENT)
+		rc = -EIO;	/* -ENOENT means "no such certificate" to the caller */
 	if (rc < 0) {
 		json_array_append_new(w.errors, json_pack("{s:s,s:s}", "path", "$", "message",
 							  "cannot create the certificate directory"));
@@ -146,14 +186,18 @@ adm_certfiles_write(struct adm *a, const json_t *cfg, json_t **errors)
 	return 0;
 }
 
+struct adm_certfiles_f {
+	const char *name;
+	int ca;
+};
+
 static int
-adm_certfiles_named(void *arg, const char *name, size_t li, size_t ci)
+adm_certfiles_named(void *arg, const char *name, size_t li, long ci)
 {
-	const char *want = arg;
+	const struct adm_certfiles_f *f = arg;
 
 	(void)li;
-	(void)ci;
-	return strcmp(name, want) == 0 ? -EEXIST : 0;
+	return (ci < 0) == f->ca && strcmp(name, f->name) == 0 ? -EEXIST : 0;
 }
 
 void
@@ -166,16 +210,20 @@ adm_certfiles_prune(struct adm *a, const json_t *cfg)
 	if (adm_certfiles_dir(a, dir, sizeof(dir)) < 0 || (d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
-		const char *ext = n > 4 ? de->d_name + n - 4 : "";
+		size_t n = strlen(de->d_name), el;
+		const char *dot = strrchr(de->d_name, '.');
+		struct adm_certfiles_f f = { .name = name };
 
-		if (strcmp(ext, ".crt") != 0 && strcmp(ext, ".key") != 0)
+		if (dot == NULL || (strcmp(dot, ".crt") != 0 && strcmp(dot, ".key") != 0 &&
+				    strcmp(dot, ".ca") != 0))
 			continue;
-		if (n - 4 >= sizeof(name))
+		el = strlen(dot);
+		if (n - el >= sizeof(name))
 			continue;
-		memcpy(name, de->d_name, n - 4);
-		name[n - 4] = '\0';
-		if (adm_certfiles_each(cfg, adm_certfiles_named, name) == -EEXIST)
+		memcpy(name, de->d_name, n - el);
+		name[n - el] = '\0';
+		f.ca = strcmp(dot, ".ca") == 0;
+		if (adm_certfiles_each(cfg, adm_certfiles_named, &f) == -EEXIST)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (unlink(path) < 0 && errno != ENOENT)

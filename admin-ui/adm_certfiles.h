@@ -8,7 +8,8 @@
 /*
  * adm_certfiles - at apply, writes the certificate store entries that the
  * config's TLS listeners name to files tandemd loads (doc/tls.md):
- * STATE/certs/NAME.crt (chain, 0640), NAME.key (0600), in a 0750 directory
+ * STATE/certs/NAME.crt (chain, 0640), NAME.key (0600), NAME.ca (client_auth
+ * CA bundle, 0640), in a 0750 directory
  * owned by the user tandem-admin runs as (tandem, like tandemd's data plane).
  * Key material is wiped from memory after writing and never logged.
  */

@@ -15,8 +15,18 @@
 # tandem: columns and scenarios of our own
 #   tandemd          tandemd -c CONF -s SOCK -w 1, one route "/" to the origin
 #                    (built first in bench/build, or TANDEMD=/path/to/tandemd).
-#                    HTTP/1.1 only today: scenarios tls-ka, tls-hs and h2 run
-#                    for the peers only and the summary says "n/a (no TLS/h2)".
+#                    HTTP/1.1 and TLS (issue 4); no h2 yet: scenario h2 runs
+#                    for the peers only and the summary says "n/a".
+#   tls-hs-rsa       scenario (g): like tls-hs (full handshake per request, no
+#                    resumption) against an RSA-2048 certificate on TLS_PORT+1.
+#   tls-resume       scenario (h): a new connection per request with session
+#                    resumption allowed (tickets) on TLS_PORT+2, ECDSA: wrk
+#                    keeps its session across reconnects (SSL_clear), so every
+#                    handshake after the first is abbreviated. Columns
+#                    haproxy-http, nginx, tandemd (feature "tlsx").
+#                    Targets (issue 4): TLS keep-alive CPU/req <= 0.8x HAProxy;
+#                    handshakes/s (d, g, h) >= HAProxy; KiB per idle TLS
+#                    connection <= 0.5x HAProxy.
 #   routes           scenario (f): keep-alive GETs of /app/index against a
 #                    listener with ROUTES_FEW (10) or ROUTES_MANY (1000) routes,
 #                    where the route that matches is the LAST one in match
@@ -67,7 +77,7 @@
 #   CONNS=50           client connections (wrk -c, h2load -c)
 #   H2_STREAMS=10      h2load -m
 #   IDLE_CONNS=1000    idle keep-alive connections for the memory probe (0 = skip)
-#   SCENARIOS="ka close tls-ka tls-hs h2 routes"
+#   SCENARIOS="ka close tls-ka tls-hs tls-hs-rsa tls-resume h2 routes"
 #   COLUMNS="haproxy-http nginx tandemd direct tandemd-r10 tandemd-r1000 haproxy-r10 haproxy-r1000"
 #                      (the extra proxy is appended; haproxy-tcp is available too)
 #   ROUTES_FEW=10 ROUTES_MANY=1000   route counts of scenario routes (column names keep
@@ -129,7 +139,7 @@ REPS=${REPS:-3}
 CONNS=${CONNS:-50}
 H2_STREAMS=${H2_STREAMS:-10}
 IDLE_CONNS=${IDLE_CONNS:-1000}
-SCENARIOS=${SCENARIOS:-"ka close tls-ka tls-hs h2 routes"}
+SCENARIOS=${SCENARIOS:-"ka close tls-ka tls-hs tls-hs-rsa tls-resume h2 routes"}
 COLUMNS=${COLUMNS:-"haproxy-http nginx tandemd direct tandemd-r10 tandemd-r1000 haproxy-r10 haproxy-r1000"}
 ROUTES_FEW=${ROUTES_FEW:-10}
 ROUTES_MANY=${ROUTES_MANY:-1000}
@@ -166,13 +176,14 @@ declare -A HTTP_PORT=( [haproxy-http]=$((10080 + PORT_OFFSET)) [haproxy-tcp]=$((
                        [tandemd-r1000]=$((16080 + PORT_OFFSET)) [haproxy-r10]=$((17080 + PORT_OFFSET))
                        [haproxy-r1000]=$((18080 + PORT_OFFSET)) )
 declare -A TLS_PORT=(  [haproxy-http]=$((10443 + PORT_OFFSET)) [haproxy-tcp]=$((11443 + PORT_OFFSET))
-                       [nginx]=$((12443 + PORT_OFFSET)) [custom]=$((13443 + PORT_OFFSET)) [direct]=$ORIGIN_TLS_PORT )
+                       [nginx]=$((12443 + PORT_OFFSET)) [custom]=$((13443 + PORT_OFFSET)) [direct]=$ORIGIN_TLS_PORT
+                       [tandemd]=$((14443 + PORT_OFFSET)) )
 declare -A HOST_OF=(   [haproxy-http]=$PROXY_HOST [haproxy-tcp]=$PROXY_HOST [nginx]=$PROXY_HOST [custom]=$PROXY_HOST [direct]=$ORIGIN_HOST
                        [tandemd]=$PROXY_HOST [tandemd-r10]=$PROXY_HOST [tandemd-r1000]=$PROXY_HOST
                        [haproxy-r10]=$PROXY_HOST [haproxy-r1000]=$PROXY_HOST )
 # which scenarios each column can run (tandem: "routes" = scenario routes only)
-declare -A FEATURES=( [haproxy-http]="http,tls,h2" [haproxy-tcp]="http,tls" [nginx]="http,tls,h2" [direct]="http,tls,h2" [custom]="$PROXY_FEATURES"
-                      [tandemd]="http" [tandemd-r10]="routes" [tandemd-r1000]="routes" [haproxy-r10]="routes" [haproxy-r1000]="routes" )
+declare -A FEATURES=( [haproxy-http]="http,tls,h2,tlsx" [haproxy-tcp]="http,tls" [nginx]="http,tls,h2,tlsx" [direct]="http,tls,h2" [custom]="$PROXY_FEATURES"
+                      [tandemd]="http,tls,tlsx" [tandemd-r10]="routes" [tandemd-r1000]="routes" [haproxy-r10]="routes" [haproxy-r1000]="routes" )
 for col in $COLUMNS; do [[ -n ${HTTP_PORT[$col]:-} ]] || { echo "unknown column $col" >&2; exit 2; }; done
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -286,6 +297,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -keyout "$WD/key.pem" -out "$WD/cert.pem" -subj "/CN=localhost" \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2" >/dev/null 2>&1
 cat "$WD/cert.pem" "$WD/key.pem" >"$WD/cert+key.pem"
+# tandem: RSA-2048 for scenario tls-hs-rsa
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -keyout "$WD/rsa-key.pem" -out "$WD/rsa-cert.pem" \
+  -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2" >/dev/null 2>&1
+cat "$WD/rsa-cert.pem" "$WD/rsa-key.pem" >"$WD/rsa-cert+key.pem"
 chmod 644 "$WD"/*.pem; chmod 755 "$WD"
 
 # ------------------------------------------------------------------ configs
@@ -350,13 +365,24 @@ http {
       proxy_set_header Connection "";
     }
   }
+  server {  # tandem: tls-hs-rsa
+    listen $PROXY_HOST:$((TLS_PORT[nginx] + 1)) ssl backlog=4096;
+    ssl_certificate $WD/rsa-cert.pem; ssl_certificate_key $WD/rsa-key.pem;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {  # tandem: tls-resume (tickets on)
+    listen $PROXY_HOST:$((TLS_PORT[nginx] + 2)) ssl backlog=4096;
+    ssl_certificate $WD/cert.pem; ssl_certificate_key $WD/key.pem;
+    ssl_session_tickets on;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
 }
 EOF
 
 haproxy_global="global
   nbthread 1
   maxconn $MAXCONN
-  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+  ssl-default-bind-options ssl-min-ver TLSv1.2
   tune.ssl.cachesize 0
 defaults
   timeout connect 5s
@@ -372,7 +398,9 @@ $haproxy_global
   http-reuse $HAPROXY_REUSE
 frontend fe
   bind $PROXY_HOST:${HTTP_PORT[haproxy-http]}
-  bind $PROXY_HOST:${TLS_PORT[haproxy-http]} ssl crt $WD/cert+key.pem alpn h2,http/1.1
+  bind $PROXY_HOST:${TLS_PORT[haproxy-http]} ssl crt $WD/cert+key.pem alpn h2,http/1.1 no-tls-tickets
+  bind $PROXY_HOST:$((TLS_PORT[haproxy-http] + 1)) ssl crt $WD/rsa-cert+key.pem alpn http/1.1 no-tls-tickets
+  bind $PROXY_HOST:$((TLS_PORT[haproxy-http] + 2)) ssl crt $WD/cert+key.pem alpn http/1.1
   default_backend be
 backend be
   server origin $ORIGIN_HOST:$ORIGIN_PORT
@@ -383,7 +411,7 @@ $haproxy_global
   mode tcp
 frontend fe
   bind $PROXY_HOST:${HTTP_PORT[haproxy-tcp]}
-  bind $PROXY_HOST:${TLS_PORT[haproxy-tcp]} ssl crt $WD/cert+key.pem alpn http/1.1
+  bind $PROXY_HOST:${TLS_PORT[haproxy-tcp]} ssl crt $WD/cert+key.pem alpn http/1.1 no-tls-tickets
   default_backend be
 backend be
   server origin $ORIGIN_HOST:$ORIGIN_PORT
@@ -413,8 +441,23 @@ else:
         f.write("backend decoy\n  server decoy 127.0.0.3:9\n")
 PYEOF
 }
-mkdir -p "$WD/tandemd"
+mkdir -p "$WD/tandemd/certs"
 gen_routes tandemd "${HTTP_PORT[tandemd]}" 1 "$WD/tandemd/tandemd.json"
+# tandem: the TLS listeners of column tandemd (doc/tls.md): ECDSA without resumption (tls-ka,
+# tls-hs, memory), RSA without (tls-hs-rsa), ECDSA with tickets (tls-resume)
+cp "$WD/cert.pem" "$WD/tandemd/certs/ec.crt"; cp "$WD/key.pem" "$WD/tandemd/certs/ec.key"
+cp "$WD/rsa-cert.pem" "$WD/tandemd/certs/rsa.crt"; cp "$WD/rsa-key.pem" "$WD/tandemd/certs/rsa.key"
+python3 - "$WD/tandemd/tandemd.json" "$PROXY_HOST" "${TLS_PORT[tandemd]}" <<'PYEOF'
+import json, sys
+f, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+c = json.load(open(f))
+for i, (cert, resume) in enumerate((("ec", False), ("rsa", False), ("ec", True))):
+    name = "tls%d" % i
+    c["listeners"].append({"name": name, "address": host, "port": port + i,
+                           "tls": {"certificates": [cert], "session_resumption": resume}})
+    c["routes"].append({"name": "m" + name, "listener": name, "path_prefix": "/", "pool": "origin"})
+json.dump(c, open(f, "w"), indent=1, sort_keys=True)
+PYEOF
 gen_routes tandemd "${HTTP_PORT[tandemd-r10]}" "$ROUTES_FEW" "$WD/tandemd/tandemd-r10.json"
 gen_routes tandemd "${HTTP_PORT[tandemd-r1000]}" "$ROUTES_MANY" "$WD/tandemd/tandemd-r1000.json"
 for r in r10:$ROUTES_FEW r1000:$ROUTES_MANY; do
@@ -423,6 +466,7 @@ for r in r10:$ROUTES_FEW r1000:$ROUTES_MANY; do
 done
 if ((want_tandemd)); then
   for f in "$WD"/tandemd/*.json; do "$TANDEMD" --check "$f" >/dev/null || die "tandemd --check $f failed"; done
+  chmod 600 "$WD"/tandemd/certs/*.key
 fi
 
 cat >"$WD/report.lua" <<'EOF'
@@ -517,7 +561,7 @@ if [[ -n $PROXY_CMD ]]; then
 fi
 label() { if [[ $1 == custom ]]; then echo "$PROXY_NAME"; else echo "$1"; fi; }
 supports() { [[ ",${FEATURES[$1]}," == *",$2,"* ]]; }
-needs_feature() { case $1 in ka|close) echo http ;; tls-ka|tls-hs) echo tls ;; h2) echo h2 ;; routes) echo routes ;; esac; }
+needs_feature() { case $1 in ka|close) echo http ;; tls-ka|tls-hs) echo tls ;; tls-hs-rsa|tls-resume) echo tlsx ;; h2) echo h2 ;; routes) echo routes ;; esac; }
 
 # ------------------------------------------------------------------ start processes
 log "workdir $WD, results $RESULTS_DIR"
@@ -538,7 +582,8 @@ start_proxy() {
     haproxy-tcp)  start_bg haproxy-tcp  "$PROXY_CPU" haproxy -db -f "$WD/haproxy-tcp.cfg" ;;
     nginx)        start_bg nginx        "$PROXY_CPU" nginx -p "$WD/nginx/" -c "$WD/nginx/nginx.conf" ;;
     custom)       start_bg custom       "$PROXY_CPU" bash -c "exec $PROXY_CMD" ;;
-    tandemd*)     start_bg "$1" "$PROXY_CPU" "$TANDEMD" -c "$WD/tandemd/$1.json" -s "$WD/tandemd/$1.sock" -w 1 ;;
+    tandemd*)     start_bg "$1" "$PROXY_CPU" "$TANDEMD" -c "$WD/tandemd/$1.json" -s "$WD/tandemd/$1.sock" -w 1 \
+                    --cert-dir "$WD/tandemd/certs" ;;
     haproxy-r*)   start_bg "$1" "$PROXY_CPU" haproxy -db -f "$WD/$1.cfg" ;;
     direct)       return 0 ;;
   esac
@@ -588,7 +633,7 @@ declare -A RESUMES=()
   echo "nginx -v: $(nginx -v 2>&1)"
   echo "h2load: $(h2load --version 2>&1 | head -1)"
   if ((want_tandemd)); then
-    echo "tandemd: $TANDEMD ($("$TANDEMD" -V 2>&1 | head -1)); source $(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo '?') on branch $(git -C "$SRCDIR" rev-parse --abbrev-ref HEAD 2>/dev/null || echo '?'); CFLAGS $(sed -n 's/^CFLAGS = //p' "$(dirname "$(dirname "$TANDEMD")")/Makefile" 2>/dev/null || echo '?'); features http (no TLS, no h2)"
+    echo "tandemd: $TANDEMD ($("$TANDEMD" -V 2>&1 | head -1)); source $(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo '?') on branch $(git -C "$SRCDIR" rev-parse --abbrev-ref HEAD 2>/dev/null || echo '?'); CFLAGS $(sed -n 's/^CFLAGS = //p' "$(dirname "$(dirname "$TANDEMD")")/Makefile" 2>/dev/null || echo '?'); features http, TLS (no h2)"
     echo "routes scenario: ${ROUTES_FEW} vs ${ROUTES_MANY} routes, match is the last in order; GET /app/index keep-alive"
   fi
   if ((has_custom)); then echo "$PROXY_NAME: PROXY_CMD=$PROXY_CMD PROXY_CONF=${PROXY_CONF:-none} features=$PROXY_FEATURES"; fi
@@ -613,6 +658,17 @@ declare -A RESUMES=()
       r=YES; RESUMES[$col]=1
     fi
     printf 'tls %s: session resumption accepted: %s\n' "$(label "$col")" "$r"
+    if supports "$col" tlsx; then  # tandem: the RSA and the resumption ports
+      t=$(echo Q | timeout 5 openssl s_client -connect "${HOST_OF[$col]}:$((TLS_PORT[$col] + 1))" -servername localhost 2>/dev/null)
+      printf 'tls %s +1: %s | sig %s | %s\n' "$(label "$col")" "$(sed -n 's/^New, \(.*\)$/\1/p' <<<"$t" | head -1)" \
+        "$(awk -F': ' '/Peer signature type/{print $2; exit}' <<<"$t")" "$(grep -o 'Server public key is [0-9]* bit' <<<"$t")"
+      sess=$WD/sess2.$col.pem; rm -f "$sess"; r=NO
+      timeout 5 openssl s_client -connect "${HOST_OF[$col]}:$((TLS_PORT[$col] + 2))" -servername localhost -alpn http/1.1 \
+        -ign_eof -sess_out "$sess" <<<"$req" >/dev/null 2>&1 || true
+      [[ -s $sess ]] && timeout 5 openssl s_client -connect "${HOST_OF[$col]}:$((TLS_PORT[$col] + 2))" -servername localhost \
+        -alpn http/1.1 -ign_eof -sess_in "$sess" <<<"$req" 2>/dev/null | grep -q '^Reused' && r=YES
+      printf 'tls %s +2: session resumption accepted: %s (must be YES for tls-resume)\n' "$(label "$col")" "$r"
+    fi
   done
 } >"$RESULTS_DIR/env.txt"
 cat "$RESULTS_DIR/env.txt" >&2
@@ -659,6 +715,8 @@ url_for() {  # url_for <col> <scenario>
   case $2 in
     ka|close) echo "http://${HOST_OF[$col]}:${HTTP_PORT[$col]}/" ;;
     routes)   echo "http://${HOST_OF[$col]}:${HTTP_PORT[$col]}/app/index" ;;
+    tls-hs-rsa) echo "https://${HOST_OF[$col]}:$((TLS_PORT[$col] + 1))/" ;;
+    tls-resume) echo "https://${HOST_OF[$col]}:$((TLS_PORT[$col] + 2))/" ;;
     *)        echo "https://${HOST_OF[$col]}:${TLS_PORT[$col]}/" ;;
   esac
 }
@@ -668,7 +726,7 @@ loadgen() {  # loadgen <scenario> <url> <secs> <outfile> [logfile]  (foreground,
   pinpfx "$LOAD_CPU"
   case $sc in
     ka|tls-ka|routes) "${PFX[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s --latency -s "$WD/report.lua" "$url" >"$out" 2>&1 & ;;
-    close|tls-hs) "${PFX[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s --latency -s "$WD/report.lua" -H 'Connection: close' "$url" >"$out" 2>&1 & ;;
+    close|tls-hs|tls-hs-rsa|tls-resume) "${PFX[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s --latency -s "$WD/report.lua" -H 'Connection: close' "$url" >"$out" 2>&1 & ;;
     h2)           "${PFX[@]}" h2load -t1 -c"$CONNS" -m"$H2_STREAMS" -D "$secs" ${lf:+--log-file="$lf"} "$url" >"$out" 2>&1 & ;;
   esac
   LOADGEN_PID=$!
@@ -809,7 +867,8 @@ mem = list(csv.DictReader(open(sys.argv[2])))
 env = open(sys.argv[3]).read()
 n_idle = int(sys.argv[4]); fmax = float(sys.argv[5])
 names = {"ka": "(a) h1 keep-alive", "close": "(b) conn/req", "tls-ka": "(c) TLS keep-alive",
-         "tls-hs": "(d) TLS handshake/req", "h2": "(e) h2 over TLS", "routes": "(f) routes, keep-alive"}
+         "tls-hs": "(d) TLS handshake/req", "h2": "(e) h2 over TLS", "routes": "(f) routes, keep-alive",
+         "tls-hs-rsa": "(g) TLS RSA-2048 handshake/req", "tls-resume": "(h) TLS resumed handshake/req"}
 all_cols = sys.argv[6].split(); r_few, r_many = sys.argv[7], sys.argv[8]
 S = {}   # tandem: (scenario, column) -> medians, for the ratio and target tables
 order_sc = [s for s in names if any(r["scenario"] == s for r in runs)]
@@ -866,8 +925,8 @@ for sc in order_sc:
               f"{fm(p50 and p50 / 1000)} | {fm(p99 and p99 / 1000)} | {fm(sut, '%.0f')} | {fm(us_req, '%.1f')} | "
               f"{fm(pcore, '%.0f')} | {fm(load, '%.0f')} | {bound} | "
               f"{fm(up, '%.3f')} | {fm(fo, '%.0f')}{flag} | {errs} |")
-    if sc in ("tls-ka", "tls-hs", "h2") and "tandemd" in all_cols:
-        print(f"| {names[sc]} | tandemd | n/a: tandemd has no TLS/h2 yet |" + " |" * 15)
+    if sc == "h2" and "tandemd" in all_cols:
+        print(f"| {names[sc]} | tandemd | n/a: tandemd has no h2 yet |" + " |" * 15)
 redone = [r for r in allruns if r["used"] == "0"]
 noisy = [r for r in runs if "noisy" in r["note"]]
 other = [r for r in runs if r["note"] and "noisy" not in r["note"]]
@@ -876,6 +935,7 @@ print(f"\nRuns: {len(runs)} used, {len(redone)} redone because other processes u
 if other:
     print("Other notes: " + "; ".join(f"{r['scenario']}/{r['column']}/{r['rep']}: {r['note']}" for r in other))
 MEMK = {}
+MEMT = {}   # tandem: KiB per idle TLS connection
 if mem and n_idle:
     print(f"\n## Memory\n\nKiB, summed over the proxy's process tree (nginx: master + worker). Per connection = (RSS while {n_idle} "
           f"idle keep-alive connections are open, one request done on each - RSS just before opening them) / {n_idle}; plain first, "
@@ -888,6 +948,7 @@ if mem and n_idle:
         pc = f"{(pl - pb) / n_idle:.1f}" if pl and pb else "-"
         tc = f"{(tl - tb) / n_idle:.1f}" if tl and tb else "-"
         MEMK[m["column"]] = (pl - pb) / n_idle if pl and pb else None
+        MEMT[m["column"]] = (tl - tb) / n_idle if tl and tb else None
         print(f"| {m['column']} | {m['idle_rss_kb']} | {m['idle_pss_kb']} | {m['plain_rss_kb']} | {pc} | {m['tls_rss_kb'] if tl else 'n/a'} | {tc} | "
               f"{m['plain_conns']}/{m['tls_conns']} | {m['after_rss_kb'] or '-'} | {m['hwm_kb'] or '-'} |")
 # tandem: ratios to HAProxy and the issue-3 targets
@@ -902,7 +963,8 @@ for sc in order_sc:
     for c in cols:
         x = S.get((sc, c))
         if not x or not ref or c == "direct": continue
-        mk = fm(ratio(MEMK.get(c), MEMK.get("haproxy-http"))) if sc == "ka" else ""
+        mk = fm(ratio(MEMK.get(c), MEMK.get("haproxy-http"))) if sc == "ka" else \
+            fm(ratio(MEMT.get(c), MEMT.get("haproxy-http"))) if sc == "tls-ka" else ""
         print(f"| {names[sc]} | {c} | {fm(ratio(x['rps'], ref['rps']))} | {fm(ratio(x['p50'], ref['p50']))} | "
               f"{fm(ratio(x['p99'], ref['p99']))} | {fm(ratio(x['us'], ref['us']))} | {mk} |")
 print("\n## Issue 3 targets (tandemd)\n")
@@ -937,6 +999,25 @@ if a and b:
               f"({fm(hb['us'], '%.1f')} vs {fm(ha['us'], '%.1f')} µs) | - |")
 else:
     print("| routes: 1000 <= 2x 10 | not measured | - |")
+print("\n## Issue 4 targets (tandemd, TLS)\n")
+print("| target | measured | met? |")
+print("|---|---|---|")
+tgt("CPU/req, TLS keep-alive <= 0.8x HAProxy", "tls-ka", "us", 0.8)
+def tgt_min(label, sc):  # req/s at least HAProxy's; with CPU/req beside (handshake scenarios are often load-bound)
+    t, h = S.get((sc, "tandemd")), S.get((sc, "haproxy-http"))
+    if not t or not h:
+        print(f"| {label} | not measured | - |"); return
+    v = ratio(t["rps"], h["rps"]); u = ratio(t["us"], h["us"])
+    nz = ", **noisy run**" if t["noisy"] or h["noisy"] else ""
+    ok = "no data" if v is None else ("yes" if v >= 1.0 else "**no**")
+    print(f"| {label} | {fm(v)}× ({t['rps']:,.0f} vs {h['rps']:,.0f}/s, bound {t['bound']}/{h['bound']}; CPU/handshake {fm(u)}×{nz}) | {ok} |")
+tgt_min("full handshakes/s, ECDSA P-256 >= HAProxy", "tls-hs")
+tgt_min("full handshakes/s, RSA-2048 >= HAProxy", "tls-hs-rsa")
+tgt_min("resumed handshakes/s >= HAProxy", "tls-resume")
+k, hk = MEMT.get("tandemd"), MEMT.get("haproxy-http")
+v = ratio(k, hk)
+print(f"| memory per idle TLS connection <= 0.5x HAProxy | {fm(k, '%.1f')} KiB vs {fm(hk, '%.1f')} KiB = {fm(v)}× (nginx {fm(MEMT.get('nginx'), '%.1f')}) | {verdict(v, 0.5)} |")
+print("| CPU/req, HTTP/2 <= 0.8x HAProxy | not measured: tandemd has no h2 yet | - |")
 print("\nVerdicts are on this run's medians only. \"noisy run\": other processes used more than FOREIGN_MAX % of a core "
       "during a run that fed the figure (see Runs above); rerun on a quiet machine before trusting it. The routes target is "
       "judged on whole-request CPU, where a lookup cost hides behind the rest: bench/route-micro.sh times the lookup alone.")

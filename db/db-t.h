@@ -53,6 +53,17 @@ struct db_cert {
 	long long created_at;
 };
 
+/* A CA bundle (client certificate authentication; migration 009). */
+struct db_ca {
+	const char *name;
+	const char *pem;		/* CA certificates, re-encoded */
+	const char *subjects;		/* JSON array text */
+	long count;
+	long long not_after;		/* earliest */
+	const char *fingerprint;
+	long long created_at;
+};
+
 /* A user's record as read back. */
 struct db_user {
 	char *username;

@@ -130,6 +130,21 @@ db__step_row(struct db *db, sqlite3_stmt *st)
 }
 
 int
+db__one(int rc, json_t *arr, json_t **out)
+{
+	*out = NULL;
+	if (rc < 0)
+		return rc;
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return -ENOENT;
+	}
+	*out = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return 0;
+}
+
+int
 db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
 	json_t **out)
 {

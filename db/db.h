@@ -160,6 +160,17 @@ int db_cert_delete(struct db *db, const char *name);
  * wiping it with explicit_bzero). For the renderer only. */
 int db_cert_pem(struct db *db, const char *name, char **cert_pem, char **key_pem);
 
+/* ---- CA bundles (client_auth of TLS listeners; migration 009) ---- */
+/* -EEXIST when the name is taken. */
+int db_ca_add(struct db *db, const struct db_ca *c);
+/* [{name, subjects, count, not_after, fingerprint, created_at}] by name. */
+int db_ca_list(struct db *db, json_t **out);
+/* One as in the list plus "pem"; -ENOENT when absent. */
+int db_ca_get(struct db *db, const char *name, json_t **out);
+int db_ca_delete(struct db *db, const char *name);
+/* The PEM as a new string (for the certificate files). */
+int db_ca_pem(struct db *db, const char *name, char **pem);
+
 /* ---- users ---- */
 int db_user_add(struct db *db, const char *username, const char *hash, const char *role,
 		long long now);

@@ -33,6 +33,9 @@ char *db__col_dup(sqlite3_stmt *st, int i);
 int db__step_row(struct db *db, sqlite3_stmt *st);
 /* Collects every row of st into a new JSON array (*out), one rowfn(db, st)
  * object a row; finalizes st, which may be NULL (a failed prepare: -EIO). */
+/* The first element of a db__rows result as *out (a new reference), -ENOENT
+ * when it is empty, or rc when that is an error; arr is consumed. */
+int db__one(int rc, json_t *arr, json_t **out);
 int db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
 	     json_t **out);
 

@@ -77,22 +77,6 @@ db_id_of(struct db *db, const char *sql, const char *name, sqlite3_int64 *id)
 #define SQL_LISTENER_ID "SELECT id FROM listeners WHERE name = ?"
 #define SQL_POOL_ID "SELECT id FROM pools WHERE name = ?"
 
-/* Returns the first element of a one-row result, -ENOENT when empty. */
-static int
-db_one(int rc, json_t *arr, json_t **out)
-{
-	*out = NULL;
-	if (rc < 0)
-		return rc;
-	if (json_array_size(arr) == 0) {
-		json_decref(arr);
-		return -ENOENT;
-	}
-	*out = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return 0;
-}
-
 /* The one row that sql (one text parameter) selects for name, as rowfn
  * makes it; -ENOENT when there is none. */
 static int
@@ -106,7 +90,7 @@ db_get_named(struct db *db, const char *sql, const char *name,
 	if (st != NULL)
 		db__bind_text(st, 1, name);
 	rc = db__rows(db, st, rowfn, &arr);
-	return db_one(rc, arr, out);
+	return db__one(rc, arr, out);
 }
 
 /* Maps "no row changed" to -ENOENT after an UPDATE or DELETE. */
@@ -365,7 +349,7 @@ db_member_get(struct db *db, const char *pool, const char *address, long port, j
 	if (st != NULL)
 		db_member_key_bind(st, 1, id, address, port);
 	rc = db__rows(db, st, db_member_row, &arr);
-	return db_one(rc, arr, out);
+	return db__one(rc, arr, out);
 }
 
 int

@@ -70,15 +70,7 @@ db_cert_get(struct db *db, const char *name, json_t **out)
 	if (st != NULL)
 		db__bind_text(st, 1, name);
 	rc = db__rows(db, st, db_cert_row_pem, &arr);
-	if (rc < 0)
-		return rc;
-	if (json_array_size(arr) == 0) {
-		json_decref(arr);
-		return -ENOENT;
-	}
-	*out = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return 0;
+	return db__one(rc, arr, out);
 }
 
 int

@@ -32,6 +32,8 @@ int conf__get_int(struct conf_ctx *x, json_t *obj, const char *path, const char 
 int conf__get_bool(struct conf_ctx *x, json_t *obj, const char *path, const char *key,
 		   int dflt, bool *out);
 int conf__oom(struct conf_ctx *x);
+/* A header field name: an RFC 9110 token of 1-256 bytes (conf_l7.c). */
+int conf__token_valid(const char *s);
 
 /* conf_l7.c: parse the L7 fields of one object (o is its JSON, path its
  * JSON path), after the foundation's fields were read. */

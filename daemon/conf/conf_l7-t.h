@@ -48,6 +48,7 @@ struct conf_l7_tls {
 	const char **certs;		/* certificate store names; certs[0] is the default */
 	size_t ncerts;
 	bool alpn_h2, alpn_http11;	/* offered, h2 first */
+	bool resumption;		/* session tickets and cache (default on) */
 	enum conf_tls_client client_auth;
 	const char *client_ca;		/* CA bundle name (client_auth) */
 	const char *client_header;	/* verified subject to the backend, NULL = off */

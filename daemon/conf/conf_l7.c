@@ -83,8 +83,8 @@ conf_l7_bool(struct conf_ctx *x, json_t *o, const char *path, const char *key, i
 }
 
 /* A header field name: an RFC 9110 token. */
-static int
-conf_l7_token_valid(const char *s)
+int
+conf__token_valid(const char *s)
 {
 	static const char extra[] = "!#$%&'*+-.^_`|~";
 	size_t i, n = strlen(s);
@@ -298,7 +298,7 @@ conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_l
 	conf__l7_tls(x, o, path, &c->tls);
 	rid = conf__get_str(x, o, path, "request_id", 0);
 	if (rid != NULL && rid[0] != '\0') {
-		if (!conf_l7_token_valid(rid)) {
+		if (!conf__token_valid(rid)) {
 			jf_pathf(p, "%s.request_id", path);
 			errs_add(x->errs, p, "must be a header name (or \"\" for none)");
 		} else {
@@ -438,7 +438,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 		s = conf__get_str(x, t, p, "name", c->hash_on != CONF_HASH_CLIENT_IP);
 		if (s != NULL) {
 			jf_pathf(q, "%s.name", p);
-			if (!conf_l7_token_valid(s)) {
+			if (!conf__token_valid(s)) {
 				errs_add(x->errs, q, "must be a header or cookie name");
 			} else {
 				c->hash_key = arena_strdup(x->c->arena, s);
@@ -451,7 +451,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 	s = conf__get_str(x, o, path, "sticky_cookie", 0);
 	if (s != NULL && s[0] != '\0') {
 		jf_pathf(q, "%s.sticky_cookie", path);
-		if (!conf_l7_token_valid(s) || strpbrk(s, "\"(),/:;<=>?@[\\]{}") != NULL) {
+		if (!conf__token_valid(s) || strpbrk(s, "\"(),/:;<=>?@[\\]{}") != NULL) {
 			errs_add(x->errs, q, "must be a cookie name");
 		} else {
 			c->sticky_cookie = arena_strdup(x->c->arena, s);
@@ -587,7 +587,7 @@ conf_l7_kv(struct conf_ctx *x, json_t *arr, const char *p, int is_header,
 		if (name == NULL)
 			continue;
 		jf_pathf(r, "%s.name", q);
-		if (is_header ? !conf_l7_token_valid(name) : (name[0] == '\0' || strlen(name) > 256)) {
+		if (is_header ? !conf__token_valid(name) : (name[0] == '\0' || strlen(name) > 256)) {
 			errs_add(x->errs, r, is_header ? "must be a header name" : "must be a parameter name");
 			continue;
 		}
@@ -682,7 +682,7 @@ conf_l7_match(struct conf_ctx *x, json_t *o, const char *path, struct conf_route
 			}
 			json_array_foreach(arr, i, v) {
 				jf_pathf(q, "%s.methods[%zu]", p, i);
-				if (!json_is_string(v) || !conf_l7_token_valid(json_string_value(v)))
+				if (!json_is_string(v) || !conf__token_valid(json_string_value(v)))
 					errs_add(x->errs, q, "must be a method name such as \"GET\"");
 				else
 					c->methods[c->nmethods++] = arena_strdup(x->c->arena,
@@ -740,7 +740,7 @@ conf_l7_hdr_ops(struct conf_ctx *x, json_t *o, const char *path, const char *key
 	/* remove first, then set, then add: the order they are applied in */
 	json_array_foreach(rem, i, v) {
 		jf_pathf(q, "%s.remove[%zu]", p, i);
-		if (!json_is_string(v) || !conf_l7_token_valid(json_string_value(v))) {
+		if (!json_is_string(v) || !conf__token_valid(json_string_value(v))) {
 			errs_add(x->errs, q, "must be a header name");
 			continue;
 		}
@@ -756,7 +756,7 @@ conf_l7_hdr_ops(struct conf_ctx *x, json_t *o, const char *path, const char *key
 			const char *const *h;
 
 			jf_pathf(q, "%s.%s.%s", p, i == 0 ? "set" : "add", k);
-			if (!conf_l7_token_valid(k)) {
+			if (!conf__token_valid(k)) {
 				errs_add(x->errs, q, "is not a valid header name");
 				continue;
 			}

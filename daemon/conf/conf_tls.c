@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,35 +17,9 @@
 #include "conf.h"
 #include "conf__priv.h"
 #include "errs.h"
+#include "jfield.h"
 
 #define PATH_LEN CONF__PATH_LEN
-
-/* Formats a JSON path into a PATH_LEN buffer (cut short when too long). */
-static void __attribute__((format(printf, 2, 3)))
-conf_tls_pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out, PATH_LEN, fmt, ap);
-	va_end(ap);
-}
-
-/* A header field name: an RFC 9110 token. */
-static int
-conf_tls_token(const char *s)
-{
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 64)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || strchr(extra, s[i]) != NULL))
-			return 0;
-	return 1;
-}
 
 static void
 conf_tls_certs(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_tls *tls)
@@ -55,7 +28,7 @@ conf_tls_certs(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_t
 	char p[PATH_LEN];
 	size_t i, j;
 
-	conf_tls_pathf(p, "%s.certificates", path);
+	jf_pathf(p, "%s.certificates", path);
 	if (a == NULL || !json_is_array(a) || json_array_size(a) == 0 ||
 	    json_array_size(a) > CONF_TLS_MAX_CERTS) {
 		errs_add(x->errs, p, "must be a list of 1-%d certificate names (the first is the default)",
@@ -70,7 +43,7 @@ conf_tls_certs(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_t
 	json_array_foreach(a, i, v) {
 		const char *n = json_string_value(v);
 
-		conf_tls_pathf(p, "%s.certificates[%zu]", path, i);
+		jf_pathf(p, "%s.certificates[%zu]", path, i);
 		if (n == NULL || !conf_name_valid(n)) {
 			errs_add(x->errs, p, "must be a certificate name");
 			continue;
@@ -93,7 +66,7 @@ conf_tls_alpn(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_tl
 	char p[PATH_LEN];
 	size_t i;
 
-	conf_tls_pathf(p, "%s.alpn", path);
+	jf_pathf(p, "%s.alpn", path);
 	if (a == NULL) {
 		tls->alpn_http11 = true;	/* HTTP/2 is opted into */
 		return;
@@ -105,7 +78,7 @@ conf_tls_alpn(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_tl
 	json_array_foreach(a, i, v) {
 		const char *s = json_string_value(v);
 
-		conf_tls_pathf(p, "%s.alpn[%zu]", path, i);
+		jf_pathf(p, "%s.alpn[%zu]", path, i);
 		if (s != NULL && strcmp(s, "h2") == 0 && !tls->alpn_h2)
 			tls->alpn_h2 = true;
 		else if (s != NULL && strcmp(s, "http/1.1") == 0 && !tls->alpn_http11)
@@ -123,7 +96,7 @@ conf_tls_client(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_
 	const char *mode, *ca, *hdr;
 	char p[PATH_LEN];
 
-	conf_tls_pathf(p, "%s.client_auth", path);
+	jf_pathf(p, "%s.client_auth", path);
 	if (o == NULL)
 		return;
 	if (!json_is_object(o)) {
@@ -137,7 +110,7 @@ conf_tls_client(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_
 	if (mode != NULL) {
 		char q[PATH_LEN];
 
-		conf_tls_pathf(q, "%s.mode", p);
+		jf_pathf(q, "%s.mode", p);
 		if (strcmp(mode, "required") == 0)
 			tls->client_auth = CONF_TLS_CLIENT_REQUIRED;
 		else if (strcmp(mode, "optional") == 0)
@@ -148,7 +121,7 @@ conf_tls_client(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_
 	if (ca != NULL) {
 		char q[PATH_LEN];
 
-		conf_tls_pathf(q, "%s.ca", p);
+		jf_pathf(q, "%s.ca", p);
 		if (!conf_name_valid(ca))
 			errs_add(x->errs, q, "must be the name of a CA bundle");
 		else
@@ -158,10 +131,10 @@ conf_tls_client(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_
 	if (hdr != NULL) {
 		char q[PATH_LEN];
 
-		conf_tls_pathf(q, "%s.subject_header", p);
+		jf_pathf(q, "%s.subject_header", p);
 		if (hdr[0] == '\0')
 			tls->client_header = NULL;
-		else if (!conf_tls_token(hdr))
+		else if (!conf__token_valid(hdr))
 			errs_add(x->errs, q, "must be a header name (or \"\" for none)");
 		else
 			tls->client_header = arena_strdup(x->c->arena, hdr);
@@ -171,12 +144,13 @@ conf_tls_client(struct conf_ctx *x, json_t *t, const char *path, struct conf_l7_
 void
 conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls *tls)
 {
-	static const char *const keys[] = { "certificates", "alpn", "client_auth", NULL };
+	static const char *const keys[] = { "certificates", "alpn", "client_auth", "session_resumption",
+					    NULL };
 	json_t *t = json_object_get(o, "tls");
 	char p[PATH_LEN];
 
 	memset(tls, 0, sizeof(*tls));
-	conf_tls_pathf(p, "%s.tls", path);
+	jf_pathf(p, "%s.tls", path);
 	if (t == NULL || json_is_null(t))
 		return;
 	if (!json_is_object(t)) {
@@ -188,6 +162,7 @@ conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls
 	conf_tls_certs(x, t, p, tls);
 	conf_tls_alpn(x, t, p, tls);
 	conf_tls_client(x, t, p, tls);
+	conf__get_bool(x, t, p, "session_resumption", 1, &tls->resumption);
 }
 
 int

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "l7_io.h"
 #include "l7_tls.h"
+#include "loop.h"
 
 void
 l7_io_init_plain(struct l7_io *io, int fd)
@@ -103,21 +103,12 @@ l7_io_recv(struct l7_io *io, void *p, size_t len)
 	return l7_io_tls_wait(io, n, &io->rd_wait);
 }
 
-static uint64_t
-l7_io_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* How much one TLS write may carry: small records while the connection is
  * young or was idle, full ones once it has sent a burst. */
 static size_t
 l7_io_record(struct l7_io *io)
 {
-	uint64_t now = l7_io_now_ms();
+	uint64_t now = loop_clock_ms();
 
 	if (now - io->last_ms >= L7_IO_REC_IDLE_MS)
 		io->burst = 0;

@@ -26,6 +26,7 @@ struct l7_tls_opts {
 	bool alpn_http11;	/* offer "http/1.1" */
 	long session_cache_size;	/* server session cache entries (0: 20000) */
 	long session_timeout;		/* seconds (0: 300) */
+	bool no_resumption;		/* no tickets, no session cache: every handshake is full */
 	const char *client_ca_file;	/* non-NULL: ask for a client certificate, verify against it */
 	bool client_required;		/* no verified client certificate, no handshake */
 };

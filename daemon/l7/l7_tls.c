@@ -250,8 +250,9 @@ l7_tls_err(char *err, size_t errlen, const char *what)
 }
 
 /* Ticket key callback: encrypt under the current key; decrypt under any
- * key still held (returning 2 asks for a renewed ticket when it is not
- * the current one); 0 = unknown key, full handshake. */
+ * key still held (returning 2 asks for a renewed ticket: in TLS 1.3
+ * always, in TLS 1.2 when the key is not the current one); 0 = unknown
+ * key, full handshake. */
 static int
 l7_tls_ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
 		 EVP_MAC_CTX *hctx, int enc)
@@ -290,7 +291,11 @@ l7_tls_ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_C
 			rc = 1;
 	} else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) == 1 &&
 		   EVP_MAC_CTX_set_params(hctx, params) == 1) {
-		rc = found == 0 ? 1 : 2;
+		/* 2 = resume and send a new ticket: always in TLS 1.3, where
+		 * a client uses a ticket once (RFC 8446 C.4; OpenSSL's client
+		 * and browsers offer none after a resumption that brought no
+		 * new one), in TLS 1.2 when the key is no longer the current */
+		rc = found == 0 && SSL_version(s) != TLS1_3_VERSION ? 1 : 2;
 	}
 	OPENSSL_cleanse(&k, sizeof(k));
 	return rc;
@@ -384,10 +389,12 @@ l7_tls_ctx_setup(struct l7_tls_ctx *c, SSL_CTX *ctx, const struct l7_tls_opts *o
 	/* Small records would cost throughput; the proxy sizes its writes. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			 SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_set_session_cache_mode(ctx, o->no_resumption ? SSL_SESS_CACHE_OFF : SSL_SESS_CACHE_SERVER);
+	if (o->no_resumption)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_sess_set_cache_size(ctx, o->session_cache_size > 0 ? o->session_cache_size : 20000);
 	SSL_CTX_set_timeout(ctx, o->session_timeout > 0 ? o->session_timeout : 300);
-	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_num_tickets(ctx, o->no_resumption ? 0 : 1);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, l7_tls_ticket_cb);
 	SSL_CTX_set_alpn_select_cb(ctx, l7_tls_alpn_cb, c);
 	SSL_CTX_set_tlsext_servername_callback(ctx, l7_tls_sni_cb);

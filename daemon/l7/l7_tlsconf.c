@@ -84,7 +84,8 @@ l7_tlsconf_one(const struct conf_listener *l, struct errs *errs)
 	const struct conf_l7_tls *t = &l->l7.tls;
 	struct l7_tls_cert_spec specs[CONF_TLS_MAX_CERTS];
 	char files[CONF_TLS_MAX_CERTS][2][512], cafile[512], err[768], path[160];
-	struct l7_tls_opts o = { .alpn_h2 = t->alpn_h2, .alpn_http11 = t->alpn_http11 };
+	struct l7_tls_opts o = { .alpn_h2 = t->alpn_h2, .alpn_http11 = t->alpn_http11,
+				 .no_resumption = !t->resumption };
 	struct l7_tls_ctx *ctx;
 	size_t i;
 

@@ -171,6 +171,32 @@ async function main() {
     return JSON.stringify(text);
   }, { fatal: false });
 
+  await step('TLS fields of a listener round-trip through the form', async () => {
+    const name = 'bt-tls-' + suffix;
+    await tid('listener-name').fill(name);
+    await tid('listener-address').fill('127.0.0.1');
+    await tid('listener-port').fill('8443');
+    await tid('listener-tls-certs').fill('bt-rsa, bt-ecdsa');
+    await tid('listener-tls-h2').check();
+    await tid('listener-submit').click();
+    const row = page.locator(`[data-testid="listener-row"][data-name="${name}"]`);
+    await row.waitFor();
+    const cell = (await row.locator('[data-testid="listener-tls"]').textContent()).trim();
+    assert(cell === 'TLS: bt-rsa, bt-ecdsa', 'protocol cell: ' + cell);
+    await row.locator('[data-testid="listener-edit"]').click();
+    const certs = await tid('listener-tls-certs').inputValue();
+    assert(certs === 'bt-rsa, bt-ecdsa', 'certificates read back: ' + certs);
+    assert(await tid('listener-tls-h2').isChecked(), 'h2 not read back');
+    assert(await tid('listener-tls-http11').isChecked(), 'http/1.1 not read back');
+    await tid('listener-cancel').click();
+    // the certificates do not exist: remove it before anything is applied
+    await row.locator('[data-testid="listener-delete"]').click();
+    await tid('confirm-dialog').waitFor({ state: 'visible' });
+    await tid('confirm-ok').click();
+    await row.waitFor({ state: 'detached' });
+    return cell;
+  }, { fatal: false });
+
   await step(`pool ${POOL} is created`, async () => {
     await tid('nav-pools').click();
     await tid('view-pools').waitFor({ state: 'visible' });

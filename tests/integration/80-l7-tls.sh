@@ -10,6 +10,7 @@
 # closed cleanly; an unknown certificate name refuses the apply.
 . "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null || skip "openssl command missing"
+jqq() { jq -e "$@" >/dev/null; }
 command -v jq >/dev/null || skip "jq missing"
 command -v python3 >/dev/null || skip "python3 missing"
 
@@ -17,6 +18,11 @@ C="$T/pki"; mkdir -p "$C"
 ossl() { openssl "$@" >>"$C/openssl.log" 2>&1; }
 ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/ca.key" -out "$C/ca.crt" \
 	-subj "/CN=IT TLS Root" -days 30 -addext basicConstraints=critical,CA:TRUE
+# client certificates: their own CA; "client1" signed by it
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/cca.key" -out "$C/cca.crt" \
+	-subj "/CN=IT Client CA" -days 30 -addext basicConstraints=critical,CA:TRUE
+ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/client1.key" -out "$C/client1.csr" -subj "/O=Tandem/CN=client1"
+ossl x509 -req -in "$C/client1.csr" -CA "$C/cca.crt" -CAkey "$C/cca.key" -CAcreateserial -days 30 -out "$C/client1.crt"
 # leaf NAME KEYALG SANS
 leaf() {
 	ossl req -newkey "$2" ${3:+-pkeyopt "$3"} -nodes -keyout "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$4"
@@ -27,7 +33,7 @@ leaf() {
 leaf www-rsa rsa:2048 "" www.example.test "DNS:www.example.test"
 leaf www-ec ec ec_paramgen_curve:P-256 www.example.test "DNS:www.example.test"
 leaf api ec ec_paramgen_curve:P-256 api.example.test "DNS:api.example.test,DNS:*.api.example.test"
-for f in www-rsa www-ec api; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
+for f in www-rsa www-ec api cca client1; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
 
 upload() { # upload NAME
 	jq -n --arg name "$1" --rawfile key "$C/$1.key" --rawfile cert "$C/$1.crt" \
@@ -35,23 +41,8 @@ upload() { # upload NAME
 	api POST /certificates "@$T/upload.json"
 }
 
-cat >"$T/backend.py" <<'PY'
-import sys, http.server, socketserver
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def do_GET(self):
-        body = ("path=%s\n" % self.path + "".join("%s: %s\n" % kv for kv in self.headers.items())).encode()
-        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
-        self.wfile.write(body)
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
 PA=$(free_port); PL=$(free_port)
-python3 "$T/backend.py" "$PA" >"$T/backend.log" 2>&1 &
-PIDS+=($!)
-wait_port "$PA" || { echo "backend did not start"; finish; }
+start_backend a "$PA" || finish
 
 echo '{"version":1}' >"$T/empty.json"
 admin_init "$T/empty.json" || finish
@@ -64,7 +55,7 @@ api POST /pools "{\"name\":\"app\",\"members\":[{\"address\":\"127.0.0.1\",\"por
 eq "pool: 201" 201 "$STATUS"
 api POST /listeners "{\"name\":\"tls\",\"address\":\"127.0.0.1\",\"port\":$PL,\"tls\":{\"certificates\":[\"www-rsa\",\"www-ec\",\"nope\"],\"alpn\":[\"http/1.1\"]}}"
 eq "TLS listener: 201" 201 "$STATUS"
-ok "tls fields read back" -- jq -e '.tls.certificates == ["www-rsa","www-ec","nope"] and .tls.alpn == ["http/1.1"]' <<<"$BODY"
+ok "tls fields read back" -- jqq '.tls.certificates == ["www-rsa","www-ec","nope"] and .tls.alpn == ["http/1.1"]' <<<"$BODY"
 api POST /routes '{"name":"all","listener":"tls","pool":"app"}'
 eq "route: 201" 201 "$STATUS"
 api PUT /listeners/tls '{"tls":{"certificates":["www-rsa"],"alpn":["spdy/3"]}}'
@@ -72,11 +63,11 @@ eq "unknown ALPN protocol: 422" 422 "$STATUS"
 eq "... on the field" "listeners/tls/tls.alpn[0]" "$(jq -r .error.field <<<"$BODY")"
 api POST /apply '{"comment":"unknown certificate"}'
 eq "apply with an unknown certificate name: 422" 422 "$STATUS"
-ok "... the error names it" -- jq -e '[.errors[] | select(.message | test("no certificate named \"nope\""))] | length == 1' <<<"$BODY"
+ok "... the error names it" -- jqq '[.errors[] | select(.message | test("no certificate named \"nope\""))] | length == 1' <<<"$BODY"
 api PUT /listeners/tls '{"tls":{"certificates":["www-rsa","www-ec","api"],"alpn":["http/1.1"]}}'
 eq "fix the listener: 200" 200 "$STATUS"
 api GET /listeners/tls
-ok "GET returns the new tls fields" -- jq -e '.tls.certificates == ["www-rsa","www-ec","api"]' <<<"$BODY"
+ok "GET returns the new tls fields" -- jqq '.tls.certificates == ["www-rsa","www-ec","api"]' <<<"$BODY"
 api POST /apply '{"comment":"tls"}'
 eq "apply: 200" 200 "$STATUS"
 
@@ -103,13 +94,13 @@ ok "ALPN h2 only: none negotiated (not configured)" -- bash -c "echo | $S -alpn 
 
 # Sessions: the ticket arrives after the handshake, so each client sends a
 # request and reads the answer (Connection: close) before it leaves.
-REQ=$'GET /s HTTP/1.1\r\nHost: www.example.test\r\nConnection: close\r\n\r\n'
+REQ=$'GET /echo/s HTTP/1.1\r\nHost: www.example.test\r\nConnection: close\r\n\r\n'
 sess() { # sess OUT|IN FILE [TLS-VERSION-FLAG]
 	printf '%s' "$REQ" | timeout 10 $S -servername www.example.test -ign_eof ${3:-} "-sess_${1}" "$2" 2>&1
 }
 for v in -tls1_3 -tls1_2; do
 	sess out "$T/s$v" "$v" >"$T/first$v.txt"
-	ok "$v: a full handshake and an answer" -- grep -q "path=/s" "$T/first$v.txt"
+	ok "$v: a full handshake and an answer" -- grep -q "^GET /echo/s" "$T/first$v.txt"
 	ok "$v: the ticket resumes" -- bash -c "printf '%s' \"\$0\" | timeout 10 $S -servername www.example.test -ign_eof $v -sess_in '$T/s$v' 2>&1 | grep -q '^Reused'" "$REQ"
 done
 sess out "$T/s-rot" -tls1_3 >/dev/null
@@ -120,11 +111,11 @@ ok "a ticket under the previous key still resumes" -- bash -c "printf '%s' \"\$0
 "$B/daemon/tandemctl" -s "$T/tandemd.sock" tls-rotate-keys >/dev/null 2>&1
 ok "a ticket under a key rotated out: full handshake" -- bash -c "printf '%s' \"\$0\" | timeout 10 $S -servername www.example.test -ign_eof -tls1_3 -sess_in '$T/s-rot' 2>&1 | grep -q '^New'" "$REQ"
 
-out=$(curl -s --max-time 10 --cacert "$C/ca.crt" --resolve "www.example.test:$PL:127.0.0.1" "https://www.example.test:$PL/hello")
-ok "curl over TLS (verified chain) reaches the backend" -- grep -q "^path=/hello" <<<"$out"
+out=$(curl -s --max-time 10 --cacert "$C/ca.crt" --resolve "www.example.test:$PL:127.0.0.1" "https://www.example.test:$PL/echo/hello")
+ok "curl over TLS (verified chain) reaches the backend" -- grep -q "^GET /echo/hello" <<<"$out"
 ok "the backend sees X-Forwarded-Proto: https" -- grep -qi "^X-Forwarded-Proto: https" <<<"$out"
 big=$(curl -s --max-time 10 --cacert "$C/ca.crt" --resolve "www.example.test:$PL:127.0.0.1" \
-	"https://www.example.test:$PL/[1-20]" | grep -c '^path=/')
+	"https://www.example.test:$PL/echo/[1-20]" | grep -c '^GET /echo/')
 eq "20 requests over one keep-alive TLS connection" 20 "$big"
 
 python3 - "$PL" >"$T/bad.txt" 2>&1 <<'PY'
@@ -151,18 +142,54 @@ PY
 ok "malformed ClientHello: the connection is closed" -- grep -q "^garbage closed nohttp" "$T/bad.txt"
 ok "plain HTTP to the TLS port: closed, no HTTP answer" -- grep -q "^plain closed nohttp" "$T/bad.txt"
 "$B/daemon/tandemctl" -s "$T/tandemd.sock" stats >"$T/stats.json"
-ok "stats count handshakes, resumptions and failures" -- jq -e '.l7.tls_handshakes >= 10 and .l7.tls_resumed >= 3 and .l7.tls_handshake_failures >= 2' "$T/stats.json"
-ok "still serving after the bad clients" -- bash -c "curl -s --max-time 10 --cacert '$C/ca.crt' --resolve 'www.example.test:$PL:127.0.0.1' 'https://www.example.test:$PL/after' | grep -q path=/after"
+ok "stats count handshakes, resumptions and failures" -- jqq '.l7.tls_handshakes >= 10 and .l7.tls_resumed >= 3 and .l7.tls_handshake_failures >= 2' "$T/stats.json"
+ok "still serving after the bad clients" -- bash -c "curl -s --max-time 10 --cacert '$C/ca.crt' --resolve 'www.example.test:$PL:127.0.0.1' 'https://www.example.test:$PL/echo/after' | grep -q 'GET /echo/after'"
 
 api GET /listeners/tls
 ok "no API answer holds a key" -- bash -c "! grep -q PRIVATE <<<'$BODY'"
 key_line=$(sed -n 2p "$C/api.key")
 ok "no log holds key material" -- bash -c "! grep -rqF -- '$key_line' '$T'/*.log '$T'/*.out 2>/dev/null"
 
+# Client certificate authentication against an uploaded CA bundle.
+jq -n --rawfile pem "$C/www-ec.crt" '{name:"leaf", pem:$pem}' >"$T/ca.json"
+api POST /ca-bundles "@$T/ca.json"
+eq "a leaf certificate as CA bundle: 422" 422 "$STATUS"
+ok "... the reason says it is not a CA" -- jqq '.error.field == "ca-bundles/leaf/pem" and (.error.message | test("not a CA"))' <<<"$BODY"
+jq -n --rawfile pem "$C/cca.crt" '{name:"clients", pem:$pem}' >"$T/ca.json"
+api POST /ca-bundles "@$T/ca.json"
+eq "CA bundle upload: 201" 201 "$STATUS"
+ok "... with its subjects" -- jqq '.subjects == ["CN=IT Client CA"] and .count == 1' <<<"$BODY"
+api PUT /listeners/tls '{"tls":{"certificates":["www-rsa","www-ec"],"client_auth":{"mode":"required","ca":"clients"}}}'
+eq "listener with client_auth: 200" 200 "$STATUS"
+ok "client_auth reads back" -- jqq '.tls.client_auth == {"mode":"required","ca":"clients"}' <<<"$BODY"
+api POST /apply '{"comment":"client auth"}'
+eq "apply with client_auth: 200" 200 "$STATUS"
+eq "CA bundle file written" 640 "$(stat -c %a "$T/state/certs/clients.ca")"
+api DELETE /ca-bundles/clients
+eq "a CA bundle in use cannot be deleted: 409" 409 "$STATUS"
+CURL=(curl -s --max-time 10 --cacert "$C/ca.crt" --resolve "www.example.test:$PL:127.0.0.1")
+ok "required: no client certificate, no answer" -- bash -c "! ${CURL[*]} https://www.example.test:$PL/echo/nocert | grep -q GET"
+out=$("${CURL[@]}" --cert "$C/client1.crt" --key "$C/client1.key" -H "X-Client-Subject: CN=forged" "https://www.example.test:$PL/echo/cert")
+ok "required: a verified client certificate gets through" -- grep -q "^GET /echo/cert" <<<"$out"
+eq "the backend gets the verified subject, not the client's header" "X-Client-Subject: CN=client1,O=Tandem" "$(grep -i '^X-Client-Subject' <<<"$out")"
+api PUT /listeners/tls '{"tls":{"certificates":["www-rsa","www-ec"],"client_auth":{"mode":"optional","ca":"clients","subject_header":"X-SSL-Subject"}}}'
+api POST /apply '{"comment":"client auth optional"}'
+eq "apply with optional client_auth: 200" 200 "$STATUS"
+out=$("${CURL[@]}" -H "X-SSL-Subject: CN=forged" "https://www.example.test:$PL/echo/opt")
+ok "optional: no client certificate still gets through" -- grep -q "^GET /echo/opt" <<<"$out"
+ok "... and a forged subject header is removed" -- bash -c "! grep -qi '^X-SSL-Subject' <<<'$out'"
+
 # The certificate is deleted from the listener: its files go at the next apply.
 api PUT /listeners/tls '{"tls":{"certificates":["www-ec"]}}'
 api POST /apply '{"comment":"one certificate"}'
 eq "apply with one certificate: 200" 200 "$STATUS"
-ok "files of certificates no longer named are removed" -- bash -c "[ ! -e '$T/state/certs/api.key' ] && [ ! -e '$T/state/certs/www-rsa.key' ] && [ -e '$T/state/certs/www-ec.key' ]"
+ok "files of certificates no longer named are removed" -- bash -c "[ ! -e '$T/state/certs/api.key' ] && [ ! -e '$T/state/certs/www-rsa.key' ] && [ ! -e '$T/state/certs/clients.ca' ] && [ -e '$T/state/certs/www-ec.key' ]"
 eq "the new config serves the ECDSA certificate by default" "CN=www.example.test" "$(subj -noservername)"
+api PUT /listeners/tls '{"tls":{"certificates":["www-ec"],"session_resumption":false}}'
+api POST /apply '{"comment":"no resumption"}'
+eq "apply with session_resumption false: 200" 200 "$STATUS"
+sess out "$T/s-off13" -tls1_3 >/dev/null
+ok "session_resumption false: TLS 1.3 gets no ticket" -- test ! -s "$T/s-off13"
+sess out "$T/s-off12" -tls1_2 >/dev/null
+ok "session_resumption false: TLS 1.2 gets neither a ticket nor a session id" -- test ! -s "$T/s-off12"
 finish

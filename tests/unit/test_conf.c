@@ -185,6 +185,53 @@ test_error_bad_address(void **state)
 		     "$.pools[0].members[0].address", "numeric IPv4 or IPv6");
 }
 
+/* A listener's "tls" object (conf_tls.c, doc/tls.md). */
+#define TLS_L(t) "{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":443,\"tls\":" t "}]}"
+
+static void
+test_tls_listener(void **state)
+{
+	struct errs e;
+	struct conf *c;
+
+	(void)state;
+	c = parse(TLS_L("{\"certificates\":[\"rsa\",\"ec\"],\"alpn\":[\"h2\",\"http/1.1\"],"
+			"\"client_auth\":{\"mode\":\"required\",\"ca\":\"partners\"},\"session_resumption\":false}"), &e);
+	assert_non_null(c);
+	assert_true(c->listeners[0].l7.tls.enabled);
+	assert_int_equal(c->listeners[0].l7.tls.ncerts, 2);
+	assert_string_equal(c->listeners[0].l7.tls.certs[0], "rsa");
+	assert_true(c->listeners[0].l7.tls.alpn_h2 && c->listeners[0].l7.tls.alpn_http11);
+	assert_int_equal(c->listeners[0].l7.tls.client_auth, CONF_TLS_CLIENT_REQUIRED);
+	assert_string_equal(c->listeners[0].l7.tls.client_ca, "partners");
+	assert_string_equal(c->listeners[0].l7.tls.client_header, "X-Client-Subject");
+	assert_false(c->listeners[0].l7.tls.resumption);
+	conf_free(&c);
+	errs_release(&e);
+	/* defaults: HTTP/1.1 only, resumption on, no client auth */
+	c = parse(TLS_L("{\"certificates\":[\"www\"]}"), &e);
+	assert_non_null(c);
+	assert_true(c->listeners[0].l7.tls.alpn_http11 && !c->listeners[0].l7.tls.alpn_h2);
+	assert_true(c->listeners[0].l7.tls.resumption);
+	assert_int_equal(c->listeners[0].l7.tls.client_auth, CONF_TLS_CLIENT_OFF);
+	conf_free(&c);
+	errs_release(&e);
+	expect_error(TLS_L("{}"), "$.listeners[0].tls.certificates", "list of 1-32");
+	expect_error(TLS_L("{\"certificates\":[]}"), "$.listeners[0].tls.certificates", "list of 1-32");
+	expect_error(TLS_L("{\"certificates\":[\"a b\"]}"), "$.listeners[0].tls.certificates[0]", "certificate name");
+	expect_error(TLS_L("{\"certificates\":[\"a\",\"a\"]}"), "$.listeners[0].tls.certificates[1]", "twice");
+	expect_error(TLS_L("{\"certificates\":[\"a\"],\"alpn\":[\"spdy/3\"]}"), "$.listeners[0].tls.alpn[0]", "\"h2\" or");
+	expect_error(TLS_L("{\"certificates\":[\"a\"],\"alpn\":[\"h2\",\"h2\"]}"), "$.listeners[0].tls.alpn[1]", "at most once");
+	expect_error(TLS_L("{\"certificates\":[\"a\"],\"client_auth\":{\"mode\":\"maybe\",\"ca\":\"x\"}}"),
+		     "$.listeners[0].tls.client_auth.mode", "\"required\"");
+	expect_error(TLS_L("{\"certificates\":[\"a\"],\"client_auth\":{\"mode\":\"optional\"}}"),
+		     "$.listeners[0].tls.client_auth.ca", "is required");
+	expect_error(TLS_L("{\"certificates\":[\"a\"],\"client_auth\":{\"mode\":\"optional\",\"ca\":\"x\","
+			   "\"subject_header\":\"Bad Header\"}}"), "$.listeners[0].tls.client_auth.subject_header", "header name");
+	expect_error(TLS_L("{\"certificates\":[\"a\"],\"ocsp\":1}"), "$.listeners[0].tls.ocsp", "unknown");
+	expect_error(TLS_L("[]"), "$.listeners[0].tls", "must be an object");
+}
+
 static void
 test_error_bad_names(void **state)
 {
@@ -332,6 +379,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_l4_section),
+		cmocka_unit_test(test_tls_listener),
 		cmocka_unit_test(test_valid_config),
 		cmocka_unit_test(test_empty_config_is_valid),
 		cmocka_unit_test(test_error_invalid_json),

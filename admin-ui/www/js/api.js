@@ -122,6 +122,7 @@ export const api = {
   certificates: () => request('GET', '/certificates'),
   uploadCertificate: (c) => request('POST', '/certificates', c),
   deleteCertificate: (name) => request('DELETE', '/certificates/' + enc(name)),
+  caBundles: () => request('GET', '/ca-bundles'),
 
   candidate: () => request('GET', '/candidate'),
   diff: () => request('GET', '/diff'),

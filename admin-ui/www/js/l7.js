@@ -58,6 +58,12 @@ export function l7Errors(err, kind) {
     if (!m || !L7_KEYS[kind].includes(m[3].split('.')[0])) return e;
     return { ...e, field: m[1] + '/' + m[2] + '/l7', message: m[3] + ': ' + String(e.message || '').replace(/^.*?: /, '') };
   };
+  return mapFieldErrors(err, fix);
+}
+
+// A copy of an API error with fix({field, message}) applied to each of its
+// errors and to the first one.
+export function mapFieldErrors(err, fix) {
   const out = Object.assign(Object.create(Object.getPrototypeOf(err)), err);
   if (err.errors) out.errors = err.errors.map(fix);
   const first = fix({ field: err.field, message: err.message });

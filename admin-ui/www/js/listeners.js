@@ -3,6 +3,7 @@ import { api, list } from './api.js';
 import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
   describeError, intOrUndefined, notify, confirmAction, sentence, focusFirst } from './dom.js';
 import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
+import { tlsLoadChoices, tlsFill, tlsRead, tlsErrors } from './listener-tls.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
 
@@ -22,12 +23,13 @@ export async function load() {
     setAlert($('#listeners-error'), 'Could not load listeners: ' + describeError(e));
   }
   render();
+  tlsLoadChoices();
 }
 
 function render() {
   const tbody = clear($('#listeners-table tbody'));
   if (!state.listeners.length) {
-    tbody.append(h('tr', {}, h('td', { colspan: 4, class: 'empty' },
+    tbody.append(h('tr', {}, h('td', { colspan: 5, class: 'empty' },
       'No listeners yet. Add one with the form on the right.')));
     return;
   }
@@ -38,6 +40,9 @@ function render() {
       h('td', { class: 'mono' }, l.name),
       h('td', { class: 'mono' }, l.address),
       h('td', { class: 'num' }, l.port),
+      h('td', { 'data-testid': 'listener-tls' }, l.tls
+        ? 'TLS: ' + l.tls.certificates.join(', ') + (l.tls.client_auth ? ' · client certs ' + l.tls.client_auth.mode : '')
+        : 'HTTP'),
       h('td', { class: 'actions' },
         h('button', { type: 'button', class: 'btn-link', 'data-testid': 'listener-edit',
           onclick: () => startEdit(l) }, 'Edit'),
@@ -46,7 +51,7 @@ function render() {
     tbody.append(tr);
     if (errs.length)
       tbody.append(h('tr', { class: 'row-error-detail', 'data-testid': 'listener-row-error' },
-        h('td', { colspan: 4 }, errs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; '))));
+        h('td', { colspan: 5 }, errs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; '))));
   }
 }
 
@@ -56,6 +61,7 @@ function resetForm() {
   editing = null;
   const f = form();
   f.reset();
+  tlsFill(f, null);
   clearFormErrors(f);
   f.elements.name.readOnly = false;
   $('#listener-form-title').textContent = 'Add listener';
@@ -73,6 +79,7 @@ export function startEdit(l, fieldErrors) {
   f.elements.address.value = l.address ?? '';
   f.elements.port.value = l.port ?? '';
   f.elements.l7.value = l7Text(l, 'listeners');
+  tlsFill(f, l);
   $('#listener-form-title').textContent = 'Edit listener ' + l.name;
   $('#listener-submit').textContent = 'Save';
   $('#listener-cancel').hidden = false;
@@ -101,6 +108,9 @@ async function onSubmit(ev) {
   const opts = l7Parse(f, 'listeners', setFieldError);
   if (!opts) return;
   l7Merge(body, opts, editing && state.listeners.find((x) => x.name === editing), 'listeners');
+  const tls = tlsRead(f, setFieldError);
+  if (tls === undefined) return;
+  body.tls = tls;	// null turns TLS off
   const btn = $('#listener-submit');
   btn.disabled = true;
   try {
@@ -115,7 +125,7 @@ async function onSubmit(ev) {
     await load();
     refreshStatus();
   } catch (e) {
-    showApiError(f, l7Errors(e, 'listeners'), 'A listener with this name');
+    showApiError(f, tlsErrors(l7Errors(e, 'listeners')), 'A listener with this name');
   } finally {
     btn.disabled = false;
   }
