@@ -64,14 +64,102 @@ adm_resp_error(struct adm_resp *rs, unsigned status, const char *code, const cha
 			     "field", field);
 }
 
-static void
-adm_ok(struct adm_resp *rs, unsigned status, json_t *body)
+void
+adm_resp_ok(struct adm_resp *rs, unsigned status, json_t *body)
 {
 	json_decref(rs->body);
 	rs->status = status;
 	rs->body = body;
 	if (body == NULL && status != 204)
 		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
+}
+
+static void
+adm_ok(struct adm_resp *rs, unsigned status, json_t *body)
+{
+	adm_resp_ok(rs, status, body);
+}
+
+json_t *
+adm_judge_section(struct adm *a, const char *key, json_t *section, adm_field_fn field, void *arg)
+{
+	json_t *cfg = NULL, *raw = NULL, *out = NULL, *e;
+	struct errs errs;
+	struct conf *c;
+	char *text = NULL;
+	size_t i;
+
+	errs_init(&errs);
+	if (db_candidate_render(a->db, 0, &cfg) < 0)
+		goto out;
+	if (section != NULL ? json_object_set(cfg, key, section) < 0 : (json_object_del(cfg, key), 0))
+		goto out;
+	if ((text = jh_dump_canonical(cfg)) == NULL)
+		goto out;
+	out = json_array();
+	c = conf_parse(text, strlen(text), &errs);
+	if (c != NULL) {
+		conf_free(&c);
+		goto out;
+	}
+	raw = errs_to_json(&errs);
+	json_array_foreach(raw, i, e) {
+		const char *path = json_string_value(json_object_get(e, "path"));
+		char *f = path ? field(cfg, path, arg) : NULL;
+
+		if (f == NULL)
+			continue;
+		json_array_append_new(out, json_pack("{s:s, s:O}", "field", f,
+						     "message", json_object_get(e, "message")));
+		free(f);
+	}
+out:
+	errs_release(&errs);
+	json_decref(raw);
+	json_decref(cfg);
+	free(text);
+	return out;
+}
+
+int
+adm_resp_invalid(struct adm_resp *rs, json_t *errors)
+{
+	json_t *first;
+	char msg[512];
+
+	if (errors == NULL) {
+		adm_resp_error(rs, 500, "internal", "internal error", NULL);
+		return -1;
+	}
+	first = json_array_get(errors, 0);
+	if (first == NULL) {
+		json_decref(errors);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "%s: %s", json_string_value(json_object_get(first, "field")),
+		 json_string_value(json_object_get(first, "message")));
+	adm_resp_error(rs, 422, "invalid", msg, json_string_value(json_object_get(first, "field")));
+	json_object_set_new(rs->body, "errors", errors);
+	return -1;
+}
+
+json_t *
+adm_req_object(const struct adm_req *rq, struct adm_resp *rs)
+{
+	json_error_t je;
+	json_t *b;
+	char msg[256];
+
+	b = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (json_is_object(b))
+		return b;
+	if (b == NULL)
+		snprintf(msg, sizeof(msg), "malformed JSON body: %s", je.text);
+	else
+		snprintf(msg, sizeof(msg), "the body must be a JSON object");
+	json_decref(b);
+	adm_resp_error(rs, 400, "bad_request", msg, NULL);
+	return NULL;
 }
 
 void

@@ -51,61 +51,26 @@ adm_limits_field(const json_t *section, const char *path)
 	return strdup(out);
 }
 
+/* The field of an error under $.rate_rules, NULL for the others (other
+ * objects' problems are apply's to report, not this edit's). */
+static char *
+adm_limits_keep_field(const json_t *cfg, const char *path, void *arg)
+{
+	char *f;
+
+	(void)arg;
+	if (strncmp(path, "$.rate_rules", 12) != 0)
+		return NULL;
+	f = adm_limits_field(json_object_get(cfg, "rate_rules"), path);
+	return f ? f : strdup("rate_rules");
+}
+
 /* conf_parse on the candidate with section (borrowed; NULL = none) as its
- * rate_rules. Returns a new array of {field, message} for the problems under
- * $.rate_rules (empty when clean), or NULL on an internal error. */
+ * rate_rules: a new array of {field, message}, or NULL (internal error). */
 static json_t *
 adm_limits_judge(struct adm *a, json_t *section)
 {
-	json_t *cfg = NULL, *raw = NULL, *out = NULL, *e;
-	struct errs errs;
-	struct conf *c;
-	char *text = NULL;
-	size_t i;
-
-	errs_init(&errs);
-	if (db_candidate_render(a->db, 0, &cfg) < 0)
-		goto out;
-	if (section != NULL ? json_object_set(cfg, "rate_rules", section) < 0
-			    : (json_object_del(cfg, "rate_rules"), 0))
-		goto out;
-	if ((text = jh_dump_canonical(cfg)) == NULL)
-		goto out;
-	out = json_array();
-	c = conf_parse(text, strlen(text), &errs);
-	if (c != NULL) {
-		conf_free(&c);
-		goto out;
-	}
-	raw = errs_to_json(&errs);
-	json_array_foreach(raw, i, e) {
-		const char *path = json_string_value(json_object_get(e, "path"));
-		char *field;
-
-		/* other objects' problems are apply's to report, not this edit's */
-		if (path == NULL || strncmp(path, "$.rate_rules", 12) != 0)
-			continue;
-		field = adm_limits_field(section, path);
-		json_array_append_new(out, json_pack("{s:s, s:O}", "field", field ? field : "rate_rules",
-						     "message", json_object_get(e, "message")));
-		free(field);
-	}
-out:
-	errs_release(&errs);
-	json_decref(raw);
-	json_decref(cfg);
-	free(text);
-	return out;
-}
-
-static void
-adm_limits_ok(struct adm_resp *rs, unsigned status, json_t *body)
-{
-	json_decref(rs->body);
-	rs->status = status;
-	rs->body = body;
-	if (body == NULL && status != 204)
-		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
+	return adm_judge_section(a, "rate_rules", section, adm_limits_keep_field, NULL);
 }
 
 static void
@@ -123,29 +88,16 @@ adm_limits_db_error(struct adm_resp *rs, int rc)
 static void
 adm_limits_store(struct adm *a, json_t *section, struct adm_resp *rs, unsigned status)
 {
-	json_t *errors = adm_limits_judge(a, section), *first;
-	char msg[512];
 	int rc;
 
-	if (errors == NULL) {
-		adm_resp_error(rs, 500, "internal", "internal error", NULL);
+	if (adm_resp_invalid(rs, adm_limits_judge(a, section)) < 0)
 		return;
-	}
-	first = json_array_get(errors, 0);
-	if (first != NULL) {
-		snprintf(msg, sizeof(msg), "%s: %s", json_string_value(json_object_get(first, "field")),
-			 json_string_value(json_object_get(first, "message")));
-		adm_resp_error(rs, 422, "invalid", msg, json_string_value(json_object_get(first, "field")));
-		json_object_set_new(rs->body, "errors", errors);
-		return;
-	}
-	json_decref(errors);
 	rc = db_rate_load(a->db, section);
 	if (rc < 0) {
 		adm_limits_db_error(rs, rc);
 		return;
 	}
-	adm_limits_ok(rs, status, status == 204 ? NULL : section ? json_deep_copy(section) : json_object());
+	adm_resp_ok(rs, status, status == 204 ? NULL : section ? json_deep_copy(section) : json_object());
 }
 
 /* The stored section, {} when there is none (new reference or NULL). */
@@ -164,25 +116,6 @@ adm_limits_section(struct adm *a, struct adm_resp *rs)
 	return s;
 }
 
-static json_t *
-adm_limits_body(const struct adm_req *rq, struct adm_resp *rs)
-{
-	json_error_t je;
-	json_t *b;
-	char msg[256];
-
-	b = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (json_is_object(b))
-		return b;
-	if (b == NULL)
-		snprintf(msg, sizeof(msg), "malformed JSON body: %s", je.text);
-	else
-		snprintf(msg, sizeof(msg), "the body must be a JSON object");
-	json_decref(b);
-	adm_resp_error(rs, 400, "bad_request", msg, NULL);
-	return NULL;
-}
-
 /* PUT or DELETE /rate-rules/rules/<name>. */
 static void
 adm_limits_rule(struct adm *a, const char *name, const struct adm_req *rq, struct adm_resp *rs)
@@ -196,7 +129,7 @@ adm_limits_rule(struct adm *a, const char *name, const struct adm_req *rq, struc
 		return;
 	}
 	if (put) {
-		body = adm_limits_body(rq, rs);
+		body = adm_req_object(rq, rs);
 		if (body == NULL)
 			return;
 		r = json_object_get(body, "name");
@@ -260,7 +193,7 @@ adm_limits_live(struct adm *a, struct adm_resp *rs)
 		return;
 	}
 	json_object_del(resp, "ok");
-	adm_limits_ok(rs, 200, resp);
+	adm_resp_ok(rs, 200, resp);
 }
 
 void
@@ -272,9 +205,9 @@ adm_limits_handle(struct adm *a, char *const *segs, size_t nsegs, const struct a
 	if (nsegs == 1 && strcmp(rq->method, "GET") == 0) {
 		s = adm_limits_section(a, rs);
 		if (s != NULL)
-			adm_limits_ok(rs, 200, s);
+			adm_resp_ok(rs, 200, s);
 	} else if (nsegs == 1 && strcmp(rq->method, "PUT") == 0) {
-		s = adm_limits_body(rq, rs);
+		s = adm_req_object(rq, rs);
 		if (s != NULL) {
 			adm_limits_store(a, json_object_size(s) ? s : NULL, rs, 200);
 			json_decref(s);

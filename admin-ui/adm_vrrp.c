@@ -112,6 +112,30 @@ adm_vrrp_field_of_path(const json_t *config, const char *rest)
 
 /* ---- validation ---- */
 
+struct adm_vrrp_keep {
+	const char *keep;
+	int attr_only;
+};
+
+/* The field of an error under keep (and, when attr_only, with something
+ * after it), or NULL to leave it out. */
+static char *
+adm_vrrp_keep_field(const json_t *cfg, const char *path, void *arg)
+{
+	const struct adm_vrrp_keep *k = arg;
+	size_t klen = strlen(k->keep);
+	char *field;
+
+	if (strncmp(path, k->keep, klen) != 0)
+		return NULL;
+	if (path[klen] != '\0' && path[klen] != '.' && path[klen] != '[')
+		return NULL;	/* "$.vrrp.groups[1" must not keep "[10]" */
+	if (k->attr_only && path[klen] != '.')
+		return NULL;	/* a cross-object rule: apply reports it */
+	field = adm_vrrp_field_of_path(cfg, path + strlen("$.vrrp"));
+	return field ? field : strdup("vrrp");
+}
+
 /* Runs conf_parse on the candidate with section as its vrrp section and
  * keeps the problems whose path starts with keep (and, when attr_only, has
  * something after it). Returns a new array of {field, message} (empty when
@@ -119,45 +143,9 @@ adm_vrrp_field_of_path(const json_t *config, const char *rest)
 static json_t *
 adm_vrrp_judge(struct adm *a, json_t *section, const char *keep, int attr_only)
 {
-	json_t *cfg = NULL, *raw = NULL, *out = NULL, *e;
-	struct errs errs;
-	struct conf *c;
-	char *text = NULL;
-	size_t i, klen = strlen(keep);
+	struct adm_vrrp_keep k = { keep, attr_only };
 
-	errs_init(&errs);
-	if (db_candidate_render(a->db, 0, &cfg) < 0 ||
-	    json_object_set(cfg, "vrrp", section) < 0 ||
-	    (text = jh_dump_canonical(cfg)) == NULL)
-		goto out;
-	out = json_array();
-	c = conf_parse(text, strlen(text), &errs);
-	if (c != NULL) {
-		conf_free(&c);
-		goto out;
-	}
-	raw = errs_to_json(&errs);
-	json_array_foreach(raw, i, e) {
-		const char *path = json_string_value(json_object_get(e, "path"));
-		char *field;
-
-		if (path == NULL || strncmp(path, keep, klen) != 0)
-			continue;
-		if (path[klen] != '\0' && path[klen] != '.' && path[klen] != '[')
-			continue;	/* "$.vrrp.groups[1" must not keep "[10]" */
-		if (attr_only && path[klen] != '.')
-			continue;	/* a cross-object rule: apply reports it */
-		field = adm_vrrp_field_of_path(cfg, path + strlen("$.vrrp"));
-		json_array_append_new(out, json_pack("{s:s, s:O}", "field", field ? field : "vrrp",
-						     "message", json_object_get(e, "message")));
-		free(field);
-	}
-out:
-	errs_release(&errs);
-	json_decref(raw);
-	json_decref(cfg);
-	free(text);
-	return out;
+	return adm_judge_section(a, "vrrp", section, adm_vrrp_keep_field, &k);
 }
 
 /* Light checks conf cannot make without this node's address (it resolves
@@ -185,41 +173,7 @@ adm_vrrp_peers_check(const json_t *g, const char *name, json_t *errors)
 		}
 }
 
-/* 0 when errors is empty; else fills rs with 422 and returns -1. Takes
- * errors (NULL: 500). */
-static int
-adm_vrrp_verdict(struct adm_resp *rs, json_t *errors)
-{
-	json_t *first;
-	char msg[512];
-
-	if (errors == NULL) {
-		adm_resp_error(rs, 500, "internal", "internal error", NULL);
-		return -1;
-	}
-	first = json_array_get(errors, 0);
-	if (first == NULL) {
-		json_decref(errors);
-		return 0;
-	}
-	snprintf(msg, sizeof(msg), "%s: %s", json_string_value(json_object_get(first, "field")),
-		 json_string_value(json_object_get(first, "message")));
-	adm_resp_error(rs, 422, "invalid", msg, json_string_value(json_object_get(first, "field")));
-	json_object_set_new(rs->body, "errors", errors);
-	return -1;
-}
-
 /* ---- answers ---- */
-
-static void
-adm_vrrp_ok(struct adm_resp *rs, unsigned status, json_t *body)
-{
-	json_decref(rs->body);
-	rs->status = status;
-	rs->body = body;
-	if (body == NULL && status != 204)
-		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
-}
 
 static void
 adm_vrrp_db_error(struct adm_resp *rs, int rc, const char *field)
@@ -243,26 +197,6 @@ adm_vrrp_db_error(struct adm_resp *rs, int rc, const char *field)
 	}
 }
 
-/* The request body as an object; NULL with rs filled (400). New reference. */
-static json_t *
-adm_vrrp_body(const struct adm_req *rq, struct adm_resp *rs)
-{
-	json_error_t je;
-	json_t *b;
-	char msg[256];
-
-	b = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (json_is_object(b))
-		return b;
-	if (b == NULL)
-		snprintf(msg, sizeof(msg), "malformed JSON body: %s", je.text);
-	else
-		snprintf(msg, sizeof(msg), "the body must be a JSON object");
-	json_decref(b);
-	adm_resp_error(rs, 400, "bad_request", msg, NULL);
-	return NULL;
-}
-
 static void
 adm_vrrp_not_allowed(struct adm_resp *rs)
 {
@@ -282,14 +216,14 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		if (rc < 0)
 			adm_vrrp_db_error(rs, rc, NULL);
 		else
-			adm_vrrp_ok(rs, 200, out);
+			adm_resp_ok(rs, 200, out);
 		return;
 	}
 	if (strcmp(rq->method, "PUT") != 0) {
 		adm_vrrp_not_allowed(rs);
 		return;
 	}
-	body = adm_vrrp_body(rq, rs);
+	body = adm_req_object(rq, rs);
 	if (body == NULL)
 		return;
 	rc = db_vrrp_group_list(a->db, &groups);
@@ -298,7 +232,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		goto out;
 	}
 	section = json_pack("{s:O, s:O}", "groups", groups, "local", body);
-	if (adm_vrrp_verdict(rs, section ? adm_vrrp_judge(a, section, "$.vrrp.local", 0) : NULL) < 0)
+	if (adm_resp_invalid(rs, section ? adm_vrrp_judge(a, section, "$.vrrp.local", 0) : NULL) < 0)
 		goto out;
 	rc = db_vrrp_local_set(a->db, body);
 	if (rc == 0)
@@ -306,7 +240,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 	if (rc < 0)
 		adm_vrrp_db_error(rs, rc, NULL);
 	else
-		adm_vrrp_ok(rs, 200, out);
+		adm_resp_ok(rs, 200, out);
 out:
 	json_decref(body);
 	json_decref(groups);
@@ -347,7 +281,7 @@ adm_vrrp_group_check(struct adm *a, const char *name, json_t *g, struct adm_resp
 	errors = section ? adm_vrrp_judge(a, section, keep, 1) : NULL;
 	if (errors != NULL && json_array_size(errors) == 0 && gname != NULL)
 		adm_vrrp_peers_check(g, gname, errors);
-	rc = adm_vrrp_verdict(rs, errors);
+	rc = adm_resp_invalid(rs, errors);
 out:
 	json_decref(groups);
 	json_decref(lo);
@@ -368,7 +302,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 		if (rc < 0)
 			adm_vrrp_db_error(rs, rc, NULL);
 		else
-			adm_vrrp_ok(rs, 200, out);
+			adm_resp_ok(rs, 200, out);
 		return;
 	}
 	if (strcmp(rq->method, "DELETE") == 0 && name != NULL) {
@@ -376,7 +310,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 		if (rc < 0)
 			adm_vrrp_db_error(rs, rc, NULL);
 		else
-			adm_vrrp_ok(rs, 204, NULL);
+			adm_resp_ok(rs, 204, NULL);
 		return;
 	}
 	if (!(strcmp(rq->method, "POST") == 0 && name == NULL) &&
@@ -392,7 +326,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 			return;
 		}
 	}
-	body = adm_vrrp_body(rq, rs);
+	body = adm_req_object(rq, rs);
 	if (body == NULL)
 		goto out;
 	/* PUT sends only what changes: overlay it on the stored group. A
@@ -423,7 +357,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 	if (rc < 0)
 		adm_vrrp_db_error(rs, rc, field);
 	else
-		adm_vrrp_ok(rs, name ? 200 : 201, out);
+		adm_resp_ok(rs, name ? 200 : 201, out);
 out:
 	json_decref(body);
 	json_decref(base);
@@ -450,7 +384,7 @@ adm_vrrp_handle(struct adm *a, char *const *segs, size_t nsegs, const struct adm
 			adm_vrrp_db_error(rs, rc, NULL);
 			return;
 		}
-		adm_vrrp_ok(rs, 200, json_pack("{s:o, s:o}", "local", lo, "groups", groups));
+		adm_resp_ok(rs, 200, json_pack("{s:o, s:o}", "local", lo, "groups", groups));
 	} else if (nsegs == 2 && strcmp(segs[1], "local") == 0) {
 		adm_vrrp_local(a, rq, rs);
 	} else if (nsegs <= 3 && strcmp(segs[1], "groups") == 0) {

@@ -12,38 +12,23 @@
  */
 #include "config.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
-#include <pcre2.h>
 
 #include "arena.h"
 #include "conf.h"
 #include "conf__priv.h"
 #include "errs.h"
+#include "jre.h"
 
 #define PATH_LEN CONF__PATH_LEN
-
-static void __attribute__((format(printf, 3, 4)))
-conf_l7_err(struct conf_ctx *x, const char *path, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	errs_add(x->errs, path, "%s", msg);
-}
 
 /* Returns the object at key, NULL when absent; reports a non-object. */
 static json_t *
@@ -111,37 +96,11 @@ conf_l7_value_valid(const char *s)
 	return 1;
 }
 
-static void
-conf_l7_re_free(void *re)
-{
-	pcre2_code_free(re);
-}
-
 /* Compiles a regex owned by the conf arena; NULL (and an error) if invalid. */
 static void *
 conf_l7_regex(struct conf_ctx *x, const char *pattern, const char *path)
 {
-	PCRE2_SIZE eoff;
-	pcre2_code *re;
-	int ecode;
-
-	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &ecode, &eoff, NULL);
-	if (re == NULL) {
-		PCRE2_UCHAR msg[160];
-
-		pcre2_get_error_message(ecode, msg, sizeof(msg));
-		conf_l7_err(x, path, "invalid regular expression at offset %zu: %s",
-			    (size_t)eoff, (const char *)msg);
-		return NULL;
-	}
-	/* JIT is an optimisation: without it pcre2_match interprets */
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-	if (arena_cleanup_add(x->c->arena, conf_l7_re_free, re) < 0) {
-		pcre2_code_free(re);
-		conf__oom(x);
-		return NULL;
-	}
-	return re;
+	return jre_compile(x->errs, x->c->arena, pattern, path);
 }
 
 int

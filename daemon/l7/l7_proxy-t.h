@@ -182,8 +182,8 @@ struct l7_conn {
 	size_t msg_head_len;
 	int status;
 	char log_method[16], log_host[96], log_path[256], rid[40];
-	char log_limit[512];		/* the rate rules' verdict (l7_limit_log), or "" */
-	struct lim_verdict lim;		/* the deny being answered (tarpit: after the delay) */
+	struct lim_verdict lim;		/* the rate rules' verdict (nlog 0: none), for the
+					 * answer (tarpit: after the delay) and the log */
 	struct loop_timer tarpit;
 	struct l7_conn *qprev, *qnext;	/* worker's queue */
 	uint64_t tried;			/* members already tried for this request */

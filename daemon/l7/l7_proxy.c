@@ -382,7 +382,7 @@ static void
 l7_conn_log(struct l7_conn *c)
 {
 	const struct conf_listener *l;
-	char ts[40], host[200], path[520], member[160], rid[90];
+	char ts[40], host[200], path[520], member[160], rid[90], lim[512];
 	struct timespec now;
 	struct tm tm;
 	uint64_t t = loop_now(c->w->loop);
@@ -408,6 +408,8 @@ l7_conn_log(struct l7_conn *c)
 	l7_json_esc(host, sizeof(host), c->log_host, strlen(c->log_host));
 	l7_json_esc(path, sizeof(path), c->log_path, strlen(c->log_path));
 	l7_json_esc(rid, sizeof(rid), c->rid, strlen(c->rid));
+	/* formatted only for lines that are written: most requests are not logged */
+	l7_limit_log(c->view->snap->conf->rate_rules, &c->lim, lim, sizeof(lim));
 	member[0] = '\0';
 	if (c->pool != NULL && c->member >= 0 && (size_t)c->member < c->pool->nmembers)
 		l7_json_esc(member, sizeof(member), c->pool->members[c->member].id,
@@ -423,7 +425,7 @@ l7_conn_log(struct l7_conn *c)
 		     (unsigned long long)c->bytes_out, member,
 		     c->t_connect ? (long long)(c->t_connect - c->t_start) : -1LL,
 		     c->t_first ? (long long)(c->t_first - c->t_start) : -1LL,
-		     (unsigned long long)(t - c->t_start), rid, c->log_limit);
+		     (unsigned long long)(t - c->t_start), rid, lim);
 	if (n < 0 || (size_t)n >= cap) {
 		/* cut short: still one valid line, without the long fields */
 		snprintf(line, cap, "{\"time\":\"%s\",\"client\":\"%s\",\"listener\":\"%s\","
@@ -445,7 +447,7 @@ l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg 
 	c->bytes_out = 0;
 	c->status = 0;
 	c->rid[0] = '\0';
-	c->log_limit[0] = '\0';
+	c->lim.nlog = 0;
 	c->msg_head_len = m ? m->head_len : 0;
 	if (m == NULL) {
 		snprintf(c->log_method, sizeof(c->log_method), "-");
@@ -1431,7 +1433,6 @@ l7_conn_limit(struct l7_conn *c, const char *buf, const struct conf_route *r)
 	if (rules == NULL)
 		return 0;
 	l7_limit_eval(rules, l->name, r ? r->name : NULL, buf, &c->msg, c->client, w->md, &c->lim);
-	l7_limit_log(rules, &c->lim, c->log_limit, sizeof(c->log_limit));
 	if (c->lim.action == LIM_ACT_PASS)
 		return 0;
 	c->route = r;

@@ -114,8 +114,10 @@ enum lim_outcome {
 };
 
 /* One row of a rule's top keys (lim_rules_top). */
+#define LIM_TOP_KEY 96			/* bytes of a composed key kept for the view */
 struct lim_top_row {
-	char key[96];			/* printable rendering of the composed key */
+	unsigned char key[LIM_TOP_KEY];	/* the composed key's first bytes (rendered by lim_rule) */
+	size_t key_len;
 	uint64_t hits, denials;		/* space-saving estimates (may overcount) */
 };
 

@@ -928,6 +928,56 @@ lim_store_table(struct lim_store *s, const char *name)
 	return t;
 }
 
+/* A composed key as text for the top-keys view: parts joined by '|', the
+ * client address with its prefix, other values as printable ASCII (others
+ * as '.'), cut to fit (the view keeps a key's first LIM_TOP_KEY bytes). */
+struct lim_render {
+	const struct lim_rule *rl;
+	const unsigned char *key;
+	size_t len;
+};
+
+static void
+lim_key_render(const struct lim_render *rd, char *out, size_t cap)
+{
+	static const char *const kinds[] = { "", "ip", "header", "cookie", "query", "path", "jwt" };
+	size_t i = 0, o = 0, part = 0;
+
+	out[0] = '\0';
+	while (i + 3 <= rd->len && o + 1 < cap && part < rd->rl->nparts) {
+		unsigned kind = rd->key[i];
+		size_t vlen = (size_t)rd->key[i + 1] << 8 | rd->key[i + 2], j;
+		const unsigned char *val = rd->key + i + 3;
+		int n;
+
+		i += 3 + vlen;
+		if (i > rd->len)
+			break;
+		n = snprintf(out + o, cap - o, "%s%s=", part ? "|" : "", kind < 7 ? kinds[kind] : "?");
+		if (n < 0 || (size_t)n >= cap - o)
+			break;
+		o += (size_t)n;
+		if (kind == LIM_KEY_CLIENT_IP && vlen >= 5) {
+			const struct lim_keypart *k = &rd->rl->parts[part];
+			char a[INET6_ADDRSTRLEN];
+			int af = val[0] == AF_INET ? AF_INET : AF_INET6;
+
+			inet_ntop(af, val + 1, a, sizeof(a));
+			n = snprintf(out + o, cap - o, "%s/%u", a, af == AF_INET ? k->v4_prefix : k->v6_prefix);
+			if (n < 0 || (size_t)n >= cap - o)
+				break;
+			o += (size_t)n;
+		} else {
+			for (j = 0; j < vlen && o + 1 < cap; j++)
+				out[o++] = val[j] >= 0x20 && val[j] < 0x7f ? (char)val[j] : '.';
+			out[o] = '\0';
+		}
+		part++;
+	}
+	if (rd->len == 0)
+		snprintf(out, cap, "(anonymous)");
+}
+
 void
 lim_store_foreach(struct lim_store *s, lim_store_table_fn fn, void *arg)
 {
@@ -957,16 +1007,21 @@ lim_rules_refs(const struct lim_rules *r, lim_rules_ref_fn fn, void *arg)
 }
 
 static json_t *
-lim_top_json(struct lim_top *t, bool by_denials, size_t max)
+lim_top_json(const struct lim_rule *rl, bool by_denials, size_t max)
 {
 	struct lim_top_row rows[LIM_TOP_N];
 	json_t *a = json_array();
-	size_t i, n = lim_top_rows(t, by_denials, rows, max < LIM_TOP_N ? max : LIM_TOP_N);
+	size_t i, n = lim_top_rows(rl->top, by_denials, rows, max < LIM_TOP_N ? max : LIM_TOP_N);
+	char text[160];
 
-	for (i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_pack("{s:s,s:I,s:I}", "key", rows[i].key,
+	for (i = 0; a != NULL && i < n; i++) {
+		struct lim_render rd = { rl, rows[i].key, rows[i].key_len };
+
+		lim_key_render(&rd, text, sizeof(text));
+		json_array_append_new(a, json_pack("{s:s,s:I,s:I}", "key", text,
 						   "hits", (json_int_t)rows[i].hits,
 						   "denials", (json_int_t)rows[i].denials));
+	}
 	return a;
 }
 
@@ -1002,8 +1057,8 @@ lim_rules_stats_json(const struct lim_rules *r, size_t top)
 			lim_top_counts(rl->top, &c);
 			json_object_set_new(e, "hits", json_integer((json_int_t)c.hits));
 			json_object_set_new(e, "denials", json_integer((json_int_t)c.denials));
-			json_object_set_new(e, "top_hits", lim_top_json(rl->top, false, top));
-			json_object_set_new(e, "top_denials", lim_top_json(rl->top, true, top));
+			json_object_set_new(e, "top_hits", lim_top_json(rl, false, top));
+			json_object_set_new(e, "top_denials", lim_top_json(rl, true, top));
 		}
 		json_array_append_new(rules, e);
 	}
@@ -1283,57 +1338,6 @@ lim_compose(const struct lim_rule *rl, const struct lim_request *q, uint64_t now
 	return (long)n;
 }
 
-/* A composed key as text for the top-keys view: parts joined by '|', the
- * client address with its prefix, other values as printable ASCII (others
- * as '.'), cut to fit. */
-struct lim_render {
-	const struct lim_rule *rl;
-	const unsigned char *key;
-	size_t len;
-};
-
-static void
-lim_key_render(const void *arg, char *out, size_t cap)
-{
-	static const char *const kinds[] = { "", "ip", "header", "cookie", "query", "path", "jwt" };
-	const struct lim_render *rd = arg;
-	size_t i = 0, o = 0, part = 0;
-
-	out[0] = '\0';
-	while (i + 3 <= rd->len && o + 1 < cap && part < rd->rl->nparts) {
-		unsigned kind = rd->key[i];
-		size_t vlen = (size_t)rd->key[i + 1] << 8 | rd->key[i + 2], j;
-		const unsigned char *val = rd->key + i + 3;
-		int n;
-
-		i += 3 + vlen;
-		if (i > rd->len)
-			break;
-		n = snprintf(out + o, cap - o, "%s%s=", part ? "|" : "", kind < 7 ? kinds[kind] : "?");
-		if (n < 0 || (size_t)n >= cap - o)
-			break;
-		o += (size_t)n;
-		if (kind == LIM_KEY_CLIENT_IP && vlen >= 5) {
-			const struct lim_keypart *k = &rd->rl->parts[part];
-			char a[INET6_ADDRSTRLEN];
-			int af = val[0] == AF_INET ? AF_INET : AF_INET6;
-
-			inet_ntop(af, val + 1, a, sizeof(a));
-			n = snprintf(out + o, cap - o, "%s/%u", a, af == AF_INET ? k->v4_prefix : k->v6_prefix);
-			if (n < 0 || (size_t)n >= cap - o)
-				break;
-			o += (size_t)n;
-		} else {
-			for (j = 0; j < vlen && o + 1 < cap; j++)
-				out[o++] = val[j] >= 0x20 && val[j] < 0x7f ? (char)val[j] : '.';
-			out[o] = '\0';
-		}
-		part++;
-	}
-	if (rd->len == 0)
-		snprintf(out, cap, "(anonymous)");
-}
-
 static void
 lim_log(struct lim_verdict *v, size_t rule, enum lim_outcome o, enum lim_jwt_err jerr)
 {
@@ -1435,11 +1439,8 @@ lim_rules_eval(const struct lim_rules *r, const struct lim_request *q, uint64_t 
 		}
 		fp = lim_table_key(rl->table, key, (size_t)klen);
 		lim_table_hit(rl->table, fp, rl->requests, rl->burst, now_ms, &res);
-		if (rl->top != NULL) {
-			struct lim_render rd = { rl, key, (size_t)klen };
-
-			lim_top_note(rl->top, fp, !res.allow, lim_key_render, &rd);
-		}
+		if (rl->top != NULL)
+			lim_top_note(rl->top, fp, !res.allow, key, (size_t)klen);
 		if (res.allow) {
 			lim_log(v, i, LIM_OUT_ADMIT, jerr);
 			if (rl->action != LIM_ACT_LOG && !rl->shadow &&

@@ -16,16 +16,19 @@
 
 #include "lim_top.h"
 
-struct lim_top_ent {
-	uint64_t fp;		/* 0 = empty */
-	uint64_t hits, denials;
-	char key[sizeof(((struct lim_top_row *)0)->key)];
+/* One summary, struct of arrays: the per-request scan reads only fp[] (and
+ * the counts when the key is new), four cache lines, not the key texts. */
+struct lim_top_sum {
+	uint64_t fp[LIM_TOP_N];		/* 0 = empty */
+	uint64_t hits[LIM_TOP_N], denials[LIM_TOP_N];
+	unsigned char key[LIM_TOP_N][LIM_TOP_KEY];
+	uint8_t key_len[LIM_TOP_N];
 };
 
 struct lim_top {
 	pthread_mutex_t lock;
 	atomic_ullong hits, denials, skipped;
-	struct lim_top_ent by_hits[LIM_TOP_N], by_denials[LIM_TOP_N];
+	struct lim_top_sum by_hits, by_denials;
 };
 
 struct lim_top *
@@ -48,37 +51,40 @@ lim_top_free(struct lim_top **tp)
 	*tp = NULL;
 }
 
-/* Space-saving step in one summary; weight is the count that orders it. */
+/* Space-saving step in one summary, ordered by hits or by denials. */
 static void
-lim_top_step(struct lim_top_ent *e, uint64_t fp, bool denied, bool by_denials,
-	     lim_top_render_fn render, const void *arg)
+lim_top_step(struct lim_top_sum *e, uint64_t fp, bool denied, bool by_denials,
+	     const unsigned char *key, size_t len)
 {
+	const uint64_t *w = by_denials ? e->denials : e->hits;
 	size_t i, min = 0;
 
-	for (i = 0; i < LIM_TOP_N; i++) {
-		if (e[i].fp == fp) {
-			e[i].hits++;
-			e[i].denials += denied;
+	for (i = 0; i < LIM_TOP_N; i++)
+		if (e->fp[i] == fp) {
+			e->hits[i]++;
+			e->denials[i] += denied;
 			return;
 		}
-		if ((by_denials ? e[i].denials : e[i].hits) < (by_denials ? e[min].denials : e[min].hits))
+	for (i = 1; i < LIM_TOP_N; i++)
+		if (w[i] < w[min])
 			min = i;
-	}
 	/* not held: take the smallest entry's place and its count */
-	e[min].fp = fp;
+	e->fp[min] = fp;
 	if (by_denials) {
-		e[min].denials++;
-		e[min].hits = e[min].denials;	/* its hits are unknown: at least these */
+		e->denials[min]++;
+		e->hits[min] = e->denials[min];	/* its hits are unknown: at least these */
 	} else {
-		e[min].hits++;
-		e[min].denials = denied;
+		e->hits[min]++;
+		e->denials[min] = denied;
 	}
-	render(arg, e[min].key, sizeof(e[min].key));
+	if (len > LIM_TOP_KEY)
+		len = LIM_TOP_KEY;
+	memcpy(e->key[min], key, len);
+	e->key_len[min] = (uint8_t)len;
 }
 
 void
-lim_top_note(struct lim_top *t, uint64_t fp, bool denied, lim_top_render_fn render,
-	     const void *arg)
+lim_top_note(struct lim_top *t, uint64_t fp, bool denied, const unsigned char *key, size_t len)
 {
 	atomic_fetch_add_explicit(&t->hits, 1, memory_order_relaxed);
 	if (denied)
@@ -87,9 +93,9 @@ lim_top_note(struct lim_top *t, uint64_t fp, bool denied, lim_top_render_fn rend
 		atomic_fetch_add_explicit(&t->skipped, 1, memory_order_relaxed);
 		return;
 	}
-	lim_top_step(t->by_hits, fp, denied, false, render, arg);
+	lim_top_step(&t->by_hits, fp, denied, false, key, len);
 	if (denied)
-		lim_top_step(t->by_denials, fp, denied, true, render, arg);
+		lim_top_step(&t->by_denials, fp, denied, true, key, len);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -121,17 +127,18 @@ size_t
 lim_top_rows(struct lim_top *t, bool by_denials, struct lim_top_row *rows, size_t max)
 {
 	struct lim_top_row all[LIM_TOP_N];
-	const struct lim_top_ent *e;
+	const struct lim_top_sum *e;
 	size_t i, n = 0;
 
 	pthread_mutex_lock(&t->lock);
-	e = by_denials ? t->by_denials : t->by_hits;
+	e = by_denials ? &t->by_denials : &t->by_hits;
 	for (i = 0; i < LIM_TOP_N; i++) {
-		if (e[i].fp == 0)
+		if (e->fp[i] == 0)
 			continue;
-		memcpy(all[n].key, e[i].key, sizeof(all[n].key));
-		all[n].hits = e[i].hits;
-		all[n].denials = e[i].denials;
+		memcpy(all[n].key, e->key[i], e->key_len[i]);
+		all[n].key_len = e->key_len[i];
+		all[n].hits = e->hits[i];
+		all[n].denials = e->denials[i];
 		n++;
 	}
 	pthread_mutex_unlock(&t->lock);

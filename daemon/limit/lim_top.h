@@ -30,11 +30,10 @@ struct lim_top_counts {
 struct lim_top *lim_top_new(void);
 void lim_top_free(struct lim_top **tp);
 
-/* Counts one request of key fp (key rendered lazily by render(arg, out, cap)
- * when the key enters a summary). Any thread, never blocks. */
-typedef void (*lim_top_render_fn)(const void *arg, char *out, size_t cap);
-void lim_top_note(struct lim_top *t, uint64_t fp, bool denied, lim_top_render_fn render,
-		  const void *arg);
+/* Counts one request of key fp; when the key enters a summary its first
+ * LIM_TOP_KEY bytes are kept (copied, not rendered: rendering waits for
+ * someone to look). Any thread, never blocks. */
+void lim_top_note(struct lim_top *t, uint64_t fp, bool denied, const unsigned char *key, size_t len);
 
 /* Copies the totals, and up to max rows sorted by hits (by_denials = false)
  * or by denials; returns the number of rows. Any thread. */

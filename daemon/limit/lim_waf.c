@@ -23,6 +23,7 @@
 
 #include "arena.h"
 #include "errs.h"
+#include "jre.h"
 #include "lim_waf.h"
 
 #define LIM_WAF_MAX		1000	/* limits entries, and patterns */
@@ -76,20 +77,15 @@ lim_waf_name_valid(const char *s)
 }
 
 static void
-lim_waf_re_free(void *re)
-{
-	pcre2_code_free(re);
-}
-
-static void
 lim_waf_mctx_free(void *m)
 {
 	pcre2_match_context_free(m);
 }
 
 static void
-lim_waf_parse_limits(struct lim_ctx *x, struct lim_waf_limits *l, json_t *o, const char *p)
+lim_waf_parse_limits(struct lim_ctx *x, void *el, json_t *o, const char *p)
 {
+	struct lim_waf_limits *l = el;
 	static const char *const keys[] = { "id", "routes", "max_uri_bytes", "max_headers",
 					    "max_header_bytes", "max_body_bytes", "methods", "shadow", NULL };
 
@@ -111,8 +107,9 @@ lim_waf_parse_limits(struct lim_ctx *x, struct lim_waf_limits *l, json_t *o, con
 }
 
 static void
-lim_waf_parse_pattern(struct lim_ctx *x, struct lim_waf_pattern *pt, json_t *o, const char *p)
+lim_waf_parse_pattern(struct lim_ctx *x, void *el, json_t *o, const char *p)
 {
+	struct lim_waf_pattern *pt = el;
 	static const char *const keys[] = { "id", "on", "header", "regex", "routes", "status",
 					    "shadow", NULL };
 	const char *on, *re, *hdr;
@@ -160,25 +157,7 @@ lim_waf_parse_pattern(struct lim_ctx *x, struct lim_waf_pattern *pt, json_t *o, 
 void *
 lim__regex(struct lim_ctx *x, const char *re, const char *path)
 {
-	PCRE2_SIZE eoff;
-	pcre2_code *code;
-	int ecode;
-
-	code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &ecode, &eoff, NULL);
-	if (code == NULL) {
-		PCRE2_UCHAR msg[160];
-
-		pcre2_get_error_message(ecode, msg, sizeof(msg));
-		errs_add(x->errs, path, "invalid regex at offset %zu: %s", (size_t)eoff, (char *)msg);
-		return NULL;
-	}
-	if (arena_cleanup_add(lim__ctx_arena(x), lim_waf_re_free, code) < 0) {
-		pcre2_code_free(code);
-		errs_add(x->errs, path, "out of memory");
-		return NULL;
-	}
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);	/* interpreted if refused */
-	return code;
+	return jre_compile(x->errs, lim__ctx_arena(x), re, path);
 }
 
 int
@@ -198,6 +177,41 @@ lim__regex_match(const void *re, const char *s, size_t len, void *md)
 	return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
+/* Parses the array at key of o into a new zeroed arena array of elements of
+ * size bytes, one parse(x, element, object, path) each; *n counts them. */
+static void *
+lim_waf_array(struct lim_ctx *x, json_t *o, const char *path, const char *key, size_t size,
+	      void (*parse)(struct lim_ctx *, void *, json_t *, const char *), size_t *n)
+{
+	json_t *arr = json_object_get(o, key), *e;
+	char p[PATH_LEN], pi[PATH_LEN];
+	unsigned char *v;
+	size_t i;
+
+	*n = 0;
+	jf_pathf(p, "%s.%s", path, key);
+	if (arr == NULL)
+		return NULL;
+	if (!json_is_array(arr) || json_array_size(arr) > LIM_WAF_MAX) {
+		errs_add(x->errs, p, "must be an array of at most %d entries", LIM_WAF_MAX);
+		return NULL;
+	}
+	v = arena_alloc(lim__ctx_arena(x), json_array_size(arr) * size + 1);
+	if (v == NULL) {
+		errs_add(x->errs, p, "out of memory");
+		return NULL;
+	}
+	memset(v, 0, json_array_size(arr) * size);
+	json_array_foreach(arr, i, e) {
+		jf_pathf(pi, "%s[%zu]", p, i);
+		if (!json_is_object(e))
+			errs_add(x->errs, pi, "must be an object");
+		else
+			parse(x, v + (*n)++ * size, e, pi);
+	}
+	return v;
+}
+
 struct lim_waf *
 lim__waf_parse(struct lim_ctx *x, json_t *o, const char *path)
 {
@@ -205,8 +219,7 @@ lim__waf_parse(struct lim_ctx *x, json_t *o, const char *path)
 	struct arena *a = lim__ctx_arena(x);
 	struct lim_waf *w;
 	size_t nerr = x->errs->count, i;
-	json_t *arr, *e;
-	char p[PATH_LEN], pi[PATH_LEN];
+	char pi[PATH_LEN];
 
 	if (!json_is_object(o)) {
 		errs_add(x->errs, path, "must be an object");
@@ -226,44 +239,10 @@ lim__waf_parse(struct lim_ctx *x, json_t *o, const char *path)
 		return NULL;
 	}
 	pcre2_set_match_limit(w->mctx, LIM_WAF_MATCH_LIMIT);
-	arr = json_object_get(o, "limits");
-	jf_pathf(p, "%s.limits", path);
-	if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > LIM_WAF_MAX)) {
-		errs_add(x->errs, p, "must be an array of at most %d entries", LIM_WAF_MAX);
-	} else if (arr != NULL && json_array_size(arr) > 0) {
-		w->limits = arena_alloc(a, json_array_size(arr) * sizeof(*w->limits));
-		if (w->limits == NULL) {
-			errs_add(x->errs, p, "out of memory");
-			return NULL;
-		}
-		memset(w->limits, 0, json_array_size(arr) * sizeof(*w->limits));
-		json_array_foreach(arr, i, e) {
-			jf_pathf(pi, "%s[%zu]", p, i);
-			if (!json_is_object(e))
-				errs_add(x->errs, pi, "must be an object");
-			else
-				lim_waf_parse_limits(x, &w->limits[w->nlimits++], e, pi);
-		}
-	}
-	arr = json_object_get(o, "deny_patterns");
-	jf_pathf(p, "%s.deny_patterns", path);
-	if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > LIM_WAF_MAX)) {
-		errs_add(x->errs, p, "must be an array of at most %d entries", LIM_WAF_MAX);
-	} else if (arr != NULL && json_array_size(arr) > 0) {
-		w->pats = arena_alloc(a, json_array_size(arr) * sizeof(*w->pats));
-		if (w->pats == NULL) {
-			errs_add(x->errs, p, "out of memory");
-			return NULL;
-		}
-		memset(w->pats, 0, json_array_size(arr) * sizeof(*w->pats));
-		json_array_foreach(arr, i, e) {
-			jf_pathf(pi, "%s[%zu]", p, i);
-			if (!json_is_object(e))
-				errs_add(x->errs, pi, "must be an object");
-			else
-				lim_waf_parse_pattern(x, &w->pats[w->npats++], e, pi);
-		}
-	}
+	w->limits = lim_waf_array(x, o, path, "limits", sizeof(*w->limits), lim_waf_parse_limits,
+				  &w->nlimits);
+	w->pats = lim_waf_array(x, o, path, "deny_patterns", sizeof(*w->pats), lim_waf_parse_pattern,
+				&w->npats);
 	/* ids name the check in the log and the API: unique over both lists */
 	for (i = 0; i < w->nlimits + w->npats; i++) {
 		const char *id = i < w->nlimits ? w->limits[i].id : w->pats[i - w->nlimits].id;

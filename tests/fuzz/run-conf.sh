@@ -14,7 +14,7 @@ clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-I"$OUT" -I"$SRC/lib" -I"$SRC/daemon/conf" -I"$SRC/daemon/limit" \
 	$(pkg-config --cflags jansson openssl libpcre2-8) \
 	"$HERE/fuzz_conf.c" "$SRC"/daemon/conf/*.c "$SRC"/daemon/limit/*.c \
-	"$SRC/lib/arena.c" "$SRC/lib/errs.c" "$SRC/lib/jfield.c" "$SRC/lib/log.c" \
+	"$SRC/lib/arena.c" "$SRC/lib/errs.c" "$SRC/lib/jfield.c" "$SRC/lib/jre.c" "$SRC/lib/log.c" \
 	$(pkg-config --libs jansson libpcre2-8 openssl) -lpthread -o "$OUT/fuzz_conf"
 # New inputs go to a scratch corpus; the seeds in the tree stay as they are.
 # Crash inputs land in $OUT (not the caller's working directory).

@@ -15,7 +15,7 @@ clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-I"$OUT" -I"$SRC/lib" -I"$L" $(pkg-config --cflags jansson openssl libpcre2-8) \
 	"$HERE/fuzz_rule.c" "$L/lim_rule.c" "$L/lim_counter.c" "$L/lim_cidr.c" "$L/lim_ban.c" \
 	"$L/lim_jwt.c" "$L/lim_waf.c" "$L/lim_top.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" \
-	"$SRC/lib/jfield.c" $(pkg-config --libs jansson openssl libpcre2-8) -lpthread -o "$OUT/fuzz_rule"
+	"$SRC/lib/jfield.c" "$SRC/lib/jre.c" $(pkg-config --libs jansson openssl libpcre2-8) -lpthread -o "$OUT/fuzz_rule"
 # New inputs go to a scratch corpus; the seeds in the tree stay as they are.
 "$OUT/fuzz_rule" -max_total_time="${SECONDS_PER_TARGET:-30}" -max_len=4096 \
 	-print_final_stats=1 "$OUT/rule-corpus" "$HERE/corpus/rule"
