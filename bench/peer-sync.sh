@@ -17,7 +17,7 @@ cc -O2 -g -I"$OUT" -I"$SRC/lib" -I"$L" -I"$P" -I"$SRC/daemon/l7" $(pkg-config --
 	"$HERE/peer-sync.c" "$P/peer_frame.c" "$P/peer_link.c" "$P/peer_pki.c" "$P/peer_sync.c" \
 	"$L/lim_counter.c" "$L/lim_cidr.c" "$L/lim_ban.c" "$L/lim_jwt.c" "$L/lim_rule.c" "$L/lim_waf.c" \
 	"$L/lim_top.c" "$SRC/daemon/l7/l7_tls.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" "$SRC/lib/jfield.c" \
-	"$SRC/lib/log.c" "$SRC/lib/buf.c" \
+	"$SRC/lib/jre.c" "$SRC/lib/log.c" "$SRC/lib/buf.c" \
 	$(pkg-config --libs jansson openssl libpcre2-8) -lpthread -lm -o "$OUT/peer-sync"
 echo "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$OUT/peer-sync" "${1:-10}" "${2:-10000}"

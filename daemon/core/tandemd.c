@@ -497,6 +497,22 @@ tandemd_signal(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 }
 
+/* A numeric option lo..hi into *out; 0, or -1 after saying why. */
+static int
+tandemd_num_opt(const char *name, const char *arg, long lo, long hi, const char *unit,
+		unsigned *out)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || n < lo || n > hi) {
+		fprintf(stderr, "tandemd: --%s must be %ld-%ld%s\n", name, lo, hi, unit);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -553,28 +569,15 @@ main(int argc, char **argv)
 			d.limit_node_set = 1;
 			break;
 		case 'Y': d.limit_state = optarg; break;
-		case 'Z': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || n < 1 || n > 86400) {
-				fprintf(stderr, "tandemd: --limit-state-interval must be 1-86400 seconds\n");
+		case 'Z':
+			if (tandemd_num_opt("limit-state-interval", optarg, 1, 86400, " seconds",
+					    &d.limit_state_s) < 0)
 				return 2;
-			}
-			d.limit_state_s = (unsigned)n;
 			break;
-		}
-		case 'w': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || n < 1 || n > 256) {
-				fprintf(stderr, "tandemd: --workers must be 1-256\n");
+		case 'w':
+			if (tandemd_num_opt("workers", optarg, 1, 256, "", &d.workers) < 0)
 				return 2;
-			}
-			d.workers = (unsigned)n;
 			break;
-		}
 		case 'v': level = LOG_DEBUG; break;
 		case 'f': break; /* always foreground: systemd supervises us */
 		case 'C': return tandemd_check(optarg);
@@ -588,29 +591,17 @@ main(int argc, char **argv)
 		case 'A': d.peer_opts.listen = optarg; break;
 		case 'B': d.peer_opts.connect = optarg; break;
 		case 'D': d.peer_opts.dir = optarg; break;
-		case 'G': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || n < 1 || n > 3600) {
-				fprintf(stderr, "tandemd: --peer-gate must be 1-3600 seconds\n");
+		case 'G':
+			if (tandemd_num_opt("peer-gate", optarg, 1, 3600, " seconds", &d.peer_opts.gate_ms) < 0)
 				return 2;
-			}
-			d.peer_opts.gate_ms = (unsigned)n * 1000;
+			d.peer_opts.gate_ms *= 1000;
 			break;
-		}
 		case 'T': d.cert_dir = optarg; break;
-		case 'k': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || n < 0 || n > 7 * 86400) {
-				fprintf(stderr, "tandemd: --ticket-key-lifetime must be 0-604800 seconds\n");
+		case 'k':
+			if (tandemd_num_opt("ticket-key-lifetime", optarg, 0, 7 * 86400, " seconds",
+					    &d.ticket_key_lifetime) < 0)
 				return 2;
-			}
-			d.ticket_key_lifetime = (unsigned)n;
 			break;
-		}
 		default: tandemd_usage(stderr); return 2;
 		}
 	}

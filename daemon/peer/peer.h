@@ -46,6 +46,10 @@ json_t *peer_rec_lim(const char *rule, const unsigned char *data, size_t len);
 json_t *peer_rec_ban(const uint8_t addr[16], uint64_t until_ms);
 json_t *peer_rec_ticket_keys(const unsigned char *data, size_t len);
 
+/* The pair's shared clock (CLOCK_REALTIME) in ms: ban ends, the limiter's
+ * windows, the state file's time. */
+uint64_t peer_wall_ms(void);
+
 /* ---- peer_link.c: the link ---- */
 
 struct peer;

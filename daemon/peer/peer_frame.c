@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "peer.h"
 
@@ -279,4 +280,13 @@ peer_rec_ban(const uint8_t addr[16], uint64_t until_ms)
 	else
 		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
 	return json_pack("{s:s, s:s, s:I}", "k", "ban", "ip", ip, "until", (json_int_t)until_ms);
+}
+
+uint64_t
+peer_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

@@ -36,15 +36,6 @@
 #define PEER_SNAP_FORMAT "tandem-limiter-state"
 #define PEER_SNAP_VERSION 1
 
-static uint64_t
-peer_snap_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* SipHash of doc's canonical text without its "sum", as 16 hex digits. */
 static int
 peer_snap_sum(const json_t *doc, char out[17])
@@ -85,7 +76,7 @@ int
 peer_snap_save(struct peer_sync *s, const char *path)
 {
 	char tmp[PATH_MAX], sum[17], dir[PATH_MAX], *text = NULL, *slash;
-	uint64_t now = peer_snap_wall_ms();
+	uint64_t now = peer_wall_ms();
 	json_t *recs = peer_sync_state(s, now), *doc = NULL;
 	int fd = -1, rc = -ENOMEM;
 
@@ -204,7 +195,7 @@ peer_snap_load(struct peer_sync *s, const char *path, size_t *applied)
 		peer_rec_clear(&r);
 	}
 	log_notice("limiter state: %zu records loaded from %s (written %lld s ago)%s", *applied, path,
-		   (long long)(peer_snap_wall_ms() -
+		   (long long)(peer_wall_ms() -
 			       (uint64_t)json_integer_value(json_object_get(doc, "written_ms"))) / 1000,
 		   refused ? " (some skipped: rules removed or changed since)" : "");
 	json_decref(doc);

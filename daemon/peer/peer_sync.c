@@ -59,15 +59,6 @@ struct peer_sync {
 	unsigned long lim_refused, keys_taken, keys_kept;
 };
 
-static uint64_t
-peer_sync_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- limiter counters ---- */
 
 struct peer_lim_ctx {
@@ -248,7 +239,7 @@ static json_t *
 peer_sync_collect(void *data, int full)
 {
 	struct peer_sync *s = data;
-	uint64_t now = peer_sync_wall_ms();
+	uint64_t now = peer_wall_ms();
 	json_t *recs = json_array();
 
 	if (recs == NULL)
@@ -320,7 +311,7 @@ peer_sync_apply(void *data, const struct peer_rec *r, const char **err)
 			*err = "no rate rule of that name on this node";
 			return -ENOENT;
 		}
-		rc = lim_table_apply(t, r->data, r->len, peer_sync_wall_ms());
+		rc = lim_table_apply(t, r->data, r->len, peer_wall_ms());
 		if (rc < 0) {
 			s->lim_refused++;
 			*err = "limiter batch refused (corrupt, or the rule's period differs)";
@@ -364,7 +355,7 @@ peer_sync_new(struct lim_store *store, peer_ban_apply_fn ban_apply, struct l7_tl
 	s->store = store;
 	s->keys = keys;
 	s->ban_apply = ban_apply;
-	atomic_init(&s->batch_id, peer_sync_wall_ms() << 16);
+	atomic_init(&s->batch_id, peer_wall_ms() << 16);
 	s->ops.collect = peer_sync_collect;
 	s->ops.apply = peer_sync_apply;
 	s->ops.full_applied = peer_sync_full_applied;

@@ -27,19 +27,6 @@
 #include "peer.h"
 #include "peer_sync.h"
 
-#include <time.h>
-
-/* peer_sync applies at the wall clock (the pair's shared clock), so the
- * hits are counted at it too. */
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char rules[] = "{\"rules\": [{\"name\": \"api\", \"limit\": {\"requests\": 100, \"period_s\": 60}}]}";
@@ -129,7 +116,7 @@ exported(struct side *a, struct side *b, const uint8_t *p, size_t n)
 	size_t len = 0, flen, i, used, flip;
 	const char *err = NULL;
 	struct lim_result res;
-	uint64_t now = wall_ms();
+	uint64_t now = peer_wall_ms();	/* peer_sync applies at the wall clock too */
 	json_t *rec, *m, *got;
 	int full, rc;
 
@@ -153,7 +140,7 @@ exported(struct side *a, struct side *b, const uint8_t *p, size_t n)
 	apply_batch(b, got);
 	/* intact: B counts exactly what A counted (unless a 60 s window
 	 * ended in between: then the counts rolled) */
-	if (flip >= len * 8 && now / 60000 == wall_ms() / 60000)
+	if (flip >= len * 8 && now / 60000 == peer_wall_ms() / 60000)
 		for (i = 3; i < n; i++) {
 			uint64_t fp = lim_table_key(ta, &p[i], 1);
 

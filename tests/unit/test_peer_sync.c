@@ -29,15 +29,6 @@
 #include "peer.h"
 #include "peer_sync.h"
 
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 test_records(void **state)
 {
@@ -198,25 +189,25 @@ test_pair(void **state)
 
 	/* 90 of 100 on A: B sees them, and admits only the other 10. */
 	fp = lim_table_key(lim_store_table(a.store, "api"), "client-1", 8);
-	now = wall_ms();
+	now = peer_wall_ms();
 	for (i = 0; i < 90; i++) {
 		lim_table_hit(lim_store_table(a.store, "api"), fp, 100, 0, now, &r);
 		assert_true(r.allow);
 	}
-	WAIT_FOR(lim_table_count(lim_store_table(b.store, "api"), fp, wall_ms()) == 90);
+	WAIT_FOR(lim_table_count(lim_store_table(b.store, "api"), fp, peer_wall_ms()) == 90);
 	for (i = 0; i < 10; i++) {
-		lim_table_hit(lim_store_table(b.store, "api"), fp, 100, 0, wall_ms(), &r);
+		lim_table_hit(lim_store_table(b.store, "api"), fp, 100, 0, peer_wall_ms(), &r);
 		assert_true(r.allow);
 	}
-	lim_table_hit(lim_store_table(b.store, "api"), fp, 100, 0, wall_ms(), &r);
+	lim_table_hit(lim_store_table(b.store, "api"), fp, 100, 0, peer_wall_ms(), &r);
 	assert_false(r.allow);
 	/* ... and B's 10 reach A (both ways). */
-	WAIT_FOR(lim_table_count(lim_store_table(a.store, "api"), fp, wall_ms()) == 100);
+	WAIT_FOR(lim_table_count(lim_store_table(a.store, "api"), fp, peer_wall_ms()) == 100);
 
 	/* A ban on A reaches B with its expiry. */
-	now = wall_ms();
+	now = peer_wall_ms();
 	lim_ban_add(lim_store_bans(a.store), AF_INET, banned, now + 600000);
-	WAIT_FOR(lim_ban_check(lim_store_bans(b.store), AF_INET, banned, wall_ms()) == now + 600000);
+	WAIT_FOR(lim_ban_check(lim_store_bans(b.store), AF_INET, banned, peer_wall_ms()) == now + 600000);
 
 	/* A rotates its ticket key later: B takes A's ring. */
 	assert_int_equal(l7_tls_keys_rotate(a.keys, 5000), 0);
@@ -230,8 +221,8 @@ test_pair(void **state)
 	l7_tls_keys_get(a.keys, before, L7_TLS_KEYS_MAX);
 	node_start(&b, 1, 9000);
 	WAIT_FOR(peer_synced(b.peer));
-	WAIT_FOR(lim_table_count(lim_store_table(b.store, "api"), fp, wall_ms()) == 100);
-	assert_int_equal(lim_ban_check(lim_store_bans(b.store), AF_INET, banned, wall_ms()), now + 600000);
+	WAIT_FOR(lim_table_count(lim_store_table(b.store, "api"), fp, peer_wall_ms()) == 100);
+	assert_int_equal(lim_ban_check(lim_store_bans(b.store), AF_INET, banned, peer_wall_ms()), now + 600000);
 	WAIT_FOR(same_current_key(&a, &b));
 	usleep(200000);	/* a few more sync rounds: nothing flips back */
 	assert_true(same_current_key(&a, &b));
@@ -267,7 +258,7 @@ test_snap(void **state)
 	struct errs e;
 	struct stat st;
 	size_t n, i;
-	uint64_t fp, now = wall_ms();
+	uint64_t fp, now = peer_wall_ms();
 	FILE *f;
 	char *text;
 	long len;
