@@ -339,7 +339,8 @@ peer_queue(struct peer *p, json_t *records, int full)
 static json_t *
 peer_health_record(struct peer *p)
 {
-	return json_pack("{s:s, s:O}", "k", "health", "members", p->health ? p->health : json_array());
+	return json_pack("{s:s, s:o}", "k", "health", "members",
+			 p->health ? json_incref(p->health) : json_array());
 }
 
 /* Copies the frames of batches with seq > after; mu held. */
