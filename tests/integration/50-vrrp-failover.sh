@@ -32,11 +32,6 @@
 # crashes), and one extra check kills the supervisor itself.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip "********** needs root (network namespaces) **********"
-command -v keepalived >/dev/null || skip "********** keepalived is not installed (apt-get install keepalived) **********"
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3) || skip "python3 is not installed"
-
 REPS=${REPS:-5}
 SPLIT=${SPLIT:-1}
 [ "$SPLIT" = 1 ] && ! id nobody >/dev/null 2>&1 && SPLIT=0
@@ -45,60 +40,13 @@ ADV_MS=${ADV_MS:-10}
 MEDIAN_MAX_MS=${MEDIAN_MAX_MS:-200}
 MAX_MAX_MS=${MAX_MAX_MS:-500}
 PFX="tv$$-"
-VIP=192.0.2.10
-declare -A IP=([a]=192.0.2.11 [b]=192.0.2.12 [cli]=192.0.2.100 [be]=192.0.2.50)
-declare -A PRIO=([a]=150 [b]=100)
-declare -A BPORT=([a]=9001 [b]=9002)
-declare -A TD_PID
-CREATED_NS=()
-BG=()
-
-nsx() { local n=$1; shift; ip netns exec "$PFX$n" "$@"; }
-
-# Every process we started, by pid; then anything still running whose command
-# line names our unique temp dir (keepalived children), by pid; then the
-# namespaces we made. Never by name.
-vrrp_cleanup() {
-	local p d c left=()
-	for p in "${TD_PID[@]}" "${BG[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${TD_PID[@]}" "${BG[@]}"; do
-		for _ in $(seq 60); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-	done
-	for d in /proc/[0-9]*; do
-		c=$( { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null ) || continue
-		case "$c" in *"$T/"*) [ "${d#/proc/}" != "$$" ] && left+=("${d#/proc/}") ;; esac
-	done
-	[ ${#left[@]} -gt 0 ] && { echo "# cleanup: stray pids ${left[*]}"; kill -KILL "${left[@]}" 2>/dev/null; }
-	for n in "${CREATED_NS[@]}"; do ip netns del "$n" 2>/dev/null; done
-	cleanup
-}
-trap vrrp_cleanup EXIT
+. "$(dirname "$0")/lib-ha.sh"	# namespaces, backends, cleanup (ha_setup, ha_cleanup)
+PRIO[a]=150; PRIO[b]=100
 
 # ------------------------------------------------------------------ network
-for n in br a b cli be; do
-	ip netns add "$PFX$n" || { echo "cannot create netns $PFX$n"; exit 1; }
-	CREATED_NS+=("$PFX$n")
-	ip -n "$PFX$n" link set lo up
-	nsx "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "${PFX}br" link add br0 type bridge stp_state 0 forward_delay 0
-ip -n "${PFX}br" link set br0 up
-for n in a b cli be; do
-	ip -n "${PFX}br" link add "p-$n" type veth peer name eth0 netns "$PFX$n"
-	ip -n "${PFX}br" link set "p-$n" master br0 up
-	ip -n "$PFX$n" addr add "${IP[$n]}/24" dev eth0
-	ip -n "$PFX$n" link set eth0 up
-done
-# (no ping on a minimal install: the first probe proves the path)
+ha_setup
 
 # ------------------------------------------------------------------ helpers
-for n in a b; do
-	ip netns exec "${PFX}be" "$B/tests/tools/demo-backend" "${IP[be]}:${BPORT[$n]}" "node-$n" \
-		>"$T/backend-$n.log" 2>&1 &
-	BG+=($!)
-done
-
 cat >"$T/prober.py" <<'EOF'
 # prober.py EXPECT VIP PORT TIMEOUT: every 2 ms open a fresh connection to
 # VIP:PORT and send GET /; print "OK <epoch>" at the first answer whose body

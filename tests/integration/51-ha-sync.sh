@@ -9,6 +9,8 @@
 # certificate is refused and applies nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ha.sh"
+ha_setup
+ha_pair_certs
 
 PRIO[a]=100; PRIO[b]=150; GATE[a]=2
 write_node_config a

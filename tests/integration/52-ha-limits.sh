@@ -12,6 +12,8 @@
 #     back from the state file (--limit-state), written at the clean stop.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ha.sh"
+ha_setup
+ha_pair_certs
 # (A day's window: the sliding estimate does not decay measurably while the
 # test runs, so the counts it asserts do not depend on the clock.)
 

@@ -9,7 +9,8 @@
 #   ${PFX}be   backend eth0 192.0.2.50   demo-backend :9001 "node-a", :9002 "node-b"
 #   ${PFX}cli  client  eth0 192.0.2.100
 #
-# The nodes run tandemd as root without the privilege split (50 covers it).
+# 51-54 run tandemd as root without the privilege split; 50 (which covers
+# the split) uses ha_setup and ha_cleanup only, with its own node helpers.
 
 [ "$(id -u)" = 0 ] || skip "********** needs root (network namespaces) **********"
 command -v keepalived >/dev/null || skip "********** keepalived is not installed (apt-get install keepalived) **********"
@@ -17,7 +18,7 @@ command -v openssl >/dev/null || skip "openssl (the command) is not installed"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3) || skip "python3 is not installed"
 
-PFX="th$$-"
+PFX="${PFX:-th$$-}"
 VIP=192.0.2.10
 ADV_MS=${ADV_MS:-50}
 declare -A IP=([a]=192.0.2.11 [b]=192.0.2.12 [cli]=192.0.2.100 [be]=192.0.2.50)
@@ -47,30 +48,37 @@ ha_cleanup() {
 }
 trap ha_cleanup EXIT
 
-for n in br a b cli be; do
-	ip netns add "$PFX$n" || { echo "cannot create netns $PFX$n"; exit 1; }
-	CREATED_NS+=("$PFX$n")
-	ip -n "$PFX$n" link set lo up
-	nsx "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "${PFX}br" link add br0 type bridge stp_state 0 forward_delay 0
-ip -n "${PFX}br" link set br0 up
-for n in a b cli be; do
-	ip -n "${PFX}br" link add "p-$n" type veth peer name eth0 netns "$PFX$n"
-	ip -n "${PFX}br" link set "p-$n" master br0 up
-	ip -n "$PFX$n" addr add "${IP[$n]}/24" dev eth0
-	ip -n "$PFX$n" link set eth0 up
-done
-for n in a b; do
-	nsx be "$B/tests/tools/demo-backend" "${IP[be]}:${BPORT[$n]}" "node-$n" >"$T/backend-$n.log" 2>&1 &
-	BG+=($!)
-done
+# ha_setup: the namespaces, the bridge and the two demo backends.
+ha_setup() {
+	for n in br a b cli be; do
+		ip netns add "$PFX$n" || { echo "cannot create netns $PFX$n"; exit 1; }
+		CREATED_NS+=("$PFX$n")
+		ip -n "$PFX$n" link set lo up
+		nsx "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	done
+	ip -n "${PFX}br" link add br0 type bridge stp_state 0 forward_delay 0
+	ip -n "${PFX}br" link set br0 up
+	for n in a b cli be; do
+		ip -n "${PFX}br" link add "p-$n" type veth peer name eth0 netns "$PFX$n"
+		ip -n "${PFX}br" link set "p-$n" master br0 up
+		ip -n "$PFX$n" addr add "${IP[$n]}/24" dev eth0
+		ip -n "$PFX$n" link set eth0 up
+	done
+	for n in a b; do
+		nsx be "$B/tests/tools/demo-backend" "${IP[be]}:${BPORT[$n]}" "node-$n" >"$T/backend-$n.log" 2>&1 &
+		BG+=($!)
+	done
+}
 
-"$CTL" pair-init "$T/pair" lb-a lb-b >/dev/null || { echo "pair-init failed"; exit 1; }
-mkdir -p "$T/certs"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=www.example.test -keyout "$T/certs/www.key" -out "$T/certs/www.crt" 2>/dev/null ||
-	{ echo "cannot make a test certificate"; exit 1; }
+# ha_pair_certs: the pair's certificates ($T/pair) and a TLS listener's
+# certificate ($T/certs/www.{crt,key}).
+ha_pair_certs() {
+	"$CTL" pair-init "$T/pair" lb-a lb-b >/dev/null || { echo "pair-init failed"; exit 1; }
+	mkdir -p "$T/certs"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=www.example.test -keyout "$T/certs/www.key" -out "$T/certs/www.crt" 2>/dev/null ||
+		{ echo "cannot make a test certificate"; exit 1; }
+}
 
 # write_node_config NODE: an HTTP listener on VIP:80 and a TLS one on
 # VIP:443 to the node's own backend, and the VIP group (priority PRIO[n]).
