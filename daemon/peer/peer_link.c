@@ -1074,6 +1074,10 @@ peer_metrics(struct peer *p, struct buf *b)
 		{ "refused", "refused_handshakes" }, { "batches_sent", "batches_sent" },
 		{ "batches_received", "batches_received" },
 	};
+	static const char *const gauges[][2] = {
+		{ "unacked", "unacked_batches" }, { "rtt_ms", "rtt_ms" },
+		{ "last_rx_ms_ago", "last_rx_age_ms" },
+	};
 	json_t *st = peer_status_json(p), *c, *sy;
 	int rc = 0;
 	size_t i;
@@ -1089,12 +1093,9 @@ peer_metrics(struct peer *p, struct buf *b)
 			  strcmp(json_string_value(json_object_get(st, "state")) ?: "", "up") == 0);
 	rc |= buf_appendf(b, "# TYPE tandem_peer_synced gauge\ntandem_peer_synced %d\n",
 			  json_is_true(json_object_get(st, "synced")));
-	rc |= buf_appendf(b, "# TYPE tandem_peer_unacked_batches gauge\ntandem_peer_unacked_batches %lld\n",
-			  (long long)json_integer_value(json_object_get(st, "unacked")));
-	rc |= buf_appendf(b, "# TYPE tandem_peer_rtt_ms gauge\ntandem_peer_rtt_ms %lld\n",
-			  (long long)json_integer_value(json_object_get(st, "rtt_ms")));
-	rc |= buf_appendf(b, "# TYPE tandem_peer_last_rx_age_ms gauge\ntandem_peer_last_rx_age_ms %lld\n",
-			  (long long)json_integer_value(json_object_get(st, "last_rx_ms_ago")));
+	for (i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+		rc |= buf_appendf(b, "# TYPE tandem_peer_%s gauge\ntandem_peer_%s %lld\n", gauges[i][1],
+				  gauges[i][1], (long long)json_integer_value(json_object_get(st, gauges[i][0])));
 	/* sync lag: queued batch to the peer's ack, over the last 1,024 */
 	if (json_is_integer(json_object_get(sy, "lag_p99_ms")))
 		rc |= buf_appendf(b, "# TYPE tandem_peer_sync_lag_p99_ms gauge\n"

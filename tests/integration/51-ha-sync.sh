@@ -25,7 +25,7 @@ ok "... in keepalived.conf" -- grep -q 'priority 100$' "${RUN[a]}/keepalived.con
 eq "A holds no state of the peer" false "$(status a | jq .peer.synced)"
 
 # ---- B joins with the higher priority: MASTER only after A's full state
-start_node b || finish
+start_node b --metrics 127.0.0.1:9145 || finish
 ok "B becomes MASTER (preempt)" -- wait_role b MASTER 15
 ok "A is BACKUP" -- wait_role a BACKUP 10
 ok "B loaded A's full state" -- wait_status b '.peer.synced and .peer.counters.fulls_received >= 1' 5
@@ -34,6 +34,13 @@ lg=$(line 'priorities gated'); lu=$(line 'peer: link up'); lo=$(line 'priorities
 echo "# B's log: gated at line $lg, link up $lu, ungated $lo, MASTER $lm"
 ok "B: gated, then the link, then ungated, then MASTER" -- test "${lg:-0}" -gt 0 -a "${lg:-0}" -lt "${lu:-0}" -a "${lu:-0}" -lt "${lo:-0}" -a "${lo:-0}" -lt "${lm:-0}"
 ok "sync lag is in status" -- wait_status b '.peer.sync.lag_p99_ms | type == "number"' 5
+ok "tandemctl status says B loaded its peer's state" -- bash -c "'$CTL' -s '${SOCK[b]}' status | grep -q \"sync: peer's state loaded; lag p99 [0-9]* ms\""
+nsx b "$PY" -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9145/metrics", timeout=5).read().decode())' >"$T/metrics-b.txt" 2>&1
+ok "Prometheus: the link is up" -- grep -qx 'tandem_peer_up{peer="lb-a"} 1' "$T/metrics-b.txt"
+ok "Prometheus: the peer's state is loaded and the gate open" -- \
+	bash -c "grep -qx 'tandem_peer_synced 1' '$T/metrics-b.txt' && grep -qx 'tandem_vrrp_gated 0' '$T/metrics-b.txt'"
+ok "Prometheus: sync lag and records" -- \
+	bash -c "grep -q '^tandem_peer_sync_lag_p99_ms [0-9]' '$T/metrics-b.txt' && grep -q '^tandem_peer_records_applied_total [1-9]' '$T/metrics-b.txt'"
 
 # ---- a TLS session issued by B resumes on A after B dies
 tls_get -sess_out "$T/sess" >"$T/tls1.out"
