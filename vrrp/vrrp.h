@@ -73,8 +73,16 @@ int vrrp_priv_split(const char *user, const char *run_dir, const char *priv_dir,
 		    const char *keepalived, const char *socket_path, int *fd_out,
 		    char *fifo_out, size_t fifo_len);
 
+/* Records the command line (kept, not copied) and the binary to exec on an
+ * UPGRADE request: the supervisor re-executes itself in place, so its pid
+ * (systemd's main pid) and keepalived survive; the new binary forks a new
+ * data plane that takes the listeners over from the old one. Call before
+ * vrrp_priv_split. */
+void vrrp_priv_exec_args(char **argv);
+
 /* One request to the supervisor ("CHECK", "START", "HUP", "TERM", "KILL",
- * "WAIT"): its number (status, pid or -errno), its text into text, and the
+ * "WAIT"; "UPGRADE": exec the new binary, answered with the new data plane's
+ * pid; "TOOK": the new data plane took over): its number (status, pid or -errno), its text into text, and the
  * fd it passed (START: a pidfd) into *fd_out. Blocks. -errno when the
  * supervisor cannot be reached. */
 long vrrp_priv_call(int fd, const char *req, char *text, size_t textlen, int *fd_out);
@@ -106,6 +114,11 @@ void vrrp_free(struct vrrp **vp);
  * runs vrrp_prepare and vrrp_commit on the current config to apply it. */
 int vrrp_set_gated(struct vrrp *v, int gated);
 int vrrp_gated(const struct vrrp *v);
+
+/* Binary upgrade, old side: forgets keepalived without stopping it (the new
+ * tandemd's supervisor has it) and stops reading the FIFO; roles stay for
+ * status. vrrp_free afterwards stops nothing. */
+void vrrp_detach(struct vrrp *v);
 
 /* Registers cb to run on every role change of any group. 0 or -ENOMEM. */
 int vrrp_role_hook_add(struct vrrp *v, vrrp_role_cb cb, void *data);

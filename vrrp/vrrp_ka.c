@@ -758,6 +758,24 @@ vrrp_free(struct vrrp **vp)
 	*vp = NULL;
 }
 
+void
+vrrp_detach(struct vrrp *v)
+{
+	loop_timer_cancel(v->loop, &v->restart_timer);
+	if (v->pidfd >= 0) {
+		loop_io_del(v->loop, &v->pid_io);
+		close(v->pidfd);
+		v->pidfd = -1;
+	}
+	if (v->pid > 0)
+		log_notice("vrrp: keepalived (pid %d) handed over to the new tandemd", (int)v->pid);
+	v->pid = 0;
+	vrrp_fifo_close(v);
+	vrrp_pending_clear(v);
+	free(v->live_text);
+	v->live_text = NULL;	/* nothing starts it again from here */
+}
+
 int
 vrrp_role_hook_add(struct vrrp *v, vrrp_role_cb cb, void *data)
 {

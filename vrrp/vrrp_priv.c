@@ -71,7 +71,27 @@ struct vrrp_priv {
 	int ka_status;		/* its wait status once reaped, -1 before */
 	int fd;
 	int sigfd;
+	/* binary upgrade (doc/tandemd.md): the old data plane while the new
+	 * one starts and takes over, then while it drains */
+	pid_t old_plane;
+	int old_fd;
+	int took;		/* the new plane said TOOK: the old one only drains */
+	int adopt;		/* keepalived runs from before the exec: START adopts it */
 };
+
+/* The command line and binary to exec for an upgrade (vrrp_priv_exec_args). */
+static char **vrrp_priv_argv;
+static char vrrp_priv_exe[PATH_MAX];
+#define VRRP_PRIV_UPGRADE_ENV "TANDEMD_UPGRADE_PRIV"
+
+void
+vrrp_priv_exec_args(char **argv)
+{
+	ssize_t n = readlink("/proc/self/exe", vrrp_priv_exe, sizeof(vrrp_priv_exe) - 1);
+
+	vrrp_priv_exe[n > 0 ? n : 0] = '\0';
+	vrrp_priv_argv = argv;
+}
 
 static int
 vrrp_priv_path(char *out, const char *dir, const char *file)
@@ -307,7 +327,7 @@ vrrp_priv_stop_ka(struct vrrp_priv *p)
 
 /* Sends "R <n>\n<text>", with fd attached when fd >= 0. */
 static void
-vrrp_priv_reply(struct vrrp_priv *p, long n, const char *text, int fd)
+vrrp_priv_reply_to(int to, long n, const char *text, int fd)
 {
 	char buf[8192], cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = buf };
@@ -327,22 +347,116 @@ vrrp_priv_reply(struct vrrp_priv *p, long n, const char *text, int fd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
-	if (sendmsg(p->fd, &m, MSG_NOSIGNAL) < 0)
+	if (sendmsg(to, &m, MSG_NOSIGNAL) < 0)
 		log_warn("vrrp supervisor: cannot answer the data plane: %s", strerror(errno));
 }
 
-/* One request; 0, or -1 when the socket closed. */
+#define vrrp_priv_reply(p, n, text, pass) vrrp_priv_reply_to((p)->fd, n, text, pass)
+
+/* 1 when files a and b hold the same bytes (both readable). */
 static int
-vrrp_priv_request(struct vrrp_priv *p)
+vrrp_priv_same(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "re"), *fb = fopen(b, "re");
+	int ca, cb, same = fa != NULL && fb != NULL;
+
+	while (same) {
+		ca = getc(fa);
+		cb = getc(fb);
+		if (ca != cb)
+			same = 0;
+		else if (ca == EOF)
+			break;
+	}
+	if (fa != NULL)
+		fclose(fa);
+	if (fb != NULL)
+		fclose(fb);
+	return same;
+}
+
+/* UPGRADE: exec the binary we were started from (the package replaced it)
+ * in place: same pid for systemd, keepalived stays our child, the data
+ * plane's socket survives the exec. Returns only on failure (-errno). */
+static long
+vrrp_priv_upgrade(struct vrrp_priv *p, char *msg, size_t msglen)
+{
+	char env[64];
+	int flags;
+
+	if (vrrp_priv_argv == NULL || vrrp_priv_exe[0] == '\0' || p->old_plane > 0) {
+		snprintf(msg, msglen, "%s", p->old_plane > 0 ? "an upgrade is in progress" :
+			 "the supervisor does not know its binary");
+		return -EBUSY;
+	}
+	if (access(vrrp_priv_exe, X_OK) < 0) {
+		snprintf(msg, msglen, "%.200s: %s", vrrp_priv_exe, strerror(errno));
+		return -errno;
+	}
+	snprintf(env, sizeof(env), "%d:%d:%d", p->fd, (int)p->plane, (int)p->ka);
+	flags = fcntl(p->fd, F_GETFD);
+	if (flags < 0 || fcntl(p->fd, F_SETFD, flags & ~FD_CLOEXEC) < 0 ||
+	    setenv(VRRP_PRIV_UPGRADE_ENV, env, 1) < 0)
+		return -errno;
+	log_notice("vrrp supervisor: binary upgrade: exec %s (keepalived pid %d stays)",
+		   vrrp_priv_exe, (int)p->ka);
+	execv(vrrp_priv_exe, vrrp_priv_argv);
+	snprintf(msg, msglen, "exec %.200s: %s", vrrp_priv_exe, strerror(errno));
+	unsetenv(VRRP_PRIV_UPGRADE_ENV);
+	fcntl(p->fd, F_SETFD, flags);
+	return -errno;
+}
+
+/* One request on fd (the data plane's, or the old one's during an
+ * upgrade); 0, or -1 when the socket closed. */
+static int
+vrrp_priv_request(struct vrrp_priv *p, int fd)
 {
 	char req[64], msg[4096] = "";
-	ssize_t n = recv(p->fd, req, sizeof(req) - 1, 0);
+	ssize_t n = recv(fd, req, sizeof(req) - 1, 0);
 	long rc;
 
 	if (n <= 0)
 		return n < 0 && (errno == EINTR || errno == EAGAIN) ? 0 : -1;
 	req[n] = '\0';
-	if (strcmp(req, "CHECK") == 0) {
+	if (fd != p->fd) {
+		/* the old data plane: anything but keepalived's life */
+		if (strcmp(req, "CHECK") == 0) {
+			rc = vrrp_priv_check(p, msg, sizeof(msg));
+			vrrp_priv_reply_to(fd, rc, msg, -1);
+		} else {
+			vrrp_priv_reply_to(fd, -EPERM, "keepalived belongs to the new data plane", -1);
+		}
+		return 0;
+	}
+	if (strcmp(req, "UPGRADE") == 0) {
+		rc = vrrp_priv_upgrade(p, msg, sizeof(msg));
+		vrrp_priv_reply(p, rc, msg, -1);
+	} else if (strcmp(req, "TOOK") == 0) {
+		p->took = 1;
+		vrrp_priv_reply(p, 0, NULL, -1);
+	} else if (strcmp(req, "START") == 0 && p->adopt && p->ka > 0) {
+		/* the new data plane finds keepalived running from before the
+		 * exec: take its (checked) file, reload only if it changed */
+		int pidfd = -1;
+
+		p->adopt = 0;
+		rc = vrrp_priv_install(p, p->run_conf, p->check_conf, msg, sizeof(msg));
+		if (rc == 0 && !vrrp_priv_same(p->check_conf, p->conf)) {
+			rename(p->check_conf, p->conf);
+			kill(p->ka, SIGHUP);
+			log_notice("vrrp supervisor: keepalived adopted, its config changed: reloaded");
+		} else if (rc == 0) {
+			log_notice("vrrp supervisor: keepalived (pid %d) adopted unchanged", (int)p->ka);
+		}
+		if (rc == 0) {
+			rc = p->ka;
+			pidfd = (int)syscall(SYS_pidfd_open, p->ka, 0);
+		}
+		vrrp_priv_reply(p, rc, msg, pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
+	} else if (strcmp(req, "CHECK") == 0) {
 		rc = vrrp_priv_check(p, msg, sizeof(msg));
 		vrrp_priv_reply(p, rc, msg, -1);
 	} else if (strcmp(req, "START") == 0) {
@@ -375,6 +489,59 @@ vrrp_priv_request(struct vrrp_priv *p)
 	return 0;
 }
 
+/* The old data plane is gone (it drained, or died): forget it. */
+static void
+vrrp_priv_old_gone(struct vrrp_priv *p)
+{
+	if (p->old_fd >= 0)
+		close(p->old_fd);
+	p->old_fd = -1;
+}
+
+/* The new data plane died before it took over: the old one, still
+ * serving, is the data plane again. 1 when that happened. */
+static int
+vrrp_priv_revert(struct vrrp_priv *p)
+{
+	if (p->took || p->old_plane <= 0 || p->old_fd < 0)
+		return 0;
+	log_err("vrrp supervisor: the new data plane (pid %d) exited before taking over; "
+		"the old one (pid %d) keeps serving", (int)p->plane, (int)p->old_plane);
+	close(p->fd);
+	p->fd = p->old_fd;
+	p->plane = p->old_plane;
+	p->old_fd = -1;
+	p->old_plane = 0;
+	p->adopt = 0;
+	return 1;
+}
+
+/* SIGCHLD: reaps keepalived, the data plane, the old data plane and a new
+ * one that died before taking over (*done: the data plane is gone). */
+static void
+vrrp_priv_reap(struct vrrp_priv *p, int *status, int *done)
+{
+	pid_t w;
+	int st;
+
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (w == p->ka) {
+			p->ka_status = st;
+			p->ka = 0;
+		} else if (w == p->old_plane) {
+			log_notice("vrrp supervisor: the old data plane (pid %d) exited", (int)w);
+			p->old_plane = 0;
+			vrrp_priv_old_gone(p);
+		} else if (w == p->plane) {
+			*status = st;
+			if (!vrrp_priv_revert(p)) {
+				p->plane = 0;
+				*done = 1;
+			}
+		}
+	}
+}
+
 /* The supervisor's life: never returns. */
 static void __attribute__((noreturn))
 vrrp_priv_serve(struct vrrp_priv *p)
@@ -384,24 +551,27 @@ vrrp_priv_serve(struct vrrp_priv *p)
 	log_notice("vrrp supervisor: data plane pid %d; keepalived runs from here as root",
 		   (int)p->plane);
 	while (!done) {
-		struct pollfd pfd[2] = { { .fd = p->fd, .events = POLLIN },
-					 { .fd = p->sigfd, .events = POLLIN } };
+		struct pollfd pfd[3] = { { .fd = p->fd, .events = POLLIN },
+					 { .fd = p->sigfd, .events = POLLIN },
+					 { .fd = p->old_fd, .events = POLLIN } };
 		struct signalfd_siginfo si;
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR) && vrrp_priv_request(p) < 0)
+		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+			continue;
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR) && p->old_fd >= 0 &&
+		    vrrp_priv_request(p, p->old_fd) < 0)
+			vrrp_priv_old_gone(p);
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR) && vrrp_priv_request(p, p->fd) < 0 &&
+		    !vrrp_priv_revert(p))
 			break;	/* the data plane is gone (or closed on us) */
 		while (read(p->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo != SIGCHLD) {
 				kill(p->plane, (int)si.ssi_signo);
+				if (p->old_plane > 0)
+					kill(p->old_plane, (int)si.ssi_signo);
 				continue;
 			}
-			vrrp_priv_reap_ka(p, 0);
-			if (waitpid(p->plane, &status, WNOHANG) == p->plane) {
-				p->plane = 0;
-				done = 1;
-			}
+			vrrp_priv_reap(p, &status, &done);
 		}
 	}
 	/* The data plane died or is dying: keepalived goes first, so the peer
@@ -443,7 +613,9 @@ vrrp_priv_split(const char *user, const char *run_dir, const char *priv_dir,
 		const char *keepalived, const char *socket_path, int *fd_out, char *fifo_out,
 		size_t fifo_len)
 {
-	struct vrrp_priv p = { .keepalived = keepalived, .ka_status = -1, .fd = -1, .sigfd = -1 };
+	struct vrrp_priv p = { .keepalived = keepalived, .ka_status = -1, .fd = -1, .sigfd = -1,
+			       .old_fd = -1 };
+	const char *up = getenv(VRRP_PRIV_UPGRADE_ENV);
 	struct passwd *pw = getpwnam(user);
 	char sockdir[PATH_MAX], *slash;
 	struct stat st;
@@ -491,9 +663,29 @@ vrrp_priv_split(const char *user, const char *run_dir, const char *priv_dir,
 		log_err("vrrp supervisor: %s must be a directory owned by root", p.priv_dir);
 		return -EPERM;
 	}
-	unlink(p.fifo);
-	if (mkfifo(p.fifo, 0600) < 0 || chown(p.fifo, pw->pw_uid, pw->pw_gid) < 0)
-		goto sys;
+	/* Started by our own exec (UPGRADE): the old data plane's socket, its
+	 * pid and keepalived's come in the environment; keepalived keeps
+	 * writing to the FIFO it has open, so that one stays. */
+	if (up != NULL) {
+		int ofd, oplane, oka;
+
+		if (sscanf(up, "%d:%d:%d", &ofd, &oplane, &oka) != 3 || ofd < 0 || oplane <= 0) {
+			log_err("vrrp supervisor: bad %s=%s", VRRP_PRIV_UPGRADE_ENV, up);
+			return -EINVAL;
+		}
+		unsetenv(VRRP_PRIV_UPGRADE_ENV);
+		fcntl(ofd, F_SETFD, FD_CLOEXEC);
+		p.old_fd = ofd;
+		p.old_plane = oplane;
+		p.ka = oka > 0 ? oka : 0;
+		p.adopt = p.ka > 0;
+		log_notice("vrrp supervisor: upgraded in place; old data plane pid %d, keepalived "
+			   "pid %d", oplane, oka);
+	} else {
+		unlink(p.fifo);
+		if (mkfifo(p.fifo, 0600) < 0 || chown(p.fifo, pw->pw_uid, pw->pw_gid) < 0)
+			goto sys;
+	}
 	/* The control socket's directory belongs to the data plane, which
 	 * creates the socket; hand it over when it is still root's. */
 	snprintf(sockdir, sizeof(sockdir), "%s", socket_path);
@@ -501,7 +693,7 @@ vrrp_priv_split(const char *user, const char *run_dir, const char *priv_dir,
 	if (slash != NULL && slash != sockdir) {
 		*slash = '\0';
 		if (stat(sockdir, &st) == 0 && st.st_uid == 0 && strcmp(sockdir, "/") != 0 &&
-		    (chown(sockdir, pw->pw_uid, pw->pw_gid) < 0 || chmod(sockdir, 0750) < 0))
+		    (chmod(sockdir, 0750) < 0 || chown(sockdir, pw->pw_uid, pw->pw_gid) < 0))
 			log_warn("vrrp supervisor: cannot hand %s to %s: %s", sockdir, user,
 				 strerror(errno));
 	}
@@ -525,6 +717,10 @@ vrrp_priv_split(const char *user, const char *run_dir, const char *priv_dir,
 		sigset_t none;
 
 		close(sv[0]);
+		if (p.old_fd >= 0) {
+			close(p.old_fd);
+			setenv("TANDEMD_UPGRADE", "1", 1);	/* take over from the old plane */
+		}
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		rc = vrrp_priv_drop(pw->pw_uid, pw->pw_gid);
@@ -545,6 +741,8 @@ vrrp_priv_split(const char *user, const char *run_dir, const char *priv_dir,
 	close(sv[1]);
 	p.fd = sv[0];
 	p.plane = pid;
+	if (p.old_fd >= 0)	/* the old plane's UPGRADE call: the new plane's pid */
+		vrrp_priv_reply_to(p.old_fd, pid, NULL, -1);
 	p.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (p.sigfd < 0) {
 		kill(pid, SIGKILL);

@@ -39,10 +39,51 @@ struct ctl_server {
 	struct loop_io io;
 	int fd;
 	char *path;
+	ino_t ino;		/* the socket file we bound, unlinked only if still ours */
 	ctl_handler_fn handler;
 	void *data;
 	struct ctl_client *clients;
 };
+
+/* Descriptors the handler attached to its answer (ctl_answer_fds). */
+static const int *ctl_fds;
+static size_t ctl_nfds;
+
+void
+ctl_answer_fds(const int *fds, size_t n)
+{
+	ctl_fds = fds;
+	ctl_nfds = n;
+}
+
+/* Sends line with the attached descriptors (SCM_RIGHTS) at once: only with
+ * nothing else pending, so the descriptors arrive with this line's bytes. */
+static int
+ctl_client_send_fds(struct ctl_client *c, const char *line)
+{
+	size_t len = strlen(line), cl = CMSG_SPACE(ctl_nfds * sizeof(int));
+	struct iovec iov = { .iov_base = (void *)line, .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	char *cbuf;
+	ssize_t n;
+
+	if (c->outlen > c->outoff)
+		return -EBUSY;
+	cbuf = calloc(1, cl);
+	if (cbuf == NULL)
+		return -ENOMEM;
+	m.msg_control = cbuf;
+	m.msg_controllen = cl;
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(ctl_nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), ctl_fds, ctl_nfds * sizeof(int));
+	n = sendmsg(c->io.fd, &m, MSG_NOSIGNAL);
+	free(cbuf);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
 
 static void
 ctl_client_free(void *p)
@@ -116,12 +157,26 @@ ctl_client_handle_lines(struct ctl_client *c)
 			resp = c->srv->handler(req, c->srv->data);
 		}
 		json_decref(req);
+		if (resp == NULL)
+			ctl_nfds = 0;	/* nothing to attach them to */
+		if (resp != NULL && ctl_nfds > 0) {
+			char *line = jh_dump_line(resp);
+			int rc = line ? ctl_client_send_fds(c, line) : -ENOMEM;
+
+			free(line);
+			ctl_nfds = 0;
+			json_decref(resp);
+			resp = NULL;
+			if (rc == 0)
+				goto next;
+		}
 		if (resp == NULL || ctl_client_queue(c, resp) < 0) {
 			json_decref(resp);
 			ctl_client_close(c);
 			return;
 		}
 		json_decref(resp);
+next:
 		memmove(c->in, nl + 1, c->inlen - linelen - 1);
 		c->inlen -= linelen + 1;
 	}
@@ -210,6 +265,7 @@ ctl_server_start(struct loop *l, const char *path, const char *group,
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct ctl_server *s;
+	struct stat st;
 	int rc;
 
 	*out = NULL;
@@ -256,6 +312,8 @@ ctl_server_start(struct loop *l, const char *path, const char *group,
 			goto fail;
 		}
 	}
+	if (stat(path, &st) == 0)
+		s->ino = st.st_ino;
 	if (listen(s->fd, 16) < 0 ||
 	    loop_io_add(l, &s->io, s->fd, EPOLLIN, ctl_server_accept, s) < 0) {
 		rc = -errno;
@@ -275,6 +333,7 @@ void
 ctl_server_stop(struct ctl_server **sp)
 {
 	struct ctl_server *s = *sp;
+	struct stat st;
 
 	if (s == NULL)
 		return;
@@ -289,7 +348,9 @@ ctl_server_stop(struct ctl_server **sp)
 	}
 	loop_io_del(s->loop, &s->io);
 	close(s->fd); /* s->fd is our own copy; loop_io_del cleared s->io.fd */
-	unlink(s->path);
+	/* After a binary upgrade the path is the new tandemd's socket. */
+	if (stat(s->path, &st) == 0 && st.st_ino == s->ino)
+		unlink(s->path);
 	free(s->path);
 	free(s);
 	*sp = NULL;

@@ -21,7 +21,13 @@ typedef json_t *(*ctl_handler_fn)(const json_t *req, void *data);
 int ctl_server_start(struct loop *l, const char *path, const char *group,
 		     ctl_handler_fn handler, void *data, struct ctl_server **out);
 
-/* Closes every client and the socket, unlinks path; sets *sp to NULL. */
+/* Called from a handler: attaches n descriptors (borrowed; they must stay
+ * open until the handler's caller sent them) to the answer being made, sent
+ * with it as SCM_RIGHTS. Main thread. */
+void ctl_answer_fds(const int *fds, size_t n);
+
+/* Closes every client and the socket, unlinks path (unless another process
+ * bound a new socket there since: a binary upgrade); sets *sp to NULL. */
 void ctl_server_stop(struct ctl_server **sp);
 
 #endif

@@ -31,6 +31,16 @@ static atomic_ulong snapshot_gen;
 static struct lsock *lsock_registry;	/* guarded by snapshot_lock */
 static unsigned lsock_nfds = 1;
 
+/* Binary upgrade (upgrade.c): listening sockets handed over by the old
+ * tandemd, by key, waiting for the first build to claim them. Main thread. */
+struct lsock_inherited {
+	char key[80];
+	int *fds;
+	unsigned nfds;
+	struct lsock_inherited *next;
+};
+static struct lsock_inherited *lsock_inherited;
+
 void
 snapshot_workers_set(unsigned n)
 {
@@ -88,6 +98,64 @@ lsock_freebind(int fd, int family)
 #endif
 }
 
+int
+snapshot_inherit(const char *key, int fd)
+{
+	struct lsock_inherited *h;
+	int *n;
+
+	for (h = lsock_inherited; h != NULL && strcmp(h->key, key) != 0; h = h->next)
+		;
+	if (h == NULL) {
+		h = calloc(1, sizeof(*h));
+		if (h == NULL)
+			return -ENOMEM;
+		snprintf(h->key, sizeof(h->key), "%s", key);
+		h->next = lsock_inherited;
+		lsock_inherited = h;
+	}
+	n = realloc(h->fds, (h->nfds + 1) * sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	n[h->nfds++] = fd;
+	h->fds = n;
+	return 0;
+}
+
+/* Takes the inherited sockets of key when there is one per worker. */
+static int *
+lsock_inherited_take(const char *key)
+{
+	struct lsock_inherited **pp, *h;
+	int *fds;
+
+	for (pp = &lsock_inherited; (h = *pp) != NULL; pp = &h->next)
+		if (strcmp(h->key, key) == 0)
+			break;
+	if (h == NULL || h->nfds != lsock_nfds)
+		return NULL;
+	*pp = h->next;
+	fds = h->fds;
+	free(h);
+	log_notice("listener %s: taken over from the old tandemd (%u sockets)", key, lsock_nfds);
+	return fds;
+}
+
+void
+snapshot_inherit_drop(void)
+{
+	while (lsock_inherited != NULL) {
+		struct lsock_inherited *h = lsock_inherited;
+
+		lsock_inherited = h->next;
+		log_notice("listener %s of the old tandemd is not in the config: closed", h->key);
+		for (unsigned i = 0; i < h->nfds; i++)
+			close(h->fds[i]);
+		free(h->fds);
+		free(h);
+	}
+}
+
 /* Finds or binds the socket for l. Returns a new reference or NULL with errs. */
 static struct lsock *
 lsock_get(const struct conf_listener *l, struct errs *errs)
@@ -110,7 +178,11 @@ lsock_get(const struct conf_listener *l, struct errs *errs)
 
 	snprintf(path, sizeof(path), "$.listeners[%zu].port", l->index);
 	ls = calloc(1, sizeof(*ls));
-	fds = calloc(lsock_nfds, sizeof(*fds));
+	fds = lsock_inherited_take(key);
+	if (fds != NULL && ls != NULL)
+		goto have;
+	if (fds == NULL)
+		fds = calloc(lsock_nfds, sizeof(*fds));
 	if (ls == NULL || fds == NULL) {
 		errs_add(errs, path, "out of memory");
 		free(ls);
@@ -127,6 +199,8 @@ lsock_get(const struct conf_listener *l, struct errs *errs)
 			return NULL;
 		}
 	}
+	log_notice("listening on %s port %u", l->address, l->port);
+have:
 	ls->fds = fds;
 	ls->nfds = lsock_nfds;
 	fd = fds[0];
@@ -137,7 +211,6 @@ lsock_get(const struct conf_listener *l, struct errs *errs)
 	ls->next = lsock_registry;
 	lsock_registry = ls;
 	pthread_mutex_unlock(&snapshot_lock);
-	log_notice("listening on %s port %u", l->address, l->port);
 	return ls;
 }
 

@@ -19,6 +19,13 @@
  * main thread only. */
 void snapshot_workers_set(unsigned n);
 
+/* Binary upgrade: fd is a listening socket of key ("address|port") handed
+ * over by the old tandemd; the next build uses the inherited sockets of a
+ * listener instead of binding when there is one per worker. 0 or -ENOMEM.
+ * snapshot_inherit_drop() closes what no listener claimed. Main thread. */
+int snapshot_inherit(const char *key, int fd);
+void snapshot_inherit_drop(void);
+
 /* Parses path and binds its listeners. Returns a new snapshot with one
  * reference owned by the caller, or NULL with the reasons in errs (JSON
  * paths). Main thread only. */

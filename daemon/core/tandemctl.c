@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -34,6 +35,8 @@ tandemctl_usage(FILE *f)
 		"       tandemctl pair-init DIR NODE_A NODE_B   the peer link's CA and node certificates\n"
 		"       tandemctl [-s SOCKET] peer-reconnect\n"
 		"       tandemctl [-s SOCKET] tls-rotate-keys   new session ticket key now\n"
+		"       tandemctl [-s SOCKET] upgrade [DRAIN_SECONDS]   binary upgrade: the new binary\n"
+		"                           takes the listeners over, the old process drains\n"
 		"  -s, --socket PATH   tandemd control socket (default " TANDEMCTL_DEFAULT_SOCKET ")\n");
 }
 
@@ -288,6 +291,68 @@ tandemctl_print_l4(const json_t *l4)
 	}
 }
 
+/* upgrade [DRAIN]: asks tandemd to start its (new) binary, then waits until
+ * the control socket answers from the new process, or the old one reports
+ * the failure. The old process drains in the background. */
+static int
+tandemctl_upgrade(const char *sock, const char *drain)
+{
+	json_t *req, *resp = NULL;
+	json_int_t old_pid, new_pid;
+	char *end;
+	long d = drain ? strtol(drain, &end, 10) : 0;
+	int i, rc;
+
+	if (drain != NULL && (*end != '\0' || d < 1 || d > 86400)) {
+		fprintf(stderr, "tandemctl: upgrade: DRAIN_SECONDS must be 1-86400\n");
+		return 2;
+	}
+	req = d ? json_pack("{s:s,s:I}", "cmd", "upgrade", "drain", (json_int_t)d) :
+		  json_pack("{s:s}", "cmd", "upgrade");
+	rc = ctlc_call(sock, req, &resp, TANDEMCTL_TIMEOUT_MS);
+	json_decref(req);
+	if (rc < 0) {
+		fprintf(stderr, "tandemctl: cannot reach tandemd at %s: %s\n", sock, strerror(-rc));
+		return 1;
+	}
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		fprintf(stderr, "tandemctl: upgrade refused:\n");
+		tandemctl_print_errors(json_object_get(resp, "errors"));
+		json_decref(resp);
+		return 1;
+	}
+	old_pid = json_integer_value(json_object_get(resp, "pid"));
+	json_decref(resp);
+	for (i = 0; i < 600; i++) {	/* 60 s: more than tandemd's 30 s takeover bound */
+		usleep(100000);
+		resp = NULL;
+		req = json_pack("{s:s}", "cmd", "status");
+		rc = ctlc_call(sock, req, &resp, TANDEMCTL_TIMEOUT_MS);
+		json_decref(req);
+		if (rc < 0)	/* between the new socket's unlink and bind */
+			continue;
+		new_pid = json_integer_value(json_object_get(resp, "pid"));
+		if (new_pid != old_pid && json_is_true(json_object_get(resp, "ok"))) {
+			printf("upgraded: tandemd %s (pid %lld) serves; the old one (pid %lld) drains\n",
+			       json_string_value(json_object_get(resp, "version")), (long long)new_pid,
+			       (long long)old_pid);
+			json_decref(resp);
+			return 0;
+		}
+		if (strcmp(json_string_value(json_object_get(json_object_get(resp, "upgrade"),
+							      "state")) ?: "", "failed") == 0) {
+			fprintf(stderr, "tandemctl: upgrade failed: %s (the running tandemd keeps "
+				"serving)\n", json_string_value(json_object_get(json_object_get(resp,
+				"upgrade"), "error")) ?: "see its log");
+			json_decref(resp);
+			return 1;
+		}
+		json_decref(resp);
+	}
+	fprintf(stderr, "tandemctl: upgrade: no new tandemd answered in 60 s\n");
+	return 1;
+}
+
 static int
 tandemctl_check(const char *file)
 {
@@ -379,6 +444,13 @@ main(int argc, char **argv)
 		       "keep %s/ca.key offline\n", argv[optind], argv[optind], argv[optind + 1],
 		       argv[optind + 1], argv[optind], argv[optind + 2], argv[optind + 2], argv[optind]);
 		return 0;
+	}
+	if (strcmp(cmd, "upgrade") == 0) {
+		if (argc - optind > 1) {
+			tandemctl_usage(stderr);
+			return 2;
+		}
+		return tandemctl_upgrade(sock, optind < argc ? argv[optind] : NULL);
 	}
 	if (strcmp(cmd, "peer-reconnect") == 0)
 		cmd = "peer_reconnect";

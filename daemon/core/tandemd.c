@@ -39,6 +39,7 @@
 #include "loop.h"
 #include "sdnotify.h"
 #include "snapshot.h"
+#include "upgrade.h"
 #include "vrrp.h"
 #include "peer.h"
 #include "peer_sync.h"
@@ -78,6 +79,7 @@ struct tandemd {
 	const char *limit_state;	/* --limit-state FILE, or NULL */
 	unsigned limit_state_s;		/* seconds between writes of it */
 	struct loop_timer state_timer;
+	struct upgrade *upg;		/* binary upgrade (upgrade.c) */
 };
 
 static void
@@ -118,6 +120,8 @@ tandemd_usage(FILE *f)
 		"      --limit-state-interval S  S seconds (default 10) and at a clean stop,\n"
 		"                           loaded at start\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
+		"      --upgrade            take the listeners over from the tandemd on -s SOCKET\n"
+		"                           (binary upgrade; tandemctl upgrade does it for you)\n"
 		"  -V, --version            print the version\n");
 }
 
@@ -164,9 +168,12 @@ static void tandemd_l4_timer(struct loop *l, struct loop_timer *t);
 static json_t *
 tandemd_l4_reconcile(struct tandemd *d, int full)
 {
-	struct snapshot *s = snapshot_acquire();
+	struct snapshot *s = NULL;
 	json_t *r = NULL;
 
+	if (upgrade_handed_over(d->upg))
+		return NULL;	/* the new tandemd owns the kernel's state now */
+	s = snapshot_acquire();
 	if (s != NULL) {
 		r = l4_reconcile(s->conf, full);
 		loop_timer_set(d->loop, &d->l4_timer, (uint64_t)s->conf->l4.reconcile_interval_s * 1000,
@@ -199,6 +206,9 @@ tandemd_reload(struct tandemd *d)
 	struct errs e;
 	json_t *resp;
 
+	if (upgrade_handed_over(d->upg))
+		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$",
+				 "message", "this tandemd handed over to a new one and drains");
 	/* systemd shows "reloading" until the READY=1 below, whichever way the
 	 * reload ends (a refusal still leaves the old snapshot serving). */
 	sdn_notify("RELOADING=1");
@@ -269,6 +279,7 @@ tandemd_status(struct tandemd *d)
 	json_object_set_new(resp, "peer", d->peer ? peer_status_json(d->peer) :
 			    json_pack("{s:s}", "state", "disabled"));
 	json_object_set_new(resp, "l4", l4_status_json(s->conf));
+	json_object_set_new(resp, "upgrade", upgrade_status_json(d->upg));
 	snapshot_release(&s);
 	return resp;
 }
@@ -374,12 +385,14 @@ tandemd_ctl(const json_t *req, void *data)
 		return tandemd_l4_sync(req);
 	if (strcmp(cmd, "tls-rotate-keys") == 0)
 		return l7_tlsconf_rotate_json((uint64_t)time(NULL));
+	if (strncmp(cmd, "upgrade", 7) == 0)
+		return upgrade_ctl(d->upg, cmd, req);
 	if (strcmp(cmd, "peer_reconnect") == 0 && d->peer != NULL) {
 		peer_kick(d->peer);
 		return json_pack("{s:b}", "ok", 1);
 	}
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats, limits, peer_reconnect, ban, l4-sync, tls-rotate-keys)");
+			 "message", "unknown command (status, reload, stats, limits, peer_reconnect, ban, l4-sync, tls-rotate-keys, upgrade)");
 }
 
 /* Ticket key rotation on its schedule (l7_tlsconf), checked every second. */
@@ -456,7 +469,7 @@ tandemd_peer_timer(struct loop *l, struct loop_timer *t)
  * A vrrp section that keepalived -t refuses stops the start, like any other
  * error of the first config. */
 static int
-tandemd_vrrp_start(struct tandemd *d)
+tandemd_vrrp_start(struct tandemd *d, int upgrading)
 {
 	struct snapshot *s;
 	struct errs e;
@@ -464,8 +477,10 @@ tandemd_vrrp_start(struct tandemd *d)
 
 	if (vrrp_new(d->loop, &d->vrrp_opts, &d->vrrp) < 0)
 		return -1;
-	if (d->peer_opts.connect != NULL)
-		vrrp_set_gated(d->vrrp, 1);	/* until the peer's state is loaded */
+	/* Until the peer's state is loaded; not on a binary upgrade: the old
+	 * process's MASTER must not drop its priority for the handover. */
+	if (d->peer_opts.connect != NULL && !upgrading)
+		vrrp_set_gated(d->vrrp, 1);
 	errs_init(&e);
 	s = snapshot_acquire();
 	rc = vrrp_prepare(d->vrrp, s->conf, &e);
@@ -480,6 +495,54 @@ tandemd_vrrp_start(struct tandemd *d)
 	return rc;
 }
 
+/* Binary upgrade, old side: what the new tandemd serves from now on stops
+ * here (VRRP and the listeners are upgrade.c's). */
+static void
+tandemd_handover(void *data)
+{
+	struct tandemd *d = data;
+
+	loop_timer_cancel(d->loop, &d->l4_timer);
+	loop_timer_cancel(d->loop, &d->peer_timer);
+	peer_stop(&d->peer);
+	l7_metrics_extra_set(NULL, NULL);
+	l7_metrics_stop();
+	/* the new tandemd writes the limiter's state file from now on */
+	loop_timer_cancel(d->loop, &d->state_timer);
+	d->limit_state = NULL;
+}
+
+/* The sockets that are not SO_REUSEPORT listeners: the peer link, the
+ * control socket and metrics. On a binary upgrade they start only after
+ * the takeover (the old tandemd holds them until then). 0 or -1. */
+static int
+tandemd_serve_more(struct tandemd *d, struct ctl_server **ctl)
+{
+	int rc;
+
+	if (d->peer_opts.connect != NULL || d->peer_opts.listen != NULL || d->peer_opts.dir != NULL) {
+		if (d->peer_opts.connect == NULL || d->peer_opts.listen == NULL || d->peer_opts.dir == NULL) {
+			log_err("the peer link needs --peer-listen, --peer and --peer-dir together");
+			return -1;
+		}
+		if (peer_start(&d->peer_opts, &d->peer) < 0)
+			return -1;
+		l7_metrics_extra_set(tandemd_metrics_extra, d);
+		loop_timer_set(d->loop, &d->peer_timer, 0, tandemd_peer_timer, d);
+	}
+	/* Default to root:tandem when the tandem group exists (packaged installs). */
+	if (d->socket_group == NULL && getgrnam("tandem") != NULL)
+		d->socket_group = "tandem";
+	if (ctl_server_start(d->loop, d->socket_path, d->socket_group, tandemd_ctl, d, ctl) < 0)
+		return -1;
+	if (d->metrics != NULL && (rc = l7_metrics_start(d->loop, d->metrics)) < 0) {
+		log_err("cannot serve metrics on %s: %s", d->metrics,
+			rc == -EPERM ? "not a loopback address" : strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 tandemd_signal(struct loop *l, struct loop_io *io, uint32_t events)
 {
@@ -489,7 +552,8 @@ tandemd_signal(struct loop *l, struct loop_io *io, uint32_t events)
 	(void)events;
 	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			json_decref(tandemd_reload(d));
+			if (!upgrade_handed_over(d->upg))
+				json_decref(tandemd_reload(d));
 		} else {
 			log_notice("signal %u: stopping", si.ssi_signo);
 			loop_stop(l);
@@ -541,6 +605,7 @@ main(int argc, char **argv)
 		{ "cert-dir", required_argument, NULL, 'T' },
 		{ "ticket-key-lifetime", required_argument, NULL, 'k' },
 		{ "limit-node", required_argument, NULL, 'N' },
+		{ "upgrade", no_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1,
@@ -550,7 +615,7 @@ main(int argc, char **argv)
 	struct snapshot *s;
 	struct errs e;
 	sigset_t mask;
-	int opt, level = LOG_INFO, rc = 1;
+	int opt, level = LOG_INFO, rc = 1, upgrading = upgrade_requested();
 	const char *user = NULL, *priv_dir = TANDEMD_DEFAULT_PRIV_DIR;
 	char priv_fifo[PATH_MAX];
 
@@ -602,6 +667,7 @@ main(int argc, char **argv)
 					    &d.ticket_key_lifetime) < 0)
 				return 2;
 			break;
+		case 'X': upgrading = 1; break;
 		default: tandemd_usage(stderr); return 2;
 		}
 	}
@@ -610,16 +676,24 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("tandemd", level);
+	vrrp_priv_exec_args(argv);
 	/* The privilege split comes first, before any thread or file: from here
 	 * on this process is the unprivileged data plane, its parent the root
 	 * supervisor of keepalived (vrrp/vrrp_priv.c, doc/ha.md). */
 	if (user != NULL) {
+		if (upgrading && getuid() == 0) {
+			fprintf(stderr, "tandemd: --upgrade with --user: use tandemctl upgrade (the "
+				"supervisor upgrades in place and keeps keepalived)\n");
+			return 2;
+		}
 		if (vrrp_priv_split(user, d.vrrp_opts.run_dir, priv_dir, d.vrrp_opts.keepalived,
 				    d.socket_path,
 				    &d.vrrp_opts.priv_fd, priv_fifo, sizeof(priv_fifo)) < 0)
 			return 1;
 		if (d.vrrp_opts.priv_fd > 0)
 			d.vrrp_opts.fifo_path = priv_fifo;
+		/* the supervisor's exec marks its new data plane */
+		upgrading |= upgrade_requested();
 	}
 	d.started = time(NULL);
 	if (d.l4_state_path == NULL) {
@@ -648,6 +722,9 @@ main(int argc, char **argv)
 
 		d.workers = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (unsigned)ncpu;
 	}
+	/* A binary upgrade takes the old tandemd's listening sockets first. */
+	if (upgrading && upgrade_receive(d.socket_path, &d.workers) < 0)
+		return 1;
 	snapshot_workers_set(d.workers);
 	if ((rc = l7_tlsconf_init(d.cert_dir, d.ticket_key_lifetime, (uint64_t)time(NULL))) < 0) {
 		log_err("cannot set up TLS: %s", strerror(-rc));
@@ -707,24 +784,18 @@ main(int argc, char **argv)
 		loop_timer_set(d.loop, &d.state_timer, (uint64_t)d.limit_state_s * 1000,
 			       tandemd_state_timer, &d);
 	}
-	if (tandemd_vrrp_start(&d) < 0)
+	if (tandemd_vrrp_start(&d, upgrading) < 0)
 		goto out;
 	loop_timer_set(d.loop, &d.tls_timer, 1000, tandemd_tls_timer, NULL);
-	if (d.peer_opts.connect != NULL || d.peer_opts.listen != NULL || d.peer_opts.dir != NULL) {
-		if (d.peer_opts.connect == NULL || d.peer_opts.listen == NULL || d.peer_opts.dir == NULL) {
-			log_err("the peer link needs --peer-listen, --peer and --peer-dir together");
+	d.peer_opts.sync = peer_sync_ops(d.peer_sync);
+	{
+		struct upgrade_opts uo = { .loop = d.loop, .argv = argv, .priv_fd = d.vrrp_opts.priv_fd,
+					   .vrrp = d.vrrp, .handover = tandemd_handover, .data = &d };
+
+		if (upgrade_new(&uo, &d.upg) < 0)
 			goto out;
-		}
-		d.peer_opts.sync = peer_sync_ops(d.peer_sync);
-		if (peer_start(&d.peer_opts, &d.peer) < 0)
-			goto out;
-		l7_metrics_extra_set(tandemd_metrics_extra, &d);
-		loop_timer_set(d.loop, &d.peer_timer, 0, tandemd_peer_timer, &d);
 	}
-	/* Default to root:tandem when the tandem group exists (packaged installs). */
-	if (d.socket_group == NULL && getgrnam("tandem") != NULL)
-		d.socket_group = "tandem";
-	if (ctl_server_start(d.loop, d.socket_path, d.socket_group, tandemd_ctl, &d, &ctl) < 0)
+	if (!upgrading && tandemd_serve_more(&d, &ctl) < 0)
 		goto out;
 	if (l7_workers_start(d.workers) < 0) {
 		log_err("cannot start the L7 workers");
@@ -732,14 +803,6 @@ main(int argc, char **argv)
 	}
 	if (l7_health_start() < 0) {
 		log_err("cannot start the health check thread");
-		l7_workers_stop();
-		goto out;
-	}
-	if (d.metrics != NULL && (rc = l7_metrics_start(d.loop, d.metrics)) < 0) {
-		log_err("cannot serve metrics on %s: %s", d.metrics,
-			rc == -EPERM ? "not a loopback address" : strerror(-rc));
-		rc = 1;
-		l7_health_stop();
 		l7_workers_stop();
 		goto out;
 	}
@@ -753,12 +816,29 @@ main(int argc, char **argv)
 			 "tandemd was down stay in the kernel)", d.l4_state_path, strerror(-rc));
 	json_decref(tandemd_l4_reconcile(&d, 1));
 	loop_timer_set(d.loop, &d.limit_timer, TANDEMD_LIMIT_EXPIRE_MS, tandemd_limit_timer, &d);
+	/* Upgrade: serving on the inherited sockets; now the old tandemd stops
+	 * accepting and hands keepalived over, and we take the other sockets. */
+	if (upgrading && (upgrade_takeover(d.vrrp, d.vrrp_opts.priv_fd) < 0 ||
+			  tandemd_serve_more(&d, &ctl) < 0)) {
+		l7_metrics_stop();
+		l7_health_stop();
+		l7_workers_stop();
+		goto out;
+	}
+	/* Without the split, this process becomes systemd's main one. */
+	if (upgrading && d.vrrp_opts.priv_fd <= 0) {
+		char st[64];
+
+		snprintf(st, sizeof(st), "MAINPID=%d", (int)getpid());
+		sdn_notify(st);
+	}
 	/* Ready means: listeners bound, workers running, control socket
 	 * answering. Under systemd (Type=notify) this is what lets
 	 * tandem-admin start after us. */
 	sdn_notify("READY=1\nSTATUS=serving");
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
-	sdn_notify("STOPPING=1");
+	if (!upgrade_handed_over(d.upg))	/* else the new tandemd is the service */
+		sdn_notify("STOPPING=1");
 	/* keepalived first: the VIPs leave (and the peer takes them) while our
 	 * listeners still answer; then the data plane stops. */
 	vrrp_free(&d.vrrp);
@@ -770,6 +850,7 @@ main(int argc, char **argv)
 	if (d.limit_state != NULL)
 		peer_snap_save(d.peer_sync, d.limit_state);
 out:
+	l7_metrics_stop();
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.peer_timer);
 	peer_stop(&d.peer);
@@ -783,6 +864,7 @@ out:
 	}
 	l4_shutdown();
 	ctl_server_stop(&ctl);
+	upgrade_free(&d.upg);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	loop_free(&d.loop);

@@ -57,6 +57,7 @@
 
 static struct l7_worker *l7_workers;
 static unsigned l7_nworkers;
+static atomic_bool l7_draining;	/* binary upgrade: the new tandemd accepts now */
 
 static inline uint64_t
 l7_rng_next(uint64_t *s)
@@ -1377,6 +1378,8 @@ l7_conn_adopt(struct l7_conn *c)
 	struct l7_view *v = c->w->view;
 	size_t i;
 
+	if (atomic_load_explicit(&l7_draining, memory_order_relaxed))
+		c->last_request = true;
 	if (v == c->view || v == NULL)
 		return;
 	for (i = 0; i < v->snap->conf->nlisteners; i++)
@@ -2407,6 +2410,28 @@ l7_worker_listeners(struct l7_worker *w, struct l7_view *v)
 	}
 }
 
+/* Draining (binary upgrade): stop accepting (the sockets stay open in the
+ * new tandemd, which accepts what is queued); idle keep-alive connections
+ * get a short last idle period, busy ones close after their next response. */
+#define L7_DRAIN_IDLE_MS 2000
+static void
+l7_worker_unlisten(struct l7_worker *w)
+{
+	struct l7_conn *c;
+
+	while (w->lsns != NULL) {
+		struct l7_lsn *ln = w->lsns;
+
+		w->lsns = ln->next;
+		loop_io_del(w->loop, &ln->io);
+		l7_free_later(w, ln);
+	}
+	for (c = w->conns; c != NULL; c = c->next)
+		if (c->state == L7_C_HEAD && !c->head_timer && buf_len(&c->ibuf) == 0 &&
+		    l7_conn_to(c)->client_idle_ms > L7_DRAIN_IDLE_MS)
+			l7_conn_timer(c, L7_DRAIN_IDLE_MS);
+}
+
 /* Runs at the top of every loop pass: one atomic load unless a new snapshot
  * was published. */
 static void
@@ -2416,6 +2441,8 @@ l7_worker_prepare(struct loop *l, void *data)
 	struct snapshot *s;
 	struct l7_view *v;
 
+	if (w->lsns != NULL && atomic_load_explicit(&l7_draining, memory_order_relaxed))
+		l7_worker_unlisten(w);
 	if (snapshot_generation() == w->gen)
 		return;
 	s = snapshot_acquire();
@@ -2534,6 +2561,13 @@ l7_workers_stop(void)
 	l7_nworkers = 0;
 	l7_alog_stop_all();	/* after the workers: every queued line is written */
 	l7_pool_registry_free();
+}
+
+void
+l7_workers_drain(void)
+{
+	atomic_store(&l7_draining, true);
+	l7_workers_wake();
 }
 
 void

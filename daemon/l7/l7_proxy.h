@@ -21,6 +21,10 @@ int l7_workers_start(unsigned n);
 /* Stops and joins every worker, closing their connections. Main thread only. */
 void l7_workers_stop(void);
 
+/* Binary upgrade: every worker stops accepting and each connection closes
+ * after its current request (idle keep-alive ones after 2 s). Any thread. */
+void l7_workers_drain(void);
+
 /* Wakes every worker so it adopts a newly published snapshot now. Any thread. */
 void l7_workers_wake(void);
 

@@ -9,6 +9,7 @@
 # package's run-time dependencies, systemd and curl) and cached as
 # $TANDEM_PKG_CACHE/bookworm-root.tar (default /var/cache/tandem-test);
 # delete that file to rebuild it. Each run unpacks a fresh copy.
+# TANDEM_PKG_KEEP=1 keeps the work dir (packages, the root) for a look after.
 #
 # Two stages run in that root:
 #   chroot  install, files, user, modes, tandemd --check, tandemd and
@@ -16,8 +17,10 @@
 #           lines (in a private network namespace: loopback only), login
 #           page over HTTPS, remove keeps the data, purge deletes it.
 #   boot    systemd-nspawn --boot --private-network: the real units under
-#           a real systemd (readiness, user, capabilities, reload, restart on
-#           upgrade). Skipped, loudly, where nspawn cannot boot a container.
+#           a real systemd (readiness, user, capabilities, reload, keepalived
+#           MASTER inside the sandbox, the security scores, and an upgrade to
+#           version N+1 under traffic through the binary upgrade). Skipped,
+#           loudly, where nspawn cannot boot a container.
 #
 # Prints "ok N - ..." / "not ok N - ..."; exit 0 when all pass, 1 otherwise,
 # 77 (SKIP) when not root or a tool is missing.
@@ -57,7 +60,7 @@ R="$W/root"
 cleanup() {
 	local m
 	for m in "$R/proc" "$R/dev/pts"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
-	rm -rf "$W"
+	if [ -n "${TANDEM_PKG_KEEP:-}" ]; then echo "# kept $W (TANDEM_PKG_KEEP)"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 
@@ -99,6 +102,7 @@ if [ -n "$RPM" ]; then
 	for f in /usr/sbin/tandemd /usr/sbin/tandemctl /usr/sbin/tandem-admin \
 		/usr/share/tandem/www/index.html /usr/lib/systemd/system/tandemd.service \
 		/usr/lib/systemd/system/tandem-admin.service /usr/share/man/man8/tandemd.8 \
+		/usr/lib/tmpfiles.d/tandem.conf \
 		/etc/tandem/tandem.json /var/lib/tandem; do
 		ok "rpm -qlp lists $f" grep -qx "$f" "$W/rpm/files"
 	done
@@ -142,7 +146,7 @@ done
 for f in /usr/share/tandem/www/index.html /usr/share/tandem/migrations/001_init.sql \
 	/lib/systemd/system/tandemd.service /lib/systemd/system/tandem-admin.service \
 	/usr/share/man/man8/tandemd.8.gz /usr/share/man/man8/tandemctl.8.gz \
-	/usr/share/man/man8/tandem-admin.8.gz /etc/tandem/tandem.json; do
+	/usr/share/man/man8/tandem-admin.8.gz /etc/tandem/tandem.json /usr/lib/tmpfiles.d/tandem.conf; do
 	ok "$f is installed" test -f "$R$f"
 done
 ok "system user tandem exists (nologin, home /var/lib/tandem)" \
@@ -152,6 +156,8 @@ ok "/var/lib/tandem is tandem:tandem 0750" \
 	test "$(chroot "$R" stat -c '%U:%G %a' /var/lib/tandem)" = "tandem:tandem 750"
 ok "/etc/tandem is root:tandem 0770 (tandem-admin rewrites the config)" \
 	test "$(chroot "$R" stat -c '%U:%G %a' /etc/tandem)" = "root:tandem 770"
+ok "postinst made /run/tandem tandem:tandem 0750 (tmpfiles.d)" \
+	test "$(chroot "$R" stat -c '%U:%G %a' /run/tandem 2>/dev/null)" = "tandem:tandem 750"
 ok "units are enabled" test -L "$R/etc/systemd/system/multi-user.target.wants/tandemd.service" -a \
 	-L "$R/etc/systemd/system/multi-user.target.wants/tandem-admin.service"
 ok "tandemd --check accepts the default config" chroot "$R" /usr/sbin/tandemd --check /etc/tandem/tandem.json
@@ -201,6 +207,18 @@ DEBIAN_FRONTEND=noninteractive chroot "$R" dpkg -i /tmp/tandem.deb >"$W/install2
 # systemd-nspawn mounts a tmpfs on /tmp: the package goes to /root.
 cp "$SRC/tests/pkg/boot-checks.sh" "$DEB" "$R/root/"
 mv "$R/root/$(basename "$DEB")" "$R/root/tandem.deb"
+# Version N+1 for the upgrade check: the same package with the Debian
+# revision bumped (repacked in seconds rather than a second build; dpkg
+# replaces every file on an upgrade either way, so the new binary is a new
+# file as in any real upgrade).
+NEXT="${deb_version%-*}-$(( ${deb_version##*-} + 1 ))"
+dpkg-deb -R "$DEB" "$W/next" && sed -i "s/^Version: .*/Version: $NEXT/" "$W/next/DEBIAN/control" &&
+	dpkg-deb -b "$W/next" "$R/root/tandem-next.deb" >/dev/null
+ok "version N+1 ($NEXT) packaged for the upgrade check" test -f "$R/root/tandem-next.deb"
+echo "$NEXT" >"$R/root/next-version"
+# a test backend for the traffic that runs during the upgrade (libc only)
+[ -x "$B/tests/tools/demo-backend" ] || make -s -C "$B" >/dev/null 2>&1
+cp "$B/tests/tools/demo-backend" "$R/root/demo-backend"
 cat >"$R/etc/systemd/system/tandem-pkgtest.service" <<'EOF'
 [Unit]
 Description=Tandem packaging checks
