@@ -16,7 +16,7 @@
 # connections to the VIP; we fail A and time until the client is answered
 # through B; then A comes back (preempt) and must serve again. Scenarios
 # (SCENARIOS, default all four): kill9 (kill -9 of tandemd's data plane),
-# stop (SIGTERM, a clean stop), crash (SIGSEGV in the data plane: a crash
+# stop (SIGTERM, a clean stop), crash (SIGABRT in the data plane: a crash
 # while keepalived is still alive, until tandemd's supervisor stops it) and
 # linkcut (A's link to the bridge goes down: no priority-0 advert, B waits
 # for the master-down timer; A's keepalived sees the carrier go and turns
@@ -215,7 +215,7 @@ for sc in $SCENARIOS; do
 		t0=$EPOCHREALTIME
 		case $sc in
 		kill9) kill -KILL "$(plane_pid a)" ;;
-		crash) kill -SEGV "$(plane_pid a)" ;;
+		crash) kill -ABRT "$(plane_pid a)" ;;
 		stop) kill -TERM "${TD_PID[a]}" ;;
 		linkcut) ip -n "${PFX}br" link set p-a down ;;
 		esac
@@ -224,8 +224,16 @@ for sc in $SCENARIOS; do
 		if [ -z "$tok" ]; then
 			ok "$sc run $rep: the client reached B" -- false
 		else
-			t=$(ms "$tok" "$t0"); TIMES[$sc]+=" $t"
-			echo "# $sc run $rep: client served by B after $t ms"
+			t=$(ms "$tok" "$t0")
+			if [ "$t" -lt 0 ]; then
+				# B answered before the fault: right after the failback
+				# the client can still reach B for a moment (ARP); this
+				# run measures nothing and is not counted
+				echo "# $sc run $rep: B answered ${t#-} ms before the fault: not counted"
+			else
+				TIMES[$sc]+=" $t"
+				echo "# $sc run $rep: client served by B after $t ms"
+			fi
 		fi
 		if [ "$sc" != linkcut ]; then
 			wait "${TD_PID[a]}" 2>/dev/null
@@ -259,7 +267,7 @@ for sc in $SCENARIOS; do
 	back=$(stats ${BACK[$sc]:-0})
 	echo "# RESULT $sc (advert ${ADV_MS} ms, $# runs): client-observed failover $fig ms [runs:${TIMES[$sc]}]; failback ($([ "$sc" = linkcut ] && echo "link up" || echo "tandemd start") to served by A) $back ms"
 	med=$(awk '{print $2}' <<<"$fig"); max=$(awk '{print $4}' <<<"$fig")
-	ok "$sc: $# runs measured" -- test "$#" -ge "$REPS"
+	ok "$sc: $# runs measured (one may be discarded, above)" -- test "$#" -ge $((REPS - 1))
 	ok "$sc: median $med ms < $MEDIAN_MAX_MS ms" -- test "$med" -lt "$MEDIAN_MAX_MS"
 	ok "$sc: max $max ms < $MAX_MAX_MS ms" -- test "$max" -lt "$MAX_MAX_MS"
 done
