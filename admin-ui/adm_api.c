@@ -23,6 +23,7 @@
 #include "adm_auth.h"
 #include "adm_cert.h"
 #include "adm_diff.h"
+#include "adm_settings.h"
 #include "adm_vrrp.h"
 #include "adm_limits.h"
 #include "conf.h"
@@ -1581,6 +1582,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_vrrp_handle(a, c.segs, c.nsegs, rq, rs);
 	else if (strcmp(what, "rate-rules") == 0)
 		adm_limits_handle(a, c.segs, c.nsegs, rq, rs);
+	else if (strcmp(what, "settings") == 0 && c.nsegs == 1)
+		adm_settings_handle(a, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

@@ -76,6 +76,16 @@ int db_route_delete(struct db *db, const char *name);
  * "::1" and "0::1" are the same member. */
 int db_addr_canon(const char *addr, char *out, size_t outlen);
 
+/* ---- candidate: top-level settings (db_settings.c) ----
+ * One JSON value per config key ("metrics"). get: *out is a new reference,
+ * NULL when unset. set: value NULL or JSON null removes it. render adds
+ * the set ones to cfg (borrowed); load replaces them from an imported
+ * config (inside the caller's transaction). 0 or -errno. */
+int db_setting_get(struct db *db, const char *key, json_t **out);
+int db_setting_set(struct db *db, const char *key, const json_t *value);
+int db_settings_render(struct db *db, json_t *cfg);
+int db_settings_load(struct db *db, const json_t *config);
+
 /* ---- candidate: vrrp section (db_vrrp.c) ----
  * Shared groups and this node's own fields are stored apart: loading a
  * config (restore, import, config sync) replaces the groups but changes the

@@ -551,6 +551,8 @@ db_candidate_render(struct db *db, long revision, json_t **out)
 	if (*out == NULL)
 		return -ENOMEM;
 	rc = db_candidate_render_vrrp(db, *out);
+	if (rc == 0)
+		rc = db_settings_render(db, *out);
 	if (rc < 0) {
 		json_decref(*out);
 		*out = NULL;
@@ -729,6 +731,8 @@ db_candidate_load(struct db *db, const json_t *config)
 		rc = db_vrrp_load(db, json_object_get(config, "vrrp"));
 	if (rc == 0)
 		rc = db_rate_load(db, json_object_get(config, "rate_rules"));
+	if (rc == 0)
+		rc = db_settings_load(db, config);
 	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
 		rc = -EIO;
 	return rc;

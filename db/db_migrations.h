@@ -4,7 +4,8 @@
 /*
  * The numbered SQL files of db/migrations/, embedded at build time by
  * gen-migrations.sh into db_migrations.c. Migration N moves the schema from
- * PRAGMA user_version N-1 to N.
+ * the previous migration's PRAGMA user_version to N; numbers may skip (they
+ * are handed out per branch), the order of the array is the order applied.
  */
 struct db_migration {
 	int version;

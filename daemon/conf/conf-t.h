@@ -246,6 +246,8 @@ struct conf {
 	struct conf_vrrp *vrrp;		/* NULL when the file has no vrrp section */
 	struct conf_l4 l4;
 	struct lim_rules *rate_rules;	/* the "rate_rules" section (daemon/limit), or NULL */
+	const char *metrics_address;	/* Prometheus text on this loopback ADDR:PORT, or NULL */
+	unsigned workers;		/* L7 threads at start (1..256), 0 = not set */
 };
 
 #endif

@@ -44,13 +44,18 @@ int conf_path_valid(const char *p);
 int conf_cidr_parse(const char *s, struct conf_cidr *out);
 /* 1 when the IPv4-mapped or IPv6 address addr lies in one of set's networks. */
 int conf_cidr_contains(const struct conf_cidrs *set, const uint8_t addr[16]);
+/* Parses the metrics address "127.0.0.1:9145" or "[::1]:9145" into ss/sl.
+ * 0, -EPERM when it is not a loopback address, -EINVAL when malformed.
+ * Pure; any thread (conf_process.c). */
+int conf_metrics_addr(const char *addrport, struct sockaddr_storage *ss, socklen_t *sl);
 /* A 64-bit hash of data (FNV-1a with a finaliser); stable across builds,
  * used for sticky cookies and Maglev, so never change it. */
 uint64_t conf_hash64(const void *data, size_t len, uint64_t seed);
 
 /* The L7 fields each object accepts besides the foundation's (conf_l7.c,
  * doc/l7.md); tandem-admin stores them per object as one JSON object. */
-#define CONF_L7_LISTENER_KEYS "timeouts", "limits", "forwarding", "request_id", "access_log", "tls"
+#define CONF_L7_LISTENER_KEYS "timeouts", "limits", "forwarding", "request_id", "access_log", \
+	"accept_proxy", "tls"
 #define CONF_L7_MEMBER_KEYS "backup", "drain"
 #define CONF_L7_POOL_KEYS "algorithm", "hash", "sticky_cookie", "slow_start_ms", \
 	"max_connections_per_member", "queue", "retries", "retry_budget_percent", \

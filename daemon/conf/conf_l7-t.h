@@ -61,10 +61,12 @@ struct conf_l7_listener {
 	unsigned max_uri_bytes;		/* request target longer: 414 */
 	bool xff, xfp, xfh, forwarded;	/* X-Forwarded-For/-Proto/-Host, Forwarded */
 	struct conf_cidrs trusted;	/* proxies whose forwarding headers we extend */
-	const char *access_log;		/* JSON lines file, NULL = off */
+	const char *access_log;		/* "/file" or "syslog:<pri>:<tag>:<socket>" (l7_alog), NULL = off */
 	unsigned access_log_sample;	/* percent of requests logged, 1..100 */
 	const char *request_id;		/* header name, NULL = off */
 	size_t request_id_len;
+	bool accept_proxy;		/* PROXY protocol v1/v2 required from accept_proxy_from */
+	struct conf_cidrs accept_proxy_from;	/* downstreams allowed to send it */
 	struct conf_route_index *index;	/* route lookup, built by conf_l7 */
 	struct conf_l7_tls tls;
 };

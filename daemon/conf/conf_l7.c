@@ -197,6 +197,68 @@ conf_l7_cidrs(struct conf_ctx *x, json_t *o, const char *path, const char *key,
 
 /* ---- listeners ---- */
 
+static const char *const conf_l7_alog_keys[] = { "path", "syslog", "facility", "tag",
+	"sample_percent", NULL };
+
+/* The access log's target as l7_alog takes it: the file path, or
+ * "syslog:<priority>:<tag>:<socket>" (facility * 8 + info). NULL when
+ * invalid (reported). */
+static const char *
+conf_l7_alog_target(struct conf_ctx *x, json_t *t, const char *p)
+{
+	static const char *const fac[] = { "kern", "user", "mail", "daemon", "auth", "syslog",
+		"lpr", "news", "uucp", "cron", "authpriv", "ftp", NULL, NULL, NULL, NULL,
+		"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7" };
+	const char *ap = conf__get_str(x, t, p, "path", 0);
+	const char *sp = conf__get_str(x, t, p, "syslog", 0);
+	const char *f = conf__get_str(x, t, p, "facility", 0);
+	const char *tag = conf__get_str(x, t, p, "tag", 0);
+	char q[PATH_LEN], out[256];
+	int fi = -1;
+	size_t i;
+
+	if ((ap == NULL) == (sp == NULL)) {
+		jf_pathf(q, "%s.path", p);
+		errs_add(x->errs, q, "give exactly one of \"path\" (a file) and \"syslog\" (a socket)");
+		return NULL;
+	}
+	if (ap != NULL) {
+		jf_pathf(q, "%s.path", p);
+		if (ap[0] != '/' || strlen(ap) >= 200 || strstr(ap, "/../") != NULL) {
+			errs_add(x->errs, q, "must be an absolute file path shorter than 200 bytes");
+			return NULL;
+		}
+		if (f != NULL || tag != NULL) {
+			jf_pathf(q, "%s.%s", p, f != NULL ? "facility" : "tag");
+			errs_add(x->errs, q, "only with \"syslog\"");
+			return NULL;
+		}
+		return arena_strdup(x->c->arena, ap);
+	}
+	jf_pathf(q, "%s.syslog", p);
+	if (sp[0] != '/' || strlen(sp) >= 108 || strstr(sp, "/../") != NULL) {
+		errs_add(x->errs, q, "must be the absolute path of a unix datagram socket (\"/dev/log\")");
+		return NULL;
+	}
+	for (i = 0; i < sizeof(fac) / sizeof(fac[0]); i++)
+		if (fac[i] != NULL && strcmp(fac[i], f ? f : "local0") == 0)
+			fi = (int)i;
+	if (fi < 0) {
+		jf_pathf(q, "%s.facility", p);
+		errs_add(x->errs, q, "must be a syslog facility: local0..local7, daemon, user, ...");
+		return NULL;
+	}
+	if (tag == NULL)
+		tag = "tandem";
+	if (!jf_name_valid(tag, 32)) {
+		jf_pathf(q, "%s.tag", p);
+		errs_add(x->errs, q, "must be 1 to 32 letters, digits, '.', '_' or '-'");
+		return NULL;
+	}
+	snprintf(out, sizeof(out), "syslog:%d:%s:%s", fi * 8 + 6, tag, sp);
+	return arena_strdup(x->c->arena, out);
+}
+
 void
 conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_listener *l)
 {
@@ -241,18 +303,22 @@ conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_l
 
 	t = conf_l7_obj(x, o, path, "access_log", p);
 	if (t != NULL) {
-		static const char *const akeys[] = { "path", "sample_percent", NULL };
-		const char *ap;
+		conf__check_keys(x, t, p, conf_l7_alog_keys);
+		c->access_log = conf_l7_alog_target(x, t, p);
+		c->access_log_sample = conf_l7_uint(x, t, p, "sample_percent", 1, 100, 100);
+	}
+	t = conf_l7_obj(x, o, path, "accept_proxy", p);
+	if (t != NULL) {
+		static const char *const pkeys[] = { "trusted", NULL };
 		char q[PATH_LEN];
 
-		conf__check_keys(x, t, p, akeys);
-		ap = conf__get_str(x, t, p, "path", 1);
-		jf_pathf(q, "%s.path", p);
-		if (ap != NULL && (ap[0] != '/' || strlen(ap) >= 200 || strstr(ap, "/../") != NULL))
-			errs_add(x->errs, q, "must be an absolute file path shorter than 200 bytes");
-		else if (ap != NULL)
-			c->access_log = arena_strdup(x->c->arena, ap);
-		c->access_log_sample = conf_l7_uint(x, t, p, "sample_percent", 1, 100, 100);
+		conf__check_keys(x, t, p, pkeys);
+		conf_l7_cidrs(x, t, p, "trusted", &c->accept_proxy_from);
+		c->accept_proxy = true;
+		jf_pathf(q, "%s.trusted", p);
+		if (c->accept_proxy_from.n == 0 && !json_is_array(json_object_get(t, "trusted")))
+			errs_add(x->errs, q, "must list the downstreams (addresses or networks) "
+				 "allowed to send the PROXY protocol");
 	}
 	conf__l7_tls(x, o, path, &c->tls);
 	rid = conf__get_str(x, o, path, "request_id", 0);

@@ -29,6 +29,7 @@
 #include "errs.h"
 #include "l7_health.h"
 #include "l7_metrics.h"
+#include "l7_stats.h"
 #include "l4.h"
 #include "l4_nft.h"
 #include "l7_proxy.h"
@@ -55,6 +56,7 @@ struct tandemd {
 	const char *socket_group;
 	const char *metrics;		/* --metrics ADDR:PORT (loopback), or NULL */
 	unsigned workers;
+	bool workers_cli;		/* -w given: the config's "workers" is ignored */
 	time_t started;
 	unsigned long reloads_ok;
 	unsigned long reloads_failed;
@@ -197,6 +199,38 @@ tandemd_l4_health_changed(void *data)
 	json_decref(tandemd_l4_reconcile(data, 0));
 }
 
+/* The config file's "workers" (0 when unset or the file is unreadable:
+ * snapshot_build reports its errors next). Before the first snapshot, which
+ * binds one socket per worker. */
+static unsigned
+tandemd_conf_workers(const char *path)
+{
+	struct errs e;
+	struct conf *c;
+	unsigned w;
+
+	errs_init(&e);
+	c = conf_load_file(path, &e);
+	w = c != NULL ? c->workers : 0;
+	conf_free(&c);
+	errs_release(&e);
+	return w;
+}
+
+/* Serves the metrics where the config (or --metrics, which wins) says.
+ * 0 or -errno (address in use, ...). Main thread. */
+static int
+tandemd_metrics(struct tandemd *d, const struct conf *c)
+{
+	const char *a = d->metrics != NULL ? d->metrics : c->metrics_address;
+	int rc = l7_metrics_apply(d->loop, a);
+
+	if (rc < 0)
+		log_err("cannot serve metrics on %s: %s", a,
+			rc == -EPERM ? "not a loopback address" : strerror(-rc));
+	return rc;
+}
+
 /* Builds and publishes a new snapshot. Returns the control-socket answer. */
 static json_t *
 tandemd_reload(struct tandemd *d)
@@ -205,6 +239,7 @@ tandemd_reload(struct tandemd *d)
 	struct snapshot *s;
 	struct errs e;
 	json_t *resp;
+	int rc;
 
 	if (upgrade_handed_over(d->upg))
 		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$",
@@ -216,6 +251,10 @@ tandemd_reload(struct tandemd *d)
 	s = snapshot_build(d->config_path, &e);
 	if (s != NULL && vrrp_prepare(d->vrrp, s->conf, &e) < 0)
 		snapshot_release(&s);	/* keepalived -t refused: keep everything as is */
+	if (s != NULL && d->loop != NULL && (rc = tandemd_metrics(d, s->conf)) < 0) {
+		errs_add(&e, "$.metrics.address", "cannot listen: %s", strerror(-rc));
+		snapshot_release(&s);
+	}
 	if (s == NULL) {
 		d->reloads_failed++;
 		sdn_notify("READY=1\nSTATUS=last reload rejected; serving the previous configuration");
@@ -227,6 +266,9 @@ tandemd_reload(struct tandemd *d)
 		errs_release(&e);
 		return resp;
 	}
+	if (!d->workers_cli && s->conf->workers != 0 && s->conf->workers != d->workers)
+		log_notice("workers: the config asks for %u, %u run; a restart applies it",
+			   s->conf->workers, d->workers);
 	gen = snapshot_publish(s);
 	l7_workers_wake();
 	vrrp_commit(d->vrrp);
@@ -292,6 +334,22 @@ tandemd_stats(struct tandemd *d)
 			 "reloads_ok", (json_int_t)d->reloads_ok,
 			 "reloads_failed", (json_int_t)d->reloads_failed,
 			 "l7", l7_stats_json(), "l4", l4_stats_json());
+}
+
+/* "counters": per listener, route, pool and member (l7_stats). */
+static json_t *
+tandemd_counters(void)
+{
+	struct snapshot *s = snapshot_acquire();
+	json_t *c = s != NULL ? l7_stats_counters_json(s->conf) : NULL;
+	json_t *resp = json_pack("{s:b,s:I}", "ok", 1, "generation",
+				 (json_int_t)snapshot_generation());
+
+	snapshot_release(&s);
+	if (resp != NULL && c != NULL)
+		json_object_update(resp, c);
+	json_decref(c);
+	return resp;
 }
 
 /* "l4-sync": the IPVS sync daemon's role, against the current snapshot. */
@@ -377,6 +435,8 @@ tandemd_ctl(const json_t *req, void *data)
 		return tandemd_reload(d);
 	if (strcmp(cmd, "stats") == 0)
 		return tandemd_stats(d);
+	if (strcmp(cmd, "counters") == 0)
+		return tandemd_counters();
 	if (strcmp(cmd, "ban") == 0)
 		return l4_ctl_ban(req);
 	if (strcmp(cmd, "limits") == 0)
@@ -392,7 +452,7 @@ tandemd_ctl(const json_t *req, void *data)
 		return json_pack("{s:b}", "ok", 1);
 	}
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats, limits, peer_reconnect, ban, l4-sync, tls-rotate-keys, upgrade)");
+			 "message", "unknown command (status, reload, stats, counters, limits, peer_reconnect, ban, l4-sync, tls-rotate-keys, upgrade)");
 }
 
 /* Ticket key rotation on its schedule (l7_tlsconf), checked every second. */
@@ -518,6 +578,7 @@ tandemd_handover(void *data)
 static int
 tandemd_serve_more(struct tandemd *d, struct ctl_server **ctl)
 {
+	struct snapshot *s;
 	int rc;
 
 	if (d->peer_opts.connect != NULL || d->peer_opts.listen != NULL || d->peer_opts.dir != NULL) {
@@ -535,12 +596,11 @@ tandemd_serve_more(struct tandemd *d, struct ctl_server **ctl)
 		d->socket_group = "tandem";
 	if (ctl_server_start(d->loop, d->socket_path, d->socket_group, tandemd_ctl, d, ctl) < 0)
 		return -1;
-	if (d->metrics != NULL && (rc = l7_metrics_start(d->loop, d->metrics)) < 0) {
-		log_err("cannot serve metrics on %s: %s", d->metrics,
-			rc == -EPERM ? "not a loopback address" : strerror(-rc));
-		return -1;
-	}
-	return 0;
+	/* --metrics, else the config's metrics.address (errors logged) */
+	s = snapshot_acquire();
+	rc = s != NULL ? tandemd_metrics(d, s->conf) : 0;
+	snapshot_release(&s);
+	return rc < 0 ? -1 : 0;
 }
 
 static void
@@ -715,6 +775,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	errs_init(&e);
+	d.workers_cli = d.workers != 0;
+	if (d.workers == 0)
+		d.workers = tandemd_conf_workers(d.config_path);
 	if (d.workers == 0) {
 		/* one worker per core by default (each with its own listening
 		 * sockets, SO_REUSEPORT spreading the connections) */

@@ -8,7 +8,8 @@
  * every ring every 100 ms (or at once when a worker's ring is half full),
  * appends each line to its file (opened O_APPEND, kept open, reopened after
  * every reload so that logrotate's "copytruncate"-free rotation works with a
- * reload), and is the only thread that touches files.
+ * reload) or sends it to syslog (l7_syslog), and is the only thread that
+ * touches files and sockets.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "l7_alog.h"
+#include "l7_syslog.h"
 
 #define L7_ALOG_SLOTS	1024		/* per worker, a power of two */
 #define L7_ALOG_PATH	200
@@ -43,9 +47,16 @@ struct l7_alog_ring {
 	struct l7_alog_slot *slots;
 };
 
+/* An open target: a file, or a syslog socket (l7_syslog). A target that
+ * failed to open keeps fd -1 until retry_ms, so a missing directory or a
+ * stopped syslog daemon costs one warning per second, not one per line. */
 struct l7_alog_file {
 	char path[L7_ALOG_PATH];
 	int fd;
+	bool syslog;
+	int pri;
+	char tag[40];
+	uint64_t retry_ms;
 };
 
 static struct l7_alog_ring *l7_alog_rings;
@@ -60,36 +71,81 @@ static struct l7_alog_file l7_alog_files[L7_ALOG_FILES];
 static unsigned l7_alog_nfiles;
 static atomic_ulong l7_alog_written;
 
-static int
-l7_alog_fd(const char *path)
+/* Opens f's target (f->path set); fd -1 and a warning on failure. */
+static void
+l7_alog_open(struct l7_alog_file *f)
 {
-	unsigned i;
-	int fd;
+	const char *sock;
+	int rc = l7_syslog_parse(f->path, &f->pri, f->tag, sizeof(f->tag), &sock);
 
-	for (i = 0; i < l7_alog_nfiles; i++)
-		if (strcmp(l7_alog_files[i].path, path) == 0)
-			return l7_alog_files[i].fd;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		log_warn("access log %s: %s", path, strerror(errno));
-		return -1;
+	f->syslog = rc == 1;
+	if (rc < 0)
+		f->fd = -EINVAL;
+	else if (f->syslog)
+		f->fd = l7_syslog_open(sock);
+	else if ((f->fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
+		f->fd = -errno;
+	if (f->fd < 0) {
+		log_warn("access log %s: %s", f->path, strerror(-f->fd));
+		f->fd = -1;
+		f->retry_ms = loop_clock_ms() + 1000;
+	}
+}
+
+/* The open target for path (opened on first use), or NULL. */
+static struct l7_alog_file *
+l7_alog_file(const char *path)
+{
+	struct l7_alog_file *f;
+	unsigned i;
+
+	for (i = 0; i < l7_alog_nfiles; i++) {
+		f = &l7_alog_files[i];
+		if (strcmp(f->path, path) != 0)
+			continue;
+		if (f->fd < 0 && loop_clock_ms() >= f->retry_ms)
+			l7_alog_open(f);
+		return f->fd >= 0 ? f : NULL;
 	}
 	if (l7_alog_nfiles == L7_ALOG_FILES) {
 		/* more files than slots: the oldest one is closed */
-		close(l7_alog_files[0].fd);
+		if (l7_alog_files[0].fd >= 0)
+			close(l7_alog_files[0].fd);
 		memmove(l7_alog_files, l7_alog_files + 1, (L7_ALOG_FILES - 1) * sizeof(*l7_alog_files));
 		l7_alog_nfiles--;
 	}
-	snprintf(l7_alog_files[l7_alog_nfiles].path, L7_ALOG_PATH, "%s", path);
-	l7_alog_files[l7_alog_nfiles++].fd = fd;
-	return fd;
+	f = &l7_alog_files[l7_alog_nfiles++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->path, L7_ALOG_PATH, "%s", path);
+	l7_alog_open(f);
+	return f->fd >= 0 ? f : NULL;
+}
+
+/* Writes one line to f. 0 or -1. */
+static int
+l7_alog_put(struct l7_alog_file *f, const char *line)
+{
+	size_t len = strlen(line);
+	int rc;
+
+	if (!f->syslog)
+		return write(f->fd, line, len) == (ssize_t)len ? 0 : -1;
+	rc = l7_syslog_send(f->fd, f->pri, f->tag, line, len);
+	if (rc == -ECONNREFUSED || rc == -ENOTCONN) {
+		/* the syslog daemon made a new socket (restart): connect again */
+		close(f->fd);
+		l7_alog_open(f);
+		rc = f->fd >= 0 ? l7_syslog_send(f->fd, f->pri, f->tag, line, len) : -1;
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 static void
 l7_alog_close_all(void)
 {
 	while (l7_alog_nfiles > 0)
-		close(l7_alog_files[--l7_alog_nfiles].fd);
+		if (l7_alog_files[--l7_alog_nfiles].fd >= 0)
+			close(l7_alog_files[l7_alog_nfiles].fd);
 }
 
 /* Drains every ring once; lines for one file are written in one go when
@@ -108,14 +164,10 @@ l7_alog_drain(void)
 
 		while (tail != head) {
 			struct l7_alog_slot *sl = &ring->slots[tail & (L7_ALOG_SLOTS - 1)];
-			int fd = l7_alog_fd(sl->path);
+			struct l7_alog_file *f = l7_alog_file(sl->path);
 
-			if (fd >= 0) {
-				size_t len = strlen(sl->line);
-
-				if (write(fd, sl->line, len) == (ssize_t)len)
-					atomic_fetch_add_explicit(&l7_alog_written, 1, memory_order_relaxed);
-			}
+			if (f != NULL && l7_alog_put(f, sl->line) == 0)
+				atomic_fetch_add_explicit(&l7_alog_written, 1, memory_order_relaxed);
 			tail++;
 			atomic_store_explicit(&ring->tail, tail, memory_order_release);
 		}

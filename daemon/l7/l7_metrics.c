@@ -1,10 +1,12 @@
 /*
  * l7_metrics - Prometheus text exposition of the L7 counters on a loopback
- * address (tandemd --metrics 127.0.0.1:9145).
+ * address ("metrics": {"address": "127.0.0.1:9145"} in the config, or
+ * tandemd --metrics, which wins).
  *
  * Served from the main thread's loop, never a worker's: each scrape is one
  * short connection (HTTP/1.0, any path), answered with the worker totals and
- * the per-member counters and states of the current snapshot, then closed.
+ * the per-member counters and states of the current snapshot and the
+ * per-object counters of l7_stats, then closed.
  * The reads and writes use short socket timeouts, so a stuck scraper costs
  * the control loop at most a second and the data path nothing.
  */
@@ -24,11 +26,13 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "log.h"
 #include "loop.h"
 #include "snapshot.h"
 #include "l7_metrics.h"
 #include "l7_proxy.h"
+#include "l7_stats.h"
 
 static struct loop_io l7_metrics_io;
 static struct loop *l7_metrics_loop;
@@ -42,6 +46,7 @@ l7_metrics_extra_set(l7_metrics_extra_fn fn, void *data)
 	l7_metrics_extra = fn;
 	l7_metrics_extra_data = data;
 }
+static char l7_metrics_addr[80];	/* what l7_metrics_fd listens on */
 
 /* Counters in l7_stats_json that are gauges, not counters. */
 static int
@@ -71,6 +76,7 @@ l7_metrics_body(struct buf *b)
 	}
 	json_decref(st);
 	pools = l7_pools_status_json(s);
+	rc |= s != NULL ? l7_stats_prometheus(s->conf, b) : 0;
 	snapshot_release(&s);
 	rc |= buf_appendf(b, "# TYPE tandem_member_up gauge\n# TYPE tandem_member_active gauge\n"
 			  "# TYPE tandem_member_requests_total counter\n"
@@ -127,7 +133,15 @@ l7_metrics_accept(struct loop *l, struct loop_io *io, uint32_t events)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	n = recv(fd, req, sizeof(req), 0);	/* the request itself is not needed */
 	(void)n;
-	if (buf_init(&body, 1 << 20) < 0 || l7_metrics_body(&body) < 0) {
+	/* about 1.5 KiB per counted object: start at 1 MiB and double (a
+	 * config of thousands of routes) up to 64 MiB */
+	for (size_t cap = 1 << 20; cap <= (64u << 20); cap *= 2) {
+		buf_release(&body);
+		if (buf_init(&body, cap) < 0 || l7_metrics_body(&body) == 0)
+			break;
+		body.rpos = body.wpos = 0;
+	}
+	if (body.data == NULL || buf_len(&body) == 0) {
 		static const char r500[] = "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
 
 		(void)!send(fd, r500, sizeof(r500) - 1, MSG_NOSIGNAL);
@@ -146,58 +160,46 @@ int
 l7_metrics_start(struct loop *l, const char *addrport)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	char host[64];
-	const char *colon = strrchr(addrport, ':');
 	socklen_t sl;
-	long port;
-	int fd, one = 1;
-	char *end;
+	int fd, one = 1, rc;
 
-	if (colon == NULL || (size_t)(colon - addrport) >= sizeof(host))
-		return -EINVAL;
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 1 || port > 65535)
-		return -EINVAL;
-	memcpy(host, addrport, (size_t)(colon - addrport));
-	host[colon - addrport] = '\0';
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		/* loopback only: the counters are not for the network */
-		if ((ntohl(s4->sin_addr.s_addr) >> 24) != 127)
-			return -EPERM;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		sl = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
-			return -EPERM;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		sl = sizeof(*s6);
-	} else {
-		return -EINVAL;
-	}
+	rc = conf_metrics_addr(addrport, &ss, &sl);
+	if (rc < 0)
+		return rc;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 64) < 0 ||
-	    loop_io_add(l, &l7_metrics_io, fd, EPOLLIN, l7_metrics_accept, NULL) < 0) {
-		int e = errno;
-
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 64) < 0) {
+		rc = -errno;
 		close(fd);
-		return -e;
+		return rc;
+	}
+	l7_metrics_stop();	/* the old address, if any: the new one is bound */
+	if (loop_io_add(l, &l7_metrics_io, fd, EPOLLIN, l7_metrics_accept, NULL) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
 	}
 	l7_metrics_fd = fd;
 	l7_metrics_loop = l;
+	snprintf(l7_metrics_addr, sizeof(l7_metrics_addr), "%s", addrport);
 	log_notice("metrics: Prometheus text on http://%s/", addrport);
 	return 0;
+}
+
+int
+l7_metrics_apply(struct loop *l, const char *addrport)
+{
+	if (addrport == NULL) {
+		if (l7_metrics_fd >= 0)
+			log_notice("metrics: no longer served on %s", l7_metrics_addr);
+		l7_metrics_stop();
+		return 0;
+	}
+	if (l7_metrics_fd >= 0 && strcmp(addrport, l7_metrics_addr) == 0)
+		return 0;	/* unchanged: keep the socket (no gap for scrapers) */
+	return l7_metrics_start(l, addrport);
 }
 
 void
@@ -208,4 +210,5 @@ l7_metrics_stop(void)
 	loop_io_del(l7_metrics_loop, &l7_metrics_io);
 	close(l7_metrics_fd);
 	l7_metrics_fd = -1;
+	l7_metrics_addr[0] = '\0';
 }

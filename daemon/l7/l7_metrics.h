@@ -13,6 +13,12 @@
  * Main thread only. */
 int l7_metrics_start(struct loop *l, const char *addrport);
 
+/* Serves on addrport from now on (NULL: stop serving). Keeps the socket
+ * when the address did not change; binds a new one before closing the old
+ * one, so a failure (returned as l7_metrics_start's) leaves things as they
+ * were. Main thread only. */
+int l7_metrics_apply(struct loop *l, const char *addrport);
+
 /* Adds fn's text after the L7 metrics on every scrape (the peer link's);
  * fn returns 0 or -1 (out of memory). NULL removes it. Main thread. */
 struct buf;

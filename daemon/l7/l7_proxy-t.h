@@ -12,6 +12,7 @@
 #include "l7_io.h"
 #include "l7_pool-t.h"
 #include "lim-t.h"
+#include "l7_stats-t.h"
 #include "loop-t.h"
 #include "snapshot-t.h"
 
@@ -71,6 +72,7 @@ struct l7_view {
 	struct snapshot *snap;
 	struct l7_pool_map *map;
 	int64_t **swrr;			/* [pool][member]: this worker's smooth WRR weights */
+	struct l7_stats_map *smap;	/* per-object counters (l7_stats) */
 	unsigned refs;
 };
 
@@ -151,6 +153,7 @@ struct l7_conn {
 	enum l7_resp_state rstate;
 	bool rready, wready, rd_eof, shut_wr, closed;
 	bool head_timer;		/* the client timer is the head timeout, not idle */
+	bool pp_wait;			/* the listener accepts PROXY: not looked at yet */
 	unsigned long nreq;
 
 	struct l7_http1_msg msg;	/* the head being parsed: request, then response */
@@ -189,6 +192,7 @@ struct l7_conn {
 	uint64_t tried;			/* members already tried for this request */
 	int member;
 	struct l7_up *up;
+	struct l7_stats_req sr;		/* per-object counters of this connection */
 
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
 };

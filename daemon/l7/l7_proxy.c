@@ -46,6 +46,8 @@
 #include "loop.h"
 #include "snapshot.h"
 #include "l7_alog.h"
+#include "l7_stats.h"
+#include "l7_proxyproto_in.h"
 #include "l7_http1.h"
 #include "l7_limit.h"
 #include "lim_rule.h"
@@ -78,6 +80,8 @@ static void l7_conn_step(struct l7_conn *c);
 static void l7_conn_close(struct l7_conn *c);
 static void l7_conn_upstream(struct l7_conn *c);
 static void l7_queue_tick(struct loop *l, struct loop_timer *t);
+static void l7_conn_log(struct l7_conn *c);
+static void l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg *m);
 
 /* ---- views: a snapshot plus its runtime state map, per worker ---- */
 
@@ -90,7 +94,8 @@ l7_view_new(struct snapshot *s)
 		return NULL;
 	v->map = l7_pool_map_new(s->conf);
 	v->swrr = calloc(s->conf->npools + 1, sizeof(*v->swrr));
-	if (v->map == NULL || v->swrr == NULL)
+	v->smap = l7_stats_map_new(s->conf);
+	if (v->map == NULL || v->swrr == NULL || v->smap == NULL)
 		goto fail;
 	for (size_t i = 0; i < s->conf->npools; i++) {
 		v->swrr[i] = calloc(s->conf->pools[i].nmembers + 1, sizeof(**v->swrr));
@@ -106,6 +111,7 @@ fail:
 			free(v->swrr[i]);
 	free(v->swrr);
 	l7_pool_map_free(&v->map);
+	l7_stats_map_free(&v->smap);
 	free(v);
 	return NULL;
 }
@@ -122,6 +128,7 @@ l7_view_unref(struct l7_view **vp)
 		free(v->swrr[i]);
 	free(v->swrr);
 	l7_pool_map_free(&v->map);
+	l7_stats_map_free(&v->smap);
 	snapshot_release(&v->snap);
 	free(v);
 }
@@ -273,6 +280,14 @@ l7_conn_timeout(struct loop *l, struct loop_timer *t)
 		log_debug("client=%s: request head timeout", c->peer);
 		if (buf_append(&c->obuf, r408, sizeof(r408) - 1) == 0) {
 			STAT_INC(c->w, responses[4]);
+			/* logged and counted like any answer (slowloris shows) */
+			c->route = NULL;
+			c->pool = NULL;
+			c->reqb.total = 0;
+			l7_conn_log_start(c, NULL, NULL);
+			c->status = 408;
+			c->bytes_out = sizeof(r408) - 1;
+			l7_conn_log(c);
 			c->state = L7_C_CLOSING;
 			loop_timer_set(c->w->loop, &c->timer, L7_TIMEOUT_LINGER_MS, l7_conn_timeout, c);
 			l7_conn_step(c);
@@ -394,6 +409,8 @@ l7_conn_log(struct l7_conn *c)
 	if (!c->log_pending)
 		return;
 	c->log_pending = false;
+	l7_stats_req_end(&c->sr, c->w->index, c->member, c->status, c->msg_head_len + c->reqb.total,
+			 c->bytes_out, t - c->t_start);
 	l = l7_conn_listener(c);
 	if (l->l7.access_log == NULL ||
 	    (l->l7.access_log_sample < 100 &&
@@ -443,6 +460,7 @@ l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg 
 	size_t n;
 
 	c->log_pending = true;
+	l7_stats_req_begin(&c->sr, c->w->index, c->view->smap, c->lindex);
 	c->t_start = loop_now(c->w->loop);
 	c->t_connect = c->t_first = 0;
 	c->bytes_out = 0;
@@ -559,6 +577,7 @@ l7_conn_close(struct l7_conn *c)
 	buf_release(&c->ubuf);
 	buf_release(&c->rbuf);
 	atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
+	l7_stats_conn_close(&c->sr, w->index);
 	l7_view_unref(&c->view);
 	STAT_DEC(w, active);
 	c->magic = 0;
@@ -1515,6 +1534,8 @@ l7_conn_request(struct l7_conn *c)
 		return;
 	}
 	c->route = r;
+	l7_stats_req_route(&c->sr, w->index, c->view->smap, r - c->view->snap->conf->routes,
+			   r->pool != NULL ? (long)r->pool->index : -1);
 	if (r->l7.action != CONF_ACTION_FORWARD) {
 		l7_conn_local_action(c, buf, r);
 		buf_consume(&c->ibuf, m->head_len);
@@ -1750,6 +1771,69 @@ l7_client_write(struct l7_conn *c, int *progress)
 	}
 }
 
+/* The head could not be parsed: answer status and close. */
+static void
+l7_conn_bad(struct l7_conn *c, int status)
+{
+	STAT_INC(c->w, bad_requests);
+	log_debug("client=%s: bad request, answering %d", c->peer, status);
+	c->req_minor = 1;
+	c->req_method = L7_HTTP1_M_OTHER;
+	c->route = NULL;
+	c->pool = NULL;
+	c->reqb.total = 0;
+	l7_conn_log_start(c, NULL, NULL);
+	c->ibuf.rpos = c->ibuf.wpos = 0;
+	l7_conn_reply(c, status, 0);
+}
+
+/* The PROXY protocol header on a listener that accepts it: required from
+ * its trusted downstreams, refused from anyone else. Its source address
+ * becomes the client's (forwarding headers, client_cidrs, hashing, logs).
+ * 1 when done (header consumed or none due), 0 to read more, -1: 400. */
+static int
+l7_conn_proxy_in(struct l7_conn *c)
+{
+	const struct conf_l7_listener *ll = &l7_conn_listener(c)->l7;
+	struct l7_ppin pp;
+	char addr[INET6_ADDRSTRLEN];
+	int n;
+
+	if (!conf_cidr_contains(&ll->accept_proxy_from, c->client)) {
+		if (!l7_ppin_looks_like(buf_head(&c->ibuf), buf_len(&c->ibuf))) {
+			c->pp_wait = false;	/* plain HTTP, as expected */
+			return 1;
+		}
+		if (buf_len(&c->ibuf) < 12 && !c->rd_eof)
+			return 0;	/* a prefix: wait to tell */
+		log_info("client=%s: PROXY header from an untrusted source", c->peer);
+		return -1;
+	}
+	n = l7_ppin_parse(buf_head(&c->ibuf), buf_len(&c->ibuf), &pp);
+	if (n == L7_PPIN_AGAIN)
+		return 0;
+	if (n < 0) {
+		log_info("client=%s: missing or malformed PROXY header", c->peer);
+		return -1;
+	}
+	buf_consume(&c->ibuf, (size_t)n);
+	c->pp_wait = false;
+	if (pp.family == AF_UNSPEC)
+		return 1;	/* LOCAL / UNKNOWN: the peer is the client */
+	memcpy(c->client, pp.src, 16);
+	memcpy(c->local, pp.dst, 16);
+	c->client_port = pp.sport;
+	c->local_port = pp.dport;
+	if (pp.family == AF_INET)
+		inet_ntop(AF_INET, pp.src + 12, addr, sizeof(addr));
+	else
+		inet_ntop(AF_INET6, pp.src, addr, sizeof(addr));
+	snprintf(c->client_ip, sizeof(c->client_ip), "%s", addr);
+	snprintf(c->peer, sizeof(c->peer), pp.family == AF_INET ? "%s:%u" : "[%s]:%u", addr,
+		 pp.sport);
+	return 1;
+}
+
 static void
 l7_conn_head(struct l7_conn *c, int *progress)
 {
@@ -1759,6 +1843,21 @@ l7_conn_head(struct l7_conn *c, int *progress)
 		if (c->rd_eof && buf_len(&c->obuf) == 0)
 			l7_conn_close(c);
 		return;
+	}
+	if (c->pp_wait) {
+		rc = l7_conn_proxy_in(c);
+		if (rc == 0) {
+			if (c->rd_eof)
+				l7_conn_closing(c);
+			return;
+		}
+		*progress = 1;
+		if (rc < 0) {
+			l7_conn_bad(c, 400);
+			return;
+		}
+		if (buf_len(&c->ibuf) == 0)
+			return;
 	}
 	rc = l7_http1_parse_request(buf_head(&c->ibuf), buf_len(&c->ibuf), &c->msg, &status);
 	if (rc == L7_HTTP1_AGAIN) {
@@ -1780,16 +1879,7 @@ l7_conn_head(struct l7_conn *c, int *progress)
 	}
 	*progress = 1;
 	if (rc == L7_HTTP1_ERROR) {
-		STAT_INC(c->w, bad_requests);
-		log_debug("client=%s: bad request, answering %d", c->peer, status);
-		c->req_minor = 1;
-		c->req_method = L7_HTTP1_M_OTHER;
-		c->route = NULL;
-		c->pool = NULL;
-		c->reqb.total = 0;
-		l7_conn_log_start(c, NULL, NULL);
-		c->ibuf.rpos = c->ibuf.wpos = 0;
-		l7_conn_reply(c, status, 0);
+		l7_conn_bad(c, status);
 		return;
 	}
 	l7_conn_request(c);
@@ -2234,6 +2324,7 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	}
 	c->member = -1;
 	c->rready = c->wready = true;
+	c->pp_wait = w->view->snap->conf->listeners[lindex].l7.accept_proxy;
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
 
@@ -2273,6 +2364,7 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	c->view->refs++;
 	c->ls = ln->ls;
 	atomic_fetch_add_explicit(&c->ls->conns, 1, memory_order_relaxed);
+	l7_stats_conn_open(&c->sr, w->index, c->view->smap, lindex);
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
@@ -2503,7 +2595,9 @@ l7_workers_start(unsigned n)
 
 	if (n == 0 || l7_workers != NULL)
 		return -EINVAL;
-	rc = l7_alog_start(n);
+	rc = l7_stats_init(n);
+	if (rc == 0)
+		rc = l7_alog_start(n);
 	if (rc < 0)
 		return rc;
 	l7_workers = calloc(n, sizeof(*l7_workers));
@@ -2561,6 +2655,7 @@ l7_workers_stop(void)
 	l7_nworkers = 0;
 	l7_alog_stop_all();	/* after the workers: every queued line is written */
 	l7_pool_registry_free();
+	l7_stats_free_all();
 }
 
 void

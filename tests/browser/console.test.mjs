@@ -262,6 +262,39 @@ async function main() {
     await tid('route-cancel').click();
   });
 
+  await step('a non-loopback metrics address is refused beside its field', async () => {
+    await tid('nav-listeners').click();
+    await tid('view-listeners').waitFor({ state: 'visible' });
+    await tid('metrics-address').fill('0.0.0.0:9145');
+    await tid('metrics-submit').click();
+    const err = page.locator('#metrics-form [data-error-for="address"]');
+    await err.waitFor({ state: 'visible' });
+    const text = await err.textContent();
+    assert(text.toLowerCase().includes('loopback'), 'error does not say loopback: ' + text);
+  });
+
+  await step('workers out of range are refused beside their field', async () => {
+    await tid('metrics-address').fill('');
+    await tid('metrics-workers').fill('0');
+    await tid('metrics-submit').click();
+    const err = page.locator('#metrics-form [data-error-for="workers"]');
+    await err.waitFor({ state: 'visible' });
+  });
+
+  await step('a loopback metrics address and a worker count are saved and shown again', async () => {
+    await tid('metrics-address').fill('127.0.0.1:' + (20000 + Number(suffix) % 10000));
+    await tid('metrics-workers').fill('2');
+    await tid('metrics-submit').click();
+    await page.locator('#metrics-form [data-error-for="address"]').waitFor({ state: 'hidden' });
+    await tid('nav-pools').click();
+    await tid('nav-listeners').click();
+    await page.waitForFunction(() => /^127\.0\.0\.1:\d+$/.test(document.querySelector('#metrics-address')?.value || '') &&
+      document.querySelector('#metrics-workers')?.value === '2');
+    await tid('metrics-address').fill('');
+    await tid('metrics-workers').fill('');
+    await tid('metrics-submit').click();
+  });
+
   await step('diff shows the candidate changes', async () => {
     await tid('nav-changes').click();
     await tid('view-changes').waitFor({ state: 'visible' });

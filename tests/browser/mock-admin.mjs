@@ -223,6 +223,20 @@ async function api(req, res, p) {
     }
   }
   if (seg[0] === 'rate-rules') return rateRules(req, res, method, seg);
+  if (p === '/settings') {
+    if (method === 'PUT') {
+      const b = await readBody(req);
+      if (!b || typeof b !== 'object') return err(res, 400, 'bad_request', 'body is not JSON');
+      const a = b.metrics && b.metrics.address;
+      if (b.metrics && !/^(127\.[0-9.]+|\[::1\]):[0-9]{1,5}$/.test(String(a)))
+        return err(res, 422, 'invalid', 'settings/metrics.address: must be a loopback address', 'settings/metrics.address');
+      if (b.workers != null && !(Number.isInteger(b.workers) && b.workers >= 1 && b.workers <= 256))
+        return err(res, 422, 'invalid', 'settings/workers: must be an integer between 1 and 256', 'settings/workers');
+      if ('metrics' in b) { if (b.metrics) candidate.metrics = b.metrics; else delete candidate.metrics; }
+      if ('workers' in b) { if (b.workers) candidate.workers = b.workers; else delete candidate.workers; }
+    } else if (method !== 'GET') return err(res, 405, 'method_not_allowed', 'method not allowed here');
+    return send(res, 200, { metrics: candidate.metrics || null, workers: candidate.workers || null });
+  }
   if (p === '/candidate' && method === 'GET') return send(res, 200, candidate);
   if (p === '/diff' && method === 'GET') {
     const d = diffText(running, candidate);

@@ -61,3 +61,5 @@ run() {	# name
 
 build fuzz_http1 "$here/fuzz_http1.c" "$top/daemon/l7/l7_http1.c"
 run http1
+build fuzz_ppin "$here/fuzz_ppin.c" "$top/daemon/l7/l7_proxyproto_in.c"
+run ppin

@@ -106,6 +106,8 @@ test_migrate_from_each_version(void **state)
 	unsigned i;
 	int v;
 
+	/* every version a migration leads to (numbers may have gaps: they
+	 * are reserved per branch), except the latest */
 	for (i = 0; i + 1 < db_migrations_count; i++) {
 		json_t *got;
 		char p[192];

@@ -1,7 +1,8 @@
 /* Unit tests for the balancing algorithms of daemon/l7/l7_pool
  * (l7_pool_choose): smooth weighted round robin's exact sequence, weighted
  * least connections, power of two choices, Maglev stability when a member
- * leaves, sticky members, backups, drain and the per-member limit. Member
+ * leaves, sticky members, backups, drain and the per-member limit, slow
+ * start and the retry budget. Member
  * loads are set by hand and the clock is a parameter. */
 #include "config.h"
 
@@ -232,6 +233,88 @@ test_health_rise_fall(void **state)
 	unload(&f);
 }
 
+/* Slow start: a member back 1 s into a 10 s ramp weighs a tenth of its
+ * weight (smooth WRR gives it 10 of 110 picks); after the ramp, its full
+ * weight again. */
+static void
+test_slow_start(void **state)
+{
+	struct fx f;
+	int n0 = 0, i;
+
+	(void)state;
+	load(&f, POOL("\"algorithm\":\"weighted_round_robin\",\"slow_start_ms\":10000,",
+		      M(1, ",\"weight\":10") "," M(2, ",\"weight\":10")));
+	atomic_store(&f.map->members[0][0]->up_since, 1000000 - 1000);
+	for (i = 0; i < 110; i++)
+		n0 += pick(&f, 0, -1, 0, 0) == 0;
+	assert_int_equal(n0, 10);
+	atomic_store(&f.map->members[0][0]->up_since, 1000000 - 10000);
+	memset(f.swrr, 0, sizeof(f.swrr));
+	for (n0 = 0, i = 0; i < 100; i++)
+		n0 += pick(&f, 0, -1, 0, 0) == 0;
+	assert_int_equal(n0, 50);
+	unload(&f);
+}
+
+/* Retry budget: 10 retries banked at first, then retry_budget_percent of
+ * the requests; none at all with retries 0. */
+static void
+test_retry_budget(void **state)
+{
+	struct l7_pool_state *ps;
+	struct fx f;
+	int i, n = 0;
+
+	(void)state;
+	load(&f, POOL("\"retries\":1,\"retry_budget_percent\":20,", M(1, "")));
+	ps = f.map->pools[0];
+	for (i = 0; i < 20; i++)
+		n += l7_pool_retry_take(ps, &f.c->pools[0]);
+	assert_int_equal(n, 10);
+	for (i = 0; i < 5; i++)	/* 5 requests at 20%: one retry */
+		l7_pool_retry_earn(ps, &f.c->pools[0]);
+	assert_int_equal(l7_pool_retry_take(ps, &f.c->pools[0]), 1);
+	assert_int_equal(l7_pool_retry_take(ps, &f.c->pools[0]), 0);
+	for (i = 0; i < 100000; i++)	/* the bank is capped at 100 retries */
+		l7_pool_retry_earn(ps, &f.c->pools[0]);
+	for (n = 0, i = 0; i < 200; i++)
+		n += l7_pool_retry_take(ps, &f.c->pools[0]);
+	assert_in_range(n, 100, 101);
+	unload(&f);
+	load(&f, POOL("\"retries\":0,", M(1, "")));
+	assert_int_equal(l7_pool_retry_take(f.map->pools[0], &f.c->pools[0]), 0);
+	unload(&f);
+}
+
+/* Distribution bounds: round robin is exact; Maglev with weights 1 and 3
+ * gives the keys 25 % / 75 % within 3 points (8191 slots, 20000 keys). */
+static void
+test_distribution(void **state)
+{
+	struct fx f;
+	int i, n[3] = { 0, 0, 0 };
+
+	(void)state;
+	load(&f, POOL("", M(1, "") "," M(2, "") "," M(3, "")));
+	for (i = 0; i < 300; i++)
+		n[pick(&f, 0, -1, 0, 0)]++;
+	assert_int_equal(n[0], 100);
+	assert_int_equal(n[1], 100);
+	assert_int_equal(n[2], 100);
+	unload(&f);
+	load(&f, POOL("\"algorithm\":\"consistent_hash\",", M(1, "") "," M(2, ",\"weight\":3")));
+	n[0] = n[1] = 0;
+	for (i = 0; i < 20000; i++) {
+		uint64_t h = conf_hash64(&i, sizeof(i), 7);
+
+		n[pick(&f, 0, -1, h, 1)]++;
+	}
+	fprintf(stderr, "maglev 1:3: %d %d\n", n[0], n[1]);
+	assert_in_range(n[0], 4400, 5600);
+	unload(&f);
+}
+
 int
 main(void)
 {
@@ -242,6 +325,9 @@ main(void)
 		cmocka_unit_test(test_maglev_stability),
 		cmocka_unit_test(test_sticky_backup_drain_limit),
 		cmocka_unit_test(test_health_rise_fall),
+		cmocka_unit_test(test_slow_start),
+		cmocka_unit_test(test_retry_budget),
+		cmocka_unit_test(test_distribution),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

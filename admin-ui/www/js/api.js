@@ -119,6 +119,9 @@ export const api = {
   updateRoute: (name, r) => request('PUT', '/routes/' + enc(name), r),
   deleteRoute: (name) => request('DELETE', '/routes/' + enc(name)),
 
+  settings: () => request('GET', '/settings'),
+  saveSettings: (s) => request('PUT', '/settings', s),
+
   certificates: () => request('GET', '/certificates'),
   uploadCertificate: (c) => request('POST', '/certificates', c),
   deleteCertificate: (name) => request('DELETE', '/certificates/' + enc(name)),

@@ -4,7 +4,7 @@
 // beside the textarea with the option's path ("match.path_regex: ...").
 
 export const L7_KEYS = {
-  listeners: ['timeouts', 'limits', 'forwarding', 'request_id'],
+  listeners: ['timeouts', 'limits', 'forwarding', 'request_id', 'access_log', 'accept_proxy'],
   pools: ['algorithm', 'hash', 'sticky_cookie', 'slow_start_ms', 'max_connections_per_member',
     'queue', 'retries', 'retry_budget_percent', 'passive', 'health_check', 'proxy_protocol'],
   routes: ['match', 'action', 'redirect', 'respond', 'deny', 'request_headers',

@@ -9,10 +9,13 @@ import { refreshStatus } from './app.js';
 
 const form = () => $('#listener-form');
 let editing = null; // name of the listener being edited, or null
+let metricsDirty = false; // the settings form has unsaved input: a reload must not overwrite it
 
 export function init() {
   form().addEventListener('submit', onSubmit);
   $('#listener-cancel').addEventListener('click', () => resetForm());
+  $('#metrics-form').addEventListener('submit', onMetricsSubmit);
+  $('#metrics-form').addEventListener('input', () => { metricsDirty = true; });
 }
 
 export async function load() {
@@ -24,6 +27,54 @@ export async function load() {
   }
   render();
   tlsLoadChoices();
+  loadMetrics();
+}
+
+// tandemd's own settings: the metrics address and the worker count
+// (top-level settings of the candidate, PUT /settings).
+async function loadMetrics() {
+  const f = $('#metrics-form');
+  // the view just opened: start clean; what is typed while the settings
+  // load marks the form dirty and is kept
+  clearFormErrors(f);
+  metricsDirty = false;
+  try {
+    const s = await api.settings();
+    if (metricsDirty) return;
+    f.elements.address.value = (s && s.metrics && s.metrics.address) || '';
+    f.elements.workers.value = (s && s.workers) || '';
+  } catch (e) {
+    setAlert($('.form-error', f), 'Could not load the metrics setting: ' + describeError(e));
+  }
+}
+
+async function onMetricsSubmit(ev) {
+  ev.preventDefault();
+  const f = $('#metrics-form');
+  clearFormErrors(f);
+  const address = f.elements.address.value.trim();
+  const workers = intOrUndefined(f.elements.workers.value);
+  const btn = $('#metrics-submit');
+  btn.disabled = true;
+  try {
+    await api.saveSettings({ metrics: address ? { address } : null, workers: workers ?? null });
+    metricsDirty = false;
+    notify('tandemd settings saved to the candidate.');
+    refreshStatus();
+  } catch (e) {
+    // "settings/metrics.address" and "settings/workers" belong to the fields
+    const fix = (x) => /^settings\/(metrics|workers)/.test(x.field || '')
+      ? { ...x, field: 'settings//' + (/^settings\/metrics/.test(x.field) ? 'address' : 'workers'),
+          message: String(x.message || '').replace(/^settings\/[^:]*: /, '') } : x;
+    const first = fix({ field: e.field, message: e.message });
+    const err = Object.assign(Object.create(Object.getPrototypeOf(e)), e);
+    err.field = first.field;
+    err.message = first.message;
+    if (e.errors) err.errors = e.errors.map(fix);
+    showApiError(f, err, 'The setting');
+  } finally {
+    btn.disabled = false;
+  }
 }
 
 function render() {
