@@ -25,6 +25,7 @@
 #include "adm_diff.h"
 #include "adm_settings.h"
 #include "adm_vrrp.h"
+#include "adm_l4.h"
 #include "adm_limits.h"
 #include "conf.h"
 #include "ctlc.h"
@@ -66,101 +67,13 @@ adm_resp_error(struct adm_resp *rs, unsigned status, const char *code, const cha
 }
 
 void
-adm_resp_ok(struct adm_resp *rs, unsigned status, json_t *body)
+adm_ok(struct adm_resp *rs, unsigned status, json_t *body)
 {
 	json_decref(rs->body);
 	rs->status = status;
 	rs->body = body;
 	if (body == NULL && status != 204)
 		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
-}
-
-static void
-adm_ok(struct adm_resp *rs, unsigned status, json_t *body)
-{
-	adm_resp_ok(rs, status, body);
-}
-
-json_t *
-adm_judge_section(struct adm *a, const char *key, json_t *section, adm_field_fn field, void *arg)
-{
-	json_t *cfg = NULL, *raw = NULL, *out = NULL, *e;
-	struct errs errs;
-	struct conf *c;
-	char *text = NULL;
-	size_t i;
-
-	errs_init(&errs);
-	if (db_candidate_render(a->db, 0, &cfg) < 0)
-		goto out;
-	if (section != NULL ? json_object_set(cfg, key, section) < 0 : (json_object_del(cfg, key), 0))
-		goto out;
-	if ((text = jh_dump_canonical(cfg)) == NULL)
-		goto out;
-	out = json_array();
-	c = conf_parse(text, strlen(text), &errs);
-	if (c != NULL) {
-		conf_free(&c);
-		goto out;
-	}
-	raw = errs_to_json(&errs);
-	json_array_foreach(raw, i, e) {
-		const char *path = json_string_value(json_object_get(e, "path"));
-		char *f = path ? field(cfg, path, arg) : NULL;
-
-		if (f == NULL)
-			continue;
-		json_array_append_new(out, json_pack("{s:s, s:O}", "field", f,
-						     "message", json_object_get(e, "message")));
-		free(f);
-	}
-out:
-	errs_release(&errs);
-	json_decref(raw);
-	json_decref(cfg);
-	free(text);
-	return out;
-}
-
-int
-adm_resp_invalid(struct adm_resp *rs, json_t *errors)
-{
-	json_t *first;
-	char msg[512];
-
-	if (errors == NULL) {
-		adm_resp_error(rs, 500, "internal", "internal error", NULL);
-		return -1;
-	}
-	first = json_array_get(errors, 0);
-	if (first == NULL) {
-		json_decref(errors);
-		return 0;
-	}
-	snprintf(msg, sizeof(msg), "%s: %s", json_string_value(json_object_get(first, "field")),
-		 json_string_value(json_object_get(first, "message")));
-	adm_resp_error(rs, 422, "invalid", msg, json_string_value(json_object_get(first, "field")));
-	json_object_set_new(rs->body, "errors", errors);
-	return -1;
-}
-
-json_t *
-adm_req_object(const struct adm_req *rq, struct adm_resp *rs)
-{
-	json_error_t je;
-	json_t *b;
-	char msg[256];
-
-	b = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (json_is_object(b))
-		return b;
-	if (b == NULL)
-		snprintf(msg, sizeof(msg), "malformed JSON body: %s", je.text);
-	else
-		snprintf(msg, sizeof(msg), "the body must be a JSON object");
-	json_decref(b);
-	adm_resp_error(rs, 400, "bad_request", msg, NULL);
-	return NULL;
 }
 
 void
@@ -170,7 +83,7 @@ adm_member_key(const char *addr, long port, char *out, size_t outlen)
 }
 
 /* Maps a db error to the API's answer. */
-static void
+void
 adm_db_error(struct adm_resp *rs, int rc, const char *what, const char *field)
 {
 	char msg[256];
@@ -450,9 +363,8 @@ adm_not_allowed(struct adm_call *c)
 	adm_resp_error(c->rs, 405, "method_not_allowed", "method not allowed here", NULL);
 }
 
-/* Parses "addr:port" / "[v6]:port" into a canonical address and port. */
-static int
-adm_parse_member_key(const char *key, char *addr, size_t alen, long *port)
+int
+adm_parse_key(const char *key, long min_port, char *addr, size_t alen, long *port)
 {
 	char tmp[128];
 	const char *colon;
@@ -466,23 +378,69 @@ adm_parse_member_key(const char *key, char *addr, size_t alen, long *port)
 			return -1;
 		n = (size_t)(rb - key - 1);
 		colon = rb + 1;
-		if (n >= sizeof(tmp))
-			return -1;
-		memcpy(tmp, key + 1, n);
+		key++;
 	} else {
 		colon = strrchr(key, ':');
 		if (colon == NULL)
 			return -1;
 		n = (size_t)(colon - key);
-		if (n >= sizeof(tmp))
-			return -1;
-		memcpy(tmp, key, n);
 	}
+	if (n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, key, n);
 	tmp[n] = '\0';
 	*port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || end == colon + 1 || *port < 1 || *port > 65535)
+	if (*end != '\0' || end == colon + 1 || *port < min_port || *port > 65535)
 		return -1;
 	return db_addr_canon(tmp, addr, alen);
+}
+
+/* Parses a member key: "addr:port" / "[v6]:port", port 1-65535. */
+static int
+adm_parse_member_key(const char *key, char *addr, size_t alen, long *port)
+{
+	return adm_parse_key(key, 1, addr, alen, port);
+}
+
+int
+adm_verdict(struct adm_resp *rs, json_t *errors)
+{
+	json_t *first;
+	char msg[512];
+
+	if (errors == NULL) {
+		adm_resp_error(rs, 500, "internal", "internal error", NULL);
+		return -1;
+	}
+	first = json_array_get(errors, 0);
+	if (first == NULL) {
+		json_decref(errors);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "%s: %s", json_string_value(json_object_get(first, "field")),
+		 json_string_value(json_object_get(first, "message")));
+	adm_resp_error(rs, 422, "invalid", msg, json_string_value(json_object_get(first, "field")));
+	json_object_set_new(rs->body, "errors", errors);
+	return -1;
+}
+
+json_t *
+adm_body_object(const struct adm_req *rq, struct adm_resp *rs)
+{
+	json_error_t je;
+	json_t *b;
+	char msg[256];
+
+	b = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (json_is_object(b))
+		return b;
+	if (b == NULL)
+		snprintf(msg, sizeof(msg), "malformed JSON body: %s", je.text);
+	else
+		snprintf(msg, sizeof(msg), "the body must be a JSON object");
+	json_decref(b);
+	adm_resp_error(rs, 400, "bad_request", msg, NULL);
+	return NULL;
 }
 
 /* ---- session ---- */
@@ -617,15 +575,16 @@ adm_h_status(struct adm_call *c)
 	rc = req ? ctlc_call(a->ctl_socket, req, &st, a->ctl_timeout_ms) : -ENOMEM;
 	json_decref(req);
 	if (rc == 0 && json_is_true(json_object_get(st, "ok")))
-		td = json_pack("{s:b, s:O, s:O, s:O, s:O, s:O}", "reachable", 1,
+		td = json_pack("{s:b, s:O, s:O, s:O, s:O, s:O, s:o}", "reachable", 1,
 			       "revision", json_object_get(st, "revision") ?: json_null(),
 			       "generation", json_object_get(st, "generation") ?: json_null(),
 			       "pools", json_object_get(st, "pools") ?: json_array(),
 			       "vrrp", json_object_get(st, "vrrp") ?: json_null(),
-			       "peer", json_object_get(st, "peer") ?: json_null());
+			       "peer", json_object_get(st, "peer") ?: json_null(),
+			       "l4", adm_l4_status_summary(json_object_get(st, "l4")));
 	else
-		td = json_pack("{s:b, s:n, s:n, s:[], s:n, s:n}", "reachable", 0, "revision", "generation",
-			       "pools", "vrrp", "peer");
+		td = json_pack("{s:b, s:n, s:n, s:[], s:n, s:n, s:n}", "reachable", 0, "revision", "generation",
+			       "pools", "vrrp", "peer", "l4");
 	json_decref(st);
 	rc = adm_candidate_vs_running(a, &n, &run, &cand);
 	if (rc < 0) {
@@ -1584,6 +1543,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_limits_handle(a, c.segs, c.nsegs, rq, rs);
 	else if (strcmp(what, "settings") == 0 && c.nsegs == 1)
 		adm_settings_handle(a, rq, rs);
+	else if (strcmp(what, "l4") == 0)
+		adm_l4_handle(a, c.segs, c.nsegs, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

@@ -23,26 +23,25 @@ void adm_resp_release(struct adm_resp *rs);
 void adm_resp_error(struct adm_resp *rs, unsigned status, const char *code,
 		    const char *message, const char *field);
 
-/* Sets rs to status with body (taken; NULL: 500 unless status is 204). */
-void adm_resp_ok(struct adm_resp *rs, unsigned status, json_t *body);
+/* Sets rs to status with body (taken; NULL only for 204, else 500). */
+void adm_ok(struct adm_resp *rs, unsigned status, json_t *body);
 
-/* The request body as a JSON object (new reference), or NULL with rs set to
- * 400 (malformed JSON, duplicate keys, or not an object). */
-json_t *adm_req_object(const struct adm_req *rq, struct adm_resp *rs);
+/* Sets rs to the answer for db error rc (-ENOENT 404, -EEXIST 409 on field,
+ * -EBUSY 409 in_use, -EINVAL 422, -EAGAIN 503, else 500) about what. */
+void adm_db_error(struct adm_resp *rs, int rc, const char *what, const char *field);
 
-/* The verdict of a validation: 0 when errors (taken) is empty; else rs is
- * 422 naming the first error ("field: message", its field) with every error
- * in "errors", and -1. errors NULL (an internal error): 500, -1. */
-int adm_resp_invalid(struct adm_resp *rs, json_t *errors);
+/* Ends a validation: 0 when errors (taken) is empty, else rs is a 422
+ * carrying them ("errors"; the first is error.field) and -1. NULL errors:
+ * 500 and -1. Entries are {"field", "message"}. */
+int adm_verdict(struct adm_resp *rs, json_t *errors);
 
-/* Validates a section the way apply will: conf_parse on the rendered
- * candidate with key set to section (borrowed; NULL removes it). For each
- * error, field(cfg, path, arg) gives the API field (new string) or NULL to
- * leave the error out (it is not this edit's). Returns a new array of
- * {field, message}, empty when clean, or NULL on an internal error. */
-typedef char *(*adm_field_fn)(const json_t *cfg, const char *path, void *arg);
-json_t *adm_judge_section(struct adm *a, const char *key, json_t *section, adm_field_fn field,
-			  void *arg);
+/* The request body as a JSON object (new reference); NULL with rs set to
+ * 400 when it is not JSON or not an object. */
+json_t *adm_body_object(const struct adm_req *rq, struct adm_resp *rs);
+
+/* Parses "addr:port" or "[v6]:port" (port min_port-65535) into a canonical
+ * address (out, alen bytes) and port. 0 or -1. */
+int adm_parse_key(const char *key, long min_port, char *addr, size_t alen, long *port);
 
 /* "addr:port", or "[addr]:port" for IPv6, into out. */
 void adm_member_key(const char *addr, long port, char *out, size_t outlen);

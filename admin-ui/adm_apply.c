@@ -22,6 +22,7 @@
 #include "adm_apply.h"
 #include "adm_certfiles.h"
 #include "adm_vrrp.h"
+#include "adm_l4.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "db.h"
@@ -93,6 +94,8 @@ adm_field_of_path(const json_t *config, const char *path)
 		return NULL;
 	if (strcmp(key, "vrrp") == 0)
 		return adm_vrrp_field_of_path(config, p);
+	if (strcmp(key, "l4") == 0)
+		return adm_l4_field_of_path(config, p);
 	if (strcmp(key, "listeners") != 0 && strcmp(key, "pools") != 0 &&
 	    strcmp(key, "routes") != 0)
 		return strdup(key);	/* "$.version" -> "version" */

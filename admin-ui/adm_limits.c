@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "adm_api.h"
+#include "adm_judge.h"
 #include "adm_limits.h"
 #include "conf.h"
 #include "ctlc.h"
@@ -27,14 +28,16 @@
 #include "errs.h"
 #include "jh.h"
 
-/* The API field of a validator path under "$.rate_rules", in the style of
- * the other objects: "rate_rules/rules/<name>/limit.period_s" for a rule
- * (by name, when it has one), "rate_rules/waf.deny_patterns[0].regex" for
- * the rest. New string or NULL. */
+/* The API field of a validator path under "$.rate_rules" (rest: what
+ * follows it), in the style of the other objects:
+ * "rate_rules/rules/<name>/limit.period_s" for a rule (by name, when it has
+ * one), "rate_rules/waf.deny_patterns[0].regex" for the rest. New string or
+ * NULL. */
 static char *
-adm_limits_field(const json_t *section, const char *path)
+adm_limits_field(const json_t *cfg, const char *rest)
 {
-	const char *rest = path + strlen("$.rate_rules"), *name, *end;
+	const json_t *section = json_object_get(cfg, "rate_rules");
+	const char *name, *end;
 	char out[512];
 	long i;
 
@@ -51,18 +54,13 @@ adm_limits_field(const json_t *section, const char *path)
 	return strdup(out);
 }
 
-/* The field of an error under $.rate_rules, NULL for the others (other
- * objects' problems are apply's to report, not this edit's). */
-static char *
-adm_limits_keep_field(const json_t *cfg, const char *path, void *arg)
+/* Only the problems under $.rate_rules (other objects' problems are
+ * apply's to report, not this edit's). */
+static int
+adm_limits_keep(const char *path, void *arg)
 {
-	char *f;
-
 	(void)arg;
-	if (strncmp(path, "$.rate_rules", 12) != 0)
-		return NULL;
-	f = adm_limits_field(json_object_get(cfg, "rate_rules"), path);
-	return f ? f : strdup("rate_rules");
+	return adm_path_under(path, "$.rate_rules") != NULL;
 }
 
 /* conf_parse on the candidate with section (borrowed; NULL = none) as its
@@ -70,7 +68,7 @@ adm_limits_keep_field(const json_t *cfg, const char *path, void *arg)
 static json_t *
 adm_limits_judge(struct adm *a, json_t *section)
 {
-	return adm_judge_section(a, "rate_rules", section, adm_limits_keep_field, NULL);
+	return adm_judge(a, "rate_rules", section, adm_limits_keep, NULL, adm_limits_field);
 }
 
 static void
@@ -90,14 +88,14 @@ adm_limits_store(struct adm *a, json_t *section, struct adm_resp *rs, unsigned s
 {
 	int rc;
 
-	if (adm_resp_invalid(rs, adm_limits_judge(a, section)) < 0)
+	if (adm_verdict(rs, adm_limits_judge(a, section)) < 0)
 		return;
 	rc = db_rate_load(a->db, section);
 	if (rc < 0) {
 		adm_limits_db_error(rs, rc);
 		return;
 	}
-	adm_resp_ok(rs, status, status == 204 ? NULL : section ? json_deep_copy(section) : json_object());
+	adm_ok(rs, status, status == 204 ? NULL : section ? json_deep_copy(section) : json_object());
 }
 
 /* The stored section, {} when there is none (new reference or NULL). */
@@ -129,7 +127,7 @@ adm_limits_rule(struct adm *a, const char *name, const struct adm_req *rq, struc
 		return;
 	}
 	if (put) {
-		body = adm_req_object(rq, rs);
+		body = adm_body_object(rq, rs);
 		if (body == NULL)
 			return;
 		r = json_object_get(body, "name");
@@ -193,7 +191,7 @@ adm_limits_live(struct adm *a, struct adm_resp *rs)
 		return;
 	}
 	json_object_del(resp, "ok");
-	adm_resp_ok(rs, 200, resp);
+	adm_ok(rs, 200, resp);
 }
 
 void
@@ -205,9 +203,9 @@ adm_limits_handle(struct adm *a, char *const *segs, size_t nsegs, const struct a
 	if (nsegs == 1 && strcmp(rq->method, "GET") == 0) {
 		s = adm_limits_section(a, rs);
 		if (s != NULL)
-			adm_resp_ok(rs, 200, s);
+			adm_ok(rs, 200, s);
 	} else if (nsegs == 1 && strcmp(rq->method, "PUT") == 0) {
-		s = adm_req_object(rq, rs);
+		s = adm_body_object(rq, rs);
 		if (s != NULL) {
 			adm_limits_store(a, json_object_size(s) ? s : NULL, rs, 200);
 			json_decref(s);

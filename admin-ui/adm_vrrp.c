@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "adm_api.h"
+#include "adm_judge.h"
 #include "adm_vrrp.h"
 #include "conf.h"
 #include "db.h"
@@ -112,28 +113,21 @@ adm_vrrp_field_of_path(const json_t *config, const char *rest)
 
 /* ---- validation ---- */
 
+/* What adm_vrrp_judge keeps: paths at or below keep and, when attr_only,
+ * an attribute below it (a rule on the object itself is a cross-object
+ * rule: apply reports it). */
 struct adm_vrrp_keep {
 	const char *keep;
 	int attr_only;
 };
 
-/* The field of an error under keep (and, when attr_only, with something
- * after it), or NULL to leave it out. */
-static char *
-adm_vrrp_keep_field(const json_t *cfg, const char *path, void *arg)
+static int
+adm_vrrp_keep_path(const char *path, void *arg)
 {
 	const struct adm_vrrp_keep *k = arg;
-	size_t klen = strlen(k->keep);
-	char *field;
+	const char *rest = adm_path_under(path, k->keep);
 
-	if (strncmp(path, k->keep, klen) != 0)
-		return NULL;
-	if (path[klen] != '\0' && path[klen] != '.' && path[klen] != '[')
-		return NULL;	/* "$.vrrp.groups[1" must not keep "[10]" */
-	if (k->attr_only && path[klen] != '.')
-		return NULL;	/* a cross-object rule: apply reports it */
-	field = adm_vrrp_field_of_path(cfg, path + strlen("$.vrrp"));
-	return field ? field : strdup("vrrp");
+	return rest != NULL && (!k->attr_only || *rest == '.');
 }
 
 /* Runs conf_parse on the candidate with section as its vrrp section and
@@ -145,7 +139,7 @@ adm_vrrp_judge(struct adm *a, json_t *section, const char *keep, int attr_only)
 {
 	struct adm_vrrp_keep k = { keep, attr_only };
 
-	return adm_judge_section(a, "vrrp", section, adm_vrrp_keep_field, &k);
+	return adm_judge(a, "vrrp", section, adm_vrrp_keep_path, &k, adm_vrrp_field_of_path);
 }
 
 /* Light checks conf cannot make without this node's address (it resolves
@@ -174,6 +168,16 @@ adm_vrrp_peers_check(const json_t *g, const char *name, json_t *errors)
 }
 
 /* ---- answers ---- */
+
+static void
+adm_vrrp_ok(struct adm_resp *rs, unsigned status, json_t *body)
+{
+	json_decref(rs->body);
+	rs->status = status;
+	rs->body = body;
+	if (body == NULL && status != 204)
+		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
+}
 
 static void
 adm_vrrp_db_error(struct adm_resp *rs, int rc, const char *field)
@@ -216,14 +220,14 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		if (rc < 0)
 			adm_vrrp_db_error(rs, rc, NULL);
 		else
-			adm_resp_ok(rs, 200, out);
+			adm_vrrp_ok(rs, 200, out);
 		return;
 	}
 	if (strcmp(rq->method, "PUT") != 0) {
 		adm_vrrp_not_allowed(rs);
 		return;
 	}
-	body = adm_req_object(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		return;
 	rc = db_vrrp_group_list(a->db, &groups);
@@ -232,7 +236,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		goto out;
 	}
 	section = json_pack("{s:O, s:O}", "groups", groups, "local", body);
-	if (adm_resp_invalid(rs, section ? adm_vrrp_judge(a, section, "$.vrrp.local", 0) : NULL) < 0)
+	if (adm_verdict(rs, section ? adm_vrrp_judge(a, section, "$.vrrp.local", 0) : NULL) < 0)
 		goto out;
 	rc = db_vrrp_local_set(a->db, body);
 	if (rc == 0)
@@ -240,7 +244,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 	if (rc < 0)
 		adm_vrrp_db_error(rs, rc, NULL);
 	else
-		adm_resp_ok(rs, 200, out);
+		adm_vrrp_ok(rs, 200, out);
 out:
 	json_decref(body);
 	json_decref(groups);
@@ -281,7 +285,7 @@ adm_vrrp_group_check(struct adm *a, const char *name, json_t *g, struct adm_resp
 	errors = section ? adm_vrrp_judge(a, section, keep, 1) : NULL;
 	if (errors != NULL && json_array_size(errors) == 0 && gname != NULL)
 		adm_vrrp_peers_check(g, gname, errors);
-	rc = adm_resp_invalid(rs, errors);
+	rc = adm_verdict(rs, errors);
 out:
 	json_decref(groups);
 	json_decref(lo);
@@ -302,7 +306,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 		if (rc < 0)
 			adm_vrrp_db_error(rs, rc, NULL);
 		else
-			adm_resp_ok(rs, 200, out);
+			adm_vrrp_ok(rs, 200, out);
 		return;
 	}
 	if (strcmp(rq->method, "DELETE") == 0 && name != NULL) {
@@ -310,7 +314,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 		if (rc < 0)
 			adm_vrrp_db_error(rs, rc, NULL);
 		else
-			adm_resp_ok(rs, 204, NULL);
+			adm_vrrp_ok(rs, 204, NULL);
 		return;
 	}
 	if (!(strcmp(rq->method, "POST") == 0 && name == NULL) &&
@@ -326,7 +330,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 			return;
 		}
 	}
-	body = adm_req_object(rq, rs);
+	body = adm_body_object(rq, rs);
 	if (body == NULL)
 		goto out;
 	/* PUT sends only what changes: overlay it on the stored group. A
@@ -357,7 +361,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 	if (rc < 0)
 		adm_vrrp_db_error(rs, rc, field);
 	else
-		adm_resp_ok(rs, name ? 200 : 201, out);
+		adm_vrrp_ok(rs, name ? 200 : 201, out);
 out:
 	json_decref(body);
 	json_decref(base);
@@ -384,7 +388,7 @@ adm_vrrp_handle(struct adm *a, char *const *segs, size_t nsegs, const struct adm
 			adm_vrrp_db_error(rs, rc, NULL);
 			return;
 		}
-		adm_resp_ok(rs, 200, json_pack("{s:o, s:o}", "local", lo, "groups", groups));
+		adm_vrrp_ok(rs, 200, json_pack("{s:o, s:o}", "local", lo, "groups", groups));
 	} else if (nsegs == 2 && strcmp(segs[1], "local") == 0) {
 		adm_vrrp_local(a, rq, rs);
 	} else if (nsegs <= 3 && strcmp(segs[1], "groups") == 0) {

@@ -616,7 +616,9 @@ core_stat() {  # "<busy> <total> <steal>" ticks for cpu$1 (busy = user+nice+syst
   awk -v c="cpu$1" '$1==c{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8+$9, $9}' /proc/stat
 }
 origin_counts() {  # "<accepts> <requests>" from the origin's stub_status (minus our own probe)
-  curl -s --max-time 2 "http://$ORIGIN_HOST:$ORIGIN_STATUS_PORT/" | awk 'NR==3{print $1, $3}'
+  local r  # tandem: "0 0" when the origin is too busy to answer in time (the counts are then wrong, not the run)
+  r=$(curl -s --max-time 5 "http://$ORIGIN_HOST:$ORIGIN_STATUS_PORT/" | awk 'NR==3{print $1, $3}')
+  echo "${r:-0 0}"
 }
 TCK=$(getconf CLK_TCK)
 

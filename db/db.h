@@ -123,6 +123,29 @@ int db_rate_render(struct db *db, json_t **out);
  * transaction. -EEXIST for two rules of one name. */
 int db_rate_load(struct db *db, const json_t *section);
 
+/* ---- candidate: l4 section (db_l4.c) ----
+ * Services (config objects with their "reals") and the section's settings
+ * ({reconcile_interval?, filter?, sync?}). Stored as given: validate them
+ * (conf_parse) first. sync is this node's own: a load keeps it unless the
+ * section carries one. */
+/* Services sorted by name, reals by address then port. */
+int db_l4_service_list(struct db *db, json_t **out);
+int db_l4_service_get(struct db *db, const char *name, json_t **out);
+/* Writes service svc (borrowed), replacing service name (may rename it) or,
+ * when name is NULL, as a new one. -EEXIST for a taken name or a duplicate
+ * real, -ENOENT when name is absent, -EINVAL for a real without a numeric
+ * address. */
+int db_l4_service_put(struct db *db, const char *name, const json_t *svc);
+int db_l4_service_delete(struct db *db, const char *name);
+/* The settings; unset ones absent ({} when none). */
+int db_l4_settings_get(struct db *db, json_t **out);
+/* Replaces the settings with s (borrowed). */
+int db_l4_settings_set(struct db *db, const json_t *s);
+/* The config's "l4" value, or *out = NULL when nothing is set. */
+int db_l4_render(struct db *db, json_t **out);
+/* Replaces the services and settings with section's (NULL: none). */
+int db_l4_load(struct db *db, const json_t *section);
+
 /* ---- renderer ---- */
 /* Renders the candidate as a tandemd config object with "revision": revision:
  * listeners, pools and routes sorted by name, members by address then port.

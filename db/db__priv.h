@@ -38,5 +38,12 @@ int db__step_row(struct db *db, sqlite3_stmt *st);
 int db__one(int rc, json_t *arr, json_t **out);
 int db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
 	     json_t **out);
+/* The one row that sql (one text parameter, name) selects, as rowfn makes
+ * it, in *out; -ENOENT when there is none. Finalizes. */
+int db__get_named(struct db *db, const char *sql, const char *name,
+		  json_t *(*rowfn)(struct db *, sqlite3_stmt *), json_t **out);
+/* A copy of object o without the keys in drop (NULL-terminated); values
+ * shared. New reference, NULL on OOM. */
+json_t *db__json_without(const json_t *o, const char *const *drop);
 
 #endif

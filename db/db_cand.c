@@ -79,9 +79,9 @@ db_id_of(struct db *db, const char *sql, const char *name, sqlite3_int64 *id)
 
 /* The one row that sql (one text parameter) selects for name, as rowfn
  * makes it; -ENOENT when there is none. */
-static int
-db_get_named(struct db *db, const char *sql, const char *name,
-	     json_t *(*rowfn)(struct db *, sqlite3_stmt *), json_t **out)
+int
+db__get_named(struct db *db, const char *sql, const char *name,
+	      json_t *(*rowfn)(struct db *, sqlite3_stmt *), json_t **out)
 {
 	sqlite3_stmt *st = db__prepare(db, sql);
 	json_t *arr;
@@ -124,7 +124,7 @@ db_listener_list(struct db *db, json_t **out)
 int
 db_listener_get(struct db *db, const char *name, json_t **out)
 {
-	return db_get_named(db, "SELECT name, address, port, l7 FROM listeners WHERE name = ?", name,
+	return db__get_named(db, "SELECT name, address, port, l7 FROM listeners WHERE name = ?", name,
 			    db_listener_row, out);
 }
 
@@ -215,7 +215,7 @@ db_pool_list(struct db *db, json_t **out)
 int
 db_pool_get(struct db *db, const char *name, json_t **out)
 {
-	return db_get_named(db, "SELECT id, name, l7 FROM pools WHERE name = ?", name, db_pool_row, out);
+	return db__get_named(db, "SELECT id, name, l7 FROM pools WHERE name = ?", name, db_pool_row, out);
 }
 
 /* Binds address, port, weight, enabled, l7 as parameters 1-5. */
@@ -434,7 +434,7 @@ db_route_list(struct db *db, json_t **out)
 int
 db_route_get(struct db *db, const char *name, json_t **out)
 {
-	return db_get_named(db, SQL_ROUTES "WHERE r.name = ?", name, db_route_row, out);
+	return db__get_named(db, SQL_ROUTES "WHERE r.name = ?", name, db_route_row, out);
 }
 
 /* Resolves a route's references; -ENXIO / -ENOLINK name the missing one. */
@@ -514,8 +514,8 @@ db_route_delete(struct db *db, const char *name)
 
 /* ---- renderer and loader ---- */
 
-/* Adds the vrrp section (db_vrrp.c) and the rate_rules section (db_rate.c),
- * when there are, to cfg (borrowed). */
+/* Adds the vrrp (db_vrrp.c), rate_rules (db_rate.c) and l4 (db_l4.c)
+ * sections, when there are any, to cfg (borrowed). */
 static int
 db_candidate_render_vrrp(struct db *db, json_t *cfg)
 {
@@ -529,6 +529,11 @@ db_candidate_render_vrrp(struct db *db, json_t *cfg)
 		rc = db_rate_render(db, &v);
 	if (rc == 0 && v != NULL)
 		rc = json_object_set_new(cfg, "rate_rules", v) == 0 ? 0 : -ENOMEM;
+	v = NULL;
+	if (rc == 0)
+		rc = db_l4_render(db, &v);
+	if (rc == 0 && v != NULL)
+		rc = json_object_set_new(cfg, "l4", v) == 0 ? 0 : -ENOMEM;
 	return rc;
 }
 
@@ -580,27 +585,34 @@ db_candidate_text(struct db *db, long revision, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+json_t *
+db__json_without(const json_t *o, const char *const *drop)
+{
+	json_t *rest = json_object();
+	const char *key;
+	json_t *v;
+
+	if (rest == NULL)
+		return NULL;
+	json_object_foreach((json_t *)o, key, v) {
+		const char *const *d;
+
+		for (d = drop; *d != NULL && strcmp(*d, key) != 0; d++)
+			;
+		if (*d == NULL)
+			json_object_set(rest, key, v);
+	}
+	return rest;
+}
+
 /* The fields of o that are not in base (NULL-terminated), as JSON text:
  * the object's L7 options. Returns a new string (free()) or NULL on OOM. */
 static char *
 db_l7_rest(const json_t *o, const char *const *base)
 {
-	json_t *rest = json_object();
-	const char *key;
-	json_t *v;
-	char *text;
+	json_t *rest = db__json_without(o, base);
+	char *text = rest ? jh_dump_canonical(rest) : NULL;
 
-	if (rest == NULL)
-		return NULL;
-	json_object_foreach((json_t *)o, key, v) {
-		const char *const *b;
-
-		for (b = base; *b != NULL && strcmp(*b, key) != 0; b++)
-			;
-		if (*b == NULL)
-			json_object_set(rest, key, v);
-	}
-	text = jh_dump_canonical(rest);
 	json_decref(rest);
 	return text;
 }
@@ -733,6 +745,8 @@ db_candidate_load(struct db *db, const json_t *config)
 		rc = db_rate_load(db, json_object_get(config, "rate_rules"));
 	if (rc == 0)
 		rc = db_settings_load(db, config);
+	if (rc == 0)
+		rc = db_l4_load(db, json_object_get(config, "l4"));
 	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
 		rc = -EIO;
 	return rc;

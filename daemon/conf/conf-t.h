@@ -178,6 +178,7 @@ enum conf_l4_check_type {
 	CONF_L4_CHECK_NONE = 0,
 	CONF_L4_CHECK_TCP,		/* TCP connect */
 	CONF_L4_CHECK_SEND_EXPECT,	/* connect, send, expect a string in the reply */
+	CONF_L4_CHECK_HTTP,		/* an HTTP/1.0 request, expect a status code */
 };
 
 struct conf_l4_check {
@@ -187,6 +188,10 @@ struct conf_l4_check {
 	uint16_t port;			/* 0 = the real's port */
 	const char *send, *expect;	/* send_expect only (arena) */
 	size_t send_len, expect_len;
+	const char *method, *path;	/* http only (arena): "GET", "/health" */
+	const char *host;		/* http only: Host header, NULL = the real's address */
+	unsigned expect_status;		/* http only: 100-599 */
+	unsigned remove_after_ms;	/* a DOWN real leaves IPVS after this; 0 = never */
 };
 
 struct conf_l4_service {

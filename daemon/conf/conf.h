@@ -54,12 +54,12 @@ uint64_t conf_hash64(const void *data, size_t len, uint64_t seed);
 
 /* The L7 fields each object accepts besides the foundation's (conf_l7.c,
  * doc/l7.md); tandem-admin stores them per object as one JSON object. */
-#define CONF_L7_LISTENER_KEYS "timeouts", "limits", "forwarding", "request_id", "access_log", \
-	"accept_proxy", "tls"
+#define CONF_L7_LISTENER_KEYS "timeouts", "limits", "forwarding", "request_id", "access_log", "tls", \
+	"http2", "accept_proxy"
 #define CONF_L7_MEMBER_KEYS "backup", "drain"
 #define CONF_L7_POOL_KEYS "algorithm", "hash", "sticky_cookie", "slow_start_ms", \
 	"max_connections_per_member", "queue", "retries", "retry_budget_percent", \
-	"passive", "health_check", "proxy_protocol"
+	"passive", "health_check", "proxy_protocol", "upstream_protocol"
 #define CONF_L7_ROUTE_KEYS "match", "action", "redirect", "respond", "deny", \
 	"request_headers", "response_headers", "rewrite_prefix"
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "arena.h"
+#include "conf.h"
 #include "conf__l4nft.h"
 #include "conf__vrrp.h"
 #include "errs.h"
@@ -27,7 +28,7 @@ static const char *const conf_l4_pers[] = { NULL, "second", "minute", "hour", "d
 /* Parses "a.b.c.d", "a.b.c.d/n", "x::y" or "x::y/n" into out (text
  * normalised in arena). 0 or -1. */
 static int
-conf_cidr_parse(struct conf *c, const char *s, struct conf_l4_cidr *out)
+conf_l4_cidr_parse(struct conf *c, const char *s, struct conf_l4_cidr *out)
 {
 	char buf[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN], *slash;
 	unsigned max, i;
@@ -108,7 +109,7 @@ conf_cidr_list(struct conf *c, json_t *v, const char *path, struct conf_l4_cidr 
 		const char *s = json_string_value(e);
 
 		snprintf(p, sizeof(p), "%s[%zu]", path, i);
-		if (s == NULL || conf_cidr_parse(c, s, &(*out)[*n]) < 0) {
+		if (s == NULL || conf_l4_cidr_parse(c, s, &(*out)[*n]) < 0) {
 			errs_add(errs, p, "must be a numeric IPv4 or IPv6 address or CIDR (\"10.0.0.0/8\")");
 			continue;
 		}
@@ -226,12 +227,56 @@ conf_secs_ms(json_t *o, const char *path, const char *key, double lo, double hi,
 	return (unsigned)(json_number_value(v) * 1000.0 + 0.5);
 }
 
+/* The http check's fields: method (1-16 capital letters, default GET),
+ * path (default "/"), host (default: the real's address) and
+ * expect_status (default 200). Refused on other check types. */
+static void
+conf_l4_check_http(struct conf *c, struct conf_l4_check *k, json_t *v, const char *path,
+		   struct errs *errs)
+{
+	static const char *const fields[] = { "method", "path", "host", "expect_status", NULL };
+	const char *m = json_string_value(json_object_get(v, "method"));
+	const char *pa = json_string_value(json_object_get(v, "path"));
+	const char *h = json_string_value(json_object_get(v, "host"));
+	char p[PATH_LEN + 16];
+	size_t i;
+
+	if (k->type != CONF_L4_CHECK_HTTP) {
+		for (i = 0; fields[i] != NULL; i++)
+			if (json_object_get(v, fields[i]) != NULL) {
+				snprintf(p, sizeof(p), "%s.%s", path, fields[i]);
+				errs_add(errs, p, "needs \"type\": \"http\"");
+			}
+		return;
+	}
+	snprintf(p, sizeof(p), "%s.method", path);
+	if (json_object_get(v, "method") != NULL) {
+		size_t n = m ? strlen(m) : 0;
+
+		for (i = 0; i < n && m[i] >= 'A' && m[i] <= 'Z'; i++)
+			;
+		if (n == 0 || n > 16 || i != n)
+			errs_add(errs, p, "must be 1-16 capital letters (GET, HEAD, ...)");
+	}
+	snprintf(p, sizeof(p), "%s.path", path);
+	if (json_object_get(v, "path") != NULL && (pa == NULL || !conf_path_valid(pa)))
+		errs_add(errs, p, "must start with '/' and contain no spaces or control characters");
+	snprintf(p, sizeof(p), "%s.host", path);
+	if (json_object_get(v, "host") != NULL && (h == NULL || h[0] == '\0' || !conf_host_valid(h)))
+		errs_add(errs, p, "must be a host name (letters, digits, '.', '-')");
+	k->method = arena_strdup(c->arena, m ? m : "GET");
+	k->path = arena_strdup(c->arena, pa ? pa : "/");
+	k->host = h ? arena_strdup(c->arena, h) : NULL;
+	k->expect_status = conf_uint(v, path, "expect_status", 100, 599, 200, errs);
+}
+
 void
 conf__l4_check_parse(struct conf *c, struct conf_l4_service *svc, json_t *v, const char *spath,
 		     struct errs *errs)
 {
 	static const char *const keys[] = { "type", "interval", "timeout", "fall", "rise", "port",
-					    "send", "expect", NULL };
+					    "send", "expect", "method", "path", "host",
+					    "expect_status", "remove_after", NULL };
 	struct conf_l4_check *k = &svc->check;
 	char path[PATH_LEN], p[PATH_LEN + 16];
 	const char *type;
@@ -251,8 +296,10 @@ conf__l4_check_parse(struct conf *c, struct conf_l4_service *svc, json_t *v, con
 		k->type = CONF_L4_CHECK_TCP;
 	else if (type != NULL && strcmp(type, "send_expect") == 0)
 		k->type = CONF_L4_CHECK_SEND_EXPECT;
+	else if (type != NULL && strcmp(type, "http") == 0)
+		k->type = CONF_L4_CHECK_HTTP;
 	else
-		errs_add(errs, p, "must be \"tcp\" or \"send_expect\"");
+		errs_add(errs, p, "must be \"tcp\", \"http\" or \"send_expect\"");
 	if (svc->protocol == CONF_L4_UDP)
 		errs_add(errs, p, "a UDP service has no TCP check");
 	k->interval_ms = conf_secs_ms(v, path, "interval", 0.1, 3600, 2000, errs);
@@ -294,6 +341,10 @@ conf__l4_check_parse(struct conf *c, struct conf_l4_service *svc, json_t *v, con
 		snprintf(p, sizeof(p), "%s.send", path);
 		errs_add(errs, p, "\"send\" and \"expect\" need \"type\": \"send_expect\"");
 	}
+	conf_l4_check_http(c, k, v, path, errs);
+	/* 0 (default) = never: a DOWN real keeps weight 0 until it recovers. */
+	k->remove_after_ms = json_object_get(v, "remove_after") == NULL ? 0 :
+		conf_secs_ms(v, path, "remove_after", 1, 86400, 0, errs);
 }
 
 void

@@ -34,6 +34,18 @@ struct conf_l7_timeouts {
 	unsigned tunnel_idle_ms;	/* reserved for Upgrade tunnels */
 };
 
+/* HTTP/2 on a listener (doc/http2.md): cleartext prior knowledge, and the
+ * per-connection limits that also apply to h2 negotiated over TLS. */
+struct conf_l7_h2 {
+	bool h2c;			/* accept prior-knowledge HTTP/2 beside HTTP/1.1 */
+	unsigned max_streams;		/* SETTINGS_MAX_CONCURRENT_STREAMS */
+	unsigned max_header_list;	/* bytes (name + value + 32 per field) */
+	unsigned window;		/* per-stream receive window, bytes */
+	unsigned max_continuations;	/* CONTINUATION frames after one HEADERS */
+	/* per connection, per second; over any of them: GOAWAY and close */
+	unsigned resets_per_s, pings_per_s, settings_per_s, empty_frames_per_s;
+};
+
 /* A listener's TLS termination (conf_tls.c, doc/tls.md). */
 #define CONF_TLS_MAX_CERTS 32
 
@@ -56,6 +68,7 @@ struct conf_l7_tls {
 
 struct conf_l7_listener {
 	struct conf_l7_timeouts timeouts;
+	struct conf_l7_h2 h2;
 	unsigned max_connections;	/* 0 = unlimited; per listener, all workers */
 	unsigned max_header_bytes;	/* request head larger: 431 */
 	unsigned max_uri_bytes;		/* request target longer: 414 */
@@ -163,12 +176,14 @@ enum conf_hc_type {
 	CONF_HC_NONE = 0,
 	CONF_HC_TCP,
 	CONF_HC_HTTP,
+	CONF_HC_GRPC,			/* grpc.health.v1.Health/Check over h2c */
 };
 
 struct conf_health_check {
 	enum conf_hc_type type;
 	const char *path;		/* HTTP */
 	const char *host;		/* Host header, default the member address */
+	const char *service;		/* GRPC: the service asked about, "" = the server */
 	int expect_status;		/* exact, or 0 = any 2xx/3xx */
 	const char *expect_body;	/* substring, NULL = none */
 	unsigned interval_ms, timeout_ms, rise, fall;
@@ -194,6 +209,7 @@ struct conf_l7_pool {
 	unsigned eject_base_ms;		/* first ejection; doubles per repeat */
 	struct conf_health_check hc;
 	unsigned proxy_protocol;	/* 0 off, 1 or 2: PROXY header version sent to members */
+	bool upstream_h2c;		/* HTTP/2 prior knowledge to members (l7_h2up) */
 };
 
 struct conf_l7_member {

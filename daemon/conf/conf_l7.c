@@ -197,6 +197,32 @@ conf_l7_cidrs(struct conf_ctx *x, json_t *o, const char *path, const char *key,
 
 /* ---- listeners ---- */
 
+/* "http2": {...} on a listener; every field has a safe default, so an
+ * absent object still gives the limits used for h2 over TLS. */
+static void
+conf_l7_h2(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_h2 *h)
+{
+	static const char *const keys[] = { "h2c", "max_concurrent_streams",
+		"max_header_list_bytes", "window_bytes", "max_continuations", "resets_per_s",
+		"pings_per_s", "settings_per_s", "empty_frames_per_s", NULL };
+	char p[PATH_LEN];
+	json_t *t = conf_l7_obj(x, o, path, "http2", p);
+
+	if (t != NULL)
+		conf__check_keys(x, t, p, keys);
+	h->h2c = conf_l7_bool(x, t, p, "h2c", 0);
+	h->max_streams = conf_l7_uint(x, t, p, "max_concurrent_streams", 1, 1000, 100);
+	/* the stream's request is handed on as an HTTP/1.1 head, which must fit */
+	h->max_header_list = conf_l7_uint(x, t, p, "max_header_list_bytes", 1024,
+					  CONF_L7_MAX_HEAD, CONF_L7_MAX_HEAD);
+	h->window = conf_l7_uint(x, t, p, "window_bytes", 16384, 1048576, 65535);
+	h->max_continuations = conf_l7_uint(x, t, p, "max_continuations", 1, 64, 8);
+	h->resets_per_s = conf_l7_uint(x, t, p, "resets_per_s", 1, 100000, 100);
+	h->pings_per_s = conf_l7_uint(x, t, p, "pings_per_s", 1, 100000, 20);
+	h->settings_per_s = conf_l7_uint(x, t, p, "settings_per_s", 1, 100000, 20);
+	h->empty_frames_per_s = conf_l7_uint(x, t, p, "empty_frames_per_s", 1, 100000, 100);
+}
+
 static const char *const conf_l7_alog_keys[] = { "path", "syslog", "facility", "tag",
 	"sample_percent", NULL };
 
@@ -320,6 +346,7 @@ conf__l7_listener(struct conf_ctx *x, json_t *o, const char *path, struct conf_l
 			errs_add(x->errs, q, "must list the downstreams (addresses or networks) "
 				 "allowed to send the PROXY protocol");
 	}
+	conf_l7_h2(x, o, path, &c->h2);
 	conf__l7_tls(x, o, path, &c->tls);
 	rid = conf__get_str(x, o, path, "request_id", 0);
 	if (rid != NULL && rid[0] != '\0') {
@@ -368,7 +395,7 @@ static void
 conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool *pool)
 {
 	static const char *const keys[] = { "type", "path", "host", "expect_status", "expect_body",
-		"interval_ms", "timeout_ms", "rise", "fall", NULL };
+		"interval_ms", "timeout_ms", "rise", "fall", "service", NULL };
 	struct conf_health_check *hc = &pool->l7.hc;
 	char p[PATH_LEN], q[PATH_LEN];
 	const char *s;
@@ -383,9 +410,20 @@ conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool
 	hc->type = CONF_HC_TCP;
 	if (s != NULL && strcmp(s, "http") == 0) {
 		hc->type = CONF_HC_HTTP;
+	} else if (s != NULL && strcmp(s, "grpc") == 0) {
+		hc->type = CONF_HC_GRPC;	/* grpc.health.v1.Health/Check over h2c */
 	} else if (s != NULL && strcmp(s, "tcp") != 0) {
 		jf_pathf(q, "%s.type", p);
-		errs_add(x->errs, q, "must be \"tcp\" or \"http\"");
+		errs_add(x->errs, q, "must be \"tcp\", \"http\" or \"grpc\"");
+	}
+	s = conf__get_str(x, t, p, "service", 0);
+	hc->service = "";
+	if (s != NULL) {
+		jf_pathf(q, "%s.service", p);
+		if (strlen(s) > 100 || !conf_l7_value_valid(s))
+			errs_add(x->errs, q, "must be a gRPC service name of at most 100 characters");
+		else
+			hc->service = arena_strdup(x->c->arena, s);
 	}
 	s = conf__get_str(x, t, p, "path", 0);
 	hc->path = "/";
@@ -509,6 +547,17 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 			c->proxy_protocol = 2;
 		else if (strcmp(s, "off") != 0)
 			errs_add(x->errs, q, "must be \"v1\", \"v2\" or \"off\"");
+	}
+	s = conf__get_str(x, o, path, "upstream_protocol", 0);
+	if (s != NULL) {
+		jf_pathf(q, "%s.upstream_protocol", path);
+		if (strcmp(s, "h2c") == 0)
+			c->upstream_h2c = true;
+		else if (strcmp(s, "http/1.1") != 0)
+			errs_add(x->errs, q, "must be \"http/1.1\" or \"h2c\"");
+		/* the PROXY header would precede the HTTP/2 preface */
+		if (c->upstream_h2c && c->proxy_protocol)
+			errs_add(x->errs, q, "h2c cannot be combined with proxy_protocol");
 	}
 }
 

@@ -234,6 +234,19 @@ tandemctl_print_status(const json_t *st)
 	tandemctl_print_peer(json_object_get(st, "peer"));
 }
 
+/* The kernel's counters of one service or real, ending the line. */
+static void
+tandemctl_print_l4_stats(const json_t *st)
+{
+	printf("%10lld %10lld %10lld %12lld %12lld %6lld\n",
+	       json_integer_value(json_object_get(st, "conns")),
+	       json_integer_value(json_object_get(st, "inpkts")),
+	       json_integer_value(json_object_get(st, "outpkts")),
+	       json_integer_value(json_object_get(st, "inbytes")),
+	       json_integer_value(json_object_get(st, "outbytes")),
+	       json_integer_value(json_object_get(st, "cps")));
+}
+
 /* The L4 part of status: availability, last reconcile, the kernel's view. */
 static void
 tandemctl_print_l4(const json_t *l4)
@@ -259,8 +272,9 @@ tandemctl_print_l4(const json_t *l4)
 	       json_real_value(json_object_get(rc, "last_ms")),
 	       json_string_length(json_object_get(rc, "last_error")) ? ": " : "",
 	       json_string_value(json_object_get(rc, "last_error")) ?: "");
-	printf("%-16s %-30s %-6s %-28s %-6s %6s %7s %7s %10s\n", "SERVICE", "VIRTUAL", "SCHED",
-	       "REAL", "FWD", "WEIGHT", "ACTIVE", "INACT", "CONNS");
+	printf("%-16s %-30s %-6s %-28s %-6s %6s %7s %7s %10s %10s %10s %12s %12s %6s\n", "SERVICE",
+	       "VIRTUAL", "SCHED", "REAL", "FWD", "WEIGHT", "ACTIVE", "INACT", "CONNS", "INPKTS",
+	       "OUTPKTS", "INBYTES", "OUTBYTES", "CPS");
 	json_array_foreach(json_object_get(l4, "services"), i, s) {
 		const char *proto = json_string_value(json_object_get(s, "protocol"));
 		char v[80];
@@ -272,22 +286,22 @@ tandemctl_print_l4(const json_t *l4)
 			snprintf(v, sizeof(v), "%s %s:%lld", proto ? proto : "?",
 				 json_string_value(json_object_get(s, "address")),
 				 json_integer_value(json_object_get(s, "port")));
-		printf("%-16s %-30s %-6s %-28s %-6s %6s %7s %7s %10lld\n",
+		printf("%-16s %-30s %-6s %-28s %-6s %6s %7s %7s ",
 		       json_is_string(json_object_get(s, "name")) ?
 		       json_string_value(json_object_get(s, "name")) : "(not ours)",
-		       v, json_string_value(json_object_get(s, "scheduler")), "", "", "", "", "",
-		       json_integer_value(json_object_get(json_object_get(s, "stats"), "conns")));
+		       v, json_string_value(json_object_get(s, "scheduler")), "", "", "", "", "");
+		tandemctl_print_l4_stats(json_object_get(s, "stats"));
 		json_array_foreach(json_object_get(s, "reals"), j, r) {
 			char a[80];
 
 			snprintf(a, sizeof(a), "%s:%lld", json_string_value(json_object_get(r, "address")),
 				 json_integer_value(json_object_get(r, "port")));
-			printf("%-16s %-30s %-6s %-28s %-6s %6lld %7lld %7lld %10lld\n", "", "", "", a,
+			printf("%-16s %-30s %-6s %-28s %-6s %6lld %7lld %7lld ", "", "", "", a,
 			       json_string_value(json_object_get(r, "forward")),
 			       json_integer_value(json_object_get(r, "weight")),
 			       json_integer_value(json_object_get(r, "active_conns")),
-			       json_integer_value(json_object_get(r, "inactive_conns")),
-			       json_integer_value(json_object_get(json_object_get(r, "stats"), "conns")));
+			       json_integer_value(json_object_get(r, "inactive_conns")));
+			tandemctl_print_l4_stats(json_object_get(r, "stats"));
 		}
 	}
 }
@@ -456,8 +470,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "peer-reconnect") == 0)
 		cmd = "peer_reconnect";
 	if (optind != argc || (strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "stats") &&
-			       strcmp(cmd, "peer_reconnect") && strcmp(cmd, "tls-rotate-keys") &&
-			       strcmp(cmd, "limits") && strcmp(cmd, "counters"))) {
+			       strcmp(cmd, "counters") && strcmp(cmd, "peer_reconnect") &&
+			       strcmp(cmd, "tls-rotate-keys") && strcmp(cmd, "limits"))) {
 		tandemctl_usage(stderr);
 		return 2;
 	}

@@ -29,6 +29,7 @@
 #include "errs.h"
 #include "l7_health.h"
 #include "l7_metrics.h"
+#include "l4_metrics.h"
 #include "l7_stats.h"
 #include "l4.h"
 #include "l4_nft.h"
@@ -463,13 +464,17 @@ tandemd_tls_timer(struct loop *l, struct loop_timer *t)
 	loop_timer_set(l, t, 1000, tandemd_tls_timer, NULL);
 }
 
-/* The peer link's and the sync gate's metrics after the L7 ones. */
+/* After the L7 metrics: the L4 tier's, and with a peer link the link's and
+ * the sync gate's. */
 static int
-tandemd_metrics_extra(struct buf *b, void *data)
+tandemd_metrics_extra(struct buf *b, const struct conf *c, void *data)
 {
 	struct tandemd *d = data;
-	int rc = peer_metrics(d->peer, b);
+	int rc = c != NULL ? l4_metrics_append(b, c) : 0;
 
+	if (d->peer == NULL)
+		return rc;
+	rc |= peer_metrics(d->peer, b);
 	if (d->vrrp != NULL)
 		rc |= buf_appendf(b, "# TYPE tandem_vrrp_gated gauge\ntandem_vrrp_gated %d\n",
 				  vrrp_gated(d->vrrp));
@@ -588,7 +593,6 @@ tandemd_serve_more(struct tandemd *d, struct ctl_server **ctl)
 		}
 		if (peer_start(&d->peer_opts, &d->peer) < 0)
 			return -1;
-		l7_metrics_extra_set(tandemd_metrics_extra, d);
 		loop_timer_set(d->loop, &d->peer_timer, 0, tandemd_peer_timer, d);
 	}
 	/* Default to root:tandem when the tandem group exists (packaged installs). */
@@ -596,6 +600,7 @@ tandemd_serve_more(struct tandemd *d, struct ctl_server **ctl)
 		d->socket_group = "tandem";
 	if (ctl_server_start(d->loop, d->socket_path, d->socket_group, tandemd_ctl, d, ctl) < 0)
 		return -1;
+	l7_metrics_extra_set(tandemd_metrics_extra, d);	/* L4 and the peer link */
 	/* --metrics, else the config's metrics.address (errors logged) */
 	s = snapshot_acquire();
 	rc = s != NULL ? tandemd_metrics(d, s->conf) : 0;

@@ -743,6 +743,13 @@ l4_svc_json(const struct l4_svc *s, const char *name)
 			      "inactive_conns", (json_int_t)d->inactconns,
 			      "persist_conns", (json_int_t)d->persistconns,
 			      "stats", l4_stats_obj(&d->stats));
+		if (r != NULL && (d->fwd & IP_VS_CONN_F_FWD_MASK) == IP_VS_CONN_F_TUNNEL) {
+			json_object_set_new(r, "tunnel_type", json_string(
+				d->tun_type == IP_VS_CONN_F_TUNNEL_TYPE_GUE ? "gue" :
+				d->tun_type == IP_VS_CONN_F_TUNNEL_TYPE_GRE ? "gre" : "ipip"));
+			if (d->tun_type == IP_VS_CONN_F_TUNNEL_TYPE_GUE)
+				json_object_set_new(r, "tunnel_port", json_integer(d->tun_port));
+		}
 		json_array_append_new(reals, r);
 	}
 	json_object_set_new(o, "reals", reals);

@@ -6,7 +6,8 @@
  * Each check is a small state machine on one timer:
  *   IDLE     --timer--> connect (non-blocking), timer = timeout  -> CONNECT
  *   CONNECT  --writable--> ok (tcp) or send                      -> READ
- *   READ     --readable--> expect found: ok; EOF/full: fail
+ *   READ     --readable--> expect found (send_expect) or the status line
+ *                          has the expected code (http): ok; EOF/full: fail
  *   any      --timer--> fail (timeout)
  * and every end closes the socket and re-arms the timer for the interval.
  * Objects that embed a loop_io are freed through loop_defer().
@@ -24,8 +25,10 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "l4_health.h"
+#include "l4_httpck.h"
 #include "log.h"
 #include "loop.h"
 
@@ -52,6 +55,8 @@ struct l4_hc {
 	struct loop_io io;
 	struct loop_timer timer;
 	int seen;			/* sync mark */
+	long long down_since_ms;	/* monotonic; when it went DOWN */
+	int removed;			/* DOWN past remove_after: out of IPVS */
 };
 
 static struct {
@@ -76,11 +81,34 @@ l4_hc_close(struct l4_hc *h)
 	h->state = HC_IDLE;
 }
 
+static long long
+l4_hc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A real DOWN for remove_after leaves IPVS (its connections are cut by
+ * the kernel's expiry, not by us); checked after each failed check, so it
+ * happens within one interval of the grace period. 1 when it changed. */
+static int
+l4_hc_maybe_remove(struct l4_hc *h)
+{
+	if (h->up || h->removed || h->ck.remove_after_ms == 0 ||
+	    l4_hc_now_ms() - h->down_since_ms < (long long)h->ck.remove_after_ms)
+		return 0;
+	h->removed = 1;
+	log_notice("l4: real %s still DOWN after %u ms: removed from IPVS", h->id, h->ck.remove_after_ms);
+	return 1;
+}
+
 /* Ends one check: counts it, maybe flips the state, re-arms the interval. */
 static void
 l4_hc_done(struct l4_hc *h, int ok, const char *why)
 {
-	int was = h->up;
+	int was = h->up, removed = 0;
 
 	l4_hc_close(h);
 	h->checks++;
@@ -94,22 +122,48 @@ l4_hc_done(struct l4_hc *h, int ok, const char *why)
 		h->oks = 0;
 		h->fails++;
 		snprintf(h->last_error, sizeof(h->last_error), "%s", why);
-		if (h->up && h->fails >= h->ck.fall)
+		if (h->up && h->fails >= h->ck.fall) {
 			h->up = 0;
+			h->down_since_ms = l4_hc_now_ms();
+		}
+		removed = l4_hc_maybe_remove(h);
 	}
 	loop_timer_set(hc.loop, &h->timer, h->ck.interval_ms, l4_hc_timer, h);
-	if (was != h->up) {
-		if (h->up)
-			hc.ndown--;
-		else
-			hc.ndown++;
-		if (h->up)
-			log_notice("l4: real %s UP (%u checks passed)", h->id, h->oks);
-		else
-			log_notice("l4: real %s DOWN (%s; %u checks failed): weight 0", h->id, why, h->fails);
-		if (hc.cb != NULL)
-			hc.cb(hc.cb_data);
+	if (was != h->up && h->up) {
+		hc.ndown--;
+		log_notice("l4: real %s UP (%u checks passed): weight back%s", h->id, h->oks,
+			   h->removed ? ", added back to IPVS" : "");
+		h->removed = 0;
+	} else if (was != h->up) {
+		hc.ndown++;
+		log_notice("l4: real %s DOWN (%s; %u checks failed): weight 0", h->id, why, h->fails);
 	}
+	if ((was != h->up || removed) && hc.cb != NULL)
+		hc.cb(hc.cb_data);
+}
+
+/* The http check's verdict once the status line ("HTTP/1.1 200 OK\r\n") is
+ * in: ok when its code is expect_status. Waits for more while the line may
+ * still be incomplete. */
+static void
+l4_hc_http_status(struct l4_hc *h)
+{
+	char why[96];
+	unsigned code = 0;
+	int rc = l4_httpck_status(h->rbuf, h->rlen, &code);
+
+	if (rc == 0)
+		return;		/* EOF before a verdict fails in the caller */
+	if (rc < 0) {
+		l4_hc_done(h, 0, "not an HTTP status line");
+		return;
+	}
+	if (code == h->ck.expect_status) {
+		l4_hc_done(h, 1, "");
+		return;
+	}
+	snprintf(why, sizeof(why), "HTTP status %u, expected %u", code, h->ck.expect_status);
+	l4_hc_done(h, 0, why);
 }
 
 static void
@@ -135,6 +189,8 @@ l4_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 			l4_hc_done(h, 1, "");
 			return;
 		}
+		if (h->ck.type == CONF_L4_CHECK_HTTP)
+			h->ck.send_len = strlen(h->send);
 		h->state = HC_READ;
 		h->rlen = 0;
 		h->sent = 0;
@@ -158,13 +214,21 @@ l4_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (r <= 0) {
-			snprintf(why, sizeof(why), r < 0 ? "recv: %s" : "closed before \"%.20s\"%s",
-				 r < 0 ? strerror(errno) : h->expect, "");
+			if (r < 0)
+				snprintf(why, sizeof(why), "recv: %s", strerror(errno));
+			else if (h->ck.type == CONF_L4_CHECK_HTTP)
+				snprintf(why, sizeof(why), "closed before the status line");
+			else
+				snprintf(why, sizeof(why), "closed before \"%.20s\"", h->expect);
 			l4_hc_done(h, 0, why);
 			return;
 		}
 		h->rlen += (size_t)r;
 		h->rbuf[h->rlen] = '\0';
+		if (h->ck.type == CONF_L4_CHECK_HTTP) {
+			l4_hc_http_status(h);
+			return;
+		}
 		if (memmem(h->rbuf, h->rlen, h->expect, h->ck.expect_len) != NULL) {
 			l4_hc_done(h, 1, "");
 		} else if (h->rlen == sizeof(h->rbuf) - 1) {
@@ -287,6 +351,34 @@ l4_hc_find(const char *id, size_t n)
 	return NULL;
 }
 
+/* Builds the http check's request into h->send (HTTP/1.0, so the server
+ * closes; Host: the check's host or the real's address and port). */
+static int
+l4_hc_http_request(struct l4_hc *h, const struct conf_l4_service *s, const struct conf_l4_real *r)
+{
+	char host[INET6_ADDRSTRLEN + 16], a[INET6_ADDRSTRLEN];
+	uint16_t port = s->check.port ? s->check.port : r->port;
+	size_t len;
+	char *req;
+
+	if (s->check.host != NULL) {
+		snprintf(host, sizeof(host), "%s", s->check.host);
+	} else {
+		inet_ntop(r->af, r->addr, a, sizeof(a));
+		snprintf(host, sizeof(host), r->af == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	}
+	len = strlen(s->check.method) + strlen(s->check.path) + strlen(host) + 96;
+	req = malloc(len);
+	if (req == NULL)
+		return -1;
+	snprintf(req, len, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: tandem-l4-check\r\n"
+		 "Connection: close\r\n\r\n", s->check.method, s->check.path, host);
+	free(h->send);
+	h->send = req;
+	h->ck.send_len = strlen(req);
+	return 0;
+}
+
 void
 l4_health_sync(const struct conf *c)
 {
@@ -339,6 +431,10 @@ l4_health_sync(const struct conf *c)
 				memcpy(h->send, s->check.send ? s->check.send : "", s->check.send_len + 1);
 				memcpy(h->expect, s->check.expect ? s->check.expect : "", s->check.expect_len + 1);
 			}
+			if (s->check.type == CONF_L4_CHECK_HTTP && l4_hc_http_request(h, s, r) < 0)
+				h->ck.type = CONF_L4_CHECK_TCP;	/* degrade, never crash */
+			if (h->ck.remove_after_ms == 0)
+				h->removed = 0;
 			snprintf(h->svc, sizeof(h->svc), "%s", s->name);
 			h->af = r->af;
 			memcpy(h->addr, r->addr, sizeof(h->addr));
@@ -379,8 +475,16 @@ l4_health_apply_svc(struct l4_svc *s)
 		for (b = 0; b < s->ndests; b++) {
 			struct l4_dest *d = &s->dests[b];
 
-			if (d->af == h->af && d->port == h->rport && memcmp(d->addr, h->addr, 16) == 0)
+			if (d->af != h->af || d->port != h->rport || memcmp(d->addr, h->addr, 16) != 0)
+				continue;
+			if (!h->removed) {
 				d->weight = 0;
+				continue;
+			}
+			/* past the grace period: not desired at all (order kept) */
+			memmove(d, d + 1, (s->ndests - b - 1) * sizeof(*d));
+			s->ndests--;
+			b--;
 		}
 	}
 }
@@ -403,7 +507,8 @@ l4_health_json(void)
 	for (i = 0; a != NULL && i < hc.n; i++) {
 		const struct l4_hc *h = hc.v[i];
 
-		json_array_append_new(a, json_pack("{s:s,s:b,s:I,s:I,s:I,s:s}", "id", h->id, "up", h->up,
+		json_array_append_new(a, json_pack("{s:s,s:b,s:b,s:I,s:I,s:I,s:s}", "id", h->id, "up", h->up,
+						   "removed", h->removed && !h->up,
 						   "checks", (json_int_t)h->checks, "fails", (json_int_t)h->fails,
 						   "oks", (json_int_t)h->oks, "last_error", h->last_error));
 	}

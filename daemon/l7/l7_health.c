@@ -27,7 +27,10 @@
 #include "log.h"
 #include "loop.h"
 #include "snapshot.h"
+#include "buf.h"
+#include "l7_h2up.h"
 #include "l7_health.h"
+#include "l7_http1.h"
 #include "l7_pool.h"
 
 #define L7_HC_MAGIC	0x4c374843u	/* "L7HC" */
@@ -46,6 +49,8 @@ struct l7_hc {
 	char buf[L7_HC_BUF];
 	char req[512];
 	size_t reqlen;
+	struct l7_h2up *h2;		/* GRPC: the HTTP/2 session of the running check */
+	struct buf h2out;		/* its frames not yet sent */
 	struct l7_hc *next;
 };
 
@@ -60,9 +65,40 @@ static uint64_t l7_hc_rng = 0x2545f4914f6cdd1dull;
 
 static void l7_hc_start(struct loop *l, struct loop_timer *t);
 
+/* The gRPC check's request as HTTP/1.1 for l7_h2up: POST
+ * /grpc.health.v1.Health/Check with one length-prefixed message,
+ * HealthCheckRequest{service} (field 1, a string: 0a LEN bytes). */
+static void
+l7_hc_grpc_request(struct l7_hc *hc, const struct conf_pool *p, const struct conf_member *m)
+{
+	size_t sl = strlen(p->l7.hc.service), ml = sl ? sl + 2 : 0;
+	int n = snprintf(hc->req, sizeof(hc->req),
+			 "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: %s\r\n"
+			 "Content-Type: application/grpc\r\nUser-Agent: tandem-health\r\n"
+			 "Content-Length: %zu\r\n\r\n", p->l7.hc.host ? p->l7.hc.host : m->address,
+			 5 + ml);
+	char *b;
+
+	hc->reqlen = 0;
+	if (n < 0 || (size_t)n + 5 + ml > sizeof(hc->req))
+		return;
+	b = hc->req + n;
+	b[0] = 0;	/* not compressed */
+	b[1] = b[2] = b[3] = 0;
+	b[4] = (char)ml;
+	if (sl > 0) {
+		b[5] = 0x0a;
+		b[6] = (char)sl;
+		memcpy(b + 7, p->l7.hc.service, sl);
+	}
+	hc->reqlen = (size_t)n + 5 + ml;
+}
+
 static void
 l7_hc_close(struct l7_hc *hc)
 {
+	l7_h2up_free(&hc->h2);
+	buf_release(&hc->h2out);
 	if (hc->fd < 0)
 		return;
 	loop_io_del(l7_hc_loop, &hc->io);
@@ -123,6 +159,86 @@ l7_hc_judge(struct l7_hc *hc, int eof, char *why, size_t wlen)
 	return -1;
 }
 
+/* Judges a gRPC health answer (HTTP/1.1 text from l7_h2up) once it is
+ * complete: status 200, grpc-status 0 and, when a message came, status
+ * SERVING (HealthCheckResponse field 1 = 1: bytes 08 01). */
+static int
+l7_hc_judge_grpc(struct l7_hc *hc, char *why, size_t wlen)
+{
+	static const char serving[] = { 0, 0, 0, 0, 2, 8, 1 };
+	const char *gs;
+	int status, code;
+
+	hc->buf[hc->len] = '\0';
+	if (sscanf(hc->buf, "HTTP/1.1 %3d", &status) != 1 || status != 200) {
+		snprintf(why, wlen, "status %d", status);
+		return 0;
+	}
+	/* the message is binary (NUL bytes): search the whole answer */
+	gs = memmem(hc->buf, hc->len, "\r\ngrpc-status: ", 15);
+	if (gs == NULL || sscanf(gs + 15, "%d", &code) != 1) {
+		snprintf(why, wlen, "no grpc-status");
+		return 0;
+	}
+	if (code != 0) {
+		snprintf(why, wlen, "grpc-status %d", code);
+		return 0;
+	}
+	if (memmem(hc->buf, hc->len, serving, sizeof(serving)) == NULL) {
+		snprintf(why, wlen, "not SERVING");
+		return 0;
+	}
+	return 1;
+}
+
+/* One step of a gRPC check: request in, frames out, answer back. */
+static void
+l7_hc_io_grpc(struct l7_hc *hc)
+{
+	struct buf rb = { .data = hc->buf, .cap = L7_HC_BUF - 1, .rpos = 0, .wpos = hc->len };
+	char in[4096], why[96];
+	ssize_t n;
+
+	if (hc->sent < hc->reqlen) {
+		n = l7_h2up_take(hc->h2, hc->req + hc->sent, hc->reqlen - hc->sent);
+		if (n > 0)
+			hc->sent += (size_t)n;
+	}
+	if (l7_h2up_output(hc->h2, &hc->h2out) < 0)
+		goto broken;
+	n = buf_write_fd(&hc->h2out, hc->fd, 0);
+	if (n < 0 && n != -EAGAIN) {
+		snprintf(why, sizeof(why), "send: %s", strerror((int)-n));
+		l7_hc_done(hc, 0, why);
+		return;
+	}
+	n = recv(hc->fd, in, sizeof(in), 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		snprintf(why, sizeof(why), "recv: %s", n == 0 ? "closed by the member" : strerror(errno));
+		l7_hc_done(hc, 0, why);
+		return;
+	}
+	if (n > 0 && l7_h2up_input(hc->h2, in, (size_t)n) < 0)
+		goto broken;
+	if (l7_h2up_response(hc->h2, &rb) < 0)
+		goto broken;
+	hc->len = rb.wpos;
+	if (l7_h2up_reusable(hc->h2)) {	/* the answer is complete */
+		int v = l7_hc_judge_grpc(hc, why, sizeof(why));
+
+		l7_hc_done(hc, v, why);
+		return;
+	}
+	if (hc->len >= L7_HC_BUF - 1) {
+		l7_hc_done(hc, 0, "answer too large");
+		return;
+	}
+	loop_io_mod(l7_hc_loop, &hc->io, buf_len(&hc->h2out) > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	return;
+broken:
+	l7_hc_done(hc, 0, "HTTP/2 error or stream reset");
+}
+
 static void
 l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 {
@@ -146,6 +262,10 @@ l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 	if (hc->pool->l7.hc.type == CONF_HC_TCP) {
 		l7_hc_done(hc, 1, NULL);
+		return;
+	}
+	if (hc->pool->l7.hc.type == CONF_HC_GRPC) {
+		l7_hc_io_grpc(hc);
 		return;
 	}
 	if (hc->sent < hc->reqlen) {
@@ -191,6 +311,15 @@ l7_hc_start(struct loop *l, struct loop_timer *t)
 	hc->fd = fd;
 	hc->sent = hc->len = 0;
 	hc->connected = false;
+	if (hc->pool->l7.hc.type == CONF_HC_GRPC &&
+	    ((hc->h2 = l7_h2up_new()) == NULL || buf_init(&hc->h2out, 16384) < 0)) {
+		l7_h2up_free(&hc->h2);	/* the fd is not watched yet */
+		buf_release(&hc->h2out);
+		close(fd);
+		hc->fd = -1;
+		loop_timer_set(l, &hc->timer, hc->pool->l7.hc.interval_ms, l7_hc_start, hc);
+		return;
+	}
 	rc = connect(fd, (const struct sockaddr *)&hc->m->sa, hc->m->salen);
 	if (rc < 0 && errno != EINPROGRESS) {
 		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
@@ -278,6 +407,8 @@ l7_hc_prepare(struct loop *l, void *data)
 						 p->l7.hc.host ? p->l7.hc.host : m->address);
 
 				hc->reqlen = n > 0 && (size_t)n < sizeof(hc->req) ? (size_t)n : 0;
+			} else if (p->l7.hc.type == CONF_HC_GRPC) {
+				l7_hc_grpc_request(hc, p, m);
 			}
 			hc->next = l7_hc_list;
 			l7_hc_list = hc;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "l7_http1.h"
 
 /* Character classes, one bit each, indexed by byte value. */
@@ -698,6 +699,46 @@ l7_http1_body_feed(struct l7_http1_body *b, const char *in, size_t len)
 	if (n > 0)
 		b->total += (uint64_t)n;
 	return n;
+}
+
+ssize_t
+l7_http1_body_take(struct l7_http1_body *b, const char *in, size_t len, struct buf *data,
+		   struct buf *trl)
+{
+	size_t used = 0;
+
+	while (used < len && !b->done) {
+		int payload = b->framing != L7_HTTP1_BODY_CHUNKED ||
+			      (b->cstate == L7_HTTP1_CH_DATA && b->remaining > 0);
+		int trailer = b->framing == L7_HTTP1_BODY_CHUNKED &&
+			      b->cstate >= L7_HTTP1_CH_TRAILER_START;
+		size_t k = len - used;
+		ssize_t n;
+
+		if (payload) {
+			if (buf_room(data) < k)
+				buf_compact(data);
+			if (k > buf_room(data))
+				k = buf_room(data);
+			if (b->framing == L7_HTTP1_BODY_CHUNKED && k > b->remaining)
+				k = (size_t)b->remaining;
+			if (k == 0)
+				break;	/* data is full */
+		} else {
+			k = 1;	/* framing: a byte at a time (short lines) */
+		}
+		n = l7_http1_body_feed(b, in + used, k);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		if (payload)
+			buf_append(data, in + used, (size_t)n);	/* fits: room checked */
+		else if (trailer && trl != NULL && buf_append(trl, in + used, (size_t)n) < 0)
+			return -1;	/* cannot happen: trailers are capped below trl's size */
+		used += (size_t)n;
+	}
+	return (ssize_t)used;
 }
 
 int

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "buf-t.h"
 #include "l7_http1-t.h"
 
 /*
@@ -33,6 +34,14 @@ void l7_http1_body_init(struct l7_http1_body *b, const struct l7_http1_msg *m);
  * extension or trailers). b->done is set once the last byte of the message
  * has been accepted. */
 ssize_t l7_http1_body_feed(struct l7_http1_body *b, const char *in, size_t len);
+
+/* Like l7_http1_body_feed, but copies only the payload into data (room
+ * permitting: it stops when data is full), without chunk framing, and the
+ * trailer section's bytes (fields and their CRLFs, at most
+ * L7_HTTP1_MAX_TRAILERS) into trl when not NULL. Returns the bytes of in
+ * consumed, or -1 when the framing is broken. */
+ssize_t l7_http1_body_take(struct l7_http1_body *b, const char *in, size_t len, struct buf *data,
+			   struct buf *trl);
 
 /* Tells the decoder the peer closed; returns 1 when this ends the message
  * cleanly (read-until-close body, or a body already done), 0 if truncated. */

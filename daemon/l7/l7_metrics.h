@@ -19,10 +19,13 @@ int l7_metrics_start(struct loop *l, const char *addrport);
  * were. Main thread only. */
 int l7_metrics_apply(struct loop *l, const char *addrport);
 
-/* Adds fn's text after the L7 metrics on every scrape (the peer link's);
- * fn returns 0 or -1 (out of memory). NULL removes it. Main thread. */
+/* Adds fn's text after the L7 metrics on every scrape (tandemd's: the L4
+ * tier's and the peer link's): fn appends to b what it has for the current
+ * snapshot's conf c (NULL when there is none), 0 or -1 (out of memory).
+ * NULL removes it. Main thread. */
 struct buf;
-typedef int (*l7_metrics_extra_fn)(struct buf *b, void *data);
+struct conf;
+typedef int (*l7_metrics_extra_fn)(struct buf *b, const struct conf *c, void *data);
 void l7_metrics_extra_set(l7_metrics_extra_fn fn, void *data);
 
 /* Stops listening. Main thread only. */

@@ -542,6 +542,7 @@ l7_pool_status_json(const struct conf *c)
 		json_object_set_new(po, "name", json_string(p->name));
 		json_object_set_new(po, "algorithm", json_string(l7_pool_algorithm_name(p->l7.lb)));
 		json_object_set_new(po, "health_check", json_string(p->l7.hc.type == CONF_HC_HTTP ? "http" :
+					p->l7.hc.type == CONF_HC_GRPC ? "grpc" :
 					p->l7.hc.type == CONF_HC_TCP ? "tcp" : "none"));
 		for (j = 0; j < p->nmembers; j++) {
 			const struct conf_member *m = &p->members[j];

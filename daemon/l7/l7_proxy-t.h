@@ -58,6 +58,9 @@ struct l7_stats {
 	atomic_ulong queued;		/* requests that waited for a member slot */
 	atomic_ulong queue_timeouts;
 	atomic_ulong retries;		/* requests sent again to another member */
+	atomic_ulong h2_connections;	/* client connections that spoke HTTP/2 */
+	atomic_ulong h2_streams;	/* streams handed to the proxy as requests */
+	atomic_ulong h2_abuse;		/* connections closed for a flood or protocol error */
 	atomic_ulong tls_handshakes;	/* completed, full or resumed */
 	atomic_ulong tls_resumed;
 	atomic_ulong tls_failed;	/* handshakes that failed (bad ClientHello, plain HTTP, ...) */
@@ -107,6 +110,8 @@ struct l7_up {
 	bool reused;			/* has served an earlier request */
 	bool rready, wready, eof;
 	bool wr_dead;			/* a write failed: the response may still be readable */
+	struct l7_h2up *h2;		/* h2c pools: the HTTP/2 session (l7_h2up) */
+	struct buf nin, nout;		/* its socket bytes */
 	struct l7_up *prev, *next;	/* idle list */
 };
 
@@ -194,6 +199,15 @@ struct l7_conn {
 	struct l7_up *up;
 	struct l7_stats_req sr;		/* per-object counters of this connection */
 
+	/* HTTP/2 (l7_h2): a connection speaking it carries h2 and no request
+	 * of its own; each stream is a connection object of its own without a
+	 * socket (h2s set, stream true) whose client side is the stream */
+	struct l7_h2_conn *h2;
+	struct l7_h2_stream *h2s;
+	bool stream;
+	bool via_tls;			/* a stream whose connection is TLS */
+	struct loop_timer kick;		/* l7__h2_*_kick: run again next pass */
+
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
 };
 
@@ -208,6 +222,7 @@ struct l7_worker {
 	struct l7_lsn *lsns;
 	struct l7_conn *conns;
 	struct l7_up *idle;		/* idle upstream connections, newest first */
+	unsigned nidle;			/* how many */
 	struct l7_conn *qhead, *qtail;	/* requests waiting for a member slot, FIFO */
 	struct loop_timer qtick;
 	void *md;			/* pcre2 match data for route regexes */

@@ -46,6 +46,8 @@
 #include "loop.h"
 #include "snapshot.h"
 #include "l7_alog.h"
+#include "l7_h2.h"
+#include "l7_h2up.h"
 #include "l7_stats.h"
 #include "l7_proxyproto_in.h"
 #include "l7_http1.h"
@@ -80,6 +82,9 @@ static void l7_conn_step(struct l7_conn *c);
 static void l7_conn_close(struct l7_conn *c);
 static void l7_conn_upstream(struct l7_conn *c);
 static void l7_queue_tick(struct loop *l, struct loop_timer *t);
+static void l7_conn_closing(struct l7_conn *c);
+static void l7_conn_h2_start(struct l7_conn *c);
+static void l7_conn_h2_run(struct l7_conn *c, int *progress);
 static void l7_conn_log(struct l7_conn *c);
 static void l7_conn_log_start(struct l7_conn *c, const char *buf, const struct l7_http1_msg *m);
 
@@ -172,10 +177,14 @@ l7_up_close(struct l7_up **upp)
 			w->idle = up->next;
 		if (up->next != NULL)
 			up->next->prev = up->prev;
+		w->nidle--;
 	}
 	loop_timer_cancel(w->loop, &up->timer);
 	loop_io_del(w->loop, &up->io);
 	close(up->fd);
+	l7_h2up_free(&up->h2);
+	buf_release(&up->nin);
+	buf_release(&up->nout);
 	up->magic = 0;
 	l7_free_later(w, up);
 }
@@ -202,7 +211,9 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 	struct l7_up *it;
 	unsigned n = 0;
 
-	for (it = w->idle; it != NULL; it = it->next)
+	/* count this member's only when the worker holds enough for it to
+	 * matter: HTTP/2 fan-out keeps hundreds idle, a scan each was costly */
+	for (it = w->nidle >= L7_UP_IDLE_MAX ? w->idle : NULL; it != NULL; it = it->next)
 		if (it->ms == up->ms)
 			n++;
 	if (n >= L7_UP_IDLE_MAX || w->stopping ||
@@ -219,6 +230,7 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 	if (w->idle != NULL)
 		w->idle->prev = up;
 	w->idle = up;
+	w->nidle++;
 }
 
 /* Takes the newest idle connection to ms that still looks alive. */
@@ -242,6 +254,7 @@ l7_up_idle_take(struct l7_worker *w, struct l7_member_state *ms)
 			up->next->prev = up->prev;
 		up->prev = up->next = NULL;
 		up->state = L7_UP_BUSY;
+		w->nidle--;
 		loop_timer_cancel(w->loop, &up->timer);
 		/* EOF or stray bytes since it went idle: not reusable */
 		n = recv(up->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -272,6 +285,14 @@ l7_conn_timeout(struct loop *l, struct loop_timer *t)
 	struct l7_conn *c = t->data;
 
 	assert(c->magic == L7_CONN_MAGIC);
+	if (c->h2 != NULL && c->state != L7_C_CLOSING) {
+		/* idle HTTP/2 connection: say GOAWAY, flush it, close */
+		l7_h2_conn_goaway(c->h2);
+		l7_h2_conn_output(c->h2, &c->obuf);
+		l7_conn_closing(c);
+		l7_conn_step(c);
+		return;
+	}
 	if (c->state == L7_C_HEAD && buf_len(&c->ibuf) > 0 && buf_len(&c->obuf) == 0) {
 		/* slow or stuck request head: say so, then close */
 		static const char r408[] = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n"
@@ -562,9 +583,16 @@ l7_conn_close(struct l7_conn *c)
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
 	loop_timer_cancel(w->loop, &c->tarpit);
-	loop_io_del(w->loop, &c->io);
-	l7_io_free(&c->tio);	/* close_notify first, so the session stays resumable */
-	close(c->fd);
+	loop_timer_cancel(w->loop, &c->kick);
+	l7_h2_conn_free(&c->h2);
+	if (c->h2s != NULL)	/* clean: the response was handed over whole */
+		l7_h2_stream_gone(&c->h2s, c->resp_started && buf_len(&c->obuf) == 0 &&
+				   (c->state == L7_C_CLOSING || c->state == L7_C_HEAD));
+	if (!c->stream) {
+		loop_io_del(w->loop, &c->io);
+		l7_io_free(&c->tio);	/* close_notify first, so the session stays resumable */
+		close(c->fd);
+	}
 	free(c->client_subject);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -576,10 +604,12 @@ l7_conn_close(struct l7_conn *c)
 	buf_release(&c->obuf);
 	buf_release(&c->ubuf);
 	buf_release(&c->rbuf);
-	atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
+	if (!c->stream) {	/* a stream is not a connection of its own */
+		atomic_fetch_sub_explicit(&c->ls->conns, 1, memory_order_relaxed);
+		STAT_DEC(w, active);
+	}
 	l7_stats_conn_close(&c->sr, w->index);
 	l7_view_unref(&c->view);
-	STAT_DEC(w, active);
 	c->magic = 0;
 	l7_free_later(w, c);
 }
@@ -659,6 +689,10 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	up->ms = ms;
 	up->fd = fd;
 	up->state = rc == 0 ? L7_UP_BUSY : L7_UP_CONNECTING;
+	if (c->pool->l7.upstream_h2c &&
+	    ((up->h2 = l7_h2up_new()) == NULL || buf_init(&up->nin, 16384) < 0 ||
+	     buf_init(&up->nout, 16384) < 0))
+		goto oom;
 	if (loop_io_add(w->loop, &up->io, fd, EPOLLOUT, l7_up_io, up) < 0)
 		goto oom;	/* not registered: nothing to remove */
 	if (rc == 0) {
@@ -667,10 +701,86 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	}
 	return up;
 oom:
+	if (up != NULL) {
+		l7_h2up_free(&up->h2);
+		buf_release(&up->nin);
+		buf_release(&up->nout);
+	}
 	free(up);
 	close(fd);
 	*oom = 1;
 	return NULL;
+}
+
+/* ---- upstream I/O: plain, or through l7_h2up for h2c pools ---- */
+
+/* Sends the session's pending frames; 0, or -errno. */
+static int
+l7_up_h2_flush(struct l7_up *up)
+{
+	ssize_t n;
+
+	if (l7_h2up_output(up->h2, &up->nout) < 0)
+		return -EPROTO;
+	if (buf_len(&up->nout) == 0)
+		return 0;
+	n = buf_write_fd(&up->nout, up->fd, 0);
+	return n < 0 && n != -EAGAIN ? (int)n : 0;
+}
+
+/* Like send(2) (errno set on -1): request bytes to the member. */
+static ssize_t
+l7_up_send(struct l7_up *up, const char *p, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (up->h2 == NULL) {
+		do
+			n = send(up->fd, p, len, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		return n;
+	}
+	n = l7_h2up_take(up->h2, p, len);
+	rc = l7_up_h2_flush(up);
+	if (n < 0 || rc < 0) {
+		errno = n < 0 ? EPROTO : -rc;
+		return -1;
+	}
+	if (n == 0)
+		errno = EAGAIN;
+	return n > 0 ? n : -1;
+}
+
+/* Like buf_read_fd (0 EOF, -errno): response bytes from the member. */
+static ssize_t
+l7_up_recv(struct l7_up *up, struct buf *rb)
+{
+	ssize_t n, r;
+
+	if (up->h2 == NULL)
+		return buf_read_fd(rb, up->fd);
+	if (buf_room(rb) < 64)
+		buf_compact(rb);
+	if (buf_room(rb) < 64)
+		return -ENOSPC;	/* decoded bytes may wait here: keep rready */
+	n = l7_h2up_response(up->h2, rb);	/* what is decoded already first */
+	if (n != 0)
+		return n < 0 ? -ECONNRESET : n;
+	if (buf_len(&up->nin) == up->nin.cap)
+		buf_compact(&up->nin);
+	r = buf_read_fd(&up->nin, up->fd);
+	if (r <= 0)
+		return r;
+	if (l7_h2up_input(up->h2, buf_head(&up->nin), buf_len(&up->nin)) < 0)
+		return -EPROTO;
+	buf_consume(&up->nin, buf_len(&up->nin));
+	n = l7_h2up_response(up->h2, rb);
+	if (l7_up_h2_flush(up) < 0)	/* WINDOW_UPDATE, SETTINGS and PING acks */
+		return -EPIPE;
+	if (n < 0)
+		return -ECONNRESET;
+	return n > 0 ? n : -EAGAIN;
 }
 
 /* Puts the PROXY protocol header (the pool's version) in front of what ubuf
@@ -1088,6 +1198,13 @@ l7_find_cookie(const char *buf, const struct l7_http1_msg *m, const char *name, 
 	return NULL;
 }
 
+/* Whether the client came over TLS (an HTTP/2 stream: its connection did). */
+static int
+l7_conn_https(const struct l7_conn *c)
+{
+	return c->stream ? c->via_tls : l7_io_is_tls(&c->tio);
+}
+
 /* Whether the client may hand us forwarding headers and a request id. */
 static int
 l7_conn_trusted(const struct l7_conn *c)
@@ -1208,7 +1325,7 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 			return -1;
 	}
 	if (ll->xfp && !(trusted && l7_find_header(buf, m, "x-forwarded-proto", 17)) &&
-	    buf_appendf(b, "X-Forwarded-Proto: %s\r\n", l7_io_is_tls(&c->tio) ? "https" : "http") < 0)
+	    buf_appendf(b, "X-Forwarded-Proto: %s\r\n", l7_conn_https(c) ? "https" : "http") < 0)
 		return -1;
 	if (ll->tls.client_header != NULL && c->client_subject != NULL &&
 	    buf_appendf(b, "%s: %s\r\n", ll->tls.client_header, c->client_subject) < 0)
@@ -1220,7 +1337,7 @@ l7_conn_write_req_head(struct l7_conn *c, const char *buf, const struct conf_rou
 	if (ll->forwarded && !(trusted && l7_find_header(buf, m, "forwarded", 9)) &&
 	    buf_appendf(b, strchr(c->client_ip, ':') ? "Forwarded: for=\"[%s]\";proto=%s\r\n"
 						     : "Forwarded: for=%s;proto=%s\r\n", c->client_ip,
-			       l7_io_is_tls(&c->tio) ? "https" : "http") < 0)
+			       l7_conn_https(c) ? "https" : "http") < 0)
 		return -1;
 	if (ll->request_id != NULL) {
 		if (rid != NULL) {
@@ -1652,6 +1769,7 @@ l7_conn_exchange_done(struct l7_conn *c)
 	struct l7_up *up = c->up;
 	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof && !up->wr_dead &&
 		    !(c->pool != NULL && c->pool->l7.proxy_protocol) &&
+		    (up->h2 == NULL || l7_h2up_reusable(up->h2)) &&
 		    buf_len(&c->rbuf) == 0 && buf_len(&c->ubuf) == c->usent;
 
 	l7_conn_log(c);
@@ -1698,10 +1816,8 @@ l7_conn_handshake(struct l7_conn *c, int *progress)
 	if (t->client_header != NULL && l7_tls_conn_peer_subject(c->tio.tls, subj, sizeof(subj)))
 		c->client_subject = strdup(subj);	/* NULL on OOM: sent without it */
 	alpn = l7_io_alpn(&c->tio);
-	if (alpn != NULL && strcmp(alpn, "h2") == 0) {
-		log_info("client=%s: ALPN h2 negotiated but HTTP/2 is not built in; closing", c->peer);
-		l7_conn_close(c);
-	}
+	if (alpn != NULL && strcmp(alpn, "h2") == 0)
+		l7_conn_h2_start(c);	/* l7_h2 takes the decrypted bytes */
 }
 
 static int
@@ -1729,6 +1845,14 @@ l7_client_read(struct l7_conn *c, int *progress)
 
 	if (!c->rready || !l7_client_wants_read(c))
 		return;
+	if (c->stream) {
+		n = l7_h2_stream_fill(c->h2s, &c->ibuf);
+		if (n > 0)
+			*progress = 1;
+		else if (n < 0)
+			l7_conn_close(c);	/* the client reset the stream */
+		return;
+	}
 	if (!c->tio.hs_done) {
 		l7_conn_handshake(c, progress);
 		return;
@@ -1759,7 +1883,9 @@ l7_client_write(struct l7_conn *c, int *progress)
 
 	if (buf_len(&c->obuf) == 0 || !c->wready)
 		return;
-	n = l7_io_write_buf(&c->tio, &c->obuf);
+	n = c->stream ? l7_h2_stream_drain(c->h2s, &c->obuf) : l7_io_write_buf(&c->tio, &c->obuf);
+	if (n == 0 && c->stream)
+		return;	/* the stream holds all it can: its DATA frames call us back */
 	if (n > 0) {
 		*progress = 1;
 		if (c->up != NULL && c->up->state == L7_UP_BUSY && !c->tunnel)
@@ -1839,6 +1965,22 @@ l7_conn_head(struct l7_conn *c, int *progress)
 {
 	int rc, status = 400;
 
+	if (c->stream && c->nreq > 0) {
+		if (buf_len(&c->obuf) == 0)
+			l7_conn_close(c);	/* one request per stream, answered */
+		return;
+	}
+	if (!c->stream && c->nreq == 0 && l7_conn_listener(c)->l7.h2.h2c &&
+	    buf_len(&c->ibuf) > 0) {
+		rc = l7_h2_preface(buf_head(&c->ibuf), buf_len(&c->ibuf));
+		if (rc == 1) {
+			l7_conn_h2_start(c);
+			*progress = 1;
+			return;
+		}
+		if (rc == 0 && !c->rd_eof)
+			return;
+	}
 	if (buf_len(&c->ibuf) == 0) {
 		if (c->rd_eof && buf_len(&c->obuf) == 0)
 			l7_conn_close(c);
@@ -1940,9 +2082,7 @@ l7_conn_up_write(struct l7_conn *c, int *progress)
 	}
 	if (up == NULL || up->state != L7_UP_BUSY || !up->wready || len <= c->usent)
 		return;
-	do
-		n = send(up->fd, buf_head(&c->ubuf) + c->usent, len - c->usent, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	n = l7_up_send(up, buf_head(&c->ubuf) + c->usent, len - c->usent);
 	if (n > 0) {
 		c->usent += (size_t)n;
 		*progress = 1;
@@ -1986,7 +2126,7 @@ l7_conn_up_read(struct l7_conn *c, int *progress)
 	    (c->rstate != L7_R_HEAD && c->rstate != L7_R_BODY) ||
 	    buf_len(&c->rbuf) >= c->rbuf.cap)
 		return;
-	n = buf_read_fd(&c->rbuf, up->fd);
+	n = l7_up_recv(up, &c->rbuf);
 	if (n > 0) {
 		*progress = 1;
 		if (!c->tunnel)
@@ -2214,6 +2354,10 @@ l7_conn_linger(struct l7_conn *c, int *progress)
 {
 	if (buf_len(&c->obuf) > 0)
 		return;
+	if (c->stream) {
+		l7_conn_close(c);
+		return;
+	}
 	if (!c->shut_wr) {
 		c->shut_wr = true;
 		l7_io_shutdown(&c->tio);
@@ -2232,7 +2376,7 @@ l7_conn_interest(struct l7_conn *c)
 	struct l7_worker *w = c->w;
 	uint32_t ev = l7_io_events(&c->tio, l7_client_wants_read(c), buf_len(&c->obuf) > 0);
 
-	if (loop_io_mod(w->loop, &c->io, ev) < 0) {
+	if (!c->stream && loop_io_mod(w->loop, &c->io, ev) < 0) {
 		l7_conn_close(c);
 		return;
 	}
@@ -2242,6 +2386,14 @@ l7_conn_interest(struct l7_conn *c)
 		ev = 0;
 		if (up->state == L7_UP_CONNECTING) {
 			ev = EPOLLOUT;
+		} else if (up->h2 != NULL) {
+			/* an h2 session reads even while the request is sent
+			 * (WINDOW_UPDATE) and writes its own frames */
+			if (buf_len(&up->nout) > 0 ||
+			    (buf_len(&c->ubuf) > c->usent && !up->wr_dead && l7_h2up_want_take(up->h2)))
+				ev |= EPOLLOUT;
+			if (!up->eof && buf_len(&c->rbuf) < c->rbuf.cap)
+				ev |= EPOLLIN;
 		} else {
 			if (buf_len(&c->ubuf) > c->usent && !up->wr_dead)
 				ev |= EPOLLOUT;
@@ -2266,7 +2418,9 @@ l7_conn_step(struct l7_conn *c)
 		l7_client_read(c, &progress);
 		if (c->closed)
 			return;
-		if (c->state == L7_C_HEAD)
+		if (c->h2 != NULL && c->state != L7_C_CLOSING)
+			l7_conn_h2_run(c, &progress);
+		else if (c->state == L7_C_HEAD)
 			l7_conn_head(c, &progress);
 		else if (c->state == L7_C_FORWARD)
 			l7_conn_forward(c, &progress);
@@ -2298,6 +2452,145 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 	l7_io_ready(&c->tio, events, &c->rready, &c->wready);
 	l7_conn_step(c);
+}
+
+/* ---- HTTP/2: a connection carrying l7_h2, and its streams ---- */
+
+/* The client sent the HTTP/2 preface: from now on l7_h2 owns what the
+ * connection reads and writes (the preface itself included). */
+static void
+l7_conn_h2_start(struct l7_conn *c)
+{
+	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c);
+	if (c->h2 == NULL) {
+		STAT_INC(c->w, dropped_oom);
+		l7_conn_close(c);
+		return;
+	}
+	STAT_INC(c->w, h2_connections);
+	c->head_timer = true;	/* reading never starts a head timeout again */
+	loop_timer_cancel(c->w->loop, &c->timer);
+}
+
+static void
+l7_conn_h2_run(struct l7_conn *c, int *progress)
+{
+	size_t olen = buf_len(&c->obuf);
+	ssize_t n = 0;
+
+	if (buf_len(&c->ibuf) > 0) {
+		n = l7_h2_conn_input(c->h2, buf_head(&c->ibuf), buf_len(&c->ibuf),
+				     loop_now(c->w->loop));
+		if (n > 0) {
+			buf_consume(&c->ibuf, (size_t)n);
+			*progress = 1;
+		}
+	}
+	if (n < 0) {
+		STAT_INC(c->w, h2_abuse);
+		log_info("client=%s: HTTP/2 %s: GOAWAY and close", c->peer, l7_h2_conn_error(c->h2));
+		c->ibuf.rpos = c->ibuf.wpos = 0;
+	}
+	if (l7_h2_conn_output(c->h2, &c->obuf) < 0)
+		n = -1;
+	if (buf_len(&c->obuf) != olen)
+		*progress = 1;
+	if (n < 0 || !l7_h2_conn_alive(c->h2) || c->rd_eof) {
+		l7_conn_closing(c);	/* flushes the GOAWAY, then closes */
+		*progress = 1;
+		return;
+	}
+	/* the idle timeout runs only while no stream has a request */
+	if (l7_h2_conn_nreq(c->h2) > 0)
+		loop_timer_cancel(c->w->loop, &c->timer);
+	else if (!loop_timer_armed(&c->timer))
+		l7_conn_timer(c, l7_conn_to(c)->client_idle_ms);
+}
+
+static void
+l7_conn_kick_cb(struct loop *l, struct loop_timer *t)
+{
+	struct l7_conn *c = t->data;
+
+	(void)l;
+	assert(c->magic == L7_CONN_MAGIC);
+	l7_conn_step(c);
+}
+
+void
+l7__h2_request_kick(void *req)
+{
+	struct l7_conn *c = req;
+
+	/* a failed timer (out of memory) leaves the stream to its timeout */
+	if (!c->closed && !loop_timer_armed(&c->kick))
+		loop_timer_set(c->w->loop, &c->kick, 0, l7_conn_kick_cb, c);
+}
+
+void
+l7__h2_conn_kick(void *owner)
+{
+	l7__h2_request_kick(owner);
+}
+
+void
+l7__h2_request_detach(void *req)
+{
+	struct l7_conn *c = req;
+
+	c->h2s = NULL;
+	l7_conn_close(c);
+}
+
+/* A stream's request: a connection object without a socket that borrows
+ * the carrier's client identity; its "client" reads and writes go to the
+ * stream (l7_client_read/l7_client_write). Returns it, or NULL. */
+void *
+l7__h2_request_new(void *owner, struct l7_h2_stream *s)
+{
+	struct l7_conn *p = owner, *c = calloc(1, sizeof(*c));
+	struct l7_worker *w = p->w;
+
+	if (c == NULL || buf_init(&c->ibuf, L7_BUF_IN) < 0 || buf_init(&c->obuf, L7_BUF_OUT) < 0) {
+		STAT_INC(w, dropped_oom);
+		if (c != NULL) {
+			buf_release(&c->ibuf);
+			free(c);
+		}
+		return NULL;
+	}
+	/* the carrier follows reloads too; a listener that went away gets
+	 * GOAWAY (this stream is still served) */
+	l7_conn_adopt(p);
+	if (p->last_request && p->h2 != NULL)
+		l7_h2_conn_goaway(p->h2);
+	c->magic = L7_CONN_MAGIC;
+	c->w = w;
+	c->fd = -1;
+	c->stream = true;
+	c->h2s = s;
+	c->lindex = p->lindex;
+	c->ls = p->ls;
+	c->member = -1;
+	memcpy(c->peer, p->peer, sizeof(c->peer));
+	memcpy(c->client_ip, p->client_ip, sizeof(c->client_ip));
+	memcpy(c->client, p->client, sizeof(c->client));
+	memcpy(c->local, p->local, sizeof(c->local));
+	c->client_port = p->client_port;
+	c->local_port = p->local_port;
+	c->via_tls = l7_io_is_tls(&p->tio);
+	if (p->client_subject != NULL)
+		c->client_subject = strdup(p->client_subject);	/* NULL on OOM: sent without it */
+	c->rready = c->wready = true;
+	c->view = p->view;
+	c->view->refs++;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	STAT_INC(w, h2_streams);
+	l7_conn_wait_head(c);
+	return c;
 }
 
 /* ---- accept ---- */
@@ -2688,7 +2981,7 @@ l7_pools_status_json(const struct snapshot *s)
 static void
 l7_stats_more(json_t *o)
 {
-	unsigned long v[9] = { 0 };
+	unsigned long v[12] = { 0 };
 	unsigned i;
 
 	for (i = 0; i < l7_nworkers; i++) {
@@ -2703,6 +2996,9 @@ l7_stats_more(json_t *o)
 		v[6] += atomic_load_explicit(&st->tls_failed, memory_order_relaxed);
 		v[7] += atomic_load_explicit(&st->refused_banned, memory_order_relaxed);
 		v[8] += atomic_load_explicit(&st->limit_denied, memory_order_relaxed);
+		v[9] += atomic_load_explicit(&st->h2_connections, memory_order_relaxed);
+		v[10] += atomic_load_explicit(&st->h2_streams, memory_order_relaxed);
+		v[11] += atomic_load_explicit(&st->h2_abuse, memory_order_relaxed);
 	}
 	json_object_set_new(o, "tls_handshakes", json_integer((json_int_t)v[4]));
 	json_object_set_new(o, "tls_resumed", json_integer((json_int_t)v[5]));
@@ -2713,6 +3009,9 @@ l7_stats_more(json_t *o)
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));
 	json_object_set_new(o, "retries", json_integer((json_int_t)v[3]));
+	json_object_set_new(o, "h2_connections", json_integer((json_int_t)v[9]));
+	json_object_set_new(o, "h2_streams", json_integer((json_int_t)v[10]));
+	json_object_set_new(o, "h2_abuse_closed", json_integer((json_int_t)v[11]));
 	l7_alog_counters(&v[0], &v[1]);
 	json_object_set_new(o, "access_log_lines", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "access_log_dropped", json_integer((json_int_t)v[1]));

@@ -509,6 +509,132 @@ async function main() {
     return JSON.stringify(text);
   }, { fatal: false });
 
+  // L4: never applied here (the stack's tandemd runs on the host: no kernel
+  // state is touched); the candidate is edited and cleaned up again.
+  const L4SVC = 'bt-l4-' + suffix;
+  await step('L4 page: the kernel state is reported (inactive with the reason when there is no IPVS)', async () => {
+    await tid('nav-l4').click();
+    await tid('view-l4').waitFor({ state: 'visible' });
+    const st = tid('l4-status');
+    await st.waitFor({ state: 'visible' });
+    const t = (await st.textContent()).trim();
+    assert(/^IPVS active|^L4 inactive: IPVS/.test(t), 'unexpected L4 status: ' + t);
+    if (/inactive/.test(t)) assert(/L7 is not affected/.test(t), 'the inactive status should say L7 is unaffected: ' + t);
+    return JSON.stringify(t);
+  }, { fatal: false });
+
+  await step('L4 page: invalid service fields are refused beside each field', async () => {
+    await tid('l4-service-name').fill(L4SVC);
+    await tid('l4-service-address').fill('192.0.2.300');
+    await tid('l4-service-port').fill('70000');
+    await tid('l4-service-scheduler').selectOption('sh');
+    await tid('l4-service-flags').fill('mh-port');
+    await tid('l4-service-check').fill('{"type": "icmp"}');
+    await tid('l4-service-submit').click();
+    const got = [];
+    for (const attr of ['address', 'port', 'flags', 'check']) {
+      const e = page.locator(`#l4-service-form .field-error[data-error-for="${attr}"]`);
+      await e.waitFor({ state: 'visible' });
+      got.push(attr + ': ' + JSON.stringify((await e.textContent()).trim()));
+    }
+    return got.join('; ');
+  }, { fatal: false });
+
+  await step('L4 page: a service and a real server are added and listed; a bad threshold is refused', async () => {
+    await tid('l4-service-address').fill('192.0.2.10');
+    await tid('l4-service-port').fill('5432');
+    await tid('l4-service-flags').fill('sh-port');
+    await tid('l4-service-check').fill('{"type": "http", "path": "/health", "remove_after": 30}');
+    await tid('l4-service-submit').click();
+    const row = page.locator(`[data-testid="l4-service-row"][data-name="${L4SVC}"]`);
+    await row.waitFor();
+    await tid('l4-real-service').selectOption(L4SVC);
+    await tid('l4-real-address').fill('10.0.1.2');
+    await tid('l4-real-port').fill('5432');
+    await tid('l4-real-forward').selectOption('dr');
+    await tid('l4-real-weight').fill('3');
+    await tid('l4-real-upper').fill('10');
+    await tid('l4-real-lower').fill('20');
+    await tid('l4-real-submit').click();
+    const e = page.locator('#l4-real-form .field-error[data-error-for="lower_threshold"]');
+    await e.waitFor({ state: 'visible' });
+    const msg = (await e.textContent()).trim();
+    await tid('l4-real-lower').fill('8');
+    await tid('l4-real-submit').click();
+    const real = page.locator(`[data-testid="l4-real-row"][data-service="${L4SVC}"][data-real="10.0.1.2:5432"]`);
+    await real.waitFor();
+    const cells = (await real.textContent()).replace(/\s+/g, ' ');
+    assert(/dr/.test(cells) && /weight 3/.test(cells), 'real row: ' + cells);
+    return 'threshold error ' + JSON.stringify(msg) + '; row ' + JSON.stringify(cells.trim());
+  }, { fatal: false });
+
+  await step('L4 firewall: a bad deny entry is refused beside the field; the lists are saved and cleared', async () => {
+    await tid('nav-l4fw').click();
+    await tid('view-l4fw').waitFor({ state: 'visible' });
+    await tid('l4fw-status').waitFor({ state: 'visible' });	// loaded: the form is filled
+    await tid('l4fw-deny').fill('10.0.0.300');
+    await tid('l4fw-submit').click();
+    const e = page.locator('#l4fw-form .field-error[data-error-for="deny"]');
+    await e.waitFor({ state: 'visible' });
+    const msg = (await e.textContent()).trim();
+    await tid('l4fw-deny').fill('198.51.100.7/24');
+    await tid('l4fw-allow').fill('10.0.0.5');
+    await tid('l4fw-ban-timeout').fill('60');
+    await tid('l4fw-submit').click();
+    await page.waitForFunction(() => /Firewall lists saved/.test(document.querySelector('#notice').textContent));
+    await tid('nav-l4').click();	// away and back: the saved lists come from the server
+    await tid('nav-l4fw').click();
+    await page.waitForFunction(() => document.querySelector('#l4fw-deny').value === '198.51.100.7/24' &&
+      document.querySelector('#l4fw-ban-timeout').value === '60');
+    await tid('l4fw-deny').fill('');
+    await tid('l4fw-allow').fill('');
+    await tid('l4fw-ban-timeout').fill('');
+    await tid('l4fw-submit').click();
+    await page.waitForFunction(() => /Firewall lists saved/.test(document.querySelector('#notice').textContent) &&
+      document.querySelector('#l4fw-status') !== null);
+    return 'deny error ' + JSON.stringify(msg) + '; saved, shown again, cleared';
+  }, { fatal: false });
+
+  await step("L4 page: the sync daemon's settings are validated beside the field, saved and cleared", async () => {
+    await tid('nav-l4').click();
+    await tid('view-l4').waitFor({ state: 'visible' });
+    await tid('l4-status').waitFor({ state: 'visible' });
+    await tid('l4-sync-role').selectOption('backup');
+    await tid('l4-sync-interface').fill('eth1');
+    await tid('l4-sync-syncid').fill('300');
+    await tid('l4-reconcile').fill('0');
+    await tid('l4-sync-submit').click();
+    const got = [];
+    for (const attr of ['syncid', 'reconcile_interval']) {
+      const e = page.locator(`#l4-sync-form .field-error[data-error-for="${attr}"]`);
+      await e.waitFor({ state: 'visible' });
+      got.push(attr + ': ' + JSON.stringify((await e.textContent()).trim()));
+    }
+    await tid('l4-sync-syncid').fill('7');
+    await tid('l4-reconcile').fill('30');
+    await tid('l4-sync-submit').click();
+    await page.waitForFunction(() => /Sync daemon settings saved/.test(document.querySelector('#notice').textContent));
+    await tid('l4-sync-role').selectOption('none');
+    await tid('l4-sync-interface').fill('');
+    await tid('l4-sync-syncid').fill('');
+    await tid('l4-reconcile').fill('');
+    await tid('l4-sync-submit').click();
+    await page.waitForFunction(() => document.querySelector('#l4-sync-syncid').value === '' &&
+      /Sync daemon settings saved/.test(document.querySelector('#notice').textContent));
+    return got.join('; ');
+  }, { fatal: false });
+
+  await step('L4 page: the service is deleted again', async () => {
+    await tid('nav-l4').click();
+    await tid('view-l4').waitFor({ state: 'visible' });
+    const row = page.locator(`[data-testid="l4-service-row"][data-name="${L4SVC}"]`);
+    await row.waitFor();
+    await row.locator('[data-testid="l4-service-delete"]').click();
+    await tid('confirm-dialog').waitFor({ state: 'visible' });
+    await tid('confirm-ok').click();
+    await row.waitFor({ state: 'detached' });
+  }, { fatal: false });
+
   await step('logout returns to the login page', async () => {
     await tid('logout').click();
     await tid('login-form').waitFor({ state: 'visible' });

@@ -4,7 +4,9 @@
  *
  * The first input byte picks the target and how the rest is split:
  *   bit 0-1: 0 request head (then its body), 1 response head (then its
- *            body), 2 chunked body alone, 3 request head fed as a growing
+ *            body), 2 chunked body alone (also through l7_http1_body_take,
+ *            which must end where the plain decoder ends), 3 request head
+ *            fed as a growing
  *            prefix (every length must agree with the whole)
  *   bit 2-7: feed size for bodies (1..64 bytes per call)
  * Beyond "no crash, no sanitizer report", it checks the invariants the
@@ -13,10 +15,12 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "l7_http1.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -71,6 +75,35 @@ feed_body(struct l7_http1_body *b, const char *p, size_t len, size_t step)
 	l7_http1_body_eof(b);
 }
 
+/* The payload-only decoder with a small payload buffer the consumer
+ * empties after each call: it must consume the same message. */
+static void
+take_body(const struct l7_http1_msg *m, const char *p, size_t len, size_t cap, bool done)
+{
+	struct l7_http1_body b;
+	struct buf d = { 0 }, t = { 0 };
+	size_t off = 0;
+	ssize_t r = 0;
+
+	l7_http1_body_init(&b, m);
+	if (buf_init(&d, cap) < 0 || buf_init(&t, L7_HTTP1_MAX_TRAILERS + 8) < 0)
+		goto out;
+	while (off < len && !b.done) {
+		r = l7_http1_body_take(&b, p + off, len - off, &d, &t);
+		if (r < 0)
+			break;
+		if ((size_t)r > len - off || (r == 0 && !b.done))
+			abort();
+		off += (size_t)r;
+		d.rpos = d.wpos = 0;
+	}
+	if (b.done != done)
+		abort();
+out:
+	buf_release(&d);
+	buf_release(&t);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -122,6 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.framing = L7_HTTP1_BODY_CHUNKED;
 		l7_http1_body_init(&b, &m);
 		feed_body(&b, p, len, step);
+		take_body(&m, p, len, step * 4, b.done);
 		break;
 	default:
 		rc = l7_http1_parse_request(p, len, &m, &st);

@@ -59,7 +59,9 @@ run() {	# name
 	echo "PASS: fuzz_$name"
 }
 
-build fuzz_http1 "$here/fuzz_http1.c" "$top/daemon/l7/l7_http1.c"
+build fuzz_http1 "$here/fuzz_http1.c" "$top/daemon/l7/l7_http1.c" "$top/lib/buf.c"
 run http1
 build fuzz_ppin "$here/fuzz_ppin.c" "$top/daemon/l7/l7_proxyproto_in.c"
 run ppin
+build fuzz_l4http -I"$top/daemon/l4" "$here/fuzz_l4http.c" "$top/daemon/l4/l4_httpck.c"
+run l4http

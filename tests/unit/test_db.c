@@ -481,6 +481,62 @@ test_load_is_atomic(void **state)
 	free(after);
 }
 
+/* The l4 section: services with reals round-trip (sorted, canonical,
+ * nulls dropped), a taken name and a duplicate real are refused, and a load
+ * replaces services and filter but keeps this node's sync unless given. */
+static void
+test_l4_section(void **state)
+{
+	struct fixture *f = *state;
+	json_t *svc, *out, *sec, *cfg;
+	char *text;
+
+	open_latest(f);
+	assert_int_equal(db_l4_render(f->db, &out), 0);
+	assert_null(out);	/* nothing set: no section */
+	svc = json_loads("{\"name\":\"pg\",\"protocol\":\"tcp\",\"address\":\"0::10\",\"port\":5432,"
+			 "\"scheduler\":null,\"check\":{\"type\":\"tcp\"},\"reals\":["
+			 "{\"address\":\"10.0.1.3\",\"port\":5432,\"forward\":\"dr\"},"
+			 "{\"address\":\"10.0.1.2\",\"port\":5432,\"weight\":3}]}", 0, NULL);
+	assert_int_equal(db_l4_service_put(f->db, NULL, svc), 0);
+	assert_int_equal(db_l4_service_put(f->db, NULL, svc), -EEXIST);
+	assert_int_equal(db_l4_service_get(f->db, "pg", &out), 0);
+	text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"address\":\"::10\",\"check\":{\"type\":\"tcp\"},\"name\":\"pg\","
+			    "\"port\":5432,\"protocol\":\"tcp\",\"reals\":[{\"address\":\"10.0.1.2\","
+			    "\"port\":5432,\"weight\":3},{\"address\":\"10.0.1.3\",\"forward\":\"dr\","
+			    "\"port\":5432}]}");
+	free(text);
+	json_decref(out);
+	/* a duplicate real: refused, the stored service unchanged */
+	json_array_append(json_object_get(svc, "reals"), json_array_get(json_object_get(svc, "reals"), 0));
+	assert_int_equal(db_l4_service_put(f->db, "pg", svc), -EEXIST);
+	assert_int_equal(db_l4_service_get(f->db, "pg", &out), 0);
+	assert_int_equal(json_array_size(json_object_get(out, "reals")), 2);
+	json_decref(out);
+	json_decref(svc);
+	sec = json_pack("{s:{s:[s]}, s:{s:s, s:s}}", "filter", "deny", "198.51.100.0/24",
+			"sync", "role", "backup", "interface", "eth1");
+	assert_int_equal(db_l4_settings_set(f->db, sec), 0);
+	json_decref(sec);
+	assert_int_equal(db_l4_render(f->db, &out), 0);
+	assert_int_equal(json_array_size(json_object_get(out, "services")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "sync"), "role")), "backup");
+	json_decref(out);
+	/* a load without l4.sync: services and filter replaced, sync kept */
+	cfg = json_pack("{s:i, s:{s:[{s:s, s:s, s:i, s:s}]}}", "version", 1, "l4", "services",
+			"name", "fw", "protocol", "fwmark", "fwmark", 7, "family", "ipv4");
+	assert_int_equal(db_candidate_load(f->db, cfg), 0);
+	json_decref(cfg);
+	assert_int_equal(db_l4_service_get(f->db, "pg", &out), -ENOENT);
+	assert_int_equal(db_l4_settings_get(f->db, &out), 0);
+	assert_null(json_object_get(out, "filter"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "sync"), "interface")), "eth1");
+	json_decref(out);
+	assert_int_equal(db_l4_service_delete(f->db, "fw"), 0);
+	assert_int_equal(db_l4_service_delete(f->db, "fw"), -ENOENT);
+}
+
 static void
 test_users_sessions_throttle(void **state)
 {
@@ -556,6 +612,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_deterministic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revisions_and_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_is_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_l4_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users_sessions_throttle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_nesting, setup, teardown),
 	};

@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "errs.h"
+#include "l4_httpck.h"
 #include "l4_ipvs.h"
 #include "l4_nft.h"
 #include "l4_reconcile.h"
@@ -650,6 +651,26 @@ test_nft_conf_errors(void **state)
 	errs_release(&e);
 }
 
+/* Parses text, which must be refused, and checks that every path of want
+ * (NULL-terminated) has an error. */
+static void
+assert_errors_at(const char *text, const char *const *want)
+{
+	const char *const *w;
+	struct errs e;
+	size_t i;
+
+	errs_init(&e);
+	assert_null(conf_parse(text, strlen(text), &e));
+	for (w = want; *w; w++) {
+		for (i = 0; i < e.count && strcmp(e.items[i].path, *w) != 0; i++)
+			;
+		if (i == e.count)
+			fail_msg("no error at %s", *w);
+	}
+	errs_release(&e);
+}
+
 /* Validation of a service's health check. */
 static void
 test_check_conf_errors(void **state)
@@ -671,21 +692,11 @@ test_check_conf_errors(void **state)
 		"{\"version\":1,\"l4\":{\"services\":["
 		"{\"name\":\"c\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":6379,"
 		" \"check\":{\"type\":\"send_expect\",\"send\":\"PING\\r\\n\",\"expect\":\"+PONG\",\"interval\":0.5}}]}}";
-	const char *const *w;
 	struct errs e;
 	struct conf *c;
-	size_t i;
 
 	(void)state;
-	errs_init(&e);
-	assert_null(conf_parse(text, strlen(text), &e));
-	for (w = want; *w; w++) {
-		for (i = 0; i < e.count && strcmp(e.items[i].path, *w) != 0; i++)
-			;
-		if (i == e.count)
-			fail_msg("no error at %s", *w);
-	}
-	errs_release(&e);
+	assert_errors_at(text, want);
 	errs_init(&e);
 	c = conf_parse(good, strlen(good), &e);
 	assert_non_null(c);
@@ -696,6 +707,72 @@ test_check_conf_errors(void **state)
 	assert_int_equal(c->l4.services[0].check.fall, 3);
 	conf_free(&c);
 	errs_release(&e);
+}
+
+/* The http check and remove_after: defaults, and errors on their fields. */
+static void
+test_check_http_conf(void **state)
+{
+	static const char bad[] =
+		"{\"version\":1,\"l4\":{\"services\":["
+		"{\"name\":\"a\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80,"
+		" \"check\":{\"type\":\"http\",\"method\":\"get\",\"path\":\"no slash\",\"host\":\"a b\","
+		"  \"expect_status\":600,\"remove_after\":0}},"
+		"{\"name\":\"b\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":81,"
+		" \"check\":{\"type\":\"tcp\",\"path\":\"/\"}}]}}";
+	static const char *const want[] = {
+		"$.l4.services[0].check.method", "$.l4.services[0].check.path",
+		"$.l4.services[0].check.host", "$.l4.services[0].check.expect_status",
+		"$.l4.services[0].check.remove_after", "$.l4.services[1].check.path", NULL,
+	};
+	static const char good[] =
+		"{\"version\":1,\"l4\":{\"services\":["
+		"{\"name\":\"a\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80,"
+		" \"check\":{\"type\":\"http\",\"remove_after\":30}},"
+		"{\"name\":\"b\",\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":81,"
+		" \"check\":{\"type\":\"http\",\"method\":\"HEAD\",\"path\":\"/health?x=1\","
+		"  \"host\":\"app.example\",\"expect_status\":204}}]}}";
+	struct errs e;
+	struct conf *c;
+
+	(void)state;
+	assert_errors_at(bad, want);
+	errs_init(&e);
+	c = conf_parse(good, strlen(good), &e);
+	assert_non_null(c);
+	assert_int_equal(c->l4.services[0].check.type, CONF_L4_CHECK_HTTP);
+	assert_string_equal(c->l4.services[0].check.method, "GET");
+	assert_string_equal(c->l4.services[0].check.path, "/");
+	assert_null(c->l4.services[0].check.host);
+	assert_int_equal(c->l4.services[0].check.expect_status, 200);
+	assert_int_equal(c->l4.services[0].check.remove_after_ms, 30000);
+	assert_string_equal(c->l4.services[1].check.method, "HEAD");
+	assert_string_equal(c->l4.services[1].check.path, "/health?x=1");
+	assert_string_equal(c->l4.services[1].check.host, "app.example");
+	assert_int_equal(c->l4.services[1].check.expect_status, 204);
+	assert_int_equal(c->l4.services[1].check.remove_after_ms, 0);
+	conf_free(&c);
+	errs_release(&e);
+}
+
+/* The http check's status line: complete, incomplete, wrong. */
+static void
+test_httpck(void **state)
+{
+	unsigned code = 0;
+
+	(void)state;
+	assert_int_equal(l4_httpck_status("HTTP/1.1 200 OK\r\n", 17, &code), 1);
+	assert_int_equal(code, 200);
+	assert_int_equal(l4_httpck_status("HTTP/1.0 503\r\n", 14, &code), 1);
+	assert_int_equal(code, 503);
+	assert_int_equal(l4_httpck_status("HTTP/1.1 20", 11, &code), 0);	/* more to come */
+	assert_int_equal(l4_httpck_status("HTTP/1.1 204", 12, &code), 0);	/* the next byte decides */
+	assert_int_equal(l4_httpck_status("", 0, &code), 0);
+	assert_int_equal(l4_httpck_status("-ERR", 4, &code), -1);		/* wrong from the first byte */
+	assert_int_equal(l4_httpck_status("HTTP/1.1 2000", 13, &code), -1);
+	assert_int_equal(l4_httpck_status("HTTP/1.1 099 x", 14, &code), -1);
+	assert_int_equal(l4_httpck_status("HTTP/x.1 200 OK", 15, &code), -1);
 }
 
 /* Validation of l4.sync. */
@@ -757,6 +834,8 @@ main(void)
 		cmocka_unit_test(test_nft_state_parse),
 		cmocka_unit_test(test_nft_conf_errors),
 		cmocka_unit_test(test_check_conf_errors),
+		cmocka_unit_test(test_check_http_conf),
+		cmocka_unit_test(test_httpck),
 		cmocka_unit_test(test_sync_conf),
 	};
 

@@ -74,6 +74,27 @@ views_agree() {
 	[ -s "$T/ours" ] || [ -z "${1:-}" ]
 }
 
+# nat_topology N: the NAT test network. Client netns "client" (10.0.0.2,
+# default via the director's c0 10.0.0.1, which also holds the VIP
+# 10.0.0.100) and N real-server netns rsI (10.0.I.2 behind the director's rI
+# 10.0.I.1); the director forwards.
+nat_topology() {
+	local i
+	echo 1 >/proc/sys/net/ipv4/ip_forward
+	ip netns add client; ip -n client link set lo up
+	ip link add c0 type veth peer name eth0 netns client
+	ip addr add 10.0.0.1/24 dev c0; ip addr add 10.0.0.100/32 dev c0; ip link set c0 up
+	ip -n client addr add 10.0.0.2/24 dev eth0; ip -n client link set eth0 up
+	ip -n client route add default via 10.0.0.1
+	for i in $(seq "$1"); do
+		ip netns add rs$i; ip -n rs$i link set lo up
+		ip link add r$i type veth peer name eth0 netns rs$i
+		ip addr add 10.0.$i.1/24 dev r$i; ip link set r$i up
+		ip -n rs$i addr add 10.0.$i.2/24 dev eth0; ip -n rs$i link set eth0 up
+		ip -n rs$i route add default via 10.0.$i.1
+	done
+}
+
 stat_l4() { ctl stats | jq -r ".l4.$1"; }
 
 finish() {

@@ -41,6 +41,10 @@ export function renderStatus() {
       drev.append(' ', badge('expected ' + s.running_revision, 'warn'));
   }
   text('#dash-generation', td.reachable ? (td.generation ?? '—') : '—');
+  // L4 inactive (no IPVS in this kernel) is said with the kernel's reason
+  text('#dash-l4', !td.reachable || !td.l4 ? '—' : td.l4.available
+    ? 'active, ' + (td.l4.configured ?? 0) + ' services configured'
+    : 'inactive: ' + (td.l4.reason || 'unknown') + ' (L7 unaffected)');
   text('#dash-running-revision', s.running_revision ?? 'none applied yet');
   const cand = clear($('#dash-candidate'));
   cand.append(s.candidate_changed

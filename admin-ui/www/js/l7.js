@@ -4,9 +4,10 @@
 // beside the textarea with the option's path ("match.path_regex: ...").
 
 export const L7_KEYS = {
-  listeners: ['timeouts', 'limits', 'forwarding', 'request_id', 'access_log', 'accept_proxy'],
+  listeners: ['timeouts', 'limits', 'forwarding', 'request_id', 'access_log', 'accept_proxy', 'http2'],
   pools: ['algorithm', 'hash', 'sticky_cookie', 'slow_start_ms', 'max_connections_per_member',
-    'queue', 'retries', 'retry_budget_percent', 'passive', 'health_check', 'proxy_protocol'],
+    'queue', 'retries', 'retry_budget_percent', 'passive', 'health_check', 'proxy_protocol',
+    'upstream_protocol'],
   routes: ['match', 'action', 'redirect', 'respond', 'deny', 'request_headers',
     'response_headers', 'rewrite_prefix'],
 };

@@ -1,0 +1,165 @@
+/*
+ * fuzz_h2 - libFuzzer driver for the HTTP/2 front end (l7_h2.c on nghttp2,
+ * with l7_http1 for the responses): the input, after the client preface,
+ * is what a client sends, fed in pieces; requests are played by stubs of
+ * the l7__h2_* hooks that answer each stream with one of three canned
+ * HTTP/1.1 responses (length, chunked, close-delimited) as the proxy would.
+ */
+#include "config.h"
+
+#define _GNU_SOURCE	/* memmem */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "l7_h2.h"
+
+struct fake {
+	struct l7_h2_stream *s;
+	struct buf in, out;
+	bool answered;
+	struct fake *prev, *next;
+};
+
+static struct fake *fakes;
+static unsigned variant;
+
+static void
+fake_free(struct fake *f)
+{
+	if (f->prev != NULL)
+		f->prev->next = f->next;
+	else
+		fakes = f->next;
+	if (f->next != NULL)
+		f->next->prev = f->prev;
+	buf_release(&f->in);
+	buf_release(&f->out);
+	free(f);
+}
+
+void *
+l7__h2_request_new(void *owner, struct l7_h2_stream *s)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+
+	(void)owner;
+	if (f == NULL || buf_init(&f->in, 16384) < 0 || buf_init(&f->out, 16896) < 0) {
+		if (f != NULL)
+			buf_release(&f->in);
+		free(f);
+		return NULL;
+	}
+	f->s = s;
+	f->next = fakes;
+	if (fakes != NULL)
+		fakes->prev = f;
+	fakes = f;
+	return f;
+}
+
+void
+l7__h2_request_kick(void *req)
+{
+	(void)req;
+}
+
+void
+l7__h2_request_detach(void *req)
+{
+	fake_free(req);
+}
+
+void
+l7__h2_conn_kick(void *owner)
+{
+	(void)owner;
+}
+
+static const char *const responses[3] = {
+	"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello",
+	"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n"
+	"Connection: close\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the close",
+};
+
+/* Plays every request once, as the proxy's step would. */
+static void
+run_requests(void)
+{
+	struct fake *f, *next;
+
+	for (f = fakes; f != NULL; f = next) {
+		next = f->next;
+		if (l7_h2_stream_fill(f->s, &f->in) < 0) {
+			l7_h2_stream_gone(&f->s, 0);
+			fake_free(f);
+			continue;
+		}
+		if (!f->answered && memmem(buf_head(&f->in), buf_len(&f->in), "\r\n\r\n", 4)) {
+			f->answered = true;
+			f->in.rpos = f->in.wpos = 0;
+			buf_append(&f->out, responses[variant % 3], strlen(responses[variant % 3]));
+			variant++;
+		}
+		f->in.rpos = f->in.wpos = 0;	/* the body goes nowhere */
+		if (buf_len(&f->out) > 0 && l7_h2_stream_drain(f->s, &f->out) < 0) {
+			l7_h2_stream_gone(&f->s, 0);
+			fake_free(f);
+			continue;
+		}
+		if (f->answered && buf_len(&f->out) == 0) {
+			l7_h2_stream_gone(&f->s, 1);
+			fake_free(f);
+		}
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char magic[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	struct conf_l7_h2 lim = {
+		.h2c = true, .max_streams = 8, .max_header_list = 4096, .window = 65535,
+		.max_continuations = 8, .resets_per_s = 50, .pings_per_s = 20,
+		.settings_per_s = 20, .empty_frames_per_s = 50,
+	};
+	struct l7_h2_conn *h = l7_h2_conn_new(&lim, NULL);
+	struct buf out;
+	uint64_t now = 1000;
+	size_t off = 0;
+
+	if (h == NULL || buf_init(&out, 16384) < 0) {
+		l7_h2_conn_free(&h);
+		return 0;
+	}
+	variant = size;
+	if (l7_h2_conn_input(h, magic, sizeof(magic) - 1, now) >= 0) {
+		/* pieces of 1..64 bytes, sized by the byte at the cut, so frames
+		 * arrive split at every offset */
+		while (off < size) {
+			size_t n = (size_t)(data[off] & 63) + 1;
+
+			if (n > size - off)
+				n = size - off;
+			if (l7_h2_conn_input(h, (const char *)data + off, n, now) < 0)
+				break;
+			off += n;
+			now += 7;
+			run_requests();
+			l7_h2_conn_output(h, &out);
+			out.rpos = out.wpos = 0;
+			run_requests();
+			l7_h2_conn_output(h, &out);
+			out.rpos = out.wpos = 0;
+		}
+	}
+	l7_h2_conn_output(h, &out);
+	l7_h2_conn_alive(h);
+	l7_h2_conn_free(&h);
+	buf_release(&out);
+	return 0;
+}

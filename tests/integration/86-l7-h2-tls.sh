@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# HTTP/2 over TLS: a listener offering ALPN h2 and http/1.1 (doc/tls.md)
+# hands h2 connections to the HTTP/2 front end: nghttp negotiates h2 and
+# gets the member's answer with X-Forwarded-Proto https, a POST body and a
+# 2 MB response pass whole, h2load gets 2xx only over h2, curl --http1.1 still
+# gets HTTP/1.1, and a listener offering only http/1.1 never speaks h2.
+. "$(dirname "$0")/lib.sh"
+command -v nghttp >/dev/null || skip "nghttp is not installed (nghttp2-client)"
+command -v h2load >/dev/null || skip "h2load is not installed (nghttp2-client)"
+command -v openssl >/dev/null || skip "openssl is not installed"
+mkdir -p "$T/certs"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/certs/www.key" \
+	-out "$T/certs/www.crt" -subj "/CN=www.example.test" -addext subjectAltName=DNS:www.example.test \
+	-days 3 >"$T/openssl.log" 2>&1 || skip "openssl could not make a certificate"
+
+PA=$(free_port); PL=$(free_port); P1=$(free_port)
+start_backend a "$PA"
+cat >"$T/c.json" <<JSON
+{"version":1,"revision":1,
+ "listeners":[{"name":"web","address":"127.0.0.1","port":$PL,
+               "tls":{"certificates":["www"],"alpn":["h2","http/1.1"]}},
+              {"name":"old","address":"127.0.0.1","port":$P1,
+               "tls":{"certificates":["www"],"alpn":["http/1.1"]}}],
+ "pools":[{"name":"a","members":[{"address":"127.0.0.1","port":$PA}]}],
+ "routes":[{"name":"main","listener":"web","pool":"a"},{"name":"old","listener":"old","pool":"a"}]}
+JSON
+start_tandemd "$T/c.json" --cert-dir "$T/certs" || finish
+wait_port "$PL"
+U="https://127.0.0.1:$PL"
+
+out=$(timeout 10 nghttp -v "$U/echo" 2>&1)
+ok "ALPN negotiates h2" -- grep -q "The negotiated protocol: h2" <<<"$out"
+ok "the member's answer arrives over h2" -- grep -q "^backend a" <<<"$out"
+ok "X-Forwarded-Proto https for a stream" -- grep -q "^X-Forwarded-Proto: https" <<<"$out"
+head -c 200000 /dev/urandom >"$T/body.bin"
+sum=$(od -An -v -tu1 "$T/body.bin" | awk '{for(i=1;i<=NF;i++)s+=$i} END{print s % 4294967296}')
+eq "POST body over h2+TLS" "backend a got 200000 bytes sum $sum" "$(timeout 10 nghttp -d "$T/body.bin" "$U/p" | head -1)"
+eq "a 2 MB response over h2+TLS" "2000000" "$(timeout 20 nghttp "$U/bytes?n=2000000" | wc -c)"
+out=$(timeout 60 h2load -n 1000 -c 5 -m 10 "$U/" 2>&1)
+ok "h2load over TLS: application protocol h2" -- grep -q "Application protocol: h2" <<<"$out"
+ok "h2load over TLS: 1000 requests, all 2xx" -- grep -q "status codes: 1000 2xx, 0 3xx, 0 4xx, 0 5xx" <<<"$out"
+eq "curl --http1.1 on the same listener" "1.1" "$(curl -sk --http1.1 -o /dev/null -w '%{http_version}' "$U/")"
+eq "curl --http2 on the same listener" "2" "$(curl -sk --http2 -o /dev/null -w '%{http_version}' "$U/")"
+eq "a listener without h2 in its ALPN stays on HTTP/1.1" "1.1" \
+	"$(curl -sk --http2 -o /dev/null -w '%{http_version}' "https://127.0.0.1:$P1/")"
+finish

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""h2-abuse.py MODE PORT [N] - an HTTP/2 client (python3-h2) for tests/integration/85-l7-h2.sh.
+
+Abusive modes send N frames of one kind on one cleartext HTTP/2 connection
+and print "goaway CODE" (the GOAWAY error code received, 11 =
+ENHANCE_YOUR_CALM) and "closed" once the server closed, or "no goaway":
+  rapid-reset    HEADERS + RST_STREAM per stream (CVE-2023-44487)
+  ping           PING frames
+  settings       SETTINGS frames
+  empty-data     empty DATA frames on one open stream
+  continuation   one HEADERS without END_HEADERS, then CONTINUATION frames
+Other modes:
+  get PATH            one GET on a fresh connection: prints "STATUS BODY"
+  big-header BYTES    one GET with a header of BYTES bytes: prints the status
+  streams N           opens N requests at once to /sleep?n=1000: prints
+                      "ok K refused R" (R = streams refused by the server)
+  good-during PORT2.. keeps one connection, GET before and after the abuser
+                      (run by the test) finished: used through "serve"
+"""
+import os
+import socket
+import struct
+import sys
+import time
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
+import hpack
+
+HOST = "127.0.0.1"
+
+
+def connect(port):
+    s = socket.create_connection((HOST, port))
+    s.settimeout(10)
+    c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
+                                                             header_encoding="utf-8"))
+    c.initiate_connection()
+    s.sendall(c.data_to_send())
+    return s, c
+
+
+def req_headers(port, path, extra=()):
+    return [(":method", "GET"), (":path", path), (":scheme", "http"),
+            (":authority", "%s:%d" % (HOST, port))] + list(extra)
+
+
+def get(s, c, port, path, extra=()):
+    """One request on connection (s, c): returns (status, body)."""
+    sid = c.get_next_available_stream_id()
+    c.send_headers(sid, req_headers(port, path, extra), end_stream=True)
+    s.sendall(c.data_to_send())
+    status, body = None, b""
+    while True:
+        data = s.recv(65536)
+        if not data:
+            return status, body
+        for ev in c.receive_data(data):
+            if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == sid:
+                status = dict(ev.headers).get(":status")
+            elif isinstance(ev, h2.events.DataReceived) and ev.stream_id == sid:
+                body += ev.data
+                c.acknowledge_received_data(ev.flow_controlled_length, sid)
+            elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id == sid:
+                s.sendall(c.data_to_send())
+                return status, body
+            elif isinstance(ev, h2.events.StreamReset) and ev.stream_id == sid:
+                return "reset%d" % ev.error_code, body
+        s.sendall(c.data_to_send())
+
+
+def frame(ftype, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", sid) + payload
+
+
+def wait_goaway(s):
+    """Reads raw frames until EOF: prints the GOAWAY code seen and 'closed'."""
+    buf, code, deadline = b"", None, time.time() + 10
+    try:
+        while time.time() < deadline:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    except (socket.timeout, ConnectionResetError):
+        pass
+    closed = time.time() < deadline
+    while len(buf) >= 9:
+        ln = int.from_bytes(buf[:3], "big")
+        if buf[3] == 7 and len(buf) >= 9 + 8:
+            code = struct.unpack(">I", buf[13:17])[0]
+        buf = buf[9 + ln:]
+    print("goaway %d" % code if code is not None else "no goaway")
+    print("closed" if closed else "still open")
+
+
+def abuse(mode, port, n):
+    s, c = connect(port)
+    out = []
+    if mode == "rapid-reset":
+        for _ in range(n):
+            sid = c.get_next_available_stream_id()
+            c.send_headers(sid, req_headers(port, "/sleep?n=200"))
+            c.reset_stream(sid)
+            out.append(c.data_to_send())
+    elif mode == "ping":
+        out = [frame(6, 0, 0, os.urandom(8)) for _ in range(n)]
+    elif mode == "settings":
+        out = [frame(4, 0, 0, struct.pack(">HI", 3, 100)) for _ in range(n)]
+    elif mode == "empty-data":
+        sid = c.get_next_available_stream_id()
+        c.send_headers(sid, [(":method", "POST")] + req_headers(port, "/")[1:])
+        out = [c.data_to_send()] + [frame(0, 0, sid) for _ in range(n)]
+    elif mode == "continuation":
+        enc = hpack.Encoder()
+        block = enc.encode(req_headers(port, "/"))
+        out = [frame(1, 0, 1, block)]	# HEADERS, no END_HEADERS
+        for i in range(n):
+            out.append(frame(9, 0, 1, enc.encode([("x-flood-%d" % i, "a" * 20)])))
+    try:
+        for chunk in out:
+            s.sendall(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    wait_goaway(s)
+
+
+def streams(port, n):
+    s, c = connect(port)
+    c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
+    sids = []
+    for _ in range(n):
+        sid = c.get_next_available_stream_id()
+        c.send_headers(sid, req_headers(port, "/sleep?n=1000"), end_stream=True)
+        sids.append(sid)
+    s.sendall(c.data_to_send())
+    done, refused = set(), set()
+    deadline = time.time() + 15
+    while len(done) + len(refused) < n and time.time() < deadline:
+        data = s.recv(65536)
+        if not data:
+            break
+        for ev in c.receive_data(data):
+            if isinstance(ev, h2.events.StreamEnded):
+                done.add(ev.stream_id)
+            elif isinstance(ev, h2.events.StreamReset):
+                refused.add(ev.stream_id)
+            elif isinstance(ev, h2.events.DataReceived):
+                c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+        s.sendall(c.data_to_send())
+    print("ok %d refused %d" % (len(done), len(refused)))
+
+
+def main():
+    mode, port = sys.argv[1], int(sys.argv[2])
+    arg = sys.argv[3] if len(sys.argv) > 3 else "1000"
+    if mode == "get":
+        s, c = connect(port)
+        st, body = get(s, c, port, arg)
+        print(st, body.decode(errors="replace").split("\n")[0])
+    elif mode == "big-header":
+        s, c = connect(port)
+        st, _ = get(s, c, port, "/", [("x-big", "a" * int(arg))])
+        print(st)
+    elif mode == "streams":
+        streams(port, int(arg))
+    elif mode == "serve":
+        # one connection kept across an abuse run: GET before, wait for the
+        # file named by arg to appear, GET again on the same connection
+        s, c = connect(port)
+        print("before", *get(s, c, port, "/")[:1])
+        while not os.path.exists(arg):
+            time.sleep(0.05)
+        print("after", *get(s, c, port, "/")[:1])
+    else:
+        abuse(mode, port, int(arg))
+
+
+if __name__ == "__main__":
+    main()
