@@ -1539,12 +1539,12 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_ca_bundles(&c);
 	else if (strcmp(what, "vrrp") == 0)
 		adm_vrrp_handle(a, c.segs, c.nsegs, rq, rs);
-	else if (strcmp(what, "rate-rules") == 0)
-		adm_limits_handle(a, c.segs, c.nsegs, rq, rs);
 	else if (strcmp(what, "settings") == 0 && c.nsegs == 1)
 		adm_settings_handle(a, rq, rs);
 	else if (strcmp(what, "l4") == 0)
 		adm_l4_handle(a, c.segs, c.nsegs, rq, rs);
+	else if (strcmp(what, "rate-rules") == 0)
+		adm_limits_handle(a, c.segs, c.nsegs, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

@@ -37,8 +37,7 @@ adm_judge(struct adm *a, const char *key, json_t *value,
 	size_t i, klen = strlen(key) + 2;	/* "$." key */
 
 	errs_init(&errs);
-	if (db_candidate_render(a->db, 0, &cfg) < 0 ||
-	    (value != NULL ? json_object_set(cfg, key, value) < 0 : (json_object_del(cfg, key), 0)) ||
+	if (db_candidate_render(a->db, 0, &cfg) < 0 || json_object_set(cfg, key, value) < 0 ||
 	    (text = jh_dump_canonical(cfg)) == NULL)
 		goto out;
 	out = json_array();

@@ -12,8 +12,7 @@
  * belong to the edited object come back as API fields. HTTP thread only.
  */
 
-/* conf_parse on the candidate with section key set to value (borrowed;
- * NULL removes the section).
+/* conf_parse on the candidate with section key set to value (borrowed).
  * Keeps each problem whose JSON path keep(path, arg) accepts, with the
  * field field(candidate, path after "$.<key>") (NULL from it: key). A new
  * array of {"field", "message"} (empty when clean), or NULL on an internal

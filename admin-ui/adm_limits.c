@@ -28,15 +28,14 @@
 #include "errs.h"
 #include "jh.h"
 
-/* The API field of a validator path under "$.rate_rules" (rest: what
- * follows it), in the style of the other objects:
+/* The API field of a validator path below "$.rate_rules" (rest, e.g.
+ * ".rules[2].limit.period_s"), in the style of the other objects:
  * "rate_rules/rules/<name>/limit.period_s" for a rule (by name, when it has
- * one), "rate_rules/waf.deny_patterns[0].regex" for the rest. New string or
- * NULL. */
+ * one), "rate_rules/waf.deny_patterns[0].regex" for the rest. New string. */
 static char *
-adm_limits_field(const json_t *cfg, const char *rest)
+adm_limits_field(const json_t *config, const char *rest)
 {
-	const json_t *section = json_object_get(cfg, "rate_rules");
+	const json_t *section = json_object_get(config, "rate_rules");
 	const char *name, *end;
 	char out[512];
 	long i;
@@ -54,8 +53,7 @@ adm_limits_field(const json_t *cfg, const char *rest)
 	return strdup(out);
 }
 
-/* Only the problems under $.rate_rules (other objects' problems are
- * apply's to report, not this edit's). */
+/* Only the section's own problems (other objects' are apply's to report). */
 static int
 adm_limits_keep(const char *path, void *arg)
 {
@@ -68,7 +66,12 @@ adm_limits_keep(const char *path, void *arg)
 static json_t *
 adm_limits_judge(struct adm *a, json_t *section)
 {
-	return adm_judge(a, "rate_rules", section, adm_limits_keep, NULL, adm_limits_field);
+	json_t *empty = section ? NULL : json_object(), *r;
+
+	r = adm_judge(a, "rate_rules", section ? section : empty, adm_limits_keep, NULL,
+		      adm_limits_field);
+	json_decref(empty);
+	return r;
 }
 
 static void

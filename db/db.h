@@ -122,7 +122,6 @@ int db_rate_render(struct db *db, json_t **out);
 /* Replaces the whole section with section's (NULL: none), in one
  * transaction. -EEXIST for two rules of one name. */
 int db_rate_load(struct db *db, const json_t *section);
-
 /* ---- candidate: l4 section (db_l4.c) ----
  * Services (config objects with their "reals") and the section's settings
  * ({reconcile_interval?, filter?, sync?}). Stored as given: validate them

@@ -514,7 +514,7 @@ db_route_delete(struct db *db, const char *name)
 
 /* ---- renderer and loader ---- */
 
-/* Adds the vrrp (db_vrrp.c), rate_rules (db_rate.c) and l4 (db_l4.c)
+/* Adds the vrrp (db_vrrp.c), l4 (db_l4.c) and rate_rules (db_rate.c)
  * sections, when there are any, to cfg (borrowed). */
 static int
 db_candidate_render_vrrp(struct db *db, json_t *cfg)
@@ -525,15 +525,15 @@ db_candidate_render_vrrp(struct db *db, json_t *cfg)
 	if (rc == 0 && v != NULL)
 		rc = json_object_set_new(cfg, "vrrp", v) == 0 ? 0 : -ENOMEM;
 	v = NULL;
-	if (rc == 0)	/* and the rate_rules section (db_rate.c) */
-		rc = db_rate_render(db, &v);
-	if (rc == 0 && v != NULL)
-		rc = json_object_set_new(cfg, "rate_rules", v) == 0 ? 0 : -ENOMEM;
-	v = NULL;
 	if (rc == 0)
 		rc = db_l4_render(db, &v);
 	if (rc == 0 && v != NULL)
 		rc = json_object_set_new(cfg, "l4", v) == 0 ? 0 : -ENOMEM;
+	v = NULL;
+	if (rc == 0)	/* and the rate_rules section (db_rate.c) */
+		rc = db_rate_render(db, &v);
+	if (rc == 0 && v != NULL)
+		rc = json_object_set_new(cfg, "rate_rules", v) == 0 ? 0 : -ENOMEM;
 	return rc;
 }
 
@@ -742,11 +742,11 @@ db_candidate_load(struct db *db, const json_t *config)
 	if (rc == 0)
 		rc = db_vrrp_load(db, json_object_get(config, "vrrp"));
 	if (rc == 0)
-		rc = db_rate_load(db, json_object_get(config, "rate_rules"));
-	if (rc == 0)
 		rc = db_settings_load(db, config);
 	if (rc == 0)
 		rc = db_l4_load(db, json_object_get(config, "l4"));
+	if (rc == 0)
+		rc = db_rate_load(db, json_object_get(config, "rate_rules"));
 	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
 		rc = -EIO;
 	return rc;

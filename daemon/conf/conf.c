@@ -885,7 +885,7 @@ struct conf *
 conf_parse(const char *text, size_t len, struct errs *errs)
 {
 	static const char *const keys[] = { "version", "revision", "listeners", "pools",
-					    "routes", "l4", "vrrp", "rate_rules", "metrics", "workers", NULL };
+					    "routes", "l4", "vrrp", "metrics", "workers", "rate_rules", NULL };
 	struct conf_ctx x = { .errs = errs, .nerr_start = errs->count };
 	json_error_t jerr;
 	json_t *root, *larr, *parr, *rarr;
@@ -937,8 +937,8 @@ conf_parse(const char *text, size_t len, struct errs *errs)
 	if (json_object_get(root, "vrrp") != NULL)	/* after the listeners: marks VIP listeners */
 		conf__vrrp_parse(x.c, json_object_get(root, "vrrp"), errs);
 	conf_parse_l4(&x, json_object_get(root, "l4"));
-	conf__limits_parse(x.c, json_object_get(root, "rate_rules"), errs);
 	conf__process_parse(&x, root);
+	conf__limits_parse(x.c, json_object_get(root, "rate_rules"), errs);
 	if (errs->count == x.nerr_start && conf_link_routes(&x) < 0)
 		goto fail;
 	if (errs->count == x.nerr_start && conf__l7_link(&x) < 0)

@@ -163,6 +163,11 @@ conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls
 	conf_tls_alpn(x, t, p, tls);
 	conf_tls_client(x, t, p, tls);
 	conf__get_bool(x, t, p, "session_resumption", 1, &tls->resumption);
+	/* the PROXY header comes before the ClientHello on the wire; the
+	 * proxy reads it from decrypted data today, so refuse the pair */
+	if (json_object_get(o, "accept_proxy") != NULL && !json_is_null(json_object_get(o, "accept_proxy")))
+		errs_add(x->errs, p, "a TLS listener cannot accept_proxy yet (the PROXY header would have "
+			 "to be read before the TLS handshake)");
 }
 
 int

@@ -28,8 +28,8 @@ tandemctl_usage(FILE *f)
 		"usage: tandemctl [-s SOCKET] status [--json]\n"
 		"       tandemctl [-s SOCKET] reload\n"
 		"       tandemctl [-s SOCKET] stats\n"
-		"       tandemctl [-s SOCKET] limits   (rate rules: counters, top keys, WAF hits, bans)\n"
 		"       tandemctl [-s SOCKET] counters\n"
+		"       tandemctl [-s SOCKET] limits   (rate rules: counters, top keys, WAF hits, bans)\n"
 		"       tandemctl [-s SOCKET] ban ADDRESS [SECONDS]   (L4 ban set, nftables)\n"
 		"       tandemctl [-s SOCKET] sync-role master|backup|none|config   (IPVS sync daemon)\n"
 		"       tandemctl check FILE\n"
@@ -471,7 +471,8 @@ main(int argc, char **argv)
 		cmd = "peer_reconnect";
 	if (optind != argc || (strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "stats") &&
 			       strcmp(cmd, "counters") && strcmp(cmd, "peer_reconnect") &&
-			       strcmp(cmd, "tls-rotate-keys") && strcmp(cmd, "limits"))) {
+			       strcmp(cmd, "tls-rotate-keys") &&
+			       strcmp(cmd, "limits"))) {
 		tandemctl_usage(stderr);
 		return 2;
 	}
@@ -482,8 +483,7 @@ main(int argc, char **argv)
 		tandemctl_print_errors(json_object_get(resp, "errors"));
 		goto out;
 	}
-	if (as_json || strcmp(cmd, "stats") == 0 || strcmp(cmd, "limits") == 0 ||
-	    strcmp(cmd, "counters") == 0) {
+	if (as_json || strcmp(cmd, "stats") == 0 || strcmp(cmd, "counters") == 0 || strcmp(cmd, "limits") == 0) {
 		char *text = jh_dump_canonical(resp);
 
 		fputs(text ? text : "{}\n", stdout);

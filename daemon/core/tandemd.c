@@ -453,7 +453,7 @@ tandemd_ctl(const json_t *req, void *data)
 		return json_pack("{s:b}", "ok", 1);
 	}
 	return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.cmd",
-			 "message", "unknown command (status, reload, stats, counters, limits, peer_reconnect, ban, l4-sync, tls-rotate-keys, upgrade)");
+			 "message", "unknown command (status, reload, stats, counters, peer_reconnect, limits, ban, l4-sync, tls-rotate-keys, upgrade)");
 }
 
 /* Ticket key rotation on its schedule (l7_tlsconf), checked every second. */
@@ -794,12 +794,6 @@ main(int argc, char **argv)
 	if (upgrading && upgrade_receive(d.socket_path, &d.workers) < 0)
 		return 1;
 	snapshot_workers_set(d.workers);
-	if ((rc = l7_tlsconf_init(d.cert_dir, d.ticket_key_lifetime, (uint64_t)time(NULL))) < 0) {
-		log_err("cannot set up TLS: %s", strerror(-rc));
-		errs_release(&e);
-		return 1;
-	}
-	rc = 1;
 	/* The limiter's tables outlive snapshots: the store exists before the
 	 * first build binds rules to it. The seed is shared by the pair (the
 	 * peer link may replace it by one derived from the pair's CA). */
@@ -819,6 +813,12 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if ((rc = l7_tlsconf_init(d.cert_dir, d.ticket_key_lifetime, (uint64_t)time(NULL))) < 0) {
+		log_err("cannot set up TLS: %s", strerror(-rc));
+		errs_release(&e);
+		return 1;
+	}
+	rc = 1;
 	s = snapshot_build(d.config_path, &e);
 	if (s == NULL) {
 		tandemd_print_errs(d.config_path, &e);
@@ -937,8 +937,8 @@ out:
 		close(d.sigfd);
 	loop_free(&d.loop);
 	snapshot_shutdown();
-	lim_run_stop();		/* after the workers and the last snapshot */
 	l7_tlsconf_shutdown();	/* after the last snapshot: contexts borrow the key store */
+	lim_run_stop();		/* after the workers and the last snapshot */
 	log_notice("tandemd stopped");
 	return rc;
 }

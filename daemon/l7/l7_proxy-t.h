@@ -11,8 +11,8 @@
 #include "l7_http1-t.h"
 #include "l7_io.h"
 #include "l7_pool-t.h"
-#include "lim-t.h"
 #include "l7_stats-t.h"
+#include "lim-t.h"
 #include "loop-t.h"
 #include "snapshot-t.h"
 

@@ -582,8 +582,8 @@ l7_conn_close(struct l7_conn *c)
 	l7_queue_remove(c);
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
-	loop_timer_cancel(w->loop, &c->tarpit);
 	loop_timer_cancel(w->loop, &c->kick);
+	loop_timer_cancel(w->loop, &c->tarpit);
 	l7_h2_conn_free(&c->h2);
 	if (c->h2s != NULL)	/* clean: the response was handed over whole */
 		l7_h2_stream_gone(&c->h2s, c->resp_started && buf_len(&c->obuf) == 0 &&
@@ -2994,24 +2994,24 @@ l7_stats_more(json_t *o)
 		v[4] += atomic_load_explicit(&st->tls_handshakes, memory_order_relaxed);
 		v[5] += atomic_load_explicit(&st->tls_resumed, memory_order_relaxed);
 		v[6] += atomic_load_explicit(&st->tls_failed, memory_order_relaxed);
-		v[7] += atomic_load_explicit(&st->refused_banned, memory_order_relaxed);
-		v[8] += atomic_load_explicit(&st->limit_denied, memory_order_relaxed);
-		v[9] += atomic_load_explicit(&st->h2_connections, memory_order_relaxed);
-		v[10] += atomic_load_explicit(&st->h2_streams, memory_order_relaxed);
-		v[11] += atomic_load_explicit(&st->h2_abuse, memory_order_relaxed);
+		v[7] += atomic_load_explicit(&st->h2_connections, memory_order_relaxed);
+		v[8] += atomic_load_explicit(&st->h2_streams, memory_order_relaxed);
+		v[9] += atomic_load_explicit(&st->h2_abuse, memory_order_relaxed);
+		v[10] += atomic_load_explicit(&st->refused_banned, memory_order_relaxed);
+		v[11] += atomic_load_explicit(&st->limit_denied, memory_order_relaxed);
 	}
 	json_object_set_new(o, "tls_handshakes", json_integer((json_int_t)v[4]));
 	json_object_set_new(o, "tls_resumed", json_integer((json_int_t)v[5]));
 	json_object_set_new(o, "tls_handshake_failures", json_integer((json_int_t)v[6]));
-	json_object_set_new(o, "refused_banned", json_integer((json_int_t)v[7]));
-	json_object_set_new(o, "limit_denied", json_integer((json_int_t)v[8]));
+	json_object_set_new(o, "refused_banned", json_integer((json_int_t)v[10]));
+	json_object_set_new(o, "limit_denied", json_integer((json_int_t)v[11]));
 	json_object_set_new(o, "refused_max_connections", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "queued", json_integer((json_int_t)v[1]));
 	json_object_set_new(o, "queue_timeouts", json_integer((json_int_t)v[2]));
 	json_object_set_new(o, "retries", json_integer((json_int_t)v[3]));
-	json_object_set_new(o, "h2_connections", json_integer((json_int_t)v[9]));
-	json_object_set_new(o, "h2_streams", json_integer((json_int_t)v[10]));
-	json_object_set_new(o, "h2_abuse_closed", json_integer((json_int_t)v[11]));
+	json_object_set_new(o, "h2_connections", json_integer((json_int_t)v[7]));
+	json_object_set_new(o, "h2_streams", json_integer((json_int_t)v[8]));
+	json_object_set_new(o, "h2_abuse_closed", json_integer((json_int_t)v[9]));
 	l7_alog_counters(&v[0], &v[1]);
 	json_object_set_new(o, "access_log_lines", json_integer((json_int_t)v[0]));
 	json_object_set_new(o, "access_log_dropped", json_integer((json_int_t)v[1]));

@@ -222,7 +222,6 @@ async function api(req, res, p) {
       }
     }
   }
-  if (seg[0] === 'rate-rules') return rateRules(req, res, method, seg);
   if (p === '/settings') {
     if (method === 'PUT') {
       const b = await readBody(req);
@@ -237,6 +236,7 @@ async function api(req, res, p) {
     } else if (method !== 'GET') return err(res, 405, 'method_not_allowed', 'method not allowed here');
     return send(res, 200, { metrics: candidate.metrics || null, workers: candidate.workers || null });
   }
+  if (seg[0] === 'rate-rules') return rateRules(req, res, method, seg);
   if (p === '/candidate' && method === 'GET') return send(res, 200, candidate);
   if (p === '/diff' && method === 'GET') {
     const d = diffText(running, candidate);

@@ -230,6 +230,9 @@ test_tls_listener(void **state)
 			   "\"subject_header\":\"Bad Header\"}}"), "$.listeners[0].tls.client_auth.subject_header", "header name");
 	expect_error(TLS_L("{\"certificates\":[\"a\"],\"ocsp\":1}"), "$.listeners[0].tls.ocsp", "unknown");
 	expect_error(TLS_L("[]"), "$.listeners[0].tls", "must be an object");
+	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":443,"
+		     "\"accept_proxy\":{\"trusted\":[\"10.0.0.0/8\"]},\"tls\":{\"certificates\":[\"a\"]}}]}",
+		     "$.listeners[0].tls", "cannot accept_proxy");
 }
 
 static void

@@ -122,7 +122,7 @@ export async function go(name, setHash = true) {
   for (const v of Object.keys(VIEWS)) $('#view-' + v).hidden = v !== name;
   for (const a of $$('#nav a')) a.classList.toggle('active', a.dataset.view === name);
   if (name === 'changes') $('#candidate-banner').hidden = true;
-  document.title = 'Tandem · ' + ({ vrrp: 'HA', limits: 'Rate rules', l4: 'L4', l4fw: 'L4 firewall' }[name] || name[0].toUpperCase() + name.slice(1));
+  document.title = 'Tandem · ' + ({ vrrp: 'HA', l4: 'L4', l4fw: 'L4 firewall', limits: 'Rate rules' }[name] || name[0].toUpperCase() + name.slice(1));
   await Promise.all([VIEWS[name].load(), name === 'dashboard' ? null : refreshStatus()]);
 }
 

@@ -20,10 +20,15 @@ const TEMPLATE = {
 let editing = null; // name of the rule being edited, or null
 let section = {};
 let live = null;
+// what the operator typed and has not saved yet: a (re)load never overwrites it
+let ruleDirty = false, listsDirty = false;
 
 export function init() {
   ruleForm().addEventListener('submit', onRuleSubmit);
   listsForm().addEventListener('submit', onListsSubmit);
+  ruleForm().addEventListener('input', () => { ruleDirty = true; });
+  listsForm().addEventListener('input', () => { listsDirty = true; });
+  resetForm();
   $('#limits-rule-cancel').addEventListener('click', () => resetForm());
   $('#limits-refresh').addEventListener('click', () => loadLive().then(render));
 }
@@ -37,8 +42,8 @@ export async function load() {
     setAlert($('#limits-error'), 'Could not load the rate rules: ' + describeError(e));
   }
   await loadLive();
-  if (!editing) resetForm();
-  fillLists();
+  if (!editing && !ruleDirty) resetForm();
+  if (!listsDirty) fillLists();
   render();
 }
 
@@ -132,6 +137,7 @@ function render() {
 }
 
 function fillLists() {
+  listsDirty = false;
   const o = {};
   for (const k of LIST_KEYS) if (section[k] !== undefined) o[k] = section[k];
   listsForm().elements.lists.value = JSON.stringify(o, null, 2);
@@ -140,6 +146,7 @@ function fillLists() {
 
 function resetForm() {
   editing = null;
+  ruleDirty = false;
   const f = ruleForm();
   f.reset();
   clearFormErrors(f);
@@ -153,6 +160,7 @@ function resetForm() {
 
 function startEdit(r) {
   editing = r.name;
+  ruleDirty = false;
   const f = ruleForm();
   clearFormErrors(f);
   const body = { ...r };
@@ -219,7 +227,7 @@ async function onRuleSubmit(ev) {
   try {
     await request('PUT', '/rate-rules/rules/' + enc(name), body);
     notify((editing ? 'Rule ' + name + ' saved' : 'Rule ' + name + ' added') + '. Apply to take effect.');
-    editing = null;
+    resetForm();
     await load();
     refreshStatus();
   } catch (e) {
@@ -248,6 +256,7 @@ async function onListsSubmit(ev) {
   try {
     await request('PUT', '/rate-rules', next);
     notify('Client lists and WAF checks saved. Apply to take effect.');
+    listsDirty = false;
     await load();
     refreshStatus();
   } catch (e) {
@@ -263,7 +272,7 @@ async function remove(r) {
   try {
     await request('DELETE', '/rate-rules/rules/' + enc(r.name));
     notify('Rule ' + r.name + ' deleted. Apply to take effect.');
-    if (editing === r.name) editing = null;
+    if (editing === r.name) resetForm();
     await load();
     refreshStatus();
   } catch (e) {
