@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/limiter.sh [SECONDS_PER_CASE] [MAX_KEYS] - builds bench/limiter.c
+# bench/limiter.sh [SECONDS_PER_CASE] [MAX_KEYS] [table] - builds bench/limiter.c
 # with -O2 straight from the sources (daemon/limit and lib) and runs it.
 # Prints markdown tables for doc/performance.md.
 set -euo pipefail
@@ -16,4 +16,4 @@ cc -O2 -g -I"$OUT" -I"$SRC/lib" -I"$L" $(pkg-config --cflags jansson openssl lib
 	"$L/lim_rule.c" "$L/lim_waf.c" "$L/lim_top.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" "$SRC/lib/jfield.c" "$SRC/lib/jre.c" \
 	$(pkg-config --libs jansson openssl libpcre2-8) -lpthread -o "$OUT/limiter"
 echo "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-"$OUT/limiter" "${1:-2}" "${2:-10000000}"
+"$OUT/limiter" "${1:-2}" "${2:-10000000}" ${3:+"$3"}

@@ -15,6 +15,14 @@
  *   touched of a few sampled keys ("LRU-ish", as Redis does).
  * - The shard is chosen by the fingerprint's high bits, the slot by its low
  *   32 bits, so the two are independent.
+ * - Fingerprints are even: bit 0 of a stored fp is the entry's lock. Whoever
+ *   writes an occupied slot holds its lock; moving or clearing slots, and
+ *   growing, also need the shard lock. A shard at its final size (nslots ==
+ *   max_slots) never reallocates, so lim_table_hit finds an existing key there
+ *   without the shard lock and takes only the entry's lock, on the line it
+ *   writes anyway: two workers then no longer pass the shard lock's cache line
+ *   back and forth on every decision (that transfer was most of the
+ *   two-thread cost). Everything else takes the shard lock, then the entry's.
  */
 #include "config.h"
 
@@ -39,7 +47,7 @@
 #define LIM_TABLE_MAGIC		0x11a7ab1eu
 
 struct lim_entry {
-	uint64_t fp;
+	uint64_t fp;			/* even; bit 0 set: locked */
 	uint32_t win;			/* window index of c[0] */
 	uint32_t tick;			/* now_ms >> 10 at the last touch */
 	uint32_t c[2][LIM_NODES];	/* [0] current window, [1] previous */
@@ -55,6 +63,15 @@ struct lim_entry {
 #define LIM_CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
 #else
 #define LIM_CPU_RELAX() __asm__ __volatile__("" ::: "memory")
+#endif
+
+/* Fetch a line for writing (exclusive), so the store that follows does not
+ * need a second cross-core round trip. x86 PREFETCHW is a no-op hint on CPUs
+ * without it; elsewhere the compiler's write prefetch. */
+#if defined(__x86_64__) || defined(__i386__)
+#define LIM_PREFETCHW(p) __asm__ __volatile__("prefetchw %0" :: "m"(*(const char *)(p)))
+#else
+#define LIM_PREFETCHW(p) __builtin_prefetch((p), 1)
 #endif
 
 struct lim_lock {
@@ -84,13 +101,78 @@ lim_unlock(struct lim_lock *l)
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
+#define LIM_ELOCK 1ULL
+
+/* A caller's fingerprint made even (bit 0 is the entry lock), never 0. */
+static inline uint64_t
+lim_fpn(uint64_t fp)
+{
+	fp &= ~LIM_ELOCK;
+	return fp ? fp : 2;
+}
+
+/* The key of slot e (0: empty), lock bit masked. */
+static inline uint64_t
+lim_efp(const struct lim_entry *e)
+{
+	return __atomic_load_n(&e->fp, __ATOMIC_RELAXED) & ~LIM_ELOCK;
+}
+
+/* Takes e's lock while it holds want (any key when want is 0). Returns 0, or
+ * -1 when the slot is empty or holds another key (moved or replaced). */
+static int
+lim_elock(struct lim_entry *e, uint64_t want)
+{
+	for (;;) {
+		uint64_t f = __atomic_load_n(&e->fp, __ATOMIC_RELAXED);
+
+		if (f == 0 || (want != 0 && (f & ~LIM_ELOCK) != want))
+			return -1;
+		if ((f & LIM_ELOCK) == 0 &&
+		    __atomic_compare_exchange_n(&e->fp, &f, f | LIM_ELOCK, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return 0;
+		LIM_CPU_RELAX();
+	}
+}
+
+static inline void
+lim_eunlock(struct lim_entry *e)
+{
+	__atomic_store_n(&e->fp, lim_efp(e), __ATOMIC_RELEASE);
+}
+
+/* Copies slot src (locked by the caller) to *dst, key unlocked. */
+static void
+lim_eget(struct lim_entry *dst, const struct lim_entry *src)
+{
+	dst->fp = lim_efp(src);
+	dst->win = src->win;
+	dst->tick = src->tick;
+	memcpy(dst->c, src->c, sizeof(dst->c));
+}
+
+/* Writes slot dst (locked by the caller, or empty) from src's fields with key
+ * fp, publishing it unlocked: the fields first, then the key. */
+static void
+lim_eput(struct lim_entry *dst, const struct lim_entry *src, uint64_t fp)
+{
+	dst->win = src->win;
+	dst->tick = src->tick;
+	memcpy(dst->c, src->c, sizeof(dst->c));
+	__atomic_store_n(&dst->fp, fp, __ATOMIC_RELEASE);
+}
+
+/* Two cache lines: the slot array and its size sit in a read-mostly line
+ * (written only when the shard grows), apart from the lock's line, so
+ * lim_table_hit reads them without the lock and without a transfer. */
 struct lim_shard {
-	struct lim_lock lock;
-	struct lim_entry *e;
-	uint32_t nslots;
-	uint32_t count;
+	struct lim_entry *e;	/* read-mostly: changed only by lim_grow */
+	uint32_t nslots;	/* stored after e (release), read before it (acquire) */
 	uint32_t max_count;	/* this shard's share of max_keys */
 	uint32_t max_slots;	/* slots needed for max_count at load 3/4 */
+	struct lim_lock lock __attribute__((aligned(64)));	/* written under it: */
+	uint32_t count;
 	uint64_t rng;
 	uint64_t evictions, expired, merged;
 } __attribute__((aligned(64)));
@@ -198,40 +280,51 @@ lim_roll(struct lim_entry *e, uint32_t w)
 	e->win = w;
 }
 
-/* Backward-shift deletion at slot i (Knuth 6.4 algorithm R). */
+/* Backward-shift deletion at slot i (Knuth 6.4 algorithm R); the caller
+ * holds the shard lock and slot i's lock. A moved entry is locked at its old
+ * slot before it is published at the new one, so at any moment at most one
+ * unlocked copy of a key exists for lim_table_hit to find. */
 static void
 lim_delete(struct lim_shard *s, uint32_t i)
 {
 	uint32_t j = i, k;
+	uint64_t f;
 
 	for (;;) {
 		j = j + 1 == s->nslots ? 0 : j + 1;
-		if (s->e[j].fp == 0)
+		f = lim_efp(&s->e[j]);
+		if (f == 0)
 			break;
-		k = lim_home(s, s->e[j].fp);
+		k = lim_home(s, f);
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
-		s->e[i] = s->e[j];
+		lim_elock(&s->e[j], 0);
+		lim_eput(&s->e[i], &s->e[j], f);
 		i = j;
 	}
-	memset(&s->e[i], 0, sizeof(s->e[i]));
+	memset(s->e[i].c, 0, sizeof(s->e[i].c));
+	s->e[i].win = s->e[i].tick = 0;
+	__atomic_store_n(&s->e[i].fp, 0, __ATOMIC_RELEASE);
 	s->count--;
 }
 
 /* Places an entry known to be absent (rehash). */
 static void
-lim_place(struct lim_shard *s, const struct lim_entry *src)
+lim_place(struct lim_entry *a, uint32_t n, const struct lim_entry *src)
 {
-	uint32_t i = lim_home(s, src->fp);
+	uint64_t fp = lim_efp(src);
+	uint32_t i = (uint32_t)(((uint64_t)(uint32_t)fp * n) >> 32);	/* lim_home */
 
-	while (s->e[i].fp != 0)
-		i = i + 1 == s->nslots ? 0 : i + 1;
-	s->e[i] = *src;
-	s->count++;
+	while (a[i].fp != 0)
+		i = i + 1 == n ? 0 : i + 1;
+	a[i] = *src;
+	a[i].fp = fp;
 }
 
 /* Doubles the shard (up to max_slots), dropping expired entries on the way.
- * Returns 0 or -ENOMEM (the old table stays). */
+ * Returns 0 or -ENOMEM (the old table stays). Only a shard below max_slots
+ * grows, and lim_table_hit's unlocked path never touches one, so nobody but
+ * the shard lock's holder can be using the old array. */
 static int
 lim_grow(struct lim_shard *s, uint32_t win)
 {
@@ -239,22 +332,28 @@ lim_grow(struct lim_shard *s, uint32_t win)
 	struct lim_entry *old = s->e, *ne;
 	uint32_t oldn = s->nslots, i;
 
-	if (want > s->max_slots)
+	/* the last step goes straight to max_slots when doubling would pass 2/3
+	 * of it: a shard at its final size takes lim_table_hit's unlocked path,
+	 * and a step of less than 1.5x would soon be followed by another */
+	if (want * 3 > (uint64_t)s->max_slots * 2)
 		want = s->max_slots;
 	ne = calloc(want, sizeof(*ne));
 	if (ne == NULL)
 		return -ENOMEM;
-	s->e = ne;
-	s->nslots = (uint32_t)want;
 	s->count = 0;
 	for (i = 0; i < oldn; i++) {
 		if (old[i].fp == 0)
 			continue;
-		if (lim_expired(&old[i], win))
+		if (lim_expired(&old[i], win)) {
 			s->expired++;
-		else
-			lim_place(s, &old[i]);
+		} else {
+			lim_place(ne, (uint32_t)want, &old[i]);
+			s->count++;
+		}
 	}
+	/* published filled: lim_table_hit reads nslots (acquire), then e */
+	__atomic_store_n(&s->e, ne, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->nslots, (uint32_t)want, __ATOMIC_RELEASE);
 	free(old);
 	return 0;
 }
@@ -271,7 +370,8 @@ lim_rand(struct lim_shard *s)
 	return x;
 }
 
-/* Drops the least recently touched of a few sampled keys (expired first). */
+/* Drops the least recently touched of a few sampled keys (expired first).
+ * The samples' ticks are read without their locks: a heuristic. */
 static void
 lim_evict(struct lim_shard *s, uint32_t win)
 {
@@ -279,7 +379,7 @@ lim_evict(struct lim_shard *s, uint32_t win)
 
 	for (k = 0; k < LIM_EVICT_SAMPLES; k++) {
 		i = (uint32_t)(((lim_rand(s) & 0xffffffffu) * s->nslots) >> 32);
-		if (s->e[i].fp == 0)
+		if (lim_efp(&s->e[i]) == 0)
 			continue;
 		if (best == UINT32_MAX || lim_expired(&s->e[i], win) ||
 		    s->e[i].tick < s->e[best].tick)
@@ -289,9 +389,10 @@ lim_evict(struct lim_shard *s, uint32_t win)
 	}
 	if (best == UINT32_MAX) {	/* sampled only holes: take the next key */
 		best = (uint32_t)(((lim_rand(s) & 0xffffffffu) * s->nslots) >> 32);
-		while (s->e[best].fp == 0)
+		while (lim_efp(&s->e[best]) == 0)
 			best = best + 1 == s->nslots ? 0 : best + 1;
 	}
+	lim_elock(&s->e[best], 0);
 	if (lim_expired(&s->e[best], win))
 		s->expired++;
 	else
@@ -300,9 +401,9 @@ lim_evict(struct lim_shard *s, uint32_t win)
 }
 
 /* Finds fp; with create, inserts it (growing or evicting as needed). Returns
- * the entry or NULL (absent and !create). The shard lock is held. An expired
- * entry met on the probe is reused for a new key so dead keys do not
- * lengthen chains between sweeps. */
+ * the entry, unlocked, or NULL (absent and !create). The shard lock is held.
+ * An expired entry met on the probe is reused for a new key so dead keys do
+ * not lengthen chains between sweeps. */
 static struct lim_entry *
 lim_find(struct lim_shard *s, uint64_t fp, uint32_t win, int create)
 {
@@ -310,8 +411,8 @@ lim_find(struct lim_shard *s, uint64_t fp, uint32_t win, int create)
 
 again:
 	reuse = UINT32_MAX;
-	for (i = lim_home(s, fp); s->e[i].fp != 0; i = i + 1 == s->nslots ? 0 : i + 1) {
-		if (s->e[i].fp == fp)
+	for (i = lim_home(s, fp); lim_efp(&s->e[i]) != 0; i = i + 1 == s->nslots ? 0 : i + 1) {
+		if (lim_efp(&s->e[i]) == fp)
 			return &s->e[i];
 		if (reuse == UINT32_MAX && lim_expired(&s->e[i], win))
 			reuse = i;
@@ -319,6 +420,11 @@ again:
 	if (!create)
 		return NULL;
 	if (reuse != UINT32_MAX) {
+		lim_elock(&s->e[reuse], 0);
+		if (!lim_expired(&s->e[reuse], win)) {	/* revived meanwhile */
+			lim_eunlock(&s->e[reuse]);
+			goto again;
+		}
 		s->expired++;
 		i = reuse;
 	} else {
@@ -332,9 +438,11 @@ again:
 		}
 		s->count++;
 	}
-	memset(&s->e[i], 0, sizeof(s->e[i]));
-	s->e[i].fp = fp;
-	s->e[i].win = win;
+	{
+		struct lim_entry ne = { .win = win };
+
+		lim_eput(&s->e[i], &ne, fp);
+	}
 	return &s->e[i];
 }
 
@@ -373,7 +481,7 @@ lim_table_new(const struct lim_table_opts *o, int *err)
 
 		s->max_count = per;
 		s->max_slots = (uint32_t)(((uint64_t)per * 4 + 2) / 3) + 1;
-		s->nslots = s->max_slots < 16 ? s->max_slots : 16;
+		s->nslots = 16 * 3 > s->max_slots * 2 ? s->max_slots : 16;	/* as lim_grow */
 		s->rng = 0x9e3779b97f4a7c15ULL * (i + 1);
 		s->e = calloc(s->nslots, sizeof(*s->e));
 		if (s->e == NULL) {
@@ -408,9 +516,7 @@ lim_table_free(struct lim_table **tp)
 uint64_t
 lim_table_key(const struct lim_table *t, const void *key, size_t len)
 {
-	uint64_t fp = lim_siphash(t->seed, key, len);
-
-	return fp ? fp : 1;
+	return lim_fpn(lim_siphash(t->seed, key, len));
 }
 
 /* Fills r from entry e (NULL: a key never seen) at now_ms, in window w
@@ -437,7 +543,10 @@ lim_decide(struct lim_table *t, struct lim_entry *e, uint32_t limit, uint32_t bu
 			cur += e->c[0][n];
 			prev += e->c[1][n];
 		}
-		e->tick = (uint32_t)(now_ms >> 10);
+		/* store only on change: a denied decision on a hot key then
+		 * leaves the entry's line shared between the cores */
+		if (e->tick != (uint32_t)(now_ms >> 10))
+			e->tick = (uint32_t)(now_ms >> 10);
 	}
 	ceil_ = prev <= limit ? (uint64_t)limit + burst : limit;
 	num = prev * (P - el) + cur * P;	/* estimate x P */
@@ -479,46 +588,78 @@ void
 lim_table_hit(struct lim_table *t, uint64_t fp, uint32_t limit, uint32_t burst,
 	      uint64_t now_ms, struct lim_result *r)
 {
-	struct lim_shard *s = lim_shard_of(t, fp);
-	struct lim_entry *e;
-	uint32_t w = lim_window(t, now_ms);
+	struct lim_shard *s;
+	struct lim_entry *e, *a;
+	uint32_t w = lim_window(t, now_ms), n, i, k;
+	uint64_t f;
 
+	fp = lim_fpn(fp);
+	s = lim_shard_of(t, fp);
+	/* unlocked path: an existing key in a shard that no longer grows */
+	n = __atomic_load_n(&s->nslots, __ATOMIC_ACQUIRE);
+	if (n == s->max_slots) {
+		a = __atomic_load_n(&s->e, __ATOMIC_RELAXED);
+		i = (uint32_t)(((uint64_t)(uint32_t)fp * n) >> 32);
+		LIM_PREFETCHW(&a[i]);	/* the line is about to be written */
+		for (k = 0; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
+			f = lim_efp(&a[i]);
+			if (f == 0)
+				break;
+			if (f != fp)
+				continue;
+			if (lim_elock(&a[i], fp) != 0)
+				break;	/* moved meanwhile: take the locked path */
+			lim_decide(t, &a[i], limit, burst, now_ms, w, 1, r);
+			lim_eunlock(&a[i]);
+			return;
+		}
+	}
 	lim_lock(&s->lock);
 	e = lim_find(s, fp, w, 1);
+	lim_elock(e, fp);
 	lim_decide(t, e, limit, burst, now_ms, w, 1, r);
+	lim_eunlock(e);
 	lim_unlock(&s->lock);
+}
+
+/* Copies fp's entry into *copy under both locks; 0, or -1 when absent. */
+static int
+lim_copy(struct lim_table *t, uint64_t fp, uint32_t w, struct lim_entry *copy)
+{
+	struct lim_shard *s = lim_shard_of(t, fp);
+	struct lim_entry *e;
+
+	lim_lock(&s->lock);
+	e = lim_find(s, fp, w, 0);
+	if (e != NULL) {
+		lim_elock(e, fp);
+		lim_eget(copy, e);
+		lim_eunlock(e);
+	}
+	lim_unlock(&s->lock);
+	return e != NULL ? 0 : -1;
 }
 
 void
 lim_table_peek(struct lim_table *t, uint64_t fp, uint32_t limit, uint32_t burst,
 	       uint64_t now_ms, struct lim_result *r)
 {
-	struct lim_shard *s = lim_shard_of(t, fp);
-	struct lim_entry *e, copy;
+	struct lim_entry copy;
 	uint32_t w = lim_window(t, now_ms);
+	int found = lim_copy(t, lim_fpn(fp), w, &copy) == 0;
 
-	lim_lock(&s->lock);
-	e = lim_find(s, fp, w, 0);
-	if (e != NULL)
-		copy = *e;	/* roll a copy: peeking changes nothing */
-	lim_unlock(&s->lock);
-	lim_decide(t, e != NULL ? &copy : NULL, limit, burst, now_ms, w, 0, r);
+	/* roll a copy: peeking changes nothing */
+	lim_decide(t, found ? &copy : NULL, limit, burst, now_ms, w, 0, r);
 }
 
 uint64_t
 lim_table_count(struct lim_table *t, uint64_t fp, uint64_t now_ms)
 {
-	struct lim_shard *s = lim_shard_of(t, fp);
-	struct lim_entry *e, copy;
+	struct lim_entry copy;
 	uint64_t sum = 0;
 	int n;
 
-	lim_lock(&s->lock);
-	e = lim_find(s, fp, lim_window(t, now_ms), 0);
-	if (e != NULL)
-		copy = *e;
-	lim_unlock(&s->lock);
-	if (e == NULL)
+	if (lim_copy(t, lim_fpn(fp), lim_window(t, now_ms), &copy) != 0)
 		return 0;
 	lim_roll(&copy, lim_window(t, now_ms));
 	for (n = 0; n < LIM_NODES; n++)
@@ -537,7 +678,13 @@ lim_table_expire(struct lim_table *t, uint64_t now_ms)
 
 		lim_lock(&s->lock);
 		for (i = 0; i < s->nslots;) {
-			if (s->e[i].fp != 0 && lim_expired(&s->e[i], win)) {
+			if (lim_efp(&s->e[i]) != 0 && lim_expired(&s->e[i], win) &&
+			    lim_elock(&s->e[i], 0) == 0) {
+				if (!lim_expired(&s->e[i], win)) {	/* touched meanwhile */
+					lim_eunlock(&s->e[i]);
+					i++;
+					continue;
+				}
 				lim_delete(s, i);	/* re-examine i: a later entry moved in */
 				s->expired++;
 				n++;
@@ -628,9 +775,13 @@ lim_table_export(struct lim_table *t, bool full, uint32_t mark, uint64_t batch_i
 
 		lim_lock(&s->lock);
 		for (i = 0; i < s->nslots; i++) {
-			struct lim_entry e = s->e[i];
+			struct lim_entry e;
 
-			if (e.fp == 0 || lim_expired(&e, win))
+			if (lim_elock(&s->e[i], 0) != 0)
+				continue;	/* empty */
+			lim_eget(&e, &s->e[i]);
+			lim_eunlock(&s->e[i]);
+			if (lim_expired(&e, win))
 				continue;
 			lim_roll(&e, win);
 			if (full) {
@@ -677,6 +828,7 @@ lim_merge(struct lim_table *t, uint64_t fp, uint32_t win, uint32_t node, uint32_
 
 	lim_lock(&s->lock);
 	e = lim_find(s, fp, win, 1);
+	lim_elock(e, fp);
 	if (win > e->win)
 		lim_roll(e, win);
 	if (win == e->win) {
@@ -689,6 +841,7 @@ lim_merge(struct lim_table *t, uint64_t fp, uint32_t win, uint32_t node, uint32_
 	}
 	if (tick > e->tick)
 		e->tick = tick;
+	lim_eunlock(e);
 	s->merged++;
 	lim_unlock(&s->lock);
 }
@@ -743,6 +896,7 @@ lim_table_apply(struct lim_table *t, const unsigned char *buf, size_t len, uint6
 		win = (uint32_t)lim_get(p + 8, 4);
 		if (fp == 0)
 			continue;	/* never a valid key: ignore rather than corrupt */
+		fp = lim_fpn(fp);
 		/* counts for windows that have passed are worth nothing, and a
 		 * window beyond the next one means a clock far off: neither may
 		 * take a slot or roll a key forward */

@@ -16,7 +16,8 @@
  * monotonic-enough epoch shared by the pair, e.g. CLOCK_REALTIME in ms).
  *
  * Threads: every function may be called from any thread; each shard has its
- * own spinlock (no global lock). Data-path calls (key, hit, peek) never allocate
+ * own spinlock and each entry a lock bit (no global lock; lim_table_hit on a
+ * known key of a full-size shard takes only the entry's). Data-path calls (key, hit, peek) never allocate
  * except when a shard grows toward its cap; an allocation failure there is
  * absorbed by evicting instead.
  */
@@ -28,7 +29,9 @@ struct lim_table *lim_table_new(const struct lim_table_opts *o, int *err);
 /* Frees the table and sets *tp to NULL. No other thread may use it. */
 void lim_table_free(struct lim_table **tp);
 
-/* Fingerprint of key bytes (borrowed) under the table's seed; never 0. */
+/* Fingerprint of key bytes (borrowed) under the table's seed; even (bit 0
+ * is the table's entry lock) and never 0. Other functions clear bit 0 of the
+ * fingerprints they are given. */
 uint64_t lim_table_key(const struct lim_table *t, const void *key, size_t len);
 
 /* One decision for key fp: if the sliding estimate + 1 fits the ceiling

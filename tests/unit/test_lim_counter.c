@@ -517,6 +517,105 @@ accuracy_run(double rate_factor, bool bursty, double *fadmit, double *fdeny, dou
 	lim_table_free(&t);
 }
 
+struct race {
+	struct lim_table *t;
+	int id, stop;
+	uint64_t admitted;
+};
+
+/* Hits keys k0..k59 (a shard at its final size: the unlocked path) and, on
+ * thread 1, churns 20,000 other keys through the cap (moves and evictions)
+ * while thread 2 exports, counts and sweeps. */
+static void *
+race_main(void *arg)
+{
+	struct race *a = arg;
+	unsigned char *buf;
+	size_t len;
+	char k[16];
+	int i;
+
+	for (i = 0; i < 30000; i++) {
+		if (a->id == 2) {
+			if (lim_table_export(a->t, i & 1, 0, (uint64_t)i, T0, &buf, &len) >= 0)
+				free(buf);
+			lim_table_count(a->t, key(a->t, "k1"), T0);
+			lim_table_expire(a->t, T0);
+			if (__atomic_load_n(&a->stop, __ATOMIC_RELAXED) == 2)
+				break;
+			continue;
+		}
+		snprintf(k, sizeof(k), "k%d", i % 60);
+		a->admitted += hit(a->t, k, UINT32_MAX, 0, T0, NULL);
+		if (a->id == 1) {
+			snprintf(k, sizeof(k), "churn%d", i % 20000);
+			hit(a->t, k, UINT32_MAX, 0, T0, NULL);
+		}
+	}
+	return NULL;
+}
+
+/* The shard-lock-free path of lim_table_hit loses no count and keeps the
+ * table sound while other threads move, evict, export and sweep entries. */
+static void
+test_threads_unlocked(void **state)
+{
+	struct lim_table *t = mk(60000, 200, 0, 1);
+	struct race r[3];
+	pthread_t th[3];
+	struct lim_table_stats st;
+	char k[16];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		r[i] = (struct race){ .t = t, .id = i };
+		assert_int_equal(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	__atomic_store_n(&r[2].stop, 2, __ATOMIC_RELAXED);
+	assert_int_equal(pthread_join(th[2], NULL), 0);
+	lim_table_stats(t, &st);
+	assert_true(st.keys <= 200);
+	assert_true(st.evictions > 0);
+	/* a key held has at most its 1,000 hits (fewer when it was evicted
+	 * under the churn and restarted) */
+	for (i = 0; i < 60; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		assert_true(lim_table_count(t, key(t, k), T0) <= 1000);
+	}
+	assert_int_equal(r[0].admitted + r[1].admitted, 60000);
+	lim_table_free(&t);
+}
+
+/* The same without churn: nothing evicted, so the counts are exact. */
+static void
+test_threads_exact(void **state)
+{
+	struct lim_table *t = mk(60000, 64, 0, 1);
+	struct race r[2];
+	pthread_t th[2];
+	char k[16];
+	uint64_t sum = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		r[i] = (struct race){ .t = t, .id = i == 0 ? 0 : 3 };
+		assert_int_equal(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (i = 0; i < 60; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		assert_int_equal(lim_table_count(t, key(t, k), T0), 1000);
+		sum += lim_table_count(t, key(t, k), T0);
+	}
+	assert_int_equal(sum, 60000);
+	lim_table_free(&t);
+}
+
 static void
 test_accuracy(void **state)
 {
@@ -556,6 +655,8 @@ main(void)
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_threads_unlocked),
+		cmocka_unit_test(test_threads_exact),
 		cmocka_unit_test(test_accuracy),
 	};
 
