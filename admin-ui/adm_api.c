@@ -575,15 +575,16 @@ adm_h_status(struct adm_call *c)
 	rc = req ? ctlc_call(a->ctl_socket, req, &st, a->ctl_timeout_ms) : -ENOMEM;
 	json_decref(req);
 	if (rc == 0 && json_is_true(json_object_get(st, "ok")))
-		td = json_pack("{s:b, s:O, s:O, s:O, s:O, s:o}", "reachable", 1,
+		td = json_pack("{s:b, s:O, s:O, s:O, s:O, s:O, s:o}", "reachable", 1,
 			       "revision", json_object_get(st, "revision") ?: json_null(),
 			       "generation", json_object_get(st, "generation") ?: json_null(),
 			       "pools", json_object_get(st, "pools") ?: json_array(),
 			       "vrrp", json_object_get(st, "vrrp") ?: json_null(),
+			       "peer", json_object_get(st, "peer") ?: json_null(),
 			       "l4", adm_l4_status_summary(json_object_get(st, "l4")));
 	else
-		td = json_pack("{s:b, s:n, s:n, s:[], s:n, s:n}", "reachable", 0, "revision", "generation",
-			       "pools", "vrrp", "l4");
+		td = json_pack("{s:b, s:n, s:n, s:[], s:n, s:n, s:n}", "reachable", 0, "revision", "generation",
+			       "pools", "vrrp", "peer", "l4");
 	json_decref(st);
 	rc = adm_candidate_vs_running(a, &n, &run, &cand);
 	if (rc < 0) {

@@ -37,6 +37,12 @@ const char *vrrp_role_name(enum vrrp_role r);
  * caller frees it) or NULL on out of memory. Same input, same bytes. */
 char *vrrp_conf_render(const struct conf_vrrp *v, const char *fifo_path);
 
+/* Same, with every group's priority VRRP_GATED_PRIORITY when gated: a node
+ * that has not loaded the peer's state yet (doc/ha.md "Sync gate") never
+ * outbids the peer; alone, it still becomes MASTER. */
+#define VRRP_GATED_PRIORITY 1
+char *vrrp_conf_render_gated(const struct conf_vrrp *v, const char *fifo_path, int gated);
+
 /* ---- vrrp_ka.c: the keepalived supervisor ---- */
 
 struct vrrp;
@@ -102,6 +108,12 @@ void vrrp_abort(struct vrrp *v);
 /* Stops keepalived (SIGTERM, so it gives the VIPs up and tells the peer at
  * once; SIGKILL after 5 s) and frees everything; sets *vp to NULL. */
 void vrrp_free(struct vrrp **vp);
+
+/* Gates (1) or ungates (0) the priority of every group (see
+ * vrrp_conf_render_gated). Returns 1 when that changed: the caller then
+ * runs vrrp_prepare and vrrp_commit on the current config to apply it. */
+int vrrp_set_gated(struct vrrp *v, int gated);
+int vrrp_gated(const struct vrrp *v);
 
 /* Binary upgrade, old side: forgets keepalived without stopping it (the new
  * tandemd's supervisor has it) and stops reading the FIFO; roles stay for

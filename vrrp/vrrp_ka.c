@@ -110,6 +110,7 @@ struct vrrp {
 
 	struct vrrp_hook hooks[VRRP_MAX_HOOKS];
 	size_t nhooks;
+	int gated;		/* priorities held at VRRP_GATED_PRIORITY */
 };
 
 static void vrrp_start(struct vrrp *v);
@@ -595,7 +596,7 @@ vrrp_prepare(struct vrrp *v, const struct conf *c, struct errs *errs)
 		v->pending = v->live_text != NULL ? VRRP_PENDING_REMOVE : VRRP_PENDING_NONE;
 		return 0;
 	}
-	text = vrrp_conf_render(cv, v->fifo_path);
+	text = vrrp_conf_render_gated(cv, v->fifo_path, v->gated);
 	if (text == NULL) {
 		errs_add(errs, "$.vrrp", "out of memory");
 		return -1;
@@ -794,6 +795,23 @@ vrrp_group_role(const struct vrrp *v, const char *name)
 	return g ? g->role : VRRP_ROLE_UNKNOWN;
 }
 
+int
+vrrp_set_gated(struct vrrp *v, int gated)
+{
+	if (v->gated == !!gated)
+		return 0;
+	v->gated = !!gated;
+	log_notice("vrrp: priorities %s", gated ? "gated (held at 1 until the peer's state is loaded)" :
+		   "ungated (the configured ones)");
+	return 1;
+}
+
+int
+vrrp_gated(const struct vrrp *v)
+{
+	return v->gated;
+}
+
 json_t *
 vrrp_status_json(const struct vrrp *v)
 {
@@ -824,6 +842,6 @@ vrrp_status_json(const struct vrrp *v)
 		       "starts", (json_int_t)v->starts,
 		       "bad_notify_lines", (json_int_t)v->fifo_bad);
 	json_object_set_new(ka, "pid", v->pid > 0 ? json_integer(v->pid) : json_null());
-	return json_pack("{s:b,s:s,s:o,s:o}", "enabled", v->live_text != NULL, "role", node,
-			 "keepalived", ka, "groups", groups);
+	return json_pack("{s:b,s:s,s:b,s:o,s:o}", "enabled", v->live_text != NULL, "role", node,
+			 "gated", v->gated, "keepalived", ka, "groups", groups);
 }

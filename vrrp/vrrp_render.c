@@ -62,6 +62,12 @@ rb_printf(struct rbuf *b, const char *fmt, ...)
 char *
 vrrp_conf_render(const struct conf_vrrp *v, const char *fifo_path)
 {
+	return vrrp_conf_render_gated(v, fifo_path, 0);
+}
+
+char *
+vrrp_conf_render_gated(const struct conf_vrrp *v, const char *fifo_path, int gated)
+{
 	struct rbuf b = { 0 };
 	size_t i, j;
 
@@ -70,10 +76,15 @@ vrrp_conf_render(const struct conf_vrrp *v, const char *fifo_path)
 		      "global_defs {\n"
 		      "    router_id %s\n"
 		      "    vrrp_version 3\n"
-		      "    vrrp_notify_fifo %s\n"
-		      "    fifo_write_vrrp_states_on_reload\n"
+		      /* script_user before the FIFO: on a reload keepalived
+		       * sets the FIFO's user as it reads that line, and
+		       * without a script user yet it falls back to
+		       * keepalived_script, fails and drops the FIFO (no role
+		       * change is reported after a SIGHUP) */
 		      "    script_user root\n"
 		      "    enable_script_security\n"
+		      "    vrrp_notify_fifo %s\n"
+		      "    fifo_write_vrrp_states_on_reload\n"
 		      "}\n", v->router_id, fifo_path);
 	for (i = 0; i < v->ngroups; i++) {
 		const struct conf_vrrp_group *g = &v->groups[i];
@@ -84,7 +95,7 @@ vrrp_conf_render(const struct conf_vrrp *v, const char *fifo_path)
 			      "    virtual_router_id %u\n"
 			      "    priority %u\n"
 			      "    advert_int %u.%02u\n",
-			  g->name, g->interface, g->vrid, g->priority,
+			  g->name, g->interface, g->vrid, gated ? VRRP_GATED_PRIORITY : g->priority,
 			  g->advert_ms / 1000, (g->advert_ms % 1000) / 10);
 		if (!g->preempt)
 			rb_printf(&b, "    nopreempt\n");

@@ -119,6 +119,7 @@ tandemctl_print_peer(const json_t *pe)
 {
 	const json_t *c = json_object_get(pe, "counters"), *m;
 	const char *state = json_string_value(json_object_get(pe, "state"));
+	char lagbuf[32];
 	size_t i;
 
 	if (state == NULL || strcmp(state, "disabled") == 0)
@@ -137,6 +138,21 @@ tandemctl_print_peer(const json_t *pe)
 	       json_integer_value(json_object_get(c, "fulls_sent")),
 	       json_integer_value(json_object_get(c, "fulls_received")),
 	       json_integer_value(json_object_get(c, "refused")));
+	{
+		const json_t *sy = json_object_get(pe, "sync");
+		const json_t *p99 = json_object_get(sy, "lag_p99_ms");
+
+		snprintf(lagbuf, sizeof(lagbuf), "%lld", json_integer_value(p99));
+		printf("  sync: peer's state %s; lag p99 %s ms, max %lld ms; records applied %lld, "
+		       "refused %lld\n",
+		       json_is_true(json_object_get(pe, "synced")) ? "loaded" :
+		       json_is_true(json_object_get(pe, "gate_open")) ? "not loaded (gate timed out)" :
+		       "not loaded yet (VRRP priority gated)",
+		       json_is_integer(p99) ? lagbuf : "-",
+		       json_integer_value(json_object_get(sy, "lag_max_ms")),
+		       json_integer_value(json_object_get(sy, "records_applied")),
+		       json_integer_value(json_object_get(sy, "records_refused")));
+	}
 	if (json_is_string(json_object_get(pe, "last_error")))
 		printf("  last error: %s\n", json_string_value(json_object_get(pe, "last_error")));
 	json_array_foreach(json_object_get(pe, "peer_health"), i, m)

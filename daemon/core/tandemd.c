@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "buf.h"
 #include "ctl.h"
 #include "errs.h"
 #include "l7_health.h"
@@ -43,6 +44,7 @@
 #include "upgrade.h"
 #include "vrrp.h"
 #include "peer.h"
+#include "peer_sync.h"
 
 #define TANDEMD_DEFAULT_SOCKET "/run/tandem/tandemd.sock"
 #define TANDEMD_DEFAULT_VRRP_DIR "/run/tandem/vrrp"
@@ -70,11 +72,16 @@ struct tandemd {
 	struct peer *peer;		/* the peer link (daemon/peer), or NULL */
 	struct peer_opts peer_opts;
 	struct loop_timer peer_timer;
+	struct peer_sync *peer_sync;	/* what the link syncs: ticket keys, limiter */
 	const char *cert_dir;		/* certificate files tandem-admin writes (l7_tlsconf) */
 	unsigned ticket_key_lifetime;	/* seconds a ticket key encrypts */
 	struct loop_timer tls_timer;
 	struct loop_timer limit_timer;
 	unsigned limit_node;		/* --limit-node: this node's counter slot (0 or 1) */
+	int limit_node_set;		/* given: not derived from the peer link */
+	const char *limit_state;	/* --limit-state FILE, or NULL */
+	unsigned limit_state_s;		/* seconds between writes of it */
+	struct loop_timer state_timer;
 	struct upgrade *upg;		/* binary upgrade (upgrade.c) */
 };
 
@@ -103,12 +110,18 @@ tandemd_usage(FILE *f)
 		"      --peer-listen A:P    the peer link: this node's address, --peer the\n"
 		"      --peer A:P           peer's, --peer-dir DIR the pair's certificates\n"
 		"      --peer-dir DIR       (ca.pem, node.pem, node.key: tandemctl pair-init)\n"
+		"      --peer-gate S        VRRP priority held at 1 until the peer's state is\n"
+		"                           loaded, or S seconds passed (default 30)\n"
 "      --cert-dir DIR       TLS certificate files written by tandem-admin\n"
 		"                           (default " L7_TLSCONF_DEFAULT_DIR ")\n"
 		"      --ticket-key-lifetime S  seconds a session ticket key encrypts before\n"
 		"                           it is rotated (default 43200; 0 = only on command)\n"
-		"      --limit-node N       this node's slot in the rate-rule counters: 0 (default)\n"
-		"                           on one node of a pair, 1 on the other\n"
+		"      --limit-node N       this node's slot in the rate-rule counters: 0 on one\n"
+		"                           node of a pair, 1 on the other (default with a peer\n"
+		"                           link: 0 on the node with the lower --peer-listen)\n"
+		"      --limit-state FILE   the limiter's counters and bans, written every\n"
+		"      --limit-state-interval S  S seconds (default 10) and at a clean stop,\n"
+		"                           loaded at start\n"
 		"      --check FILE         validate FILE, print every error, exit 1 on any\n"
 		"      --upgrade            take the listeners over from the tandemd on -s SOCKET\n"
 		"                           (binary upgrade; tandemctl upgrade does it for you)\n"
@@ -390,6 +403,17 @@ tandemd_limit_timer(struct loop *l, struct loop_timer *t)
 	loop_timer_set(l, t, TANDEMD_LIMIT_EXPIRE_MS, tandemd_limit_timer, t->data);
 }
 
+/* Writes the limiter's state file (peer_snap: atomic, off the data path;
+ * about 30 ms per 100,000 keys on the main loop). */
+static void
+tandemd_state_timer(struct loop *l, struct loop_timer *t)
+{
+	struct tandemd *d = t->data;
+
+	peer_snap_save(d->peer_sync, d->limit_state);
+	loop_timer_set(l, t, (uint64_t)d->limit_state_s * 1000, tandemd_state_timer, d);
+}
+
 /* The ban mirror of the rate rules: into the L4 tier's nftables ban set. */
 static int
 tandemd_ban_mirror(const char *addr, unsigned seconds, char *err, size_t errlen)
@@ -440,6 +464,40 @@ tandemd_tls_timer(struct loop *l, struct loop_timer *t)
 	loop_timer_set(l, t, 1000, tandemd_tls_timer, NULL);
 }
 
+/* After the L7 metrics: the L4 tier's, and with a peer link the link's and
+ * the sync gate's. */
+static int
+tandemd_metrics_extra(struct buf *b, const struct conf *c, void *data)
+{
+	struct tandemd *d = data;
+	int rc = c != NULL ? l4_metrics_append(b, c) : 0;
+
+	if (d->peer == NULL)
+		return rc;
+	rc |= peer_metrics(d->peer, b);
+	if (d->vrrp != NULL)
+		rc |= buf_appendf(b, "# TYPE tandem_vrrp_gated gauge\ntandem_vrrp_gated %d\n",
+				  vrrp_gated(d->vrrp));
+	return rc;
+}
+
+/* Renders and applies the vrrp section of the current snapshot again (the
+ * gate changed). A refusal keeps the old keepalived.conf; logged. */
+static void
+tandemd_vrrp_apply(struct tandemd *d)
+{
+	struct snapshot *s = snapshot_acquire();
+	struct errs e;
+
+	errs_init(&e);
+	if (s != NULL && vrrp_prepare(d->vrrp, s->conf, &e) == 0)
+		vrrp_commit(d->vrrp);
+	else
+		tandemd_print_errs(d->config_path, &e);
+	errs_release(&e);
+	snapshot_release(&s);
+}
+
 /* This node's health view for the peer link: every member of every pool
  * with its state, from the same table status shows. Main loop, every
  * TANDEMD_PEER_HEALTH_MS; the link sends it only when it changed. */
@@ -464,6 +522,11 @@ tandemd_peer_timer(struct loop *l, struct loop_timer *t)
 	json_decref(view);
 	json_decref(pools);
 	snapshot_release(&s);
+	/* The sync gate: a node that started without the peer's state holds
+	 * its VRRP priority at 1 until it loaded a full batch (or gave up
+	 * waiting), then takes its configured priority (doc/ha.md). */
+	if (d->vrrp != NULL && peer_synced(d->peer) && vrrp_set_gated(d->vrrp, 0))
+		tandemd_vrrp_apply(d);
 	loop_timer_set(l, t, TANDEMD_PEER_HEALTH_MS, tandemd_peer_timer, d);
 }
 
@@ -471,7 +534,7 @@ tandemd_peer_timer(struct loop *l, struct loop_timer *t)
  * A vrrp section that keepalived -t refuses stops the start, like any other
  * error of the first config. */
 static int
-tandemd_vrrp_start(struct tandemd *d)
+tandemd_vrrp_start(struct tandemd *d, int upgrading)
 {
 	struct snapshot *s;
 	struct errs e;
@@ -479,6 +542,10 @@ tandemd_vrrp_start(struct tandemd *d)
 
 	if (vrrp_new(d->loop, &d->vrrp_opts, &d->vrrp) < 0)
 		return -1;
+	/* Until the peer's state is loaded; not on a binary upgrade: the old
+	 * process's MASTER must not drop its priority for the handover. */
+	if (d->peer_opts.connect != NULL && !upgrading)
+		vrrp_set_gated(d->vrrp, 1);
 	errs_init(&e);
 	s = snapshot_acquire();
 	rc = vrrp_prepare(d->vrrp, s->conf, &e);
@@ -503,7 +570,11 @@ tandemd_handover(void *data)
 	loop_timer_cancel(d->loop, &d->l4_timer);
 	loop_timer_cancel(d->loop, &d->peer_timer);
 	peer_stop(&d->peer);
+	l7_metrics_extra_set(NULL, NULL);
 	l7_metrics_stop();
+	/* the new tandemd writes the limiter's state file from now on */
+	loop_timer_cancel(d->loop, &d->state_timer);
+	d->limit_state = NULL;
 }
 
 /* The sockets that are not SO_REUSEPORT listeners: the peer link, the
@@ -529,7 +600,7 @@ tandemd_serve_more(struct tandemd *d, struct ctl_server **ctl)
 		d->socket_group = "tandem";
 	if (ctl_server_start(d->loop, d->socket_path, d->socket_group, tandemd_ctl, d, ctl) < 0)
 		return -1;
-	l7_metrics_set_extra(l4_metrics_append);	/* the L4 tier's part of the text */
+	l7_metrics_extra_set(tandemd_metrics_extra, d);	/* L4 and the peer link */
 	/* --metrics, else the config's metrics.address (errors logged) */
 	s = snapshot_acquire();
 	rc = s != NULL ? tandemd_metrics(d, s->conf) : 0;
@@ -555,6 +626,22 @@ tandemd_signal(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 }
 
+/* A numeric option lo..hi into *out; 0, or -1 after saying why. */
+static int
+tandemd_num_opt(const char *name, const char *arg, long lo, long hi, const char *unit,
+		unsigned *out)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || n < lo || n > hi) {
+		fprintf(stderr, "tandemd: --%s must be %ld-%ld%s\n", name, lo, hi, unit);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -576,6 +663,9 @@ main(int argc, char **argv)
 		{ "peer-listen", required_argument, NULL, 'A' },
 		{ "peer", required_argument, NULL, 'B' },
 		{ "peer-dir", required_argument, NULL, 'D' },
+		{ "peer-gate", required_argument, NULL, 'G' },
+		{ "limit-state", required_argument, NULL, 'Y' },
+		{ "limit-state-interval", required_argument, NULL, 'Z' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "cert-dir", required_argument, NULL, 'T' },
 		{ "ticket-key-lifetime", required_argument, NULL, 'k' },
@@ -584,7 +674,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tandemd d = { .socket_path = TANDEMD_DEFAULT_SOCKET, .workers = 0, .sigfd = -1,
-			     .cert_dir = L7_TLSCONF_DEFAULT_DIR, .ticket_key_lifetime = L7_TLSCONF_KEY_LIFETIME,
+			     .cert_dir = L7_TLSCONF_DEFAULT_DIR, .limit_state_s = 10, .ticket_key_lifetime = L7_TLSCONF_KEY_LIFETIME,
 			     .vrrp_opts = { .run_dir = TANDEMD_DEFAULT_VRRP_DIR, .keepalived = "keepalived" } };
 	struct ctl_server *ctl = NULL;
 	struct snapshot *s;
@@ -606,18 +696,18 @@ main(int argc, char **argv)
 				return 2;
 			}
 			d.limit_node = (unsigned)(optarg[0] - '0');
+			d.limit_node_set = 1;
 			break;
-		case 'w': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || n < 1 || n > 256) {
-				fprintf(stderr, "tandemd: --workers must be 1-256\n");
+		case 'Y': d.limit_state = optarg; break;
+		case 'Z':
+			if (tandemd_num_opt("limit-state-interval", optarg, 1, 86400, " seconds",
+					    &d.limit_state_s) < 0)
 				return 2;
-			}
-			d.workers = (unsigned)n;
 			break;
-		}
+		case 'w':
+			if (tandemd_num_opt("workers", optarg, 1, 256, "", &d.workers) < 0)
+				return 2;
+			break;
 		case 'v': level = LOG_DEBUG; break;
 		case 'f': break; /* always foreground: systemd supervises us */
 		case 'C': return tandemd_check(optarg);
@@ -631,18 +721,17 @@ main(int argc, char **argv)
 		case 'A': d.peer_opts.listen = optarg; break;
 		case 'B': d.peer_opts.connect = optarg; break;
 		case 'D': d.peer_opts.dir = optarg; break;
-		case 'T': d.cert_dir = optarg; break;
-		case 'k': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || n < 0 || n > 7 * 86400) {
-				fprintf(stderr, "tandemd: --ticket-key-lifetime must be 0-604800 seconds\n");
+		case 'G':
+			if (tandemd_num_opt("peer-gate", optarg, 1, 3600, " seconds", &d.peer_opts.gate_ms) < 0)
 				return 2;
-			}
-			d.ticket_key_lifetime = (unsigned)n;
+			d.peer_opts.gate_ms *= 1000;
 			break;
-		}
+		case 'T': d.cert_dir = optarg; break;
+		case 'k':
+			if (tandemd_num_opt("ticket-key-lifetime", optarg, 0, 7 * 86400, " seconds",
+					    &d.ticket_key_lifetime) < 0)
+				return 2;
+			break;
 		case 'X': upgrading = 1; break;
 		default: tandemd_usage(stderr); return 2;
 		}
@@ -711,6 +800,14 @@ main(int argc, char **argv)
 	{
 		static const uint64_t seed[2] = { 0x74616e64656d6c69ULL, 0x6d69747365656431ULL };
 
+		/* The two nodes must count in different slots: with a peer link
+		 * and no --limit-node, the dialling node (lower listen address)
+		 * takes 0 and the other 1. */
+		if (!d.limit_node_set && d.peer_opts.listen != NULL && d.peer_opts.connect != NULL)
+			d.limit_node = strcmp(d.peer_opts.listen, d.peer_opts.connect) < 0 ? 0 : 1;
+		log_info("limiter: counter slot %u%s", d.limit_node,
+			 d.limit_node_set ? "" : d.peer_opts.connect ? " (from the peer link)" : "");
+
 		if (lim_run_start(d.limit_node, seed, TANDEMD_LIMIT_MAX_KEYS, tandemd_ban_mirror) < 0) {
 			log_err("cannot start the rate-rule state: out of memory");
 			return 1;
@@ -742,9 +839,23 @@ main(int argc, char **argv)
 		log_err("cannot set up the main loop: %s", strerror(errno));
 		goto out;
 	}
-	if (tandemd_vrrp_start(&d) < 0)
+	/* The limiter's state: the peer link syncs it, the state file keeps
+	 * it across a restart of both nodes (loaded before the workers serve). */
+	d.peer_sync = peer_sync_new(lim_run_store(), lim_run_ban_apply, l7_tlsconf_keys());
+	if (d.peer_sync == NULL)
+		goto out;
+	if (d.limit_state != NULL) {
+		size_t n;
+
+		if (peer_snap_load(d.peer_sync, d.limit_state, &n) == -ENOENT)
+			log_notice("limiter state: no %s yet; starting with empty counters", d.limit_state);
+		loop_timer_set(d.loop, &d.state_timer, (uint64_t)d.limit_state_s * 1000,
+			       tandemd_state_timer, &d);
+	}
+	if (tandemd_vrrp_start(&d, upgrading) < 0)
 		goto out;
 	loop_timer_set(d.loop, &d.tls_timer, 1000, tandemd_tls_timer, NULL);
+	d.peer_opts.sync = peer_sync_ops(d.peer_sync);
 	{
 		struct upgrade_opts uo = { .loop = d.loop, .argv = argv, .priv_fd = d.vrrp_opts.priv_fd,
 					   .vrrp = d.vrrp, .handover = tandemd_handover, .data = &d };
@@ -802,16 +913,22 @@ main(int argc, char **argv)
 	l7_metrics_stop();
 	l7_health_stop();
 	l7_workers_stop();
+	/* Only after a clean run: a start that failed must not overwrite the
+	 * state file with empty counters. */
+	if (d.limit_state != NULL)
+		peer_snap_save(d.peer_sync, d.limit_state);
 out:
 	l7_metrics_stop();
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.peer_timer);
 	peer_stop(&d.peer);
+	peer_sync_free(&d.peer_sync);
 	vrrp_free(&d.vrrp);
 	if (d.loop != NULL) {
 		loop_timer_cancel(d.loop, &d.l4_timer);
 		loop_timer_cancel(d.loop, &d.tls_timer);
 		loop_timer_cancel(d.loop, &d.limit_timer);
+		loop_timer_cancel(d.loop, &d.state_timer);
 	}
 	l4_shutdown();
 	ctl_server_stop(&ctl);

@@ -38,12 +38,14 @@ static struct loop_io l7_metrics_io;
 static struct loop *l7_metrics_loop;
 static int l7_metrics_fd = -1;
 static char l7_metrics_addr[80];	/* what l7_metrics_fd listens on */
-static int (*l7_metrics_extra)(struct buf *b, const struct conf *c);
+static l7_metrics_extra_fn l7_metrics_extra;
+static void *l7_metrics_extra_data;
 
 void
-l7_metrics_set_extra(int (*fn)(struct buf *b, const struct conf *c))
+l7_metrics_extra_set(l7_metrics_extra_fn fn, void *data)
 {
 	l7_metrics_extra = fn;
+	l7_metrics_extra_data = data;
 }
 
 /* Counters in l7_stats_json that are gauges, not counters. */
@@ -76,8 +78,8 @@ l7_metrics_body(struct buf *b)
 	json_decref(st);
 	pools = l7_pools_status_json(s);
 	rc |= s != NULL ? l7_stats_prometheus(s->conf, b) : 0;
-	if (l7_metrics_extra != NULL && s != NULL)
-		rc |= l7_metrics_extra(b, s->conf);
+	if (l7_metrics_extra != NULL)
+		rc |= l7_metrics_extra(b, s != NULL ? s->conf : NULL, l7_metrics_extra_data);
 	snapshot_release(&s);
 	rc |= buf_appendf(b, "# TYPE tandem_member_up gauge\n# TYPE tandem_member_active gauge\n"
 			  "# TYPE tandem_member_requests_total counter\n"

@@ -13,17 +13,20 @@
  * Main thread only. */
 int l7_metrics_start(struct loop *l, const char *addrport);
 
-/* Another tier's part of the text (tandemd sets daemon/l4's): fn appends
- * its metrics for the current snapshot's conf to b, 0 or -1. */
-struct buf;
-struct conf;
-void l7_metrics_set_extra(int (*fn)(struct buf *b, const struct conf *c));
-
 /* Serves on addrport from now on (NULL: stop serving). Keeps the socket
  * when the address did not change; binds a new one before closing the old
  * one, so a failure (returned as l7_metrics_start's) leaves things as they
  * were. Main thread only. */
 int l7_metrics_apply(struct loop *l, const char *addrport);
+
+/* Adds fn's text after the L7 metrics on every scrape (tandemd's: the L4
+ * tier's and the peer link's): fn appends to b what it has for the current
+ * snapshot's conf c (NULL when there is none), 0 or -1 (out of memory).
+ * NULL removes it. Main thread. */
+struct buf;
+struct conf;
+typedef int (*l7_metrics_extra_fn)(struct buf *b, const struct conf *c, void *data);
+void l7_metrics_extra_set(l7_metrics_extra_fn fn, void *data);
 
 /* Stops listening. Main thread only. */
 void l7_metrics_stop(void);

@@ -10,6 +10,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ struct lim_ban_shard {
 struct lim_ban {
 	struct lim_ban_shard sh[LIM_BAN_SHARDS];
 	uint64_t seed[2];
+	atomic_uint_least64_t changes;	/* lim_ban_changes: the peer link scans on change only */
 };
 
 struct lim_ban *
@@ -119,8 +121,15 @@ lim_ban_add(struct lim_ban *b, int af, const uint8_t *addr, uint64_t until_ms)
 	    sh->s[pick].until_ms < until_ms) {
 		memcpy(sh->s[pick].addr, a, 16);
 		sh->s[pick].until_ms = until_ms;
+		atomic_fetch_add_explicit(&b->changes, 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&sh->lock);
+}
+
+uint64_t
+lim_ban_changes(struct lim_ban *b)
+{
+	return atomic_load_explicit(&b->changes, memory_order_acquire);
 }
 
 uint64_t

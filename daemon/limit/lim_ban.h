@@ -21,6 +21,10 @@ void lim_ban_free(struct lim_ban **bp);
 /* Bans af/addr until until_ms (a longer existing ban is kept). Any thread. */
 void lim_ban_add(struct lim_ban *b, int af, const uint8_t *addr, uint64_t until_ms);
 
+/* A counter that grows with every ban added or extended (never on expiry):
+ * a reader that saw the same value has seen every ban. Any thread. */
+uint64_t lim_ban_changes(struct lim_ban *b);
+
 /* Returns the ban's end in ms when addr is banned at now_ms, else 0. */
 uint64_t lim_ban_check(struct lim_ban *b, int af, const uint8_t *addr, uint64_t now_ms);
 

@@ -35,14 +35,48 @@ enum peer_msg_type peer_msg_type(const json_t *msg);
 /* "hello", "batch", ...: the wire names. NULL for INVALID. */
 const char *peer_msg_name(enum peer_msg_type t);
 
+/* Decodes one batch record (borrowed) into *out (peer_rec_clear after).
+ * 0, or -EBADMSG with a static reason in *err (unknown kind, missing or
+ * mistyped field, bad base64, bad address). Pure. */
+int peer_rec_decode(const json_t *rec, struct peer_rec *out, const char **err);
+void peer_rec_clear(struct peer_rec *r);
+
+/* Record builders (new references, NULL on OOM). */
+json_t *peer_rec_lim(const char *rule, const unsigned char *data, size_t len);
+json_t *peer_rec_ban(const uint8_t addr[16], uint64_t until_ms);
+json_t *peer_rec_ticket_keys(const unsigned char *data, size_t len);
+
+/* The pair's shared clock (CLOCK_REALTIME) in ms: ban ends, the limiter's
+ * windows, the state file's time. */
+uint64_t peer_wall_ms(void);
+
 /* ---- peer_link.c: the link ---- */
 
 struct peer;
+
+/* The state the link keeps in sync besides the health view (limiter
+ * counters, bans, ticket keys: peer_sync.c). Both run on the link's
+ * thread. */
+struct peer_sync_ops {
+	/* Records to send (a new array, possibly empty, or NULL): what changed
+	 * since the last call, or everything when full. */
+	json_t *(*collect)(void *data, int full);
+	/* Applies one decoded record of kind lim, ban or ticket_keys: 0, or
+	 * -errno (counted as refused, with the reason in *err). */
+	int (*apply)(void *data, const struct peer_rec *rec, const char **err);
+	/* Called after a full batch from the peer was applied (optional). */
+	void (*full_applied)(void *data);
+	void *data;
+};
 
 struct peer_opts {
 	const char *listen;	/* "ADDR:PORT" this node accepts the peer on */
 	const char *connect;	/* "ADDR:PORT" of the peer */
 	const char *dir;	/* ca.pem, node.pem, node.key (from tandemctl pair-init) */
+	const struct peer_sync_ops *sync;	/* NULL: health view only */
+	unsigned sync_ms;	/* how often changes are collected; 0 = 20 ms */
+	unsigned gate_ms;	/* peer_synced() turns true after this long even
+				 * without a full batch; 0 = 30 s */
 };
 
 /* Loads the certificates and starts the link's thread. The node whose
@@ -57,6 +91,11 @@ void peer_stop(struct peer **pp);
  * nothing was lost). Any thread. */
 void peer_kick(struct peer *p);
 
+/* 1 once this process applied a full batch from the peer (it holds the
+ * peer's whole state), or gate_ms after peer_start without one (the peer
+ * is unreachable: the node must still be able to serve). Any thread. */
+int peer_synced(struct peer *p);
+
 /* Sets this node's health view (borrowed: copied) to be sent when it
  * differs from the last one sent. Main loop. */
 void peer_health_set(struct peer *p, const json_t *members);
@@ -64,6 +103,11 @@ void peer_health_set(struct peer *p, const json_t *members);
 /* The link's status (new object): state, peer node, sessions, sequence
  * numbers, counters, last error, the peer's health view. Any thread. */
 json_t *peer_status_json(struct peer *p);
+
+/* Appends the link's Prometheus metrics (tandem_peer_*) to b: 0 or -1.
+ * Any thread. */
+struct buf;
+int peer_metrics(struct peer *p, struct buf *b);
 
 /* ---- peer_pki.c: the pair's certificates ---- */
 

@@ -30,6 +30,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "buf.h"
 #include "log.h"
 #include "peer.h"
 
@@ -54,9 +56,13 @@
 #define PEER_HANDSHAKE_MS 3000
 #define PEER_RETRY_MS 200
 #define PEER_NAME_MAX 64
+#define PEER_SYNC_MS 20			/* default collection interval */
+#define PEER_GATE_MS 30000		/* default: synced without a full batch after this */
+#define PEER_LAG_SAMPLES 1024		/* sync lags kept for the p99 in status */
 
 struct peer_out {
 	uint64_t seq;
+	uint64_t ms;			/* when it was queued (sync lag) */
 	unsigned char *frame;
 	size_t len;
 };
@@ -74,6 +80,10 @@ struct peer {
 	int next_fd;			/* accepted while a session ran: replaces it */
 	SSL *next_ssl;
 	char node[PEER_NAME_MAX];	/* our certificate's CN */
+	struct peer_sync_ops sync;	/* collect == NULL: health only */
+	unsigned sync_ms, gate_ms;
+	uint64_t start_ms;
+	uint64_t last_collect_ms;	/* link thread only */
 
 	pthread_mutex_t mu;
 	/* ---- guarded by mu ---- */
@@ -89,8 +99,12 @@ struct peer {
 	char *health_sent;		/* its text when last queued */
 	unsigned long connects, resumes, fulls_sent, fulls_rx, resyncs_asked, refused;
 	unsigned long batches_tx, batches_rx;
+	unsigned long recs_applied, recs_refused, oversize;
 	uint64_t last_rx_ms, up_since_ms;
 	long rtt_ms;
+	uint32_t lag[PEER_LAG_SAMPLES];	/* queue-to-ack times of the last batches */
+	unsigned long nlag;
+	uint32_t lag_max;
 };
 
 static uint64_t
@@ -305,11 +319,17 @@ peer_queue(struct peer *p, json_t *records, int full)
 	msg = json_pack("{s:s, s:I, s:b, s:o}", "t", "batch", "seq", (json_int_t)(p->out_seq + 1),
 			"full", full, "records", records);
 	if (msg == NULL || peer_frame_encode(msg, &o->frame, &o->len) < 0) {
+		if (msg != NULL) {
+			p->oversize++;	/* or out of memory: the peer misses it */
+			snprintf(p->last_error, sizeof(p->last_error),
+				 "a batch did not fit in a frame (%d bytes at most)", PEER_FRAME_MAX);
+		}
 		json_decref(msg);
 		return NULL;
 	}
 	json_decref(msg);
 	o->seq = ++p->out_seq;
+	o->ms = peer_now_ms();
 	p->qlen++;
 	p->batches_tx++;
 	return o;
@@ -319,7 +339,8 @@ peer_queue(struct peer *p, json_t *records, int full)
 static json_t *
 peer_health_record(struct peer *p)
 {
-	return json_pack("{s:s, s:O}", "k", "health", "members", p->health ? p->health : json_array());
+	return json_pack("{s:s, s:o}", "k", "health", "members",
+			 p->health ? json_incref(p->health) : json_array());
 }
 
 /* Copies the frames of batches with seq > after; mu held. */
@@ -357,27 +378,80 @@ peer_send_frames(struct peer *p, SSL *ssl, int fd, struct peer_out *f, size_t n)
 	return rc;
 }
 
-/* A full batch of everything we hold (today: the health view). */
+/* Queues records (taken) as the next batch and sends it; mu NOT held. */
 static int
-peer_send_full(struct peer *p, SSL *ssl, int fd)
+peer_queue_send(struct peer *p, SSL *ssl, int fd, json_t *recs, int full)
 {
 	struct peer_out *o, copy = { 0 };
 
 	pthread_mutex_lock(&p->mu);
-	o = peer_queue(p, json_pack("[o]", peer_health_record(p)), 1);
+	o = peer_queue(p, recs, full);
 	if (o != NULL) {
 		copy = *o;
 		copy.frame = malloc(o->len);
 		if (copy.frame != NULL)
 			memcpy(copy.frame, o->frame, o->len);
-		free(p->health_sent);
-		p->health_sent = p->health ? json_dumps(p->health, JSON_COMPACT) : NULL;
 	}
-	p->fulls_sent++;
 	pthread_mutex_unlock(&p->mu);
 	if (copy.frame == NULL)
-		return -1;
+		return o == NULL ? 0 : -1;	/* an oversize batch is dropped, counted */
 	return peer_send_frames(p, ssl, fd, &copy, 1);
+}
+
+/* A full batch of everything we hold: the health view and what the sync
+ * ops collect (limiter snapshots, bans, ticket keys). */
+static int
+peer_send_full(struct peer *p, SSL *ssl, int fd)
+{
+	json_t *recs = p->sync.collect ? p->sync.collect(p->sync.data, 1) : NULL;
+
+	if (recs == NULL)
+		recs = json_array();
+	p->last_collect_ms = peer_now_ms();
+	pthread_mutex_lock(&p->mu);
+	json_array_insert_new(recs, 0, peer_health_record(p));
+	free(p->health_sent);
+	p->health_sent = p->health ? json_dumps(p->health, JSON_COMPACT) : NULL;
+	p->fulls_sent++;
+	pthread_mutex_unlock(&p->mu);
+	return peer_queue_send(p, ssl, fd, recs, 1);
+}
+
+/* Applies one record of a batch; a record this node cannot use is counted
+ * and logged, never fatal (the rest of the batch still applies). */
+static void
+peer_apply_rec(struct peer *p, const json_t *rec, int full)
+{
+	struct peer_rec r;
+	const char *err = NULL;
+	int rc = peer_rec_decode(rec, &r, &err);
+	enum peer_rec_kind kind = r.kind;
+
+	r.full = full;
+	if (rc == 0 && kind == PEER_REC_HEALTH) {
+		pthread_mutex_lock(&p->mu);
+		json_decref(p->peer_health);
+		p->peer_health = json_incref((json_t *)r.members);
+		p->recs_applied++;
+		pthread_mutex_unlock(&p->mu);
+	} else if (rc == 0) {
+		rc = p->sync.apply ? p->sync.apply(p->sync.data, &r, &err) : -ENOTSUP;
+		if (rc == -ENOTSUP && err == NULL)
+			err = "this node keeps no such state";
+	}
+	peer_rec_clear(&r);
+	pthread_mutex_lock(&p->mu);
+	if (rc == 0 && kind != PEER_REC_HEALTH)
+		p->recs_applied++;
+	if (rc < 0) {
+		if (p->recs_refused++ < 10)
+			log_warn("peer: a %s record from %s was refused: %s",
+				 json_string_value(json_object_get(rec, "k")) ?: "?", p->peer_node,
+				 err ? err : strerror(-rc));
+		snprintf(p->last_error, sizeof(p->last_error), "record refused: %s",
+			 err ? err : strerror(-rc));
+	}
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* Applies one batch from the peer; answers ACK or RESYNC. */
@@ -397,16 +471,14 @@ peer_on_batch(struct peer *p, SSL *ssl, int fd, json_t *m, uint64_t peer_session
 		return peer_send(p, ssl, fd, json_pack("{s:s}", "t", "resync"));
 	}
 	if (full || seq == p->rx_seq + 1) {
-		json_array_foreach(json_object_get(m, "records"), i, rec) {
-			const char *k = json_string_value(json_object_get(rec, "k"));
-
-			if (k != NULL && strcmp(k, "health") == 0 &&
-			    json_is_array(json_object_get(rec, "members"))) {
-				json_decref(p->peer_health);
-				p->peer_health = json_incref(json_object_get(rec, "members"));
-			}
-			/* lim_delta, ban, ban_del, ticket_keys: later (peer-t.h). */
-		}
+		/* Only this thread changes rx_*: apply without holding mu (a
+		 * full limiter snapshot takes a while; status must not wait). */
+		pthread_mutex_unlock(&p->mu);
+		json_array_foreach(json_object_get(m, "records"), i, rec)
+			peer_apply_rec(p, rec, full);
+		if (full && p->sync.full_applied != NULL)
+			p->sync.full_applied(p->sync.data);
+		pthread_mutex_lock(&p->mu);
 		p->rx_session = peer_session;
 		p->rx_seq = seq;
 		p->batches_rx++;
@@ -421,8 +493,15 @@ peer_on_batch(struct peer *p, SSL *ssl, int fd, json_t *m, uint64_t peer_session
 static void
 peer_on_ack(struct peer *p, uint64_t seq)
 {
+	uint64_t now = peer_now_ms();
+
 	pthread_mutex_lock(&p->mu);
 	while (p->qlen > 0 && p->q[p->qhead].seq <= seq) {
+		uint32_t lag = (uint32_t)(now - p->q[p->qhead].ms);
+
+		p->lag[p->nlag++ % PEER_LAG_SAMPLES] = lag;
+		if (lag > p->lag_max)
+			p->lag_max = lag;
 		free(p->q[p->qhead].frame);
 		p->q[p->qhead].frame = NULL;
 		p->qhead = (p->qhead + 1) % PEER_QUEUE_MAX;
@@ -560,35 +639,40 @@ peer_session(struct peer *p, SSL *ssl, int fd)
 			char *text = json_dumps(p->health, JSON_COMPACT);
 
 			if (text != NULL && (p->health_sent == NULL || strcmp(text, p->health_sent) != 0)) {
-				struct peer_out *o = peer_queue(p, json_pack("[o]", peer_health_record(p)), 0);
-				struct peer_out copy = { 0 };
+				json_t *recs = json_pack("[o]", peer_health_record(p));
 
 				free(p->health_sent);
 				p->health_sent = text;
-				text = NULL;
-				if (o != NULL) {
-					copy = *o;
-					copy.frame = malloc(o->len);
-					if (copy.frame != NULL)
-						memcpy(copy.frame, o->frame, o->len);
-				}
 				pthread_mutex_unlock(&p->mu);
-				if (copy.frame != NULL && peer_send_frames(p, ssl, fd, &copy, 1) < 0) {
-					free(text);
+				if (peer_queue_send(p, ssl, fd, recs, 0) < 0)
 					break;
-				}
 				pthread_mutex_lock(&p->mu);
+			} else {
+				free(text);
 			}
-			free(text);
 		}
 		pthread_mutex_unlock(&p->mu);
+		/* Limiter deltas, new bans, a new ticket key: one batch. */
+		if (hello && p->sync.collect != NULL && now - p->last_collect_ms >= p->sync_ms) {
+			json_t *recs = p->sync.collect(p->sync.data, 0);
+
+			p->last_collect_ms = now;
+			if (json_array_size(recs) > 0) {
+				if (peer_queue_send(p, ssl, fd, recs, 0) < 0)
+					break;
+			} else {
+				json_decref(recs);
+			}
+		}
 		if (hello && now - last_ping >= PEER_PING_MS) {
 			last_ping = now;
 			if (peer_send(p, ssl, fd, json_pack("{s:s, s:I}", "t", "ping", "ms",
 							    (json_int_t)now)) < 0)
 				break;
 		}
-		if (SSL_pending(ssl) == 0 && poll(pfd, p->dial ? 1 : 2, PEER_TICK_MS) < 0 && errno != EINTR)
+		if (SSL_pending(ssl) == 0 &&
+		    poll(pfd, p->dial ? 1 : 2, p->sync.collect ? (int)p->sync_ms : PEER_TICK_MS) < 0 &&
+		    errno != EINTR)
 			break;
 		/* The acceptor keeps answering while the link is up: a client
 		 * without the pair's certificate is refused at once, and the
@@ -753,6 +837,14 @@ static void *
 peer_thread(void *arg)
 {
 	struct peer *p = arg;
+	sigset_t pipe;
+
+	/* A write to a connection the peer closed must fail with EPIPE, not
+	 * kill the process (tandemd ignores SIGPIPE; tests and benches may
+	 * not): a blocked SIGPIPE raised by this thread's write stays pending. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
 	while (!atomic_load(&p->stop)) {
 		SSL *ssl = NULL;
@@ -808,6 +900,11 @@ peer_start(const struct peer_opts *opts, struct peer **out)
 	pthread_mutex_init(&p->mu, NULL);
 	p->state = PEER_STATE_CONNECTING;
 	snprintf(p->listen, sizeof(p->listen), "%s", opts->listen);
+	if (opts->sync != NULL)
+		p->sync = *opts->sync;
+	p->sync_ms = opts->sync_ms ? opts->sync_ms : PEER_SYNC_MS;
+	p->gate_ms = opts->gate_ms ? opts->gate_ms : PEER_GATE_MS;
+	p->start_ms = peer_now_ms();
 	snprintf(p->connect, sizeof(p->connect), "%s", opts->connect);
 	if (peer_parse_addr(opts->listen, &p->lsa, &p->lsalen) < 0 ||
 	    peer_parse_addr(opts->connect, &p->csa, &p->csalen) < 0) {
@@ -880,6 +977,39 @@ peer_kick(struct peer *p)
 	atomic_store(&p->kick, 1);
 }
 
+int
+peer_synced(struct peer *p)
+{
+	int synced;
+
+	pthread_mutex_lock(&p->mu);
+	synced = p->fulls_rx > 0 || peer_now_ms() - p->start_ms >= p->gate_ms;
+	pthread_mutex_unlock(&p->mu);
+	return synced;
+}
+
+static int
+peer_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The p99 of the kept sync lags (ms), -1 without samples; mu held. */
+static long
+peer_lag_p99(struct peer *p)
+{
+	uint32_t v[PEER_LAG_SAMPLES];
+	size_t n = p->nlag < PEER_LAG_SAMPLES ? p->nlag : PEER_LAG_SAMPLES;
+
+	if (n == 0)
+		return -1;
+	memcpy(v, p->lag, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), peer_u32_cmp);
+	return (long)v[(n * 99 + 99) / 100 - 1];
+}
+
 void
 peer_health_set(struct peer *p, const json_t *members)
 {
@@ -917,6 +1047,73 @@ peer_status_json(struct peer *p)
 		      "last_rx_ms_ago", (json_int_t)(p->state == PEER_STATE_UP ? now - p->last_rx_ms : 0),
 		      "rtt_ms", (json_int_t)p->rtt_ms,
 		      "peer_health", p->peer_health ? p->peer_health : json_null());
+	if (o != NULL) {
+		long p99 = peer_lag_p99(p);
+
+		json_object_set_new(o, "synced", json_boolean(p->fulls_rx > 0));
+		json_object_set_new(o, "gate_open", json_boolean(p->fulls_rx > 0 ||
+								 now - p->start_ms >= p->gate_ms));
+		json_object_set_new(o, "sync", json_pack("{s:o, s:o, s:I, s:I, s:I, s:I}",
+			"lag_last_ms", p->nlag ? json_integer(p->lag[(p->nlag - 1) % PEER_LAG_SAMPLES]) : json_null(),
+			"lag_p99_ms", p99 >= 0 ? json_integer(p99) : json_null(),
+			"lag_max_ms", (json_int_t)p->lag_max,
+			"records_applied", (json_int_t)p->recs_applied,
+			"records_refused", (json_int_t)p->recs_refused,
+			"oversize_batches", (json_int_t)p->oversize));
+	}
 	pthread_mutex_unlock(&p->mu);
 	return o;
+}
+
+int
+peer_metrics(struct peer *p, struct buf *b)
+{
+	static const char *const counters[][2] = {
+		{ "connects", "connects" }, { "resumes", "resumes" },
+		{ "fulls_sent", "full_syncs_sent" }, { "fulls_received", "full_syncs_received" },
+		{ "refused", "refused_handshakes" }, { "batches_sent", "batches_sent" },
+		{ "batches_received", "batches_received" },
+	};
+	static const char *const gauges[][2] = {
+		{ "unacked", "unacked_batches" }, { "rtt_ms", "rtt_ms" },
+		{ "last_rx_ms_ago", "last_rx_age_ms" },
+	};
+	json_t *st = peer_status_json(p), *c, *sy;
+	int rc = 0;
+	size_t i;
+
+	if (st == NULL)
+		return -1;
+	c = json_object_get(st, "counters");
+	sy = json_object_get(st, "sync");
+	/* node names are the pair's certificate CNs: no quotes or backslashes
+	 * (pair-init refuses them), nothing to escape */
+	rc |= buf_appendf(b, "# TYPE tandem_peer_up gauge\ntandem_peer_up{peer=\"%s\"} %d\n",
+			  json_string_value(json_object_get(st, "peer_node")) ?: "",
+			  strcmp(json_string_value(json_object_get(st, "state")) ?: "", "up") == 0);
+	rc |= buf_appendf(b, "# TYPE tandem_peer_synced gauge\ntandem_peer_synced %d\n",
+			  json_is_true(json_object_get(st, "synced")));
+	for (i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+		rc |= buf_appendf(b, "# TYPE tandem_peer_%s gauge\ntandem_peer_%s %lld\n", gauges[i][1],
+				  gauges[i][1], (long long)json_integer_value(json_object_get(st, gauges[i][0])));
+	/* sync lag: queued batch to the peer's ack, over the last 1,024 */
+	if (json_is_integer(json_object_get(sy, "lag_p99_ms")))
+		rc |= buf_appendf(b, "# TYPE tandem_peer_sync_lag_p99_ms gauge\n"
+				  "tandem_peer_sync_lag_p99_ms %lld\n"
+				  "# TYPE tandem_peer_sync_lag_max_ms gauge\n"
+				  "tandem_peer_sync_lag_max_ms %lld\n",
+				  (long long)json_integer_value(json_object_get(sy, "lag_p99_ms")),
+				  (long long)json_integer_value(json_object_get(sy, "lag_max_ms")));
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		rc |= buf_appendf(b, "# TYPE tandem_peer_%s_total counter\ntandem_peer_%s_total %lld\n",
+				  counters[i][1], counters[i][1],
+				  (long long)json_integer_value(json_object_get(c, counters[i][0])));
+	rc |= buf_appendf(b, "# TYPE tandem_peer_records_applied_total counter\n"
+			  "tandem_peer_records_applied_total %lld\n"
+			  "# TYPE tandem_peer_records_refused_total counter\n"
+			  "tandem_peer_records_refused_total %lld\n",
+			  (long long)json_integer_value(json_object_get(sy, "records_applied")),
+			  (long long)json_integer_value(json_object_get(sy, "records_refused")));
+	json_decref(st);
+	return rc < 0 ? -1 : 0;
 }

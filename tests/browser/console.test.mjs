@@ -459,6 +459,14 @@ async function main() {
     return JSON.stringify((await e.textContent()).trim());
   }, { fatal: false });
 
+  await step('HA page: the peer link panel says the link is not configured', async () => {
+    const st = tid('peer-state');
+    await st.waitFor({ state: 'visible' });
+    const text = (await st.textContent()).trim();
+    assert(/not configured/.test(text), 'peer state: ' + text);
+    return JSON.stringify(text);
+  }, { fatal: false });
+
   await step('Rate rules page: a rule with a bad period is refused beside its JSON', async () => {
     await tid('nav-limits').click();
     await tid('view-limits').waitFor({ state: 'visible' });

@@ -32,6 +32,28 @@ export async function load() {
   }
   render();
   fillLocal();
+  await refreshStatus();
+  renderPeer();
+}
+
+/* The peer link as tandemd reports it (GET /status .tandemd.peer): state,
+ * whether this node loaded the peer's state, sync lag, last error. */
+function renderPeer() {
+  const dl = clear($('#peer-status'));
+  const p = state.status && state.status.tandemd && state.status.tandemd.peer;
+  const row = (k, v, id) => dl.append(h('dt', {}, k), h('dd', { 'data-testid': id }, v));
+  if (!p || p.state === 'disabled') {
+    row('State', 'not configured (tandemd runs without --peer)', 'peer-state');
+    return;
+  }
+  const lag = p.sync && p.sync.lag_p99_ms != null ? p.sync.lag_p99_ms + ' ms (p99), ' +
+    p.sync.lag_max_ms + ' ms (max)' : 'no batch acknowledged yet';
+  row('State', badge(p.state, p.state === 'up' ? 'ok' : 'warn'), 'peer-state');
+  row('Peer', (p.peer_node || '?') + ' at ' + p.connect, 'peer-node');
+  row("Peer's state", p.synced ? 'loaded' : p.gate_open ? 'not loaded (gave up waiting)' :
+    'not loaded yet: VRRP priority held at 1', 'peer-synced');
+  row('Sync lag', lag, 'peer-lag');
+  row('Last error', p.last_error || 'none', 'peer-error');
 }
 
 /* Role of a group as tandemd reports it (GET /status .tandemd.vrrp). */
