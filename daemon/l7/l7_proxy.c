@@ -943,6 +943,22 @@ l7_queue_tick(struct loop *l, struct loop_timer *t)
 		loop_timer_set(w->loop, &w->qtick, L7_QUEUE_TICK_MS, l7_queue_tick, w);
 }
 
+/* Takes one of the member's request slots (max 0: unlimited); 0 when the
+ * slots are all taken. The choice only read the count: two workers may pick
+ * the same member with one slot left, and only one of them may have it. */
+static int
+l7_member_reserve(struct l7_member_state *ms, unsigned max)
+{
+	unsigned cur = atomic_load_explicit(&ms->active, memory_order_relaxed);
+
+	do {
+		if (max > 0 && cur >= max)
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(&ms->active, &cur, cur + 1,
+							memory_order_relaxed, memory_order_relaxed));
+	return 1;
+}
+
 /* Queues c when its pool allows; 0, or -1 when the queue is full. */
 static int
 l7_queue_add(struct l7_conn *c)
@@ -999,6 +1015,14 @@ l7_conn_upstream(struct l7_conn *c)
 			l7_conn_reply(c, 503, c->req_done && c->req_keepalive);
 			return;
 		}
+		ms = c->view->map->members[pool->index][idx];
+		if (!l7_member_reserve(ms, pool->l7.max_conns_per_member)) {
+			/* another worker took the last slot since the choice */
+			if (c->queued || l7_queue_add(c) == 0)
+				return;
+			l7_conn_reply(c, 503, c->req_done && c->req_keepalive);
+			return;
+		}
 		if (c->queued) {
 			l7_queue_remove(c);
 			loop_timer_cancel(w->loop, &c->timer);
@@ -1008,7 +1032,6 @@ l7_conn_upstream(struct l7_conn *c)
 		if (idx < 64)
 			c->tried |= 1ull << idx;
 		c->member = idx;
-		ms = c->view->map->members[pool->index][idx];
 		/* a PROXY header names one client: such connections are never shared */
 		up = c->fresh_only || pool->l7.proxy_protocol ? NULL
 		     : l7_up_idle_take(w, ms, !(c->idempotent && c->replayable));
@@ -1016,6 +1039,8 @@ l7_conn_upstream(struct l7_conn *c)
 			STAT_INC(w, upstream_reuses);
 		} else {
 			up = l7_up_connect(c, &pool->members[idx], ms, &oom);
+			if (up == NULL)	/* the slot goes back: no request went out */
+				atomic_fetch_sub_explicit(&ms->active, 1, memory_order_relaxed);
 			if (up == NULL && oom) {
 				STAT_INC(w, dropped_oom);
 				l7_conn_fail(c, 503);
@@ -1025,6 +1050,7 @@ l7_conn_upstream(struct l7_conn *c)
 				continue;
 			if (pool->l7.proxy_protocol && !c->pp_in_ubuf && l7_conn_proxy_header(c) < 0) {
 				l7_up_close(&up);
+				atomic_fetch_sub_explicit(&ms->active, 1, memory_order_relaxed);
 				l7_conn_fail(c, 502);
 				return;
 			}
@@ -1033,8 +1059,7 @@ l7_conn_upstream(struct l7_conn *c)
 		c->up = up;
 		if (up->state != L7_UP_CONNECTING)
 			c->t_connect = loop_now(w->loop);
-		atomic_fetch_add_explicit(&ms->active, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&ms->requests, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&ms->requests, 1, memory_order_relaxed);	/* active: reserved above */
 		up->rready = false;
 		up->eof = false;
 		up->wr_dead = false;
