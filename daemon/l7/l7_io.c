@@ -24,6 +24,7 @@ l7_io_init_plain(struct l7_io *io, int fd)
 	io->hs_done = true;
 	io->rd_wait = io->hs_wait = EPOLLIN;
 	io->wr_wait = EPOLLOUT;
+	io->rd_last = 1;
 }
 
 int
@@ -95,6 +96,10 @@ l7_io_recv(struct l7_io *io, void *p, size_t len)
 			return errno == EINTR ? -EAGAIN : -errno;
 		return n;
 	}
+	if (io->rd_last != 1) {
+		n = io->rd_last;	/* EOF or error met while draining */
+		return n;
+	}
 	n = l7_tls_conn_read(io->tls, p, len);
 	if (n > 0) {
 		io->rd_wait = EPOLLIN;
@@ -155,8 +160,25 @@ l7_io_read_buf(struct l7_io *io, struct buf *b)
 	if (buf_room(b) == 0)
 		return -ENOSPC;
 	n = l7_io_recv(io, buf_tail(b), buf_room(b));
-	if (n > 0)
-		b->wpos += (size_t)n;
+	if (n <= 0)
+		return n;
+	b->wpos += (size_t)n;
+	/* TLS reads ahead: records may wait inside the session while the
+	 * socket is empty, and epoll would not report them. Take them now,
+	 * so that a short read still means "nothing more until epoll says". */
+	while (io->tls != NULL && buf_room(b) > 0 && l7_tls_conn_pending(io->tls)) {
+		ssize_t m = l7_io_recv(io, buf_tail(b), buf_room(b));
+
+		if (m <= 0) {
+			/* EAGAIN: a partial record, its rest comes with an
+			 * epoll event; EOF or an error: kept for the next call */
+			if (m != -EAGAIN)
+				io->rd_last = m;
+			break;
+		}
+		b->wpos += (size_t)m;
+		n += m;
+	}
 	return n;
 }
 

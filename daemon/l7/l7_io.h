@@ -48,6 +48,8 @@ struct l7_io {
 	uint32_t rd_wait;		/* epoll event the last blocked read waits for */
 	uint32_t wr_wait;		/* same for writes */
 	uint32_t hs_wait;		/* same for the handshake */
+	ssize_t rd_last;		/* TLS: 1, or the EOF (0) / -errno that ended a
+					 * drain of read-ahead records, returned next */
 	size_t wpend;			/* TLS: length of a write to retry after WANT_* */
 	uint64_t burst;			/* bytes written since start or the last idle gap */
 	uint64_t last_ms;		/* monotonic ms of the last write */
