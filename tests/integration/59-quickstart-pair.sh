@@ -31,8 +31,6 @@ ours_left() { # namespaces, processes and host links the demo may have left
 }
 q_cleanup() {
 	"$QS" stop >/dev/null 2>&1
-	# the logs of the demo's processes, for check_sanitizer_logs and finish
-	cp "$T"/state/run/*.log "$T"/ 2>/dev/null
 	cleanup
 }
 trap q_cleanup EXIT
@@ -88,8 +86,12 @@ ok "the client was served after node a came back" -- bash -c "tail -n 5 '$T/loop
 ok "fewer than 5 failed requests over both role changes" -- test "$(grep -c '^fail' "$T/loop.txt")" -lt 5
 
 # ---- stop: nothing left
+demo_pid=$(cat "$T/state/run/demo.pid")
+ok "the detached demo runs in the background (pid $demo_pid)" -- kill -0 "$demo_pid"
 "$QS" stop >"$T/stop.out" 2>&1
 eq "quickstart stop exits 0" 0 $?
+ok "the demo's own process is gone" -- bash -c "! kill -0 $demo_pid 2>/dev/null"
+cp "$T"/state/run/*.log "$T"/	# for check_sanitizer_logs (finish)
 left=$(ours_left)
 eq "no namespace, process or veth left behind" "" "$left"
 ok "a second stop is harmless" -- "$QS" stop
