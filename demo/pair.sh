@@ -195,7 +195,9 @@ pair_demo() {
 	fi
 	echo $$ >"$PR/demo.pid"
 	pair_teardown_stale
-	trap pair_stop_trap INT TERM EXIT
+	trap 'pair_stop_trap 130' INT
+	trap 'pair_stop_trap 143' TERM
+	trap pair_stop_trap EXIT
 	pair_net || return 1
 	[ -f "$PS/pair/ca.pem" ] || "$CTL" pair-init "$PS/pair" lb-a lb-b >/dev/null ||
 		{ echo "quickstart: tandemctl pair-init failed" >&2; return 1; }
@@ -245,8 +247,8 @@ pair_teardown_stale() {
 	fi
 }
 
-pair_stop_trap() {
-	local rc=$?
+pair_stop_trap() { # [EXIT-STATUS]: the signal's, else the script's
+	local rc=${1:-$?}
 	trap - INT TERM EXIT
 	echo
 	say "stopping the pair"
