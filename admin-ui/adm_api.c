@@ -27,6 +27,8 @@
 #include "adm_vrrp.h"
 #include "adm_l4.h"
 #include "adm_limits.h"
+#include "adm_pair.h"
+#include "adm_sync.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "errs.h"
@@ -1172,10 +1174,16 @@ adm_h_revisions(struct adm_call *c)
 			return;
 		}
 		rc = db_revision_list(c->a->db, &out);
-		if (rc < 0)
+		if (rc < 0) {
 			adm_db_error(c->rs, rc, "revisions", NULL);
-		else
+		} else {
+			adm_pair_revisions_annotate(c->a, out);
 			adm_ok(c->rs, 200, out);
+		}
+		return;
+	}
+	if (strcmp(c->segs[1], "conflicts") == 0) {
+		adm_pair_conflicts_handle(c->a, c->s.username, c->segs, c->nsegs, c->rq, c->rs);
 		return;
 	}
 	n = strtol(c->segs[1], &end, 10);
@@ -1502,6 +1510,9 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_session(&c);
 		goto out;
 	}
+	/* Console-to-console calls of the pair carry their own credentials. */
+	if (adm_pair_peer_handle(a, rq, c.segs, c.nsegs, rs))
+		goto out;
 	/* Authentication comes before routing, so without a session even the
 	 * shape of the API stays hidden: everything is 401. */
 	if (adm_session_check(a->db, rq->session_token, a->now(), &c.s) < 0) {
@@ -1517,6 +1528,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_resp_error(rs, 403, "forbidden", "this account may only read", NULL);
 		goto out;
 	}
+	if (mutating && adm_sync_guard(a, rq, c.segs, c.nsegs, rs))
+		goto out;	/* the pair's BACKUP is read-only */
 	if (strcmp(what, "status") == 0 && c.nsegs == 1)
 		adm_h_status(&c);
 	else if (strcmp(what, "listeners") == 0)
@@ -1545,6 +1558,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_l4_handle(a, c.segs, c.nsegs, rq, rs);
 	else if (strcmp(what, "rate-rules") == 0)
 		adm_limits_handle(a, c.segs, c.nsegs, rq, rs);
+	else if (strcmp(what, "pair") == 0)
+		adm_pair_handle(a, c.s.username, c.segs, c.nsegs, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:
