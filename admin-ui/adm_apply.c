@@ -23,6 +23,7 @@
 #include "adm_certfiles.h"
 #include "adm_vrrp.h"
 #include "adm_l4.h"
+#include "adm_sync.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "db.h"
@@ -324,6 +325,8 @@ adm_apply(struct adm *a, const char *author, const char *comment, struct adm_res
 	cfg = json_loads(content, 0, NULL);
 
 	adm_apply_run(a, n, content, cfg, author, rs);
+	if (rs->status == 200)
+		adm_sync_kick(a->sync);	/* the pair's other node gets it now */
 	goto out;
 internal:
 	adm_resp_error(rs, rc == -EAGAIN ? 503 : 500, rc == -EAGAIN ? "busy" : "internal",

@@ -235,6 +235,7 @@ main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);	/* adm_sync_kick: a sync round now */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	/* The pair's sync worker runs here, on its own database handle, so
 	 * the HTTP thread keeps its own (doc/admin.md). */
@@ -243,7 +244,7 @@ main(int argc, char **argv)
 		log_err("cannot start the config sync worker");
 		goto out;
 	}
-	adm_sync_tick(&a, syncdb);
+	adm_sync_tick(&a, syncdb, 1);
 	http = adm_http_start(&a, listen, key, cert);
 	if (http == NULL)
 		goto out;
@@ -251,9 +252,9 @@ main(int argc, char **argv)
 	sdn_notify("READY=1\nSTATUS=serving the console");
 	for (;;) {
 		sig = sigtimedwait(&sigs, NULL, &tick);
-		if (sig > 0)
+		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		adm_sync_tick(&a, syncdb);
+		adm_sync_tick(&a, syncdb, sig == SIGUSR1);
 	}
 	log_notice("signal %d: stopping", sig);
 	sdn_notify("STOPPING=1");

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,13 @@
 
 #define ADM_SYNC_CALL_MS 1000	/* one state call or push; a tick is 200 ms */
 #define ADM_SYNC_MAX_PUSH 10	/* revisions pushed per round (the newest ones) */
+#define ADM_SYNC_PEER_EVERY 5	/* ticks between calls to the peer */
 
 struct adm_sync {
 	pthread_mutex_t mu;
 	struct adm_sync_view v;
+	pthread_t worker;	/* the thread that ticks (main), woken by adm_sync_kick */
+	unsigned rounds;	/* ticks since the last call to the peer */
 };
 
 struct adm_sync *
@@ -46,6 +50,7 @@ adm_sync_new(void)
 	if (s != NULL) {
 		pthread_mutex_init(&s->mu, NULL);
 		s->v.writable = 1;
+		s->worker = pthread_self();
 	}
 	return s;
 }
@@ -71,6 +76,13 @@ adm_sync_view(struct adm_sync *s, struct adm_sync_view *v)
 	pthread_mutex_lock(&s->mu);
 	*v = s->v;
 	pthread_mutex_unlock(&s->mu);
+}
+
+void
+adm_sync_kick(struct adm_sync *s)
+{
+	if (s != NULL)
+		pthread_kill(s->worker, SIGUSR1);
 }
 
 void
@@ -264,7 +276,7 @@ adm_sync_push(struct adm *a, struct db *db, struct db_pair *p, int prio, char *e
 }
 
 void
-adm_sync_tick(struct adm *a, struct db *db)
+adm_sync_tick(struct adm *a, struct db *db, int now)
 {
 	struct adm_sync_view v = { 0 };
 	struct db_pair p;
@@ -276,6 +288,20 @@ adm_sync_tick(struct adm *a, struct db *db)
 
 	if (a->sync == NULL)
 		return;
+	/* The role is read every tick (200 ms); the peer is called every
+	 * fifth one, or at once after an apply (each call is a TLS handshake
+	 * on both consoles' single HTTP thread). */
+	if (!now && ++a->sync->rounds < ADM_SYNC_PEER_EVERY) {
+		adm_sync_view(a->sync, &v);
+		adm_sync_role(a, v.local_role, sizeof(v.local_role));
+		v.writable = adm_sync_writable(&v);
+		pthread_mutex_lock(&a->sync->mu);
+		snprintf(a->sync->v.local_role, sizeof(a->sync->v.local_role), "%s", v.local_role);
+		a->sync->v.writable = v.writable;
+		pthread_mutex_unlock(&a->sync->mu);
+		return;
+	}
+	a->sync->rounds = 0;
 	adm_sync_role(a, v.local_role, sizeof(v.local_role));
 	prio = v.local_priority = adm_sync_priority(db);
 	if (db_pair_get(db, &p) < 0)

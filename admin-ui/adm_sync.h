@@ -30,15 +30,20 @@ struct adm_sync_view {
 	long long last_contact;			/* unix time of the last good answer */
 };
 
+/* Called on the worker's thread, which must block SIGUSR1 and take it in
+ * its sigtimedwait: adm_sync_kick wakes it for a round at once. */
 struct adm_sync *adm_sync_new(void);
+/* After an apply: push now rather than at the next tick. Any thread. */
+void adm_sync_kick(struct adm_sync *s);
 void adm_sync_free(struct adm_sync **sp);
 /* A copy of the current view. Any thread. */
 void adm_sync_view(struct adm_sync *s, struct adm_sync_view *v);
 /* Makes the view unpaired at once (after an unpair on the HTTP thread). */
 void adm_sync_forget(struct adm_sync *s);
 
-/* One round of the worker (main thread; db is its own handle). */
-void adm_sync_tick(struct adm *a, struct db *db);
+/* One round of the worker (main thread; db is its own handle): the local
+ * role always, the peer every fifth round or when now is set (kicked). */
+void adm_sync_tick(struct adm *a, struct db *db, int now);
 
 /* For a mutating request: 1 with rs set to 409 "read_only" when this node
  * is the pair's BACKUP and the path is shared configuration; else 0. */
