@@ -89,7 +89,10 @@ adm_peerc_ms_left(const struct timespec *deadline)
 	return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-/* Connected TCP socket (blocking, with send/receive timeouts) or -errno. */
+/* Connected TCP socket (blocking, with send/receive timeouts up to
+ * deadline) or -errno. The connect itself gets at most 1.5 s: a peer that
+ * is cut off (SYN dropped) must not hold the sync worker for the whole
+ * timeout, which is there for slow TLS handshakes and applies. */
 static int
 adm_peerc_connect(const char *console, const struct timespec *deadline)
 {
@@ -114,6 +117,8 @@ adm_peerc_connect(const char *console, const struct timespec *deadline)
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
 	left = adm_peerc_ms_left(deadline);
+	if (left > 1500)
+		left = 1500;
 	rc = left > 0 ? poll(&pfd, 1, (int)left) : 0;
 	slen = sizeof(err);
 	if (rc <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &slen) < 0 || err != 0) {

@@ -31,7 +31,7 @@
 #include "jh.h"
 #include "log.h"
 
-#define ADM_SYNC_CALL_MS 1000	/* one state call or push; a tick is 200 ms */
+#define ADM_SYNC_CALL_MS 5000	/* a state call (a push: twice); generous: on a loaded host a TLS handshake alone takes 0.5 s */
 #define ADM_SYNC_MAX_PUSH 10	/* revisions pushed per round (the newest ones) */
 #define ADM_SYNC_PEER_EVERY 5	/* ticks between calls to the peer */
 
@@ -244,7 +244,7 @@ adm_sync_push(struct adm *a, struct db *db, struct db_pair *p, int prio, char *e
 				"comment", json_object_get(rev, "comment"), "config", shared ? shared : json_null());
 		json_decref(rev);
 		rc = msg ? adm_peerc_call(p->peer_console, p->peer_fingerprint, "POST", "/pair/peer/push",
-					  p->out_key, msg, ADM_SYNC_CALL_MS * 3, &status, &resp, err, errlen)
+					  p->out_key, msg, ADM_SYNC_CALL_MS * 2, &status, &resp, err, errlen)
 			 : -ENOMEM;
 		json_decref(msg);
 		if (rc < 0)

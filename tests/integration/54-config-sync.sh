@@ -14,56 +14,8 @@ PAIR_NS=1
 command -v jq >/dev/null || skip "jq is not installed"
 
 declare -A PRIO=([a]=150 [b]=100)
-# write_sync_config NODE: the shared part is the same on both nodes; vrrp.local is the node's.
-write_sync_config() {
-	local n=$1
-	cat >"$T/$n-import.json" <<JSON
-{"version":1,"revision":1,
- "listeners":[{"name":"web","address":"$VIP","port":80}],
- "pools":[{"name":"app","members":[{"address":"${IP[be]}","port":9001}]}],
- "routes":[{"name":"all","listener":"web","pool":"app"}],
- "vrrp":{"local":{"router_id":"node-$n","interface":"eth0","address":"${IP[$n]}","priority":${PRIO[$n]}},
-         "groups":[{"name":"web","virtual_router_id":54,"advert_interval_ms":$ADV_MS,
-                    "unicast_peers":["${IP[a]}","${IP[b]}"],"vips":["$VIP/24"]}]}}
-JSON
-}
-start_td() { # start_td NODE: tandemd in the node's namespace, no peer link
-	local n=$1
-	SOCK[$n]="$T/$n.sock"
-	rm -f "${SOCK[$n]}"
-	nsx "$n" "$B/daemon/tandemd" -c "$T/$n.json" -s "${SOCK[$n]}" -w 1 --vrrp-run-dir "$T/run-$n" \
-		>>"$T/tandemd-$n.log" 2>&1 &
-	TD_PID[$n]=$!
-	for _ in $(seq 100); do [ -S "${SOCK[$n]}" ] && return 0; sleep 0.05; done
-	echo "tandemd $n did not start"; tail -n 20 "$T/tandemd-$n.log"; return 1
-}
-now_ms() { date +%s%3N; }
-# sync_time_ms: apply on node $1 with pool weight $2; prints ms until node $3 runs the same revision.
-apply_and_time() {
-	local from=$1 w=$2 to=$3 rev t0
-	capi "$from" PUT /pools/app "{\"members\":[{\"address\":\"${IP[be]}\",\"port\":9001,\"weight\":$w}]}"
-	[ "$STATUS" = 200 ] || { echo "PUT on $from: $STATUS $BODY" >&2; return 1; }
-	capi "$from" POST /apply "{\"comment\":\"weight $w\"}"
-	[ "$STATUS" = 200 ] || { echo "apply on $from: $STATUS $BODY" >&2; return 1; }
-	rev=$(jq -r .revision <<<"$BODY"); t0=$(now_ms)
-	for _ in $(seq 200); do
-		[ "$(status "$to" | jq -r .revision)" = "$rev" ] && { echo "$rev $(( $(now_ms) - t0 ))"; return 0; }
-		sleep 0.02
-	done
-	echo "$rev timeout"
-}
 
-ha_setup
-for n in a b; do
-	write_sync_config $n
-	ok "$n: first start imports its config" -- init_console $n "$T/$n-import.json"
-	start_td $n || finish
-	start_console $n || finish
-	ok "$n: login" -- clogin $n
-done
-ok "A (priority 150) becomes MASTER" -- wait_role a MASTER 15
-ok "B (priority 100) is BACKUP" -- wait_role b BACKUP 15
-ok "pair A and B from the consoles" -- pair a b
+pair_nodes
 
 # B joined: its own revision 1 is kept aside, A's revision 1 runs on B
 ok "B holds A's revision 1, applied, within 5 s" -- \
