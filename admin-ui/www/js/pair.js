@@ -74,9 +74,10 @@ function banner(p) {
   b.hidden = !ro;
   if (!ro) return;
   const m = p.master;
-  clear(b).append('This node (' + p.node + ') is ' + p.role + ' in the HA pair: its configuration is read-only. ',
-    m ? ['Edit it on the MASTER, ' + m.node + ':', h('a', { href: m.console + '/', 'data-testid': 'pair-banner-master',
-      rel: 'noreferrer' }, m.console)] : 'Edit it on the MASTER.');
+  const what = ['BACKUP', 'FAULT', 'STOP', 'UNKNOWN'].includes(p.role) ? p.role : 'not the MASTER';
+  clear(b).append('This node (' + p.node + ') is ' + what + ' in the HA pair: its configuration is read-only. ',
+    ...(m ? ['Edit it on the MASTER, ' + m.node + ':', h('a', { href: m.console + '/', 'data-testid': 'pair-banner-master',
+      rel: 'noreferrer' }, m.console)] : ['Edit it on the MASTER.']));
 }
 
 async function makeToken() {
