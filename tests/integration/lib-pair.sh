@@ -33,7 +33,11 @@ start_console() {
 		listen="127.0.0.1:${APORT[$n]}"
 		AURL[$n]="https://127.0.0.1:${APORT[$n]}"; PURL[$n]=${AURL[$n]}
 	fi
-	cns "$n" "$B/admin-ui/tandem-admin" --state-dir "$T/$n" --config-file "$T/$n.json" \
+	# not through cns: a function run with & is a subshell, and its pid
+	# would not be tandem-admin's ("ip netns exec" execs, so that one is)
+	local pre=()
+	[ "$PAIR_NS" = 1 ] && pre=(ip netns exec "$PFX$n")
+	"${pre[@]}" "$B/admin-ui/tandem-admin" --state-dir "$T/$n" --config-file "$T/$n.json" \
 		--ctl-socket "$T/$n.sock" --listen "$listen" --node "lb-$n" \
 		--www "$SRC/admin-ui/www" "$@" >>"$T/admin-$n.out" 2>>"$T/admin-$n.log" &
 	APID[$n]=$!
