@@ -199,6 +199,13 @@ adm_restore_file(struct adm *a)
 	return rc;
 }
 
+/* 503 "busy" for a locked database, else 500 "internal", with msg. */
+static void
+adm_internal(struct adm_resp *rs, int rc, const char *msg)
+{
+	adm_resp_error(rs, rc == -EAGAIN ? 503 : 500, rc == -EAGAIN ? "busy" : "internal", msg, NULL);
+}
+
 /* A one-element error list: message prefix followed by detail. */
 static json_t *
 adm_one_error(const char *path, const char *prefix, const char *detail)
@@ -258,8 +265,7 @@ adm_apply_run(struct adm *a, long n, const char *content, json_t *cfg, const cha
 	}
 	rc = db_revision_set_status(a->db, n, "applied", NULL);
 	if (rc < 0) {
-		adm_resp_error(rs, rc == -EAGAIN ? 503 : 500, rc == -EAGAIN ? "busy" : "internal",
-			       "internal error during apply", NULL);
+		adm_internal(rs, rc, "internal error during apply");
 		goto out;
 	}
 	adm_certfiles_prune(a, cfg);
@@ -329,8 +335,7 @@ adm_apply(struct adm *a, const char *author, const char *comment, struct adm_res
 		adm_sync_kick(a->sync);	/* the pair's other node gets it now */
 	goto out;
 internal:
-	adm_resp_error(rs, rc == -EAGAIN ? 503 : 500, rc == -EAGAIN ? "busy" : "internal",
-		       "internal error during apply", NULL);
+	adm_internal(rs, rc, "internal error during apply");
 out:
 	errs_release(&errs);
 	json_decref(cfg);
@@ -390,8 +395,7 @@ adm_apply_pushed(struct adm *a, long n, const char *author, long long created_at
 	adm_apply_run(a, n, text, cfg, author, rs);
 	goto out;
 internal:
-	adm_resp_error(rs, rc == -EAGAIN ? 503 : 500, rc == -EAGAIN ? "busy" : "internal",
-		       "internal error while storing a synced revision", NULL);
+	adm_internal(rs, rc, "internal error while storing a synced revision");
 out:
 	errs_release(&errs);
 	json_decref(cfg);
