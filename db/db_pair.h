@@ -4,7 +4,7 @@
 #include <jansson.h>
 
 /*
- * db_pair - the HA pair of the consoles (migration 008): one-time pairing
+ * db_pair - the HA pair of the consoles (migration 013): one-time pairing
  * tokens (hashes only), the pair itself, revisions stored with a given
  * number (config sync) and the revisions that lost a split brain, kept in
  * revision_conflicts. See doc/ha.md "Pairing and config sync".

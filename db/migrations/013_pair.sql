@@ -1,4 +1,4 @@
--- 008: the HA pair between two consoles (doc/ha.md "Pairing and config
+-- 013: the HA pair between two consoles (doc/ha.md "Pairing and config
 -- sync"): one-time pairing tokens, the pair itself, and revisions that lost
 -- a split brain (or were replaced when this node joined a pair), kept here
 -- so no configuration is ever lost.
