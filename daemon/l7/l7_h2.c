@@ -55,6 +55,7 @@ struct l7_h2_stream {
 	bool req_end;			/* END_STREAM received */
 	bool end_out;			/* the body's end went to the request */
 	struct buf rx;			/* request body not yet taken (bounded by the window) */
+	struct buf qtrl;		/* the request's trailers, as HTTP/1.1 lines */
 	/* response */
 	bool resp_head, resp_eof, deferred;
 	struct l7_http1_body respb;
@@ -97,6 +98,7 @@ h2_stream_free(struct l7_h2_stream *s)
 	free(s->cookie);
 	buf_release(&s->fields);
 	buf_release(&s->rx);
+	buf_release(&s->qtrl);
 	buf_release(&s->tx);
 	buf_release(&s->trl);
 	free(s);
@@ -230,6 +232,23 @@ h2_strndup(const uint8_t *p, size_t n)
 	return s;
 }
 
+/* One field of the request's trailers: kept for the chunked body's end
+ * (a body with content-length cannot carry them: dropped, doc/http2.md).
+ * More than an HTTP/1.1 trailer section may hold resets the stream. */
+static int
+h2_trailer(struct l7_h2_stream *s, const uint8_t *name, size_t nlen, const uint8_t *value,
+	   size_t vlen)
+{
+	if (!s->chunked || s->req == NULL)
+		return 0;
+	if (s->qtrl.data == NULL && buf_init(&s->qtrl, L7_HTTP1_MAX_TRAILERS) < 0)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (buf_append(&s->qtrl, name, nlen) < 0 || buf_append(&s->qtrl, ": ", 2) < 0 ||
+	    buf_append(&s->qtrl, value, vlen) < 0 || buf_append(&s->qtrl, "\r\n", 2) < 0)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	return 0;
+}
+
 static int
 h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
 	     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
@@ -239,8 +258,10 @@ h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, s
 	char **slot = NULL;
 
 	(void)flags;
-	if (s == NULL || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0;	/* trailers are not passed to an HTTP/1.1 member (doc/http2.md) */
+	if (s == NULL)
+		return 0;
+	if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return h2_trailer(s, name, nlen, value, vlen);
 	s->hdr_bytes += nlen + vlen + 32;
 	if (s->hdr_bytes > h->lim.max_header_list)
 		s->too_big = true;
@@ -607,10 +628,20 @@ l7_h2_stream_fill(struct l7_h2_stream *s, struct buf *in)
 		l7__h2_conn_kick(s->h->owner);	/* WINDOW_UPDATE to send */
 	}
 	if (s->req_end && buf_len(&s->rx) == 0 && !s->end_out) {
-		if (buf_room(in) < 5)
+		size_t need = 5 + buf_len(&s->qtrl);
+
+		if (buf_room(in) < need)
 			buf_compact(in);
-		if (!s->chunked || (buf_room(in) >= 5 && buf_append(in, "0\r\n\r\n", 5) == 0))
+		if (!s->chunked) {
 			s->end_out = true;
+		} else if (buf_room(in) >= need) {
+			/* the last chunk, the trailers, the final CRLF */
+			buf_append(in, "0\r\n", 3);
+			buf_append(in, buf_head(&s->qtrl), buf_len(&s->qtrl));
+			buf_append(in, "\r\n", 2);
+			buf_release(&s->qtrl);
+			s->end_out = true;
+		}
 	}
 	return (ssize_t)(buf_len(in) - before);
 }
