@@ -2629,7 +2629,7 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 static void
 l7_conn_h2_start(struct l7_conn *c)
 {
-	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c);
+	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c, &c->w->bufs);
 	if (c->h2 == NULL) {
 		STAT_INC(c->w, dropped_oom);
 		l7_conn_close(c);
