@@ -22,6 +22,8 @@ tests/integration/88-*.sh and 89-*.sh.
   many PORT N PATH      N GETs of PATH at once on one connection; prints
                         "200 x K" (K answered 200) and "other x R"
 """
+import importlib.util
+import os
 import socket
 import sys
 import threading
@@ -32,6 +34,13 @@ import h2.connection
 import h2.events
 
 HOST = "127.0.0.1"
+
+# the client connection of h2-abuse.py (same folder; its name has a dash)
+_spec = importlib.util.spec_from_file_location(
+    "h2_abuse", os.path.join(os.path.dirname(os.path.abspath(__file__)), "h2-abuse.py"))
+_abuse = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_abuse)
+connect = _abuse.connect
 
 
 def origin(port, connlog):
@@ -137,16 +146,6 @@ def h1origin(port):
     while True:
         s, _ = ls.accept()
         threading.Thread(target=serve, args=(s,), daemon=True).start()
-
-
-def connect(port):
-    s = socket.create_connection((HOST, port))
-    s.settimeout(20)
-    c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
-                                                             header_encoding="utf-8"))
-    c.initiate_connection()
-    s.sendall(c.data_to_send())
-    return s, c
 
 
 def hdrs(port, method, path):
