@@ -7,9 +7,7 @@ tests/integration/88-*.sh and 89-*.sh.
                         to CONNLOG; every request is answered 200 with
                         "path=P body=N trailers=k:v,..." (request trailers as
                         received); a path with "sleep=MS" answers after MS ms
-                        (other streams go on meanwhile); the most streams
-                        open at once on one connection are written to
-                        CONNLOG.max
+                        (other streams go on meanwhile)
   h1origin PORT         HTTP/1.1 origin: reads a chunked request with its
                         trailer section and answers "trailers=k:v,..."
   trailers PORT PATH    one POST (no content-length, body "hello") ending
@@ -48,7 +46,6 @@ def origin(port, connlog):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((HOST, port))
     ls.listen(128)
-    stats = {"max": 0, "lock": threading.Lock()}
 
     def serve(s):
         c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False,
@@ -82,10 +79,6 @@ def origin(port, connlog):
             for ev in events:
                 if isinstance(ev, h2.events.RequestReceived):
                     reqs[ev.stream_id] = {"h": dict(ev.headers), "n": 0, "t": []}
-                    with stats["lock"]:
-                        if len(reqs) > stats["max"]:
-                            stats["max"] = len(reqs)
-                            open(connlog + ".max", "w").write("%d\n" % stats["max"])
                 elif isinstance(ev, h2.events.DataReceived):
                     with lock:
                         c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
