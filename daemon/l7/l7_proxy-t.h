@@ -222,6 +222,7 @@ struct l7_conn {
 	struct l7_h2_stream *h2s;
 	bool stream;
 	bool via_tls;			/* a stream whose connection is TLS */
+	bool grpc;			/* a gRPC request on a stream: gRPC-shaped local answers */
 	struct loop_timer kick;		/* l7__h2_*_kick: run again next pass */
 
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */

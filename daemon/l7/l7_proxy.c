@@ -49,6 +49,7 @@
 #include "l7_freelist.h"
 #include "l7_h2.h"
 #include "l7_h2up.h"
+#include "l7_grpc.h"
 #include "l7_stats.h"
 #include "l7_proxyproto_in.h"
 #include "l7_http1.h"
@@ -554,7 +555,13 @@ l7_conn_respond(struct l7_conn *c, int status, int keep, const char *extra, cons
 		blen = strlen(dflt);
 		ctype = "text/plain";
 	}
-	if (buf_appendf(&c->obuf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	if (c->grpc && status >= 300) {
+		/* a gRPC client reads grpc-status, not the HTTP status */
+		if (l7_grpc_answer(&c->obuf, status, extra) < 0) {
+			l7_conn_close(c);
+			return;
+		}
+	} else if (buf_appendf(&c->obuf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 			"Content-Length: %zu\r\n%s%s\r\n", status, reason, ctype, blen,
 			extra ? extra : "",
 			keep ? (c->req_minor == 0 ? "Connection: keep-alive\r\n" : "")
@@ -1682,6 +1689,7 @@ l7_conn_request(struct l7_conn *c)
 	l = l7_conn_listener(c);
 	c->req_method = m->method;
 	c->req_minor = m->version_minor;
+	c->grpc = c->h2s != NULL && l7_grpc_request(buf, m);
 	c->req_keepalive = m->keep_alive && !c->last_request;
 	c->client_close = !m->keep_alive;
 	c->idempotent = m->method == L7_HTTP1_M_GET || m->method == L7_HTTP1_M_HEAD ||
@@ -2621,7 +2629,7 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 static void
 l7_conn_h2_start(struct l7_conn *c)
 {
-	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c);
+	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c, &c->w->bufs);
 	if (c->h2 == NULL) {
 		STAT_INC(c->w, dropped_oom);
 		l7_conn_close(c);
