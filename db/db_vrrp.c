@@ -341,23 +341,23 @@ out:
 	return rc;
 }
 
+static int
+db_vrrp_load_group(struct db *db, const json_t *g, size_t i)
+{
+	(void)i;
+	return db_vrrp_group_add(db, g);
+}
+
 int
 db_vrrp_load(struct db *db, const json_t *section)
 {
 	json_t *lo = json_object_get(section, "local");
-	const json_t *g;
-	size_t i;
 	int rc;
 
 	rc = db_tx_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db__run(db, "DELETE FROM vrrp_groups", NULL);
-	json_array_foreach(json_object_get(section, "groups"), i, g) {
-		if (rc < 0)
-			break;
-		rc = db_vrrp_group_add(db, g);
-	}
+	rc = db__replace_all(db, "vrrp_groups", json_object_get(section, "groups"), db_vrrp_load_group);
 	/* Per-node fields change only when the config carries them. */
 	if (rc == 0 && json_is_object(lo))
 		rc = db_vrrp_local_set(db, lo);
