@@ -175,6 +175,14 @@ db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_
 }
 
 int
+db__tx_finish(struct db *db, int rc)
+{
+	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
+		return -EIO;
+	return rc;
+}
+
+int
 db__replace_all(struct db *db, const char *table, const json_t *arr,
 		int (*put)(struct db *, const json_t *, size_t))
 {

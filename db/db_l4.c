@@ -186,8 +186,7 @@ db_l4_service_put(struct db *db, const char *name, const json_t *svc)
 	if (rc == 0)
 		rc = db_l4_reals_insert(db, id, svc);
 out:
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -345,7 +344,6 @@ db_l4_load(struct db *db, const json_t *section)
 		}
 	}
 	json_decref(cur);
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }

@@ -135,8 +135,7 @@ db_rate_load(struct db *db, const json_t *section)
 	rc = db__replace_all(db, "rate_rules", json_object_get(section, "rules"), db_rate_rule_insert);
 	if (rc == 0)
 		rc = db__run(db, "INSERT OR REPLACE INTO rate_settings (id, body) VALUES (1, ?)", text, NULL);
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 out:
 	free(text);
 	return rc;

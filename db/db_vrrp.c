@@ -163,8 +163,7 @@ db_vrrp_group_update(struct db *db, const char *name, const json_t *g)
 		rc = db__run(db, "UPDATE vrrp_local_groups SET name = ? WHERE name = ?",
 			     newname, name, NULL);
 out:
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -180,8 +179,7 @@ db_vrrp_group_delete(struct db *db, const char *name)
 		rc = -ENOENT;
 	if (rc == 0)
 		rc = db__run(db, "DELETE FROM vrrp_local_groups WHERE name = ?", name, NULL);
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -307,8 +305,7 @@ db_vrrp_local_set(struct db *db, const json_t *lo)
 		}
 		rc = db__exec_stmt(db, st);
 	}
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -361,7 +358,6 @@ db_vrrp_load(struct db *db, const json_t *section)
 	/* Per-node fields change only when the config carries them. */
 	if (rc == 0 && json_is_object(lo))
 		rc = db_vrrp_local_set(db, lo);
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
