@@ -72,8 +72,15 @@ export async function withButton(btn, fn, onError) {
 
 /* Asks (title, text, okLabel), then del(); on success the notice done and
  * after() (reset, reload); on failure errorBox says failed + the reason, or
- * inUse(e) for a 409 in_use when given. */
-export async function confirmDelete({ title, text, okLabel, errorBox, del, done, after, failed, inUse }) {
+ * inUse(e) for a 409 in_use when given. With what and name (a candidate
+ * object: "listener", "web") title, done and failed default to "Delete
+ * listener web?", "Listener web deleted from the candidate." and "Could
+ * not delete listener web". */
+export async function confirmDelete(o) {
+  const { what, name, text, okLabel, errorBox, del, after, inUse } = o;
+  const title = o.title || 'Delete ' + what + ' ' + name + '?';
+  const done = o.done || what.charAt(0).toUpperCase() + what.slice(1) + ' ' + name + ' deleted from the candidate.';
+  const failed = o.failed || 'Could not delete ' + what + ' ' + name;
   if (!await confirmAction(title, text, okLabel)) return;
   setAlert(errorBox, '');
   try {

@@ -325,13 +325,11 @@ async function onServiceSubmit(ev) {
 
 function removeService(s) {
   return confirmDelete({
-    title: 'Delete L4 service ' + s.name + '?',
+    what: 'L4 service', name: s.name,
     text: 'The service and its real servers are removed from the candidate; the kernel drops it once you apply.',
     errorBox: $('#l4-error'),
     del: () => request('DELETE', '/l4/services/' + enc(s.name)),
-    done: 'L4 service ' + s.name + ' deleted from the candidate.',
     after: async () => { if (editing === s.name) resetService(); await load(); refreshStatus(); },
-    failed: 'Could not delete L4 service ' + s.name,
   });
 }
 

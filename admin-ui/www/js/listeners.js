@@ -157,13 +157,11 @@ async function onSubmit(ev) {
 
 function remove(l) {
   return confirmDelete({
-    title: 'Delete listener ' + l.name + '?',
+    what: 'listener', name: l.name,
     text: 'The listener is removed from the candidate; it stops accepting traffic once you apply.',
     errorBox: $('#listeners-error'),
     del: () => api.deleteListener(l.name),
-    done: 'Listener ' + l.name + ' deleted from the candidate.',
     after: async () => { if (editing === l.name) resetForm(); await load(); refreshStatus(); },
-    failed: 'Could not delete listener ' + l.name,
     inUse: (e) => 'Listener ' + l.name + ' is in use and cannot be deleted. ' + sentence(e.message) + ' Change or delete the route first.',
   });
 }

@@ -246,13 +246,11 @@ function removeMember(poolName, m) {
 
 function removePool(p) {
   return confirmDelete({
-    title: 'Delete pool ' + p.name + '?',
+    what: 'pool', name: p.name,
     text: 'The pool and its members are removed from the candidate. A pool that a route uses cannot be deleted.',
     errorBox: $('#pools-error'),
     del: () => api.deletePool(p.name),
-    done: 'Pool ' + p.name + ' deleted from the candidate.',
     after: async () => { await load(); refreshStatus(); },
-    failed: 'Could not delete pool ' + p.name,
     inUse: (e) => 'Pool ' + p.name + ' is in use and cannot be deleted. ' + sentence(e.message) +
       ' Change or delete the route first.',
   });

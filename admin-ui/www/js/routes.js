@@ -134,12 +134,10 @@ async function onSubmit(ev) {
 
 function remove(r) {
   return confirmDelete({
-    title: 'Delete route ' + r.name + '?',
+    what: 'route', name: r.name,
     text: 'The route is removed from the candidate; its traffic stops matching once you apply.',
     errorBox: $('#routes-error'),
     del: () => api.deleteRoute(r.name),
-    done: 'Route ' + r.name + ' deleted from the candidate.',
     after: async () => { if (editing === r.name) resetForm(); await load(); refreshStatus(); },
-    failed: 'Could not delete route ' + r.name,
   });
 }

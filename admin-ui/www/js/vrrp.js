@@ -195,13 +195,11 @@ async function onLocalSubmit(ev) {
 
 function remove(g) {
   return confirmDelete({
-    title: 'Delete VIP group ' + g.name + '?',
+    what: 'VIP group', name: g.name,
     text: 'The group is removed from the candidate; this node stops announcing its VIPs once you apply.',
     errorBox: $('#vrrp-error'),
     del: () => request('DELETE', '/vrrp/groups/' + enc(g.name)),
-    done: 'VIP group ' + g.name + ' deleted from the candidate.',
     after: async () => { if (editing === g.name) resetForm(); await load(); refreshStatus(); },
-    failed: 'Could not delete VIP group ' + g.name,
   });
 }
 
