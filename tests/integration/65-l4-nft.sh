@@ -13,7 +13,6 @@
 command -v nft >/dev/null || skip "nft not installed"
 command -v python3 >/dev/null || skip "python3 not installed"
 PFX="tl4n$$"
-nsx() { local n=$1; shift; ip netns exec "$PFX$n" "$@"; }
 for n in c r s; do netns_add "$PFX$n" || skip "cannot create network namespaces"; ip -n "$PFX$n" link set lo up; done
 ip -n "${PFX}c" link add eth0 type veth peer name ethc netns "${PFX}r"
 ip -n "${PFX}s" link add eth0 type veth peer name eths netns "${PFX}r"

@@ -11,7 +11,6 @@
 command -v nft >/dev/null || skip "nft not installed"
 command -v python3 >/dev/null || skip "python3 not installed"
 PFX="tlb$$"
-nsx() { local n=$1; shift; ip netns exec "$PFX$n" "$@"; }
 for n in c r; do netns_add "$PFX$n" || skip "cannot create network namespaces"; ip -n "$PFX$n" link set lo up; done
 ip -n "${PFX}c" link add eth0 type veth peer name ethc netns "${PFX}r"
 ip -n "${PFX}c" addr add 10.62.1.2/24 dev eth0

@@ -26,8 +26,6 @@ declare -A BPORT=([a]=9001 [b]=9002)
 declare -A TD_PID SOCK RUN PRIO GATE
 CTL="$B/daemon/tandemctl"
 
-nsx() { local n=$1; shift; ip netns exec "$PFX$n" "$@"; }
-
 # ha_setup: the namespaces, the bridge and the two demo backends.
 ha_setup() {
 	for n in br a b cli be; do

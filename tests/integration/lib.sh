@@ -73,6 +73,8 @@ descendants() {
 # cleanup stopped every process in it.
 NETNS=()
 netns_add() { ip netns add "$1" && NETNS+=("$1"); }
+# nsx NODE CMD...: CMD in the namespace "$PFX$NODE" (PFX: the test's prefix).
+nsx() { local n=$1; shift; ip netns exec "$PFX$n" "$@"; }
 
 # cleanup: stops what this test started, all at once: PIDS, every process
 # below this shell (a backgrounded "ip netns exec" or subshell leaves its
