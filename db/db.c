@@ -175,6 +175,34 @@ db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_
 }
 
 int
+db__tx_finish(struct db *db, int rc)
+{
+	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
+		return -EIO;
+	return rc;
+}
+
+int
+db__replace_all(struct db *db, const char *table, const json_t *arr,
+		int (*put)(struct db *, const json_t *, size_t))
+{
+	char sql[64];
+	const json_t *e;
+	size_t i;
+	int rc;
+
+	if (db->txdepth <= 0 || (size_t)snprintf(sql, sizeof(sql), "DELETE FROM %s", table) >= sizeof(sql))
+		return -EINVAL;
+	rc = db__run(db, sql, NULL);
+	json_array_foreach(arr, i, e) {
+		if (rc < 0)
+			break;
+		rc = put(db, e, i);
+	}
+	return rc;
+}
+
+int
 db_tx_begin(struct db *db)
 {
 	int rc = db__run(db, "SAVEPOINT tx", NULL);

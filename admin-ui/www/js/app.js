@@ -2,6 +2,7 @@
 import { api, setCsrfToken, onUnauthorized } from './api.js';
 import { $, $$, setAlert, notify, hideNotice } from './dom.js';
 import { state } from './state.js';
+import { addFieldErrors } from './crud.js';
 import * as dashboard from './dashboard.js';
 import * as listeners from './listeners.js';
 import * as pools from './pools.js';
@@ -129,6 +130,7 @@ export async function go(name, setHash = true) {
 }
 
 async function boot() {
+  addFieldErrors();
   $('#login-form').addEventListener('submit', onLogin);
   $('#logout-button').addEventListener('click', onLogout);
   window.addEventListener('hashchange', route);
