@@ -34,6 +34,12 @@ l7_tlsconf_shutdown(void)
 	l7_tls_keys_free(&tlsconf_keys);
 }
 
+const char *
+l7_tlsconf_dir(void)
+{
+	return tlsconf_dir;
+}
+
 struct l7_tls_keys *
 l7_tlsconf_keys(void)
 {
