@@ -31,6 +31,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "l7_ocsp.h"
 #include "l7_tls.h"
 #include "l7_tls__priv.h"
 
@@ -566,6 +567,8 @@ l7_tls_add_cert(struct l7_tls_ctx *c, const struct l7_tls_cert_spec *s, const st
 		goto out;
 	}
 	g->types |= type;
+	if (s->ocsp_file != NULL)	/* a bad response is logged, not fatal */
+		l7_ocsp_staple(g->ctx, s->name, s->ocsp_file);
 	rc = 0;
 out:
 	if (names != NULL) {

@@ -147,4 +147,7 @@ for _ in $(seq 50); do grep -q 'DOWN (health check: certificate verify failed' "
 ok "a member whose certificate does not verify is marked down by the check" -- \
 	grep -q 'DOWN (health check: certificate verify failed' "$T/tandemd.log"
 eq "... and gets no requests: 503" 503 "$(get h)"
+api PUT /pools/app '{"tls":null,"health_check":null}'
+eq "tls null turns TLS off: 200" 200 "$STATUS"
+ok "... and the pool has no tls any more" -- jqq 'has("tls") | not' <<<"$BODY"
 finish

@@ -4,6 +4,7 @@ import { $, h, clear, badge, setAlert, clearFormErrors, setFieldError, showApiEr
   describeError, intOrUndefined, notify, confirmAction, fillSelect, sentence, focusFirst } from './dom.js';
 import { state, applyErrorsFor } from './state.js';
 import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
+import { poolTlsLoadChoices, poolTlsFill, poolTlsRead, poolTlsText, poolTlsErrors } from './pool-tls.js';
 import { refreshStatus } from './app.js';
 
 let editingMember = null; // {pool, key} while editing a member
@@ -24,6 +25,7 @@ export async function load() {
     setAlert($('#pools-error'), 'Could not load pools: ' + describeError(e));
   }
   try { state.routes = list(await api.routes(), 'routes'); } catch { /* only for "used by" */ }
+  poolTlsLoadChoices();
   render();
 }
 
@@ -96,6 +98,7 @@ function poolCard(p) {
       h('span', { class: 'muted' }, usedBy.length ? '· used by ' + usedBy.join(', ') : '· not used by any route'),
       h('span', { class: 'muted' }, '· ' + (p.algorithm || 'round_robin').replace(/_/g, ' ') +
         (p.health_check ? ', ' + (p.health_check.type || 'tcp') + ' health check' : '')),
+      p.tls ? h('span', { class: 'muted', 'data-testid': 'pool-tls' }, '· ' + poolTlsText(p)) : '',
       h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-testid': 'pool-options',
         onclick: () => startEditPool(p) }, 'Options'),
@@ -118,6 +121,7 @@ function resetPoolForm() {
   f.reset();
   clearFormErrors(f);
   f.elements.name.readOnly = false;
+  poolTlsFill(f, null);
   $('#pool-form-title').textContent = 'Add pool';
   $('#pool-submit').textContent = 'Add pool';
   $('#pool-cancel').hidden = true;
@@ -130,6 +134,7 @@ function startEditPool(p) {
   f.elements.name.value = p.name;
   f.elements.name.readOnly = true;
   f.elements.l7.value = l7Text(p, 'pools');
+  poolTlsFill(f, p);
   $('#pool-form-title').textContent = 'Options of pool ' + p.name;
   $('#pool-submit').textContent = 'Save';
   $('#pool-cancel').hidden = false;
@@ -143,17 +148,19 @@ async function onPoolSubmit(ev) {
   const name = f.elements.name.value.trim();
   const opts = l7Parse(f, 'pools', setFieldError);
   if (!opts) return;
+  const tls = poolTlsRead(f, setFieldError);
+  if (tls === undefined) return;
   const btn = $('#pool-submit');
   btn.disabled = true;
   try {
     if (editingPool) {
       await api.updatePool(editingPool,
-        l7Merge({}, opts, state.pools.find((x) => x.name === editingPool), 'pools'));
+        l7Merge({ tls }, opts, state.pools.find((x) => x.name === editingPool), 'pools'));
       notify('Options of pool ' + editingPool + ' saved to the candidate.');
       resetPoolForm();
       await load();
     } else {
-      await api.createPool(l7Merge({ name, members: [] }, opts, null, 'pools'));
+      await api.createPool(l7Merge(tls ? { name, members: [], tls } : { name, members: [] }, opts, null, 'pools'));
       f.reset();
       notify('Pool ' + name + ' added to the candidate. Add its members next.');
       await load();
@@ -161,7 +168,7 @@ async function onPoolSubmit(ev) {
     }
     refreshStatus();
   } catch (e) {
-    showApiError(f, l7Errors(e, 'pools'), 'A pool with this name');
+    showApiError(f, poolTlsErrors(l7Errors(e, 'pools')), 'A pool with this name');
   } finally {
     btn.disabled = false;
   }
