@@ -23,6 +23,7 @@
 #include "adm_auth.h"
 #include "adm_cert.h"
 #include "adm_certfiles.h"
+#include "adm_ocsp.h"
 #include "adm_diff.h"
 #include "adm_settings.h"
 #include "adm_vrrp.h"
@@ -1251,10 +1252,13 @@ adm_cert_annotate_all(struct adm_call *c, json_t *out)
 	json_t *o;
 
 	if (json_is_array(out)) {
-		json_array_foreach(out, i, o)
+		json_array_foreach(out, i, o) {
 			adm_cert_annotate(o, c->a->now());
+			adm_ocsp_annotate(c->a, o, (long long)c->a->now());
+		}
 	} else if (out != NULL) {
 		adm_cert_annotate(out, c->a->now());
+		adm_ocsp_annotate(c->a, out, (long long)c->a->now());
 	}
 }
 
@@ -1337,6 +1341,10 @@ adm_h_certificates(struct adm_call *c)
 	json_t *out = NULL;
 	int rc;
 
+	if (c->nsegs == 3 && strcmp(c->segs[2], "ocsp") == 0) {
+		adm_ocsp_handle(c->a, name, c->rq, c->rs, c->s.username);
+		return;
+	}
 	if (c->nsegs > 2) {
 		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
 		return;

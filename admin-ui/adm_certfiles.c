@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "adm_certfiles.h"
+#include "adm_ocsp.h"
 #include "conf.h"
 #include "db.h"
 #include "jh.h"
@@ -78,6 +79,8 @@ adm_certfiles_one(struct adm *a, const char *dir, const char *name)
 	rc = jh_write_file_atomic(key, key_pem, ADM_CERTFILES_KEY_MODE);
 	if (rc == 0)
 		rc = jh_write_file_atomic(crt, cert_pem, ADM_CERTFILES_CRT_MODE);
+	if (rc == 0)
+		rc = adm_ocsp_file(a, dir, name);	/* NAME.ocsp: stapled when stored */
 	explicit_bzero(key_pem, strlen(key_pem));
 	free(key_pem);
 	free(cert_pem);
@@ -234,7 +237,7 @@ adm_certfiles_prune(struct adm *a, const json_t *cfg)
 		struct adm_certfiles_f f = { .name = name };
 
 		if (dot == NULL || (strcmp(dot, ".crt") != 0 && strcmp(dot, ".key") != 0 &&
-				    strcmp(dot, ".ca") != 0))
+				    strcmp(dot, ".ca") != 0 && strcmp(dot, ".ocsp") != 0))
 			continue;
 		el = strlen(dot);
 		if (n - el >= sizeof(name))
