@@ -37,7 +37,7 @@ for f in origin lbclient other-ca; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.lo
 
 # The origin: nginx over TLS, answering with what it saw of our side. No
 # keep-alive, so every request is a new connection (session resumption).
-PO=$(free_port); PL=$(free_port)
+PO=$(free_port); PK=$(free_port); PL=$(free_port)
 mkdir -p "$T/nginx/logs"
 cat >"$T/nginx/nginx.conf" <<EOF
 daemon off; master_process off; worker_processes 1;
@@ -53,6 +53,11 @@ http {
     ssl_client_certificate $C/client-ca.crt; ssl_verify_client optional;
     ssl_session_cache shared:s:1m; ssl_session_tickets on;
     location / { return 200 "sni=[\$ssl_server_name] reused=[\$ssl_session_reused] client=[\$ssl_client_s_dn] verify=[\$ssl_client_verify] alpn=[\$ssl_alpn_protocol]\n"; }
+  }
+  server {	# keep-alive: our idle TLS connections are reused
+    listen 127.0.0.1:$PK ssl; server_name origin.test; keepalive_timeout 60s;
+    ssl_certificate $C/origin.crt; ssl_certificate_key $C/origin.key;
+    location / { return 200 "conn=[\$connection] reqs=[\$connection_requests]\n"; }
   }
 }
 EOF
@@ -88,6 +93,9 @@ ok "tls fields read back" -- jqq '.tls == {"ca":"origin-ca","server_name":"origi
 api POST /listeners "{\"name\":\"web\",\"address\":\"127.0.0.1\",\"port\":$PL}"
 api POST /routes '{"name":"all","listener":"web","pool":"app"}'
 eq "route: 201" 201 "$STATUS"
+api POST /pools "{\"name\":\"ka\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":$PK}],\"tls\":{\"ca\":\"origin-ca\",\"server_name\":\"origin.test\"}}"
+api POST /routes '{"name":"ka","listener":"web","path_prefix":"/ka/","pool":"ka"}'
+eq "keep-alive pool and route: 201" 201 "$STATUS"
 api POST /apply '{"comment":"tls to members"}'
 eq "apply: 200" 200 "$STATUS"
 eq "CA bundle file written for the pool" 640 "$(stat -c %a "$T/state/certs/origin-ca.ca")"
@@ -105,6 +113,9 @@ ok "ALPN http/1.1 was negotiated" -- grep -q 'alpn=\[http/1.1\]' "$T/out"
 ok "the first connection was a full handshake" -- grep -q 'reused=\[\.\]' "$T/out"
 eq "second request (a new connection): 200" 200 "$(get b)"
 ok "... resumed the session" -- grep -q 'reused=\[r\]' "$T/out"
+for i in 1 2 3; do get "ka/$i" >/dev/null; cp "$T/out" "$T/ka$i"; done
+ok "a keep-alive member over TLS answers every request" -- bash -c "grep -h -o 'conn=\[[0-9]*\]' '$T/ka1' '$T/ka2' '$T/ka3' | wc -l | grep -qx 3"
+ok "... on one reused TLS connection" -- bash -c "grep -q 'reqs=\[3\]' '$T/ka3' && [ \"\$(grep -h -o 'conn=\[[0-9]*\]' '$T/ka1' '$T/ka3' | sort -u | wc -l)\" = 1 ]"
 
 # No server_name: no SNI, and the member's IP address is what is verified.
 api PUT /pools/app '{"tls":{"ca":"origin-ca"}}'
