@@ -16,23 +16,12 @@ command -v nginx >/dev/null || skip "nginx missing"
 command -v jq >/dev/null || skip "jq missing"
 jqq() { jq -e "$@" >/dev/null; }
 
-C="$T/pki"; mkdir -p "$C"
-ossl() { openssl "$@" >>"$C/openssl.log" 2>&1; }
-ca() { # ca NAME CN
-	ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/$1.key" -out "$C/$1.crt" \
-		-subj "/CN=$2" -days 30 -addext basicConstraints=critical,CA:TRUE
-}
-leaf() { # leaf NAME CA CN [SANS]
-	ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$3"
-	printf '%s\n' "${4:+subjectAltName=$4}" >"$C/$1.ext"
-	ossl x509 -req -in "$C/$1.csr" -CA "$C/$2.crt" -CAkey "$C/$2.key" -CAcreateserial -days 30 \
-		-extfile "$C/$1.ext" -out "$C/$1.crt"
-}
-ca origin-ca "IT Origin CA"
-ca other-ca "IT Other CA"
-ca client-ca "IT LB Client CA"
-leaf origin origin-ca origin.test "DNS:origin.test,IP:127.0.0.1"
-leaf lbclient client-ca lbclient
+. "$(dirname "$0")/lib-pki.sh"
+pki_ca origin-ca "IT Origin CA"
+pki_ca other-ca "IT Other CA"
+pki_ca client-ca "IT LB Client CA"
+pki_leaf origin origin-ca origin.test "DNS:origin.test,IP:127.0.0.1"
+pki_leaf lbclient client-ca lbclient
 for f in origin lbclient other-ca; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
 
 # The origin: nginx over TLS, answering with what it saw of our side. No

@@ -15,22 +15,11 @@ PY=/usr/bin/python3; [ -x "$PY" ] || PY=$(command -v python3) || skip "python3 m
 "$PY" -c 'from cryptography.x509 import ocsp' 2>/dev/null || skip "python3-cryptography missing"
 jqq() { jq -e "$@" >/dev/null; }
 
-C="$T/pki"; mkdir -p "$C"
-ossl() { openssl "$@" >>"$C/openssl.log" 2>&1; }
-ca() { # ca NAME CN
-	ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/$1.key" -out "$C/$1.crt" \
-		-subj "/CN=$2" -days 30 -addext basicConstraints=critical,CA:TRUE
-}
-leaf() { # leaf NAME CN
-	ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$2"
-	printf 'subjectAltName=DNS:%s\n' "$2" >"$C/$1.ext"
-	ossl x509 -req -in "$C/$1.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -days 30 \
-		-extfile "$C/$1.ext" -out "$C/$1.crt"
-}
-ca ca "IT OCSP CA"
-ca rogue "IT Rogue CA"
-leaf www www.ocsp.test
-leaf other other.ocsp.test
+. "$(dirname "$0")/lib-pki.sh"
+pki_ca ca "IT OCSP CA"
+pki_ca rogue "IT Rogue CA"
+pki_leaf www ca www.ocsp.test DNS:www.ocsp.test
+pki_leaf other ca other.ocsp.test DNS:other.ocsp.test
 for f in www other rogue; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
 
 # The CA's database for `openssl ocsp`: www valid; then www revoked.
@@ -70,7 +59,9 @@ b = ocsp.OCSPResponseBuilder().add_response(
     revocation_time=None, revocation_reason=None).responder_id(ocsp.OCSPResponderEncoding.HASH, ca)
 open(sys.argv[4], 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
 EOF
-for f in good revoked other forged expired; do [ -s "$C/$f.der" ] || { cat "$C/openssl.log"; skip "could not make $f.der"; }; done
+for f in good revoked other forged expired; do
+	ok "test response $f.der made" -- test -s "$C/$f.der" || { cat "$C/openssl.log"; finish; }
+done
 ok "openssl agrees the good response is good" -- bash -c "openssl ocsp -respin '$C/good.der' -CAfile '$C/ca.crt' -issuer '$C/ca.crt' -cert '$C/www.crt' 2>&1 | grep -q ': good'"
 
 PB=$(free_port); PL=$(free_port)
