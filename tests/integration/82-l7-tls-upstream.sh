@@ -85,6 +85,11 @@ eq "route: 201" 201 "$STATUS"
 api POST /pools "{\"name\":\"ka\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":$PK}],\"tls\":{\"ca\":\"origin-ca\",\"server_name\":\"origin.test\"}}"
 api POST /routes '{"name":"ka","listener":"web","path_prefix":"/ka/","pool":"ka"}'
 eq "keep-alive pool and route: 201" 201 "$STATUS"
+api PUT /pools/ka '{"tls":{"ca":"nope","server_name":"origin.test"}}'
+api POST /apply '{"comment":"unknown CA bundle"}'
+eq "apply with an unknown CA bundle: 422" 422 "$STATUS"
+ok "... the error names it" -- jqq '[.errors[] | select(.message | test("no CA bundle named \"nope\""))] | length == 1' <<<"$BODY"
+api PUT /pools/ka '{"tls":{"ca":"origin-ca","server_name":"origin.test"}}'
 api POST /apply '{"comment":"tls to members"}'
 eq "apply: 200" 200 "$STATUS"
 eq "CA bundle file written for the pool" 640 "$(stat -c %a "$T/state/certs/origin-ca.ca")"
