@@ -700,9 +700,10 @@ l7_up_tls_init(struct l7_conn *c, struct l7_up *up, const struct conf_member *m)
 }
 
 /* Drives a member's TLS handshake; once done the request may go out. A
- * failure (a certificate that does not verify, no common protocol) answers
- * 502 with the reason in the log: it is the configuration's or the
- * member's fault, and every retry would meet it again. */
+ * certificate that does not verify answers 502 with the reason in the log:
+ * the configuration's or the member's identity is wrong, and every retry
+ * would meet it again. Any other failure (reset, no common protocol) counts
+ * as a failed connect: the member is reported and another one tried. */
 static void
 l7_up_tls_handshake(struct l7_conn *c, struct l7_up *up)
 {
@@ -718,8 +719,13 @@ l7_up_tls_handshake(struct l7_conn *c, struct l7_up *up)
 		l7_up_arm(up, l7_conn_to(c)->response_ms);
 		return;
 	}
-	l7_tls_up_why(up->tio.tls, why, sizeof(why));
 	STAT_INC(c->w, upstream_errors);
+	if (!l7_tls_up_why(up->tio.tls, why, sizeof(why))) {
+		l7_pool_connect_result(up->ms, c->pool, 0, loop_now(c->w->loop), why);
+		l7_conn_drop_up(c, 0);
+		l7_conn_upstream(c);
+		return;
+	}
 	log_warn("client=%s member=%s: upstream %s", c->peer, up->ms->id, why);
 	l7_conn_fail(c, 502);
 }

@@ -234,21 +234,22 @@ fail:
 	return NULL;
 }
 
-void
+int
 l7_tls_up_why(struct l7_tls_conn *c, char *buf, size_t len)
 {
 	long v = SSL_get_verify_result(c->ssl);
 
 	if (v != X509_V_OK) {
 		snprintf(buf, len, "certificate verify failed: %s", X509_verify_cert_error_string(v));
-		return;
+		return 1;
 	}
 	if (c->err != 0) {
 		char e[200];
 
 		ERR_error_string_n(c->err, e, sizeof(e));
 		snprintf(buf, len, "TLS handshake failed: %s", e);
-		return;
+		return 0;
 	}
 	snprintf(buf, len, "TLS handshake failed (connection closed)");
+	return 0;
 }

@@ -36,7 +36,7 @@ void l7_tls_up_unref(struct l7_tls_up **up);
  * cached session are set up. NULL on OOM. */
 struct l7_tls_conn *l7_tls_up_conn_new(struct l7_tls_up *u, int fd, size_t slot, const char *addr);
 /* Why the handshake of c failed, for the log: the certificate check's
- * verdict when it failed, else the TLS error. */
-void l7_tls_up_why(struct l7_tls_conn *c, char *buf, size_t len);
+ * verdict when it failed (returns 1), else the TLS error (returns 0). */
+int l7_tls_up_why(struct l7_tls_conn *c, char *buf, size_t len);
 
 #endif

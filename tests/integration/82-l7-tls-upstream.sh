@@ -110,6 +110,17 @@ ok "... resumed the session" -- grep -q 'reused=\[r\]' "$T/out"
 for i in 1 2 3; do get "ka/$i" >/dev/null; cp "$T/out" "$T/ka$i"; done
 ok "a keep-alive member over TLS answers every request" -- bash -c "grep -h -o 'conn=\[[0-9]*\]' '$T/ka1' '$T/ka2' '$T/ka3' | wc -l | grep -qx 3"
 ok "... on one reused TLS connection" -- bash -c "grep -q 'reqs=\[3\]' '$T/ka3' && [ \"\$(grep -h -o 'conn=\[[0-9]*\]' '$T/ka1' '$T/ka3' | sort -u | wc -l)\" = 1 ]"
+# A member that does not speak TLS fails its handshake: a failed connect,
+# so the request goes to the other member (not a 502).
+PB=$(free_port)
+start_backend plain "$PB" || finish
+api PUT /pools/ka "{\"members\":[{\"address\":\"127.0.0.1\",\"port\":$PB},{\"address\":\"127.0.0.1\",\"port\":$PK}]}"
+api POST /apply '{"comment":"a plain member in a TLS pool"}'
+eq "apply with a plain member in the TLS pool: 200" 200 "$STATUS"
+codes=""; for i in 1 2 3 4; do codes+="$(get ka/p$i) "; done
+eq "every request is served by the TLS member" "200 200 200 200 " "$codes"
+ok "... the plain member's failed handshake is logged as a failed connect" -- \
+	grep -q "TLS handshake failed" "$T/tandemd.log"
 
 # No server_name: no SNI, and the member's IP address is what is verified.
 api PUT /pools/app '{"tls":{"ca":"origin-ca"}}'
