@@ -118,4 +118,8 @@ conf__l7_uptls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_u
 	s = json_string_value(json_object_get(o, "upstream_protocol"));
 	if (s != NULL && strcmp(s, "h2c") == 0)
 		errs_add(x->errs, p, "h2c is cleartext HTTP/2: it cannot be combined with TLS to the members");
+	s = json_string_value(json_object_get(json_object_get(o, "health_check"), "type"));
+	if (s != NULL && strcmp(s, "grpc") == 0)
+		errs_add(x->errs, p, "the grpc health check speaks h2c: use an http or tcp check with TLS "
+			 "to the members");
 }

@@ -444,6 +444,8 @@ test_pool_tls(void **state)
 	expect_error(POOL_TLS(",\"tls\":{\"ca\":\"x\"},\"proxy_protocol\":\"v2\""), "$.pools[0].tls",
 		     "proxy_protocol");
 	expect_error(POOL_TLS(",\"tls\":true"), "$.pools[0].tls", "must be an object");
+	expect_error(POOL_TLS(",\"tls\":{\"ca\":\"x\"},\"health_check\":{\"type\":\"grpc\"}"),
+		     "$.pools[0].tls", "grpc");
 }
 
 int
