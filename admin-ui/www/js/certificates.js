@@ -4,7 +4,7 @@
 import { api, list } from './api.js';
 import { $, h, badge, setAlert, clearFormErrors, showApiError,
   describeError, notify, sentence, focusFirst, fmtTime } from './dom.js';
-import { renderTable, rowActions, withButton, confirmDelete } from './crud.js';
+import { renderTable, withButton, confirmDelete } from './crud.js';
 
 const form = () => $('#certificate-form');
 let certs = [];
@@ -56,8 +56,14 @@ function render() {
       h('td', { class: 'mono' }, day(c.not_before) + ' → ' + day(c.not_after),
         h('div', { class: 'muted small', 'data-testid': 'certificate-days' },
           c.days_to_expiry >= 0 ? c.days_to_expiry + ' days left' : 'expired ' + -c.days_to_expiry + ' days ago')),
-      h('td', {}, state(c)),
-      rowActions('certificate', null, () => remove(c))),
+      h('td', {}, state(c), ocspState(c)),
+      h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'certificate-ocsp',
+          title: 'Upload a DER OCSP response to staple (doc/tls.md)', onclick: () => uploadOcsp(c) }, 'OCSP…'),
+        c.ocsp ? h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'certificate-ocsp-delete',
+          onclick: () => removeOcsp(c) }, 'Remove OCSP') : '',
+        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'certificate-delete',
+          onclick: () => remove(c) }, 'Delete'))),
   });
 }
 
@@ -82,6 +88,47 @@ async function onSubmit(ev) {
     showApiError(f, e, 'A certificate with this name');
     focusFirst(f, 'name');
   });
+}
+
+// The stapled OCSP response's state under the certificate's badge.
+function ocspState(c) {
+  if (!c.ocsp) return '';
+  return h('div', { class: 'muted small', 'data-testid': 'certificate-ocsp-state' },
+    c.ocsp.expired ? badge('OCSP expired', 'err') : 'OCSP stapled until ' + fmtTime(c.ocsp.next_update));
+}
+
+// Picks a .der file and uploads it; the API checks it against the
+// certificate and says why when it does not fit.
+function uploadOcsp(c) {
+  const input = h('input', { type: 'file', accept: '.der,.ocsp,application/ocsp-response' });
+  input.addEventListener('change', async () => {
+    const f = input.files && input.files[0];
+    if (!f) return;
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    let bin = '';
+    for (const b of bytes) bin += String.fromCharCode(b);
+    setAlert($('#certificates-error'), '');
+    try {
+      const r = await api.putOcsp(c.name, btoa(bin));
+      notify('OCSP response of ' + c.name + ' stored' + (r.reloaded ? ' and stapled.' :
+        r.reload_error ? '; ' + sentence(r.reload_error) : '; it is stapled once a listener uses the certificate.'), !r.reloaded && !!r.reload_error);
+      await load();
+    } catch (e) {
+      setAlert($('#certificates-error'), 'OCSP response for ' + c.name + ' refused: ' + describeError(e));
+    }
+  });
+  input.click();
+}
+
+async function removeOcsp(c) {
+  setAlert($('#certificates-error'), '');
+  try {
+    await api.deleteOcsp(c.name);
+    notify('OCSP response of ' + c.name + ' removed.');
+    await load();
+  } catch (e) {
+    setAlert($('#certificates-error'), 'Could not remove the OCSP response of ' + c.name + ': ' + describeError(e));
+  }
 }
 
 function remove(c) {

@@ -6,6 +6,7 @@ import { errorsText, rowClass, rowActions, formMode, showFieldErrors, withButton
   confirmDelete } from './crud.js';
 import { state, applyErrorsFor } from './state.js';
 import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
+import { poolTlsLoadChoices, poolTlsFill, poolTlsRead, poolTlsText, poolTlsErrors } from './pool-tls.js';
 import { refreshStatus } from './app.js';
 
 let editingMember = null; // {pool, key} while editing a member
@@ -26,6 +27,7 @@ export async function load() {
     setAlert($('#pools-error'), 'Could not load pools: ' + describeError(e));
   }
   try { state.routes = list(await api.routes(), 'routes'); } catch { /* only for "used by" */ }
+  poolTlsLoadChoices();
   render();
 }
 
@@ -94,6 +96,7 @@ function poolCard(p) {
       h('span', { class: 'muted' }, usedBy.length ? '· used by ' + usedBy.join(', ') : '· not used by any route'),
       h('span', { class: 'muted' }, '· ' + (p.algorithm || 'round_robin').replace(/_/g, ' ') +
         (p.health_check ? ', ' + (p.health_check.type || 'tcp') + ' health check' : '')),
+      p.tls ? h('span', { class: 'muted', 'data-testid': 'pool-tls' }, '· ' + poolTlsText(p)) : '',
       h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-testid': 'pool-options',
         onclick: () => startEditPool(p) }, 'Options'),
@@ -116,6 +119,7 @@ function resetPoolForm() {
   f.reset();
   clearFormErrors(f);
   f.elements.name.readOnly = false;
+  poolTlsFill(f, null);
   formMode('pool', 'Add pool', 'Add pool', false);
 }
 
@@ -126,6 +130,7 @@ function startEditPool(p) {
   f.elements.name.value = p.name;
   f.elements.name.readOnly = true;
   f.elements.l7.value = l7Text(p, 'pools');
+  poolTlsFill(f, p);
   formMode('pool', 'Options of pool ' + p.name, 'Save', true);
   focusFirst(f, 'l7');
 }
@@ -137,22 +142,24 @@ async function onPoolSubmit(ev) {
   const name = f.elements.name.value.trim();
   const opts = l7Parse(f, 'pools', setFieldError);
   if (!opts) return;
+  const tls = poolTlsRead(f, setFieldError);
+  if (tls === undefined) return;
   await withButton($('#pool-submit'), async () => {
     if (editingPool) {
       await api.updatePool(editingPool,
-        l7Merge({}, opts, state.pools.find((x) => x.name === editingPool), 'pools'));
+        l7Merge({ tls }, opts, state.pools.find((x) => x.name === editingPool), 'pools'));
       notify('Options of pool ' + editingPool + ' saved to the candidate.');
       resetPoolForm();
       await load();
     } else {
-      await api.createPool(l7Merge({ name, members: [] }, opts, null, 'pools'));
+      await api.createPool(l7Merge(tls ? { name, members: [], tls } : { name, members: [] }, opts, null, 'pools'));
       f.reset();
       notify('Pool ' + name + ' added to the candidate. Add its members next.');
       await load();
       $('#member-pool').value = name;
     }
     refreshStatus();
-  }, (e) => showApiError(f, l7Errors(e, 'pools'), 'A pool with this name'));
+  }, (e) => showApiError(f, poolTlsErrors(l7Errors(e, 'pools')), 'A pool with this name'));
 }
 
 function resetMemberForm() {
