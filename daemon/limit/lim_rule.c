@@ -106,6 +106,7 @@ struct lim_rule {
 	struct lim_str body;
 	uint32_t tarpit_ms, ban_s;
 	bool shadow;
+	bool hdr_admit;			/* "ratelimit_headers": "always" */
 	struct lim_table *table;	/* set by lim_rules_bind */
 	struct lim_top *top;		/* counters and top keys, with the table */
 };
@@ -665,7 +666,7 @@ static void
 lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *path)
 {
 	static const char *const keys[] = { "name", "match", "key", "on_missing_key", "missing_status",
-					    "limit", "action", "shadow", NULL };
+					    "limit", "action", "shadow", "ratelimit_headers", NULL };
 	static const char *const lkeys[] = { "requests", "period_s", "burst", NULL };
 	static const char *const akeys[] = { "type", "status", "body", "delay_ms", "duration_s", NULL };
 	const char *miss, *atype;
@@ -764,6 +765,18 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 		}
 	}
 	rl->shadow = lim__get_bool(x, o, path, "shadow", false);
+	/* RateLimit-* on the rule's 429 always; on forwarded responses only
+	 * when asked (doc/limits.md "Response headers") */
+	{
+		const char *h = lim__get_str(x, o, path, "ratelimit_headers", 0, 16);
+
+		if (h != NULL && strcmp(h, "always") == 0) {
+			rl->hdr_admit = true;
+		} else if (h != NULL && strcmp(h, "deny") != 0) {
+			jf_pathf(p, "%s.ratelimit_headers", path);
+			errs_add(x->errs, p, "must be deny or always");
+		}
+	}
 }
 
 struct lim_rules *
@@ -1037,6 +1050,9 @@ lim_rules_stats_json(const struct lim_rules *r, size_t top)
 		json_t *e = json_pack("{s:s,s:s,s:b}", "name", rl->name,
 				      "action", rl->requests ? acts[rl->action] : "access",
 				      "shadow", rl->shadow);
+
+		if (e != NULL && rl->hdr_admit)
+			json_object_set_new(e, "ratelimit_headers", json_string("always"));
 
 		if (e == NULL)
 			continue;
@@ -1443,7 +1459,7 @@ lim_rules_eval(const struct lim_rules *r, const struct lim_request *q, uint64_t 
 			lim_top_note(rl->top, fp, !res.allow, key, (size_t)klen);
 		if (res.allow) {
 			lim_log(v, i, LIM_OUT_ADMIT, jerr);
-			if (rl->action != LIM_ACT_LOG && !rl->shadow &&
+			if (rl->action != LIM_ACT_LOG && !rl->shadow && rl->hdr_admit &&
 			    (!v->has_ratelimit || res.remaining < v->rl_remaining)) {
 				v->has_ratelimit = true;
 				v->rl_limit = res.limit;
