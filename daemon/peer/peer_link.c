@@ -656,13 +656,16 @@ peer_session(struct peer *p, SSL *ssl, int fd)
 		if (hello && p->sync.collect != NULL && now - p->last_collect_ms >= p->sync_ms) {
 			json_t *recs = p->sync.collect(p->sync.data, 0);
 
-			p->last_collect_ms = now;
 			if (json_array_size(recs) > 0) {
 				if (peer_queue_send(p, ssl, fd, recs, 0) < 0)
 					break;
 			} else {
 				json_decref(recs);
 			}
+			/* the interval runs from the end: a collection that took
+			 * longer than the interval (a loaded machine, a burst of
+			 * keys) is followed by a pause, not by another at once */
+			p->last_collect_ms = peer_now_ms();
 		}
 		if (hello && now - last_ping >= PEER_PING_MS) {
 			last_ping = now;
