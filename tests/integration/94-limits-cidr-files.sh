@@ -75,12 +75,7 @@ PA=$(free_port)	# cleanup stopped the backend too
 start_backend a "$PA" || finish
 head -n -2 "$T/deny.txt" >"$T/deny2.txt"
 echo "127.0.0.68" >>"$T/deny2.txt"
-cat >"$T/base.json" <<JSON
-{"version":1,
- "listeners":[{"name":"web","address":"127.0.0.1","port":$PL}],
- "pools":[{"name":"app","members":[{"address":"127.0.0.1","port":$PA}]}],
- "routes":[{"name":"main","listener":"web","pool":"app"}]}
-JSON
+write_config "$T/base.json" 1 "$PL" "$PA"
 rm -f "$T/tandemd.sock"
 admin_init "$T/base.json" || finish
 start_tandemd "$T/tandem.json" || finish
