@@ -88,14 +88,7 @@ ok "B runs the backup sync daemon only" -- wait_daemons lbb backup
 ok "A still runs the master daemon only" -- wait_daemons lba master
 
 # A connection through the VIP (A) reaches B's connection table.
-ip netns exec cl python3 - <<PY &
-import socket, time
-s = socket.create_connection(("$VIP", 80), timeout=10)
-for _ in range(40):
-    s.sendall(b"x" * 10)
-    time.sleep(0.1)
-time.sleep(3)
-PY
+hold_conn cl $VIP
 CL=$!
 seen=""
 for _ in $(seq 80); do
