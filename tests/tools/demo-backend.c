@@ -340,8 +340,16 @@ main(int argc, char **argv)
 		pthread_t t;
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* A listener that can never accept again (its namespace
+			 * gone) must not spin a core: give up; a transient error
+			 * (out of descriptors) waits a little instead. */
+			if (errno == EBADF || errno == EINVAL || errno == ENOTSOCK)
+				return 1;
+			if (errno != EINTR && errno != ECONNABORTED)
+				usleep(10000);
 			continue;
+		}
 		c = calloc(1, sizeof(*c));
 		if (c == NULL) {
 			close(fd);
