@@ -13,6 +13,7 @@
  */
 
 struct db;
+struct adm_sync;
 
 /* Injected clock so tests control time (sessions, throttling). */
 typedef time_t (*adm_clock_fn)(void);
@@ -26,6 +27,13 @@ struct adm {
 	adm_clock_fn now;
 	int ctl_timeout_ms;		/* per control-socket call */
 	char hostname[256];
+	/* The HA pair (doc/ha.md "Pairing and config sync"). */
+	const char *node;		/* this node's name in the pair */
+	const char *console_url;	/* where the other node calls us */
+	const char *peer_dir;		/* the peer link's certificates (tandemd --peer-dir) */
+	char fingerprint[65];		/* SHA-256 of our console certificate; "" with --http */
+	int pair_token_ttl;		/* seconds a pairing token lives */
+	struct adm_sync *sync;		/* the pair's live view (adm_sync.c), or NULL */
 };
 
 /* One API request; every pointer is borrowed from the HTTP layer. */
@@ -34,6 +42,7 @@ struct adm_req {
 	const char *path;		/* decoded, below /api/v1, e.g. "/pools/demo" */
 	const char *session_token;	/* the tandem_session cookie, or NULL */
 	const char *csrf;		/* the X-CSRF-Token header, or NULL */
+	const char *bearer;		/* "Authorization: Bearer X": X, or NULL */
 	const char *client;		/* client address text, for throttling */
 	const char *body;
 	size_t body_len;

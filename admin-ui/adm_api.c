@@ -22,11 +22,15 @@
 #include "adm_apply.h"
 #include "adm_auth.h"
 #include "adm_cert.h"
+#include "adm_certfiles.h"
+#include "adm_ocsp.h"
 #include "adm_diff.h"
 #include "adm_settings.h"
 #include "adm_vrrp.h"
 #include "adm_l4.h"
 #include "adm_limits.h"
+#include "adm_pair.h"
+#include "adm_sync.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "errs.h"
@@ -1172,10 +1176,16 @@ adm_h_revisions(struct adm_call *c)
 			return;
 		}
 		rc = db_revision_list(c->a->db, &out);
-		if (rc < 0)
+		if (rc < 0) {
 			adm_db_error(c->rs, rc, "revisions", NULL);
-		else
+		} else {
+			adm_pair_revisions_annotate(c->a, out);
 			adm_ok(c->rs, 200, out);
+		}
+		return;
+	}
+	if (strcmp(c->segs[1], "conflicts") == 0) {
+		adm_pair_conflicts_handle(c->a, c->s.username, c->segs, c->nsegs, c->rq, c->rs);
 		return;
 	}
 	n = strtol(c->segs[1], &end, 10);
@@ -1209,32 +1219,19 @@ adm_h_revisions(struct adm_call *c)
 	adm_ok(c->rs, 200, json_pack("{s:I}", "restored", (json_int_t)n));
 }
 
-/* 1 when a listener of config text names certificate name under
- * "tls": {"certificates": [...]} (ca: CA bundle name under "tls":
- * {"client_auth": {"ca": ...}}), else 0. */
+/* 1 when a TLS listener or pool of config text uses certificate (ca: CA
+ * bundle) name (adm_certfiles_uses), else 0. */
 static int
 adm_config_uses_cert(const char *text, const char *name, int ca)
 {
-	json_t *cfg = text ? json_loads(text, 0, NULL) : NULL, *l, *cn;
-	size_t i, j;
-	int used = 0;
+	json_t *cfg = text ? json_loads(text, 0, NULL) : NULL;
+	int used = cfg != NULL && adm_certfiles_uses(cfg, name, ca);
 
-	json_array_foreach(json_object_get(cfg, "listeners"), i, l) {
-		json_t *tls = json_object_get(l, "tls");
-		const char *b = json_string_value(json_object_get(json_object_get(tls, "client_auth"), "ca"));
-
-		if (ca && b != NULL && strcmp(b, name) == 0)
-			used = 1;
-		json_array_foreach(ca ? NULL : json_object_get(tls, "certificates"), j, cn) {
-			if (json_is_string(cn) && strcmp(json_string_value(cn), name) == 0)
-				used = 1;
-		}
-	}
 	json_decref(cfg);
 	return used;
 }
 
-/* 1 when a listener of the candidate or of the running revision uses the
+/* 1 when a listener or pool of the candidate or of the running revision uses the
  * certificate (deleting it would break an apply or a reload), 0 when none,
  * or -errno. */
 static int
@@ -1263,10 +1260,13 @@ adm_cert_annotate_all(struct adm_call *c, json_t *out)
 	json_t *o;
 
 	if (json_is_array(out)) {
-		json_array_foreach(out, i, o)
+		json_array_foreach(out, i, o) {
 			adm_cert_annotate(o, c->a->now());
+			adm_ocsp_annotate(c->a, o, (long long)c->a->now());
+		}
 	} else if (out != NULL) {
 		adm_cert_annotate(out, c->a->now());
+		adm_ocsp_annotate(c->a, out, (long long)c->a->now());
 	}
 }
 
@@ -1349,6 +1349,10 @@ adm_h_certificates(struct adm_call *c)
 	json_t *out = NULL;
 	int rc;
 
+	if (c->nsegs == 3 && strcmp(c->segs[2], "ocsp") == 0) {
+		adm_ocsp_handle(c->a, name, c->rq, c->rs, c->s.username);
+		return;
+	}
 	if (c->nsegs > 2) {
 		adm_resp_error(c->rs, 404, "not_found", "no such resource", NULL);
 		return;
@@ -1370,7 +1374,7 @@ adm_h_certificates(struct adm_call *c)
 	if (adm_is(c, "DELETE") && name != NULL) {
 		rc = adm_cert_in_use(c->a, name, 0);
 		if (rc > 0) {
-			adm_resp_error(c->rs, 409, "in_use", "certificate is used by a listener", NULL);
+			adm_resp_error(c->rs, 409, "in_use", "certificate is used by a listener or a pool", NULL);
 			return;
 		}
 		if (rc == 0)
@@ -1450,7 +1454,7 @@ adm_h_ca_bundles(struct adm_call *c)
 	} else if (adm_is(c, "DELETE") && name != NULL) {
 		rc = adm_cert_in_use(c->a, name, 1);
 		if (rc > 0) {
-			adm_resp_error(c->rs, 409, "in_use", "CA bundle is used by a listener", NULL);
+			adm_resp_error(c->rs, 409, "in_use", "CA bundle is used by a listener or a pool", NULL);
 			return;
 		}
 		if (rc == 0)
@@ -1502,6 +1506,9 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_h_session(&c);
 		goto out;
 	}
+	/* Console-to-console calls of the pair carry their own credentials. */
+	if (adm_pair_peer_handle(a, rq, c.segs, c.nsegs, rs))
+		goto out;
 	/* Authentication comes before routing, so without a session even the
 	 * shape of the API stays hidden: everything is 401. */
 	if (adm_session_check(a->db, rq->session_token, a->now(), &c.s) < 0) {
@@ -1517,6 +1524,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_resp_error(rs, 403, "forbidden", "this account may only read", NULL);
 		goto out;
 	}
+	if (mutating && adm_sync_guard(a, rq, c.segs, c.nsegs, rs))
+		goto out;	/* the pair's BACKUP is read-only */
 	if (strcmp(what, "status") == 0 && c.nsegs == 1)
 		adm_h_status(&c);
 	else if (strcmp(what, "listeners") == 0)
@@ -1545,6 +1554,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_l4_handle(a, c.segs, c.nsegs, rq, rs);
 	else if (strcmp(what, "rate-rules") == 0)
 		adm_limits_handle(a, c.segs, c.nsegs, rq, rs);
+	else if (strcmp(what, "pair") == 0)
+		adm_pair_handle(a, c.s.username, c.segs, c.nsegs, rq, rs);
 	else
 		adm_resp_error(rs, 404, "not_found", "no such resource", NULL);
 out:

@@ -23,9 +23,11 @@
 #include "adm_certfiles.h"
 #include "adm_vrrp.h"
 #include "adm_l4.h"
+#include "adm_sync.h"
 #include "conf.h"
 #include "ctlc.h"
 #include "db.h"
+#include "db_pair.h"
 #include "errs.h"
 #include "jh.h"
 #include "log.h"
@@ -197,6 +199,13 @@ adm_restore_file(struct adm *a)
 	return rc;
 }
 
+/* 503 "busy" for a locked database, else 500 "internal", with msg. */
+static void
+adm_internal(struct adm_resp *rs, int rc, const char *msg)
+{
+	adm_resp_error(rs, rc == -EAGAIN ? 503 : 500, rc == -EAGAIN ? "busy" : "internal", msg, NULL);
+}
+
 /* A one-element error list: message prefix followed by detail. */
 static json_t *
 adm_one_error(const char *path, const char *prefix, const char *detail)
@@ -205,6 +214,71 @@ adm_one_error(const char *path, const char *prefix, const char *detail)
 
 	snprintf(msg, sizeof(msg), "%s%s", prefix, detail ? detail : "");
 	return json_pack("[{s:s, s:s}]", "path", path, "message", msg);
+}
+
+/* Steps 3 and 4 of an apply for committed revision n (content, its parsed
+ * cfg): write the file, ask tandemd, record the verdict, fill rs. */
+static void
+adm_apply_run(struct adm *a, long n, const char *content, json_t *cfg, const char *author,
+	      struct adm_resp *rs)
+{
+	json_t *req = NULL, *resp = NULL, *errs_json = NULL;
+	int rc;
+
+	/* 3. Render to the file tandemd reads. */
+	rc = jh_write_file_atomic(a->config_file, content, ADM_CONFIG_MODE);
+	if (rc < 0) {
+		errs_json = adm_one_error("$", "cannot write the config file: ", strerror(-rc));
+		db_revision_set_status(a->db, n, "failed", errs_json);
+		log_err("apply revision %ld: cannot write %s: %s", n, a->config_file, strerror(-rc));
+		adm_resp_error(rs, 500, "write_failed", "cannot write the config file", NULL);
+		json_object_set_new(rs->body, "revision", json_integer(n));
+		goto out;
+	}
+
+	/* 4. Ask tandemd; its verdict decides the revision's status. */
+	req = json_pack("{s:s}", "cmd", "reload");
+	rc = req ? ctlc_call(a->ctl_socket, req, &resp, a->ctl_timeout_ms) : -ENOMEM;
+	if (rc < 0) {
+		errs_json = adm_one_error("$", "tandemd is unreachable: ", strerror(-rc));
+		db_revision_set_status(a->db, n, "failed", errs_json);
+		adm_restore_file(a);
+		log_warn("apply revision %ld: tandemd unreachable (%s)", n, strerror(-rc));
+		adm_verdict_errors(rs, 503, "daemon_unavailable", "tandemd is unreachable",
+				   adm_errors_translate(cfg, errs_json), n);
+		goto out;
+	}
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		errs_json = json_incref(json_object_get(resp, "errors"));
+		if (!json_is_array(errs_json)) {
+			json_decref(errs_json);
+			errs_json = adm_one_error("$", "", json_string_value(json_object_get(resp, "error")) ?
+						  json_string_value(json_object_get(resp, "error")) :
+						  "refused by tandemd");
+		}
+		db_revision_set_status(a->db, n, "failed", errs_json);
+		adm_restore_file(a);
+		log_notice("apply revision %ld by %s: refused by tandemd", n, author);
+		adm_verdict_errors(rs, 422, "invalid", "tandemd refused the configuration",
+				   adm_errors_translate(cfg, errs_json), n);
+		goto out;
+	}
+	rc = db_revision_set_status(a->db, n, "applied", NULL);
+	if (rc < 0) {
+		adm_internal(rs, rc, "internal error during apply");
+		goto out;
+	}
+	adm_certfiles_prune(a, cfg);
+	log_notice("apply revision %ld by %s: applied, generation %lld", n, author,
+		   (long long)json_integer_value(json_object_get(resp, "generation")));
+	rs->status = 200;
+	rs->body = json_pack("{s:I, s:s, s:O}", "revision", (json_int_t)n, "status", "applied",
+			     "generation", json_object_get(resp, "generation") ?
+			     json_object_get(resp, "generation") : json_null());
+out:
+	json_decref(req);
+	json_decref(resp);
+	json_decref(errs_json);
 }
 
 void
@@ -256,58 +330,12 @@ adm_apply(struct adm *a, const char *author, const char *comment, struct adm_res
 		goto internal;
 	cfg = json_loads(content, 0, NULL);
 
-	/* 3. Render to the file tandemd reads. */
-	rc = jh_write_file_atomic(a->config_file, content, ADM_CONFIG_MODE);
-	if (rc < 0) {
-		errs_json = adm_one_error("$", "cannot write the config file: ", strerror(-rc));
-		db_revision_set_status(a->db, n, "failed", errs_json);
-		log_err("apply revision %ld: cannot write %s: %s", n, a->config_file, strerror(-rc));
-		adm_resp_error(rs, 500, "write_failed", "cannot write the config file", NULL);
-		json_object_set_new(rs->body, "revision", json_integer(n));
-		goto out;
-	}
-
-	/* 4. Ask tandemd; its verdict decides the revision's status. */
-	req = json_pack("{s:s}", "cmd", "reload");
-	rc = req ? ctlc_call(a->ctl_socket, req, &resp, a->ctl_timeout_ms) : -ENOMEM;
-	if (rc < 0) {
-		errs_json = adm_one_error("$", "tandemd is unreachable: ", strerror(-rc));
-		db_revision_set_status(a->db, n, "failed", errs_json);
-		adm_restore_file(a);
-		log_warn("apply revision %ld: tandemd unreachable (%s)", n, strerror(-rc));
-		adm_verdict_errors(rs, 503, "daemon_unavailable", "tandemd is unreachable",
-				   adm_errors_translate(cfg, errs_json), n);
-		goto out;
-	}
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		errs_json = json_incref(json_object_get(resp, "errors"));
-		if (!json_is_array(errs_json)) {
-			json_decref(errs_json);
-			errs_json = adm_one_error("$", "", json_string_value(json_object_get(resp, "error")) ?
-						  json_string_value(json_object_get(resp, "error")) :
-						  "refused by tandemd");
-		}
-		db_revision_set_status(a->db, n, "failed", errs_json);
-		adm_restore_file(a);
-		log_notice("apply revision %ld by %s: refused by tandemd", n, author);
-		adm_verdict_errors(rs, 422, "invalid", "tandemd refused the configuration",
-				   adm_errors_translate(cfg, errs_json), n);
-		goto out;
-	}
-	rc = db_revision_set_status(a->db, n, "applied", NULL);
-	if (rc < 0)
-		goto internal;
-	adm_certfiles_prune(a, cfg);
-	log_notice("apply revision %ld by %s: applied, generation %lld", n, author,
-		   (long long)json_integer_value(json_object_get(resp, "generation")));
-	rs->status = 200;
-	rs->body = json_pack("{s:I, s:s, s:O}", "revision", (json_int_t)n, "status", "applied",
-			     "generation", json_object_get(resp, "generation") ?
-			     json_object_get(resp, "generation") : json_null());
+	adm_apply_run(a, n, content, cfg, author, rs);
+	if (rs->status == 200)
+		adm_sync_kick(a->sync);	/* the pair's other node gets it now */
 	goto out;
 internal:
-	adm_resp_error(rs, rc == -EAGAIN ? 503 : 500, rc == -EAGAIN ? "busy" : "internal",
-		       "internal error during apply", NULL);
+	adm_internal(rs, rc, "internal error during apply");
 out:
 	errs_release(&errs);
 	json_decref(cfg);
@@ -318,7 +346,64 @@ out:
 	free(content);
 }
 
-static char *
+void
+adm_apply_pushed(struct adm *a, long n, const char *author, long long created_at,
+		 const char *comment, const json_t *shared, struct adm_resp *rs)
+{
+	json_t *cfg = NULL, *errs_json = NULL;
+	char *text = NULL;
+	struct errs errs;
+	struct conf *c;
+	int rc;
+
+	errs_init(&errs);
+	/* The pushed config has no per-node fields: loading it keeps ours
+	 * (vrrp.local, l4.sync), and the render gives this node's content. */
+	rc = db_tx_begin(a->db);
+	if (rc < 0)
+		goto internal;
+	rc = db_candidate_load(a->db, shared);
+	if (rc == 0)
+		rc = db_candidate_text(a->db, n, &text);
+	if (rc == 0) {
+		cfg = json_loads(text, 0, NULL);
+		c = conf_parse(text, strlen(text), &errs);
+		if (c == NULL)
+			errs_json = errs_to_json(&errs);
+		else if (cfg == NULL || adm_certfiles_write(a, cfg, &errs_json) == -ENOMEM)
+			rc = -ENOMEM;
+		conf_free(&c);
+	}
+	if (rc == 0)
+		rc = db_revision_insert(a->db, n, author, created_at, comment,
+					errs_json ? "failed" : "pending", text);
+	if (rc == 0 && errs_json != NULL)
+		rc = db_revision_set_status(a->db, n, "failed", errs_json);
+	if (db_tx_end(a->db, rc == 0) < 0 && rc == 0)
+		rc = -EIO;
+	if (rc < 0)
+		goto internal;
+	if (errs_json != NULL) {
+		/* Kept under its number (the pair's numbering stays one), not run. */
+		log_warn("synced revision %ld by %s: refused here: %s", n, author,
+			 json_string_value(json_object_get(json_array_get(errs_json, 0), "message")));
+		adm_verdict_errors(rs, 422, "invalid", "this node cannot run the revision",
+				   adm_errors_translate(cfg, errs_json), n);
+		errs_json = NULL;
+		goto out;
+	}
+	adm_apply_run(a, n, text, cfg, author, rs);
+	goto out;
+internal:
+	adm_internal(rs, rc, "internal error while storing a synced revision");
+out:
+	errs_release(&errs);
+	json_decref(cfg);
+	json_decref(errs_json);
+	free(text);
+}
+
+char *
 adm_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "re");

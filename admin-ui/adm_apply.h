@@ -16,6 +16,14 @@
  * and fills rs with the verdict (200, 422 with "errors", 503, 500). */
 void adm_apply(struct adm *a, const char *author, const char *comment, struct adm_resp *rs);
 
+/* Stores a revision pushed by the pair's other node under its number n
+ * (config sync): shared is its config without per-node fields; this node's
+ * own fields are kept. Validates, writes the file, asks tandemd to reload;
+ * rs as for adm_apply (422 also when this node cannot run it: then the
+ * revision is kept as 'failed'). The caller made number n free. */
+void adm_apply_pushed(struct adm *a, long n, const char *author, long long created_at,
+		      const char *comment, const json_t *shared, struct adm_resp *rs);
+
 /* Translates a tandemd/validator JSON path ("$.pools[0].members[1].port")
  * into an API field ("pools/demo/members/127.0.0.1:9001/port") using the
  * rendered config it refers to. Returns a new string or NULL when the path
@@ -37,6 +45,10 @@ int adm_import(struct adm *a, const char *file);
  * revision back in the config file when needed, and writes the file when it
  * is missing. */
 void adm_reconcile(struct adm *a);
+
+/* The whole file (at most CONF_MAX_FILE bytes) as a new string, NULL with
+ * errno set. */
+char *adm_read_file(const char *path, size_t *len);
 
 /* Canonical text of an empty config (revision 0); malloc'd. */
 char *adm_empty_config_text(void);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "adm_certfiles.h"
+#include "adm_ocsp.h"
 #include "conf.h"
 #include "db.h"
 #include "jh.h"
@@ -78,33 +79,50 @@ adm_certfiles_one(struct adm *a, const char *dir, const char *name)
 	rc = jh_write_file_atomic(key, key_pem, ADM_CERTFILES_KEY_MODE);
 	if (rc == 0)
 		rc = jh_write_file_atomic(crt, cert_pem, ADM_CERTFILES_CRT_MODE);
+	if (rc == 0)
+		rc = adm_ocsp_file(a, dir, name);	/* NAME.ocsp: stapled when stored */
 	explicit_bzero(key_pem, strlen(key_pem));
 	free(key_pem);
 	free(cert_pem);
 	return rc;
 }
 
-/* Calls fn for each certificate name (ci its index) and each client_auth
- * CA bundle name (ci -1) of each TLS listener of cfg. */
+/* One name of a TLS object: fn(arg, name, ca, path) unless it is absent. */
 static int
-adm_certfiles_each(const json_t *cfg, int (*fn)(void *, const char *, size_t, long), void *arg)
+adm_certfiles_call(json_t *v, int ca, const char *path, adm_certfiles_fn fn, void *arg)
 {
-	json_t *l, *cn, *tls;
-	const char *ca;
+	return json_is_string(v) && json_string_length(v) > 0 ? fn(arg, json_string_value(v), ca, path) : 0;
+}
+
+int
+adm_certfiles_each(const json_t *cfg, adm_certfiles_fn fn, void *arg)
+{
+	json_t *o, *cn, *tls;
+	char path[160];
 	size_t i, j;
 	int rc;
 
-	json_array_foreach(json_object_get(cfg, "listeners"), i, l) {
-		tls = json_object_get(l, "tls");
+	json_array_foreach(json_object_get(cfg, "listeners"), i, o) {
+		tls = json_object_get(o, "tls");
 		json_array_foreach(json_object_get(tls, "certificates"), j, cn) {
-			if (!json_is_string(cn))
-				continue;
-			rc = fn(arg, json_string_value(cn), i, (long)j);
-			if (rc < 0)
+			snprintf(path, sizeof(path), "$.listeners[%zu].tls.certificates[%zu]", i, j);
+			if ((rc = adm_certfiles_call(cn, 0, path, fn, arg)) < 0)
 				return rc;
 		}
-		ca = json_string_value(json_object_get(json_object_get(tls, "client_auth"), "ca"));
-		if (ca != NULL && (rc = fn(arg, ca, i, -1)) < 0)
+		snprintf(path, sizeof(path), "$.listeners[%zu].tls.client_auth.ca", i);
+		if ((rc = adm_certfiles_call(json_object_get(json_object_get(tls, "client_auth"), "ca"), 1,
+					     path, fn, arg)) < 0)
+			return rc;
+	}
+	/* pools: TLS towards the members (CA bundle, mTLS client certificate) */
+	json_array_foreach(json_object_get(cfg, "pools"), i, o) {
+		tls = json_object_get(o, "tls");
+		snprintf(path, sizeof(path), "$.pools[%zu].tls.ca", i);
+		if ((rc = adm_certfiles_call(json_object_get(tls, "ca"), 1, path, fn, arg)) < 0)
+			return rc;
+		snprintf(path, sizeof(path), "$.pools[%zu].tls.client_certificate", i);
+		if ((rc = adm_certfiles_call(json_object_get(tls, "client_certificate"), 0, path, fn,
+					     arg)) < 0)
 			return rc;
 	}
 	return 0;
@@ -118,19 +136,15 @@ struct adm_certfiles_w {
 };
 
 static int
-adm_certfiles_w_one(void *arg, const char *name, size_t li, long ci)
+adm_certfiles_w_one(void *arg, const char *name, int ca, const char *path)
 {
 	struct adm_certfiles_w *w = arg;
-	const char *what = ci < 0 ? "CA bundle" : "certificate";
-	char path[160], msg[300];
-	int rc = ci < 0 ? adm_certfiles_ca(w->a, w->dir, name) : adm_certfiles_one(w->a, w->dir, name);
+	const char *what = ca ? "CA bundle" : "certificate";
+	char msg[300];
+	int rc = ca ? adm_certfiles_ca(w->a, w->dir, name) : adm_certfiles_one(w->a, w->dir, name);
 
 	if (rc == 0)
 		return 0;
-	if (ci < 0)
-		snprintf(path, sizeof(path), "$.listeners[%zu].tls.client_auth.ca", li);
-	else
-		snprintf(path, sizeof(path), "$.listeners[%zu].tls.certificates[%ld]", li, ci);
 	if (rc == -ENOENT)
 		snprintf(msg, sizeof(msg), "there is no %s named \"%s\" (upload it first)", what, name);
 	else
@@ -143,12 +157,12 @@ adm_certfiles_w_one(void *arg, const char *name, size_t li, long ci)
 }
 
 static int
-adm_certfiles_any(void *arg, const char *name, size_t li, long ci)
+adm_certfiles_any(void *arg, const char *name, int ca, const char *path)
 {
 	(void)arg;
 	(void)name;
-	(void)li;
-	(void)ci;
+	(void)ca;
+	(void)path;
 	return -EEXIST;
 }
 
@@ -161,7 +175,7 @@ adm_certfiles_write(struct adm *a, const json_t *cfg, json_t **errors)
 
 	*errors = NULL;
 	if (adm_certfiles_each(cfg, adm_certfiles_any, NULL) == 0)
-		return 0;	/* no TLS listener: nothing to write, no directory needed */
+		return 0;	/* no TLS listener or pool: nothing to write, no directory needed */
 	if ((w.errors = json_array()) == NULL)
 		return -ENOMEM;
 	rc = adm_certfiles_dir(a, dir, sizeof(dir));
@@ -192,12 +206,20 @@ struct adm_certfiles_f {
 };
 
 static int
-adm_certfiles_named(void *arg, const char *name, size_t li, long ci)
+adm_certfiles_named(void *arg, const char *name, int ca, const char *path)
 {
 	const struct adm_certfiles_f *f = arg;
 
-	(void)li;
-	return (ci < 0) == f->ca && strcmp(name, f->name) == 0 ? -EEXIST : 0;
+	(void)path;
+	return (ca != 0) == (f->ca != 0) && strcmp(name, f->name) == 0 ? -EEXIST : 0;
+}
+
+int
+adm_certfiles_uses(const json_t *cfg, const char *name, int ca)
+{
+	struct adm_certfiles_f f = { .name = name, .ca = ca };
+
+	return adm_certfiles_each(cfg, adm_certfiles_named, &f) == -EEXIST;
 }
 
 void
@@ -215,7 +237,7 @@ adm_certfiles_prune(struct adm *a, const json_t *cfg)
 		struct adm_certfiles_f f = { .name = name };
 
 		if (dot == NULL || (strcmp(dot, ".crt") != 0 && strcmp(dot, ".key") != 0 &&
-				    strcmp(dot, ".ca") != 0))
+				    strcmp(dot, ".ca") != 0 && strcmp(dot, ".ocsp") != 0))
 			continue;
 		el = strlen(dot);
 		if (n - el >= sizeof(name))

@@ -7,14 +7,22 @@
 
 /*
  * adm_certfiles - at apply, writes the certificate store entries that the
- * config's TLS listeners name to files tandemd loads (doc/tls.md):
+ * config's TLS listeners and pools name to files tandemd loads (doc/tls.md):
  * STATE/certs/NAME.crt (chain, 0640), NAME.key (0600), NAME.ca (client_auth
  * CA bundle, 0640), in a 0750 directory
  * owned by the user tandem-admin runs as (tandem, like tandemd's data plane).
  * Key material is wiped from memory after writing and never logged.
  */
 
-/* Writes the files for every certificate cfg's listeners name. Returns 0,
+/* Calls fn(arg, name, ca, path) for each certificate (ca 0) and CA bundle
+ * (ca 1) name cfg's TLS listeners and TLS pools use; path is its JSON path.
+ * Stops at and returns fn's first negative result, else 0. */
+typedef int (*adm_certfiles_fn)(void *arg, const char *name, int ca, const char *path);
+int adm_certfiles_each(const json_t *cfg, adm_certfiles_fn fn, void *arg);
+/* 1 when cfg uses certificate (ca 0) or CA bundle (ca 1) name, else 0. */
+int adm_certfiles_uses(const json_t *cfg, const char *name, int ca);
+
+/* Writes the files for every certificate cfg's listeners and pools name. Returns 0,
  * or -ENOENT with *errors (a JSON error list, JSON paths into cfg) when a
  * name is not in the store, or another -errno with *errors describing a
  * write failure. */

@@ -149,6 +149,11 @@ adm_serve_api(struct adm_http *h, struct MHD_Connection *conn, const char *url,
 	rq.session_token = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, ADM_COOKIE);
 	rq.csrf = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
 	rq.client = client;
+	rq.bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (rq.bearer != NULL && strncmp(rq.bearer, "Bearer ", 7) == 0)
+		rq.bearer += 7;
+	else
+		rq.bearer = NULL;
 	rq.body = ac->body;
 	rq.body_len = ac->len;
 	if (ac->too_big)

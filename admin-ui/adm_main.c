@@ -24,6 +24,9 @@
 #include "adm_apply.h"
 #include "adm_auth.h"
 #include "adm_http.h"
+#include "adm_pairmsg.h"
+#include "adm_peerc.h"
+#include "adm_sync.h"
 #include "adm_tls.h"
 #include "db.h"
 #include "log.h"
@@ -53,6 +56,12 @@ adm_usage(FILE *f)
 		"  --listen ADDR:PORT  console and API address (default 127.0.0.1:8443)\n"
 		"  --http              plain HTTP instead of HTTPS (loopback addresses only)\n"
 		"  --www DIR           console files (default %s/www)\n"
+		"  --node NAME         this node's name in the HA pair (default: the host name)\n"
+		"  --console-url URL   where the pair's other console reaches this one\n"
+		"                      (default https://<--listen>)\n"
+		"  --peer-dir DIR      where pairing writes the peer link's certificates\n"
+		"                      (tandemd --peer-dir; default <state-dir>/peer)\n"
+		"  --pair-token-ttl S  seconds a pairing token stays valid (default 600)\n"
 		"  --import FILE       load a tandemd config as a new revision and apply it\n"
 		"  --exit              initialise (and import) then exit without serving\n"
 		"  --verbose           log debug messages\n"
@@ -91,6 +100,10 @@ main(int argc, char **argv)
 		{ "import", required_argument, NULL, 'i' },
 		{ "exit", no_argument, NULL, 'x' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "console-url", required_argument, NULL, 'u' },
+		{ "peer-dir", required_argument, NULL, 'p' },
+		{ "pair-token-ttl", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -101,9 +114,13 @@ main(int argc, char **argv)
 		.ctl_socket = "/run/tandem/tandemd.sock",
 		.now = adm_clock,
 		.ctl_timeout_ms = 5000,
+		.pair_token_ttl = 600,
 	};
 	const char *listen = "127.0.0.1:8443", *www = NULL, *import = NULL;
-	char dbpath[4096], tlsdir[4096], pw[32];
+	char dbpath[4096], tlsdir[4096], pw[32], console[128], peerdir[4096];
+	const char *console_opt = NULL;
+	struct db *syncdb = NULL;
+	struct timespec tick = { 0, 200 * 1000 * 1000 };
 	char *key = NULL, *cert = NULL;
 	struct adm_http *http = NULL;
 	struct sockaddr_storage sa;
@@ -121,6 +138,16 @@ main(int argc, char **argv)
 		case 'i': import = optarg; break;
 		case 'x': only_init = 1; break;
 		case 'v': verbose = 1; break;
+		case 'n': a.node = optarg; break;
+		case 'u': console_opt = optarg; break;
+		case 'p': a.peer_dir = optarg; break;
+		case 't':
+			a.pair_token_ttl = atoi(optarg);
+			if (a.pair_token_ttl < 1 || a.pair_token_ttl > 86400) {
+				fprintf(stderr, "tandem-admin: --pair-token-ttl wants 1-86400 seconds\n");
+				return 2;
+			}
+			break;
 		case 'V': printf("tandem-admin %s\n", PACKAGE_VERSION); return 0;
 		case 'h': adm_usage(stdout); return 0;
 		default: adm_usage(stderr); return 2;
@@ -144,6 +171,22 @@ main(int argc, char **argv)
 	a.www_dir = adm_pick_www(www);
 	if (gethostname(a.hostname, sizeof(a.hostname) - 1) < 0)
 		snprintf(a.hostname, sizeof(a.hostname), "unknown");
+	if (a.node == NULL)
+		a.node = a.hostname;
+	if (!adm_pairmsg_node_ok(a.node)) {
+		fprintf(stderr, "tandem-admin: --node wants 1-63 letters, digits, '.', '_', '-' (got \"%s\")\n",
+			a.node);
+		return 2;
+	}
+	if (adm_peerc_console(console_opt ? console_opt : listen, console, sizeof(console)) < 0) {
+		fprintf(stderr, "tandem-admin: --console-url wants https://ADDR:PORT\n");
+		return 2;
+	}
+	a.console_url = console;
+	if (a.peer_dir == NULL) {
+		snprintf(peerdir, sizeof(peerdir), "%s/peer", a.state_dir);
+		a.peer_dir = peerdir;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* The database holds password hashes and session digests: no access
 	 * for others, whatever the caller's umask. */
@@ -180,6 +223,9 @@ main(int argc, char **argv)
 			log_err("cannot set up TLS in %s: %s", tlsdir, strerror(-rc));
 			goto out;
 		}
+		/* the fingerprint the other console pins when pairing */
+		if (adm_peerc_pem_fingerprint(cert, a.fingerprint) < 0)
+			a.fingerprint[0] = '\0';
 	}
 	if (only_init) {
 		ret = 0;
@@ -189,20 +235,34 @@ main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);	/* adm_sync_kick: a sync round now */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* The pair's sync worker runs here, on its own database handle, so
+	 * the HTTP thread keeps its own (doc/admin.md). */
+	a.sync = adm_sync_new();
+	if (a.sync == NULL || db_open(dbpath, DB_SCHEMA_LATEST, &syncdb) < 0) {
+		log_err("cannot start the config sync worker");
+		goto out;
+	}
+	adm_sync_tick(&a, syncdb, 1);
 	http = adm_http_start(&a, listen, key, cert);
 	if (http == NULL)
 		goto out;
-	log_notice("serving the console on %s://%s/", plain ? "http" : "https", listen);
+	log_notice("serving the console on %s://%s/ (node %s)", plain ? "http" : "https", listen, a.node);
 	sdn_notify("READY=1\nSTATUS=serving the console");
-	do {
-		rc = sigwait(&sigs, &sig);
-	} while (rc != 0);
+	for (;;) {
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		adm_sync_tick(&a, syncdb, sig == SIGUSR1);
+	}
 	log_notice("signal %d: stopping", sig);
 	sdn_notify("STOPPING=1");
 	ret = 0;
 out:
 	adm_http_stop(&http);
+	db_close(&syncdb);
+	adm_sync_free(&a.sync);
 	db_close(&a.db);
 	free(key);
 	free(cert);

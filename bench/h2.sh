@@ -200,7 +200,10 @@ run() {	# run SCENARIO COLUMN REP
 	if [[ $sc == h2-tls ]]; then url="https://$PH:${TLSP[$col]}/"; else url="http://$PH:${H2CP[$col]}/"; fi
 	out=$RESULTS_DIR/raw/$sc-$col-$rep.txt
 	t0=$(cpu_ticks "${PID_OF[$col]}")
-	$(pin "$LOAD_CPU") h2load -t1 -c"$CONNS" -m"$H2_STREAMS" -D "$DURATION" "$url" >"$out" 2>&1 || true
+	# h2load can wait forever for a stalled connection (seen against HAProxy
+	# over TLS on a saturated host): such a run counts as failed
+	$(pin "$LOAD_CPU") timeout $((DURATION + 30)) h2load -t1 -c"$CONNS" -m"$H2_STREAMS" \
+		-D "$DURATION" "$url" >"$out" 2>&1 || true
 	t1=$(cpu_ticks "${PID_OF[$col]}")
 	req=$(awk '/^requests:/{print $8}' "$out")	# succeeded
 	rps=$(awk '/^finished in/{gsub(",", "", $4); print $4}' "$out")
@@ -214,7 +217,7 @@ for sc in $SCENARIOS; do
 	cols=($COLUMNS)
 	for col in "${cols[@]}"; do	# warm up, unmeasured
 		if [[ $sc == h2-tls ]]; then u="https://$PH:${TLSP[$col]}/"; else u="http://$PH:${H2CP[$col]}/"; fi
-		h2load -t1 -c"$CONNS" -m"$H2_STREAMS" -D 1 "$u" >/dev/null 2>&1 || true
+		timeout 30 h2load -t1 -c"$CONNS" -m"$H2_STREAMS" -D 1 "$u" >/dev/null 2>&1 || true
 	done
 	for ((rep = 1; rep <= REPS; rep++)); do
 		if ((rep % 2 == 0)); then order=$(printf '%s\n' "${cols[@]}" | tac); else order=${cols[*]}; fi

@@ -175,6 +175,34 @@ db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_
 }
 
 int
+db__tx_finish(struct db *db, int rc)
+{
+	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
+		return -EIO;
+	return rc;
+}
+
+int
+db__replace_all(struct db *db, const char *table, const json_t *arr,
+		int (*put)(struct db *, const json_t *, size_t))
+{
+	char sql[64];
+	const json_t *e;
+	size_t i;
+	int rc;
+
+	if (db->txdepth <= 0 || (size_t)snprintf(sql, sizeof(sql), "DELETE FROM %s", table) >= sizeof(sql))
+		return -EINVAL;
+	rc = db__run(db, sql, NULL);
+	json_array_foreach(arr, i, e) {
+		if (rc < 0)
+			break;
+		rc = put(db, e, i);
+	}
+	return rc;
+}
+
+int
 db_tx_begin(struct db *db)
 {
 	int rc = db__run(db, "SAVEPOINT tx", NULL);
@@ -330,16 +358,36 @@ db_open(const char *path, int target_version, struct db **out)
 	 * create it 0600 before SQLite does (SQLite gives -wal and -shm the
 	 * mode of the main file), and narrow an older, wider one. */
 	if (path[0] != '\0' && path[0] != ':') {
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		/* Never open() and close() an existing database file here: a
+		 * close() drops every POSIX lock this process holds on it, also
+		 * those of another connection already open (tandem-admin has
+		 * two), and SQLite would then let a third process delete the WAL
+		 * under us. An existing file is narrowed by path. */
+		struct stat sb;
+		int fd = -1;
 
-		if (fd < 0 || fchmod(fd, 0600) < 0) {
+		if (lstat(path, &sb) == 0) {
+			if (!S_ISREG(sb.st_mode)) {
+				errno = ELOOP;
+				fd = -2;
+			} else if ((sb.st_mode & 0077) != 0 && chmod(path, 0600) < 0) {
+				fd = -2;
+			}
+		} else {
+			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+			if (fd < 0 || fchmod(fd, 0600) < 0) {
+				if (fd >= 0)
+					close(fd);
+				fd = -2;
+			} else {
+				close(fd);
+			}
+		}
+		if (fd == -2) {
 			rc = -errno;
 			log_err("db: cannot open %s: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
 			goto fail;
 		}
-		close(fd);
 	}
 	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			     SQLITE_OPEN_FULLMUTEX, NULL);

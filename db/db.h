@@ -191,6 +191,15 @@ int db_cert_delete(struct db *db, const char *name);
 /* The chain and the key as new strings (the caller frees key_pem after
  * wiping it with explicit_bzero). For the renderer only. */
 int db_cert_pem(struct db *db, const char *name, char **cert_pem, char **key_pem);
+/* OCSP response to staple for certificate name (db_ocsp.c, migration 014):
+ * set replaces it (-ENOENT: no such certificate); get returns a copy of
+ * the DER (der/len) and/or {this_update, next_update, uploaded_at, bytes}
+ * (info), any of them NULL when not wanted (-ENOENT: none stored); delete
+ * removes it (-ENOENT: none). */
+int db_ocsp_set(struct db *db, const char *name, const void *der, size_t len, long long this_update,
+		long long next_update, long long now);
+int db_ocsp_get(struct db *db, const char *name, void **der, size_t *len, json_t **info);
+int db_ocsp_delete(struct db *db, const char *name);
 
 /* ---- CA bundles (client_auth of TLS listeners; migration 009) ---- */
 /* -EEXIST when the name is taken. */

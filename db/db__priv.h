@@ -45,5 +45,13 @@ int db__get_named(struct db *db, const char *sql, const char *name,
 /* A copy of object o without the keys in drop (NULL-terminated); values
  * shared. New reference, NULL on OOM. */
 json_t *db__json_without(const json_t *o, const char *const *drop);
+/* Ends the transaction db_tx_begin opened: commits when rc is 0, else rolls
+ * back. Returns rc, or -EIO when the commit failed. */
+int db__tx_finish(struct db *db, int rc);
+/* Replaces every row of table by the elements of arr (NULL: none), one
+ * put(db, element, index) each, stopping at the first error. Runs in the
+ * caller's transaction, so a failure leaves the table as it was. */
+int db__replace_all(struct db *db, const char *table, const json_t *arr,
+		    int (*put)(struct db *, const json_t *, size_t));
 
 #endif

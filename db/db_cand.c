@@ -278,8 +278,7 @@ db_pool_add(struct db *db, const char *name, const struct db_member *m, size_t n
 	for (i = 0; i < n && rc == 0; i++)
 		rc = db_member_insert(db, id, &m[i]);
 out:
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -308,8 +307,7 @@ db_pool_update(struct db *db, const char *name, const char *newname,
 	for (i = 0; i < n && rc == 0; i++)
 		rc = db_member_insert(db, id, &m[i]);
 out:
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -747,7 +745,6 @@ db_candidate_load(struct db *db, const json_t *config)
 		rc = db_l4_load(db, json_object_get(config, "l4"));
 	if (rc == 0)
 		rc = db_rate_load(db, json_object_get(config, "rate_rules"));
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }

@@ -186,8 +186,7 @@ db_l4_service_put(struct db *db, const char *name, const json_t *svc)
 	if (rc == 0)
 		rc = db_l4_reals_insert(db, id, svc);
 out:
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -304,23 +303,23 @@ db_l4_render(struct db *db, json_t **out)
 	return rc;
 }
 
+static int
+db_l4_load_service(struct db *db, const json_t *svc, size_t i)
+{
+	(void)i;
+	return db_l4_service_put(db, NULL, svc);
+}
+
 int
 db_l4_load(struct db *db, const json_t *section)
 {
 	json_t *cur = NULL, *set;
-	const json_t *o;
-	size_t i;
 	int rc;
 
 	rc = db_tx_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db__run(db, "DELETE FROM l4_services", NULL);
-	json_array_foreach(json_object_get(section, "services"), i, o) {
-		if (rc < 0)
-			break;
-		rc = db_l4_service_put(db, NULL, o);
-	}
+	rc = db__replace_all(db, "l4_services", json_object_get(section, "services"), db_l4_load_service);
 	/* The sync daemon's role is this node's: kept unless section has one. */
 	if (rc == 0)
 		rc = db_l4_settings_get(db, &cur);
@@ -345,7 +344,6 @@ db_l4_load(struct db *db, const json_t *section)
 		}
 	}
 	json_decref(cur);
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }

@@ -93,7 +93,7 @@ out:
 
 /* Stores r (borrowed; must hold a string "name") at position pos. */
 static int
-db_rate_rule_insert(struct db *db, const json_t *r, long pos)
+db_rate_rule_insert(struct db *db, const json_t *r, size_t pos)
 {
 	char *text = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS), p[24];
 	const char *name = json_string_value(json_object_get(r, "name"));
@@ -105,7 +105,7 @@ db_rate_rule_insert(struct db *db, const json_t *r, long pos)
 		free(text);
 		return -EINVAL;
 	}
-	snprintf(p, sizeof(p), "%ld", pos);
+	snprintf(p, sizeof(p), "%zu", pos);
 	rc = db__run(db, "INSERT INTO rate_rules (name, position, body) VALUES (?, ?, ?)",
 		     name, p, text, NULL);
 	free(text);
@@ -116,10 +116,8 @@ int
 db_rate_load(struct db *db, const json_t *section)
 {
 	json_t *set = json_object();
-	const json_t *r;
 	const char *const *k;
 	char *text = NULL;
-	size_t i;
 	int rc;
 
 	if (set == NULL)
@@ -134,16 +132,10 @@ db_rate_load(struct db *db, const json_t *section)
 	rc = db_tx_begin(db);
 	if (rc < 0)
 		goto out;
-	rc = db__run(db, "DELETE FROM rate_rules", NULL);
+	rc = db__replace_all(db, "rate_rules", json_object_get(section, "rules"), db_rate_rule_insert);
 	if (rc == 0)
 		rc = db__run(db, "INSERT OR REPLACE INTO rate_settings (id, body) VALUES (1, ?)", text, NULL);
-	json_array_foreach(json_object_get(section, "rules"), i, r) {
-		if (rc < 0)
-			break;
-		rc = db_rate_rule_insert(db, r, (long)i);
-	}
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 out:
 	free(text);
 	return rc;

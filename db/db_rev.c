@@ -59,8 +59,7 @@ db_revision_commit(struct db *db, const char *author, const char *comment,
 	db__bind_text(st, 5, text);
 	rc = db__exec_stmt(db, st);
 out:
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	if (rc == 0) {
 		*number = n;
 		if (content != NULL) {

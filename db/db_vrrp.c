@@ -163,8 +163,7 @@ db_vrrp_group_update(struct db *db, const char *name, const json_t *g)
 		rc = db__run(db, "UPDATE vrrp_local_groups SET name = ? WHERE name = ?",
 			     newname, name, NULL);
 out:
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -180,8 +179,7 @@ db_vrrp_group_delete(struct db *db, const char *name)
 		rc = -ENOENT;
 	if (rc == 0)
 		rc = db__run(db, "DELETE FROM vrrp_local_groups WHERE name = ?", name, NULL);
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -307,8 +305,7 @@ db_vrrp_local_set(struct db *db, const json_t *lo)
 		}
 		rc = db__exec_stmt(db, st);
 	}
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }
 
@@ -341,27 +338,26 @@ out:
 	return rc;
 }
 
+static int
+db_vrrp_load_group(struct db *db, const json_t *g, size_t i)
+{
+	(void)i;
+	return db_vrrp_group_add(db, g);
+}
+
 int
 db_vrrp_load(struct db *db, const json_t *section)
 {
 	json_t *lo = json_object_get(section, "local");
-	const json_t *g;
-	size_t i;
 	int rc;
 
 	rc = db_tx_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db__run(db, "DELETE FROM vrrp_groups", NULL);
-	json_array_foreach(json_object_get(section, "groups"), i, g) {
-		if (rc < 0)
-			break;
-		rc = db_vrrp_group_add(db, g);
-	}
+	rc = db__replace_all(db, "vrrp_groups", json_object_get(section, "groups"), db_vrrp_load_group);
 	/* Per-node fields change only when the config carries them. */
 	if (rc == 0 && json_is_object(lo))
 		rc = db_vrrp_local_set(db, lo);
-	if (db_tx_end(db, rc == 0) < 0 && rc == 0)
-		rc = -EIO;
+	rc = db__tx_finish(db, rc);
 	return rc;
 }

@@ -66,6 +66,16 @@ struct conf_l7_tls {
 	const char *client_header;	/* verified subject to the backend, NULL = off */
 };
 
+/* TLS towards a pool's members (conf_tls_up.c, doc/tls.md). */
+struct conf_l7_uptls {
+	bool enabled;
+	bool verify;			/* false only by an explicit "verify": "none" */
+	const char *ca;			/* CA bundle name (verify) */
+	const char *server_name;	/* SNI and verified name; NULL: the member's address */
+	const char *client_cert;	/* certificate store name for mTLS, NULL = none */
+	bool session_reuse;		/* resume sessions per member (default on) */
+};
+
 struct conf_l7_listener {
 	struct conf_l7_timeouts timeouts;
 	struct conf_l7_h2 h2;
@@ -210,6 +220,7 @@ struct conf_l7_pool {
 	struct conf_health_check hc;
 	unsigned proxy_protocol;	/* 0 off, 1 or 2: PROXY header version sent to members */
 	bool upstream_h2c;		/* HTTP/2 prior knowledge to members (l7_h2up) */
+	struct conf_l7_uptls tls;	/* TLS towards members */
 };
 
 struct conf_l7_member {

@@ -559,6 +559,7 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 		if (c->upstream_h2c && c->proxy_protocol)
 			errs_add(x->errs, q, "h2c cannot be combined with proxy_protocol");
 	}
+	conf__l7_uptls(x, o, path, &c->tls);
 }
 
 /* Maglev (Eisenbud et al., NSDI 2016): each member fills the table along its

@@ -7,6 +7,7 @@
 #include "conf-t.h"
 
 struct l7_tls_ctx;
+struct l7_tls_up;
 
 #define SNAPSHOT_MAGIC 0x534e4150u /* "SNAP" */
 
@@ -36,6 +37,7 @@ struct snapshot {
 	struct conf *conf;		/* owned */
 	struct lsock **lsocks;		/* one per conf->listeners[i], owned references */
 	struct l7_tls_ctx **tls;	/* one per listener, NULL when plain (l7_tlsconf) */
+	struct l7_tls_up **uptls;	/* one per pool, NULL when plain (l7_tlsconf_up) */
 	long loaded_at;			/* wall clock seconds */
 };
 

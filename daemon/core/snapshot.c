@@ -248,6 +248,9 @@ snapshot_free(struct snapshot *s)
 	if (s->tls != NULL)
 		l7_tlsconf_release(s->tls, s->conf->nlisteners);
 	free(s->tls);
+	if (s->uptls != NULL)
+		l7_tlsconf_up_release(s->uptls, s->conf->npools);
+	free(s->uptls);
 	conf_free(&s->conf);
 	s->magic = 0;
 	free(s);
@@ -293,6 +296,13 @@ snapshot_build(const char *path, struct errs *errs)
 		goto fail;
 	}
 	if (l7_tlsconf_build(s->conf, s->tls, errs) < 0)
+		goto fail;
+	s->uptls = calloc(s->conf->npools + 1, sizeof(*s->uptls));
+	if (s->uptls == NULL) {
+		errs_add(errs, "$", "out of memory");
+		goto fail;
+	}
+	if (l7_tlsconf_up_build(s->conf, s->uptls, errs) < 0)
 		goto fail;
 	s->loaded_at = (long)time(NULL);
 	return s;

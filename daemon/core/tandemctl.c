@@ -52,10 +52,11 @@ tandemctl_print_errors(const json_t *errors)
 			json_string_value(json_object_get(e, "message")));
 }
 
+/* Sends req (consumed) and reads the answer into *resp; -1 (said on
+ * stderr) when tandemd cannot be reached. */
 static int
-tandemctl_call(const char *sock, const char *cmd, json_t **resp)
+tandemctl_request(const char *sock, json_t *req, json_t **resp)
 {
-	json_t *req = json_pack("{s:s}", "cmd", cmd);
 	int rc = ctlc_call(sock, req, resp, TANDEMCTL_TIMEOUT_MS);
 
 	json_decref(req);
@@ -66,6 +67,12 @@ tandemctl_call(const char *sock, const char *cmd, json_t **resp)
 	return 0;
 }
 
+static int
+tandemctl_call(const char *sock, const char *cmd, json_t **resp)
+{
+	return tandemctl_request(sock, json_pack("{s:s}", "cmd", cmd), resp);
+}
+
 /* "ban ADDRESS [SECONDS]": adds the address to tandemd's nftables ban set. */
 static int
 tandemctl_ban(const char *sock, const char *addr, const char *secs)
@@ -73,13 +80,10 @@ tandemctl_ban(const char *sock, const char *addr, const char *secs)
 	json_t *req = json_pack("{s:s,s:s,s:I}", "cmd", "ban", "address", addr,
 				"timeout", (json_int_t)(secs ? strtol(secs, NULL, 10) : 0));
 	json_t *resp = NULL;
-	int rc = ctlc_call(sock, req, &resp, TANDEMCTL_TIMEOUT_MS);
+	int rc;
 
-	json_decref(req);
-	if (rc < 0) {
-		fprintf(stderr, "tandemctl: cannot reach tandemd at %s: %s\n", sock, strerror(-rc));
+	if (tandemctl_request(sock, req, &resp) < 0)
 		return 1;
-	}
 	rc = json_is_true(json_object_get(resp, "ok")) ? 0 : 1;
 	if (rc)
 		tandemctl_print_errors(json_object_get(resp, "errors"));
@@ -93,14 +97,11 @@ tandemctl_ban(const char *sock, const char *addr, const char *secs)
 static int
 tandemctl_sync_role(const char *sock, const char *role)
 {
-	json_t *req = json_pack("{s:s,s:s}", "cmd", "l4-sync", "role", role), *resp = NULL;
-	int rc = ctlc_call(sock, req, &resp, TANDEMCTL_TIMEOUT_MS);
+	json_t *resp = NULL;
+	int rc;
 
-	json_decref(req);
-	if (rc < 0) {
-		fprintf(stderr, "tandemctl: cannot reach tandemd at %s: %s\n", sock, strerror(-rc));
+	if (tandemctl_request(sock, json_pack("{s:s,s:s}", "cmd", "l4-sync", "role", role), &resp) < 0)
 		return 1;
-	}
 	rc = json_is_true(json_object_get(resp, "ok")) ? 0 : 1;
 	if (json_object_get(resp, "errors") != NULL)
 		tandemctl_print_errors(json_object_get(resp, "errors"));
@@ -345,12 +346,8 @@ tandemctl_upgrade(const char *sock, const char *drain)
 	}
 	req = d ? json_pack("{s:s,s:I}", "cmd", "upgrade", "drain", (json_int_t)d) :
 		  json_pack("{s:s}", "cmd", "upgrade");
-	rc = ctlc_call(sock, req, &resp, TANDEMCTL_TIMEOUT_MS);
-	json_decref(req);
-	if (rc < 0) {
-		fprintf(stderr, "tandemctl: cannot reach tandemd at %s: %s\n", sock, strerror(-rc));
+	if (tandemctl_request(sock, req, &resp) < 0)
 		return 1;
-	}
 	if (!json_is_true(json_object_get(resp, "ok"))) {
 		fprintf(stderr, "tandemctl: upgrade refused:\n");
 		tandemctl_print_errors(json_object_get(resp, "errors"));

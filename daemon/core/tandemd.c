@@ -86,6 +86,39 @@ struct tandemd {
 	struct upgrade *upg;		/* binary upgrade (upgrade.c) */
 };
 
+/* The limiter's key-hash seed (peer_seed.c says why each source): the
+ * pair's CA with a peer link, FILE.seed beside --limit-state, else random.
+ * A seed file that cannot be read costs the saved counters, never the
+ * start. 0, or -1 when no seed at all can be had. */
+static int
+tandemd_limit_seed(const struct tandemd *d, uint64_t seed[2])
+{
+	char path[4096];
+	int rc;
+
+	if (d->peer_opts.dir != NULL) {
+		if ((rc = peer_seed_pair(d->peer_opts.dir, seed)) == 0) {
+			log_info("limiter: key seed from the pair's CA (%s/ca.pem)", d->peer_opts.dir);
+			return 0;
+		}
+		log_err("limiter: cannot derive the key seed from %s/ca.pem: %s", d->peer_opts.dir,
+			strerror(-rc));
+		return -1;
+	}
+	if (d->limit_state != NULL) {
+		snprintf(path, sizeof(path), "%s.seed", d->limit_state);
+		if ((rc = peer_seed_file(path, seed)) == 0)
+			return 0;
+		log_warn("limiter: %s: %s; a random key seed this time (the saved counters do not "
+			    "apply; bans do)", path, rc == -EINVAL ? "not 16 bytes" : strerror(-rc));
+	}
+	if ((rc = peer_seed_random(seed)) < 0) {
+		log_err("limiter: no random key seed: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 tandemd_usage(FILE *f)
 {
@@ -833,10 +866,12 @@ main(int argc, char **argv)
 		return 1;
 	snapshot_workers_set(d.workers);
 	/* The limiter's tables outlive snapshots: the store exists before the
-	 * first build binds rules to it. The seed is shared by the pair (the
-	 * peer link may replace it by one derived from the pair's CA). */
+	 * first build binds rules to it. Its key-hash seed: see peer_seed.c. */
 	{
-		static const uint64_t seed[2] = { 0x74616e64656d6c69ULL, 0x6d69747365656431ULL };
+		uint64_t seed[2];
+
+		if (tandemd_limit_seed(&d, seed) < 0)
+			return 1;
 
 		/* The two nodes must count in different slots: with a peer link
 		 * and no --limit-node, the dialling node (lower listen address)

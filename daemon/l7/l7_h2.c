@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "l7_freelist.h"
 #include "l7_h2.h"
 #include "l7_h2__priv.h"
 #include "l7_http1.h"
@@ -45,7 +46,7 @@ struct l7_h2_stream {
 	void *req;			/* the owner's request; NULL before END_HEADERS and once gone */
 	/* request, as HTTP/1.1 */
 	char *method, *path, *authority;
-	struct buf fields;		/* "name: value\r\n" lines, cookies apart */
+	struct buf fields;		/* "name: value\r\n" lines, cookies apart (from bufs) */
 	char *cookie;			/* cookie fields joined with "; " (RFC 9113 8.2.3) */
 	size_t cookie_len;
 	size_t hdr_bytes;		/* header list size as SETTINGS counts it */
@@ -55,10 +56,11 @@ struct l7_h2_stream {
 	bool req_end;			/* END_STREAM received */
 	bool end_out;			/* the body's end went to the request */
 	struct buf rx;			/* request body not yet taken (bounded by the window) */
+	struct buf qtrl;		/* the request's trailers, as HTTP/1.1 lines */
 	/* response */
 	bool resp_head, resp_eof, deferred;
 	struct l7_http1_body respb;
-	struct buf tx;			/* response body waiting for DATA frames */
+	struct buf tx;			/* response body waiting for DATA frames (from bufs) */
 	struct buf trl;			/* the response's trailer section, as HTTP/1.1 lines */
 	bool closed;			/* nghttp2 closed the stream */
 	struct l7_h2_stream *prev, *next;
@@ -67,6 +69,7 @@ struct l7_h2_stream {
 struct l7_h2_conn {
 	nghttp2_session *ng;
 	void *owner;
+	struct l7_freelist *bufs;	/* the owner's I/O buffers: a stream's fields and tx */
 	struct conf_l7_h2 lim;
 	struct buf *out;		/* during l7_h2_conn_output */
 	struct l7_h2_stream *streams;
@@ -78,7 +81,6 @@ struct l7_h2_conn {
 	struct l7_http1_msg msg;	/* scratch: the response head being turned into HEADERS */
 };
 
-#define H2_TX_CAP	16384	/* response bytes held per stream */
 
 static void
 h2_stream_free(struct l7_h2_stream *s)
@@ -95,9 +97,10 @@ h2_stream_free(struct l7_h2_stream *s)
 	free(s->path);
 	free(s->authority);
 	free(s->cookie);
-	buf_release(&s->fields);
+	l7_buf_give(h->bufs, &s->fields);
 	buf_release(&s->rx);
-	buf_release(&s->tx);
+	buf_release(&s->qtrl);
+	l7_buf_give(h->bufs, &s->tx);
 	buf_release(&s->trl);
 	free(s);
 }
@@ -157,8 +160,11 @@ h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t
 	(void)ud;
 	if (buf_len(&s->tx) < before)
 		h2_kick_req(s);	/* room for more of the response */
-	if ((*flags & NGHTTP2_DATA_FLAG_EOF) && buf_len(&s->trl) > 0 && h2_submit_trailers(s) == 0)
-		*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	if (*flags & NGHTTP2_DATA_FLAG_EOF) {
+		l7_buf_give(s->h->bufs, &s->tx);	/* all sent: back to the worker now */
+		if (buf_len(&s->trl) > 0 && h2_submit_trailers(s) == 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	}
 	return n;
 }
 
@@ -177,7 +183,7 @@ h2_answer(struct l7_h2_stream *s, int status)
 	snprintf(st, sizeof(st), "%03d", status);
 	s->resp_head = true;
 	s->resp_eof = true;
-	if ((s->tx.data == NULL && buf_init(&s->tx, H2_TX_CAP) < 0) ||
+	if (l7_buf_take(s->h->bufs, &s->tx) < 0 ||
 	    buf_append(&s->tx, body, (size_t)n) < 0 ||
 	    nghttp2_submit_response(s->h->ng, s->id, nv, 2, s->is_head ? NULL : &dp) != 0)
 		nghttp2_submit_rst_stream(s->h->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
@@ -204,7 +210,7 @@ h2_begin_headers_cb(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
 	s = calloc(1, sizeof(*s));
-	if (s == NULL || buf_init(&s->fields, h->lim.max_header_list) < 0) {
+	if (s == NULL || l7_buf_take(h->bufs, &s->fields) < 0) {
 		free(s);
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;	/* resets this stream */
 	}
@@ -230,6 +236,23 @@ h2_strndup(const uint8_t *p, size_t n)
 	return s;
 }
 
+/* One field of the request's trailers: kept for the chunked body's end
+ * (a body with content-length cannot carry them: dropped, doc/http2.md).
+ * More than an HTTP/1.1 trailer section may hold resets the stream. */
+static int
+h2_trailer(struct l7_h2_stream *s, const uint8_t *name, size_t nlen, const uint8_t *value,
+	   size_t vlen)
+{
+	if (!s->chunked || s->req == NULL)
+		return 0;
+	if (s->qtrl.data == NULL && buf_init(&s->qtrl, L7_HTTP1_MAX_TRAILERS) < 0)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (buf_append(&s->qtrl, name, nlen) < 0 || buf_append(&s->qtrl, ": ", 2) < 0 ||
+	    buf_append(&s->qtrl, value, vlen) < 0 || buf_append(&s->qtrl, "\r\n", 2) < 0)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	return 0;
+}
+
 static int
 h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
 	     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
@@ -239,8 +262,10 @@ h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, s
 	char **slot = NULL;
 
 	(void)flags;
-	if (s == NULL || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0;	/* trailers are not passed to an HTTP/1.1 member (doc/http2.md) */
+	if (s == NULL)
+		return 0;
+	if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return h2_trailer(s, name, nlen, value, vlen);
 	s->hdr_bytes += nlen + vlen + 32;
 	if (s->hdr_bytes > h->lim.max_header_list)
 		s->too_big = true;
@@ -398,7 +423,7 @@ h2_stream_close_cb(nghttp2_session *ng, int32_t id, uint32_t code, void *ud)
 /* ---- the connection ---- */
 
 struct l7_h2_conn *
-l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner)
+l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bufs)
 {
 	struct l7_h2_conn *h = calloc(1, sizeof(*h));
 	nghttp2_session_callbacks *cb = NULL;
@@ -409,6 +434,7 @@ l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner)
 	if (h == NULL || nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt) != 0)
 		goto out;
 	h->owner = owner;
+	h->bufs = bufs;
 	h->lim = *lim;
 	nghttp2_session_callbacks_set_send_callback(cb, h2_send_cb);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_begin_headers_cb);
@@ -565,7 +591,7 @@ h2_write_head(struct l7_h2_stream *s, struct buf *in)
 	    (s->chunked && buf_append(in, "transfer-encoding: chunked\r\n", 28) < 0) ||
 	    buf_append(in, "\r\n", 2) < 0)
 		return -1;
-	buf_release(&s->fields);
+	l7_buf_give(s->h->bufs, &s->fields);
 	return 0;
 }
 
@@ -607,10 +633,21 @@ l7_h2_stream_fill(struct l7_h2_stream *s, struct buf *in)
 		l7__h2_conn_kick(s->h->owner);	/* WINDOW_UPDATE to send */
 	}
 	if (s->req_end && buf_len(&s->rx) == 0 && !s->end_out) {
-		if (buf_room(in) < 5)
+		size_t need = 5 + buf_len(&s->qtrl);
+
+		if (buf_room(in) < need)
 			buf_compact(in);
-		if (!s->chunked || (buf_room(in) >= 5 && buf_append(in, "0\r\n\r\n", 5) == 0))
+		if (!s->chunked) {
 			s->end_out = true;
+		} else if (buf_room(in) >= need) {
+			/* the last chunk, the trailers, the final CRLF */
+			buf_append(in, "0\r\n", 3);
+			if (buf_len(&s->qtrl) > 0)
+				buf_append(in, buf_head(&s->qtrl), buf_len(&s->qtrl));
+			buf_append(in, "\r\n", 2);
+			buf_release(&s->qtrl);
+			s->end_out = true;
+		}
 	}
 	return (ssize_t)(buf_len(in) - before);
 }
@@ -644,7 +681,7 @@ h2_response_head(struct l7_h2_stream *s, struct buf *out)
 	struct l7_http1_msg *m = &s->h->msg;
 	nghttp2_nv nv[L7_HTTP1_MAX_HEADERS + 1];
 	nghttp2_data_provider dp = { .source.ptr = s, .read_callback = h2_read_body };
-	char status[4], *lower = NULL;
+	char status[4], lower[L7_HTTP1_MAX_HEAD];	/* names lower-cased (< the head) */
 	int rc = -1, st = 0, n;
 
 	for (;;) {
@@ -659,8 +696,7 @@ h2_response_head(struct l7_h2_stream *s, struct buf *out)
 		buf_consume(out, m->head_len);	/* 1xx: HTTP/2 clients need none */
 	}
 	rc = -1;
-	lower = malloc(m->head_len);
-	if (lower == NULL || (s->tx.data == NULL && buf_init(&s->tx, H2_TX_CAP) < 0))
+	if (m->head_len > sizeof(lower) || l7_buf_take(s->h->bufs, &s->tx) < 0)
 		goto out;
 	n = h2_resp_nv(buf_head(out), m, lower, nv, status);
 	l7_http1_body_init(&s->respb, m);
@@ -671,7 +707,6 @@ h2_response_head(struct l7_h2_stream *s, struct buf *out)
 	buf_consume(out, m->head_len);
 	rc = 1;
 out:
-	free(lower);
 	return rc;
 }
 

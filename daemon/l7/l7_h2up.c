@@ -35,6 +35,7 @@ struct l7_h2up {
 	bool req_head, req_eof, deferred;
 	struct l7_http1_body reqb;
 	struct buf body;
+	struct buf qtrl;		/* the request's trailer lines (chunked body) */
 	/* response */
 	int status;
 	bool is_head;
@@ -62,10 +63,21 @@ h2up_read_body(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32
 {
 	struct l7_h2up *u = ud;
 
+	ssize_t n;
+
 	(void)ng;
-	(void)id;
 	(void)src;
-	return l7_h2__read_buf(&u->body, out, len, flags, u->req_eof, &u->deferred);
+	n = l7_h2__read_buf(&u->body, out, len, flags, u->req_eof, &u->deferred);
+	/* the request's trailers (gRPC client streaming) end the stream */
+	if ((*flags & NGHTTP2_DATA_FLAG_EOF) && buf_len(&u->qtrl) > 0) {
+		nghttp2_nv nv[64];
+		size_t k = l7_h2__fields_nv(buf_head(&u->qtrl), buf_len(&u->qtrl), nv, 64);
+
+		if (k > 0 && nghttp2_submit_trailer(u->ng, id, nv, k) == 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		u->qtrl.rpos = u->qtrl.wpos = 0;
+	}
+	return n;
 }
 
 static int
@@ -207,6 +219,7 @@ l7_h2up_free(struct l7_h2up **up)
 	buf_release(&u->rhead);
 	buf_release(&u->rdata);
 	buf_release(&u->trl);
+	buf_release(&u->qtrl);
 	free(u);
 }
 
@@ -269,6 +282,7 @@ l7_h2up_take(struct l7_h2up *u, const char *p, size_t n)
 			u->hdrs.rpos = u->hdrs.wpos = u->rhead.rpos = u->rhead.wpos = 0;
 			u->rdata.rpos = u->rdata.wpos = u->trl.rpos = u->trl.wpos = 0;
 			u->body.rpos = u->body.wpos = 0;
+			u->qtrl.rpos = u->qtrl.wpos = 0;
 		}
 		m = malloc(sizeof(*m));
 		if (m == NULL)
@@ -287,7 +301,12 @@ l7_h2up_take(struct l7_h2up *u, const char *p, size_t n)
 		u->req_head = true;
 	}
 	if (!u->req_eof && (size_t)used < n) {
-		ssize_t k = l7_http1_body_take(&u->reqb, p + used, n - (size_t)used, &u->body, NULL);
+		ssize_t k;
+
+		if (u->reqb.framing == L7_HTTP1_BODY_CHUNKED && u->qtrl.data == NULL &&
+		    buf_init(&u->qtrl, L7_HTTP1_MAX_TRAILERS + 8) < 0)
+			return -1;
+		k = l7_http1_body_take(&u->reqb, p + used, n - (size_t)used, &u->body, &u->qtrl);
 
 		if (k < 0)
 			return -1;

@@ -10,7 +10,10 @@
  * connects and sends "GET path HTTP/1.1" with Connection: close (HTTP),
  * reads the status line and, when a body match is asked for, the body up
  * to 16 KiB; the result goes to l7_pool_health_result(), which applies rise
- * and fall. Workers only read the verdict (an atomic flag).
+ * and fall. Workers only read the verdict (an atomic flag). Pools with
+ * "tls" are checked over TLS with the pool's own context (verification,
+ * name, client certificate): a TCP check then passes once the handshake
+ * does, so a member whose certificate no longer verifies is taken out.
  */
 #include "config.h"
 
@@ -31,7 +34,9 @@
 #include "l7_h2up.h"
 #include "l7_health.h"
 #include "l7_http1.h"
+#include "l7_io.h"
 #include "l7_pool.h"
+#include "l7_tls_up.h"
 
 #define L7_HC_MAGIC	0x4c374843u	/* "L7HC" */
 #define L7_HC_BUF	16384
@@ -51,6 +56,7 @@ struct l7_hc {
 	size_t reqlen;
 	struct l7_h2up *h2;		/* GRPC: the HTTP/2 session of the running check */
 	struct buf h2out;		/* its frames not yet sent */
+	struct l7_io tio;		/* plain, or TLS for pools with "tls" */
 	struct l7_hc *next;
 };
 
@@ -102,6 +108,7 @@ l7_hc_close(struct l7_hc *hc)
 	if (hc->fd < 0)
 		return;
 	loop_io_del(l7_hc_loop, &hc->io);
+	l7_io_free(&hc->tio);
 	close(hc->fd);
 	hc->fd = -1;
 }
@@ -243,7 +250,7 @@ static void
 l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct l7_hc *hc = io->data;
-	char why[96];
+	char why[256];
 	ssize_t n;
 	int err = 0, v;
 	socklen_t elen = sizeof(err);
@@ -260,6 +267,16 @@ l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 		}
 		hc->connected = true;
 	}
+	v = l7_io_handshake(&hc->tio);	/* plain: done at once */
+	if (v == 0) {
+		loop_io_mod(l7_hc_loop, &hc->io, hc->tio.hs_wait);
+		return;
+	}
+	if (v < 0) {
+		l7_tls_up_why(hc->tio.tls, why, sizeof(why));
+		l7_hc_done(hc, 0, why);
+		return;
+	}
 	if (hc->pool->l7.hc.type == CONF_HC_TCP) {
 		l7_hc_done(hc, 1, NULL);
 		return;
@@ -268,37 +285,47 @@ l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 		l7_hc_io_grpc(hc);
 		return;
 	}
-	if (hc->sent < hc->reqlen) {
-		n = send(hc->fd, hc->req + hc->sent, hc->reqlen - hc->sent, MSG_NOSIGNAL);
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			snprintf(why, sizeof(why), "send: %s", strerror(errno));
+	while (hc->sent < hc->reqlen) {
+		n = l7_io_send(&hc->tio, hc->req + hc->sent, hc->reqlen - hc->sent);
+		if (n == -EAGAIN) {
+			loop_io_mod(l7_hc_loop, &hc->io, l7_io_events(&hc->tio, false, true));
+			return;
+		}
+		if (n < 0) {
+			snprintf(why, sizeof(why), "send: %s", strerror((int)-n));
 			l7_hc_done(hc, 0, why);
 			return;
 		}
-		if (n > 0)
-			hc->sent += (size_t)n;
-		if (hc->sent == hc->reqlen)
-			loop_io_mod(l7_hc_loop, &hc->io, EPOLLIN);
-		return;	/* level-triggered: EPOLLIN brings us back */
+		hc->sent += (size_t)n;
 	}
-	n = recv(hc->fd, hc->buf + hc->len, L7_HC_BUF - 1 - hc->len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n < 0) {
-		snprintf(why, sizeof(why), "recv: %s", strerror(errno));
-		l7_hc_done(hc, 0, why);
-		return;
+	/* TLS: read until the socket is dry, a record inside OpenSSL raises
+	 * no event (level-triggered: EPOLLIN brings us back) */
+	for (;;) {
+		n = l7_io_recv(&hc->tio, hc->buf + hc->len, L7_HC_BUF - 1 - hc->len);
+		if (n == -EAGAIN) {
+			loop_io_mod(l7_hc_loop, &hc->io, l7_io_events(&hc->tio, true, false));
+			return;
+		}
+		if (n < 0) {
+			snprintf(why, sizeof(why), "recv: %s", strerror((int)-n));
+			l7_hc_done(hc, 0, why);
+			return;
+		}
+		hc->len += (size_t)n;
+		v = l7_hc_judge(hc, n == 0, why, sizeof(why));
+		if (v >= 0) {
+			l7_hc_done(hc, v, why);
+			return;
+		}
 	}
-	hc->len += (size_t)n;
-	v = l7_hc_judge(hc, n == 0, why, sizeof(why));
-	if (v >= 0)
-		l7_hc_done(hc, v, why);
 }
 
 static void
 l7_hc_start(struct loop *l, struct loop_timer *t)
 {
 	struct l7_hc *hc = t->data;
+	struct l7_tls_up *up;
+	struct l7_tls_conn *tc;
 	char why[96];
 	int fd, rc;
 
@@ -320,15 +347,27 @@ l7_hc_start(struct loop *l, struct loop_timer *t)
 		loop_timer_set(l, &hc->timer, hc->pool->l7.hc.interval_ms, l7_hc_start, hc);
 		return;
 	}
+	up = l7_hc_snap->uptls != NULL ? l7_hc_snap->uptls[hc->pool->index] : NULL;
+	tc = up != NULL ? l7_tls_up_conn_new(up, fd, (size_t)(hc->m - hc->pool->members),
+					     hc->m->address) : NULL;
+	if (up != NULL && tc == NULL) {
+		close(fd);	/* our shortage again */
+		hc->fd = -1;
+		loop_timer_set(l, &hc->timer, hc->pool->l7.hc.interval_ms, l7_hc_start, hc);
+		return;
+	}
+	l7_io_init_conn(&hc->tio, fd, tc);
 	rc = connect(fd, (const struct sockaddr *)&hc->m->sa, hc->m->salen);
 	if (rc < 0 && errno != EINPROGRESS) {
 		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
+		l7_io_free(&hc->tio);
 		close(fd);
 		hc->fd = -1;
 		l7_hc_done(hc, 0, why);
 		return;
 	}
 	if (loop_io_add(l, &hc->io, fd, EPOLLOUT, l7_hc_io, hc) < 0) {
+		l7_io_free(&hc->tio);
 		close(fd);
 		hc->fd = -1;
 		loop_timer_set(l, &hc->timer, hc->pool->l7.hc.interval_ms, l7_hc_start, hc);
@@ -404,7 +443,8 @@ l7_hc_prepare(struct loop *l, void *data)
 				int n = snprintf(hc->req, sizeof(hc->req),
 						 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tandem-health\r\n"
 						 "Connection: close\r\n\r\n", p->l7.hc.path,
-						 p->l7.hc.host ? p->l7.hc.host : m->address);
+						 p->l7.hc.host ? p->l7.hc.host : p->l7.tls.server_name ?
+						 p->l7.tls.server_name : m->address);
 
 				hc->reqlen = n > 0 && (size_t)n < sizeof(hc->req) ? (size_t)n : 0;
 			} else if (p->l7.hc.type == CONF_HC_GRPC) {

@@ -38,6 +38,16 @@ l7_io_init_tls(struct l7_io *io, int fd, struct l7_tls_ctx *ctx)
 }
 
 void
+l7_io_init_conn(struct l7_io *io, int fd, struct l7_tls_conn *tls)
+{
+	l7_io_init_plain(io, fd);
+	io->tls = tls;
+	io->hs_done = tls == NULL;
+	if (tls != NULL)
+		io->hs_wait = EPOLLOUT;	/* the client speaks first */
+}
+
+void
 l7_io_free(struct l7_io *io)
 {
 	if (io->tls == NULL)

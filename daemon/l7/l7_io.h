@@ -57,6 +57,9 @@ struct l7_io {
 void l7_io_init_plain(struct l7_io *io, int fd);
 /* A TLS server transport on fd (accepted, non-blocking). 0 or -ENOMEM. */
 int l7_io_init_tls(struct l7_io *io, int fd, struct l7_tls_ctx *ctx);
+/* A TLS client transport (towards a pool member) on fd with the connection
+ * l7_tls_up_conn_new made, or plain when tls is NULL. */
+void l7_io_init_conn(struct l7_io *io, int fd, struct l7_tls_conn *tls);
 /* Frees the TLS state: sends close_notify first unless the connection
  * failed (so the session stays resumable from the server cache). The fd is
  * not closed. Safe to call twice. */

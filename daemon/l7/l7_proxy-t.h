@@ -98,6 +98,7 @@ struct l7_lsn {
 
 enum l7_up_state {
 	L7_UP_CONNECTING = 0,
+	L7_UP_TLS,			/* TLS pools: connected, handshake running */
 	L7_UP_BUSY,
 	L7_UP_IDLE,
 };
@@ -118,6 +119,7 @@ struct l7_up {
 	bool wr_dead;			/* a write failed: the response may still be readable */
 	struct l7_h2up *h2;		/* h2c pools: the HTTP/2 session (l7_h2up) */
 	struct buf nin, nout;		/* its socket bytes */
+	struct l7_io tio;		/* plain, or TLS for pools with "tls" (l7_tls_up) */
 	struct l7_up *prev, *next;	/* idle list */
 };
 
@@ -222,6 +224,7 @@ struct l7_conn {
 	struct l7_h2_stream *h2s;
 	bool stream;
 	bool via_tls;			/* a stream whose connection is TLS */
+	bool grpc;			/* a gRPC request on a stream: gRPC-shaped local answers */
 	struct loop_timer kick;		/* l7__h2_*_kick: run again next pass */
 
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */

@@ -49,6 +49,7 @@
 #include "l7_freelist.h"
 #include "l7_h2.h"
 #include "l7_h2up.h"
+#include "l7_grpc.h"
 #include "l7_stats.h"
 #include "l7_proxyproto_in.h"
 #include "l7_http1.h"
@@ -59,6 +60,7 @@
 #include "l7_proxy-t.h"
 #include "l7_route.h"
 #include "l7_tls.h"
+#include "l7_tls_up.h"
 
 static struct l7_worker *l7_workers;
 static unsigned l7_nworkers;
@@ -182,6 +184,7 @@ l7_up_close(struct l7_up **upp)
 	}
 	loop_timer_cancel(w->loop, &up->timer);
 	loop_io_del(w->loop, &up->io);
+	l7_io_free(&up->tio);	/* TLS: close_notify, so the member may keep the session */
 	close(up->fd);
 	l7_h2up_free(&up->h2);
 	buf_release(&up->nin);
@@ -554,7 +557,13 @@ l7_conn_respond(struct l7_conn *c, int status, int keep, const char *extra, cons
 		blen = strlen(dflt);
 		ctype = "text/plain";
 	}
-	if (buf_appendf(&c->obuf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	if (c->grpc && status >= 300) {
+		/* a gRPC client reads grpc-status, not the HTTP status */
+		if (l7_grpc_answer(&c->obuf, status, extra) < 0) {
+			l7_conn_close(c);
+			return;
+		}
+	} else if (buf_appendf(&c->obuf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 			"Content-Length: %zu\r\n%s%s\r\n", status, reason, ctype, blen,
 			extra ? extra : "",
 			keep ? (c->req_minor == 0 ? "Connection: keep-alive\r\n" : "")
@@ -652,8 +661,9 @@ l7_up_timeout(struct loop *l, struct loop_timer *t)
 
 	assert(up->magic == L7_UP_MAGIC && c != NULL);
 	STAT_INC(c->w, upstream_errors);
-	if (up->state == L7_UP_CONNECTING) {
-		l7_pool_connect_result(up->ms, c->pool, 0, loop_now(l), "connect timeout");
+	if (up->state == L7_UP_CONNECTING || up->state == L7_UP_TLS) {
+		l7_pool_connect_result(up->ms, c->pool, 0, loop_now(l), up->state == L7_UP_TLS ?
+				       "TLS handshake timeout" : "connect timeout");
 		l7_conn_drop_up(c, 0);
 		l7_conn_upstream(c);
 	} else {
@@ -676,6 +686,55 @@ l7_up_arm(struct l7_up *up, uint64_t ms)
 	}
 	if (loop_timer_set(up->w->loop, &up->timer, ms, l7_up_timeout, up) < 0 && up->c != NULL)
 		l7_conn_fail(up->c, 502);
+}
+
+/* TLS pools: the client side of the member's TLS (l7_tls_up) on up's fd,
+ * plain otherwise. A connection that is up already starts its handshake.
+ * 0, or -1 on OOM. */
+static int
+l7_up_tls_init(struct l7_conn *c, struct l7_up *up, const struct conf_member *m)
+{
+	struct l7_tls_up *u = c->view->snap->uptls != NULL ? c->view->snap->uptls[c->pool->index] : NULL;
+	struct l7_tls_conn *t = NULL;
+
+	if (u != NULL && (t = l7_tls_up_conn_new(u, up->fd, (size_t)(m - c->pool->members),
+						 m->address)) == NULL)
+		return -1;
+	l7_io_init_conn(&up->tio, up->fd, t);
+	if (t != NULL && up->state == L7_UP_BUSY)
+		up->state = L7_UP_TLS;
+	return 0;
+}
+
+/* Drives a member's TLS handshake; once done the request may go out. A
+ * certificate that does not verify answers 502 with the reason in the log:
+ * the configuration's or the member's identity is wrong, and every retry
+ * would meet it again. Any other failure (reset, no common protocol) counts
+ * as a failed connect: the member is reported and another one tried. */
+static void
+l7_up_tls_handshake(struct l7_conn *c, struct l7_up *up)
+{
+	char why[256];
+	int r = l7_io_handshake(&up->tio);
+
+	if (r == 0)
+		return;
+	if (r > 0) {
+		up->state = L7_UP_BUSY;
+		c->rstate = L7_R_HEAD;
+		up->wready = true;
+		l7_up_arm(up, l7_conn_to(c)->response_ms);
+		return;
+	}
+	STAT_INC(c->w, upstream_errors);
+	if (!l7_tls_up_why(up->tio.tls, why, sizeof(why))) {
+		l7_pool_connect_result(up->ms, c->pool, 0, loop_now(c->w->loop), why);
+		l7_conn_drop_up(c, 0);
+		l7_conn_upstream(c);
+		return;
+	}
+	log_warn("client=%s member=%s: upstream %s", c->peer, up->ms->id, why);
+	l7_conn_fail(c, 502);
 }
 
 /* Opens a connection to member m. Returns the connection (connected or in
@@ -715,6 +774,8 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	up->ms = ms;
 	up->fd = fd;
 	up->state = rc == 0 ? L7_UP_BUSY : L7_UP_CONNECTING;
+	if (l7_up_tls_init(c, up, m) < 0)
+		goto oom;
 	if (c->pool->l7.upstream_h2c &&
 	    ((up->h2 = l7_h2up_new()) == NULL || buf_init(&up->nin, 16384) < 0 ||
 	     buf_init(&up->nout, 16384) < 0))
@@ -728,6 +789,7 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	return up;
 oom:
 	if (up != NULL) {
+		l7_io_free(&up->tio);
 		l7_h2up_free(&up->h2);
 		buf_release(&up->nin);
 		buf_release(&up->nout);
@@ -770,7 +832,7 @@ l7_up_h2_flush(struct l7_up *up)
 		return -EPROTO;
 	if (buf_len(&up->nout) == 0)
 		return 0;
-	n = buf_write_fd(&up->nout, up->fd, 0);
+	n = up->tio.tls != NULL ? l7_io_write_buf(&up->tio, &up->nout) : buf_write_fd(&up->nout, up->fd, 0);
 	return n < 0 && n != -EAGAIN ? (int)n : 0;
 }
 
@@ -781,6 +843,12 @@ l7_up_send(struct l7_up *up, const char *p, size_t len)
 	ssize_t n;
 	int rc;
 
+	if (up->h2 == NULL && up->tio.tls != NULL) {
+		n = l7_io_send(&up->tio, p, len);
+		if (n < 0)
+			errno = (int)-n;
+		return n < 0 ? -1 : n;
+	}
 	if (up->h2 == NULL) {
 		do
 			n = send(up->fd, p, len, MSG_NOSIGNAL);
@@ -798,12 +866,30 @@ l7_up_send(struct l7_up *up, const char *p, size_t len)
 	return n > 0 ? n : -1;
 }
 
+/* TLS: reads records until the socket or rb runs dry, so that a short read
+ * means "wait for epoll" as it does for a plain socket (a record held
+ * inside OpenSSL would raise no event). Like buf_read_fd. */
+static ssize_t
+l7_up_tls_recv(struct l7_up *up, struct buf *rb)
+{
+	ssize_t n, total = 0;
+
+	do {
+		n = l7_io_read_buf(&up->tio, rb);
+		if (n > 0)
+			total += n;
+	} while (n > 0 && buf_room(rb) > 0);
+	return total > 0 ? total : n;
+}
+
 /* Like buf_read_fd (0 EOF, -errno): response bytes from the member. */
 static ssize_t
 l7_up_recv(struct l7_up *up, struct buf *rb)
 {
 	ssize_t n, r;
 
+	if (up->h2 == NULL && up->tio.tls != NULL)
+		return l7_up_tls_recv(up, rb);
 	if (up->h2 == NULL)
 		return buf_read_fd(rb, up->fd);
 	if (buf_room(rb) < 64)
@@ -815,7 +901,7 @@ l7_up_recv(struct l7_up *up, struct buf *rb)
 		return n < 0 ? -ECONNRESET : n;
 	if (buf_len(&up->nin) == up->nin.cap)
 		buf_compact(&up->nin);
-	r = buf_read_fd(&up->nin, up->fd);
+	r = up->tio.tls != NULL ? l7_up_tls_recv(up, &up->nin) : buf_read_fd(&up->nin, up->fd);
 	if (r <= 0)
 		return r;
 	if (l7_h2up_input(up->h2, buf_head(&up->nin), buf_len(&up->nin)) < 0)
@@ -1063,7 +1149,7 @@ l7_conn_upstream(struct l7_conn *c)
 		up->rready = false;
 		up->eof = false;
 		up->wr_dead = false;
-		if (up->state == L7_UP_CONNECTING) {
+		if (up->state == L7_UP_CONNECTING || up->state == L7_UP_TLS) {
 			c->rstate = L7_R_CONNECTING;
 			l7_up_arm(up, l7_conn_to(c)->connect_ms);
 		} else {
@@ -1125,6 +1211,7 @@ l7_up_io(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct l7_up *up = io->data;
 	struct l7_conn *c = up->c;
+	bool connected = false;
 
 	assert(up->magic == L7_UP_MAGIC);
 	if (up->state == L7_UP_IDLE) {
@@ -1136,6 +1223,7 @@ l7_up_io(struct loop *l, struct loop_io *io, uint32_t events)
 		int err = 0;
 		socklen_t len = sizeof(err);
 
+		connected = true;
 		if (getsockopt(up->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err != 0) {
@@ -1152,14 +1240,24 @@ l7_up_io(struct loop *l, struct loop_io *io, uint32_t events)
 		}
 		l7_pool_connect_result(up->ms, c->pool, 1, loop_now(l), NULL);
 		c->t_connect = loop_now(l);
-		up->state = L7_UP_BUSY;
-		c->rstate = L7_R_HEAD;
-		up->wready = true;
-		l7_up_arm(up, l7_conn_to(up->c)->response_ms);
-	} else {
-		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		up->state = up->tio.tls != NULL ? L7_UP_TLS : L7_UP_BUSY;
+		if (up->state == L7_UP_BUSY) {
+			c->rstate = L7_R_HEAD;
+			up->wready = true;
+			l7_up_arm(up, l7_conn_to(up->c)->response_ms);
+		}
+	}
+	if (up->state == L7_UP_TLS) {
+		l7_up_tls_handshake(c, up);
+		if (c->closed)
+			return;
+	} else if (!connected) {
+		bool rr = false, wr = false;
+
+		l7_io_ready(&up->tio, events, &rr, &wr);
+		if (rr || (events & (EPOLLHUP | EPOLLERR)))
 			up->rready = true;
-		if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		if (wr || (events & (EPOLLHUP | EPOLLERR)))
 			up->wready = true;
 		/* HUP fires whatever the interest: stop watching and let the reads
 		 * and writes of the next steps see the EOF or error; what the member
@@ -1682,6 +1780,7 @@ l7_conn_request(struct l7_conn *c)
 	l = l7_conn_listener(c);
 	c->req_method = m->method;
 	c->req_minor = m->version_minor;
+	c->grpc = c->h2s != NULL && l7_grpc_request(buf, m);
 	c->req_keepalive = m->keep_alive && !c->last_request;
 	c->client_close = !m->keep_alive;
 	c->idempotent = m->method == L7_HTTP1_M_GET || m->method == L7_HTTP1_M_HEAD ||
@@ -2542,6 +2641,8 @@ l7_conn_interest(struct l7_conn *c)
 		ev = 0;
 		if (up->state == L7_UP_CONNECTING) {
 			ev = EPOLLOUT;
+		} else if (up->state == L7_UP_TLS) {
+			ev = up->tio.hs_wait;
 		} else if (up->h2 != NULL) {
 			/* an h2 session reads even while the request is sent
 			 * (WINDOW_UPDATE) and writes its own frames */
@@ -2551,11 +2652,11 @@ l7_conn_interest(struct l7_conn *c)
 			if (!up->eof && buf_len(&c->rbuf) < c->rbuf.cap)
 				ev |= EPOLLIN;
 		} else {
-			if (buf_len(&c->ubuf) > c->usent && !up->wr_dead)
-				ev |= EPOLLOUT;
-			if (!up->eof && (c->rstate == L7_R_HEAD || c->rstate == L7_R_BODY) &&
-			    buf_len(&c->rbuf) < c->rbuf.cap)
-				ev |= EPOLLIN;
+			/* l7_io maps the directions (TLS may read to write) */
+			ev = l7_io_events(&up->tio, !up->eof && (c->rstate == L7_R_HEAD ||
+							      c->rstate == L7_R_BODY) &&
+					  buf_len(&c->rbuf) < c->rbuf.cap,
+					  buf_len(&c->ubuf) > c->usent && !up->wr_dead);
 		}
 		if (loop_io_mod(w->loop, &up->io, ev) < 0)
 			l7_conn_fail(c, 502);
@@ -2621,7 +2722,7 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 static void
 l7_conn_h2_start(struct l7_conn *c)
 {
-	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c);
+	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c, &c->w->bufs);
 	if (c->h2 == NULL) {
 		STAT_INC(c->w, dropped_oom);
 		l7_conn_close(c);

@@ -18,6 +18,7 @@ struct l7_tls_cert_spec {
 	const char *name;	/* for error messages */
 	const char *cert_file;	/* PEM chain, leaf first */
 	const char *key_file;	/* PEM private key */
+	const char *ocsp_file;	/* DER OCSP response to staple, NULL = none (l7_ocsp) */
 };
 
 /* Per-listener options. */

@@ -31,7 +31,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "l7_ocsp.h"
 #include "l7_tls.h"
+#include "l7_tls__priv.h"
 
 /* TLS 1.2 suites: ECDHE only (forward secrecy, no RSA key exchange), AEAD
  * only (no CBC), ECDSA before RSA, AES-GCM before ChaCha20 (the server
@@ -565,6 +567,8 @@ l7_tls_add_cert(struct l7_tls_ctx *c, const struct l7_tls_cert_spec *s, const st
 		goto out;
 	}
 	g->types |= type;
+	if (s->ocsp_file != NULL)	/* a bad response is logged, not fatal */
+		l7_ocsp_staple(g->ctx, s->name, s->ocsp_file);
 	rc = 0;
 out:
 	if (names != NULL) {
@@ -645,10 +649,6 @@ l7_tls_ctx_unref(struct l7_tls_ctx **cp)
 
 /* ---- connections ---- */
 
-struct l7_tls_conn {
-	SSL *ssl;
-	struct l7_tls_ctx *ctx;		/* reference */
-};
 
 struct l7_tls_conn *
 l7_tls_conn_new(struct l7_tls_ctx *ctx, int fd)
@@ -675,6 +675,8 @@ l7_tls_io_result(struct l7_tls_conn *c, int r)
 {
 	int e = SSL_get_error(c->ssl, r);
 
+	if (e == SSL_ERROR_SSL)
+		c->err = ERR_peek_last_error();	/* the reason, for l7_tls_up_why */
 	ERR_clear_error();
 	switch (e) {
 	case SSL_ERROR_WANT_READ:
@@ -784,6 +786,7 @@ l7_tls_conn_free(struct l7_tls_conn **cp)
 		return;
 	SSL_free(c->ssl);
 	l7_tls_ctx_unref(&c->ctx);
+	l7_tls_up_unref(&c->up);	/* client side (l7_tls_up.c) */
 	free(c);
 	*cp = NULL;
 }

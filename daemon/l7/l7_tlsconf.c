@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "errs.h"
@@ -32,6 +33,12 @@ void
 l7_tlsconf_shutdown(void)
 {
 	l7_tls_keys_free(&tlsconf_keys);
+}
+
+const char *
+l7_tlsconf_dir(void)
+{
+	return tlsconf_dir;
 }
 
 struct l7_tls_keys *
@@ -83,7 +90,7 @@ l7_tlsconf_one(const struct conf_listener *l, struct errs *errs)
 {
 	const struct conf_l7_tls *t = &l->l7.tls;
 	struct l7_tls_cert_spec specs[CONF_TLS_MAX_CERTS];
-	char files[CONF_TLS_MAX_CERTS][2][512], cafile[512], err[768], path[160];
+	char files[CONF_TLS_MAX_CERTS][3][512], cafile[512], err[768], path[160];
 	struct l7_tls_opts o = { .alpn_h2 = t->alpn_h2, .alpn_http11 = t->alpn_http11,
 				 .no_resumption = !t->resumption };
 	struct l7_tls_ctx *ctx;
@@ -92,13 +99,16 @@ l7_tlsconf_one(const struct conf_listener *l, struct errs *errs)
 	snprintf(path, sizeof(path), "$.listeners[%zu].tls", l->index);
 	for (i = 0; i < t->ncerts && i < CONF_TLS_MAX_CERTS; i++) {
 		if (conf_tls_file(tlsconf_dir, t->certs[i], ".crt", files[i][0], sizeof(files[i][0])) < 0 ||
-		    conf_tls_file(tlsconf_dir, t->certs[i], ".key", files[i][1], sizeof(files[i][1])) < 0) {
+		    conf_tls_file(tlsconf_dir, t->certs[i], ".key", files[i][1], sizeof(files[i][1])) < 0 ||
+		    conf_tls_file(tlsconf_dir, t->certs[i], ".ocsp", files[i][2], sizeof(files[i][2])) < 0) {
 			errs_add(errs, path, "certificate directory path too long");
 			return NULL;
 		}
 		specs[i].name = t->certs[i];
 		specs[i].cert_file = files[i][0];
 		specs[i].key_file = files[i][1];
+		/* an OCSP response is optional: stapled when tandem-admin wrote one */
+		specs[i].ocsp_file = access(files[i][2], F_OK) == 0 ? files[i][2] : NULL;
 	}
 	if (t->client_auth != CONF_TLS_CLIENT_OFF) {
 		if (conf_tls_file(tlsconf_dir, t->client_ca, ".ca", cafile, sizeof(cafile)) < 0) {

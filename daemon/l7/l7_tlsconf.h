@@ -39,5 +39,13 @@ json_t *l7_tlsconf_rotate_json(uint64_t now);
  * listener's JSON path. 0 or -1. Main thread. */
 int l7_tlsconf_build(const struct conf *c, struct l7_tls_ctx **out, struct errs *errs);
 void l7_tlsconf_release(struct l7_tls_ctx **ctxs, size_t n);
+/* The certificate directory (--cert-dir). */
+const char *l7_tlsconf_dir(void);
+
+/* l7_tlsconf_up.c: out[i] for each pool of c with "tls" (NULL for plain
+ * ones), like l7_tlsconf_build; reasons at $.pools[i].tls. 0 or -1. */
+struct l7_tls_up;
+int l7_tlsconf_up_build(const struct conf *c, struct l7_tls_up **out, struct errs *errs);
+void l7_tlsconf_up_release(struct l7_tls_up **ups, size_t n);
 
 #endif

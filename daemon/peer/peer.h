@@ -118,4 +118,14 @@ int peer_metrics(struct peer *p, struct buf *b);
 int peer_pki_pair_init(const char *dir, const char *node_a, const char *node_b, char *msg,
 		       size_t msglen);
 
+/* ---- peer_seed.c: the limiter's key-hash seed (why: see the file) ---- */
+
+/* From the pair's CA (peer_dir/ca.pem): the same on both nodes. 0 or -errno. */
+int peer_seed_pair(const char *peer_dir, uint64_t seed[2]);
+/* Kept in path (16 bytes, 0600), made random when missing; -EINVAL when the
+ * file is not 16 bytes. 0 or -errno. */
+int peer_seed_file(const char *path, uint64_t seed[2]);
+/* 16 random bytes (getrandom). 0 or -errno. */
+int peer_seed_random(uint64_t seed[2]);
+
 #endif

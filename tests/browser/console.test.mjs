@@ -635,6 +635,33 @@ async function main() {
     await row.waitFor({ state: 'detached' });
   }, { fatal: false });
 
+  await step('Pools page: TLS to members needs a CA bundle or an explicit "none"; saved, shown, turned off', async () => {
+    await tid('nav-pools').click();
+    await tid('view-pools').waitFor({ state: 'visible' });
+    const card = page.locator(`[data-testid="pool-card"][data-name="${POOL}"]`);
+    await card.locator('[data-testid="pool-options"]').click();
+    await tid('pool-tls-on').check();
+    await tid('pool-tls-verify').selectOption('full');
+    await tid('pool-tls-ca').selectOption('');
+    await tid('pool-submit').click();
+    await tid('pool-tls-error').waitFor({ state: 'visible' });
+    const err = (await tid('pool-tls-error').textContent()).trim();
+    assert(/CA bundle/.test(err), 'no reason beside the TLS fields: ' + err);
+    await tid('pool-tls-verify').selectOption('none');
+    await tid('pool-tls-server-name').fill('app.internal');
+    await tid('pool-submit').click();
+    await card.locator('[data-testid="pool-tls"]').waitFor();
+    const shown = (await card.locator('[data-testid="pool-tls"]').textContent()).trim();
+    assert(/NOT verified/.test(shown), 'card does not say TLS is unverified: ' + shown);
+    await card.locator('[data-testid="pool-options"]').click();
+    assert(await tid('pool-tls-on').isChecked(), 'TLS not read back into the form');
+    assert(await tid('pool-tls-server-name').inputValue() === 'app.internal', 'server name not read back');
+    await tid('pool-tls-on').uncheck();
+    await tid('pool-submit').click();
+    await card.locator('[data-testid="pool-tls"]').waitFor({ state: 'detached' });
+    return JSON.stringify(shown);
+  }, { fatal: false });
+
   await step('logout returns to the login page', async () => {
     await tid('logout').click();
     await tid('login-form').waitFor({ state: 'visible' });

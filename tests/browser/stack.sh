@@ -88,6 +88,10 @@ echo "# console $CONSOLE_URL, traffic $TRAFFIC_URL, backends $BACKEND_A $BACKEND
 
 node "$here/console.test.mjs"
 rc=$?
+if [ "$mock" = 0 ]; then
+	# the Pairing page and the BACKUP's banner: two consoles of their own
+	bash "$here/pair-stack.sh" || rc=1
+fi
 cleanup
 check_sanitizer_logs
 if [ "$rc" -ne 0 ] || [ "$FAILS" -ne 0 ]; then

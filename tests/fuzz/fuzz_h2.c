@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "l7_freelist.h"
 #include "l7_h2.h"
 
 struct fake {
@@ -127,13 +128,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_continuations = 8, .resets_per_s = 50, .pings_per_s = 20,
 		.settings_per_s = 20, .empty_frames_per_s = 50,
 	};
-	struct l7_h2_conn *h = l7_h2_conn_new(&lim, NULL);
+	/* the proxy's L7_BUF_SIZE blocks; every one must come back */
+	struct l7_freelist bufs;
+	struct l7_h2_conn *h;
 	struct buf out;
 	uint64_t now = 1000;
 	size_t off = 0;
 
+	l7_freelist_init(&bufs, 16384 + 512, 4);
+	h = l7_h2_conn_new(&lim, NULL, &bufs);
 	if (h == NULL || buf_init(&out, 16384) < 0) {
 		l7_h2_conn_free(&h);
+		l7_freelist_release(&bufs);
 		return 0;
 	}
 	variant = size;
@@ -161,5 +167,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	l7_h2_conn_alive(h);
 	l7_h2_conn_free(&h);
 	buf_release(&out);
+	if (bufs.in_use != 0)
+		__builtin_trap();	/* a stream kept a buffer after the session ended */
+	l7_freelist_release(&bufs);
 	return 0;
 }

@@ -19,10 +19,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char get_req[] = "GET /x HTTP/1.1\r\nHost: m\r\nAccept: */*\r\n\r\n";
-/* a gRPC-like POST: its body holds NUL bytes, so lengths come from sizeof */
+/* a gRPC-like POST with request trailers: its body holds NUL bytes, so
+ * lengths come from sizeof */
 static const char post_req[] = "POST /test.Echo/Unary HTTP/1.1\r\nHost: m\r\n"
 	"content-type: application/grpc\r\nTransfer-Encoding: chunked\r\n\r\n"
-	"5\r\n\0\0\0\0\0\r\n0\r\n\r\n";
+	"5\r\n\0\0\0\0\0\r\n0\r\nx-client-trailer: 1\r\n\r\n";	/* request trailers too */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

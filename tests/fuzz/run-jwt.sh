@@ -10,8 +10,8 @@ OUT="${FUZZ_OUT:-$SRC/build-fuzz}"
 mkdir -p "$OUT/jwt-corpus"
 echo '#define PACKAGE_VERSION "fuzz"' >"$OUT/config.h"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I"$OUT" -I"$SRC/daemon/limit" $(pkg-config --cflags jansson openssl) \
-	"$HERE/fuzz_jwt.c" "$SRC/daemon/limit/lim_jwt.c" \
+	-I"$OUT" -I"$SRC/daemon/limit" -I"$SRC/tests/unit" $(pkg-config --cflags jansson openssl) \
+	"$HERE/fuzz_jwt.c" "$SRC/daemon/limit/lim_jwt.c" "$SRC/tests/unit/jwt_testkeys.c" \
 	$(pkg-config --libs jansson openssl) -o "$OUT/fuzz_jwt"
 # New inputs go to a scratch corpus; the seeds in the tree stay as they are.
 "$OUT/fuzz_jwt" -max_total_time="${SECONDS_PER_TARGET:-30}" -max_len=9000 \

@@ -17,21 +17,8 @@ command -v keepalived >/dev/null || skip "********** keepalived is not installed
 id nobody >/dev/null 2>&1 || skip "no user nobody for the data plane"
 PFX="tu$$-"
 VIP=192.0.2.10
-NS=()
-up_cleanup() {
-	local d c left=()
-	cleanup
-	for d in /proc/[0-9]*; do	# keepalived and data planes of this test, by pid
-		c=$( { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null ) || continue
-		case "$c" in *"$T/"*) [ "${d#/proc/}" != "$$" ] && left+=("${d#/proc/}") ;; esac
-	done
-	[ ${#left[@]} -gt 0 ] && kill -KILL "${left[@]}" 2>/dev/null
-	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
-}
-trap up_cleanup EXIT
 for n in n c; do
-	ip netns add "$PFX$n" || skip "cannot create a network namespace"
-	NS+=("$PFX$n")
+	netns_add "$PFX$n" || skip "cannot create a network namespace"
 	ip -n "$PFX$n" link set lo up
 done
 ip -n "${PFX}n" link add eth0 type veth peer name eth0 netns "${PFX}c"

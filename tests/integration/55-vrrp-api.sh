@@ -10,19 +10,13 @@
 
 PFX="tva$$-"
 NS=""
-va_cleanup() {
-	cleanup
-	# keepalived children die with tandemd (PDEATHSIG); the netns last
-	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
-}
-trap va_cleanup EXIT
 
 echo '{"version":1}' >"$T/empty.json"
 ok "first start" -- admin_init "$T/empty.json"
 # tandemd runs in a namespace when we can make one (keepalived needs an
 # interface of its own), else on the host: the API part needs no root.
 LIVE=0
-if [ "$(id -u)" = 0 ] && command -v keepalived >/dev/null && ip netns add "${PFX}n" 2>/dev/null; then
+if [ "$(id -u)" = 0 ] && command -v keepalived >/dev/null && netns_add "${PFX}n" 2>/dev/null; then
 	NS="${PFX}n"; LIVE=1
 	ip -n "$NS" link set lo up
 	# a veth pair inside the namespace (no dummy module everywhere)

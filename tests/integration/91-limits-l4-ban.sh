@@ -11,11 +11,7 @@
 command -v nft >/dev/null || skip "nft not installed"
 command -v python3 >/dev/null || skip "python3 not installed"
 PFX="tlb$$"
-NS=()
-nsx() { local n=$1; shift; ip netns exec "$PFX$n" "$@"; }
-cleanup_ns() { for n in "${NS[@]}"; do ip netns del "$PFX$n" 2>/dev/null; done; }
-trap 'cleanup; cleanup_ns' EXIT
-for n in c r; do ip netns add "$PFX$n" || skip "cannot create network namespaces"; NS+=("$n"); ip -n "$PFX$n" link set lo up; done
+for n in c r; do netns_add "$PFX$n" || skip "cannot create network namespaces"; ip -n "$PFX$n" link set lo up; done
 ip -n "${PFX}c" link add eth0 type veth peer name ethc netns "${PFX}r"
 ip -n "${PFX}c" addr add 10.62.1.2/24 dev eth0
 ip -n "${PFX}c" addr add 10.62.1.3/24 dev eth0

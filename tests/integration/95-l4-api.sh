@@ -16,8 +16,7 @@
 command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
 command -v nft >/dev/null || skip "nft is not installed"
 NS="tl4a$$"
-ip netns add "$NS" || skip "cannot create a network namespace"
-trap 'cleanup; ip netns del "$NS" 2>/dev/null' EXIT
+netns_add "$NS" || skip "cannot create a network namespace"
 ip -n "$NS" link set lo up
 nsx() { ip netns exec "$NS" "$@"; }
 

@@ -1,7 +1,7 @@
 # tests/integration/lib-ha.sh - the HA pair in network namespaces for the
 # peer-sync tests (51-54), sourced after lib.sh. Only 192.0.2.0/24, nothing
 # linked to the host's namespace; everything made here is removed on exit
-# (processes by pid, namespaces by name).
+# by lib.sh's trap (the namespaces with every process in them).
 #
 #   ${PFX}br   bridge br0 with ports p-a p-b p-cli p-be
 #   ${PFX}a    node A  eth0 192.0.2.11   tandemd -> keepalived, peer link :7400
@@ -10,7 +10,7 @@
 #   ${PFX}cli  client  eth0 192.0.2.100
 #
 # 51-54 run tandemd as root without the privilege split; 50 (which covers
-# the split) uses ha_setup and ha_cleanup only, with its own node helpers.
+# the split) uses ha_setup only, with its own node helpers.
 
 [ "$(id -u)" = 0 ] || skip "********** needs root (network namespaces) **********"
 command -v keepalived >/dev/null || skip "********** keepalived is not installed (apt-get install keepalived) **********"
@@ -24,35 +24,12 @@ ADV_MS=${ADV_MS:-50}
 declare -A IP=([a]=192.0.2.11 [b]=192.0.2.12 [cli]=192.0.2.100 [be]=192.0.2.50)
 declare -A BPORT=([a]=9001 [b]=9002)
 declare -A TD_PID SOCK RUN PRIO GATE
-CREATED_NS=()
-BG=()
 CTL="$B/daemon/tandemctl"
-
-nsx() { local n=$1; shift; ip netns exec "$PFX$n" "$@"; }
-
-ha_cleanup() {
-	local p d c left=()
-	for p in "${TD_PID[@]}" "${BG[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${TD_PID[@]}" "${BG[@]}"; do
-		for _ in $(seq 60); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-	done
-	# keepalived children started from our temp dir, by pid
-	for d in /proc/[0-9]*; do
-		c=$( { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null ) || continue
-		case "$c" in *"$T/"*) [ "${d#/proc/}" != "$$" ] && left+=("${d#/proc/}") ;; esac
-	done
-	[ ${#left[@]} -gt 0 ] && kill -KILL "${left[@]}" 2>/dev/null
-	for n in "${CREATED_NS[@]}"; do ip netns del "$n" 2>/dev/null; done
-	cleanup
-}
-trap ha_cleanup EXIT
 
 # ha_setup: the namespaces, the bridge and the two demo backends.
 ha_setup() {
 	for n in br a b cli be; do
-		ip netns add "$PFX$n" || { echo "cannot create netns $PFX$n"; exit 1; }
-		CREATED_NS+=("$PFX$n")
+		netns_add "$PFX$n" || { echo "cannot create netns $PFX$n"; exit 1; }
 		ip -n "$PFX$n" link set lo up
 		nsx "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	done
@@ -66,7 +43,7 @@ ha_setup() {
 	done
 	for n in a b; do
 		nsx be "$B/tests/tools/demo-backend" "${IP[be]}:${BPORT[$n]}" "node-$n" >"$T/backend-$n.log" 2>&1 &
-		BG+=($!)
+		PIDS+=($!)
 	done
 }
 

@@ -46,15 +46,60 @@ check_sanitizer_logs() {
 	done
 }
 
-cleanup() {
+# alive PID: running (a zombie waiting to be reaped is not).
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+# stop_procs PID...: SIGTERM to all, SIGKILL to those still running after 5 s.
+stop_procs() {
 	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null
+	for _ in $(seq 50); do
+		for p in "$@"; do alive "$p" && break; done
+		alive "$p" || break	# (p: the first still running, else the last)
+		sleep 0.1
 	done
+	kill -KILL "$@" 2>/dev/null
+	for p in "$@"; do wait "$p" 2>/dev/null; done
+}
+
+# Every process below PID (children, their children, ...).
+descendants() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '{ up[$1] = $2 } END {
+		for (p in up) { q = up[p]; while (q != root && q in up && q > 1) q = up[q]; if (q == root) print p } }'
+}
+
+# netns_add NAME: a network namespace that the exit trap removes, after
+# cleanup stopped every process in it.
+NETNS=()
+netns_add() { ip netns add "$1" && NETNS+=("$1"); }
+# nsx NODE CMD...: CMD in the namespace "$PFX$NODE" (PFX: the test's prefix).
+nsx() { local n=$1; shift; ip netns exec "$PFX$n" "$@"; }
+
+# cleanup: stops what this test started, all at once: PIDS, every process
+# below this shell (a backgrounded "ip netns exec" or subshell leaves its
+# child behind when only its own pid is killed), every process in the
+# test's namespaces, and whatever else runs from $T (keepalived, which
+# outlives its parent's pid). May be called mid-test; namespaces stay.
+cleanup() {
+	local all=("${PIDS[@]}") ns d
+	all+=($(descendants $$))
+	for ns in "${NETNS[@]}"; do all+=($(ip netns pids "$ns" 2>/dev/null)); done
+	for d in $(grep -l -s -F -- "$T/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
+		[ "$d" != $$ ] && all+=("$d")
+	done
+	stop_procs "${all[@]}"
 	PIDS=()
+}
+
+# netns_cleanup: kills anything still in the test's namespaces, deletes them.
+netns_cleanup() {
+	local ns
+	for ns in "${NETNS[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	NETNS=()
 }
 
 finish() {
@@ -69,7 +114,7 @@ finish() {
 	for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done
 	exit 1
 }
-trap 'cleanup' EXIT
+trap 'cleanup; netns_cleanup' EXIT
 
 # free_port: a TCP port on 127.0.0.1 that no socket uses in any state and
 # that this test has not handed out before. Below the ephemeral range
@@ -91,6 +136,12 @@ free_port() {
 		echo "$p"
 		return
 	done
+}
+
+# ms_since EPOCHREALTIME: whole milliseconds since then.
+ms_since() {
+	local now=$EPOCHREALTIME
+	echo $(( (${now%[.,]*} - ${1%[.,]*}) * 1000 + (10#${now#*[.,]} - 10#${1#*[.,]}) / 1000 ))
 }
 
 wait_port() { # wait_port PORT: until something listens (5 s)

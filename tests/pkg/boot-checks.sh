@@ -163,3 +163,9 @@ ok "tandem-admin was restarted by the upgrade" test "$(mainpid tandem-admin.serv
 ok "the database survived the upgrade" test -f /var/lib/tandem/tandem.db
 ok "the password is not printed again after a restart" \
 	test "$(journalctl -u tandem-admin --no-pager | grep -c 'admin password: ')" = 1
+# tandemd.env's --limit-state: the sandboxed data plane writes its state file
+# (every 10 s and at a clean stop) in its own directory.
+systemctl stop tandemd.service
+ok "a clean stop wrote the limiter's state file in /var/lib/tandem/limiter" \
+	test "$(stat -c %U /var/lib/tandem/limiter/limiter.state 2>/dev/null)" = tandem
+

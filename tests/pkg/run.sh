@@ -91,6 +91,7 @@ ok "dpkg-buildpackage -us -uc -b builds $(basename "$DEB")" test -f "$DEB" ||
 lintian --fail-on error,warning "$W/deb"/tandem_*.changes >"$W/lintian.log" 2>&1
 ok "lintian: no error, no warning" test $? -eq 0 || sed 's/^/    /' "$W/lintian.log"
 ok "tandem.json is a conffile" bash -c "dpkg-deb --ctrl-tarfile '$DEB' | tar -xO ./conffiles | grep -qx /etc/tandem/tandem.json"
+ok "tandemd.env is a conffile" bash -c "dpkg-deb --ctrl-tarfile '$DEB' | tar -xO ./conffiles | grep -qx /etc/tandem/tandemd.env"
 
 mkdir -p "$W/rpm"
 rpmbuild -tb --nodeps --define "_topdir $W/rpm" "$TARBALL" >"$W/rpm/build.log" 2>&1
@@ -107,6 +108,7 @@ if [ -n "$RPM" ]; then
 		ok "rpm -qlp lists $f" grep -qx "$f" "$W/rpm/files"
 	done
 	ok "rpm: tandem.json is %config" bash -c "rpm -qcp '$RPM' | grep -qx /etc/tandem/tandem.json"
+	ok "rpm: tandemd.env is %config" bash -c "rpm -qcp '$RPM' | grep -qx /etc/tandem/tandemd.env"
 	ok "rpm: %pre creates the user tandem" bash -c "rpm -qp --scripts '$RPM' | grep -q 'useradd -r -g tandem'"
 fi
 
@@ -146,9 +148,17 @@ done
 for f in /usr/share/tandem/www/index.html /usr/share/tandem/migrations/001_init.sql \
 	/lib/systemd/system/tandemd.service /lib/systemd/system/tandem-admin.service \
 	/usr/share/man/man8/tandemd.8.gz /usr/share/man/man8/tandemctl.8.gz \
-	/usr/share/man/man8/tandem-admin.8.gz /etc/tandem/tandem.json /usr/lib/tmpfiles.d/tandem.conf; do
+	/usr/share/man/man8/tandem-admin.8.gz /etc/tandem/tandem.json /usr/lib/tmpfiles.d/tandem.conf \
+	/etc/tandem/tandemd.env; do
 	ok "$f is installed" test -f "$R$f"
 done
+ok "the tandemd unit reads /etc/tandem/tandemd.env and passes its flags" \
+	bash -c "grep -qx 'EnvironmentFile=-/etc/tandem/tandemd.env' '$R/lib/systemd/system/tandemd.service' &&
+		grep -q '^ExecStart=.* \$TANDEMD_LIMIT_STATE \$TANDEMD_PEER \$TANDEMD_OPTS$' '$R/lib/systemd/system/tandemd.service'"
+ok "the default tandemd.env enables the limiter's state file under /var/lib/tandem" \
+	grep -qx 'TANDEMD_LIMIT_STATE="--limit-state /var/lib/tandem/limiter/limiter.state"' "$R/etc/tandem/tandemd.env"
+ok "/var/lib/tandem/limiter is tandem:tandem 0700 (tmpfiles.d)" \
+	test "$(chroot "$R" stat -c '%U:%G %a' /var/lib/tandem/limiter 2>/dev/null)" = "tandem:tandem 700"
 ok "system user tandem exists (nologin, home /var/lib/tandem)" \
 	bash -c "chroot '$R' getent passwd tandem | grep -q ':/var/lib/tandem:/usr/sbin/nologin$'"
 ok "group tandem exists" bash -c "chroot '$R' getent group tandem >/dev/null"
@@ -168,6 +178,8 @@ exec_start() { sed -n 's/^ExecStart=//p' "$R/lib/systemd/system/$1.service"; }
 cat >"$R/tmp/stage1.sh" <<EOF
 #!/bin/bash
 as_tandem() { setpriv --reuid tandem --regid tandem --init-groups "\$@"; }
+# the unit's EnvironmentFile (double-quoted values: the shell reads it too)
+set -a; . /etc/tandem/tandemd.env; set +a
 install -d -o tandem -g tandem -m 0750 /run/tandem
 as_tandem $(exec_start tandemd) >/tmp/tandemd.log 2>&1 &
 for i in \$(seq 50); do [ -S /run/tandem/tandemd.sock ] && break; sleep 0.1; done
@@ -186,6 +198,8 @@ ok "tandem-admin printed the first admin password once" grep -q '^admin password
 ok "the database is in /var/lib/tandem, owned by tandem" \
 	test "$(chroot "$R" stat -c %U /var/lib/tandem/tandem.db 2>/dev/null)" = tandem
 ok "the control socket's group is tandem (tandem-admin can reach it)" grep -qx 'sockgroup=tandem' "$W/stage1.out"
+ok "tandemd with tandemd.env's flags made its limiter seed in /var/lib/tandem/limiter (tandem, 0600)" \
+	test "$(chroot "$R" stat -c '%U %a %s' /var/lib/tandem/limiter/limiter.state.seed 2>/dev/null)" = "tandem 600 16"
 
 chroot "$R" dpkg -r tandem >"$W/remove.log" 2>&1
 ok "dpkg -r tandem" test $? -eq 0 || tail -20 "$W/remove.log"

@@ -11,11 +11,15 @@ client.
       /test.Echo/ServerStream  request b"N": N messages b"part i"
       /test.Echo/ClientStream  answers b"got K messages, B bytes"
       /test.Echo/Bidi          echoes each message upper-cased
+      /test.Echo/Slow          answers b"late" after 3 s
       /grpc.health.v1.Health/Check  SERVING (08 01), NOT_SERVING (08 02)
                                while NOTSERVING_FILE exists
   grpc-echo.py client HOST:PORT [CA_FILE NAME]
       runs every call, one result line each (over TLS with CA_FILE, for
       the server name NAME, when given)
+  grpc-echo.py codes HOST:PORT PATH...
+      one unary call per PATH (b"x", 10 s deadline): "PATH CODE details"
+      (89-l7-h2-grpc-answers.sh: tandemd's own answers)
 """
 import os
 import sys
@@ -51,6 +55,10 @@ def server(port, notserving):
         for m in it:
             yield m.upper()
 
+    def slow(req, ctx):
+        time.sleep(3)
+        return b"late"
+
     def health(req, ctx):
         return b"\x08\x02" if os.path.exists(notserving) else b"\x08\x01"
 
@@ -61,6 +69,7 @@ def server(port, notserving):
         "ServerStream": grpc.unary_stream_rpc_method_handler(sstream),
         "ClientStream": grpc.stream_unary_rpc_method_handler(cstream),
         "Bidi": grpc.stream_stream_rpc_method_handler(bidi),
+        "Slow": grpc.unary_unary_rpc_method_handler(slow),
     })
     hh = grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
         "Check": grpc.unary_unary_rpc_method_handler(health),
@@ -107,8 +116,21 @@ def client(target, ca=None, name=None):
     print("bidi", " ".join(m.decode() for m in ch.stream_stream("/test.Echo/Bidi")(slow(), timeout=10)))
 
 
+def codes(target, paths):
+    ch = grpc.insecure_channel(target)
+    grpc.channel_ready_future(ch).result(timeout=10)
+    for p in paths:
+        try:
+            ch.unary_unary(p)(b"x", timeout=10)
+            print(p, "OK")
+        except grpc.RpcError as e:
+            print(p, e.code().name, e.details())
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "server":
         server(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "codes":
+        codes(sys.argv[2], sys.argv[3:])
     else:
         client(*sys.argv[2:5])

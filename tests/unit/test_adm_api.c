@@ -23,6 +23,7 @@
 #include "adm_diff.h"
 #include "db.h"
 #include "log.h"
+#include "tmpdb.h"
 
 static time_t
 test_clock(void)
@@ -31,8 +32,7 @@ test_clock(void)
 }
 
 struct fixture {
-	char dir[64];
-	char path[128];
+	struct tmpdb t;
 	char cfg[128];
 	char token[65];
 	char csrf[65];
@@ -68,11 +68,8 @@ setup(void **state)
 	long retry;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_adm_api.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/tandem.db", f->dir);
-	snprintf(f->cfg, sizeof(f->cfg), "%s/tandem.json", f->dir);
-	assert_int_equal(db_open(f->path, DB_SCHEMA_LATEST, &f->a.db), 0);
+	tmpdb_open(&f->t, "test_adm_api", &f->a.db);
+	snprintf(f->cfg, sizeof(f->cfg), "%s/tandem.json", f->t.dir);
 	f->a.now = test_clock;
 	f->a.ctl_socket = "/nonexistent/tandemd.sock";
 	f->a.config_file = f->cfg;
@@ -90,17 +87,10 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[192];
 
 	adm_resp_release(&f->rs);
-	db_close(&f->a.db);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
 	unlink(f->cfg);
-	rmdir(f->dir);
+	tmpdb_remove(&f->t, &f->a.db);
 	free(f);
 	return 0;
 }

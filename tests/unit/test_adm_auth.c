@@ -23,6 +23,7 @@
 #include "adm_tls.h"
 #include "db.h"
 #include "log.h"
+#include "tmpdb.h"
 
 static time_t fake_now = 1000000;
 
@@ -33,8 +34,7 @@ test_clock(void)
 }
 
 struct fixture {
-	char dir[64];
-	char path[128];
+	struct tmpdb t;
 	struct adm a;
 };
 
@@ -44,10 +44,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_adm.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/tandem.db", f->dir);
-	assert_int_equal(db_open(f->path, DB_SCHEMA_LATEST, &f->a.db), 0);
+	tmpdb_open(&f->t, "test_adm", &f->a.db);
 	f->a.now = test_clock;
 	f->a.ctl_socket = "/nonexistent/tandemd.sock";
 	f->a.config_file = "/nonexistent/tandem.json";
@@ -62,15 +59,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[192];
 
-	db_close(&f->a.db);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
+	tmpdb_remove(&f->t, &f->a.db);
 	free(f);
 	return 0;
 }

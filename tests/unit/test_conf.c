@@ -399,6 +399,55 @@ test_l4_section(void **state)
 	expect_error("{\"version\":1,\"l4\":{\"servics\":[]}}", "$.l4.servics", "unknown field");
 }
 
+
+/* A pool's "tls" (conf_tls_up.c): verification is the default and needs a
+ * CA bundle; "verify": "none" must be explicit; h2c and PROXY do not mix. */
+#define POOL_TLS(t) "{\"version\":1,\"pools\":[{\"name\":\"p\",\"members\":[{\"address\":" \
+	"\"127.0.0.1\",\"port\":1}]" t "}]}"
+static void
+test_pool_tls(void **state)
+{
+	struct errs e;
+	struct conf *c;
+	const struct conf_l7_uptls *t;
+
+	(void)state;
+	c = parse(POOL_TLS(",\"tls\":{\"ca\":\"int-ca\",\"server_name\":\"app.internal\","
+			   "\"client_certificate\":\"lb\",\"session_reuse\":false}"), &e);
+	assert_non_null(c);
+	t = &c->pools[0].l7.tls;
+	assert_true(t->enabled && t->verify && !t->session_reuse);
+	assert_string_equal(t->ca, "int-ca");
+	assert_string_equal(t->server_name, "app.internal");
+	assert_string_equal(t->client_cert, "lb");
+	conf_free(&c);
+	errs_release(&e);
+	c = parse(POOL_TLS(",\"tls\":{\"verify\":\"none\"}"), &e);
+	assert_non_null(c);
+	assert_true(c->pools[0].l7.tls.enabled && !c->pools[0].l7.tls.verify && c->pools[0].l7.tls.session_reuse);
+	assert_null(c->pools[0].l7.tls.server_name);
+	conf_free(&c);
+	errs_release(&e);
+	c = parse(POOL_TLS(""), &e);
+	assert_non_null(c);
+	assert_false(c->pools[0].l7.tls.enabled);
+	conf_free(&c);
+	errs_release(&e);
+	expect_error(POOL_TLS(",\"tls\":{}"), "$.pools[0].tls.ca", "\"verify\": \"none\"");
+	expect_error(POOL_TLS(",\"tls\":{\"ca\":\"x\",\"verify\":\"chain\"}"), "$.pools[0].tls.verify",
+		     "\"full\"");
+	expect_error(POOL_TLS(",\"tls\":{\"ca\":\"x\",\"server_name\":\"a b\"}"),
+		     "$.pools[0].tls.server_name", "DNS name");
+	expect_error(POOL_TLS(",\"tls\":{\"ca\":\"x\",\"sni\":\"a\"}"), "$.pools[0].tls.sni", "");
+	expect_error(POOL_TLS(",\"tls\":{\"ca\":\"x\"},\"upstream_protocol\":\"h2c\""), "$.pools[0].tls",
+		     "h2c");
+	expect_error(POOL_TLS(",\"tls\":{\"ca\":\"x\"},\"proxy_protocol\":\"v2\""), "$.pools[0].tls",
+		     "proxy_protocol");
+	expect_error(POOL_TLS(",\"tls\":true"), "$.pools[0].tls", "must be an object");
+	expect_error(POOL_TLS(",\"tls\":{\"ca\":\"x\"},\"health_check\":{\"type\":\"grpc\"}"),
+		     "$.pools[0].tls", "grpc");
+}
+
 int
 main(void)
 {
@@ -422,6 +471,7 @@ main(void)
 		cmocka_unit_test(test_star_host_means_any),
 		cmocka_unit_test(test_every_error_is_reported),
 		cmocka_unit_test(test_load_file_missing),
+		cmocka_unit_test(test_pool_tls),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

@@ -21,10 +21,10 @@
 #include "db.h"
 #include "db_migrations.h"
 #include "log.h"
+#include "tmpdb.h"
 
 struct fixture {
-	char dir[64];
-	char path[128];
+	struct tmpdb t;
 	struct db *db;
 };
 
@@ -34,9 +34,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_db.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/tandem.db", f->dir);
+	tmpdb_init(&f->t, "test_db");
 	*state = f;
 	return 0;
 }
@@ -45,15 +43,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[192];
 
-	db_close(&f->db);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
+	tmpdb_remove(&f->t, &f->db);
 	free(f);
 	return 0;
 }
@@ -61,7 +52,7 @@ teardown(void **state)
 static void
 open_latest(struct fixture *f)
 {
-	assert_int_equal(db_open(f->path, DB_SCHEMA_LATEST, &f->db), 0);
+	assert_int_equal(db_open(f->t.path, DB_SCHEMA_LATEST, &f->db), 0);
 }
 
 static void
@@ -110,15 +101,14 @@ test_migrate_from_each_version(void **state)
 	 * are reserved per branch), except the latest */
 	for (i = 0; i + 1 < db_migrations_count; i++) {
 		json_t *got;
-		char p[192];
 		sqlite3 *h;
 
 		v = db_migrations[i].version;
-		assert_int_equal(db_open(f->path, v, &f->db), 0);
+		assert_int_equal(db_open(f->t.path, v, &f->db), 0);
 		assert_int_equal(db_schema_version(f->db), v);
 		db_close(&f->db);
 		/* written with SQL of that version: today's code knows only the latest */
-		assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+		assert_int_equal(sqlite3_open(f->t.path, &h), SQLITE_OK);
 		assert_int_equal(sqlite3_exec(h, "INSERT INTO listeners (name, address, port) "
 					      "VALUES ('web', '127.0.0.1', 8080)", NULL, NULL, NULL), SQLITE_OK);
 		sqlite3_close(h);
@@ -129,11 +119,7 @@ test_migrate_from_each_version(void **state)
 		json_decref(got);
 		assert_pragma(f->db, "integrity_check", "ok");
 		db_close(&f->db);
-		unlink(f->path);
-		snprintf(p, sizeof(p), "%s-wal", f->path);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s-shm", f->path);
-		unlink(p);
+		tmpdb_unlink(f->t.path);
 	}
 	/* Version 0 (an empty file) is covered by test_migrate_from_zero. */
 }
@@ -364,7 +350,7 @@ test_render_deterministic(void **state)
 
 	open_latest(f);
 	add_demo(f->db, 0);
-	snprintf(path2, sizeof(path2), "%s/other.db", f->dir);
+	snprintf(path2, sizeof(path2), "%s/other.db", f->t.dir);
 	assert_int_equal(db_open(path2, DB_SCHEMA_LATEST, &other), 0);
 	add_demo(other, 1);
 	assert_int_equal(db_candidate_text(f->db, 7, &a), 0);
@@ -377,11 +363,7 @@ test_render_deterministic(void **state)
 	free(a2);
 	free(b);
 	db_close(&other);
-	unlink(path2);
-	snprintf(path2, sizeof(path2), "%s/other.db-wal", f->dir);
-	unlink(path2);
-	snprintf(path2, sizeof(path2), "%s/other.db-shm", f->dir);
-	unlink(path2);
+	tmpdb_unlink(path2);
 }
 
 static void

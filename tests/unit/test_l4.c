@@ -27,6 +27,7 @@
 #include "l4_reconcile.h"
 #include "l4_syncrole.h"
 #include "l4_table.h"
+#include "testconf.h"
 
 #define FAMILY 42	/* any genl family id: nothing is sent */
 
@@ -380,15 +381,12 @@ test_table_from_conf(void **state)
 		" \"reals\":[{\"address\":\"10.0.1.2\",\"port\":5432,\"weight\":5,\"forward\":\"dr\"}]},"
 		"{\"name\":\"m\",\"protocol\":\"fwmark\",\"fwmark\":9,\"family\":\"ipv6\","
 		" \"reals\":[{\"address\":\"2001:db8::9\",\"forward\":\"tunnel\",\"tunnel_type\":\"gre\"}]}]}}";
-	struct errs e;
 	struct conf *c;
 	struct l4_table t = { 0 };
 	struct l4_svc_key k;
 
 	(void)state;
-	errs_init(&e);
-	c = conf_parse(text, strlen(text), &e);
-	assert_non_null(c);
+	c = testconf_load(text);
 	assert_int_equal(l4_table_from_conf(&t, c), 0);
 	assert_int_equal(t.n, 2);
 	/* sorted: IPv4 before IPv6 */
@@ -407,7 +405,6 @@ test_table_from_conf(void **state)
 	assert_ptr_equal(l4_table_find(&t, &k), &t.svcs[1]);
 	l4_table_release(&t);
 	conf_free(&c);
-	errs_release(&e);
 }
 
 /* The reload pass's pre-filter: only changed services are looked at. */
@@ -462,15 +459,9 @@ static struct conf *
 nft_conf(int new_conns)
 {
 	char text[1024];
-	struct errs e;
-	struct conf *c;
 
 	snprintf(text, sizeof(text), nft_conf_a, new_conns);
-	errs_init(&e);
-	c = conf_parse(text, strlen(text), &e);
-	assert_non_null(c);
-	errs_release(&e);
-	return c;
+	return testconf_load(text);
 }
 
 /* The state the kernel would hold after script ran: every "add set|chain

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "errs.h"
 #include "l7_pool.h"
+#include "testconf.h"
 
 #define POOL(opts, members) \
 	"{\"version\":1,\"pools\":[{\"name\":\"p\"," opts "\"members\":[" members "]}]}"
@@ -34,14 +35,7 @@ struct fx {
 static void
 load(struct fx *f, const char *text)
 {
-	struct errs e;
-
-	errs_init(&e);
-	f->c = conf_parse(text, strlen(text), &e);
-	if (f->c == NULL)
-		fprintf(stderr, "%s: %s\n", e.items[0].path, e.items[0].message);
-	errs_release(&e);
-	assert_non_null(f->c);
+	f->c = testconf_load(text);
 	f->map = l7_pool_map_new(f->c);
 	assert_non_null(f->map);
 	memset(f->swrr, 0, sizeof(f->swrr));

@@ -52,6 +52,32 @@ test_reuse_and_bound(void **state)
 	l7_freelist_release(&fl);
 }
 
+/* Under load (many blocks in use) up to half of them are kept beyond
+ * max_free, so a busy worker does not free and malloc blocks all the time;
+ * once the load is gone the extra ones are freed as they come back. */
+static void
+test_keeps_half_of_in_use_under_load(void **state)
+{
+	struct l7_freelist fl;
+	void *p[10];
+	int i;
+
+	(void)state;
+	l7_freelist_init(&fl, 64, 2);
+	for (i = 0; i < 10; i++)
+		assert_non_null(p[i] = l7_freelist_get(&fl));
+	/* 9, 8, 7 in use as they come back: all kept (3 < 7 / 2 + 1) */
+	for (i = 0; i < 3; i++)
+		l7_freelist_put(&fl, p[i]);
+	assert_int_equal(fl.nfree, 3);
+	/* 6 in use: 3 kept is half of it, so the rest are freed */
+	for (i = 3; i < 10; i++)
+		l7_freelist_put(&fl, p[i]);
+	assert_int_equal(fl.nfree, 3);
+	assert_int_equal(fl.in_use, 0);
+	l7_freelist_release(&fl);
+}
+
 static void
 test_tiny_blocks_hold_a_pointer(void **state)
 {
@@ -152,6 +178,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reuse_and_bound),
+		cmocka_unit_test(test_keeps_half_of_in_use_under_load),
 		cmocka_unit_test(test_tiny_blocks_hold_a_pointer),
 		cmocka_unit_test(test_buf_idle_release_and_retake),
 		cmocka_unit_test(test_buf_idle_mid_pipeline_keeps_bytes),

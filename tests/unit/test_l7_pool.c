@@ -17,6 +17,7 @@
 #include "errs.h"
 #include "l7_pool.h"
 #include "log.h"
+#include "testconf.h"
 
 #define CONF(extra) \
 	"{\"version\":1," \
@@ -32,14 +33,7 @@
 static struct conf *
 parse(const char *text)
 {
-	struct errs e;
-	struct conf *c;
-
-	errs_init(&e);
-	c = conf_parse(text, strlen(text), &e);
-	errs_release(&e);
-	assert_non_null(c);
-	return c;
+	return testconf_load(text);
 }
 
 static int

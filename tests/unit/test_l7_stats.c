@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "errs.h"
 #include "l7_stats.h"
+#include "testconf.h"
 
 static struct conf *
 stats_conf(void)
@@ -28,14 +29,7 @@ stats_conf(void)
 		"\"pools\":[{\"name\":\"p\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":1},"
 		"{\"address\":\"127.0.0.1\",\"port\":2}]}],"
 		"\"routes\":[{\"name\":\"r\",\"listener\":\"web\",\"pool\":\"p\"}]}";
-	struct errs e;
-	struct conf *c;
-
-	errs_init(&e);
-	c = conf_parse(text, strlen(text), &e);
-	errs_release(&e);
-	assert_non_null(c);
-	return c;
+	return testconf_load(text);
 }
 
 /* Two workers count; readers see the sums, the buckets by bound, and the

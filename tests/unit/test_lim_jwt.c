@@ -19,33 +19,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "jwt_testkeys.h"
 #include "lim_jwt.h"
 
 #define NOW 1700000000LL
-#define SECRET "0123456789abcdef0123456789abcdef-secret"
+#define SECRET JWT_TEST_SECRET
 
 static EVP_PKEY *rsa_key, *ec_key, *ec_key2;
-
-static void
-b64url(const unsigned char *in, size_t len, char *out)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t i, o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	for (i = 0; i < len; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = tab[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0)
-		out[o++] = tab[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
-}
 
 /* Signs header.payload with alg using key (secret for HS256). */
 static char *
@@ -55,10 +35,10 @@ sign(const char *alg_signed_as, const char *header, const char *payload, EVP_PKE
 	unsigned char sig[1024], raw[64];
 	size_t slen = sizeof(sig), n;
 
-	b64url((const unsigned char *)header, strlen(header), tok);
+	jwt_test_b64url((const unsigned char *)header, strlen(header), tok);
 	n = strlen(tok);
 	tok[n++] = '.';
-	b64url((const unsigned char *)payload, strlen(payload), tok + n);
+	jwt_test_b64url((const unsigned char *)payload, strlen(payload), tok + n);
 	n = strlen(tok);
 	if (strcmp(alg_signed_as, "HS256") == 0) {
 		assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, SECRET, strlen(SECRET),
@@ -82,7 +62,7 @@ sign(const char *alg_signed_as, const char *header, const char *payload, EVP_PKE
 		}
 	}
 	tok[n++] = '.';
-	b64url(sig, slen, tok + n);
+	jwt_test_b64url(sig, slen, tok + n);
 	return tok;
 }
 
@@ -223,8 +203,8 @@ test_pinned_alg(void **state)
 
 	(void)state;
 	/* alg none, with and without a signature part */
-	b64url((const unsigned char *)"{\"alg\":\"none\"}", 14, h);
-	b64url((const unsigned char *)"{\"sub\":\"a\"}", 11, p);
+	jwt_test_b64url((const unsigned char *)"{\"alg\":\"none\"}", 14, h);
+	jwt_test_b64url((const unsigned char *)"{\"sub\":\"a\"}", 11, p);
 	snprintf(none, sizeof(none), "%s.%s.", h, p);
 	assert_int_equal(check(hs, none, NULL), LIM_JWT_E_FORMAT);
 	assert_int_equal(check(rs, none, NULL), LIM_JWT_E_FORMAT);
@@ -234,19 +214,13 @@ test_pinned_alg(void **state)
 	/* HS/RS confusion: an HS256 token MACed with the RSA public key PEM */
 	{
 		char *pem = pem_of(rsa_key);
-		unsigned char mac[64];
-		size_t ml = 0, n;
+		size_t n;
 		char tok[8192];
 
-		b64url((const unsigned char *)"{\"alg\":\"HS256\"}", 15, tok);
-		n = strlen(tok);
+		n = jwt_test_b64url((const unsigned char *)"{\"alg\":\"HS256\"}", 15, tok);
 		tok[n++] = '.';
-		b64url((const unsigned char *)"{\"sub\":\"a\"}", 11, tok + n);
-		n = strlen(tok);
-		EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, pem, strlen(pem), (unsigned char *)tok, n,
-			  mac, sizeof(mac), &ml);
-		tok[n++] = '.';
-		b64url(mac, ml, tok + n);
+		n += jwt_test_b64url((const unsigned char *)"{\"sub\":\"a\"}", 11, tok + n);
+		assert_true(jwt_test_hs256_sign(tok, n, pem) > n);
 		assert_int_equal(check(rs, tok, NULL), LIM_JWT_E_ALG);
 		free(pem);
 	}
@@ -361,8 +335,8 @@ test_jwks(void **state)
 	assert_int_equal(EVP_PKEY_get_bn_param(rsa_key, OSSL_PKEY_PARAM_RSA_E, &e), 1);
 	nl = BN_bn2bin(n, nb);
 	el = BN_bn2bin(e, eb);
-	b64url(nb, (size_t)nl, nt);
-	b64url(eb, (size_t)el, et);
+	jwt_test_b64url(nb, (size_t)nl, nt);
+	jwt_test_b64url(eb, (size_t)el, et);
 	snprintf(jwks, sizeof(jwks), "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\",\"use\":\"sig\",\"n\":\"%s\",\"e\":\"%s\"}]}", nt, et);
 	v = lim_jwt_verifier_new(LIM_JWT_RS256, jwks, strlen(jwks), 0, err, sizeof(err));
 	assert_non_null(v);
@@ -380,8 +354,8 @@ test_jwks(void **state)
 	assert_int_equal(publen, 65);
 	memcpy(x, pub + 1, 32);
 	memcpy(y, pub + 33, 32);
-	b64url(x, 32, xt);
-	b64url(y, 32, yt);
+	jwt_test_b64url(x, 32, xt);
+	jwt_test_b64url(y, 32, yt);
 	snprintf(jwks, sizeof(jwks), "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"e1\",\"x\":\"%s\",\"y\":\"%s\"}]}", xt, yt);
 	v = lim_jwt_verifier_new(LIM_JWT_ES256, jwks, strlen(jwks), 0, err, sizeof(err));
 	assert_non_null(v);

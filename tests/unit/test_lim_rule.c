@@ -20,10 +20,11 @@
 #include <openssl/evp.h>
 
 #include "errs.h"
+#include "jwt_testkeys.h"
 #include "lim_rule.h"
 
 #define T0 (1700000000000ULL - 1700000000000ULL % 600000ULL)	/* a 10-minute boundary */
-#define SECRET "0123456789abcdef0123456789abcdef-secret"
+#define SECRET JWT_TEST_SECRET
 
 static const char *const examples =
 	"{"
@@ -93,46 +94,19 @@ hdr(struct req *r, const char *name, const char *value)
 	r->q.nheaders++;
 }
 
-static void
-b64url(const unsigned char *in, size_t len, char *out)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t i, o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	for (i = 0; i < len; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = tab[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0)
-		out[o++] = tab[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
-}
-
 /* "Bearer <HS256 token with sub and exp>" */
 static void
 bearer(char *out, const char *sub, long exp)
 {
 	char payload[128], *p = out + 7;
-	unsigned char mac[64];
-	size_t ml = 0, n;
+	size_t n;
 
 	memcpy(out, "Bearer ", 7);
-	b64url((const unsigned char *)"{\"alg\":\"HS256\"}", 15, p);
-	n = strlen(p);
+	n = jwt_test_b64url((const unsigned char *)"{\"alg\":\"HS256\"}", 15, p);
 	p[n++] = '.';
 	snprintf(payload, sizeof(payload), "{\"sub\":\"%s\",\"exp\":%ld}", sub, exp);
-	b64url((const unsigned char *)payload, strlen(payload), p + n);
-	n = strlen(p);
-	EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, SECRET, strlen(SECRET), (unsigned char *)p, n, mac,
-		  sizeof(mac), &ml);
-	p[n++] = '.';
-	b64url(mac, ml, p + n);
+	n += jwt_test_b64url((const unsigned char *)payload, strlen(payload), p + n);
+	assert_true(jwt_test_hs256_sign(p, n, SECRET) > n);
 }
 
 struct fix {

@@ -80,6 +80,53 @@ test_pair_init(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* The limiter's seed: the same from both nodes' copies of the pair's CA,
+ * another for another pair; a seed file is made once and read back. */
+static void
+test_seed(void **state)
+{
+	char dir[] = "/tmp/tandem-peer-XXXXXX", path[256], msg[256];
+	uint64_t a[2], b[2], c[2], r[2], f1[2], f2[2];
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/p", dir);
+	assert_int_equal(peer_pki_pair_init(path, "lb-a", "lb-b", msg, sizeof(msg)), 0);
+	snprintf(path, sizeof(path), "%s/q", dir);
+	assert_int_equal(peer_pki_pair_init(path, "lb-a", "lb-b", msg, sizeof(msg)), 0);
+	snprintf(path, sizeof(path), "%s/p/lb-a", dir);
+	assert_int_equal(peer_seed_pair(path, a), 0);
+	snprintf(path, sizeof(path), "%s/p/lb-b", dir);
+	assert_int_equal(peer_seed_pair(path, b), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	snprintf(path, sizeof(path), "%s/q/lb-a", dir);
+	assert_int_equal(peer_seed_pair(path, c), 0);
+	assert_memory_not_equal(a, c, sizeof(a));
+	snprintf(path, sizeof(path), "%s/none", dir);
+	assert_int_equal(peer_seed_pair(path, c), -ENOENT);
+
+	assert_int_equal(peer_seed_random(r), 0);
+	assert_int_equal(peer_seed_random(c), 0);
+	assert_memory_not_equal(r, c, sizeof(r));
+
+	snprintf(path, sizeof(path), "%s/limiter.state.seed", dir);
+	assert_int_equal(peer_seed_file(path, f1), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 16);
+	assert_int_equal(peer_seed_file(path, f2), 0);
+	assert_memory_equal(f1, f2, sizeof(f1));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("short", f);
+	fclose(f);
+	assert_int_equal(peer_seed_file(path, f2), -EINVAL);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -87,6 +134,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_pair_init),
+		cmocka_unit_test(test_seed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

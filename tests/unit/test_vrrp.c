@@ -18,6 +18,7 @@
 #include "errs.h"
 #include "loop.h"
 #include "vrrp.h"
+#include "testconf.h"
 
 static int
 parse(const char *line, struct vrrp_fifo_msg *m)
@@ -116,16 +117,7 @@ test_fifo_refused(void **state)
 static struct conf *
 load(const char *text)
 {
-	struct errs e;
-	struct conf *c;
-	size_t i;
-
-	errs_init(&e);
-	c = conf_parse(text, strlen(text), &e);
-	for (i = 0; i < e.count && i < e.cap; i++)
-		fprintf(stderr, "  %s: %s\n", e.items[i].path, e.items[i].message);
-	errs_release(&e);
-	return c;
+	return testconf_load(text);
 }
 
 static void

@@ -125,6 +125,8 @@ export const api = {
   certificates: () => request('GET', '/certificates'),
   uploadCertificate: (c) => request('POST', '/certificates', c),
   deleteCertificate: (name) => request('DELETE', '/certificates/' + enc(name)),
+  putOcsp: (name, derBase64) => request('PUT', '/certificates/' + enc(name) + '/ocsp', { der_base64: derBase64 }),
+  deleteOcsp: (name) => request('DELETE', '/certificates/' + enc(name) + '/ocsp'),
   caBundles: () => request('GET', '/ca-bundles'),
 
   candidate: () => request('GET', '/candidate'),

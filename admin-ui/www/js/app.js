@@ -2,6 +2,7 @@
 import { api, setCsrfToken, onUnauthorized } from './api.js';
 import { $, $$, setAlert, notify, hideNotice } from './dom.js';
 import { state } from './state.js';
+import { addFieldErrors } from './crud.js';
 import * as dashboard from './dashboard.js';
 import * as listeners from './listeners.js';
 import * as pools from './pools.js';
@@ -13,8 +14,9 @@ import * as vrrp from './vrrp.js';
 import * as limits from './limits.js';
 import * as l4 from './l4.js';
 import * as l4fw from './l4fw.js';
+import * as pair from './pair.js';
 
-const VIEWS = { dashboard, listeners, pools, routes, certificates, l4, l4fw, vrrp, limits, changes, revisions };
+const VIEWS = { dashboard, listeners, pools, routes, certificates, l4, l4fw, vrrp, pair, limits, changes, revisions };
 let current = null;
 let statusTimer = null;
 
@@ -106,6 +108,7 @@ export async function refreshStatus() {
   $('#nav-changes-badge').hidden = !changed;
   $('#daemon-banner').hidden = !(s && s.tandemd && s.tandemd.reachable === false);
   if (current === 'dashboard') dashboard.renderStatus();
+  pair.refreshBanner();
 }
 
 function route() {
@@ -122,11 +125,12 @@ export async function go(name, setHash = true) {
   for (const v of Object.keys(VIEWS)) $('#view-' + v).hidden = v !== name;
   for (const a of $$('#nav a')) a.classList.toggle('active', a.dataset.view === name);
   if (name === 'changes') $('#candidate-banner').hidden = true;
-  document.title = 'Tandem · ' + ({ vrrp: 'HA', l4: 'L4', l4fw: 'L4 firewall', limits: 'Rate rules' }[name] || name[0].toUpperCase() + name.slice(1));
+  document.title = 'Tandem · ' + ({ vrrp: 'HA', pair: 'Pairing', l4: 'L4', l4fw: 'L4 firewall', limits: 'Rate rules' }[name] || name[0].toUpperCase() + name.slice(1));
   await Promise.all([VIEWS[name].load(), name === 'dashboard' ? null : refreshStatus()]);
 }
 
 async function boot() {
+  addFieldErrors();
   $('#login-form').addEventListener('submit', onLogin);
   $('#logout-button').addEventListener('click', onLogout);
   window.addEventListener('hashchange', route);

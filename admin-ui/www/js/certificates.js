@@ -2,8 +2,9 @@
 // The server never sends private keys back; the form clears the key field
 // after every attempt so it does not linger in the page.
 import { api, list } from './api.js';
-import { $, h, clear, badge, setAlert, clearFormErrors, showApiError,
-  describeError, notify, confirmAction, sentence, focusFirst, fmtTime } from './dom.js';
+import { $, h, badge, setAlert, clearFormErrors, showApiError,
+  describeError, notify, sentence, focusFirst, fmtTime } from './dom.js';
+import { renderTable, withButton, confirmDelete } from './crud.js';
 
 const form = () => $('#certificate-form');
 let certs = [];
@@ -41,15 +42,12 @@ function state(c) {
 function day(t) { return fmtTime(t).slice(0, 10); }
 
 function render() {
-  const tbody = clear($('#certificates-table tbody'));
-  if (!certs.length) {
-    tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' },
-      'No certificates yet. Upload one with the form on the right.')));
-    return;
-  }
-  for (const c of [...certs].sort((x, y) => String(x.name).localeCompare(String(y.name)))) {
-    const warn = (c.warnings || []).length > 0;
-    tbody.append(h('tr', { 'data-testid': 'certificate-row', 'data-name': c.name, class: warn ? 'row-error' : '' },
+  renderTable('#certificates-table', [...certs].sort((x, y) => String(x.name).localeCompare(String(y.name))), {
+    cols: 7, empty: 'No certificates yet. Upload one with the form on the right.',
+    detailId: 'certificate-warning',
+    detail: (c) => ((c.warnings || []).length ? c.name + ': ' + c.warnings.map(sentence).join(' ') : ''),
+    row: (c) => h('tr', { 'data-testid': 'certificate-row', 'data-name': c.name,
+      class: (c.warnings || []).length ? 'row-error' : '' },
       h('td', { class: 'mono' }, c.name),
       h('td', {}, h('div', { class: 'mono' }, c.subject),
         h('div', { class: 'muted small' }, (c.sans || []).join(', ') || 'no SANs')),
@@ -58,14 +56,15 @@ function render() {
       h('td', { class: 'mono' }, day(c.not_before) + ' → ' + day(c.not_after),
         h('div', { class: 'muted small', 'data-testid': 'certificate-days' },
           c.days_to_expiry >= 0 ? c.days_to_expiry + ' days left' : 'expired ' + -c.days_to_expiry + ' days ago')),
-      h('td', {}, state(c)),
+      h('td', {}, state(c), ocspState(c)),
       h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'certificate-ocsp',
+          title: 'Upload a DER OCSP response to staple (doc/tls.md)', onclick: () => uploadOcsp(c) }, 'OCSP…'),
+        c.ocsp ? h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'certificate-ocsp-delete',
+          onclick: () => removeOcsp(c) }, 'Remove OCSP') : '',
         h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'certificate-delete',
-          onclick: () => remove(c) }, 'Delete'))));
-    if (warn)
-      tbody.append(h('tr', { class: 'row-error-detail', 'data-testid': 'certificate-warning' },
-        h('td', { colspan: 7 }, c.name + ': ' + c.warnings.map(sentence).join(' '))));
-  }
+          onclick: () => remove(c) }, 'Delete'))),
+  });
 }
 
 async function onSubmit(ev) {
@@ -77,36 +76,70 @@ async function onSubmit(ev) {
     cert_pem: f.elements.cert_pem.value,
     key_pem: f.elements.key_pem.value,
   };
-  const btn = $('#certificate-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#certificate-submit'), async () => {
     const c = await api.uploadCertificate(body);
     f.reset();
     const w = (c.warnings || []).length ? ' Warning: ' + c.warnings.map(sentence).join(' ') : '';
     notify('Certificate ' + c.name + ' uploaded.' + w, !!w);
     await load();
-  } catch (e) {
+  }, (e) => {
     f.elements.key_pem.value = '';
     f.elements.key_file.value = '';
     showApiError(f, e, 'A certificate with this name');
     focusFirst(f, 'name');
-  } finally {
-    btn.disabled = false;
+  });
+}
+
+// The stapled OCSP response's state under the certificate's badge.
+function ocspState(c) {
+  if (!c.ocsp) return '';
+  return h('div', { class: 'muted small', 'data-testid': 'certificate-ocsp-state' },
+    c.ocsp.expired ? badge('OCSP expired', 'err') : 'OCSP stapled until ' + fmtTime(c.ocsp.next_update));
+}
+
+// Picks a .der file and uploads it; the API checks it against the
+// certificate and says why when it does not fit.
+function uploadOcsp(c) {
+  const input = h('input', { type: 'file', accept: '.der,.ocsp,application/ocsp-response' });
+  input.addEventListener('change', async () => {
+    const f = input.files && input.files[0];
+    if (!f) return;
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    let bin = '';
+    for (const b of bytes) bin += String.fromCharCode(b);
+    setAlert($('#certificates-error'), '');
+    try {
+      const r = await api.putOcsp(c.name, btoa(bin));
+      notify('OCSP response of ' + c.name + ' stored' + (r.reloaded ? ' and stapled.' :
+        r.reload_error ? '; ' + sentence(r.reload_error) : '; it is stapled once a listener uses the certificate.'), !r.reloaded && !!r.reload_error);
+      await load();
+    } catch (e) {
+      setAlert($('#certificates-error'), 'OCSP response for ' + c.name + ' refused: ' + describeError(e));
+    }
+  });
+  input.click();
+}
+
+async function removeOcsp(c) {
+  setAlert($('#certificates-error'), '');
+  try {
+    await api.deleteOcsp(c.name);
+    notify('OCSP response of ' + c.name + ' removed.');
+    await load();
+  } catch (e) {
+    setAlert($('#certificates-error'), 'Could not remove the OCSP response of ' + c.name + ': ' + describeError(e));
   }
 }
 
-async function remove(c) {
-  if (!await confirmAction('Delete certificate ' + c.name + '?',
-    'The certificate and its private key are removed from this appliance.')) return;
-  setAlert($('#certificates-error'), '');
-  try {
-    await api.deleteCertificate(c.name);
-    notify('Certificate ' + c.name + ' deleted.');
-    await load();
-  } catch (e) {
-    const msg = e.status === 409 && e.code === 'in_use'
-      ? 'Certificate ' + c.name + ' is in use and cannot be deleted. ' + sentence(e.message)
-      : 'Could not delete certificate ' + c.name + ': ' + describeError(e);
-    setAlert($('#certificates-error'), msg);
-  }
+function remove(c) {
+  return confirmDelete({
+    title: 'Delete certificate ' + c.name + '?',
+    text: 'The certificate and its private key are removed from this appliance.',
+    errorBox: $('#certificates-error'),
+    del: () => api.deleteCertificate(c.name),
+    done: 'Certificate ' + c.name + ' deleted.',
+    after: load,
+    failed: 'Could not delete certificate ' + c.name,
+    inUse: (e) => 'Certificate ' + c.name + ' is in use and cannot be deleted. ' + sentence(e.message),
+  });
 }

@@ -4,8 +4,10 @@
 // L4 console lives in this file and l4fw.js.
 import { request } from './api.js';
 import { $, h, clear, badge, setAlert, clearFormErrors, setFieldError, setFormError,
-  describeError, intOrUndefined, notify, confirmAction, sentence, stripField, focusFirst,
+  describeError, intOrUndefined, notify, sentence, stripField, focusFirst,
   fillSelect } from './dom.js';
+import { rowActions, formMode, withButton, confirmDelete, field, textInput as text, numInput as num,
+  selectInput as select, areaInput as area, formActions as actions } from './crud.js';
 import { refreshStatus } from './app.js';
 
 const enc = encodeURIComponent;
@@ -20,32 +22,6 @@ export const realKey = (r) => {
   const a = String(r.address);
   return (a.includes(':') ? '[' + a + ']' : a) + ':' + (r.port || 0);
 };
-
-/* ---- form building (index.html holds only the section) ---- */
-
-function field(id, name, label, input, hint) {
-  return h('div', { class: 'field' },
-    h('label', { for: id }, label, hint ? h('span', { class: 'hint' }, ' (' + hint + ')') : null),
-    input, h('p', { class: 'field-error', 'data-error-for': name, hidden: true }));
-}
-function text(id, name, placeholder) {
-  return h('input', { id, name, autocomplete: 'off', spellcheck: 'false', placeholder, 'data-testid': id });
-}
-function num(id, name, placeholder) {
-  return h('input', { id, name, type: 'number', inputmode: 'numeric', placeholder, 'data-testid': id });
-}
-function select(id, name, values) {
-  return h('select', { id, name, 'data-testid': id }, values.map((v) => h('option', { value: v }, v)));
-}
-function area(id, name, placeholder) {
-  return h('textarea', { id, name, rows: 3, class: 'mono', spellcheck: 'false', placeholder, 'data-testid': id });
-}
-function actions(prefix, label) {
-  return [h('div', { class: 'form-error alert alert-error', role: 'alert', 'data-testid': prefix + '-form-error', hidden: true }),
-    h('div', { class: 'form-actions' },
-      h('button', { id: prefix + '-submit', type: 'submit', class: 'btn btn-primary', 'data-testid': prefix + '-submit' }, label),
-      h('button', { id: prefix + '-cancel', type: 'button', class: 'btn btn-ghost', 'data-testid': prefix + '-cancel', hidden: true }, 'Cancel'))];
-}
 
 function build() {
   const sec = $('#view-l4');
@@ -232,9 +208,7 @@ function render() {
       h('td', {}, sched),
       h('td', {}, s.check ? badge(s.check.type, 'unknown') : '—'),
       counters(k && k.stats),
-      h('td', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'l4-service-edit', onclick: () => startEdit(s) }, 'Edit'),
-        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'l4-service-delete', onclick: () => removeService(s) }, 'Delete'))));
+      rowActions('l4-service', () => startEdit(s), () => removeService(s))));
     for (const r of s.reals || []) {
       const kr = k && (k.reals || []).find((x) => x.address === r.address && Number(x.port) === Number(r.port || 0));
       const hc = health(s, r);
@@ -248,9 +222,7 @@ function render() {
         h('td', {}, 'weight ' + (r.weight ?? 1) + (kr && kr.weight !== (r.weight ?? 1) ? ' (kernel ' + kr.weight + ')' : '') + th),
         h('td', { 'data-testid': 'l4-real-health', title: hc && hc.last_error ? hc.last_error : '' }, hb),
         counters(kr && kr.stats),
-        h('td', { class: 'actions' },
-          h('button', { type: 'button', class: 'btn-link', 'data-testid': 'l4-real-edit', onclick: () => startEditReal(s, r) }, 'Edit'),
-          h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'l4-real-delete', onclick: () => removeReal(s, r) }, 'Delete'))));
+        rowActions('l4-real', () => startEditReal(s, r), () => removeReal(s, r))));
     }
   }
 }
@@ -288,9 +260,7 @@ function resetService() {
   const f = $('#l4-service-form');
   f.reset();
   clearFormErrors(f);
-  $('#l4-service-form-title').textContent = 'Add L4 service';
-  $('#l4-service-submit').textContent = 'Add service';
-  $('#l4-service-cancel').hidden = true;
+  formMode('l4-service', 'Add L4 service', 'Add service', false);
   render();
 }
 
@@ -311,9 +281,7 @@ function startEdit(s) {
   e.persistence_netmask.value = s.persistence_netmask ?? '';
   e.check.value = s.check ? JSON.stringify(s.check) : '';
   e.limits.value = s.limits ? JSON.stringify(s.limits) : '';
-  $('#l4-service-form-title').textContent = 'Edit L4 service ' + s.name;
-  $('#l4-service-submit').textContent = 'Save';
-  $('#l4-service-cancel').hidden = false;
+  formMode('l4-service', 'Edit L4 service ' + s.name, 'Save', true);
   render();
   focusFirst(f, 'address');
 }
@@ -343,9 +311,7 @@ async function onServiceSubmit(ev) {
   } catch { return; }
   if (!body.flags.length) body.flags = null;
   if (!editing) for (const k of Object.keys(body)) if (body[k] === null) delete body[k];
-  const btn = $('#l4-service-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#l4-service-submit'), async () => {
     if (editing) {
       await request('PUT', '/l4/services/' + enc(editing), body);
       notify('L4 service ' + editing + ' saved to the candidate.');
@@ -356,27 +322,21 @@ async function onServiceSubmit(ev) {
     resetService();
     await load();
     refreshStatus();
-  } catch (err) {
+  }, (err) => {
     // l4/services/<name>/<attr>/...: the attribute is the fourth part; a
     // real's field (reals/<key>/...) belongs to the real form
     showErrors(f, err, (p) => (p[0] === 'l4' && p[1] === 'services' && p[3] && p[3] !== 'reals' ? p[3] : null));
-  } finally {
-    btn.disabled = false;
-  }
+  });
 }
 
-async function removeService(s) {
-  if (!await confirmAction('Delete L4 service ' + s.name + '?',
-    'The service and its real servers are removed from the candidate; the kernel drops it once you apply.')) return;
-  try {
-    await request('DELETE', '/l4/services/' + enc(s.name));
-    if (editing === s.name) resetService();
-    notify('L4 service ' + s.name + ' deleted from the candidate.');
-    await load();
-    refreshStatus();
-  } catch (e) {
-    setAlert($('#l4-error'), 'Could not delete L4 service ' + s.name + ': ' + describeError(e));
-  }
+function removeService(s) {
+  return confirmDelete({
+    what: 'L4 service', name: s.name,
+    text: 'The service and its real servers are removed from the candidate; the kernel drops it once you apply.',
+    errorBox: $('#l4-error'),
+    del: () => request('DELETE', '/l4/services/' + enc(s.name)),
+    after: async () => { if (editing === s.name) resetService(); await load(); refreshStatus(); },
+  });
 }
 
 /* ---- reals ---- */
@@ -389,9 +349,7 @@ function resetReal() {
   f.elements.service.value = svc;
   f.elements.service.disabled = false;
   clearFormErrors(f);
-  $('#l4-real-form-title').textContent = 'Add real server';
-  $('#l4-real-submit').textContent = 'Add real';
-  $('#l4-real-cancel').hidden = true;
+  formMode('l4-real', 'Add real server', 'Add real', false);
 }
 
 function startEditReal(s, r) {
@@ -409,9 +367,7 @@ function startEditReal(s, r) {
   e.tunnel_port.value = r.tunnel_port ?? '';
   e.upper_threshold.value = r.upper_threshold ?? '';
   e.lower_threshold.value = r.lower_threshold ?? '';
-  $('#l4-real-form-title').textContent = 'Edit real ' + realKey(r) + ' of ' + s.name;
-  $('#l4-real-submit').textContent = 'Save';
-  $('#l4-real-cancel').hidden = false;
+  formMode('l4-real', 'Edit real ' + realKey(r) + ' of ' + s.name, 'Save', true);
   focusFirst(f, 'weight');
 }
 
@@ -437,9 +393,7 @@ async function onRealSubmit(ev) {
     lower_threshold: intOrUndefined(e.lower_threshold.value) ?? null,
   };
   if (!editingReal) for (const k of Object.keys(body)) if (body[k] === null) delete body[k];
-  const btn = $('#l4-real-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#l4-real-submit'), async () => {
     if (editingReal) {
       await request('PUT', '/l4/services/' + enc(svc) + '/reals/' + enc(editingReal.key), body);
       notify('Real ' + editingReal.key + ' of ' + svc + ' saved to the candidate.');
@@ -450,25 +404,20 @@ async function onRealSubmit(ev) {
     resetReal();
     await load();
     refreshStatus();
-  } catch (err) {
-    showErrors(f, err, (p) => (p[3] === 'reals' && p[5] ? p[5] : null));
-  } finally {
-    btn.disabled = false;
-  }
+  }, (err) => showErrors(f, err, (p) => (p[3] === 'reals' && p[5] ? p[5] : null)));
 }
 
-async function removeReal(s, r) {
+function removeReal(s, r) {
   const key = realKey(r);
-  if (!await confirmAction('Delete real ' + key + ' of ' + s.name + '?',
-    'The real server is removed from the candidate; IPVS drops it once you apply.')) return;
-  try {
-    await request('DELETE', '/l4/services/' + enc(s.name) + '/reals/' + enc(key));
-    notify('Real ' + key + ' deleted from the candidate.');
-    await load();
-    refreshStatus();
-  } catch (e) {
-    setAlert($('#l4-error'), 'Could not delete real ' + key + ': ' + describeError(e));
-  }
+  return confirmDelete({
+    title: 'Delete real ' + key + ' of ' + s.name + '?',
+    text: 'The real server is removed from the candidate; IPVS drops it once you apply.',
+    errorBox: $('#l4-error'),
+    del: () => request('DELETE', '/l4/services/' + enc(s.name) + '/reals/' + enc(key)),
+    done: 'Real ' + key + ' deleted from the candidate.',
+    after: async () => { await load(); refreshStatus(); },
+    failed: 'Could not delete real ' + key,
+  });
 }
 
 /* ---- sync daemon ---- */
@@ -510,19 +459,13 @@ async function onSyncSubmit(ev) {
   }
   const none = sync.role === 'none' && Object.keys(sync).length === 1;
   const ri = intOrUndefined(e.reconcile_interval.value);
-  const btn = $('#l4-sync-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#l4-sync-submit'), async () => {
     settings = await request('PUT', '/l4/settings', { sync: none ? null : sync, reconcile_interval: ri ?? null });
     fillSync();
     notify('Sync daemon settings saved to the candidate.');
     refreshStatus();
-  } catch (err) {
-    showErrors(f, err, (p) => (p[1] === 'settings' && p[2] === 'sync' ? p[3] :
-      p[1] === 'settings' ? p[2] : null));
-  } finally {
-    btn.disabled = false;
-  }
+  }, (err) => showErrors(f, err, (p) => (p[1] === 'settings' && p[2] === 'sync' ? p[3] :
+    p[1] === 'settings' ? p[2] : null)));
 }
 
 async function switchRole(role) {

@@ -5,15 +5,10 @@ import { request } from './api.js';
 import { $, h, clear, setAlert, clearFormErrors, setFieldError, describeError, intOrUndefined,
   notify } from './dom.js';
 import { showErrors, loadData } from './l4.js';
+import { field, withButton } from './crud.js';
 import { refreshStatus } from './app.js';
 
 let data = { services: [], settings: {}, status: null };
-
-function field(id, name, label, input, hint) {
-  return h('div', { class: 'field' },
-    h('label', { for: id }, label, hint ? h('span', { class: 'hint' }, ' (' + hint + ')') : null),
-    input, h('p', { class: 'field-error', 'data-error-for': name, hidden: true }));
-}
 
 function build() {
   const sec = $('#view-l4fw');
@@ -113,18 +108,12 @@ async function onSubmit(ev) {
   if (deny.length) filter.deny = deny;
   const bt = intOrUndefined(f.elements.ban_timeout.value);
   if (bt !== undefined) filter.ban_timeout = bt;
-  const btn = $('#l4fw-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#l4fw-submit'), async () => {
     data.settings = await request('PUT', '/l4/settings', { filter: Object.keys(filter).length ? filter : null });
     render();
     notify('Firewall lists saved to the candidate.');
     refreshStatus();
-  } catch (err) {
-    showErrors(f, err, (p) => (p[1] === 'settings' && p[2] === 'filter' ? p[3] : null));
-  } finally {
-    btn.disabled = false;
-  }
+  }, (err) => showErrors(f, err, (p) => (p[1] === 'settings' && p[2] === 'filter' ? p[3] : null)));
 }
 
 async function onBan(ev) {

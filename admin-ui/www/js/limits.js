@@ -5,6 +5,7 @@
 import { request } from './api.js';
 import { $, h, clear, badge, setAlert, clearFormErrors, setFieldError, setFormError,
   describeError, notify, confirmAction, sentence, focusFirst } from './dom.js';
+import { rowActions, formMode, withButton } from './crud.js';
 import { refreshStatus } from './app.js';
 
 const enc = encodeURIComponent;
@@ -111,11 +112,7 @@ function render() {
       h('td', {}, actionText(r)),
       h('td', { class: 'num', 'data-testid': 'limits-hits' }, l && l.hits !== undefined ? l.hits : '–'),
       h('td', { class: 'num', 'data-testid': 'limits-denials' }, l && l.denials !== undefined ? l.denials : '–'),
-      h('td', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'limits-edit',
-          onclick: () => startEdit(r) }, 'Edit'),
-        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'limits-delete',
-          onclick: () => remove(r) }, 'Delete'))));
+      rowActions('limits', () => startEdit(r), () => remove(r))));
   }
   const top = clear($('#limits-top tbody'));
   for (const r of (live && live.rules) || [])
@@ -152,9 +149,7 @@ function resetForm() {
   clearFormErrors(f);
   f.elements.name.readOnly = false;
   f.elements.body.value = JSON.stringify(TEMPLATE, null, 2);
-  $('#limits-rule-form-title').textContent = 'Add rule';
-  $('#limits-rule-submit').textContent = 'Add rule';
-  $('#limits-rule-cancel').hidden = true;
+  formMode('limits-rule', 'Add rule', 'Add rule', false);
   render();
 }
 
@@ -168,9 +163,7 @@ function startEdit(r) {
   f.elements.name.value = r.name;
   f.elements.name.readOnly = true;
   f.elements.body.value = JSON.stringify(body, null, 2);
-  $('#limits-rule-form-title').textContent = 'Edit rule ' + r.name;
-  $('#limits-rule-submit').textContent = 'Save rule';
-  $('#limits-rule-cancel').hidden = false;
+  formMode('limits-rule', 'Edit rule ' + r.name, 'Save rule', true);
   render();
   f.elements.body.focus();
 }
@@ -222,19 +215,13 @@ async function onRuleSubmit(ev) {
   const body = parseJson(f, 'body', f.elements.body.value);
   if (!body) return;
   body.name = name;
-  const btn = $('#limits-rule-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#limits-rule-submit'), async () => {
     await request('PUT', '/rate-rules/rules/' + enc(name), body);
     notify((editing ? 'Rule ' + name + ' saved' : 'Rule ' + name + ' added') + '. Apply to take effect.');
     resetForm();
     await load();
     refreshStatus();
-  } catch (e) {
-    showErrors(f, 'body', e, 'rate_rules/rules/' + name);
-  } finally {
-    btn.disabled = false;
-  }
+  }, (e) => showErrors(f, 'body', e, 'rate_rules/rules/' + name));
 }
 
 async function onListsSubmit(ev) {
@@ -251,19 +238,13 @@ async function onListsSubmit(ev) {
   }
   const next = { ...lists };
   if (rules().length) next.rules = rules();
-  const btn = $('#limits-lists-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#limits-lists-submit'), async () => {
     await request('PUT', '/rate-rules', next);
     notify('Client lists and WAF checks saved. Apply to take effect.');
     listsDirty = false;
     await load();
     refreshStatus();
-  } catch (e) {
-    showErrors(f, 'lists', e, 'rate_rules');
-  } finally {
-    btn.disabled = false;
-  }
+  }, (e) => showErrors(f, 'lists', e, 'rate_rules'));
 }
 
 async function remove(r) {

@@ -1,7 +1,9 @@
 // Listeners: table + add/edit form.
 import { api, list } from './api.js';
-import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
-  describeError, intOrUndefined, notify, confirmAction, sentence, focusFirst } from './dom.js';
+import { $, h, setAlert, clearFormErrors, setFieldError, showApiError,
+  describeError, intOrUndefined, notify, sentence, focusFirst } from './dom.js';
+import { renderTable, errorsText, rowClass, rowActions, formMode, showFieldErrors,
+  withButton, confirmDelete } from './crud.js';
 import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
 import { tlsLoadChoices, tlsFill, tlsRead, tlsErrors } from './listener-tls.js';
 import { state, applyErrorsFor } from './state.js';
@@ -54,14 +56,12 @@ async function onMetricsSubmit(ev) {
   clearFormErrors(f);
   const address = f.elements.address.value.trim();
   const workers = intOrUndefined(f.elements.workers.value);
-  const btn = $('#metrics-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#metrics-submit'), async () => {
     await api.saveSettings({ metrics: address ? { address } : null, workers: workers ?? null });
     metricsDirty = false;
     notify('tandemd settings saved to the candidate.');
     refreshStatus();
-  } catch (e) {
+  }, (e) => {
     // "settings/metrics.address" and "settings/workers" belong to the fields
     const fix = (x) => /^settings\/(metrics|workers)/.test(x.field || '')
       ? { ...x, field: 'settings//' + (/^settings\/metrics/.test(x.field) ? 'address' : 'workers'),
@@ -72,38 +72,23 @@ async function onMetricsSubmit(ev) {
     err.message = first.message;
     if (e.errors) err.errors = e.errors.map(fix);
     showApiError(f, err, 'The setting');
-  } finally {
-    btn.disabled = false;
-  }
+  });
 }
 
 function render() {
-  const tbody = clear($('#listeners-table tbody'));
-  if (!state.listeners.length) {
-    tbody.append(h('tr', {}, h('td', { colspan: 5, class: 'empty' },
-      'No listeners yet. Add one with the form on the right.')));
-    return;
-  }
-  for (const l of sorted(state.listeners)) {
-    const errs = applyErrorsFor('listeners', l.name);
-    const tr = h('tr', { 'data-testid': 'listener-row', 'data-name': l.name,
-      class: (errs.length ? 'row-error' : '') + (editing === l.name ? ' editing' : '') },
+  renderTable('#listeners-table', sorted(state.listeners), {
+    cols: 5, empty: 'No listeners yet. Add one with the form on the right.',
+    detailId: 'listener-row-error', detail: (l) => errorsText(applyErrorsFor('listeners', l.name)),
+    row: (l) => h('tr', { 'data-testid': 'listener-row', 'data-name': l.name,
+      class: rowClass(applyErrorsFor('listeners', l.name), editing === l.name) },
       h('td', { class: 'mono' }, l.name),
       h('td', { class: 'mono' }, l.address),
       h('td', { class: 'num' }, l.port),
       h('td', { 'data-testid': 'listener-tls' }, l.tls
         ? 'TLS: ' + l.tls.certificates.join(', ') + (l.tls.client_auth ? ' · client certs ' + l.tls.client_auth.mode : '')
         : 'HTTP'),
-      h('td', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'listener-edit',
-          onclick: () => startEdit(l) }, 'Edit'),
-        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'listener-delete',
-          onclick: () => remove(l) }, 'Delete')));
-    tbody.append(tr);
-    if (errs.length)
-      tbody.append(h('tr', { class: 'row-error-detail', 'data-testid': 'listener-row-error' },
-        h('td', { colspan: 5 }, errs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; '))));
-  }
+      rowActions('listener', () => startEdit(l), () => remove(l))),
+  });
 }
 
 function sorted(a) { return [...a].sort((x, y) => String(x.name).localeCompare(String(y.name))); }
@@ -115,9 +100,7 @@ function resetForm() {
   tlsFill(f, null);
   clearFormErrors(f);
   f.elements.name.readOnly = false;
-  $('#listener-form-title').textContent = 'Add listener';
-  $('#listener-submit').textContent = 'Add listener';
-  $('#listener-cancel').hidden = true;
+  formMode('listener', 'Add listener', 'Add listener', false);
   render();
 }
 
@@ -131,12 +114,8 @@ export function startEdit(l, fieldErrors) {
   f.elements.port.value = l.port ?? '';
   f.elements.l7.value = l7Text(l, 'listeners');
   tlsFill(f, l);
-  $('#listener-form-title').textContent = 'Edit listener ' + l.name;
-  $('#listener-submit').textContent = 'Save';
-  $('#listener-cancel').hidden = false;
-  for (const e of fieldErrors || applyErrorsFor('listeners', l.name))
-    if (!(e.parsed.attr && setFieldError(f, e.parsed.attr, e.message)))
-      setAlert($('.form-error', f), e.message);
+  formMode('listener', 'Edit listener ' + l.name, 'Save', true);
+  showFieldErrors(f, fieldErrors || applyErrorsFor('listeners', l.name));
   render();
   focusFirst(f, 'address');
 }
@@ -162,9 +141,7 @@ async function onSubmit(ev) {
   const tls = tlsRead(f, setFieldError);
   if (tls === undefined) return;
   body.tls = tls;	// null turns TLS off
-  const btn = $('#listener-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#listener-submit'), async () => {
     if (editing) {
       await api.updateListener(editing, body);
       notify('Listener ' + editing + ' saved to the candidate.');
@@ -175,27 +152,16 @@ async function onSubmit(ev) {
     resetForm();
     await load();
     refreshStatus();
-  } catch (e) {
-    showApiError(f, tlsErrors(l7Errors(e, 'listeners')), 'A listener with this name');
-  } finally {
-    btn.disabled = false;
-  }
+  }, (e) => showApiError(f, tlsErrors(l7Errors(e, 'listeners')), 'A listener with this name'));
 }
 
-async function remove(l) {
-  if (!await confirmAction('Delete listener ' + l.name + '?',
-    'The listener is removed from the candidate; it stops accepting traffic once you apply.')) return;
-  setAlert($('#listeners-error'), '');
-  try {
-    await api.deleteListener(l.name);
-    if (editing === l.name) resetForm();
-    notify('Listener ' + l.name + ' deleted from the candidate.');
-    await load();
-    refreshStatus();
-  } catch (e) {
-    const msg = e.status === 409 && e.code === 'in_use'
-      ? 'Listener ' + l.name + ' is in use and cannot be deleted. ' + sentence(e.message) + ' Change or delete the route first.'
-      : 'Could not delete listener ' + l.name + ': ' + describeError(e);
-    setAlert($('#listeners-error'), msg);
-  }
+function remove(l) {
+  return confirmDelete({
+    what: 'listener', name: l.name,
+    text: 'The listener is removed from the candidate; it stops accepting traffic once you apply.',
+    errorBox: $('#listeners-error'),
+    del: () => api.deleteListener(l.name),
+    after: async () => { if (editing === l.name) resetForm(); await load(); refreshStatus(); },
+    inUse: (e) => 'Listener ' + l.name + ' is in use and cannot be deleted. ' + sentence(e.message) + ' Change or delete the route first.',
+  });
 }

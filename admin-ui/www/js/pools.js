@@ -1,9 +1,12 @@
 // Pools and their members.
 import { api, list, memberKey } from './api.js';
 import { $, h, clear, badge, setAlert, clearFormErrors, setFieldError, showApiError,
-  describeError, intOrUndefined, notify, confirmAction, fillSelect, sentence, focusFirst } from './dom.js';
+  describeError, intOrUndefined, notify, fillSelect, sentence, focusFirst } from './dom.js';
+import { errorsText, rowClass, rowActions, formMode, showFieldErrors, withButton,
+  confirmDelete } from './crud.js';
 import { state, applyErrorsFor } from './state.js';
 import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
+import { poolTlsLoadChoices, poolTlsFill, poolTlsRead, poolTlsText, poolTlsErrors } from './pool-tls.js';
 import { refreshStatus } from './app.js';
 
 let editingMember = null; // {pool, key} while editing a member
@@ -24,6 +27,7 @@ export async function load() {
     setAlert($('#pools-error'), 'Could not load pools: ' + describeError(e));
   }
   try { state.routes = list(await api.routes(), 'routes'); } catch { /* only for "used by" */ }
+  poolTlsLoadChoices();
   render();
 }
 
@@ -70,7 +74,7 @@ function poolCard(p) {
     const errs = applyErrorsFor('pools', p.name, key);
     const isEditing = editingMember && editingMember.pool === p.name && editingMember.key === key;
     tbody.append(h('tr', { 'data-testid': 'member-row', 'data-pool': p.name, 'data-member': key,
-      class: (errs.length ? 'row-error' : '') + (isEditing ? ' editing' : '') },
+      class: rowClass(errs, isEditing) },
       h('td', { class: 'mono' }, m.address),
       h('td', { class: 'num' }, m.port),
       h('td', { class: 'num' }, m.weight ?? 1),
@@ -78,14 +82,10 @@ function poolCard(p) {
       h('td', {}, badge(st.text, st.kind),
         m.backup ? [' ', badge('backup', 'pending')] : '',
         st.reason ? h('div', { class: 'muted small', 'data-testid': 'member-reason' }, st.reason) : ''),
-      h('td', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'member-edit',
-          onclick: () => startEditMember(p.name, m) }, 'Edit'),
-        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'member-delete',
-          onclick: () => removeMember(p.name, m) }, 'Delete'))));
+      rowActions('member', () => startEditMember(p.name, m), () => removeMember(p.name, m))));
     if (errs.length)
       tbody.append(h('tr', { class: 'row-error-detail', 'data-testid': 'member-row-error' },
-        h('td', { colspan: 6 }, errs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; '))));
+        h('td', { colspan: 6 }, errorsText(errs))));
   }
   const up = members.filter((m) => memberState(p.name, m).kind === 'up').length;
   const anyErr = applyErrorsFor('pools', p.name).length > 0;
@@ -96,6 +96,7 @@ function poolCard(p) {
       h('span', { class: 'muted' }, usedBy.length ? '· used by ' + usedBy.join(', ') : '· not used by any route'),
       h('span', { class: 'muted' }, '· ' + (p.algorithm || 'round_robin').replace(/_/g, ' ') +
         (p.health_check ? ', ' + (p.health_check.type || 'tcp') + ' health check' : '')),
+      p.tls ? h('span', { class: 'muted', 'data-testid': 'pool-tls' }, '· ' + poolTlsText(p)) : '',
       h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-testid': 'pool-options',
         onclick: () => startEditPool(p) }, 'Options'),
@@ -104,7 +105,7 @@ function poolCard(p) {
       h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-testid': 'pool-delete',
         onclick: () => removePool(p) }, 'Delete pool')),
     h('div', { class: 'inline-error', role: 'alert', 'data-testid': 'pool-card-error',
-      hidden: !poolErrs.length }, poolErrs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; ')),
+      hidden: !poolErrs.length }, errorsText(poolErrs)),
     h('table', { class: 'table members' },
       h('thead', {}, h('tr', {},
         h('th', {}, 'Address'), h('th', { class: 'num' }, 'Port'), h('th', { class: 'num' }, 'Weight'),
@@ -118,9 +119,8 @@ function resetPoolForm() {
   f.reset();
   clearFormErrors(f);
   f.elements.name.readOnly = false;
-  $('#pool-form-title').textContent = 'Add pool';
-  $('#pool-submit').textContent = 'Add pool';
-  $('#pool-cancel').hidden = true;
+  poolTlsFill(f, null);
+  formMode('pool', 'Add pool', 'Add pool', false);
 }
 
 function startEditPool(p) {
@@ -130,9 +130,8 @@ function startEditPool(p) {
   f.elements.name.value = p.name;
   f.elements.name.readOnly = true;
   f.elements.l7.value = l7Text(p, 'pools');
-  $('#pool-form-title').textContent = 'Options of pool ' + p.name;
-  $('#pool-submit').textContent = 'Save';
-  $('#pool-cancel').hidden = false;
+  poolTlsFill(f, p);
+  formMode('pool', 'Options of pool ' + p.name, 'Save', true);
   focusFirst(f, 'l7');
 }
 
@@ -143,28 +142,24 @@ async function onPoolSubmit(ev) {
   const name = f.elements.name.value.trim();
   const opts = l7Parse(f, 'pools', setFieldError);
   if (!opts) return;
-  const btn = $('#pool-submit');
-  btn.disabled = true;
-  try {
+  const tls = poolTlsRead(f, setFieldError);
+  if (tls === undefined) return;
+  await withButton($('#pool-submit'), async () => {
     if (editingPool) {
       await api.updatePool(editingPool,
-        l7Merge({}, opts, state.pools.find((x) => x.name === editingPool), 'pools'));
+        l7Merge({ tls }, opts, state.pools.find((x) => x.name === editingPool), 'pools'));
       notify('Options of pool ' + editingPool + ' saved to the candidate.');
       resetPoolForm();
       await load();
     } else {
-      await api.createPool(l7Merge({ name, members: [] }, opts, null, 'pools'));
+      await api.createPool(l7Merge(tls ? { name, members: [], tls } : { name, members: [] }, opts, null, 'pools'));
       f.reset();
       notify('Pool ' + name + ' added to the candidate. Add its members next.');
       await load();
       $('#member-pool').value = name;
     }
     refreshStatus();
-  } catch (e) {
-    showApiError(f, l7Errors(e, 'pools'), 'A pool with this name');
-  } finally {
-    btn.disabled = false;
-  }
+  }, (e) => showApiError(f, poolTlsErrors(l7Errors(e, 'pools')), 'A pool with this name'));
 }
 
 function resetMemberForm() {
@@ -175,9 +170,7 @@ function resetMemberForm() {
   f.elements.pool.value = pool;
   f.elements.pool.disabled = false;
   clearFormErrors(f);
-  $('#member-form-title').textContent = 'Add member';
-  $('#member-submit').textContent = 'Add member';
-  $('#member-cancel').hidden = true;
+  formMode('member', 'Add member', 'Add member', false);
   render();
 }
 
@@ -194,12 +187,8 @@ export function startEditMember(poolName, m) {
   f.elements.enabled.checked = m.enabled !== false;
   f.elements.backup.checked = m.backup === true;
   f.elements.drain.checked = m.drain === true;
-  $('#member-form-title').textContent = 'Edit member ' + key + ' of ' + poolName;
-  $('#member-submit').textContent = 'Save';
-  $('#member-cancel').hidden = false;
-  for (const e of applyErrorsFor('pools', poolName, key))
-    if (!(e.parsed.attr && setFieldError(f, e.parsed.attr, e.message)))
-      setAlert($('.form-error', f), e.message);
+  formMode('member', 'Edit member ' + key + ' of ' + poolName, 'Save', true);
+  showFieldErrors(f, applyErrorsFor('pools', poolName, key));
   render();
   focusFirst(f, 'address');
 }
@@ -230,9 +219,7 @@ async function onMemberSubmit(ev) {
     backup: f.elements.backup.checked,
     drain: f.elements.drain.checked,
   };
-  const btn = $('#member-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#member-submit'), async () => {
     if (editingMember) {
       await api.updateMember(editingMember.pool, editingMember.key, body);
       notify('Member ' + editingMember.key + ' of ' + pool + ' saved to the candidate.');
@@ -243,43 +230,35 @@ async function onMemberSubmit(ev) {
     resetMemberForm();
     await load();
     refreshStatus();
-  } catch (e) {
-    showApiError(f, e, 'This member');
-  } finally {
-    btn.disabled = false;
-  }
+  }, (e) => showApiError(f, e, 'This member'));
 }
 
-async function removeMember(poolName, m) {
+function removeMember(poolName, m) {
   const key = memberKey(m);
-  if (!await confirmAction('Remove member ' + key + '?',
-    'It is removed from pool ' + poolName + ' in the candidate and stops receiving traffic once you apply.', 'Remove')) return;
-  setAlert($('#pools-error'), '');
-  try {
-    await api.deleteMember(poolName, key);
-    if (editingMember && editingMember.key === key && editingMember.pool === poolName) resetMemberForm();
-    notify('Member ' + key + ' removed from ' + poolName + '.');
-    await load();
-    refreshStatus();
-  } catch (e) {
-    setAlert($('#pools-error'), 'Could not remove member ' + key + ': ' + describeError(e));
-  }
+  return confirmDelete({
+    title: 'Remove member ' + key + '?',
+    text: 'It is removed from pool ' + poolName + ' in the candidate and stops receiving traffic once you apply.',
+    okLabel: 'Remove',
+    errorBox: $('#pools-error'),
+    del: () => api.deleteMember(poolName, key),
+    done: 'Member ' + key + ' removed from ' + poolName + '.',
+    after: async () => {
+      if (editingMember && editingMember.key === key && editingMember.pool === poolName) resetMemberForm();
+      await load();
+      refreshStatus();
+    },
+    failed: 'Could not remove member ' + key,
+  });
 }
 
-async function removePool(p) {
-  if (!await confirmAction('Delete pool ' + p.name + '?',
-    'The pool and its members are removed from the candidate. A pool that a route uses cannot be deleted.')) return;
-  setAlert($('#pools-error'), '');
-  try {
-    await api.deletePool(p.name);
-    notify('Pool ' + p.name + ' deleted from the candidate.');
-    await load();
-    refreshStatus();
-  } catch (e) {
-    const msg = e.status === 409 && e.code === 'in_use'
-      ? 'Pool ' + p.name + ' is in use and cannot be deleted. ' + sentence(e.message) +
-        ' Change or delete the route first.'
-      : 'Could not delete pool ' + p.name + ': ' + describeError(e);
-    setAlert($('#pools-error'), msg);
-  }
+function removePool(p) {
+  return confirmDelete({
+    what: 'pool', name: p.name,
+    text: 'The pool and its members are removed from the candidate. A pool that a route uses cannot be deleted.',
+    errorBox: $('#pools-error'),
+    del: () => api.deletePool(p.name),
+    after: async () => { await load(); refreshStatus(); },
+    inUse: (e) => 'Pool ' + p.name + ' is in use and cannot be deleted. ' + sentence(e.message) +
+      ' Change or delete the route first.',
+  });
 }

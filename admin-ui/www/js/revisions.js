@@ -1,5 +1,5 @@
 // Revisions: history, view one, restore into the candidate.
-import { api, list } from './api.js';
+import { api, list, request } from './api.js';
 import { $, h, clear, badge, setAlert, describeError, notify, confirmAction, fmtTime } from './dom.js';
 import { refreshStatus } from './app.js';
 import { state } from './state.js';
@@ -33,25 +33,28 @@ export async function load() {
       h('td', {}, badge(st, ['applied', 'failed', 'conflicted', 'pending'].includes(st) ? st : 'unknown')),
       h('td', { class: 'mono' }, fmtTime(r.created_at)),
       h('td', {}, r.author || '—'),
-      h('td', {}, r.comment || h('span', { class: 'muted' }, '—')),
+      h('td', {}, r.comment || h('span', { class: 'muted' }, '—'),
+        st === 'conflicted' ? h('div', { class: 'muted', 'data-testid': 'revision-conflict-reason' }, r.reason) : null),
       h('td', { class: 'actions' },
         h('button', { type: 'button', class: 'btn-link', 'data-testid': 'revision-view',
-          onclick: () => view(r.number) }, 'View'),
+          onclick: () => view(r.number, r.id) }, 'View'),
         h('button', { type: 'button', class: 'btn-link', 'data-testid': 'revision-restore',
-          onclick: () => restore(r.number) }, 'Restore into candidate'))));
+          onclick: () => restore(r.number, r.id) }, 'Restore into candidate'))));
   }
 }
 
-async function view(n) {
+// A conflicted revision (it lost a split brain, doc/ha.md) has an id and
+// lives under /revisions/conflicts/ID.
+async function view(n, conflictId) {
   const box = $('#revision-detail');
   const body = $('#revision-detail-body');
-  $('#revision-detail-title').textContent = 'Revision ' + n;
+  $('#revision-detail-title').textContent = 'Revision ' + n + (conflictId ? ' (conflicted)' : '');
   const errBox = clear($('#revision-detail-errors'));
   errBox.hidden = true;
   body.textContent = 'Loading…';
   box.hidden = false;
   try {
-    const r = await api.revision(n);
+    const r = conflictId ? await request('GET', '/revisions/conflicts/' + conflictId) : await api.revision(n);
     const errs = r && Array.isArray(r.errors) ? r.errors : [];
     if (errs.length) {
       errBox.append(h('div', { class: 'verdict-title' }, `Revision ${n} was refused:`),
@@ -67,12 +70,13 @@ async function view(n) {
   box.scrollIntoView({ block: 'nearest' });
 }
 
-async function restore(n) {
+async function restore(n, conflictId) {
   if (!await confirmAction('Restore revision ' + n + ' into the candidate?',
     'The candidate is replaced by revision ' + n + '. Nothing changes in traffic until you review the diff and apply.',
     'Restore', false)) return;
   try {
-    await api.restore(n);
+    if (conflictId) await request('POST', '/revisions/conflicts/' + conflictId + '/restore');
+    else await api.restore(n);
     notify('Revision ' + n + ' restored into the candidate. Review the diff and apply it.');
     await refreshStatus();
     location.hash = '#changes';

@@ -1,7 +1,9 @@
 // Routes: table + add/edit form with listener and pool selects.
 import { api, list } from './api.js';
-import { $, h, clear, setAlert, clearFormErrors, setFieldError, showApiError,
-  describeError, intOrUndefined, notify, confirmAction, fillSelect, focusFirst } from './dom.js';
+import { $, h, setAlert, clearFormErrors, setFieldError, showApiError,
+  describeError, intOrUndefined, notify, fillSelect, focusFirst } from './dom.js';
+import { renderTable, errorsText, rowClass, rowActions, formMode, showFieldErrors,
+  withButton, confirmDelete } from './crud.js';
 import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
@@ -52,31 +54,19 @@ export function sortRoutes(a) {
 }
 
 function render() {
-  const tbody = clear($('#routes-table tbody'));
-  if (!state.routes.length) {
-    tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' },
-      'No routes yet. A route sends requests on a listener to a pool.')));
-    return;
-  }
-  for (const r of sortRoutes(state.routes)) {
-    const errs = applyErrorsFor('routes', r.name);
-    tbody.append(h('tr', { 'data-testid': 'route-row', 'data-name': r.name,
-      class: (errs.length ? 'row-error' : '') + (editing === r.name ? ' editing' : '') },
+  renderTable('#routes-table', sortRoutes(state.routes), {
+    cols: 7, empty: 'No routes yet. A route sends requests on a listener to a pool.',
+    detailId: 'route-row-error', detail: (r) => errorsText(applyErrorsFor('routes', r.name)),
+    row: (r) => h('tr', { 'data-testid': 'route-row', 'data-name': r.name,
+      class: rowClass(applyErrorsFor('routes', r.name), editing === r.name) },
       h('td', { class: 'num' }, r.priority ?? ''),
       h('td', { class: 'mono' }, r.name),
       h('td', { class: 'mono' }, r.listener),
       h('td', { class: 'mono' }, r.host ? r.host : h('span', { class: 'muted' }, 'any')),
       h('td', { class: 'mono' }, r.path_prefix || '/'),
       h('td', { class: 'mono' }, r.pool ?? h('span', { class: 'muted' }, r.action || '—')),
-      h('td', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'route-edit',
-          onclick: () => startEdit(r) }, 'Edit'),
-        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'route-delete',
-          onclick: () => remove(r) }, 'Delete'))));
-    if (errs.length)
-      tbody.append(h('tr', { class: 'row-error-detail', 'data-testid': 'route-row-error' },
-        h('td', { colspan: 7 }, errs.map((e) => (e.parsed.attr ? e.parsed.attr + ': ' : '') + e.message).join('; '))));
-  }
+      rowActions('route', () => startEdit(r), () => remove(r))),
+  });
 }
 
 function resetForm() {
@@ -86,9 +76,7 @@ function resetForm() {
   clearFormErrors(f);
   f.elements.name.readOnly = false;
   fillSelects();
-  $('#route-form-title').textContent = 'Add route';
-  $('#route-submit').textContent = 'Add route';
-  $('#route-cancel').hidden = true;
+  formMode('route', 'Add route', 'Add route', false);
   render();
 }
 
@@ -103,12 +91,8 @@ export function startEdit(r) {
   f.elements.path_prefix.value = r.path_prefix ?? '/';
   f.elements.priority.value = r.priority ?? '';
   f.elements.l7.value = l7Text(r, 'routes');
-  $('#route-form-title').textContent = 'Edit route ' + r.name;
-  $('#route-submit').textContent = 'Save';
-  $('#route-cancel').hidden = false;
-  for (const e of applyErrorsFor('routes', r.name))
-    if (!(e.parsed.attr && setFieldError(f, e.parsed.attr, e.message)))
-      setAlert($('.form-error', f), e.message);
+  formMode('route', 'Edit route ' + r.name, 'Save', true);
+  showFieldErrors(f, applyErrorsFor('routes', r.name));
   render();
   focusFirst(f, 'host');
 }
@@ -134,9 +118,7 @@ async function onSubmit(ev) {
   const opts = l7Parse(f, 'routes', setFieldError);
   if (!opts) return;
   l7Merge(body, opts, editing && state.routes.find((x) => x.name === editing), 'routes');
-  const btn = $('#route-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#route-submit'), async () => {
     if (editing) {
       await api.updateRoute(editing, body);
       notify('Route ' + editing + ' saved to the candidate.');
@@ -147,24 +129,15 @@ async function onSubmit(ev) {
     resetForm();
     await load();
     refreshStatus();
-  } catch (e) {
-    showApiError(f, l7Errors(e, 'routes'), 'A route with this name');
-  } finally {
-    btn.disabled = false;
-  }
+  }, (e) => showApiError(f, l7Errors(e, 'routes'), 'A route with this name'));
 }
 
-async function remove(r) {
-  if (!await confirmAction('Delete route ' + r.name + '?',
-    'The route is removed from the candidate; its traffic stops matching once you apply.')) return;
-  setAlert($('#routes-error'), '');
-  try {
-    await api.deleteRoute(r.name);
-    if (editing === r.name) resetForm();
-    notify('Route ' + r.name + ' deleted from the candidate.');
-    await load();
-    refreshStatus();
-  } catch (e) {
-    setAlert($('#routes-error'), 'Could not delete route ' + r.name + ': ' + describeError(e));
-  }
+function remove(r) {
+  return confirmDelete({
+    what: 'route', name: r.name,
+    text: 'The route is removed from the candidate; its traffic stops matching once you apply.',
+    errorBox: $('#routes-error'),
+    del: () => api.deleteRoute(r.name),
+    after: async () => { if (editing === r.name) resetForm(); await load(); refreshStatus(); },
+  });
 }

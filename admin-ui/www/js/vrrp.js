@@ -4,7 +4,8 @@
 // are when it saves.
 import { request } from './api.js';
 import { $, h, clear, badge, setAlert, clearFormErrors, setFieldError, setFormError,
-  describeError, intOrUndefined, notify, confirmAction, sentence, stripField, focusFirst } from './dom.js';
+  describeError, intOrUndefined, notify, sentence, stripField, focusFirst } from './dom.js';
+import { renderTable, rowActions, formMode, withButton, confirmDelete } from './crud.js';
 import { state } from './state.js';
 import { refreshStatus } from './app.js';
 
@@ -70,14 +71,9 @@ export function roleBadge(role) {
 }
 
 function render() {
-  const tbody = clear($('#vrrp-table tbody'));
-  if (!groups.length) {
-    tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' },
-      'No VIP groups: this node runs without HA. Add one with the form on the right.')));
-    return;
-  }
-  for (const g of [...groups].sort((a, b) => String(a.name).localeCompare(String(b.name))))
-    tbody.append(h('tr', { 'data-testid': 'vrrp-row', 'data-name': g.name,
+  renderTable('#vrrp-table', [...groups].sort((a, b) => String(a.name).localeCompare(String(b.name))), {
+    cols: 7, empty: 'No VIP groups: this node runs without HA. Add one with the form on the right.',
+    row: (g) => h('tr', { 'data-testid': 'vrrp-row', 'data-name': g.name,
       class: editing === g.name ? 'editing' : '' },
       h('td', { class: 'mono' }, g.name),
       h('td', { class: 'num' }, g.virtual_router_id),
@@ -85,11 +81,8 @@ function render() {
       h('td', {}, g.mode + (g.preempt ? '' : ', no preempt')),
       h('td', { class: 'mono' }, (g.vips || []).join(' ')),
       h('td', { 'data-testid': 'vrrp-role' }, roleBadge(groupRole(g.name))),
-      h('td', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn-link', 'data-testid': 'vrrp-edit',
-          onclick: () => startEdit(g) }, 'Edit'),
-        h('button', { type: 'button', class: 'btn-link danger', 'data-testid': 'vrrp-delete',
-          onclick: () => remove(g) }, 'Delete'))));
+      rowActions('vrrp', () => startEdit(g), () => remove(g))),
+  });
 }
 
 function fillLocal() {
@@ -113,9 +106,7 @@ function resetForm() {
   const f = groupForm();
   f.reset();
   clearFormErrors(f);
-  $('#vrrp-group-form-title').textContent = 'Add VIP group';
-  $('#vrrp-group-submit').textContent = 'Add group';
-  $('#vrrp-group-cancel').hidden = true;
+  formMode('vrrp-group', 'Add VIP group', 'Add group', false);
   render();
 }
 
@@ -130,9 +121,7 @@ function startEdit(g) {
   f.elements.unicast_peers.value = (g.unicast_peers || []).join(', ');
   f.elements.vips.value = (g.vips || []).join(', ');
   f.elements.preempt.checked = g.preempt !== false;
-  $('#vrrp-group-form-title').textContent = 'Edit VIP group ' + g.name;
-  $('#vrrp-group-submit').textContent = 'Save';
-  $('#vrrp-group-cancel').hidden = false;
+  formMode('vrrp-group', 'Edit VIP group ' + g.name, 'Save', true);
   render();
   focusFirst(f, 'virtual_router_id');
 }
@@ -171,9 +160,7 @@ async function onGroupSubmit(ev) {
   if (mode === 'unicast') body.unicast_peers = words(f.elements.unicast_peers.value);
   else if (editing) body.unicast_peers = [];
   if (body.advert_interval_ms === undefined) delete body.advert_interval_ms;
-  const btn = $('#vrrp-group-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#vrrp-group-submit'), async () => {
     if (editing) {
       await request('PUT', '/vrrp/groups/' + enc(editing), body);
       notify('VIP group ' + editing + ' saved to the candidate.');
@@ -184,11 +171,7 @@ async function onGroupSubmit(ev) {
     resetForm();
     await load();
     refreshStatus();
-  } catch (e) {
-    showErrors(f, e, 'vrrp/groups/');
-  } finally {
-    btn.disabled = false;
-  }
+  }, (e) => showErrors(f, e, 'vrrp/groups/'));
 }
 
 async function onLocalSubmit(ev) {
@@ -202,32 +185,21 @@ async function onLocalSubmit(ev) {
   }
   const prio = intOrUndefined(f.elements.priority.value);
   if (prio !== undefined) body.priority = prio;
-  const btn = $('#vrrp-local-submit');
-  btn.disabled = true;
-  try {
+  await withButton($('#vrrp-local-submit'), async () => {
     local = await request('PUT', '/vrrp/local', body);
     fillLocal();
     notify("This node's VRRP settings were saved to the candidate.");
     refreshStatus();
-  } catch (e) {
-    showErrors(f, e, 'vrrp/local/');
-  } finally {
-    btn.disabled = false;
-  }
+  }, (e) => showErrors(f, e, 'vrrp/local/'));
 }
 
-async function remove(g) {
-  if (!await confirmAction('Delete VIP group ' + g.name + '?',
-    'The group is removed from the candidate; this node stops announcing its VIPs once you apply.')) return;
-  setAlert($('#vrrp-error'), '');
-  try {
-    await request('DELETE', '/vrrp/groups/' + enc(g.name));
-    if (editing === g.name) resetForm();
-    notify('VIP group ' + g.name + ' deleted from the candidate.');
-    await load();
-    refreshStatus();
-  } catch (e) {
-    setAlert($('#vrrp-error'), 'Could not delete VIP group ' + g.name + ': ' + describeError(e));
-  }
+function remove(g) {
+  return confirmDelete({
+    what: 'VIP group', name: g.name,
+    text: 'The group is removed from the candidate; this node stops announcing its VIPs once you apply.',
+    errorBox: $('#vrrp-error'),
+    del: () => request('DELETE', '/vrrp/groups/' + enc(g.name)),
+    after: async () => { if (editing === g.name) resetForm(); await load(); refreshStatus(); },
+  });
 }
 
