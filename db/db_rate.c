@@ -16,7 +16,8 @@
 #include "db__priv.h"
 
 /* The members of the section that are not "rules". */
-static const char *const db_rate_settings[] = { "jwt", "allow_cidrs", "deny_cidrs", "waf", NULL };
+static const char *const db_rate_settings[] = { "jwt", "allow_cidrs", "deny_cidrs", "allow_cidr_files",
+						"deny_cidr_files", "waf", NULL };
 
 static json_t *
 db_rate_rule_row(struct db *db, sqlite3_stmt *st)

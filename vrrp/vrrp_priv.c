@@ -135,6 +135,7 @@ vrrp_priv_drop(uid_t uid, gid_t gid)
 static const char *const vrrp_priv_words[] = {
 	"global_defs", "router_id", "vrrp_version", "vrrp_notify_fifo",
 	"fifo_write_vrrp_states_on_reload", "script_user", "enable_script_security",
+	"vrrp_priority", "vrrp_no_swap",
 	"vrrp_instance", "state", "interface", "virtual_router_id", "priority",
 	"advert_int", "nopreempt", "unicast_src_ip", "unicast_peer", "virtual_ipaddress",
 	"}", NULL,

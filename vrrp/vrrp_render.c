@@ -85,6 +85,15 @@ vrrp_conf_render_gated(const struct conf_vrrp *v, const char *fifo_path, int gat
 		      "    enable_script_security\n"
 		      "    vrrp_notify_fifo %s\n"
 		      "    fifo_write_vrrp_states_on_reload\n"
+		      /* Under full load a VRRP process at nice 0 missed its
+		       * adverts for longer than the master-down interval
+		       * (spurious failovers in bench/ha-soak.sh): the
+		       * strongest nice and no paging. Not real-time:
+		       * keepalived 2.2.7's VRRP process with
+		       * vrrp_rt_priority was SIGKILLed on every reload where
+		       * it could not set RLIMIT_RTTIME (doc/ha.md). */
+		      "    vrrp_priority -20\n"
+		      "    vrrp_no_swap\n"
 		      "}\n", v->router_id, fifo_path);
 	for (i = 0; i < v->ngroups; i++) {
 		const struct conf_vrrp_group *g = &v->groups[i];

@@ -217,6 +217,8 @@ enum conf_l4_sync_role {
 	CONF_L4_SYNC_NONE = 0,
 	CONF_L4_SYNC_MASTER,
 	CONF_L4_SYNC_BACKUP,
+	CONF_L4_SYNC_BOTH,		/* master and backup daemons (a bit mask: 1|2) */
+	CONF_L4_SYNC_VRRP,		/* follows the node's VRRP role (doc/l4.md) */
 };
 
 struct conf_l4_sync {
@@ -227,6 +229,10 @@ struct conf_l4_sync {
 	unsigned char mcast_group[16];
 	uint16_t mcast_port;		/* 0 = kernel default (8848) */
 	unsigned ttl;			/* 0 = kernel default (1) */
+	/* role "vrrp" only: the group whose role counts (NULL: every group)
+	 * and what MASTER runs: CONF_L4_SYNC_MASTER or CONF_L4_SYNC_BOTH. */
+	const char *vrrp_group;
+	int on_master;
 };
 
 struct conf_l4 {

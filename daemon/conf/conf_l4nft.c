@@ -347,11 +347,44 @@ conf__l4_check_parse(struct conf *c, struct conf_l4_service *svc, json_t *v, con
 		conf_secs_ms(v, path, "remove_after", 1, 86400, 0, errs);
 }
 
+/* role "vrrp": vrrp_group (a group of the vrrp section, parsed before l4)
+ * and on_master ("master" or "both"). Both only make sense with it. */
+static void
+conf__l4_sync_vrrp_parse(struct conf *c, json_t *v, struct errs *errs)
+{
+	struct conf_l4_sync *y = &c->l4.sync;
+	json_t *g = json_object_get(v, "vrrp_group"), *m = json_object_get(v, "on_master");
+	const char *gs = json_string_value(g), *ms = json_string_value(m);
+	size_t i;
+
+	y->on_master = CONF_L4_SYNC_MASTER;
+	if (y->role != CONF_L4_SYNC_VRRP) {
+		if (g != NULL || m != NULL)
+			errs_add(errs, g ? "$.l4.sync.vrrp_group" : "$.l4.sync.on_master",
+				 "only with \"role\": \"vrrp\"");
+		return;
+	}
+	if (c->vrrp == NULL || c->vrrp->ngroups == 0)
+		errs_add(errs, "$.l4.sync.role", "\"vrrp\" needs a vrrp section with groups");
+	if (m != NULL && ms != NULL && strcmp(ms, "both") == 0)
+		y->on_master = CONF_L4_SYNC_BOTH;
+	else if (m != NULL && (ms == NULL || strcmp(ms, "master") != 0))
+		errs_add(errs, "$.l4.sync.on_master", "must be \"master\" or \"both\"");
+	if (g == NULL)
+		return;
+	for (i = 0; gs != NULL && c->vrrp != NULL && i < c->vrrp->ngroups; i++)
+		if (strcmp(c->vrrp->groups[i].name, gs) == 0) {
+			y->vrrp_group = c->vrrp->groups[i].name;
+			return;
+		}
+	errs_add(errs, "$.l4.sync.vrrp_group", "must name a group of the vrrp section");
+}
+
 void
 conf__l4_sync_parse(struct conf *c, json_t *v, struct errs *errs)
 {
 	static const char *const keys[] = { "role", "interface", "syncid", "mcast_group", "mcast_port",
-					    "ttl", NULL };
+					    "ttl", "vrrp_group", "on_master", NULL };
 	static const char *const path = "$.l4.sync";
 	struct conf_l4_sync *y = &c->l4.sync;
 	const char *role, *ifn, *grp;
@@ -371,8 +404,14 @@ conf__l4_sync_parse(struct conf *c, json_t *v, struct errs *errs)
 		y->role = CONF_L4_SYNC_MASTER;
 	else if (role != NULL && strcmp(role, "backup") == 0)
 		y->role = CONF_L4_SYNC_BACKUP;
+	else if (role != NULL && strcmp(role, "both") == 0)
+		y->role = CONF_L4_SYNC_BOTH;
+	else if (role != NULL && strcmp(role, "vrrp") == 0)
+		y->role = CONF_L4_SYNC_VRRP;
 	else
-		errs_add(errs, "$.l4.sync.role", "must be \"none\", \"master\" or \"backup\"");
+		errs_add(errs, "$.l4.sync.role",
+			 "must be \"none\", \"master\", \"backup\", \"both\" or \"vrrp\"");
+	conf__l4_sync_vrrp_parse(c, v, errs);
 	ifn = json_string_value(json_object_get(v, "interface"));
 	if (json_object_get(v, "interface") == NULL)
 		errs_add(errs, "$.l4.sync.interface", "required: the interface sync messages use");

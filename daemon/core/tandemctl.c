@@ -31,7 +31,7 @@ tandemctl_usage(FILE *f)
 		"       tandemctl [-s SOCKET] counters\n"
 		"       tandemctl [-s SOCKET] limits   (rate rules: counters, top keys, WAF hits, bans)\n"
 		"       tandemctl [-s SOCKET] ban ADDRESS [SECONDS]   (L4 ban set, nftables)\n"
-		"       tandemctl [-s SOCKET] sync-role master|backup|none|config   (IPVS sync daemon)\n"
+		"       tandemctl [-s SOCKET] sync-role master|backup|both|none|config   (IPVS sync daemon)\n"
 		"       tandemctl check FILE\n"
 		"       tandemctl pair-init DIR NODE_A NODE_B   the peer link's CA and node certificates\n"
 		"       tandemctl [-s SOCKET] peer-reconnect\n"
@@ -248,6 +248,26 @@ tandemctl_print_l4_stats(const json_t *st)
 	       json_integer_value(json_object_get(st, "cps")));
 }
 
+/* The sync daemon line: its role and where the role comes from. */
+static void
+tandemctl_print_l4_sync(const json_t *y)
+{
+	const char *cr = json_string_value(json_object_get(y, "config_role"));
+	const char *src = json_string_value(json_object_get(y, "source"));
+
+	if (y == NULL || cr == NULL || (strcmp(cr, "none") == 0 && src != NULL && strcmp(src, "config") == 0))
+		return;
+	printf("IPVS sync daemon: role %s (%s%s%s); master %s, backup %s%s%s\n",
+	       json_string_value(json_object_get(y, "role")) ?: "?",
+	       src != NULL && strcmp(src, "control") == 0 ? "set by sync-role" :
+	       src != NULL && strcmp(src, "vrrp") == 0 ? "follows VRRP: " : "config",
+	       src != NULL && strcmp(src, "vrrp") == 0 ? json_string_value(json_object_get(y, "vrrp_role")) ?: "?" : "",
+	       "", json_is_true(json_object_get(y, "master_running")) ? "running" : "stopped",
+	       json_is_true(json_object_get(y, "backup_running")) ? "running" : "stopped",
+	       json_string_length(json_object_get(y, "error")) ? "; error: " : "",
+	       json_string_value(json_object_get(y, "error")) ?: "");
+}
+
 /* The L4 part of status: availability, last reconcile, the kernel's view. */
 static void
 tandemctl_print_l4(const json_t *l4)
@@ -273,6 +293,7 @@ tandemctl_print_l4(const json_t *l4)
 	       json_real_value(json_object_get(rc, "last_ms")),
 	       json_string_length(json_object_get(rc, "last_error")) ? ": " : "",
 	       json_string_value(json_object_get(rc, "last_error")) ?: "");
+	tandemctl_print_l4_sync(json_object_get(l4, "sync"));
 	printf("%-16s %-30s %-6s %-28s %-6s %6s %7s %7s %10s %10s %10s %12s %12s %6s\n", "SERVICE",
 	       "VIRTUAL", "SCHED", "REAL", "FWD", "WEIGHT", "ACTIVE", "INACT", "CONNS", "INPKTS",
 	       "OUTPKTS", "INBYTES", "OUTBYTES", "CPS");

@@ -33,6 +33,7 @@
 #include "l7_stats.h"
 #include "l4.h"
 #include "l4_nft.h"
+#include "l4_syncrole.h"
 #include "l7_proxy.h"
 #include "l7_tlsconf.h"
 #include "lim_rule.h"
@@ -199,6 +200,41 @@ tandemd_check(const char *file)
 
 static void tandemd_l4_timer(struct loop *l, struct loop_timer *t);
 
+/* The IPVS sync daemon follows VRRP (l4.sync.role "vrrp", doc/l4.md): the
+ * roles of the groups that count, from the supervisor's table. Runs on
+ * every role change (a role hook) and before every L4 pass (the config may
+ * have changed which groups count). */
+static void
+tandemd_sync_follow(struct tandemd *d, const struct conf *c)
+{
+	enum vrrp_role *roles, sum;
+	size_t i, n = 0;
+	int want;
+
+	if (d->vrrp == NULL || c->vrrp == NULL || upgrade_handed_over(d->upg))
+		return;
+	roles = calloc(c->vrrp->ngroups + 1, sizeof(*roles));
+	if (roles == NULL)
+		return;
+	for (i = 0; i < c->vrrp->ngroups; i++)
+		if (c->l4.sync.vrrp_group == NULL || strcmp(c->l4.sync.vrrp_group, c->vrrp->groups[i].name) == 0)
+			roles[n++] = vrrp_group_role(d->vrrp, c->vrrp->groups[i].name);
+	want = l4_sync_from_vrrp(roles, n, c->l4.sync.on_master, &sum);
+	free(roles);
+	l4_sync_vrrp(c, want, vrrp_role_name(sum));
+}
+
+static void
+tandemd_vrrp_role(const char *group, enum vrrp_role old_role, enum vrrp_role new_role, void *data)
+{
+	struct snapshot *s = snapshot_acquire();
+
+	(void)group, (void)old_role, (void)new_role;
+	if (s != NULL)
+		tandemd_sync_follow(data, s->conf);
+	snapshot_release(&s);
+}
+
 /* Reconciles IPVS with the current snapshot and re-arms the L4 timer.
  * Returns the pass's summary (new reference). */
 static json_t *
@@ -211,6 +247,7 @@ tandemd_l4_reconcile(struct tandemd *d, int full)
 		return NULL;	/* the new tandemd owns the kernel's state now */
 	s = snapshot_acquire();
 	if (s != NULL) {
+		tandemd_sync_follow(d, s->conf);
 		r = l4_reconcile(s->conf, full);
 		loop_timer_set(d->loop, &d->l4_timer, (uint64_t)s->conf->l4.reconcile_interval_s * 1000,
 			       tandemd_l4_timer, d);
@@ -573,7 +610,8 @@ tandemd_vrrp_start(struct tandemd *d, int upgrading)
 	struct errs e;
 	int rc;
 
-	if (vrrp_new(d->loop, &d->vrrp_opts, &d->vrrp) < 0)
+	if (vrrp_new(d->loop, &d->vrrp_opts, &d->vrrp) < 0 ||
+	    vrrp_role_hook_add(d->vrrp, tandemd_vrrp_role, d) < 0)
 		return -1;
 	/* Until the peer's state is loaded; not on a binary upgrade: the old
 	 * process's MASTER must not drop its priority for the handover. */

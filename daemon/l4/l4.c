@@ -55,13 +55,17 @@ static struct {
 	struct l4_table prev;
 	int prev_ok;
 	/* Sync daemon: the role set over the control socket (-1 = the
-	 * config's), what we last started, and the last error. */
+	 * config's), the parameters we last started with, the last error. */
 	int sync_override;
 	struct l4_sync_daemon sync_started;
 	int sync_started_ok;
 	char sync_error[160];
 	int sync_running[2];		/* master, backup running (last look) */
-} l4 = { .available = -1, .sync_override = -1 };
+	/* What the node's VRRP role asks for (l4_sync_vrrp), and that role. */
+	int sync_vrrp;
+	char sync_vrrp_role[16];
+} l4 = { .available = -1, .sync_override = -1, .sync_vrrp = -1,
+      .sync_vrrp_role = "UNKNOWN" };
 
 static int
 l4_key_qcmp(const void *a, const void *b)
@@ -476,105 +480,130 @@ out:
 	return rc;
 }
 
+/* The role in force: the control socket's, else the config's; the config's
+ * "vrrp" is what the node's VRRP role asks for (l4_sync_vrrp). A mask of
+ * CONF_L4_SYNC_MASTER (1) and CONF_L4_SYNC_BACKUP (2). */
 static int
 l4_sync_role(const struct conf *c)
 {
-	return l4.sync_override >= 0 ? l4.sync_override : c->l4.sync.role;
+	int r = l4.sync_override >= 0 ? l4.sync_override : c->l4.sync.role;
+
+	return r == CONF_L4_SYNC_VRRP ? l4.sync_vrrp : r;
 }
 
-/* Makes the kernel's sync daemons match the desired role: at most one
- * running, in that role, with the configured parameters. Runs every pass
- * (one GET_DAEMON dump) so a daemon stopped by hand comes back. */
+static const char *
+l4_sync_state_name(int state)
+{
+	return state == IP_VS_STATE_MASTER ? "master" : "backup";
+}
+
+/* Makes the kernel's sync daemons match the desired role: the master
+ * and/or the backup daemon, with the configured parameters, nothing else.
+ * Runs every pass (one GET_DAEMON dump) so a daemon stopped by hand comes
+ * back. */
 static void
 l4_sync_reconcile(const struct conf *c)
 {
 	const struct conf_l4_sync *y = &c->l4.sync;
 	struct l4_sync_daemon run[2], want;
-	int role = l4_sync_role(c), n, i, have = 0, rc;
+	int role = l4_sync_role(c), n, i, have = 0, rc, st;
+	static const int states[2] = { IP_VS_STATE_MASTER, IP_VS_STATE_BACKUP };
 
+	/* The parameters both daemons share (state left 0). */
 	memset(&want, 0, sizeof(want));
-	if (role != CONF_L4_SYNC_NONE) {
-		want.state = role == CONF_L4_SYNC_MASTER ? IP_VS_STATE_MASTER : IP_VS_STATE_BACKUP;
-		snprintf(want.ifname, sizeof(want.ifname), "%s", y->interface ? y->interface : "");
-		want.syncid = y->syncid;
-		want.mcast_port = y->mcast_port;
-		want.ttl = (uint8_t)y->ttl;
-		want.mcast_af = (uint16_t)y->mcast_af;
-		memcpy(want.mcast_group, y->mcast_group, sizeof(want.mcast_group));
-	}
+	snprintf(want.ifname, sizeof(want.ifname), "%s", y->interface ? y->interface : "");
+	want.syncid = y->syncid;
+	want.mcast_port = y->mcast_port;
+	want.ttl = (uint8_t)y->ttl;
+	want.mcast_af = (uint16_t)y->mcast_af;
+	memcpy(want.mcast_group, y->mcast_group, sizeof(want.mcast_group));
 	n = l4_ipvs_daemon_list(l4.ipvs, run, 2);
 	if (n < 0) {
 		snprintf(l4.sync_error, sizeof(l4.sync_error), "list daemons: %s", strerror(-n));
 		return;
 	}
+	l4.sync_error[0] = '\0';
 	l4.sync_running[0] = l4.sync_running[1] = 0;
+	if (role < 0) {		/* VRRP has not spoken yet: hands off */
+		for (i = 0; i < n; i++)
+			l4.sync_running[run[i].state == IP_VS_STATE_MASTER ? 0 : 1] = 1;
+		return;
+	}
 	for (i = 0; i < n; i++) {
-		/* Ours and unchanged: the kernel's view plus what we started. */
-		int same = role != CONF_L4_SYNC_NONE && run[i].state == want.state &&
-			   strcmp(run[i].ifname, want.ifname) == 0 && run[i].syncid == want.syncid &&
+		int bit = run[i].state == IP_VS_STATE_MASTER ? CONF_L4_SYNC_MASTER : CONF_L4_SYNC_BACKUP;
+		/* Wanted and unchanged: the kernel's view plus what we started.
+		 * (A daemon left by a previous tandemd with the same role,
+		 * interface and id is adopted, not restarted.) */
+		int same = (role & bit) && !(have & bit) && strcmp(run[i].ifname, want.ifname) == 0 &&
+			   run[i].syncid == want.syncid &&
 			   (!l4.sync_started_ok || memcmp(&l4.sync_started, &want, sizeof(want)) == 0);
 
-		/* (A daemon left by a previous tandemd with the same role,
-		 * interface and id is adopted, not restarted.) */
 		if (same) {
-			have = 1;
-			l4.sync_started = want;
-			l4.sync_started_ok = 1;
-			l4.sync_running[want.state == IP_VS_STATE_MASTER ? 0 : 1] = 1;
+			have |= bit;
+			l4.sync_running[bit - 1] = 1;
 			continue;
 		}
 		rc = l4_ipvs_daemon_stop(l4.ipvs, run[i].state);
 		if (rc < 0)
 			snprintf(l4.sync_error, sizeof(l4.sync_error), "stop %s sync daemon: %s",
-				 run[i].state == IP_VS_STATE_MASTER ? "master" : "backup", strerror(-rc));
+				 l4_sync_state_name(run[i].state), strerror(-rc));
 		else
 			log_notice("l4: IPVS sync daemon (%s on %s, syncid %u) stopped",
-				   run[i].state == IP_VS_STATE_MASTER ? "master" : "backup", run[i].ifname,
-				   run[i].syncid);
+				   l4_sync_state_name(run[i].state), run[i].ifname, run[i].syncid);
 	}
-	if (role == CONF_L4_SYNC_NONE || have) {
-		if (have || role == CONF_L4_SYNC_NONE)
-			l4.sync_error[0] = '\0';
-		return;
+	if (have != 0) {
+		l4.sync_started = want;
+		l4.sync_started_ok = 1;
 	}
-	rc = l4_ipvs_daemon_start(l4.ipvs, &want);
-	if (rc < 0) {
-		snprintf(l4.sync_error, sizeof(l4.sync_error), "start %s sync daemon on %s: %s",
-			 role == CONF_L4_SYNC_MASTER ? "master" : "backup", want.ifname, strerror(-rc));
-		log_warn("l4: %s", l4.sync_error);
-		l4.sync_started_ok = 0;
-		return;
+	for (i = 0; i < 2; i++) {
+		int bit = i == 0 ? CONF_L4_SYNC_MASTER : CONF_L4_SYNC_BACKUP;
+
+		if (!(role & bit) || (have & bit))
+			continue;
+		st = states[i];
+		want.state = st;
+		rc = l4_ipvs_daemon_start(l4.ipvs, &want);
+		want.state = 0;
+		if (rc < 0) {
+			snprintf(l4.sync_error, sizeof(l4.sync_error), "start %s sync daemon on %s: %s",
+				 l4_sync_state_name(st), want.ifname, strerror(-rc));
+			log_warn("l4: %s", l4.sync_error);
+			continue;
+		}
+		l4.sync_started = want;
+		l4.sync_started_ok = 1;
+		l4.sync_running[i] = 1;
+		log_notice("l4: IPVS sync daemon started: %s on %s, syncid %u", l4_sync_state_name(st),
+			   want.ifname, want.syncid);
 	}
-	l4.sync_started = want;
-	l4.sync_started_ok = 1;
-	l4.sync_error[0] = '\0';
-	l4.sync_running[role == CONF_L4_SYNC_MASTER ? 0 : 1] = 1;
-	log_notice("l4: IPVS sync daemon started: %s on %s, syncid %u",
-		   role == CONF_L4_SYNC_MASTER ? "master" : "backup", want.ifname, want.syncid);
 }
 
 static const char *
 l4_sync_role_name(int role)
 {
-	return role == CONF_L4_SYNC_MASTER ? "master" : role == CONF_L4_SYNC_BACKUP ? "backup" : "none";
+	static const char *const names[] = { "none", "master", "backup", "both", "vrrp" };
+
+	/* (-1: role "vrrp" before keepalived's first report) */
+	return role >= 0 && role <= CONF_L4_SYNC_VRRP ? names[role] : "pending";
 }
 
 json_t *
 l4_ctl_sync(const json_t *req, const struct conf *c)
 {
 	const char *role = json_string_value(json_object_get(req, "role"));
+	int r;
 
 	if (role != NULL && strcmp(role, "config") == 0)
 		l4.sync_override = -1;
-	else if (role != NULL && strcmp(role, "master") == 0)
-		l4.sync_override = CONF_L4_SYNC_MASTER;
-	else if (role != NULL && strcmp(role, "backup") == 0)
-		l4.sync_override = CONF_L4_SYNC_BACKUP;
-	else if (role != NULL && strcmp(role, "none") == 0)
-		l4.sync_override = CONF_L4_SYNC_NONE;
-	else
-		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.role",
-				 "message", "must be \"master\", \"backup\", \"none\" or \"config\"");
+	else {
+		for (r = CONF_L4_SYNC_NONE; r <= CONF_L4_SYNC_BOTH; r++)
+			if (role != NULL && strcmp(role, l4_sync_role_name(r)) == 0)
+				break;
+		if (r > CONF_L4_SYNC_BOTH)
+			return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.role", "message",
+					 "must be \"master\", \"backup\", \"both\", \"none\" or \"config\"");
+		l4.sync_override = r;
+	}
 	if (l4_sync_role(c) != CONF_L4_SYNC_NONE && c->l4.sync.interface == NULL) {
 		l4.sync_override = -1;
 		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$.l4.sync",
@@ -586,12 +615,37 @@ l4_ctl_sync(const json_t *req, const struct conf *c)
 			 l4_sync_role_name(l4_sync_role(c)), "error", l4.sync_error);
 }
 
+void
+l4_sync_vrrp(const struct conf *c, int role, const char *vrrp_role)
+{
+	int follows = l4.sync_override < 0 && c->l4.sync.role == CONF_L4_SYNC_VRRP;
+
+	snprintf(l4.sync_vrrp_role, sizeof(l4.sync_vrrp_role), "%s", vrrp_role);
+	if (role == l4.sync_vrrp)
+		return;
+	if (follows)
+		log_notice("l4: VRRP %s: IPVS sync daemon role %s -> %s", vrrp_role,
+			   l4_sync_role_name(l4.sync_vrrp), l4_sync_role_name(role));
+	l4.sync_vrrp = role;
+	/* At once, not at the next pass: the new MASTER's connections must
+	 * reach the peer from its first second. */
+	if (follows && l4_connect() == 0)
+		l4_sync_reconcile(c);
+}
+
 static json_t *
 l4_sync_json(const struct conf *c)
 {
-	return json_pack("{s:s,s:s,s:b,s:s?,s:I,s:b,s:b,s:s}", "role", l4_sync_role_name(l4_sync_role(c)),
+	int r = l4.sync_override >= 0 ? l4.sync_override : c->l4.sync.role;
+
+	return json_pack("{s:s,s:s,s:b,s:s,s:s?,s:s?,s:s?,s:I,s:b,s:b,s:s}",
+			 "role", l4_sync_role_name(l4_sync_role(c)),
 			 "config_role", l4_sync_role_name(c->l4.sync.role),
-			 "overridden", l4.sync_override >= 0, "interface", c->l4.sync.interface,
+			 "overridden", l4.sync_override >= 0,
+			 "source", l4.sync_override >= 0 ? "control" : r == CONF_L4_SYNC_VRRP ? "vrrp" : "config",
+			 "vrrp_role", r == CONF_L4_SYNC_VRRP ? l4.sync_vrrp_role : NULL,
+			 "vrrp_group", c->l4.sync.role == CONF_L4_SYNC_VRRP ? c->l4.sync.vrrp_group : NULL,
+			 "interface", c->l4.sync.interface,
 			 "syncid", (json_int_t)c->l4.sync.syncid, "master_running", l4.sync_running[0],
 			 "backup_running", l4.sync_running[1], "error", l4.sync_error);
 }

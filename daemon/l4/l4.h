@@ -49,6 +49,14 @@ json_t *l4_ctl_ban(const json_t *req);
  * c is the current snapshot's conf (borrowed). Returns the answer. */
 json_t *l4_ctl_sync(const json_t *req, const struct conf *c);
 
+/* The node's VRRP role changed (or the config did): role is the sync
+ * daemon role it asks for (l4_sync_from_vrrp: CONF_L4_SYNC_NONE, _MASTER,
+ * _BACKUP or _BOTH), vrrp_role the VRRP role that decided (for status;
+ * copied). When l4.sync.role is "vrrp" and no role was set over the control
+ * socket, the kernel's daemons are switched at once. c: the current
+ * snapshot's conf (borrowed). */
+void l4_sync_vrrp(const struct conf *c, int role, const char *vrrp_role);
+
 /* Stops the timer and closes the netlink socket. IPVS stays programmed:
  * connections keep flowing while tandemd restarts. */
 void l4_shutdown(void);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "l7_http1.h"
 #include "l7_limit.h"
 #include "lim_jwt.h"
 #include "lim_rule.h"
@@ -92,6 +93,25 @@ l7_limit_eval(const struct lim_rules *r, const char *listener, const char *route
 	lim_rules_eval(r, &q, lim_run_now_ms(), v);
 	if (v->action == LIM_ACT_BAN)
 		lim_run_banned(q.af, q.addr, v->ban_s);
+}
+
+size_t
+l7_limit_admit_headers(const struct lim_verdict *v, char *buf, size_t cap)
+{
+	int n;
+
+	if (v->action != LIM_ACT_PASS || !v->has_ratelimit)
+		return 0;
+	n = lim_verdict_headers(v, buf, cap);
+	return n > 0 ? (size_t)n : 0;
+}
+
+int
+l7_limit_is_ratelimit_field(const char *buf, const struct l7_http1_header *h)
+{
+	return l7_http1_span_eq(buf, h->name, "ratelimit-limit") ||
+	       l7_http1_span_eq(buf, h->name, "ratelimit-remaining") ||
+	       l7_http1_span_eq(buf, h->name, "ratelimit-reset");
 }
 
 static const char *

@@ -1746,8 +1746,11 @@ l7_conn_limit(struct l7_conn *c, const char *buf, const struct conf_route *r)
 	struct l7_worker *w = c->w;
 	struct lim_verdict *v = &c->rec->lim;	/* the record: taken by l7_conn_log_start */
 
-	if (rules == NULL)
+	if (rules == NULL) {
+		v->action = LIM_ACT_PASS;	/* no stale RateLimit-* from a recycled record */
+		v->has_ratelimit = false;
 		return 0;
+	}
 	l7_limit_eval(rules, l->name, r ? r->name : NULL, buf, &w->msg, c->client, w->md, v);
 	if (v->action == LIM_ACT_PASS)
 		return 0;
@@ -1898,7 +1901,9 @@ l7_conn_response_head(struct l7_conn *c)
 	 * space per field ("a:b" becomes "a: b"). Reserving it up front means
 	 * the appends below never compact (which would move obuf under us). */
 	const struct conf_hdr_ops *ops = c->route ? &c->route->l7.resp_headers : NULL;
-	size_t need = m->head_len + 2 * m->nheaders + 128 + (ops ? l7_hdr_ops_size(ops) : 0) +
+	char rl[128];	/* RateLimit-* of an admitting rule that asks for them */
+	size_t nrl = final && c->rec != NULL ? l7_limit_admit_headers(&c->rec->lim, rl, sizeof(rl)) : 0;
+	size_t need = m->head_len + 2 * m->nheaders + 128 + nrl + (ops ? l7_hdr_ops_size(ops) : 0) +
 		      (c->set_sticky ? c->pool->l7.sticky_cookie_len + 64 : 0), i;
 
 	if (need > o->cap) {
@@ -1931,9 +1936,13 @@ l7_conn_response_head(struct l7_conn *c)
 			continue;
 		if (final && ops != NULL && ops->n > 0 && l7_hdr_ops_drop(ops, buf, h))
 			continue;
+		if (nrl > 0 && l7_limit_is_ratelimit_field(buf, h))
+			continue;	/* ours replace the backend's */
 		if (l7_append_field(o, buf, h) < 0)
 			goto nospace;
 	}
+	if (nrl > 0 && buf_append(o, rl, nrl) < 0)
+		goto nospace;
 	if (final && ops != NULL && l7_hdr_ops_append(o, ops) < 0)
 		goto nospace;
 	if (final && c->set_sticky && c->member >= 0 && c->pick.sticky != c->member &&

@@ -253,6 +253,124 @@ lim_cidr_add_str(struct lim_cidr *c, const char *s, uint32_t value)
 	return lim_cidr_add(c, af, addr, (unsigned)plen, value);
 }
 
+long
+lim_cidr_text_load(struct lim_cidr *c, const char *text, size_t len, uint32_t value, size_t max,
+		   struct lim_cidr_err *e)
+{
+	const char *p = text, *end = text + len, *nl, *a, *b, *h;
+	unsigned long line = 0;
+	char tok[INET6_ADDRSTRLEN + 8];
+	long n = 0;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		line++;
+		h = memchr(p, '#', (size_t)(nl - p));
+		b = h != NULL ? h : nl;
+		for (a = p; a < b && (*a == ' ' || *a == '\t' || *a == '\r'); a++)
+			;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
+			b--;
+		if (a == b)
+			continue;	/* blank or comment only */
+		rc = -EINVAL;
+		if ((size_t)(b - a) < sizeof(tok) && memchr(a, '\0', (size_t)(b - a)) == NULL) {
+			memcpy(tok, a, (size_t)(b - a));
+			tok[b - a] = '\0';
+			rc = (size_t)n >= max ? -E2BIG : lim_cidr_add_str(c, tok, value);
+		}
+		if (rc == -ENOMEM) {
+			e->line = line;
+			snprintf(e->msg, sizeof(e->msg), "out of memory");
+			return -ENOMEM;
+		}
+		if (rc == -E2BIG) {
+			e->line = line;
+			e->bad++;
+			snprintf(e->msg, sizeof(e->msg), "more than %zu prefixes", max);
+			return -EINVAL;
+		}
+		if (rc < 0) {
+			if (e->bad++ == 0) {
+				/* quote the start of the line, printable bytes only */
+				int k, m = (int)(b - a > 40 ? 40 : b - a);
+
+				e->line = line;
+				snprintf(e->msg, sizeof(e->msg), "not an IPv4 or IPv6 address or prefix "
+					 "(addr/len, host bits zero): \"");
+				for (k = 0; k < m; k++) {
+					size_t l = strlen(e->msg);
+
+					if (l + 5 >= sizeof(e->msg))
+						break;
+					e->msg[l] = a[k] >= 0x20 && a[k] < 0x7f && a[k] != '"' ? a[k] : '?';
+					e->msg[l + 1] = '\0';
+				}
+				strcat(e->msg, b - a > 40 ? "...\"" : "\"");
+			}
+			continue;
+		}
+		n++;
+	}
+	return e->bad ? -EINVAL : n;
+}
+
+long
+lim_cidr_file_load(struct lim_cidr *c, const char *path, uint32_t value, size_t max,
+		   struct lim_cidr_err *e)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	long rc;
+	size_t cap = 65536, len = 0, got;
+
+	memset(e, 0, sizeof(*e));
+	if (f == NULL) {
+		rc = -errno;
+		snprintf(e->msg, sizeof(e->msg), "cannot open: %s", strerror(errno));
+		return rc;
+	}
+	/* read to the end (no fstat size: a FIFO or a growing file is bounded
+	 * by LIM_CIDR_FILE_MAX all the same) */
+	for (;;) {
+		char *nb;
+
+		if (len == cap || buf == NULL) {
+			if (buf != NULL && cap >= LIM_CIDR_FILE_MAX) {
+				snprintf(e->msg, sizeof(e->msg), "larger than %u bytes", LIM_CIDR_FILE_MAX);
+				rc = -EFBIG;
+				goto out;
+			}
+			cap = buf == NULL ? cap : cap * 2;
+			nb = realloc(buf, cap);
+			if (nb == NULL) {
+				snprintf(e->msg, sizeof(e->msg), "out of memory");
+				rc = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(e->msg, sizeof(e->msg), "cannot read: %s", strerror(errno));
+		rc = -EIO;
+		goto out;
+	}
+	rc = lim_cidr_text_load(c, buf, len, value, max, e);
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
 int
 lim_cidr_lookup(const struct lim_cidr *c, int af, const uint8_t *addr, uint32_t *value)
 {

@@ -28,6 +28,29 @@ int lim_cidr_add(struct lim_cidr *c, int af, const uint8_t *addr, unsigned plen,
  * Returns 0, -EINVAL (bad text or host bits set) or -ENOMEM. */
 int lim_cidr_add_str(struct lim_cidr *c, const char *s, uint32_t value);
 
+/* List files: one address or prefix per line as lim_cidr_add_str takes it;
+ * '#' starts a comment (to the end of the line); blank lines, spaces, tabs
+ * and CR are ignored. The first bad line is described in e (line 0: the file
+ * itself), with the number of bad lines; nothing is partial for the caller:
+ * on error it must drop the set. */
+struct lim_cidr_err {
+	unsigned long line;	/* first bad line (1-based); 0: not about a line */
+	unsigned long bad;	/* bad lines in all */
+	char msg[160];
+};
+
+/* Adds every prefix of the list text (len bytes, need not end in NUL) with
+ * value, at most max of them. Returns the number added, or -EINVAL (bad
+ * lines, more than max) / -ENOMEM with *e filled. Config time. */
+long lim_cidr_text_load(struct lim_cidr *c, const char *text, size_t len, uint32_t value, size_t max,
+			struct lim_cidr_err *e);
+
+/* Reads the regular file path (at most LIM_CIDR_FILE_MAX bytes) and loads it
+ * as lim_cidr_text_load does. -errno of the open or read too. */
+#define LIM_CIDR_FILE_MAX (64u << 20)
+long lim_cidr_file_load(struct lim_cidr *c, const char *path, uint32_t value, size_t max,
+			struct lim_cidr_err *e);
+
 /* Longest-prefix match of addr (4 or 16 bytes by af; an IPv4-mapped IPv6
  * address is looked up as IPv4). Returns 1 and sets *value when a prefix
  * covers addr, else 0. Any thread. */

@@ -2,8 +2,9 @@
  * lim_counter - sharded table of mergeable sliding-window counters.
  *
  * Invariants:
- * - An entry is 32 bytes: fingerprint, the index of its current window, a
- *   coarse last-touch time, and count[window][node] for the current and the
+ * - An entry is 32 bytes, 32-byte aligned (one cache line): fingerprint, the
+ *   index of its current window, the millisecond of its last local touch
+ *   (LRU-ish eviction and the delta export's "changed since" mark), and count[window][node] for the current and the
  *   previous window. fp == 0 marks an empty slot.
  * - A node only ever increments its own slot; a remote node's slot only ever
  *   takes max(local, remote) for the same window. The state of (key, node,
@@ -29,6 +30,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,9 +51,9 @@
 struct lim_entry {
 	uint64_t fp;			/* even; bit 0 set: locked */
 	uint32_t win;			/* window index of c[0] */
-	uint32_t tick;			/* now_ms >> 10 at the last touch */
+	uint32_t tick;			/* (uint32_t)now_ms of the last local touch */
 	uint32_t c[2][LIM_NODES];	/* [0] current window, [1] previous */
-};
+} __attribute__((aligned(32)));	/* arrays start on a line: never across two lines */
 
 /* A test-and-test-and-set lock: critical sections are a probe and a few
  * stores (a rehash at worst), far shorter than a futex round trip, and
@@ -128,8 +130,10 @@ lim_elock(struct lim_entry *e, uint64_t want)
 
 		if (f == 0 || (want != 0 && (f & ~LIM_ELOCK) != want))
 			return -1;
+		/* seq_cst (the same instruction on x86): lim_tick's read of the
+		 * floor must not move before it */
 		if ((f & LIM_ELOCK) == 0 &&
-		    __atomic_compare_exchange_n(&e->fp, &f, f | LIM_ELOCK, false, __ATOMIC_ACQUIRE,
+		    __atomic_compare_exchange_n(&e->fp, &f, f | LIM_ELOCK, false, __ATOMIC_SEQ_CST,
 						__ATOMIC_RELAXED))
 			return 0;
 		LIM_CPU_RELAX();
@@ -168,6 +172,7 @@ lim_eput(struct lim_entry *dst, const struct lim_entry *src, uint64_t fp)
  * lim_table_hit reads them without the lock and without a transfer. */
 struct lim_shard {
 	struct lim_entry *e;	/* read-mostly: changed only by lim_grow */
+	struct lim_entry *final;	/* the max_slots array in the table's slab, or NULL */
 	uint32_t nslots;	/* stored after e (release), read before it (acquire) */
 	uint32_t max_count;	/* this shard's share of max_keys */
 	uint32_t max_slots;	/* slots needed for max_count at load 3/4 */
@@ -182,6 +187,7 @@ struct lim_table {
 	uint32_t period_ms;
 	uint32_t node;
 	uint32_t shard_shift;	/* 64 - log2(nshards), 64 for one shard */
+	uint32_t floor;		/* tick of the latest export's now (0: none yet) */
 	uint32_t nshards;
 	uint64_t seed[2];
 	struct lim_lock dup_lock;	/* batch-id rings: control path only */
@@ -189,7 +195,15 @@ struct lim_table {
 	uint32_t dup_n[LIM_NODES];
 	uint64_t dup_batches;
 	struct lim_shard *shards;
+	void *slab;		/* final shard arrays on huge pages (mmap), or NULL */
+	size_t slab_len;
 };
+
+/* Tables whose final arrays pass this size get them in one slab of huge
+ * pages: at 100,000 keys a decision's random lookup otherwise also misses the
+ * TLB (a two-level page walk under KVM), ~10% of its cost. */
+#define LIM_SLAB_MIN	(4u << 20)
+#define LIM_HUGE	(2u << 20)
 
 /* ---- SipHash-1-3 (Aumasson & Bernstein; the variant Rust's HashMap uses):
  * keyed, so clients cannot choose colliding keys without the seed ---- */
@@ -280,6 +294,15 @@ lim_roll(struct lim_entry *e, uint32_t w)
 	e->win = w;
 }
 
+/* Ticks are milliseconds modulo 2^32 (49.7 days), compared as serial numbers
+ * (RFC 1982): live entries are at most two windows (two days) old, so the
+ * difference between two live ticks always fits an int32. */
+static inline int
+lim_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
 /* Backward-shift deletion at slot i (Knuth 6.4 algorithm R); the caller
  * holds the shard lock and slot i's lock. A moved entry is locked at its old
  * slot before it is published at the new one, so at any moment at most one
@@ -321,6 +344,63 @@ lim_place(struct lim_entry *a, uint32_t n, const struct lim_entry *src)
 	a[i].fp = fp;
 }
 
+/* A zeroed slot array on a cache-line boundary (calloc's 16-byte alignment
+ * put every other 32-byte entry across two lines), or the shard's final array
+ * in the slab when it has one (mmap'd, so already zero). */
+static struct lim_entry *
+lim_slots_alloc(struct lim_shard *s, uint64_t n)
+{
+	size_t sz = (size_t)n * sizeof(struct lim_entry);
+	struct lim_entry *a;
+
+	if (n == s->max_slots && s->final != NULL)
+		return s->final;
+	a = aligned_alloc(64, (sz + 63) & ~(size_t)63);
+	if (a != NULL)
+		memset(a, 0, sz);
+	return a;
+}
+
+static void
+lim_slots_free(struct lim_shard *s, struct lim_entry *a)
+{
+	if (a != s->final)
+		free(a);
+}
+
+/* Reserves the slab for every shard's final array (64-byte aligned slices),
+ * when it is large enough to gain from huge pages. Pages are only touched when
+ * a shard reaches its final size, i.e. when the table is filling up anyway.
+ * Without the slab (small tables, or mmap failing) arrays come from malloc. */
+static void
+lim_slab_init(struct lim_table *t)
+{
+	size_t len = 0, off = 0;
+	unsigned char *p;
+	uint32_t i;
+
+	for (i = 0; i < t->nshards; i++)
+		len += ((size_t)t->shards[i].max_slots * sizeof(struct lim_entry) + 63) & ~(size_t)63;
+	if (len < LIM_SLAB_MIN)
+		return;
+	len = (len + LIM_HUGE - 1) & ~(size_t)(LIM_HUGE - 1);
+	/* one huge page more, to start the slices on a huge-page boundary */
+	p = mmap(NULL, len + LIM_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	t->slab = p;
+	t->slab_len = len + LIM_HUGE;
+	p += (LIM_HUGE - ((uintptr_t)p & (LIM_HUGE - 1))) & (LIM_HUGE - 1);
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, len, MADV_HUGEPAGE);	/* a hint: 4 KiB pages work too */
+#endif
+	for (i = 0; i < t->nshards; i++) {
+		t->shards[i].final = (struct lim_entry *)(void *)(p + off);
+		off += ((size_t)t->shards[i].max_slots * sizeof(struct lim_entry) + 63) & ~(size_t)63;
+	}
+}
+
 /* Doubles the shard (up to max_slots), dropping expired entries on the way.
  * Returns 0 or -ENOMEM (the old table stays). Only a shard below max_slots
  * grows, and lim_table_hit's unlocked path never touches one, so nobody but
@@ -337,7 +417,7 @@ lim_grow(struct lim_shard *s, uint32_t win)
 	 * and a step of less than 1.5x would soon be followed by another */
 	if (want * 3 > (uint64_t)s->max_slots * 2)
 		want = s->max_slots;
-	ne = calloc(want, sizeof(*ne));
+	ne = lim_slots_alloc(s, want);
 	if (ne == NULL)
 		return -ENOMEM;
 	s->count = 0;
@@ -354,7 +434,7 @@ lim_grow(struct lim_shard *s, uint32_t win)
 	/* published filled: lim_table_hit reads nslots (acquire), then e */
 	__atomic_store_n(&s->e, ne, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->nslots, (uint32_t)want, __ATOMIC_RELEASE);
-	free(old);
+	lim_slots_free(s, old);
 	return 0;
 }
 
@@ -382,7 +462,7 @@ lim_evict(struct lim_shard *s, uint32_t win)
 		if (lim_efp(&s->e[i]) == 0)
 			continue;
 		if (best == UINT32_MAX || lim_expired(&s->e[i], win) ||
-		    s->e[i].tick < s->e[best].tick)
+		    lim_before(s->e[i].tick, s->e[best].tick))
 			best = i;
 		if (lim_expired(&s->e[best], win))
 			break;
@@ -483,7 +563,12 @@ lim_table_new(const struct lim_table_opts *o, int *err)
 		s->max_slots = (uint32_t)(((uint64_t)per * 4 + 2) / 3) + 1;
 		s->nslots = 16 * 3 > s->max_slots * 2 ? s->max_slots : 16;	/* as lim_grow */
 		s->rng = 0x9e3779b97f4a7c15ULL * (i + 1);
-		s->e = calloc(s->nslots, sizeof(*s->e));
+	}
+	lim_slab_init(t);
+	for (i = 0; i < ns; i++) {
+		struct lim_shard *s = &t->shards[i];
+
+		s->e = lim_slots_alloc(s, s->nslots);
 		if (s->e == NULL) {
 			t->nshards = i;
 			goto fail_t;
@@ -506,7 +591,9 @@ lim_table_free(struct lim_table **tp)
 	if (t == NULL)
 		return;
 	for (i = 0; t->shards != NULL && i < t->nshards; i++)
-		free(t->shards[i].e);
+		lim_slots_free(&t->shards[i], t->shards[i].e);
+	if (t->slab != NULL)
+		munmap(t->slab, t->slab_len);
 	free(t->shards);
 	t->magic = 0;
 	free(t);
@@ -517,6 +604,19 @@ uint64_t
 lim_table_key(const struct lim_table *t, const void *key, size_t len)
 {
 	return lim_fpn(lim_siphash(t->seed, key, len));
+}
+
+/* The tick a local touch stores: now, or the latest export's now when that is
+ * later. A worker may read its clock, lose the CPU, and count after an export
+ * has already passed the key: the export's now (the next mark) then still
+ * covers it, so no change is ever left out of every delta. Read under the
+ * entry's lock, after it (see lim_table_export). */
+static inline uint32_t
+lim_tick(struct lim_table *t, uint64_t now_ms)
+{
+	uint32_t f = __atomic_load_n(&t->floor, __ATOMIC_SEQ_CST);
+
+	return f != 0 && lim_before((uint32_t)now_ms, f) ? f : (uint32_t)now_ms;
 }
 
 /* Fills r from entry e (NULL: a key never seen) at now_ms, in window w
@@ -545,8 +645,12 @@ lim_decide(struct lim_table *t, struct lim_entry *e, uint32_t limit, uint32_t bu
 		}
 		/* store only on change: a denied decision on a hot key then
 		 * leaves the entry's line shared between the cores */
-		if (e->tick != (uint32_t)(now_ms >> 10))
-			e->tick = (uint32_t)(now_ms >> 10);
+		if (count) {
+			uint32_t tk = lim_tick(t, now_ms);
+
+			if (e->tick != tk)
+				e->tick = tk;
+		}
 	}
 	ceil_ = prev <= limit ? (uint64_t)limit + burst : limit;
 	num = prev * (P - el) + cur * P;	/* estimate x P */
@@ -700,7 +804,7 @@ lim_table_expire(struct lim_table *t, uint64_t now_ms)
 uint32_t
 lim_table_mark(uint64_t now_ms)
 {
-	return (uint32_t)(now_ms >> 10);
+	return (uint32_t)now_ms;
 }
 
 /* ---- export / apply ---- */
@@ -762,6 +866,17 @@ lim_table_export(struct lim_table *t, bool full, uint32_t mark, uint64_t batch_i
 	uint32_t win = lim_window(t, now_ms), i, k, n;
 	uint64_t nrec = 0;
 
+	/* The floor first, then the scan: a touch that lands after the scan
+	 * passed its key reads this floor (or a later one), so the next delta,
+	 * whose mark is this now, carries it. */
+	{
+		uint32_t v = (uint32_t)now_ms, f = __atomic_load_n(&t->floor, __ATOMIC_SEQ_CST);
+
+		while ((f == 0 || lim_before(f, v)) &&
+		       !__atomic_compare_exchange_n(&t->floor, &f, v, false, __ATOMIC_SEQ_CST,
+						    __ATOMIC_SEQ_CST))
+			;
+	}
 	lim_put(&b, LIM_MAGIC, 4);
 	lim_put(&b, LIM_FMT_VERSION, 2);
 	lim_put(&b, full ? LIM_KIND_FULL : LIM_KIND_DELTA, 2);
@@ -777,6 +892,12 @@ lim_table_export(struct lim_table *t, bool full, uint32_t mark, uint64_t batch_i
 		for (i = 0; i < s->nslots; i++) {
 			struct lim_entry e;
 
+			/* a delta skips untouched keys without their locks:
+			 * unlocked (read first) and older than mark means any
+			 * touch still to come reads the new floor */
+			if (!full && (__atomic_load_n(&s->e[i].fp, __ATOMIC_SEQ_CST) & LIM_ELOCK) == 0 &&
+			    lim_before(__atomic_load_n(&s->e[i].tick, __ATOMIC_RELAXED), mark))
+				continue;
 			if (lim_elock(&s->e[i], 0) != 0)
 				continue;	/* empty */
 			lim_eget(&e, &s->e[i]);
@@ -793,7 +914,7 @@ lim_table_export(struct lim_table *t, bool full, uint32_t mark, uint64_t batch_i
 					lim_put(&b, e.c[1][n], 4);
 				}
 			} else {
-				if (e.tick < mark || (e.c[0][t->node] == 0 && e.c[1][t->node] == 0))
+				if (lim_before(e.tick, mark) || (e.c[0][t->node] == 0 && e.c[1][t->node] == 0))
 					continue;
 				lim_put(&b, e.fp, 8);
 				lim_put(&b, e.win, 4);
@@ -839,7 +960,11 @@ lim_merge(struct lim_table *t, uint64_t fp, uint32_t win, uint32_t node, uint32_
 	} else if (win + 1 == e->win && cur > e->c[1][node]) {
 		e->c[1][node] = cur;
 	}
-	if (tick > e->tick)
+	/* the tick marks local changes (what a delta resends): a remote
+	 * update leaves it, or every key counted on both nodes would bounce
+	 * between them for as long as it lives; a key new here takes the
+	 * apply time, so eviction does not see it as the oldest */
+	if (e->tick == 0)
 		e->tick = tick;
 	lim_eunlock(e);
 	s->merged++;
@@ -889,7 +1014,7 @@ lim_table_apply(struct lim_table *t, const unsigned char *buf, size_t len, uint6
 		return -EINVAL;
 	if (lim_dup_check(t, node, batch))
 		return 0;
-	tick = (uint32_t)(now_ms >> 10);
+	tick = (uint32_t)now_ms;
 	now_win = lim_window(t, now_ms);
 	for (i = 0, p = buf + LIM_HDR_LEN; i < nrec; i++, p += rl) {
 		fp = lim_get(p, 8);

@@ -51,12 +51,19 @@ uint64_t lim_table_count(struct lim_table *t, uint64_t fp, uint64_t now_ms);
 /* Removes keys whose two windows have passed; returns how many. Timer thread. */
 size_t lim_table_expire(struct lim_table *t, uint64_t now_ms);
 
-/* A mark for "changed since": pass it to a later lim_table_export. */
+/* A mark for "changed since" (millisecond resolution): take it with the
+ * now_ms of an export and pass it to the next delta export, which then holds
+ * every key counted locally since the first export scanned it, even by a
+ * worker whose clock reading was older (see lim_table_export). Only local
+ * counting moves a key past a mark, never a merged remote update. */
 uint32_t lim_table_mark(uint64_t now_ms);
 
 /* Exports into a new malloc'd buffer (*buf, *len; caller frees):
  *   full = false: a delta batch with this node's slots of the keys touched at
  *                 or after mark (resending a boundary key is harmless);
+ *                 every export first raises the table's floor to now_ms, so a
+ *                 touch that lands after this scan is at or after the next
+ *                 mark, lim_table_mark(now_ms);
  *   full = true:  a snapshot of every live key and every node's slots.
  * batch_id identifies the batch for idempotent apply (monotonic per node is
  * enough). Returns the number of records or -ENOMEM. Control thread. */

@@ -43,6 +43,7 @@
 #define LIM_LIST_MAX		64	/* hosts, methods, listeners, headers, values per rule */
 #define LIM_CLAIM_MAX		256
 #define LIM_CIDRS_MAX		1000000
+#define LIM_CIDR_FILES_MAX	16
 #define LIM_KEYFILE_MAX		(1024 * 1024)
 
 enum lim_key_kind {
@@ -106,6 +107,7 @@ struct lim_rule {
 	struct lim_str body;
 	uint32_t tarpit_ms, ban_s;
 	bool shadow;
+	bool hdr_admit;			/* "ratelimit_headers": "always" */
 	struct lim_table *table;	/* set by lim_rules_bind */
 	struct lim_top *top;		/* counters and top keys, with the table */
 };
@@ -311,19 +313,57 @@ lim_jwt_cleanup(void *p)
 	lim_jwt_verifier_free(&v);
 }
 
-/* A CIDR list into a new set (registered for cleanup). NULL when absent. */
+/* Loads the list files named by obj.fkey (an array of absolute paths) into
+ * c. Each is read now: at every check, apply and reload. */
+static void
+lim_get_cidr_files(struct lim_ctx *x, json_t *files, const char *p, struct lim_cidr *c)
+{
+	char pi[PATH_LEN];
+	json_t *v;
+	size_t i;
+
+	if (!json_is_array(files) || json_array_size(files) == 0 ||
+	    json_array_size(files) > LIM_CIDR_FILES_MAX) {
+		errs_add(x->errs, p, "must be an array of 1 to %d absolute file paths", LIM_CIDR_FILES_MAX);
+		return;
+	}
+	json_array_foreach(files, i, v) {
+		const char *f = json_string_value(v);
+		struct lim_cidr_err e;
+		size_t have = lim_cidr_count(c);
+
+		jf_pathf(pi, "%s[%zu]", p, i);
+		if (f == NULL || f[0] != '/' || strlen(f) != json_string_length(v) || strlen(f) > 4096) {
+			errs_add(x->errs, pi, "must be an absolute file path");
+			continue;
+		}
+		if (lim_cidr_file_load(c, f, 1, have < LIM_CIDRS_MAX ? LIM_CIDRS_MAX - have : 0, &e) >= 0)
+			continue;
+		if (e.line == 0)
+			errs_add(x->errs, pi, "%s: %s", f, e.msg);
+		else if (e.bad > 1)
+			errs_add(x->errs, pi, "%s:%lu: %s (%lu bad lines in all)", f, e.line, e.msg, e.bad);
+		else
+			errs_add(x->errs, pi, "%s:%lu: %s", f, e.line, e.msg);
+	}
+}
+
+/* A CIDR list (array key, and list files fkey when not NULL) into a new set
+ * (registered for cleanup). NULL when both are absent. */
 static struct lim_cidr *
-lim_get_cidrs(struct lim_ctx *x, json_t *obj, const char *path, const char *key)
+lim_get_cidrs(struct lim_ctx *x, json_t *obj, const char *path, const char *key, const char *fkey)
 {
 	json_t *arr = json_object_get(obj, key), *v;
+	json_t *files = fkey != NULL ? json_object_get(obj, fkey) : NULL;
 	char p[PATH_LEN], pi[PATH_LEN];
 	struct lim_cidr *c;
 	size_t i;
 
 	jf_pathf(p, "%s.%s", path, key);
-	if (arr == NULL)
+	if (arr == NULL && files == NULL)
 		return NULL;
-	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > LIM_CIDRS_MAX) {
+	if (arr != NULL &&
+	    (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > LIM_CIDRS_MAX)) {
 		errs_add(x->errs, p, "must be an array of 1 to %d CIDR strings", LIM_CIDRS_MAX);
 		return NULL;
 	}
@@ -332,6 +372,12 @@ lim_get_cidrs(struct lim_ctx *x, json_t *obj, const char *path, const char *key)
 		lim_cidr_free(&c);
 		errs_add(x->errs, p, "out of memory");
 		return NULL;
+	}
+	if (files != NULL) {
+		char pf[PATH_LEN];
+
+		jf_pathf(pf, "%s.%s", path, fkey);
+		lim_get_cidr_files(x, files, pf, c);
 	}
 	json_array_foreach(arr, i, v) {
 		const char *s = json_string_value(v);
@@ -559,7 +605,7 @@ lim_parse_match(struct lim_ctx *x, struct lim_rule *rl, json_t *m, const char *p
 			}
 		}
 	}
-	rl->cidrs = lim_get_cidrs(x, m, path, "client_cidrs");
+	rl->cidrs = lim_get_cidrs(x, m, path, "client_cidrs", NULL);
 }
 
 static const struct lim_jwt_verifier *
@@ -665,7 +711,7 @@ static void
 lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *path)
 {
 	static const char *const keys[] = { "name", "match", "key", "on_missing_key", "missing_status",
-					    "limit", "action", "shadow", NULL };
+					    "limit", "action", "shadow", "ratelimit_headers", NULL };
 	static const char *const lkeys[] = { "requests", "period_s", "burst", NULL };
 	static const char *const akeys[] = { "type", "status", "body", "delay_ms", "duration_s", NULL };
 	const char *miss, *atype;
@@ -764,12 +810,25 @@ lim_parse_rule(struct lim_ctx *x, struct lim_rule *rl, json_t *o, const char *pa
 		}
 	}
 	rl->shadow = lim__get_bool(x, o, path, "shadow", false);
+	/* RateLimit-* on the rule's 429 always; on forwarded responses only
+	 * when asked (doc/limits.md "Response headers") */
+	{
+		const char *h = lim__get_str(x, o, path, "ratelimit_headers", 0, 16);
+
+		if (h != NULL && strcmp(h, "always") == 0) {
+			rl->hdr_admit = true;
+		} else if (h != NULL && strcmp(h, "deny") != 0) {
+			jf_pathf(p, "%s.ratelimit_headers", path);
+			errs_add(x->errs, p, "must be deny or always");
+		}
+	}
 }
 
 struct lim_rules *
 lim_rules_parse(json_t *section, const char *path, struct errs *errs)
 {
-	static const char *const keys[] = { "jwt", "allow_cidrs", "deny_cidrs", "waf", "rules", NULL };
+	static const char *const keys[] = { "jwt", "allow_cidrs", "deny_cidrs", "allow_cidr_files",
+					    "deny_cidr_files", "waf", "rules", NULL };
 	struct lim_ctx x = { .errs = errs };
 	size_t nerr = errs->count, i, j;
 	struct arena *a;
@@ -793,8 +852,8 @@ lim_rules_parse(json_t *section, const char *path, struct errs *errs)
 	lim__check_keys(&x, section, path, keys);
 	if (json_object_get(section, "jwt") != NULL)
 		lim_parse_jwts(&x, json_object_get(section, "jwt"), path);
-	x.r->allow = lim_get_cidrs(&x, section, path, "allow_cidrs");
-	x.r->deny = lim_get_cidrs(&x, section, path, "deny_cidrs");
+	x.r->allow = lim_get_cidrs(&x, section, path, "allow_cidrs", "allow_cidr_files");
+	x.r->deny = lim_get_cidrs(&x, section, path, "deny_cidrs", "deny_cidr_files");
 	if (json_object_get(section, "waf") != NULL) {
 		jf_pathf(p, "%s.waf", path);
 		x.r->waf = lim__waf_parse(&x, json_object_get(section, "waf"), p);
@@ -1037,6 +1096,9 @@ lim_rules_stats_json(const struct lim_rules *r, size_t top)
 		json_t *e = json_pack("{s:s,s:s,s:b}", "name", rl->name,
 				      "action", rl->requests ? acts[rl->action] : "access",
 				      "shadow", rl->shadow);
+
+		if (e != NULL && rl->hdr_admit)
+			json_object_set_new(e, "ratelimit_headers", json_string("always"));
 
 		if (e == NULL)
 			continue;
@@ -1443,7 +1505,7 @@ lim_rules_eval(const struct lim_rules *r, const struct lim_request *q, uint64_t 
 			lim_top_note(rl->top, fp, !res.allow, key, (size_t)klen);
 		if (res.allow) {
 			lim_log(v, i, LIM_OUT_ADMIT, jerr);
-			if (rl->action != LIM_ACT_LOG && !rl->shadow &&
+			if (rl->action != LIM_ACT_LOG && !rl->shadow && rl->hdr_admit &&
 			    (!v->has_ratelimit || res.remaining < v->rl_remaining)) {
 				v->has_ratelimit = true;
 				v->rl_limit = res.limit;

@@ -74,7 +74,7 @@ struct peer_opts {
 	const char *connect;	/* "ADDR:PORT" of the peer */
 	const char *dir;	/* ca.pem, node.pem, node.key (from tandemctl pair-init) */
 	const struct peer_sync_ops *sync;	/* NULL: health view only */
-	unsigned sync_ms;	/* how often changes are collected; 0 = 20 ms */
+	unsigned sync_ms;	/* how often changes are collected; 0 = 10 ms */
 	unsigned gate_ms;	/* peer_synced() turns true after this long even
 				 * without a full batch; 0 = 30 s */
 };

@@ -56,7 +56,7 @@
 #define PEER_HANDSHAKE_MS 3000
 #define PEER_RETRY_MS 200
 #define PEER_NAME_MAX 64
-#define PEER_SYNC_MS 20			/* default collection interval */
+#define PEER_SYNC_MS 10			/* default collection interval */
 #define PEER_GATE_MS 30000		/* default: synced without a full batch after this */
 #define PEER_LAG_SAMPLES 1024		/* sync lags kept for the p99 in status */
 
@@ -618,7 +618,7 @@ peer_session(struct peer *p, SSL *ssl, int fd)
 		uint64_t now = peer_now_ms();
 		const char *err = NULL;
 		size_t used;
-		int rc;
+		int rc, wait_ms;
 
 		if (atomic_exchange(&p->kick, 0)) {
 			peer_error(p, "reconnect requested");
@@ -656,13 +656,16 @@ peer_session(struct peer *p, SSL *ssl, int fd)
 		if (hello && p->sync.collect != NULL && now - p->last_collect_ms >= p->sync_ms) {
 			json_t *recs = p->sync.collect(p->sync.data, 0);
 
-			p->last_collect_ms = now;
 			if (json_array_size(recs) > 0) {
 				if (peer_queue_send(p, ssl, fd, recs, 0) < 0)
 					break;
 			} else {
 				json_decref(recs);
 			}
+			/* the interval runs from the end: a collection that took
+			 * longer than the interval (a loaded machine, a burst of
+			 * keys) is followed by a pause, not by another at once */
+			p->last_collect_ms = peer_now_ms();
 		}
 		if (hello && now - last_ping >= PEER_PING_MS) {
 			last_ping = now;
@@ -670,8 +673,16 @@ peer_session(struct peer *p, SSL *ssl, int fd)
 							    (json_int_t)now)) < 0)
 				break;
 		}
-		if (SSL_pending(ssl) == 0 &&
-		    poll(pfd, p->dial ? 1 : 2, p->sync.collect ? (int)p->sync_ms : PEER_TICK_MS) < 0 &&
+		/* wake for the next collection, not a whole interval after the
+		 * last wake-up (an ack arriving just before it was due used to
+		 * push it back by up to one interval) */
+		wait_ms = PEER_TICK_MS;
+		if (hello && p->sync.collect != NULL) {
+			uint64_t since = peer_now_ms() - p->last_collect_ms;
+
+			wait_ms = since >= p->sync_ms ? 0 : (int)(p->sync_ms - since);
+		}
+		if (SSL_pending(ssl) == 0 && poll(pfd, p->dial ? 1 : 2, wait_ms) < 0 &&
 		    errno != EINTR)
 			break;
 		/* The acceptor keeps answering while the link is up: a client

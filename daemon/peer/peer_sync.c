@@ -6,7 +6,7 @@
  * link's thread, so the state below needs no lock of its own (the limiter
  * and the key store lock themselves).
  *
- * Counters: every PEER_SYNC_MS the link asks for the keys touched since the
+ * Counters: every sync interval (10 ms by default) the link asks for the keys touched since the
  * last collection (lim_table_export delta, this node's slots, absolute
  * counts): resending one is harmless, so a reconnect or a lost batch only
  * costs bytes. Bans: when the set changed (lim_ban_changes), it is
@@ -249,8 +249,8 @@ peer_sync_collect(void *data, int full)
 		uint32_t mark = lim_table_mark(now);
 
 		lim_store_foreach(s->store, peer_sync_table, &c);
-		/* Keys touched in this tick are sent again next time: the
-		 * mark has a granularity of ~1 s and resending is harmless. */
+		/* Keys touched in the mark's last 15 ms are sent again next
+		 * time (lim_table_mark): resending is harmless. */
 		s->mark = mark;
 		uint64_t changes = lim_ban_changes(lim_store_bans(s->store));
 

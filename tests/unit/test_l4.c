@@ -25,6 +25,7 @@
 #include "l4_ipvs.h"
 #include "l4_nft.h"
 #include "l4_reconcile.h"
+#include "l4_syncrole.h"
 #include "l4_table.h"
 #include "testconf.h"
 
@@ -805,6 +806,84 @@ test_sync_conf(void **state)
 	errs_release(&e);
 }
 
+/* role "vrrp": its options, and the cross-check with the vrrp section. */
+#define SYNC_VRRP_SECTION "\"vrrp\":{\"local\":{\"interface\":\"eth0\",\"address\":\"192.0.2.11\"}," \
+	"\"groups\":[{\"name\":\"web\",\"virtual_router_id\":51,\"unicast_peers\":[\"192.0.2.12\"]," \
+	"\"vips\":[\"192.0.2.10\"]}]},"
+static void
+test_sync_conf_vrrp(void **state)
+{
+	static const struct { const char *json, *path; } bad[] = {
+		{ "{\"version\":1,\"l4\":{\"sync\":{\"role\":\"vrrp\",\"interface\":\"eth1\"}}}",
+		  "$.l4.sync.role" },
+		{ "{\"version\":1," SYNC_VRRP_SECTION "\"l4\":{\"sync\":{\"role\":\"vrrp\",\"interface\":\"eth1\","
+		  "\"vrrp_group\":\"db\"}}}", "$.l4.sync.vrrp_group" },
+		{ "{\"version\":1," SYNC_VRRP_SECTION "\"l4\":{\"sync\":{\"role\":\"vrrp\",\"interface\":\"eth1\","
+		  "\"on_master\":\"backup\"}}}", "$.l4.sync.on_master" },
+		{ "{\"version\":1," SYNC_VRRP_SECTION "\"l4\":{\"sync\":{\"role\":\"master\",\"interface\":\"eth1\","
+		  "\"vrrp_group\":\"web\"}}}", "$.l4.sync.vrrp_group" },
+	};
+	static const char good[] = "{\"version\":1," SYNC_VRRP_SECTION "\"l4\":{\"sync\":{\"role\":\"vrrp\","
+		"\"interface\":\"eth1\",\"vrrp_group\":\"web\",\"on_master\":\"both\"}}}";
+	static const char both[] = "{\"version\":1,\"l4\":{\"sync\":{\"role\":\"both\",\"interface\":\"eth1\"}}}";
+	struct errs e;
+	struct conf *c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errs_init(&e);
+		assert_null(conf_parse(bad[i].json, strlen(bad[i].json), &e));
+		assert_true(e.count >= 1);
+		assert_string_equal(e.items[0].path, bad[i].path);
+		errs_release(&e);
+	}
+	errs_init(&e);
+	c = conf_parse(good, strlen(good), &e);
+	assert_non_null(c);
+	assert_int_equal(c->l4.sync.role, CONF_L4_SYNC_VRRP);
+	assert_string_equal(c->l4.sync.vrrp_group, "web");
+	assert_int_equal(c->l4.sync.on_master, CONF_L4_SYNC_BOTH);
+	conf_free(&c);
+	c = conf_parse(both, strlen(both), &e);
+	assert_non_null(c);
+	assert_int_equal(c->l4.sync.role, CONF_L4_SYNC_BOTH);
+	conf_free(&c);
+	errs_release(&e);
+}
+
+/* Which daemons VRRP roles ask for. */
+static void
+test_sync_from_vrrp(void **state)
+{
+	enum vrrp_role r[3] = { VRRP_ROLE_UNKNOWN, VRRP_ROLE_UNKNOWN, VRRP_ROLE_UNKNOWN }, sum;
+
+	(void)state;
+	assert_int_equal(l4_sync_from_vrrp(r, 0, CONF_L4_SYNC_MASTER, &sum), -1);
+	r[0] = VRRP_ROLE_UNKNOWN;
+	assert_int_equal(l4_sync_from_vrrp(r, 1, CONF_L4_SYNC_MASTER, &sum), -1);
+	r[0] = VRRP_ROLE_MASTER;
+	assert_int_equal(l4_sync_from_vrrp(r, 1, CONF_L4_SYNC_MASTER, &sum), CONF_L4_SYNC_MASTER);
+	assert_int_equal(sum, VRRP_ROLE_MASTER);
+	assert_int_equal(l4_sync_from_vrrp(r, 1, CONF_L4_SYNC_BOTH, &sum), CONF_L4_SYNC_BOTH);
+	r[0] = VRRP_ROLE_BACKUP;
+	assert_int_equal(l4_sync_from_vrrp(r, 1, CONF_L4_SYNC_BOTH, &sum), CONF_L4_SYNC_BACKUP);
+	r[0] = VRRP_ROLE_FAULT;
+	assert_int_equal(l4_sync_from_vrrp(r, 1, CONF_L4_SYNC_MASTER, &sum), CONF_L4_SYNC_BACKUP);
+	assert_int_equal(sum, VRRP_ROLE_FAULT);
+	r[0] = VRRP_ROLE_STOP;
+	assert_int_equal(l4_sync_from_vrrp(r, 1, CONF_L4_SYNC_MASTER, &sum), CONF_L4_SYNC_NONE);
+	assert_int_equal(sum, VRRP_ROLE_STOP);
+	/* several groups: any MASTER wins, then BACKUP over FAULT, then STOP */
+	r[0] = VRRP_ROLE_FAULT, r[1] = VRRP_ROLE_BACKUP, r[2] = VRRP_ROLE_STOP;
+	assert_int_equal(l4_sync_from_vrrp(r, 3, CONF_L4_SYNC_MASTER, &sum), CONF_L4_SYNC_BACKUP);
+	assert_int_equal(sum, VRRP_ROLE_BACKUP);
+	r[2] = VRRP_ROLE_MASTER;
+	assert_int_equal(l4_sync_from_vrrp(r, 3, CONF_L4_SYNC_MASTER, &sum), CONF_L4_SYNC_MASTER);
+	r[0] = VRRP_ROLE_DELETED, r[1] = VRRP_ROLE_STOP, r[2] = VRRP_ROLE_UNKNOWN;
+	assert_int_equal(l4_sync_from_vrrp(r, 3, CONF_L4_SYNC_MASTER, &sum), CONF_L4_SYNC_NONE);
+}
+
 int
 main(void)
 {
@@ -828,6 +907,8 @@ main(void)
 		cmocka_unit_test(test_check_http_conf),
 		cmocka_unit_test(test_httpck),
 		cmocka_unit_test(test_sync_conf),
+		cmocka_unit_test(test_sync_conf_vrrp),
+		cmocka_unit_test(test_sync_from_vrrp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -194,6 +195,45 @@ test_random_vs_scan(void **state)
 	free(e);
 }
 
+/* List text: comments, blanks, CRLF, both families; the first bad line and
+ * the count; the cap; a file read through lim_cidr_file_load. */
+static void
+test_list_text(void **state)
+{
+	static const char good[] = "# feed\n\n  10.0.0.0/8 # net\r\n\t2001:db8::/32\n192.0.2.7";
+	static const char bad[] = "10.0.0.0/8\n10.0.0.1/8\n#x\nnope\n";
+	struct lim_cidr *c = lim_cidr_new();
+	struct lim_cidr_err e;
+	uint8_t a4[4] = { 10, 1, 2, 3 }, h4[4] = { 192, 0, 2, 7 }, a6[16] = { 0x20, 0x01, 0x0d, 0xb8, 1 };
+	uint32_t v;
+	char path[] = "/tmp/test-lim-cidr-XXXXXX";
+	int fd;
+
+	(void)state;
+	assert_int_equal(lim_cidr_text_load(c, good, sizeof(good) - 1, 5, 100, &e), 3);
+	assert_true(lim_cidr_lookup(c, AF_INET, a4, &v) && v == 5);
+	assert_true(lim_cidr_lookup(c, AF_INET, h4, &v));
+	assert_true(lim_cidr_lookup(c, AF_INET6, a6, &v));
+	assert_int_equal(lim_cidr_text_load(c, bad, sizeof(bad) - 1, 5, 100, &e), -EINVAL);
+	assert_int_equal(e.line, 2);
+	assert_int_equal(e.bad, 2);
+	assert_non_null(strstr(e.msg, "\"10.0.0.1/8\""));
+	assert_int_equal(lim_cidr_text_load(c, good, sizeof(good) - 1, 5, 2, &e), -EINVAL);
+	assert_int_equal(e.line, 5);
+	assert_non_null(strstr(e.msg, "more than 2"));
+	assert_int_equal(lim_cidr_text_load(c, "", 0, 5, 2, &e), 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, good, sizeof(good) - 1), (ssize_t)sizeof(good) - 1);
+	close(fd);
+	assert_int_equal(lim_cidr_file_load(c, path, 5, 100, &e), 3);
+	unlink(path);
+	assert_true(lim_cidr_file_load(c, path, 5, 100, &e) < 0);
+	assert_int_equal(e.line, 0);
+	assert_non_null(strstr(e.msg, "cannot open"));
+	lim_cidr_free(&c);
+}
+
 int
 main(void)
 {
@@ -202,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_edges_v6),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_random_vs_scan),
+		cmocka_unit_test(test_list_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

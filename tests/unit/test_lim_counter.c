@@ -225,6 +225,45 @@ test_merge_two_nodes(void **state)
 	lim_table_free(&c2);
 }
 
+/* Delta marks have millisecond resolution; a key counted by a worker whose
+ * clock reading predates an export that already passed the key is still in
+ * the next delta (the export's floor); a merged remote update is not resent. */
+static void
+test_delta_marks(void **state)
+{
+	struct lim_table *a = mk(60000, 1000, 0, 0), *b = mk(60000, 1000, 1, 0);
+	unsigned char *d;
+	size_t l;
+	long n;
+
+	(void)state;
+	hit(a, "x", 100, 0, T0 + 10, NULL);
+	d = export(a, false, lim_table_mark(T0), 1, T0 + 20, &l);	/* x */
+	assert_int_equal(lim_table_apply(b, d, l, T0 + 20), 1);
+	free(d);
+	/* nothing new since T0 + 20: an empty delta, 10 ms later */
+	assert_int_equal(lim_table_export(a, false, lim_table_mark(T0 + 20), 2, T0 + 30, &d, &l), 0);
+	free(d);
+	/* a stale clock (T0 + 25) after the export at T0 + 30 passed the key */
+	hit(a, "x", 100, 0, T0 + 25, NULL);
+	n = lim_table_export(a, false, lim_table_mark(T0 + 30), 3, T0 + 40, &d, &l);
+	assert_int_equal(n, 1);
+	assert_int_equal(lim_table_apply(b, d, l, T0 + 40), 1);
+	free(d);
+	assert_int_equal(lim_table_count(b, key(b, "x"), T0 + 40), 2);
+	/* b counts x too and merged a's: only b's own change is in b's delta,
+	 * and a, merging it, does not send x back */
+	hit(b, "x", 100, 0, T0 + 45, NULL);
+	assert_int_equal(lim_table_export(b, false, lim_table_mark(T0 + 40), 1, T0 + 50, &d, &l), 1);
+	assert_int_equal(lim_table_apply(a, d, l, T0 + 50), 1);
+	free(d);
+	assert_int_equal(lim_table_export(a, false, lim_table_mark(T0 + 40), 4, T0 + 60, &d, &l), 0);
+	free(d);
+	assert_int_equal(lim_table_count(a, key(a, "x"), T0 + 60), 3);
+	lim_table_free(&a);
+	lim_table_free(&b);
+}
+
 /* A delta from an older window lands in "previous"; a newer one rolls. */
 static void
 test_merge_across_windows(void **state)
@@ -651,6 +690,7 @@ main(void)
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_merge_two_nodes),
 		cmocka_unit_test(test_merge_across_windows),
+		cmocka_unit_test(test_delta_marks),
 		cmocka_unit_test(test_merge_random),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_eviction),

@@ -39,7 +39,7 @@ static const char *const examples =
 	"   \"limit\": {\"requests\": 5, \"period_s\": 60},"
 	"   \"action\": {\"type\": \"reject\", \"status\": 429, \"body\": \"slow down\\n\"}},"
 	"  {\"name\": \"login-ip\", \"match\": {\"path\": \"/login\"},"
-	"   \"key\": [{\"type\": \"client_ip\", \"ipv6_prefix\": 64}],"
+	"   \"key\": [{\"type\": \"client_ip\", \"ipv6_prefix\": 64}], \"ratelimit_headers\": \"always\","
 	"   \"limit\": {\"requests\": 5, \"period_s\": 60}},"
 	"  {\"name\": \"api-key-required\", \"match\": {\"path_prefix\": \"/api/\"},"
 	"   \"key\": [{\"type\": \"header\", \"name\": \"X-API-Key\", \"values\": [\"k-456\", \"k-123\", \"k-7\", \"k-0000\", \"k-99\"]}],"
@@ -258,12 +258,16 @@ test_api_keys(void **state)
 		hdr(&r, "X-API-Key", "abc");
 		eval(f, &r, T0 + 1200000, &v);
 		assert_int_equal(v.action, LIM_ACT_PASS);
+		/* ratelimit_headers defaults to "deny": none on admitted */
+		assert_false(v.has_ratelimit);
 	}
 	mkreq(&r, "198.51.100.22", "GET", "/search?q=y");
 	hdr(&r, "x-api-key", "abc");
 	eval(f, &r, T0 + 1200000, &v);
 	assert_int_equal(v.action, LIM_ACT_REJECT);
 	assert_string_equal(v.rule, "search-per-key");
+	assert_true(v.has_ratelimit);	/* ... but on its 429 */
+	assert_int_equal(v.rl_limit, 50);
 	mkreq(&r, "198.51.100.22", "GET", "/search");
 	hdr(&r, "X-API-Key", "def");
 	eval(f, &r, T0 + 1200000, &v);

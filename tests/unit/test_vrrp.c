@@ -135,6 +135,9 @@ test_render(void **state)
 	assert_non_null(strstr(text, "router_id lb-a\n"));
 	assert_non_null(strstr(text, "vrrp_version 3\n"));
 	assert_non_null(strstr(text, "vrrp_notify_fifo /run/t/notify.fifo\n"));
+	/* the VRRP process's scheduling under load (doc/ha.md) */
+	assert_non_null(strstr(text, "    vrrp_priority -20\n    vrrp_no_swap\n"));
+	assert_null(strstr(text, "rt_priority"));
 	assert_non_null(strstr(text, "vrrp_instance web {\n    state BACKUP\n    interface eth0\n"
 				     "    virtual_router_id 51\n    priority 150\n    advert_int 0.01\n"
 				     "    unicast_src_ip 192.0.2.11\n    unicast_peer {\n        192.0.2.12\n    }\n"

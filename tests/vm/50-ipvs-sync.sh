@@ -47,14 +47,7 @@ eq "status says master, from the config" "master false true" \
 	"$(ctl status --json | jq -r '.l4.sync | "\(.role) \(.overridden) \(.master_running)"')"
 
 # A connection through the master (kept open, some traffic) shows up on the backup.
-ip netns exec client python3 - <<'PY' &
-import socket, time
-s = socket.create_connection(("10.0.0.100", 80), timeout=5)
-for _ in range(40):
-    s.sendall(b"x" * 10)
-    time.sleep(0.1)
-time.sleep(4)
-PY
+hold_conn client 10.0.0.100
 CL=$!
 seen=""
 for _ in $(seq 60); do

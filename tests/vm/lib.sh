@@ -95,6 +95,20 @@ nat_topology() {
 	done
 }
 
+# hold_conn NS ADDR: in the background ($! is it), a TCP connection from
+# netns NS to ADDR:80 that sends a little every 0.1 s for 4 s and stays open
+# 3 s more (the sync daemon sends an entry after a few packets).
+hold_conn() {
+	ip netns exec "$1" python3 - "$2" <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 80), timeout=10)
+for _ in range(40):
+    s.sendall(b"x" * 10)
+    time.sleep(0.1)
+time.sleep(3)
+PY
+}
+
 stat_l4() { ctl stats | jq -r ".l4.$1"; }
 
 finish() {

@@ -91,13 +91,19 @@ function syncForm() {
     h('h3', {}, 'Connection sync daemon (this node)'),
     h('p', { class: 'muted', id: 'l4-sync-state', 'data-testid': 'l4-sync-state' }),
     h('div', { class: 'field-row' },
-      field('l4-sync-role', 'role', 'Role', select('l4-sync-role', 'role', ['none', 'master', 'backup'])),
+      field('l4-sync-role', 'role', 'Role', select('l4-sync-role', 'role', ['none', 'master', 'backup', 'both', 'vrrp']),
+        'vrrp: follows this node\'s VRRP role'),
       field('l4-sync-interface', 'interface', 'Interface', text('l4-sync-interface', 'interface', 'eth1')),
       field('l4-sync-syncid', 'syncid', 'Sync id', num('l4-sync-syncid', 'syncid', '0'))),
     h('div', { class: 'field-row' },
       field('l4-sync-group', 'mcast_group', 'Multicast group', text('l4-sync-group', 'mcast_group', '224.0.0.81')),
       field('l4-sync-port', 'mcast_port', 'Port', num('l4-sync-port', 'mcast_port', '8848')),
       field('l4-sync-ttl', 'ttl', 'TTL', num('l4-sync-ttl', 'ttl', '1'))),
+    h('div', { class: 'field-row' },
+      field('l4-sync-vrrp-group', 'vrrp_group', 'VRRP group', text('l4-sync-vrrp-group', 'vrrp_group', 'every group'),
+        'role vrrp: the group that counts'),
+      field('l4-sync-on-master', 'on_master', 'On MASTER run', select('l4-sync-on-master', 'on_master', ['master', 'both']),
+        'role vrrp: both = master and backup daemon')),
     field('l4-reconcile', 'reconcile_interval', 'Reconcile every (s)', num('l4-reconcile', 'reconcile_interval', '10'),
       'timer pass that repairs drift; whole L4 section'),
     h('div', { class: 'form-error alert alert-error', role: 'alert', 'data-testid': 'l4-sync-form-error', hidden: true }),
@@ -105,7 +111,7 @@ function syncForm() {
       h('button', { id: 'l4-sync-submit', type: 'submit', class: 'btn btn-primary', 'data-testid': 'l4-sync-submit' }, 'Save to candidate')),
     // the run-time switch (what VRRP will drive): the running tandemd at once
     h('div', { class: 'form-actions' }, h('span', { class: 'muted' }, 'Switch the running role now:'),
-      ['master', 'backup', 'none', 'config'].map((r) => h('button', { type: 'button', class: 'btn btn-small',
+      ['master', 'backup', 'both', 'none', 'config'].map((r) => h('button', { type: 'button', class: 'btn btn-small',
         'data-testid': 'l4-sync-switch-' + r, onclick: () => switchRole(r) }, r))));
 }
 
@@ -426,9 +432,12 @@ function fillSync() {
   f.elements.mcast_group.value = y.mcast_group ?? '';
   f.elements.mcast_port.value = y.mcast_port ?? '';
   f.elements.ttl.value = y.ttl ?? '';
+  f.elements.vrrp_group.value = y.vrrp_group ?? '';
+  f.elements.on_master.value = y.on_master || 'master';
   f.elements.reconcile_interval.value = settings.reconcile_interval ?? '';
   const r = status && status.sync;
   $('#l4-sync-state').textContent = r ? 'Running: role ' + r.role + (r.overridden ? ' (set at run time)' : '') +
+    (r.source === 'vrrp' ? ' (follows VRRP: ' + r.vrrp_role + ')' : '') +
     (r.master_running ? ', master daemon up' : '') + (r.backup_running ? ', backup daemon up' : '') +
     (r.error ? ' — ' + r.error : '') : '';
 }
@@ -440,6 +449,10 @@ async function onSyncSubmit(ev) {
   const e = f.elements;
   const sync = { role: e.role.value };
   for (const k of ['interface', 'mcast_group']) if (e[k].value.trim()) sync[k] = e[k].value.trim();
+  if (sync.role === 'vrrp') {   // only with role vrrp (tandemd refuses them otherwise)
+    if (e.vrrp_group.value.trim()) sync.vrrp_group = e.vrrp_group.value.trim();
+    if (e.on_master.value !== 'master') sync.on_master = e.on_master.value;
+  }
   for (const k of ['syncid', 'mcast_port', 'ttl']) {
     const v = intOrUndefined(e[k].value);
     if (v !== undefined) sync[k] = v;

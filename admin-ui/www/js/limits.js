@@ -11,7 +11,7 @@ import { refreshStatus } from './app.js';
 const enc = encodeURIComponent;
 const ruleForm = () => $('#limits-rule-form');
 const listsForm = () => $('#limits-lists-form');
-const LIST_KEYS = ['allow_cidrs', 'deny_cidrs', 'jwt', 'waf'];
+const LIST_KEYS = ['allow_cidrs', 'deny_cidrs', 'allow_cidr_files', 'deny_cidr_files', 'jwt', 'waf'];
 const TEMPLATE = {
   match: { path: '/login', methods: ['POST'] },
   key: [{ type: 'client_ip', ipv6_prefix: 64 }],
