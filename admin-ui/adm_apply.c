@@ -20,6 +20,7 @@
 
 #include "adm_api.h"
 #include "adm_apply.h"
+#include "adm_syncstore.h"
 #include "adm_certfiles.h"
 #include "adm_vrrp.h"
 #include "adm_l4.h"
@@ -348,7 +349,7 @@ out:
 
 void
 adm_apply_pushed(struct adm *a, long n, const char *author, long long created_at,
-		 const char *comment, const json_t *shared, struct adm_resp *rs)
+		 const char *comment, const json_t *shared, const json_t *stores, struct adm_resp *rs)
 {
 	json_t *cfg = NULL, *errs_json = NULL;
 	char *text = NULL;
@@ -363,6 +364,8 @@ adm_apply_pushed(struct adm *a, long n, const char *author, long long created_at
 	if (rc < 0)
 		goto internal;
 	rc = db_candidate_load(a->db, shared);
+	if (rc == 0 && stores != NULL)	/* before the files are written from the store */
+		rc = adm_syncstore_save(a->db, stores);
 	if (rc == 0)
 		rc = db_candidate_text(a->db, n, &text);
 	if (rc == 0) {

@@ -18,11 +18,13 @@ void adm_apply(struct adm *a, const char *author, const char *comment, struct ad
 
 /* Stores a revision pushed by the pair's other node under its number n
  * (config sync): shared is its config without per-node fields; this node's
- * own fields are kept. Validates, writes the file, asks tandemd to reload;
+ * own fields are kept. stores (checked, or NULL) are the certificates and
+ * CA bundles it names, stored in the same transaction (adm_syncstore.h). Validates, writes the file, asks tandemd to reload;
  * rs as for adm_apply (422 also when this node cannot run it: then the
  * revision is kept as 'failed'). The caller made number n free. */
 void adm_apply_pushed(struct adm *a, long n, const char *author, long long created_at,
-		      const char *comment, const json_t *shared, struct adm_resp *rs);
+		      const char *comment, const json_t *shared, const json_t *stores,
+		      struct adm_resp *rs);
 
 /* Translates a tandemd/validator JSON path ("$.pools[0].members[1].port")
  * into an API field ("pools/demo/members/127.0.0.1:9001/port") using the

@@ -29,8 +29,7 @@
 
 #define ADM_OCSP_MAX_B64 (96 * 1024)
 
-/* Decodes base64 text (whitespace ignored) into a new buffer. 0 or -1. */
-static int
+int
 adm_ocsp_b64(const char *in, unsigned char **out, size_t *len)
 {
 	size_t n = strlen(in), i, m = 0, pad = 0;

@@ -21,5 +21,8 @@ void adm_ocsp_annotate(struct adm *a, json_t *cert, long long now);
 /* At apply: writes dir/NAME.ocsp from the store, or removes it when none
  * is stored. 0 or -errno. */
 int adm_ocsp_file(struct adm *a, const char *dir, const char *name);
+/* Decodes base64 text (whitespace ignored, at most 96 KiB) into a new
+ * buffer. 0 or -1. */
+int adm_ocsp_b64(const char *in, unsigned char **out, size_t *len);
 
 #endif

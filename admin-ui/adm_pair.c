@@ -571,7 +571,8 @@ adm_pair_push(struct adm *a, const struct adm_req *rq, const struct db_pair *p, 
 	sub = NULL;
 	adm_apply_pushed(a, n, json_string_value(json_object_get(rev, "author")),
 			 (long long)json_integer_value(json_object_get(rev, "created_at")),
-			 json_string_value(json_object_get(rev, "comment")), json_object_get(rev, "config"), rs);
+			 json_string_value(json_object_get(rev, "comment")), json_object_get(rev, "config"),
+			 json_object_get(body, "stores"), rs);
 	/* The pusher wants to know what happened, not an apply's error shape. */
 	if (rs->status == 200) {
 		json_decref(rs->body);

@@ -229,6 +229,99 @@ adm_pairmsg_state(const json_t *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* An array of at most 1000 strings (names, SANs, subjects). */
+static int
+adm_pairmsg_strings(const json_t *m, const char *key, char *err, size_t errlen)
+{
+	const json_t *a = json_object_get(m, key), *v;
+	size_t i;
+
+	if (!json_is_array(a) || json_array_size(a) > 1000)
+		return adm_pairmsg_bad(err, errlen, key, "not an array of strings");
+	json_array_foreach(a, i, v)
+		if (!json_is_string(v))
+			return adm_pairmsg_bad(err, errlen, key, "not an array of strings");
+	return 0;
+}
+
+/* One certificate of a push's "stores" (adm_syncstore.h). */
+static int
+adm_pairmsg_cert(const json_t *c, char *err, size_t errlen)
+{
+	const char *kt = json_string_value(json_object_get(c, "key_type"));
+	const json_t *o = json_object_get(c, "ocsp");
+
+	if (!json_is_object(c))
+		return adm_pairmsg_bad(err, errlen, "certificate", "not an object");
+	if (adm_pairmsg_str(c, "cert_pem", 256 * 1024, err, errlen) < 0 ||
+	    adm_pairmsg_str(c, "key_pem", 64 * 1024, err, errlen) < 0 ||
+	    adm_pairmsg_str(c, "subject", 4096, err, errlen) < 0 ||
+	    adm_pairmsg_str(c, "issuer", 4096, err, errlen) < 0 ||
+	    adm_pairmsg_str(c, "fingerprint", 128, err, errlen) < 0 ||
+	    adm_pairmsg_strings(c, "sans", err, errlen) < 0 ||
+	    adm_pairmsg_int(c, "key_bits", 1, 65536, err, errlen) < 0 ||
+	    adm_pairmsg_int(c, "not_before", -(1LL << 40), 1LL << 40, err, errlen) < 0 ||
+	    adm_pairmsg_int(c, "not_after", -(1LL << 40), 1LL << 40, err, errlen) < 0 ||
+	    adm_pairmsg_int(c, "chain_length", 1, 100, err, errlen) < 0 ||
+	    adm_pairmsg_int(c, "created_at", 0, 1LL << 40, err, errlen) < 0)
+		return -1;
+	if (kt == NULL || (strcmp(kt, "RSA") != 0 && strcmp(kt, "ECDSA") != 0))
+		return adm_pairmsg_bad(err, errlen, "key_type", "not RSA or ECDSA");
+	if (o == NULL)
+		return 0;
+	if (!json_is_object(o))
+		return adm_pairmsg_bad(err, errlen, "ocsp", "not an object");
+	if (adm_pairmsg_str(o, "der_base64", 96 * 1024, err, errlen) < 0 ||
+	    adm_pairmsg_int(o, "this_update", 0, 1LL << 40, err, errlen) < 0 ||
+	    adm_pairmsg_int(o, "next_update", 0, 1LL << 40, err, errlen) < 0 ||
+	    adm_pairmsg_int(o, "uploaded_at", 0, 1LL << 40, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+adm_pairmsg_ca(const json_t *c, char *err, size_t errlen)
+{
+	if (!json_is_object(c))
+		return adm_pairmsg_bad(err, errlen, "CA bundle", "not an object");
+	if (adm_pairmsg_str(c, "pem", 1024 * 1024, err, errlen) < 0 ||
+	    adm_pairmsg_str(c, "fingerprint", 128, err, errlen) < 0 ||
+	    adm_pairmsg_strings(c, "subjects", err, errlen) < 0 ||
+	    adm_pairmsg_int(c, "count", 1, 100000, err, errlen) < 0 ||
+	    adm_pairmsg_int(c, "not_after", -(1LL << 40), 1LL << 40, err, errlen) < 0 ||
+	    adm_pairmsg_int(c, "created_at", 0, 1LL << 40, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int
+adm_pairmsg_stores(const json_t *s, char *err, size_t errlen)
+{
+	const json_t *certs, *cas, *c;
+	const char *name;
+
+	if (!json_is_object(s))
+		return adm_pairmsg_bad(err, errlen, "stores", "not an object");
+	certs = json_object_get(s, "certificates");
+	cas = json_object_get(s, "ca_bundles");
+	if (!json_is_object(certs) || !json_is_object(cas))
+		return adm_pairmsg_bad(err, errlen, "stores", "certificates or ca_bundles is not an object");
+	/* names: the config's name rule, which is the node name's */
+	json_object_foreach((json_t *)certs, name, c) {
+		if (!adm_pairmsg_node_ok(name))
+			return adm_pairmsg_bad(err, errlen, "stores.certificates", "not a name");
+		if (adm_pairmsg_cert(c, err, errlen) < 0)
+			return -1;
+	}
+	json_object_foreach((json_t *)cas, name, c) {
+		if (!adm_pairmsg_node_ok(name))
+			return adm_pairmsg_bad(err, errlen, "stores.ca_bundles", "not a name");
+		if (adm_pairmsg_ca(c, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 adm_pairmsg_push(const json_t *m, char *err, size_t errlen)
 {
@@ -253,5 +346,8 @@ adm_pairmsg_push(const json_t *m, char *err, size_t errlen)
 		return adm_pairmsg_bad(err, errlen, "revision.comment", "not a string");
 	if (!json_is_object(json_object_get(rev, "config")))
 		return adm_pairmsg_bad(err, errlen, "revision.config", "not an object");
+	/* absent from a peer that does not carry stores yet (an upgrade) */
+	if (json_object_get(m, "stores") != NULL)
+		return adm_pairmsg_stores(json_object_get(m, "stores"), err, errlen);
 	return 0;
 }

@@ -41,7 +41,10 @@ int adm_pairmsg_accept_resp(const json_t *m, char *err, size_t errlen);
  * running: {number, hash}}. */
 int adm_pairmsg_state(const json_t *m, char *err, size_t errlen);
 /* POST /pair/peer/push: {node, priority, base, revision: {number, author,
- * created_at, comment, config}}. */
+ * created_at, comment, config}, [stores]}. */
 int adm_pairmsg_push(const json_t *m, char *err, size_t errlen);
+/* A push's "stores": the certificates and CA bundles the revision names
+ * (adm_syncstore.h). */
+int adm_pairmsg_stores(const json_t *s, char *err, size_t errlen);
 
 #endif

@@ -25,6 +25,7 @@
 #include "adm_pairmsg.h"
 #include "adm_peerc.h"
 #include "adm_sync.h"
+#include "adm_syncstore.h"
 #include "ctlc.h"
 #include "db.h"
 #include "db_pair.h"
@@ -227,7 +228,7 @@ adm_sync_push(struct adm *a, struct db *db, struct db_pair *p, int prio, char *e
 	first = json_array_size(todo) > ADM_SYNC_MAX_PUSH ? json_array_size(todo) - ADM_SYNC_MAX_PUSH : 0;
 	for (i = first; i < json_array_size(todo); i++) {
 		long n = (long)json_integer_value(json_object_get(json_array_get(todo, i), "number"));
-		json_t *rev = NULL, *shared;
+		json_t *rev = NULL, *shared, *stores;
 		char *content = NULL, hash[65];
 
 		if (db_revision_get(db, n, &rev) < 0 || db_revision_content(db, n, &content) < 0) {
@@ -237,16 +238,24 @@ adm_sync_push(struct adm *a, struct db *db, struct db_pair *p, int prio, char *e
 		shared = adm_sync_shared(content);
 		adm_sync_hash(content, hash);
 		free(content);
-		msg = json_pack("{s:s, s:i, s:I, s:{s:I, s:O, s:O, s:O, s:o}}", "node", a->node,
-				"priority", prio, "base", (json_int_t)p->base_number, "revision",
-				"number", (json_int_t)n, "author", json_object_get(rev, "author"),
-				"created_at", json_object_get(rev, "created_at"),
-				"comment", json_object_get(rev, "comment"), "config", shared ? shared : json_null());
+		/* the certificates and CA bundles it names go with it */
+		stores = shared ? adm_syncstore_collect(db, shared) : NULL;
+		msg = stores ? json_pack("{s:s, s:i, s:I, s:{s:I, s:O, s:O, s:O, s:o}, s:O}", "node", a->node,
+					 "priority", prio, "base", (json_int_t)p->base_number, "revision",
+					 "number", (json_int_t)n, "author", json_object_get(rev, "author"),
+					 "created_at", json_object_get(rev, "created_at"),
+					 "comment", json_object_get(rev, "comment"), "config", shared,
+					 "stores", stores) : NULL;
+		if (stores == NULL) {
+			json_decref(shared);
+			snprintf(err, errlen, "cannot read revision %ld's certificates from the store", n);
+		}
 		json_decref(rev);
 		rc = msg ? adm_peerc_call(p->peer_console, p->peer_fingerprint, "POST", "/pair/peer/push",
 					  p->out_key, msg, ADM_SYNC_CALL_MS * 2, &status, &resp, err, errlen)
 			 : -ENOMEM;
 		json_decref(msg);
+		adm_syncstore_free(stores);	/* wipes the keys */
 		if (rc < 0)
 			break;
 		if (status == 409) {
@@ -396,10 +405,11 @@ adm_sync_guard(struct adm *a, const struct adm_req *rq, char *const *segs, size_
 	char msg[512];
 
 	(void)rq;
-	/* Not shared configuration: the pair itself, this node's certificate
-	 * stores (not synced) and runtime actions on this node's tandemd. */
-	if (strcmp(what, "pair") == 0 || strcmp(what, "certificates") == 0 ||
-	    strcmp(what, "ca-bundles") == 0 ||
+	/* Not shared configuration: the pair itself and runtime actions on
+	 * this node's tandemd. Certificates and CA bundles come from the
+	 * MASTER with the revisions that name them, so they are read-only
+	 * here like the rest (doc/ha.md). */
+	if (strcmp(what, "pair") == 0 ||
 	    (strcmp(what, "l4") == 0 && nsegs == 2 &&
 	     (strcmp(segs[1], "bans") == 0 || strcmp(segs[1], "sync-role") == 0)))
 		return 0;

@@ -6,7 +6,9 @@
 # (within a second) and runs there with the BACKUP's own per-node fields;
 # the BACKUP's API refuses writes and says where the MASTER's console is;
 # when the roles change (the MASTER lowers its priority), the other node
-# becomes writable and its applies flow back.
+# becomes writable and its applies flow back; a certificate and a CA bundle
+# uploaded on the MASTER reach the BACKUP with the revision whose TLS
+# listener names them, and the BACKUP serves TLS with that certificate.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ha.sh"
 PAIR_NS=1
@@ -90,7 +92,48 @@ ok "A's revision 6 is B's change, with A's own priority 50" -- \
 	jq -e '.status == "applied" and (.config.pools[0].members[0].weight == 7) and .config.vrrp.local.priority == 50' <<<"$BODY"
 capi a GET /revisions
 ok "no conflicted revision on A" -- jq -e 'map(select(.status == "conflicted")) | length == 0' <<<"$BODY"
+# ---- certificates and CA bundles travel with the revision that names them
+# (doc/ha.md "Certificates and CA bundles"): B is the MASTER now, A the BACKUP.
+C="$T/pki"; mkdir -p "$C"
+ossl() { openssl "$@" >>"$C/openssl.log" 2>&1; }
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/ca.key" -out "$C/ca.crt" \
+	-subj "/CN=Sync Client CA" -days 30 -addext basicConstraints=critical,CA:TRUE
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/www.key" -out "$C/www.crt" \
+	-subj "/CN=www.sync.test" -days 30 -addext "subjectAltName=DNS:www.sync.test"
+[ -s "$C/www.crt" ] && [ -s "$C/ca.crt" ] || { cat "$C/openssl.log"; skip "openssl failed"; }
+FP=$(openssl x509 -in "$C/www.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
+capi b POST /certificates "$(jq -n --rawfile c "$C/www.crt" --rawfile k "$C/www.key" '{name:"www-sync", cert_pem:$c, key_pem:$k}')"
+eq "certificate uploaded on the MASTER (B)" 201 "$STATUS"
+capi b POST /ca-bundles "$(jq -n --rawfile p "$C/ca.crt" '{name:"sync-clients", pem:$p}')"
+eq "CA bundle uploaded on the MASTER (B)" 201 "$STATUS"
+capi a POST /certificates "$(jq -n --rawfile c "$C/www.crt" --rawfile k "$C/www.key" '{name:"other", cert_pem:$c, key_pem:$k}')"
+eq "certificate upload on the BACKUP (A): 409 read_only" "409 read_only" "$STATUS $(jq -r .error.code <<<"$BODY")"
+capi a DELETE /ca-bundles/none
+eq "CA bundle delete on the BACKUP (A): 409" 409 "$STATUS"
+capi b POST /listeners '{"name":"tls","address":"0.0.0.0","port":9443,"tls":{"certificates":["www-sync"],"client_auth":{"mode":"optional","ca":"sync-clients"}}}'
+eq "TLS listener on B" 201 "$STATUS"
+capi b POST /routes '{"name":"tls-all","listener":"tls","pool":"app"}'
+eq "route for it" 201 "$STATUS"
+capi b POST /apply '{"comment":"tls listener"}'
+eq "apply on B: 200" 200 "$STATUS"
+R=$(jq -r .revision <<<"$BODY")
+ok "A runs B's revision $R (the certificate came with it)" -- wait_status a ".revision == $R" 10
+capi a GET "/revisions/$R"
+ok "A stored revision $R as applied" -- jq -e '.status == "applied"' <<<"$BODY"
+capi a GET /certificates/www-sync
+ok "A's store has the certificate, same fingerprint" -- jq -e --arg fp "$FP" '.fingerprint == $fp' <<<"$BODY"
+capi a GET /ca-bundles
+ok "A's store has the CA bundle" -- jq -e 'map(select(.name == "sync-clients")) | length == 1' <<<"$BODY"
+for n in a b; do
+	got=$(cns $n timeout 10 openssl s_client -connect 127.0.0.1:9443 -servername www.sync.test </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//; s/://g' | tr A-F a-f)
+	eq "$n serves TLS on 9443 with the uploaded certificate" "$FP" "$got"
+done
+ok "A's key file is private (0600)" -- bash -c "[ \"\$(stat -c %a '$T/a/certs/www-sync.key')\" = 600 ]"
+KEYLINE=$(sed -n 2p "$C/www.key")
 for n in a b; do
 	ok "$n: no console logged a key" -- bash -c "! grep -q -e 'PRIVATE KEY' '$T/admin-$n.log'"
+	ok "$n: the key's text is in no log of the node" -- \
+		bash -c "! grep -qF -e '$KEYLINE' '$T/admin-$n.log' '$T/admin-$n.out' '$T/tandemd-$n.log'"
 done
 finish

@@ -112,6 +112,7 @@ start_td() { # start_td NODE: tandemd in the node's namespace, no peer link
 	SOCK[$n]="$T/$n.sock"
 	rm -f "${SOCK[$n]}"
 	nsx "$n" "$B/daemon/tandemd" -c "$T/$n.json" -s "${SOCK[$n]}" -w 1 --vrrp-run-dir "$T/run-$n" \
+		--cert-dir "$T/$n/certs" \
 		>>"$T/tandemd-$n.log" 2>&1 &
 	TD_PID[$n]=$!
 	for _ in $(seq 100); do [ -S "${SOCK[$n]}" ] && return 0; sleep 0.05; done
