@@ -1,8 +1,8 @@
 /*
  * libFuzzer driver for what one console reads from the other (admin-ui/
  * adm_pairmsg.c): the HTTP/1.x response reader and the checks of every
- * pairing and config sync message. Any bytes give an answer or a refusal,
- * never a crash; an accepted body lies inside the input; a refused message
+ * pairing and config sync message (a push's certificate stores too). Any
+ * bytes give an answer or a refusal, never a crash; an accepted body lies inside the input; a refused message
  * says why.
  */
 #include "config.h"
@@ -38,6 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m != NULL) {
 		int (*checks[])(const json_t *, char *, size_t) = {
 			adm_pairmsg_accept_req, adm_pairmsg_accept_resp, adm_pairmsg_state, adm_pairmsg_push,
+			adm_pairmsg_stores,
 		};
 		size_t i;
 

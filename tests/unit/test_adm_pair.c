@@ -1,5 +1,6 @@
 /* Unit tests for admin-ui/adm_pairmsg.c (what one console reads from the
- * other) and the shared-part hash of config sync (adm_sync.c). */
+ * other), the shared-part hash of config sync (adm_sync.c) and the
+ * certificate stores a push carries (adm_syncstore.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -14,6 +15,20 @@
 
 #include "adm_pairmsg.h"
 #include "adm_sync.h"
+#include "adm_syncstore.h"
+#include "db.h"
+#include "tmpdb.h"
+
+/* A push's stores: one certificate (with OCSP) and one CA bundle. PEM text
+ * is not parsed on this path (tandemd checks it at load). */
+static const char STORES[] =
+	"{\"certificates\":{\"www\":{\"cert_pem\":\"CERT\\n\",\"key_pem\":\"KEY\\n\","
+	"\"subject\":\"CN=www\",\"issuer\":\"CN=ca\",\"sans\":[\"DNS:www\"],\"key_type\":\"ECDSA\","
+	"\"key_bits\":256,\"not_before\":1,\"not_after\":2,\"fingerprint\":\"ab\",\"chain_length\":1,"
+	"\"created_at\":3,\"ocsp\":{\"der_base64\":\"AQID\",\"this_update\":4,\"next_update\":5,"
+	"\"uploaded_at\":6}}},"
+	"\"ca_bundles\":{\"cas\":{\"pem\":\"CA\\n\",\"subjects\":[\"CN=ca\"],\"count\":1,"
+	"\"not_after\":7,\"fingerprint\":\"cd\",\"created_at\":8}}}";
 
 static void
 test_response(void **state)
@@ -83,6 +98,70 @@ test_push_check(void **state)
 }
 
 static void
+test_stores_check(void **state)
+{
+	char err[256];
+	json_t *s = json_loads(STORES, 0, NULL), *c;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(adm_pairmsg_stores(s, err, sizeof(err)), 0);
+	c = json_object_get(json_object_get(s, "certificates"), "www");
+	json_object_set_new(c, "key_type", json_string("DSA"));
+	assert_int_equal(adm_pairmsg_stores(s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "key_type"));
+	json_object_set_new(c, "key_type", json_string("RSA"));
+	json_object_del(c, "key_pem");
+	assert_int_equal(adm_pairmsg_stores(s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "key_pem"));
+	json_object_set_new(c, "key_pem", json_string("K"));
+	json_object_set_new(json_object_get(c, "ocsp"), "der_base64", json_integer(1));
+	assert_int_equal(adm_pairmsg_stores(s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "der_base64"));
+	json_object_del(c, "ocsp");
+	assert_int_equal(adm_pairmsg_stores(s, err, sizeof(err)), 0);
+	json_object_set_new(json_object_get(s, "certificates"), "-bad", json_deep_copy(c));
+	assert_int_equal(adm_pairmsg_stores(s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a name"));
+	json_object_del(json_object_get(s, "certificates"), "-bad");
+	json_object_set_new(json_object_get(json_object_get(s, "ca_bundles"), "cas"), "count", json_integer(0));
+	assert_int_equal(adm_pairmsg_stores(s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "count"));
+	json_decref(s);
+}
+
+/* Stored on the receiver, collected back for a config that names them:
+ * the same entries (keys and OCSP included); again replaces them. */
+static void
+test_stores_roundtrip(void **state)
+{
+	struct tmpdb t;
+	struct db *db = NULL;
+	json_t *s = json_loads(STORES, 0, NULL), *cfg, *got;
+
+	(void)state;
+	cfg = json_loads("{\"listeners\":[{\"name\":\"t\",\"tls\":{\"certificates\":[\"www\"],"
+			 "\"client_auth\":{\"mode\":\"optional\",\"ca\":\"cas\"}}},"
+			 "{\"name\":\"u\",\"tls\":{\"certificates\":[\"www\",\"absent\"]}}]}", 0, NULL);
+	assert_non_null(s);
+	assert_non_null(cfg);
+	tmpdb_open(&t, "syncstore", &db);
+	assert_int_equal(adm_syncstore_save(db, s), 0);
+	assert_int_equal(adm_syncstore_save(db, s), 0);	/* replaces by name */
+	got = adm_syncstore_collect(db, cfg);
+	assert_non_null(got);
+	assert_true(json_equal(got, s));
+	adm_syncstore_free(got);
+	got = adm_syncstore_collect(db, json_object_get(cfg, "pools"));	/* names nothing */
+	assert_non_null(got);
+	assert_int_equal(json_object_size(json_object_get(got, "certificates")), 0);
+	adm_syncstore_free(got);
+	json_decref(cfg);
+	json_decref(s);
+	tmpdb_remove(&t, &db);
+}
+
+static void
 test_shared_hash(void **state)
 {
 	/* the per-node parts (vrrp.local, l4.sync) do not change the hash */
@@ -109,6 +188,8 @@ main(void)
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_fingerprint_and_names),
 		cmocka_unit_test(test_push_check),
+		cmocka_unit_test(test_stores_check),
+		cmocka_unit_test(test_stores_roundtrip),
 		cmocka_unit_test(test_shared_hash),
 	};
 
