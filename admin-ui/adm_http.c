@@ -327,6 +327,8 @@ adm_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	(void)toe;
 	if (ac != NULL) {
+		if (ac->body != NULL)	/* uploads and pushes carry private keys */
+			explicit_bzero(ac->body, ac->len);
 		free(ac->body);
 		free(ac);
 		*con_cls = NULL;

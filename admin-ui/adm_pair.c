@@ -30,6 +30,7 @@
 #include "adm_pairmsg.h"
 #include "adm_peerc.h"
 #include "adm_sync.h"
+#include "adm_syncstore.h"
 #include "db.h"
 #include "db_pair.h"
 #include "jh.h"
@@ -590,6 +591,8 @@ out:
 	free(content);
 	free(text);
 	json_decref(list);
+	if (body != NULL)
+		adm_syncstore_wipe(json_object_get(body, "stores"));
 	json_decref(body);
 }
 

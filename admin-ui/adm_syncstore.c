@@ -98,16 +98,24 @@ adm_syncstore_collect(struct db *db, const json_t *cfg)
 }
 
 void
-adm_syncstore_free(json_t *stores)
+adm_syncstore_wipe(json_t *stores)
 {
 	const char *name;
 	json_t *c, *k;
 
+	if (!json_is_object(stores))
+		return;
 	json_object_foreach(json_object_get(stores, "certificates"), name, c) {
 		k = json_object_get(c, "key_pem");
 		if (json_is_string(k))
 			explicit_bzero((char *)json_string_value(k), json_string_length(k));
 	}
+}
+
+void
+adm_syncstore_free(json_t *stores)
+{
+	adm_syncstore_wipe(stores);
 	json_decref(stores);
 }
 

@@ -30,6 +30,8 @@
  * Free with adm_syncstore_free (wipes the keys). */
 json_t *adm_syncstore_collect(struct db *db, const json_t *cfg);
 void adm_syncstore_free(json_t *stores);
+/* Wipes the keys in stores (a received message's, before it is freed). */
+void adm_syncstore_wipe(json_t *stores);
 /* Replaces, by name, this node's entries with the ones in stores (already
  * checked). Call inside the transaction that stores the revision. 0 or
  * -errno. */
