@@ -27,6 +27,9 @@
 #                    Targets (issue 4): TLS keep-alive CPU/req <= 0.8x HAProxy;
 #                    handshakes/s (d, g, h) >= HAProxy; KiB per idle TLS
 #                    connection <= 0.5x HAProxy.
+#   tandemd-base     the same as column tandemd (same config, ports +7000) but
+#                    running TANDEMD_BASE, e.g. a copy of main's build: before/after
+#                    figures of a change in the same run. Opt-in (not in the defaults).
 #   routes           scenario (f): keep-alive GETs of /app/index against a
 #                    listener with ROUTES_FEW (10) or ROUTES_MANY (1000) routes,
 #                    where the route that matches is the LAST one in match
@@ -87,6 +90,7 @@
 #   ROUTES_FEW=10 ROUTES_MANY=1000   route counts of scenario routes (column names keep
 #                      the r10/r1000 labels whatever the counts; env.txt has the real ones)
 #   TANDEMD=           tandemd binary to test; unset = build the worktree in bench/build
+#   TANDEMD_BASE=      tandemd binary of column tandemd-base (the "before" of a change)
 #   PROXY_CPU=1 LOAD_CPU=0 ORIGIN_CPU=0   cores; PIN=0 disables taskset entirely
 #   WARMUP=1           seconds of unmeasured load before each scenario/column's first run
 #   FOREIGN_MAX=10     a run during which processes that are not ours used more than
@@ -148,6 +152,7 @@ COLUMNS=${COLUMNS:-"haproxy-http nginx tandemd direct tandemd-r10 tandemd-r1000 
 ROUTES_FEW=${ROUTES_FEW:-10}
 ROUTES_MANY=${ROUTES_MANY:-1000}
 TANDEMD=${TANDEMD:-}
+TANDEMD_BASE=${TANDEMD_BASE:-}
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)   # tandem: the worktree this script is in
 PIN=${PIN:-1}
 PROXY_CPU=${PROXY_CPU:-1}
@@ -178,17 +183,18 @@ declare -A HTTP_PORT=( [haproxy-http]=$((10080 + PORT_OFFSET)) [haproxy-tcp]=$((
                        [nginx]=$((12080 + PORT_OFFSET)) [custom]=$((13080 + PORT_OFFSET)) [direct]=$ORIGIN_PORT
                        [tandemd]=$((14080 + PORT_OFFSET)) [tandemd-r10]=$((15080 + PORT_OFFSET))
                        [tandemd-r1000]=$((16080 + PORT_OFFSET)) [haproxy-r10]=$((17080 + PORT_OFFSET))
+                       [tandemd-base]=$((21080 + PORT_OFFSET))
                        [haproxy-r1000]=$((18080 + PORT_OFFSET)) [nginx-r10]=$((19080 + PORT_OFFSET))
                        [nginx-r1000]=$((20080 + PORT_OFFSET)) )
 declare -A TLS_PORT=(  [haproxy-http]=$((10443 + PORT_OFFSET)) [haproxy-tcp]=$((11443 + PORT_OFFSET))
                        [nginx]=$((12443 + PORT_OFFSET)) [custom]=$((13443 + PORT_OFFSET)) [direct]=$ORIGIN_TLS_PORT
-                       [tandemd]=$((14443 + PORT_OFFSET)) )
+                       [tandemd]=$((14443 + PORT_OFFSET)) [tandemd-base]=$((21443 + PORT_OFFSET)) )
 declare -A HOST_OF=(   [haproxy-http]=$PROXY_HOST [haproxy-tcp]=$PROXY_HOST [nginx]=$PROXY_HOST [custom]=$PROXY_HOST [direct]=$ORIGIN_HOST
-                       [tandemd]=$PROXY_HOST [tandemd-r10]=$PROXY_HOST [tandemd-r1000]=$PROXY_HOST
+                       [tandemd]=$PROXY_HOST [tandemd-base]=$PROXY_HOST [tandemd-r10]=$PROXY_HOST [tandemd-r1000]=$PROXY_HOST
                        [haproxy-r10]=$PROXY_HOST [haproxy-r1000]=$PROXY_HOST [nginx-r10]=$PROXY_HOST [nginx-r1000]=$PROXY_HOST )
 # which scenarios each column can run (tandem: "routes" = scenario routes only)
 declare -A FEATURES=( [haproxy-http]="http,tls,h2,tlsx" [haproxy-tcp]="http,tls" [nginx]="http,tls,h2,tlsx" [direct]="http,tls,h2" [custom]="$PROXY_FEATURES"
-                      [tandemd]="http,tls,tlsx" [tandemd-r10]="routes" [tandemd-r1000]="routes" [haproxy-r10]="routes" [haproxy-r1000]="routes"
+                      [tandemd]="http,tls,tlsx" [tandemd-base]="http,tls,tlsx" [tandemd-r10]="routes" [tandemd-r1000]="routes" [haproxy-r10]="routes" [haproxy-r1000]="routes"
                       [nginx-r10]="routes" [nginx-r1000]="routes" )
 for col in $COLUMNS; do [[ -n ${HTTP_PORT[$col]:-} ]] || { echo "unknown column $col" >&2; exit 2; }; done
 
@@ -235,6 +241,7 @@ if ((want_tandemd)); then
     TANDEMD=$B/daemon/tandemd
   fi
   [[ -x $TANDEMD ]] || die "no tandemd binary at $TANDEMD"
+  [[ " $COLUMNS " != *" tandemd-base "* || -x ${TANDEMD_BASE:-} ]] || die "column tandemd-base needs TANDEMD_BASE=/path/to/tandemd"
 fi
 
 # ------------------------------------------------------------------ workdir, cleanup
@@ -469,6 +476,15 @@ for i, (cert, resume) in enumerate((("ec", False), ("rsa", False), ("ec", True))
     c["routes"].append({"name": "m" + name, "listener": name, "path_prefix": "/", "pool": "origin"})
 json.dump(c, open(f, "w"), indent=1, sort_keys=True)
 PYEOF
+# column tandemd-base: the same listeners on its own ports
+python3 - "$WD/tandemd/tandemd.json" "$WD/tandemd/tandemd-base.json" $((HTTP_PORT[tandemd-base] - HTTP_PORT[tandemd])) \
+  $((TLS_PORT[tandemd-base] - TLS_PORT[tandemd])) <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for l in c["listeners"]:
+    l["port"] += int(sys.argv[4] if "tls" in l else sys.argv[3])
+json.dump(c, open(sys.argv[2], "w"), indent=1, sort_keys=True)
+PYEOF
 gen_routes tandemd "${HTTP_PORT[tandemd-r10]}" "$ROUTES_FEW" "$WD/tandemd/tandemd-r10.json"
 gen_routes tandemd "${HTTP_PORT[tandemd-r1000]}" "$ROUTES_MANY" "$WD/tandemd/tandemd-r1000.json"
 for r in r10:$ROUTES_FEW r1000:$ROUTES_MANY; do
@@ -597,6 +613,8 @@ start_proxy() {
     haproxy-tcp)  start_bg haproxy-tcp  "$PROXY_CPU" haproxy -db -f "$WD/haproxy-tcp.cfg" ;;
     nginx)        start_bg nginx        "$PROXY_CPU" nginx -p "$WD/nginx/" -c "$WD/nginx/nginx.conf" ;;
     custom)       start_bg custom       "$PROXY_CPU" bash -c "exec $PROXY_CMD" ;;
+    tandemd-base) start_bg "$1" "$PROXY_CPU" "$TANDEMD_BASE" -c "$WD/tandemd/$1.json" -s "$WD/tandemd/$1.sock" -w 1 \
+                    --cert-dir "$WD/tandemd/certs" ;;
     tandemd*)     start_bg "$1" "$PROXY_CPU" "$TANDEMD" -c "$WD/tandemd/$1.json" -s "$WD/tandemd/$1.sock" -w 1 \
                     --cert-dir "$WD/tandemd/certs" ;;
     haproxy-r*)   start_bg "$1" "$PROXY_CPU" haproxy -db -f "$WD/$1.cfg" ;;
@@ -661,7 +679,7 @@ declare -A RESUMES=()
   echo "sysctl: tw_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse) port_range=$(sysctl -n net.ipv4.ip_local_port_range | tr '\t' -) somaxconn=$(sysctl -n net.core.somaxconn)"
   for col in $COLUMNS; do
     supports "$col" tls || continue
-    t=$(echo Q | timeout 5 openssl s_client -connect "${HOST_OF[$col]}:${TLS_PORT[$col]}" -servername localhost -alpn h2,http/1.1 2>/dev/null)
+    t=$(echo Q | timeout 15 openssl s_client -connect "${HOST_OF[$col]}:${TLS_PORT[$col]}" -servername localhost -alpn h2,http/1.1 2>/dev/null || true)  # a probe timing out on a loaded host is no reason to stop
     printf 'tls %s: %s | %s | sig %s | ALPN %s\n' "$(label "$col")" \
       "$(sed -n 's/^New, \(.*\)$/\1/p' <<<"$t" | head -1)" "$(awk -F': ' '/Server Temp Key/{print $2; exit}' <<<"$t")" \
       "$(awk -F': ' '/Peer signature type/{print $2; exit}' <<<"$t")" "$(awk -F': ' '/ALPN protocol/{print $2; exit}' <<<"$t")"
@@ -677,7 +695,7 @@ declare -A RESUMES=()
     fi
     printf 'tls %s: session resumption accepted: %s\n' "$(label "$col")" "$r"
     if supports "$col" tlsx; then  # tandem: the RSA and the resumption ports
-      t=$(echo Q | timeout 5 openssl s_client -connect "${HOST_OF[$col]}:$((TLS_PORT[$col] + 1))" -servername localhost 2>/dev/null)
+      t=$(echo Q | timeout 15 openssl s_client -connect "${HOST_OF[$col]}:$((TLS_PORT[$col] + 1))" -servername localhost 2>/dev/null || true)
       printf 'tls %s +1: %s | sig %s | %s\n' "$(label "$col")" "$(sed -n 's/^New, \(.*\)$/\1/p' <<<"$t" | head -1)" \
         "$(awk -F': ' '/Peer signature type/{print $2; exit}' <<<"$t")" "$(grep -o 'Server public key is [0-9]* bit' <<<"$t")"
       sess=$WD/sess2.$col.pem; rm -f "$sess"; r=NO

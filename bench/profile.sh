@@ -11,6 +11,8 @@
 #   STRACE=1 bench/profile.sh           # also a 3 s strace -c -f of tandemd (after perf)
 #   PROFILER=none STRACE=1 bench/profile.sh   # syscall counts only
 #   CLOSE=1 bench/profile.sh            # scenario (b): a new connection per request
+#   TLS=1 bench/profile.sh              # scenario (c): TLS keep-alive (ECDSA P-256, no
+#                                       # resumption); TLS=1 CLOSE=1 = scenario (d)
 set -euo pipefail
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECS=${SECS:-10}
@@ -20,6 +22,7 @@ LOAD_CPU=${LOAD_CPU:-0}
 PROFILER=${PROFILER:-perf}
 STRACE=${STRACE:-0}
 CLOSE=${CLOSE:-0}
+TLS=${TLS:-0}
 WRK_HDR=(); [[ $CLOSE == 1 ]] && WRK_HDR=(-H 'Connection: close')
 PORT_OFFSET=${PORT_OFFSET:-0}
 TANDEMD=${TANDEMD:-}
@@ -63,24 +66,35 @@ http { access_log off; keepalive_requests 100000000;
   uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;
   server { listen 127.0.0.2:$OPORT backlog=4096; location / { return 200 "ok"; } } }
 EOF
+TLSL= TLSR= CERTARGS=()
+if [[ $TLS == 1 ]]; then   # the TLS listener of bench/l7.sh's tls-ka: ECDSA P-256, no resumption
+  mkdir -p "$WD/certs"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$WD/certs/ec.key" -out "$WD/certs/ec.crt" 2>/dev/null
+  chmod 600 "$WD/certs/ec.key"
+  TLSL=', {"name": "tls", "address": "127.0.0.1", "port": '$((PPORT + 1))', "tls": {"certificates": ["ec"], "session_resumption": false}}'
+  TLSR=', {"name": "mtls", "listener": "tls", "path_prefix": "/", "pool": "origin"}'
+  CERTARGS=(--cert-dir "$WD/certs")
+fi
 cat >"$WD/tandemd.json" <<EOF
-{"version": 1, "listeners": [{"name": "bench", "address": "127.0.0.1", "port": $PPORT}],
+{"version": 1, "listeners": [{"name": "bench", "address": "127.0.0.1", "port": $PPORT}$TLSL],
  "pools": [{"name": "origin", "members": [{"address": "127.0.0.2", "port": $OPORT}]}],
- "routes": [{"name": "match", "listener": "bench", "path_prefix": "/", "pool": "origin"}]}
+ "routes": [{"name": "match", "listener": "bench", "path_prefix": "/", "pool": "origin"}$TLSR]}
 EOF
 taskset -c "$LOAD_CPU" nginx -p "$WD/origin/" -c "$WD/origin/nginx.conf" >"$WD/origin.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.2:$OPORT/" || { echo "origin did not start" >&2; exit 1; }
 if [[ $PROFILER == callgrind ]]; then
   taskset -c "$PROXY_CPU" valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
-    "$TANDEMD" -c "$WD/tandemd.json" -s "$WD/ctl.sock" -w 1 >"$WD/tandemd.log" 2>&1 &
+    "$TANDEMD" -c "$WD/tandemd.json" -s "$WD/ctl.sock" -w 1 "${CERTARGS[@]}" >"$WD/tandemd.log" 2>&1 &
 else
-  taskset -c "$PROXY_CPU" "$TANDEMD" -c "$WD/tandemd.json" -s "$WD/ctl.sock" -w 1 >"$WD/tandemd.log" 2>&1 &
+  taskset -c "$PROXY_CPU" "$TANDEMD" -c "$WD/tandemd.json" -s "$WD/ctl.sock" -w 1 "${CERTARGS[@]}" >"$WD/tandemd.log" 2>&1 &
 fi
 TPID=$!; PIDS+=("$TPID")
 wait_http "http://127.0.0.1:$PPORT/" || { echo "tandemd did not start: $(tail -3 "$WD/tandemd.log")" >&2; exit 1; }
 
 URL=http://127.0.0.1:$PPORT/
+[[ $TLS == 1 ]] && URL=https://127.0.0.1:$((PPORT + 1))/
 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d2s "${WRK_HDR[@]}" "$URL" >/dev/null   # warm up
 "$TANDEMCTL" -s "$WD/ctl.sock" stats >"$OUT/stats-before.json" 2>&1 || true
 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$((SECS + 4 * STRACE))s" --latency "${WRK_HDR[@]}" "$URL" >"$OUT/wrk.txt" 2>&1 &

@@ -24,6 +24,7 @@ l7_io_init_plain(struct l7_io *io, int fd)
 	io->hs_done = true;
 	io->rd_wait = io->hs_wait = EPOLLIN;
 	io->wr_wait = EPOLLOUT;
+	io->rd_last = 1;
 }
 
 int
@@ -105,7 +106,10 @@ l7_io_recv(struct l7_io *io, void *p, size_t len)
 			return errno == EINTR ? -EAGAIN : -errno;
 		return n;
 	}
+	if (io->rd_last != 1)
+		return io->rd_last;	/* EOF or error met while draining */
 	n = l7_tls_conn_read(io->tls, p, len);
+	io->rd_starved = n == L7_TLS_WANT_READ;
 	if (n > 0) {
 		io->rd_wait = EPOLLIN;
 		return n;
@@ -165,8 +169,26 @@ l7_io_read_buf(struct l7_io *io, struct buf *b)
 	if (buf_room(b) == 0)
 		return -ENOSPC;
 	n = l7_io_recv(io, buf_tail(b), buf_room(b));
-	if (n > 0)
-		b->wpos += (size_t)n;
+	if (n <= 0)
+		return n;
+	b->wpos += (size_t)n;
+	/* TLS reads ahead: records may wait inside the session while the
+	 * socket is empty, and epoll would not report them. Take them now,
+	 * so that a short read still means "nothing more until epoll says". */
+	while (io->tls != NULL && buf_room(b) > 0 && l7_tls_conn_pending(io->tls)) {
+		ssize_t m = l7_io_recv(io, buf_tail(b), buf_room(b));
+
+		if (m <= 0) {
+			/* EAGAIN: a partial record, its rest comes with an
+			 * epoll event; EOF or an error: kept for the next
+			 * call, l7_io_events() makes sure there is one */
+			if (m != -EAGAIN)
+				io->rd_last = m;
+			break;
+		}
+		b->wpos += (size_t)m;
+		n += m;
+	}
 	return n;
 }
 
@@ -197,6 +219,18 @@ l7_io_shutdown(struct l7_io *io)
 	shutdown(io->fd, SHUT_WR);
 }
 
+/* Does a read have something to return although the socket may be empty
+ * (records read ahead, or the end met while draining)? epoll would not
+ * report it: the caller then waits for EPOLLOUT, which a socket with room
+ * reports at once. Not after a read that found only part of a record: its
+ * rest arrives as EPOLLIN. */
+static bool
+l7_io_buffered(const struct l7_io *io)
+{
+	return io->tls != NULL && io->hs_done &&
+	       (io->rd_last != 1 || (!io->rd_starved && l7_tls_conn_pending(io->tls)));
+}
+
 uint32_t
 l7_io_events(const struct l7_io *io, bool want_read, bool want_write)
 {
@@ -205,7 +239,7 @@ l7_io_events(const struct l7_io *io, bool want_read, bool want_write)
 	if (!io->hs_done)
 		return io->hs_wait;
 	if (want_read)
-		ev |= io->rd_wait;
+		ev |= io->rd_wait | (l7_io_buffered(io) ? EPOLLOUT : 0);
 	if (want_write)
 		ev |= io->wr_wait;
 	return ev;
@@ -220,7 +254,7 @@ l7_io_ready(const struct l7_io *io, uint32_t events, bool *rready, bool *wready)
 			*rready = true;
 		return;
 	}
-	if (events & io->rd_wait)
+	if ((events & io->rd_wait) || ((events & EPOLLOUT) && l7_io_buffered(io)))
 		*rready = true;
 	if (events & io->wr_wait)
 		*wready = true;

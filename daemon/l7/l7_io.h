@@ -17,7 +17,11 @@
  * records in rd_wait / wr_wait which epoll event it waits for. With TLS a
  * read may wait for EPOLLOUT (the handshake has bytes to send) and a write
  * for EPOLLIN; l7_io_events() and l7_io_ready() do that mapping, so the
- * caller keeps its "I want to read / write" logic unchanged.
+ * caller keeps its "I want to read / write" logic unchanged. TLS reads
+ * ahead (one read() for several records): l7_io_read_buf drains what the
+ * session holds, and what it could not take (a full buffer, the end met
+ * while draining) makes l7_io_events() ask for EPOLLOUT, so a wakeup comes
+ * although the socket is empty.
  *
  * The handshake is driven explicitly (l7_io_handshake) so the caller can
  * branch on the ALPN protocol ("h2") before it reads the first byte of
@@ -45,9 +49,12 @@ struct l7_io {
 	bool hs_done;			/* handshake finished (always true for plain) */
 	bool failed;			/* a fatal TLS error: no close_notify at close */
 	bool shut;			/* l7_io_shutdown done */
+	bool rd_starved;		/* TLS: the last read wanted socket bytes */
 	uint32_t rd_wait;		/* epoll event the last blocked read waits for */
 	uint32_t wr_wait;		/* same for writes */
 	uint32_t hs_wait;		/* same for the handshake */
+	ssize_t rd_last;		/* TLS: 1, or the EOF (0) / -errno that ended a
+					 * drain of read-ahead records, returned next */
 	size_t wpend;			/* TLS: length of a write to retry after WANT_* */
 	uint64_t burst;			/* bytes written since start or the last idle gap */
 	uint64_t last_ms;		/* monotonic ms of the last write */

@@ -391,6 +391,10 @@ l7_tls_ctx_setup(struct l7_tls_ctx *c, SSL_CTX *ctx, const struct l7_tls_opts *o
 	/* Small records would cost throughput; the proxy sizes its writes. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			 SSL_MODE_RELEASE_BUFFERS);
+	/* One read() per batch of records instead of two per record (header,
+	 * then body); l7_io drains what was read ahead (l7_tls_conn_pending).
+	 * The read buffer is still released whenever it is empty. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_session_cache_mode(ctx, o->no_resumption ? SSL_SESS_CACHE_OFF : SSL_SESS_CACHE_SERVER);
 	if (o->no_resumption)
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
@@ -705,6 +709,12 @@ l7_tls_conn_read(struct l7_tls_conn *c, void *buf, size_t len)
 	int r = SSL_read_ex(c->ssl, buf, len, &got);
 
 	return r == 1 ? (ssize_t)got : l7_tls_io_result(c, r);
+}
+
+int
+l7_tls_conn_pending(struct l7_tls_conn *c)
+{
+	return SSL_has_pending(c->ssl);
 }
 
 ssize_t

@@ -63,6 +63,10 @@ struct l7_tls_conn *l7_tls_conn_new(struct l7_tls_ctx *ctx, int fd);
 int l7_tls_conn_handshake(struct l7_tls_conn *c);
 /* Reads up to len bytes: > 0 bytes read, or an enum l7_tls_io value. */
 ssize_t l7_tls_conn_read(struct l7_tls_conn *c, void *buf, size_t len);
+/* Does the session hold received bytes not returned yet (a decrypted
+ * record, or raw records read ahead)? Then the socket may be empty while
+ * l7_tls_conn_read still has something to give. */
+int l7_tls_conn_pending(struct l7_tls_conn *c);
 /* Writes up to len bytes: > 0 bytes written, or an enum l7_tls_io value.
  * After WANT_*, call again with the same buffer and length. */
 ssize_t l7_tls_conn_write(struct l7_tls_conn *c, const void *buf, size_t len);

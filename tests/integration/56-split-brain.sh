@@ -86,6 +86,9 @@ capi b GET /revisions/conflicts
 eq "GET /revisions/conflicts lists the two of the split (and the one from joining)" 3 "$(jq length <<<"$BODY")"
 capi a GET /revisions
 ok "nothing conflicted on A (it won)" -- jq -e 'map(select(.status == "conflicted")) | length == 0' <<<"$BODY"
+# The console learns its node's role by polling tandemd (every 200 ms):
+# wait until it says read-only before asking it to write.
+ok "B's console is read-only again" -- wait_api b /pair '.writable == false' 10
 capi b POST "/revisions/conflicts/$ID4/restore"
 eq "restoring it on B (BACKUP) is refused: edit on the MASTER" 409 "$STATUS"
 
