@@ -396,6 +396,59 @@ test_snapshot(void **state)
 	lim_table_free(&c);
 }
 
+/* test_pair of test_peer_sync with the clock injected: A counts 90, B the
+ * other 10; B restarts empty and A's full snapshot alone gives it all 100
+ * (B's own old slot included, though A never resends a merged key in a
+ * delta). When A's snapshot is taken just after a window boundary, both
+ * nodes' current-window count is 0 (what made test_pair flaky with a 60 s
+ * window), yet the previous window came along and B still refuses. */
+static void
+test_restart_snapshot(void **state)
+{
+	struct lim_table *a = mk(60000, 1000, 0, 0), *b = mk(60000, 1000, 1, 0), *b2, *b3;
+	unsigned char *d;
+	size_t l;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 90; i++)
+		assert_true(hit(a, "c", 100, 0, T0 + 59000, NULL));
+	d = export(a, false, lim_table_mark(T0), 1, T0 + 59100, &l);
+	assert_int_equal(lim_table_apply(b, d, l, T0 + 59100), 1);
+	free(d);
+	for (i = 0; i < 10; i++)
+		assert_true(hit(b, "c", 100, 0, T0 + 59200, NULL));
+	assert_false(hit(b, "c", 100, 0, T0 + 59200, NULL));
+	d = export(b, false, lim_table_mark(T0), 1, T0 + 59300, &l);
+	assert_int_equal(lim_table_apply(a, d, l, T0 + 59300), 1);
+	free(d);
+	assert_int_equal(lim_table_count(a, key(a, "c"), T0 + 59300), 100);
+	/* B's 10 are not sent back in A's next delta */
+	assert_int_equal(lim_table_export(a, false, lim_table_mark(T0 + 59100), 2, T0 + 59400, &d, &l), 0);
+	free(d);
+
+	/* B restarts in the same window: the snapshot has both slots */
+	b2 = mk(60000, 1000, 1, 0);
+	d = export(a, true, 0, 3, T0 + 59500, &l);
+	assert_int_equal(lim_table_apply(b2, d, l, T0 + 59500), 1);
+	free(d);
+	assert_int_equal(lim_table_count(b2, key(b2, "c"), T0 + 59500), 100);
+	assert_false(hit(b2, "c", 100, 0, T0 + 59500, NULL));
+
+	/* ... or 20 ms into the next window: the 100 are the previous window's */
+	b3 = mk(60000, 1000, 1, 0);
+	d = export(a, true, 0, 4, T0 + 60020, &l);
+	assert_int_equal(lim_table_apply(b3, d, l, T0 + 60020), 1);
+	free(d);
+	assert_int_equal(lim_table_count(a, key(a, "c"), T0 + 60020), 0);
+	assert_int_equal(lim_table_count(b3, key(b3, "c"), T0 + 60020), 0);
+	assert_false(hit(b3, "c", 100, 0, T0 + 60020, NULL));	/* est 100 x 59.98/60 + 1 */
+	lim_table_free(&a);
+	lim_table_free(&b);
+	lim_table_free(&b2);
+	lim_table_free(&b3);
+}
+
 /* At the cap the table keeps its size, counts evictions, and evicts the
  * keys touched longest ago first. */
 static void
@@ -693,6 +746,7 @@ main(void)
 		cmocka_unit_test(test_delta_marks),
 		cmocka_unit_test(test_merge_random),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_restart_snapshot),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_threads_unlocked),

@@ -100,8 +100,13 @@ struct node {
 	char dir[300], listen[64], connect[64];
 };
 
+/* A day's window (windows start at multiples of the period on the wall
+ * clock): test_pair compares exact current-window counts, which a window
+ * boundary during the test resets to 0 on both nodes (a 60 s window made
+ * that happen about once in 40 runs; see window_room). */
+#define RULE_PERIOD_MS 86400000ULL
 static const char *const rules_json =
-	"{\"rules\": [{\"name\": \"api\", \"limit\": {\"requests\": 100, \"period_s\": 60}}]}";
+	"{\"rules\": [{\"name\": \"api\", \"limit\": {\"requests\": 100, \"period_s\": 86400}}]}";
 
 static void
 node_start(struct node *n, uint32_t slot, uint64_t key_time)
@@ -149,6 +154,20 @@ node_stop(struct node *n)
 			fail_msg("timed out waiting for %s", #cond);                 \
 	} while (0)
 
+/* Waits for the next window when the current one has less than need_ms
+ * left (only near midnight UTC): every count check below then happens in
+ * the window of the hits. need_ms covers every WAIT_FOR timeout of the test. */
+static void
+window_room(uint64_t need_ms)
+{
+	uint64_t w = peer_wall_ms() / RULE_PERIOD_MS;
+
+	if (RULE_PERIOD_MS - peer_wall_ms() % RULE_PERIOD_MS >= need_ms)
+		return;
+	while (peer_wall_ms() / RULE_PERIOD_MS == w)
+		usleep(100000);
+}
+
 static int
 same_current_key(struct node *a, struct node *b)
 {
@@ -188,6 +207,7 @@ test_pair(void **state)
 	WAIT_FOR(same_current_key(&a, &b));
 
 	/* 90 of 100 on A: B sees them, and admits only the other 10. */
+	window_room(120000);
 	fp = lim_table_key(lim_store_table(a.store, "api"), "client-1", 8);
 	now = peer_wall_ms();
 	for (i = 0; i < 90; i++) {
