@@ -27,6 +27,7 @@
 #include "l7_h2.h"
 #include "l7_h2__priv.h"
 #include "l7_http1.h"
+#include "l7_mpool.h"
 
 enum {
 	H2_FLOOD_RST = 0,
@@ -70,6 +71,7 @@ struct l7_h2_conn {
 	nghttp2_session *ng;
 	void *owner;
 	struct l7_freelist *bufs;	/* the owner's I/O buffers: a stream's fields and tx */
+	struct l7_mpool *mp;		/* the owner's small objects: streams, nghttp2's own */
 	struct conf_l7_h2 lim;
 	struct buf *out;		/* during l7_h2_conn_output */
 	struct l7_h2_stream *streams;
@@ -93,16 +95,16 @@ h2_stream_free(struct l7_h2_stream *s)
 		h->streams = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	free(s->method);
-	free(s->path);
-	free(s->authority);
-	free(s->cookie);
+	l7_mpool_free(s->method);
+	l7_mpool_free(s->path);
+	l7_mpool_free(s->authority);
+	l7_mpool_free(s->cookie);
 	l7_buf_give(h->bufs, &s->fields);
 	buf_release(&s->rx);
 	buf_release(&s->qtrl);
 	l7_buf_give(h->bufs, &s->tx);
 	buf_release(&s->trl);
-	free(s);
+	l7_mpool_free(s);
 }
 
 static void
@@ -209,9 +211,9 @@ h2_begin_headers_cb(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
-	s = calloc(1, sizeof(*s));
+	s = l7_mpool_calloc(h->mp, sizeof(*s));
 	if (s == NULL || l7_buf_take(h->bufs, &s->fields) < 0) {
-		free(s);
+		l7_mpool_free(s);
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;	/* resets this stream */
 	}
 	s->h = h;
@@ -222,18 +224,6 @@ h2_begin_headers_cb(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	h->streams = s;
 	nghttp2_session_set_stream_user_data(ng, s->id, s);
 	return 0;
-}
-
-static char *
-h2_strndup(const uint8_t *p, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	if (s != NULL) {
-		memcpy(s, p, n);
-		s[n] = '\0';
-	}
-	return s;
 }
 
 /* One field of the request's trailers: kept for the chunked body's end
@@ -280,11 +270,11 @@ h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, s
 			slot = &s->authority;
 		if (slot == NULL || *slot != NULL)
 			return 0;	/* :scheme, :protocol; nghttp2 refuses duplicates */
-		*slot = h2_strndup(value, vlen);
+		*slot = l7_mpool_strndup(h->mp, value, vlen);
 		return *slot ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	}
 	if (nlen == 6 && memcmp(name, "cookie", 6) == 0) {
-		char *c = realloc(s->cookie, s->cookie_len + vlen + 3);
+		char *c = l7_mpool_realloc(h->mp, s->cookie, s->cookie_len + vlen + 3);
 
 		if (c == NULL)
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -422,19 +412,55 @@ h2_stream_close_cb(nghttp2_session *ng, int32_t id, uint32_t code, void *ud)
 
 /* ---- the connection ---- */
 
+/* nghttp2's allocations (streams, frames, header blocks) from the worker's
+ * pool: hundreds per connection and second otherwise hit malloc */
+static void *
+h2_mem_malloc(size_t n, void *ud)
+{
+	return l7_mpool_alloc(ud, n);
+}
+
+static void
+h2_mem_free(void *p, void *ud)
+{
+	(void)ud;
+	l7_mpool_free(p);
+}
+
+static void *
+h2_mem_calloc(size_t k, size_t n, void *ud)
+{
+	if (n != 0 && k > SIZE_MAX / n)
+		return NULL;
+	return l7_mpool_calloc(ud, k * n);
+}
+
+static void *
+h2_mem_realloc(void *p, size_t n, void *ud)
+{
+	if (n == 0) {	/* realloc(p, 0) frees: nghttp2 never asks, be safe */
+		l7_mpool_free(p);
+		return NULL;
+	}
+	return l7_mpool_realloc(ud, p, n);
+}
+
 struct l7_h2_conn *
-l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bufs)
+l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bufs,
+	       struct l7_mpool *mp)
 {
 	struct l7_h2_conn *h = calloc(1, sizeof(*h));
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
 	nghttp2_settings_entry iv[4];
+	nghttp2_mem mem = { mp, h2_mem_malloc, h2_mem_free, h2_mem_calloc, h2_mem_realloc };
 	int rc = -1;
 
 	if (h == NULL || nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt) != 0)
 		goto out;
 	h->owner = owner;
 	h->bufs = bufs;
+	h->mp = mp;
 	h->lim = *lim;
 	nghttp2_session_callbacks_set_send_callback(cb, h2_send_cb);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_begin_headers_cb);
@@ -450,7 +476,7 @@ l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bu
 						   lim->resets_per_s);
 	nghttp2_option_set_max_outbound_ack(opt, 1000);
 	nghttp2_option_set_max_settings(opt, 32);
-	if (nghttp2_session_server_new2(&h->ng, cb, h, opt) != 0)
+	if (nghttp2_session_server_new3(&h->ng, cb, h, opt, &mem) != 0)
 		goto out;
 	iv[0] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, lim->max_streams };
 	iv[1] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, lim->window };

@@ -29,16 +29,19 @@
  */
 
 struct l7_freelist;
+struct l7_mpool;
 struct l7_h2_conn;
 struct l7_h2_stream;
 
 /* Creates the server session of one connection with the limits of lim
  * (copied) and queues our SETTINGS. owner is passed back to the hooks.
  * Streams take their header and response buffers from bufs (the worker's
- * free list of L7_BUF_SIZE blocks, which must outlive the session).
+ * free list of L7_BUF_SIZE blocks, which must outlive the session); the
+ * stream objects and nghttp2's own allocations come from mp (the worker's
+ * small-object pool, which must outlive the session too).
  * Returns NULL when out of memory. */
 struct l7_h2_conn *l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner,
-				  struct l7_freelist *bufs);
+				  struct l7_freelist *bufs, struct l7_mpool *mp);
 
 /* Frees the session; every request still attached to a stream is detached
  * first (l7__h2_request_detach). Sets *hp to NULL. */

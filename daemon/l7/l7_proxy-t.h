@@ -9,6 +9,7 @@
 #include "buf-t.h"
 #include "conf-t.h"
 #include "l7_freelist.h"
+#include "l7_mpool.h"
 #include "l7_http1-t.h"
 #include "l7_io.h"
 #include "l7_pool-t.h"
@@ -252,6 +253,8 @@ struct l7_worker {
 	struct l7_http1_msg msg;
 	struct l7_freelist bufs;	/* L7_BUF_SIZE I/O buffers */
 	struct l7_freelist recs;	/* struct l7_reqrec */
+	struct l7_mpool mp;		/* HTTP/2 streams, their requests, nghttp2's objects */
+	uint64_t trim_at;		/* next trim of the free lists (loop clock, ms) */
 	struct l7_stats stats;
 };
 

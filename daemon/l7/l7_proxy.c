@@ -148,17 +148,26 @@ l7_free_cb(void *p)
 }
 
 /* Frees p after this loop pass (another event for it may be pending), or now
- * when the worker is shutting down and the loop no longer runs. */
+ * when the worker is shutting down and the loop no longer runs. pooled: p
+ * came from l7_mpool (a stream's request), not malloc. */
 static void
-l7_free_later(struct l7_worker *w, void *p)
+l7_free_later_as(struct l7_worker *w, void *p, bool pooled)
 {
+	void (*fn)(void *) = pooled ? l7_mpool_free : l7_free_cb;
+
 	if (w->stopping) {
-		free(p);
+		fn(p);
 		return;
 	}
 	/* loop_defer fails only on OOM; leaking one object beats a use-after-free */
-	if (loop_defer(w->loop, l7_free_cb, p) < 0)
+	if (loop_defer(w->loop, fn, p) < 0)
 		log_warn("worker %u: out of memory deferring a free; leaked %p", w->index, p);
+}
+
+static void
+l7_free_later(struct l7_worker *w, void *p)
+{
+	l7_free_later_as(w, p, false);
 }
 
 /* ---- upstream connections ---- */
@@ -646,7 +655,7 @@ l7_conn_close(struct l7_conn *c)
 	l7_stats_conn_close(&c->sr, w->index);
 	l7_view_unref(&c->view);
 	c->magic = 0;
-	l7_free_later(w, c);
+	l7_free_later_as(w, c, c->stream);
 }
 
 /* ---- upstream connect and its outcome ---- */
@@ -2731,7 +2740,7 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 static void
 l7_conn_h2_start(struct l7_conn *c)
 {
-	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c, &c->w->bufs);
+	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c, &c->w->bufs, &c->w->mp);
 	if (c->h2 == NULL) {
 		STAT_INC(c->w, dropped_oom);
 		l7_conn_close(c);
@@ -2819,8 +2828,9 @@ l7__h2_request_detach(void *req)
 void *
 l7__h2_request_new(void *owner, struct l7_h2_stream *s)
 {
-	struct l7_conn *p = owner, *c = calloc(1, sizeof(*c));
+	struct l7_conn *p = owner;
 	struct l7_worker *w = p->w;
+	struct l7_conn *c = l7_mpool_calloc(&w->mp, sizeof(*c));	/* freed pooled */
 
 	/* no buffer yet: like a connection's, they come from the worker's
 	 * free list when bytes arrive or an answer is built */
@@ -3082,6 +3092,14 @@ l7_worker_prepare(struct loop *l, void *data)
 	struct snapshot *s;
 	struct l7_view *v;
 
+	/* once a second the free lists give back what the last second did not
+	 * need at its peak (l7_freelist.h) */
+	if (loop_now(l) >= w->trim_at) {
+		w->trim_at = loop_now(l) + 1000;
+		l7_freelist_trim(&w->bufs);
+		l7_freelist_trim(&w->recs);
+		l7_mpool_trim(&w->mp);
+	}
 	if (w->lsns != NULL && atomic_load_explicit(&l7_draining, memory_order_relaxed))
 		l7_worker_unlisten(w);
 	if (snapshot_generation() == w->gen)
@@ -3135,6 +3153,7 @@ l7_worker_main(void *arg)
 	l7_view_unref(&w->view);
 	l7_freelist_release(&w->bufs);
 	l7_freelist_release(&w->recs);
+	l7_mpool_release(&w->mp);
 	return NULL;
 }
 
@@ -3164,6 +3183,7 @@ l7_workers_start(unsigned n)
 		w->md = l7_route_md_new();
 		l7_freelist_init(&w->bufs, L7_BUF_SIZE, L7_BUF_FREE_MAX);
 		l7_freelist_init(&w->recs, sizeof(struct l7_reqrec), L7_REC_FREE_MAX);
+		l7_mpool_init(&w->mp, L7_REC_FREE_MAX);
 		if (getrandom(&w->rng, sizeof(w->rng), GRND_NONBLOCK) != sizeof(w->rng))
 			w->rng = loop_clock_ms() * 0x9e3779b97f4a7c15ull + i;
 		w->loop = loop_new();
