@@ -1,9 +1,11 @@
 /*
  * l7_h2 - downstream HTTP/2 on nghttp2 (see l7_h2.h for the contract).
  *
- * A stream's life: HEADERS open it (on_begin_headers); the fields are
- * collected as HTTP/1.1 lines; at END_HEADERS the owner creates a request
- * for it, which pulls the head and the body with l7_h2_stream_fill and
+ * A stream's life: HEADERS open it (on_begin_headers); the head is written
+ * as HTTP/1.1 text as the fields arrive (the request line once the first
+ * regular field comes: HTTP/2 sends the pseudo-fields first), in a buffer
+ * the request then takes over whole; at END_HEADERS the owner creates a
+ * request for it, which pulls the head and the body with l7_h2_stream_fill and
  * pushes the response with l7_h2_stream_drain. The stream object is freed
  * when both nghttp2 has closed the stream and the request is gone.
  *
@@ -47,7 +49,10 @@ struct l7_h2_stream {
 	void *req;			/* the owner's request; NULL before END_HEADERS and once gone */
 	/* request, as HTTP/1.1 */
 	char *method, *path, *authority;
-	struct buf fields;		/* "name: value\r\n" lines, cookies apart (from bufs) */
+	size_t method_len, path_len, authority_len;
+	bool line_out;			/* the request line (and host) is in fields */
+	struct buf fields;		/* the head: request line, then "name: value\r\n"
+					 * lines, cookies apart (from bufs) */
 	char *cookie;			/* cookie fields joined with "; " (RFC 9113 8.2.3) */
 	size_t cookie_len;
 	size_t hdr_bytes;		/* header list size as SETTINGS counts it */
@@ -243,6 +248,27 @@ h2_trailer(struct l7_h2_stream *s, const uint8_t *name, size_t nlen, const uint8
 	return 0;
 }
 
+/* Starts the head with the request line and host (from :authority) once
+ * the pseudo-fields are in; -1 without :method or :path (the stream is
+ * answered at END_HEADERS, its fields are not kept). */
+static int
+h2_request_line(struct l7_h2_stream *s)
+{
+	struct buf *b = &s->fields;
+
+	if (s->method == NULL || s->path == NULL)
+		return -1;
+	s->line_out = true;
+	/* fits: the pseudo-fields count in hdr_bytes, 32 more each */
+	if (buf_append(b, s->method, s->method_len) < 0 || buf_append(b, " ", 1) < 0 ||
+	    buf_append(b, s->path, s->path_len) < 0 || buf_append(b, " HTTP/1.1\r\n", 11) < 0 ||
+	    (s->authority != NULL &&
+	     (buf_append(b, "host: ", 6) < 0 || buf_append(b, s->authority, s->authority_len) < 0 ||
+	      buf_append(b, "\r\n", 2) < 0)))
+		s->too_big = true;
+	return 0;
+}
+
 static int
 h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
 	     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
@@ -271,8 +297,14 @@ h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, s
 		if (slot == NULL || *slot != NULL)
 			return 0;	/* :scheme, :protocol; nghttp2 refuses duplicates */
 		*slot = l7_mpool_strndup(h->mp, value, vlen);
-		return *slot ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		if (*slot == NULL)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		*(slot == &s->method ? &s->method_len : slot == &s->path ? &s->path_len :
+		  &s->authority_len) = vlen;
+		return 0;
 	}
+	if (!s->line_out && h2_request_line(s) < 0)
+		return 0;	/* no :method or :path: answered 400 at the end */
 	if (nlen == 6 && memcmp(name, "cookie", 6) == 0) {
 		char *c = l7_mpool_realloc(h->mp, s->cookie, s->cookie_len + vlen + 3);
 
@@ -316,6 +348,12 @@ h2_request_start(struct l7_h2_conn *h, struct l7_h2_stream *s, int end_stream)
 		return;
 	}
 	s->is_head = strcmp(s->method, "HEAD") == 0;
+	if (!s->line_out)
+		h2_request_line(s);	/* no regular field came */
+	if (s->too_big) {
+		h2_answer(s, 431);
+		return;
+	}
 	if (!end_stream && buf_init(&s->rx, h->lim.window) < 0) {
 		h2_answer(s, 503);
 		return;
@@ -598,26 +636,30 @@ l7_h2_preface(const char *p, size_t n)
 
 /* ---- the stream's request ---- */
 
-/* Writes the HTTP/1.1 head into in; -1 when it does not fit. */
+/* Ends the HTTP/1.1 head in fields and hands it to in: the buffer itself
+ * when in holds nothing (no copy), else a copy. -1 when it does not fit. */
 static int
 h2_write_head(struct l7_h2_stream *s, struct buf *in)
 {
-	size_t need = strlen(s->method) + strlen(s->path) + buf_len(&s->fields) + s->cookie_len +
-		      (s->authority ? strlen(s->authority) : 0) + 96;
+	struct buf *f = &s->fields;
+	struct l7_freelist *bufs = s->h->bufs;
 
+	if ((s->cookie_len > 0 && (buf_append(f, "cookie: ", 8) < 0 ||
+				   buf_append(f, s->cookie, s->cookie_len) < 0 ||
+				   buf_append(f, "\r\n", 2) < 0)) ||
+	    (s->chunked && buf_append(f, "transfer-encoding: chunked\r\n", 28) < 0) ||
+	    buf_append(f, "\r\n", 2) < 0)
+		return -1;
+	if (in->data == NULL || buf_len(in) == 0) {
+		l7_buf_give(bufs, in);
+		*in = *f;
+		*f = (struct buf){ 0 };
+		return 0;
+	}
 	buf_compact(in);
-	if (buf_room(in) < need)
+	if (buf_room(in) < buf_len(f) || buf_append(in, buf_head(f), buf_len(f)) < 0)
 		return -1;
-	if (buf_appendf(in, "%s %s HTTP/1.1\r\n", s->method, s->path) < 0 ||
-	    (s->authority != NULL && buf_appendf(in, "host: %s\r\n", s->authority) < 0) ||
-	    buf_append(in, buf_head(&s->fields), buf_len(&s->fields)) < 0 ||
-	    (s->cookie_len > 0 && (buf_append(in, "cookie: ", 8) < 0 ||
-				   buf_append(in, s->cookie, s->cookie_len) < 0 ||
-				   buf_append(in, "\r\n", 2) < 0)) ||
-	    (s->chunked && buf_append(in, "transfer-encoding: chunked\r\n", 28) < 0) ||
-	    buf_append(in, "\r\n", 2) < 0)
-		return -1;
-	l7_buf_give(s->h->bufs, &s->fields);
+	l7_buf_give(bufs, f);
 	return 0;
 }
 
@@ -632,7 +674,10 @@ l7_h2_stream_fill(struct l7_h2_stream *s, struct buf *in)
 		if (h2_write_head(s, in) < 0)
 			return -1;	/* cannot happen: the head limit is below the buffer */
 		s->head_out = true;
+		before = 0;	/* in may be the head's own buffer now */
 	}
+	if (l7_buf_take(s->h->bufs, in) < 0)
+		return -1;
 	while (buf_len(&s->rx) > 0) {
 		size_t k = buf_len(&s->rx), room;
 
@@ -686,7 +731,9 @@ h2_resp_nv(const char *buf, const struct l7_http1_msg *m, char *lower, nghttp2_n
 {
 	size_t i, k = 0, o = 0;
 
-	snprintf(status, 4, "%03d", m->status);
+	status[0] = (char)('0' + m->status / 100 % 10);	/* the parser took 3 digits */
+	status[1] = (char)('0' + m->status / 10 % 10);
+	status[2] = (char)('0' + m->status % 10);
 	nv[k++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE };
 	for (i = 0; i < m->nheaders; i++) {
 		const struct l7_http1_header *f = &m->headers[i];

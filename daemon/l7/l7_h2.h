@@ -75,8 +75,11 @@ int l7_h2_preface(const char *p, size_t n);
 
 /* ---- called by a stream's request ---- */
 
-/* Moves the request's next bytes into in (room permitting). Returns bytes
- * moved (0: nothing yet), or -1 when the stream is gone (client reset). */
+/* Moves the request's next bytes into in (room permitting). in's storage
+ * must be none or a block of the session's bufs: the head comes as the
+ * stream's own block when in holds nothing (no copy), and in has storage
+ * on return. Returns bytes moved (0: nothing yet), or -1 when the stream is
+ * gone (client reset) or out of memory. */
 ssize_t l7_h2_stream_fill(struct l7_h2_stream *s, struct buf *in);
 
 /* Takes the HTTP/1.1 response from out as far as the stream can hold it.

@@ -78,11 +78,15 @@ l7_rng_next(uint64_t *s)
 	return x;
 }
 
-#define STAT_INC(w, f) atomic_fetch_add_explicit(&(w)->stats.f, 1, memory_order_relaxed)
-#define STAT_DEC(w, f) atomic_fetch_sub_explicit(&(w)->stats.f, 1, memory_order_relaxed)
+/* only the worker writes its stats: load and store, no locked add */
+#define STAT_ADD(w, f, v) atomic_store_explicit(&(w)->stats.f, \
+		atomic_load_explicit(&(w)->stats.f, memory_order_relaxed) + (v), memory_order_relaxed)
+#define STAT_INC(w, f) STAT_ADD(w, f, 1)
+#define STAT_DEC(w, f) STAT_ADD(w, f, -1)
 
 static void l7_conn_step(struct l7_conn *c);
 static void l7_conn_close(struct l7_conn *c);
+static void l7_kick_unqueue(struct l7_conn *c);
 static void l7_conn_upstream(struct l7_conn *c);
 static void l7_queue_tick(struct loop *l, struct loop_timer *t);
 static void l7_conn_closing(struct l7_conn *c);
@@ -372,7 +376,7 @@ l7_count_status(struct l7_worker *w, int status)
 
 	if (cls < 1 || cls > 5)
 		cls = 0;
-	atomic_fetch_add_explicit(&w->stats.responses[cls], 1, memory_order_relaxed);
+	STAT_INC(w, responses[cls]);
 }
 
 /* Ends the upstream side of the current exchange; reuse says whether the
@@ -621,7 +625,7 @@ l7_conn_close(struct l7_conn *c)
 	l7_queue_remove(c);
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
-	loop_timer_cancel(w->loop, &c->kick);
+	l7_kick_unqueue(c);
 	loop_timer_cancel(w->loop, &c->tarpit);
 	l7_h2_conn_free(&c->h2);
 	if (c->h2s != NULL)	/* clean: the response was handed over whole */
@@ -2070,11 +2074,7 @@ l7_client_read(struct l7_conn *c, int *progress)
 	if (!c->rready || !l7_client_wants_read(c))
 		return;
 	if (c->stream) {
-		if (l7_buf_take(&c->w->bufs, &c->ibuf) < 0) {
-			STAT_INC(c->w, dropped_oom);
-			l7_conn_close(c);
-			return;
-		}
+		/* the stream gives ibuf storage (its head's own buffer first) */
 		n = l7_h2_stream_fill(c->h2s, &c->ibuf);
 		if (n > 0)
 			*progress = 1;
@@ -2788,23 +2788,65 @@ l7_conn_h2_run(struct l7_conn *c, int *progress)
 }
 
 static void
-l7_conn_kick_cb(struct loop *l, struct loop_timer *t)
+l7_kick_unqueue(struct l7_conn *c)
 {
-	struct l7_conn *c = t->data;
+	struct l7_worker *w = c->w;
+
+	if (!c->kqueued)
+		return;
+	c->kqueued = false;
+	if (c->kprev != NULL)
+		c->kprev->knext = c->knext;
+	else
+		w->kick_head = c->knext;
+	if (c->knext != NULL)
+		c->knext->kprev = c->kprev;
+	else
+		w->kick_tail = c->kprev;
+	c->kprev = c->knext = NULL;
+}
+
+/* Runs the connections of this round in the order they were kicked; those
+ * kicked meanwhile form the next round, which the re-armed timer runs in
+ * the same timer sweep (as a 0 ms timer of their own would). */
+static void
+l7_kick_cb(struct loop *l, struct loop_timer *t)
+{
+	struct l7_worker *w = t->data;
+	unsigned round = w->kick_round++;
 
 	(void)l;
-	assert(c->magic == L7_CONN_MAGIC);
-	l7_conn_step(c);
+	while (w->kick_head != NULL && w->kick_head->kround == round) {
+		struct l7_conn *c = w->kick_head;
+
+		assert(c->magic == L7_CONN_MAGIC);
+		l7_kick_unqueue(c);
+		l7_conn_step(c);
+	}
+	/* a failed timer (out of memory) leaves the streams to their timeouts */
+	if (w->kick_head != NULL)
+		loop_timer_set(w->loop, &w->kick, 0, l7_kick_cb, w);
 }
 
 void
 l7__h2_request_kick(void *req)
 {
 	struct l7_conn *c = req;
+	struct l7_worker *w = c->w;
 
-	/* a failed timer (out of memory) leaves the stream to its timeout */
-	if (!c->closed && !loop_timer_armed(&c->kick))
-		loop_timer_set(c->w->loop, &c->kick, 0, l7_conn_kick_cb, c);
+	if (c->closed || c->kqueued)
+		return;
+	c->kqueued = true;
+	c->kround = w->kick_round;
+	c->knext = NULL;
+	c->kprev = w->kick_tail;
+	if (w->kick_tail != NULL)
+		w->kick_tail->knext = c;
+	else
+		w->kick_head = c;
+	w->kick_tail = c;
+	if (!loop_timer_armed(&w->kick))
+		loop_timer_set(w->loop, &w->kick, 0, l7_kick_cb, w);
 }
 
 void
