@@ -39,6 +39,8 @@ enum {
 	H2_FLOOD_N,
 };
 
+enum { H2_TX_SMALL = 4000 };	/* bodies up to this size wait in a pool block */
+
 static const char *const h2_flood_names[H2_FLOOD_N] = {
 	"RST_STREAM flood (rapid reset)", "PING flood", "SETTINGS flood", "empty frame flood",
 };
@@ -65,6 +67,7 @@ struct l7_h2_stream {
 	struct buf qtrl;		/* the request's trailers, as HTTP/1.1 lines */
 	/* response */
 	bool resp_head, resp_eof, deferred;
+	bool tx_small;			/* tx is a pool block sized to the body, not from bufs */
 	struct l7_http1_body respb;
 	struct buf tx;			/* response body waiting for DATA frames (from bufs) */
 	struct buf trl;			/* the response's trailer section, as HTTP/1.1 lines */
@@ -89,6 +92,39 @@ struct l7_h2_conn {
 };
 
 
+/* The response body waits in tx for its DATA frames: a pool block of the
+ * body's size when it is short and sized (most answers: no 16 KiB buffer
+ * per stream), else an I/O buffer. 0, or -1 when out of memory. */
+static int
+h2_tx_take(struct l7_h2_stream *s)
+{
+	if (s->tx.data != NULL)
+		return 0;
+	if (s->respb.framing == L7_HTTP1_BODY_LENGTH && s->respb.remaining > 0 &&
+	    s->respb.remaining <= H2_TX_SMALL) {
+		s->tx.data = l7_mpool_alloc(s->h->mp, (size_t)s->respb.remaining);
+		if (s->tx.data == NULL)
+			return -1;
+		s->tx.cap = (size_t)s->respb.remaining;
+		s->tx.rpos = s->tx.wpos = 0;
+		s->tx_small = true;
+		return 0;
+	}
+	return l7_buf_take(s->h->bufs, &s->tx);
+}
+
+static void
+h2_tx_give(struct l7_h2_stream *s)
+{
+	if (s->tx_small) {
+		l7_mpool_free(s->tx.data);
+		s->tx = (struct buf){ 0 };
+		s->tx_small = false;
+	} else {
+		l7_buf_give(s->h->bufs, &s->tx);
+	}
+}
+
 static void
 h2_stream_free(struct l7_h2_stream *s)
 {
@@ -107,7 +143,7 @@ h2_stream_free(struct l7_h2_stream *s)
 	l7_buf_give(h->bufs, &s->fields);
 	buf_release(&s->rx);
 	buf_release(&s->qtrl);
-	l7_buf_give(h->bufs, &s->tx);
+	h2_tx_give(s);
 	buf_release(&s->trl);
 	l7_mpool_free(s);
 }
@@ -168,7 +204,7 @@ h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t
 	if (buf_len(&s->tx) < before)
 		h2_kick_req(s);	/* room for more of the response */
 	if (*flags & NGHTTP2_DATA_FLAG_EOF) {
-		l7_buf_give(s->h->bufs, &s->tx);	/* all sent: back to the worker now */
+		h2_tx_give(s);	/* all sent: back to the worker now */
 		if (buf_len(&s->trl) > 0 && h2_submit_trailers(s) == 0)
 			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 	}
@@ -490,7 +526,7 @@ l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bu
 	struct l7_h2_conn *h = calloc(1, sizeof(*h));
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
-	nghttp2_settings_entry iv[4];
+	nghttp2_settings_entry iv[5];
 	nghttp2_mem mem = { mp, h2_mem_malloc, h2_mem_free, h2_mem_calloc, h2_mem_realloc };
 	int rc = -1;
 
@@ -520,7 +556,11 @@ l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bu
 	iv[1] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, lim->window };
 	iv[2] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, lim->max_header_list };
 	iv[3] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 };
-	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, 4) != 0)
+	/* RFC 9218: no RFC 7540 priority tree (deprecated by RFC 9113) to keep
+	 * per stream, nor closed streams kept for it; PRIORITY frames still
+	 * arrive and count as empty frames */
+	iv[4] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 };
+	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, 5) != 0)
 		goto out;
 	/* the connection window covers every stream's window */
 	if (nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0,
@@ -769,10 +809,12 @@ h2_response_head(struct l7_h2_stream *s, struct buf *out)
 		buf_consume(out, m->head_len);	/* 1xx: HTTP/2 clients need none */
 	}
 	rc = -1;
-	if (m->head_len > sizeof(lower) || l7_buf_take(s->h->bufs, &s->tx) < 0)
+	if (m->head_len > sizeof(lower))
+		goto out;
+	l7_http1_body_init(&s->respb, m);
+	if (!s->respb.done && h2_tx_take(s) < 0)
 		goto out;
 	n = h2_resp_nv(buf_head(out), m, lower, nv, status);
-	l7_http1_body_init(&s->respb, m);
 	s->resp_eof = s->respb.done;
 	if (nghttp2_submit_response(s->h->ng, s->id, nv, (size_t)n, s->resp_eof ? NULL : &dp) != 0)
 		goto out;
