@@ -267,6 +267,27 @@ h2_begin_headers_cb(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	return 0;
 }
 
+/* Appends "name: value\r\n" to b; -1 (b unchanged) when it does not fit. */
+static int
+h2_field_line(struct buf *b, const uint8_t *name, size_t nlen, const uint8_t *value, size_t vlen)
+{
+	char *p;
+
+	if (buf_room(b) < nlen + vlen + 4)
+		return -1;
+	p = buf_tail(b);
+	memcpy(p, name, nlen);
+	p += nlen;
+	*p++ = ':';
+	*p++ = ' ';
+	memcpy(p, value, vlen);
+	p += vlen;
+	*p++ = '\r';
+	*p++ = '\n';
+	b->wpos += nlen + vlen + 4;
+	return 0;
+}
+
 /* One field of the request's trailers: kept for the chunked body's end
  * (a body with content-length cannot carry them: dropped, doc/http2.md).
  * More than an HTTP/1.1 trailer section may hold resets the stream. */
@@ -278,8 +299,7 @@ h2_trailer(struct l7_h2_stream *s, const uint8_t *name, size_t nlen, const uint8
 		return 0;
 	if (s->qtrl.data == NULL && buf_init(&s->qtrl, L7_HTTP1_MAX_TRAILERS) < 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	if (buf_append(&s->qtrl, name, nlen) < 0 || buf_append(&s->qtrl, ": ", 2) < 0 ||
-	    buf_append(&s->qtrl, value, vlen) < 0 || buf_append(&s->qtrl, "\r\n", 2) < 0)
+	if (h2_field_line(&s->qtrl, name, nlen, value, vlen) < 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
 }
@@ -361,8 +381,7 @@ h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, s
 	if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
 		s->has_cl = true;
 	/* fits: each field costs 32 more in hdr_bytes than its line here */
-	if (buf_append(&s->fields, name, nlen) < 0 || buf_append(&s->fields, ": ", 2) < 0 ||
-	    buf_append(&s->fields, value, vlen) < 0 || buf_append(&s->fields, "\r\n", 2) < 0)
+	if (h2_field_line(&s->fields, name, nlen, value, vlen) < 0)
 		s->too_big = true;
 	return 0;
 }
