@@ -545,7 +545,7 @@ l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bu
 	struct l7_h2_conn *h = calloc(1, sizeof(*h));
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
-	nghttp2_settings_entry iv[5];
+	nghttp2_settings_entry iv[4];
 	nghttp2_mem mem = { mp, h2_mem_malloc, h2_mem_free, h2_mem_calloc, h2_mem_realloc };
 	int rc = -1;
 
@@ -569,17 +569,18 @@ l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bu
 						   lim->resets_per_s);
 	nghttp2_option_set_max_outbound_ack(opt, 1000);
 	nghttp2_option_set_max_settings(opt, 32);
+	/* closed streams are not kept in the priority tree (memory and work per
+	 * stream). Not SETTINGS_NO_RFC7540_PRIORITIES: with it nghttp2 drops
+	 * PRIORITY frames before our callback, and they must count as empty
+	 * frames (the "priority" flood of 85-l7-h2.sh) */
+	nghttp2_option_set_no_closed_streams(opt, 1);
 	if (nghttp2_session_server_new3(&h->ng, cb, h, opt, &mem) != 0)
 		goto out;
 	iv[0] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, lim->max_streams };
 	iv[1] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, lim->window };
 	iv[2] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, lim->max_header_list };
 	iv[3] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 };
-	/* RFC 9218: no RFC 7540 priority tree (deprecated by RFC 9113) to keep
-	 * per stream, nor closed streams kept for it; PRIORITY frames still
-	 * arrive and count as empty frames */
-	iv[4] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 };
-	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, 5) != 0)
+	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, 4) != 0)
 		goto out;
 	/* the connection window covers every stream's window */
 	if (nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0,
