@@ -82,11 +82,7 @@ db_ca_add(struct db *db, const struct db_ca *c)
 int
 db_ca_delete(struct db *db, const char *name)
 {
-	int rc = db__run(db, "DELETE FROM ca_bundles WHERE name = ?", name, NULL);
-
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		return -ENOENT;
-	return rc;
+	return db__changed(db, db__run(db, "DELETE FROM ca_bundles WHERE name = ?", name, NULL));
 }
 
 int
