@@ -14,11 +14,9 @@
 command -v python3 >/dev/null || skip "python3 missing"
 command -v openssl >/dev/null || skip "openssl command missing"
 
-mkdir -p "$T/certs"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/certs/www.key" \
-	-out "$T/certs/www.crt" -subj "/CN=www.example.test" -addext subjectAltName=DNS:www.example.test \
-	-days 2 >"$T/openssl.log" 2>&1 || skip "openssl cannot make a certificate"
-chmod 600 "$T/certs/www.key"
+C="$T/certs"	# tandemd's --cert-dir
+pki_self www www.example.test DNS:www.example.test
+pki_made www
 
 cat >"$T/backend.py" <<'PY'
 import sys, hashlib, http.server, socketserver

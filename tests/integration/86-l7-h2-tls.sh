@@ -10,10 +10,9 @@
 command -v nghttp >/dev/null || skip "nghttp is not installed (nghttp2-client)"
 command -v h2load >/dev/null || skip "h2load is not installed (nghttp2-client)"
 command -v openssl >/dev/null || skip "openssl is not installed"
-mkdir -p "$T/certs"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/certs/www.key" \
-	-out "$T/certs/www.crt" -subj "/CN=www.example.test" -addext subjectAltName=DNS:www.example.test \
-	-days 3 >"$T/openssl.log" 2>&1 || skip "openssl could not make a certificate"
+C="$T/certs"	# tandemd's --cert-dir
+pki_self www www.example.test DNS:www.example.test
+pki_made www
 
 PA=$(free_port); PL=$(free_port); P1=$(free_port)
 start_backend a "$PA"

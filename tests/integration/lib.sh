@@ -243,3 +243,50 @@ write_config() {
  "routes":[{"name":"all","listener":"web","pool":"app"}]}
 JSON
 }
+
+# ---- a throw-away PKI for the TLS tests: EC P-256 keys (PKI_KEY=rsa: RSA
+# 2048), certificates valid PKI_DAYS days (30), the files in $C ($T/pki
+# unless the test sets another, e.g. the --cert-dir it gives tandemd),
+# openssl's chatter in $C/openssl.log. SUBJECT: "/O=x/CN=y", or a bare CN.
+C="$T/pki"
+ossl() { mkdir -p "$C" && openssl "$@" >>"$C/openssl.log" 2>&1; }
+pki_req() { # pki_req NAME SUBJECT ARGS...: openssl req with a new key, $C/NAME.key
+	local key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) subj="$2"
+	[ "${PKI_KEY:-ec}" = rsa ] && key=(-newkey rsa:2048)
+	[ "${subj#/}" = "$subj" ] && subj="/CN=$subj"
+	ossl req "${key[@]}" -nodes -keyout "$C/$1.key" -subj "$subj" "${@:3}"
+}
+pki_ca() { # pki_ca NAME SUBJECT: a self-signed CA, $C/NAME.crt and .key
+	pki_req "$1" "$2" -x509 -out "$C/$1.crt" -days "${PKI_DAYS:-30}" \
+		-addext basicConstraints=critical,CA:TRUE
+}
+pki_self() { # pki_self NAME SUBJECT [SANS]: a self-signed leaf
+	pki_req "$1" "$2" -x509 -out "$C/$1.crt" -days "${PKI_DAYS:-30}" ${3:+-addext "subjectAltName=$3"}
+}
+pki_leaf() { # pki_leaf NAME CA SUBJECT [SANS]: NAME signed by CA
+	pki_req "$1" "$3" -out "$C/$1.csr" &&
+	printf '%s\n' "${4:+subjectAltName=$4}" >"$C/$1.ext" &&
+	ossl x509 -req -in "$C/$1.csr" -CA "$C/$2.crt" -CAkey "$C/$2.key" -CAcreateserial \
+		-days "${PKI_DAYS:-30}" -extfile "$C/$1.ext" -out "$C/$1.crt"
+}
+pki_made() { # pki_made NAME...: SKIP, showing openssl's log, unless every $C/NAME.crt was made
+	local f
+	for f in "$@"; do
+		[ -s "$C/$f.crt" ] || { cat "$C/openssl.log" 2>/dev/null; skip "openssl failed to make $f.crt"; }
+	done
+}
+
+# upload_cert NAME CERTFILE... KEYFILE: POST /certificates, the chain being
+# the certificate files one after the other.
+upload_cert() {
+	local name="$1" key="${*: -1}" certs=("${@:2:$#-2}")
+	cat "${certs[@]}" >"$T/upload.crt"
+	jq -n --arg name "$name" --rawfile key "$key" --rawfile cert "$T/upload.crt" \
+		'{name:$name, cert_pem:$cert, key_pem:$key}' >"$T/upload.json"
+	api POST /certificates "@$T/upload.json"
+}
+
+upload_ca() { # upload_ca NAME FILE: POST /ca-bundles
+	jq -n --arg name "$1" --rawfile pem "$2" '{name:$name, pem:$pem}' >"$T/ca.json"
+	api POST /ca-bundles "@$T/ca.json"
+}
