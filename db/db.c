@@ -153,6 +153,15 @@ db__changed(struct db *db, int rc)
 }
 
 int
+db__exec_write(struct db *db, sqlite3_stmt *st, int k, const char *name)
+{
+	if (name == NULL)
+		return db__exec_stmt(db, st);
+	db__bind_text(st, k, name);
+	return db__changed(db, db__exec_stmt(db, st));
+}
+
+int
 db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
 	json_t **out)
 {

@@ -44,6 +44,9 @@ int db__get_named(struct db *db, const char *sql, const char *name,
 		  json_t *(*rowfn)(struct db *, sqlite3_stmt *), json_t **out);
 /* rc of an UPDATE or DELETE just run, -ENOENT when it changed no row. */
 int db__changed(struct db *db, int rc);
+/* Runs st, an INSERT when name is NULL, else an UPDATE whose parameter k
+ * (its last, "WHERE name = ?") is name: -ENOENT when that changed no row. */
+int db__exec_write(struct db *db, sqlite3_stmt *st, int k, const char *name);
 /* A copy of object o without the keys in drop (NULL-terminated); values
  * shared. New reference, NULL on OOM. */
 json_t *db__json_without(const json_t *o, const char *const *drop);

@@ -140,10 +140,7 @@ db_listener_write(struct db *db, const char *name, const struct db_listener *l)
 	if (st == NULL)
 		return -EIO;
 	db_listener_bind(st, l);
-	if (name == NULL)
-		return db__exec_stmt(db, st);
-	db__bind_text(st, 5, name);
-	return db__changed(db, db__exec_stmt(db, st));
+	return db__exec_write(db, st, 5, name);
 }
 
 int
@@ -483,10 +480,7 @@ db_route_write(struct db *db, const char *name, const struct db_route *r)
 	if (st == NULL)
 		return -EIO;
 	db_route_bind(st, r, lid, pid);
-	if (name == NULL)
-		return db__exec_stmt(db, st);
-	db__bind_text(st, 8, name);
-	return db__changed(db, db__exec_stmt(db, st));
+	return db__exec_write(db, st, 8, name);
 }
 
 int

@@ -121,10 +121,7 @@ db_vrrp_group_write(struct db *db, const char *name, const json_t *g)
 		sqlite3_finalize(st);
 		return rc;
 	}
-	if (name == NULL)
-		return db__exec_stmt(db, st);
-	db__bind_text(st, 8, name);
-	return db__changed(db, db__exec_stmt(db, st));
+	return db__exec_write(db, st, 8, name);
 }
 
 int
