@@ -24,11 +24,7 @@ pki_req old old.example.test -new -out "$C/old.csr"
 ossl ca -batch -config "$C/ca.cnf" -selfsign -keyfile "$C/old.key" -in "$C/old.csr" -startdate 20200101000000Z -enddate 20210101000000Z -out "$C/old.crt"
 pki_made ca int rsa ec old
 
-echo '{"version":1}' >"$T/empty.json"
-admin_init "$T/empty.json" || finish
-start_tandemd "$T/tandem.json" || finish
-start_admin || finish
-login || finish
+start_stack "" || finish
 
 api GET /certificates; eq "empty list" "200 []" "$STATUS $(jq -c . <<<"$BODY")"
 

@@ -26,11 +26,7 @@ pki_made www-rsa www-ec api cca client1
 PA=$(free_port); PL=$(free_port)
 start_backend a "$PA" || finish
 
-echo '{"version":1}' >"$T/empty.json"
-admin_init "$T/empty.json" || finish
-start_tandemd "$T/tandem.json" -w 1 --cert-dir "$T/state/certs" || finish
-start_admin || finish
-login || finish
+start_stack "" -w 1 --cert-dir "$T/state/certs" || finish
 
 for n in www-rsa www-ec api; do upload_cert "$n" "$C/$n.crt" "$C/$n.key"; eq "upload $n: 201" 201 "$STATUS"; done
 api POST /pools "{\"name\":\"app\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":$PA}]}"

@@ -53,11 +53,7 @@ nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" >"$T/nginx.log" 2>&1 &
 PIDS+=($!)
 wait_port "$PO" || { cat "$T/nginx.log" "$T/nginx-error.log"; skip "nginx did not start"; }
 
-echo '{"version":1}' >"$T/empty.json"
-admin_init "$T/empty.json" || finish
-start_tandemd "$T/tandem.json" -w 1 --cert-dir "$T/state/certs" || finish
-start_admin || finish
-login || finish
+start_stack "" -w 1 --cert-dir "$T/state/certs" || finish
 
 upload_ca origin-ca "$C/origin-ca.crt"; eq "CA bundle origin-ca: 201" 201 "$STATUS"
 upload_ca other-ca "$C/other-ca.crt"; eq "CA bundle other-ca: 201" 201 "$STATUS"

@@ -65,11 +65,7 @@ ok "openssl agrees the good response is good" -- bash -c "openssl ocsp -respin '
 
 PB=$(free_port); PL=$(free_port)
 start_backend a "$PB" || finish
-echo '{"version":1}' >"$T/empty.json"
-admin_init "$T/empty.json" || finish
-start_tandemd "$T/tandem.json" -w 1 --cert-dir "$T/state/certs" || finish
-start_admin || finish
-login || finish
+start_stack "" -w 1 --cert-dir "$T/state/certs" || finish
 
 upload_cert www "$C/www.crt" "$C/ca.crt" "$C/www.key"; eq "certificate with its chain: 201" 201 "$STATUS"
 api POST /pools "{\"name\":\"app\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":$PB}]}"

@@ -77,10 +77,7 @@ head -n -2 "$T/deny.txt" >"$T/deny2.txt"
 echo "127.0.0.68" >>"$T/deny2.txt"
 write_config "$T/base.json" 1 "$PL" "$PA"
 rm -f "$T/tandemd.sock"
-admin_init "$T/base.json" || finish
-start_tandemd "$T/tandem.json" || finish
-start_admin || finish
-login || finish
+start_stack "$T/base.json" || finish
 printf 'x\n127.0.0.9\n' >"$T/bad.txt"
 api PUT /rate-rules "{\"deny_cidr_files\": [\"$T/bad.txt\"]}"
 eq "API: a file with a bad line: 422" 422 "$STATUS"

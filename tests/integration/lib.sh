@@ -204,6 +204,17 @@ admin_init() {
 	[ -n "$ADMIN_PASSWORD" ] && [ -f "$T/tandem.json" ]
 }
 
+# start_stack SEED [TANDEMD-ARGS...]: one whole node: tandem-admin imports
+# SEED (a config file; "" for an empty config), tandemd starts on the file it
+# rendered, the console starts and we log in (admin_init, start_tandemd,
+# start_admin, login). Fails at the first step that does.
+start_stack() {
+	local seed="$1"
+	shift
+	[ -n "$seed" ] || { seed="$T/empty.json"; echo '{"version":1}' >"$seed"; }
+	admin_init "$seed" && start_tandemd "$T/tandem.json" "$@" && start_admin && login
+}
+
 # api METHOD PATH [JSON]: calls the REST API with the session cookie and CSRF
 # token; sets STATUS and BODY.
 CSRF=""
