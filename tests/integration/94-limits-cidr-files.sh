@@ -8,7 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 PA=$(free_port); PL=$(free_port)
 start_backend a "$PA" || { echo "backend did not start"; exit 1; }
-ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }
 req() { local ip=$1; shift; curl -s -o /dev/null -w '%{http_code}' --interface "$ip" --max-time 10 "$@"; }
 
 python3 - "$T/deny.txt" <<'PY'

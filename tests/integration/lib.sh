@@ -178,6 +178,8 @@ start_tandemd() {
 	return 1
 }
 
+ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }	# ctl ARGS: tandemctl on start_tandemd's socket
+
 # start_admin [EXTRA-ARGS...]: HTTPS console on a free port; sets ADMIN_URL,
 # ADMIN_PASSWORD (first start only) and ADMIN_PID.
 start_admin() {
