@@ -7,6 +7,8 @@ set -uo pipefail
 B="${B:?set B to a build directory}"
 SRC="${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 T="$(mktemp -d /tmp/tandem-it.XXXXXX)"
+# the tests' Python clients import ctlsock.py from here (no .pyc in the tree)
+export PYTHONPATH="$SRC/tests/integration${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
 CHECKS=0
 FAILS=0
 PIDS=()
