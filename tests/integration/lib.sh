@@ -203,7 +203,8 @@ start_admin() {
 # config file exists before tandemd starts. Sets ADMIN_PASSWORD.
 admin_init() {
 	"$B/admin-ui/tandem-admin" --state-dir "$T/state" --config-file "$T/tandem.json" \
-		--ctl-socket "$T/tandemd.sock" --import "$1" --exit >"$T/admin-init.out" 2>"$T/admin-init.log"
+		--ctl-socket "$T/tandemd.sock" --import "$1" --exit >"$T/admin-init.out" 2>"$T/admin-init.log" ||
+		{ echo "admin_init: tandem-admin --import $1 failed: $(tail -1 "$T/admin-init.log")" >&2; return 1; }
 	ADMIN_PASSWORD=$(sed -n 's/^admin password: //p' "$T/admin-init.out" | head -1)
 	[ -n "$ADMIN_PASSWORD" ] && [ -f "$T/tandem.json" ]
 }
