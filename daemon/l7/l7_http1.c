@@ -70,12 +70,25 @@ l7_span(size_t off, size_t len)
 	return s;
 }
 
-static int
+/* p[0, len) equals the lower-case literal lit, ASCII letters folded: HTTP's
+ * case rule whatever the locale, and no libc call per field (the length
+ * test settles most fields; inlined, strlen of the literal is a constant). */
+static inline int
 l7_mem_ieq(const char *p, size_t len, const char *lit)
 {
-	size_t n = strlen(lit);
+	size_t n = strlen(lit), i;
 
-	return len == n && strncasecmp(p, lit, n) == 0;
+	if (len != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + ('a' - 'A'));
+		if (c != (unsigned char)lit[i])
+			return 0;
+	}
+	return 1;
 }
 
 /* Per-parse scratch: what the fields said, before framing is decided. */
@@ -192,6 +205,28 @@ l7_parse_connection(const char *p, size_t len)
 	return flags;
 }
 
+/* The end of the run from i of 8-byte words that need no per-byte look
+ * (every byte 0x20-0x7e or >= 0x80: a field value's usual bytes); the
+ * per-byte CC_VALUE check takes over from there (tabs, bad bytes, the
+ * tail). Field values are the bulk of a head's bytes. */
+static inline size_t
+l7_value_run(const char *buf, size_t i, size_t e)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+
+	while (e - i >= 8) {
+		uint64_t x, del;
+
+		memcpy(&x, buf + i, 8);
+		del = x ^ (0x7f * ones);
+		/* any byte < 0x20, any byte == 0x7f (exact "any" tests) */
+		if (((x - 0x20 * ones) & ~x & high) != 0 || ((del - ones) & ~del & high) != 0)
+			break;
+		i += 8;
+	}
+	return i;
+}
+
 /*
  * One field line [s, e) (CRLF excluded). Stores it in m and applies the
  * fields that decide framing. bad is the status for a malformed line.
@@ -216,6 +251,7 @@ l7_parse_field(const char *buf, size_t s, size_t e, struct l7_http1_msg *m,
 	while (i < e && (buf[i] == ' ' || buf[i] == '\t'))
 		i++;
 	vs = i;
+	i = l7_value_run(buf, i, e);
 	for (; i < e; i++)
 		if (!IS(CC_VALUE, buf[i]))
 			goto fail;

@@ -261,6 +261,37 @@ test_req_bad_syntax(void **state)
 	}
 	/* obs-text in a value is allowed */
 	expect_req_ok("GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n");
+	/* long values are checked 8 bytes at a time: one byte at each place
+	 * of a 24-byte value, refused or allowed like a short value's */
+	{
+		static const unsigned char bad[] = { 0x00, 0x01, 0x08, 0x0b, 0x0d, 0x1f, 0x7f };
+		static const unsigned char good[] = { '\t', ' ', '~', 0x80, 0xff };
+		static const char pre[] = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
+		char t[128];
+		size_t pos, k, n = sizeof(pre) - 1;
+		int st;
+
+		memcpy(t, pre, n);
+		memset(t + n, 'v', 24);
+		memcpy(t + n + 24, "\r\n\r\n", 4);
+		for (pos = 1; pos < 23; pos++) {	/* not at the ends: OWS there */
+			for (k = 0; k < sizeof(bad); k++) {
+				t[n + pos] = (char)bad[k];
+				st = 0;
+				assert_int_equal(parse_split(t, n + 28, 1, L7_HTTP1_M_OTHER, &st),
+						 L7_HTTP1_ERROR);
+				assert_int_equal(st, 400);
+			}
+			for (k = 0; k < sizeof(good); k++) {
+				t[n + pos] = (char)good[k];
+				st = 0;
+				assert_int_equal(parse_split(t, n + 28, 1, L7_HTTP1_M_OTHER, &st),
+						 L7_HTTP1_DONE);
+				assert_int_equal(msg.headers[1].value.len, 24);
+			}
+			t[n + pos] = 'v';
+		}
+	}
 	/* request line */
 	expect_req_err("GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
 	expect_req_err("GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400);
