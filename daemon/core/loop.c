@@ -28,12 +28,19 @@ struct loop_deferred {
 	void *data;
 };
 
+/* A heap slot carries its timer's deadline: the sift compares read the
+ * heap array, not each timer in its (cold) owner */
+struct loop_hent {
+	uint64_t deadline_ms;
+	struct loop_timer *t;
+};
+
 struct loop {
 	int epfd;
 	int wakefd;
 	atomic_int stop;
 	uint64_t now_ms;
-	struct loop_timer **heap;	/* 1-based binary min-heap */
+	struct loop_hent *heap;		/* 1-based binary min-heap */
 	size_t heap_len;
 	size_t heap_cap;
 	struct loop_deferred *defer;	/* run after I/O of each pass */
@@ -140,18 +147,18 @@ loop_io_del(struct loop *l, struct loop_io *io)
 static void
 loop_heap_swap(struct loop *l, size_t a, size_t b)
 {
-	struct loop_timer *t = l->heap[a];
+	struct loop_hent e = l->heap[a];
 
 	l->heap[a] = l->heap[b];
-	l->heap[b] = t;
-	l->heap[a]->heap_index = a;
-	l->heap[b]->heap_index = b;
+	l->heap[b] = e;
+	l->heap[a].t->heap_index = a;
+	l->heap[b].t->heap_index = b;
 }
 
 static void
 loop_heap_up(struct loop *l, size_t i)
 {
-	while (i > 1 && l->heap[i / 2]->deadline_ms > l->heap[i]->deadline_ms) {
+	while (i > 1 && l->heap[i / 2].deadline_ms > l->heap[i].deadline_ms) {
 		loop_heap_swap(l, i, i / 2);
 		i /= 2;
 	}
@@ -163,9 +170,9 @@ loop_heap_down(struct loop *l, size_t i)
 	for (;;) {
 		size_t c = 2 * i, m = i;
 
-		if (c <= l->heap_len && l->heap[c]->deadline_ms < l->heap[m]->deadline_ms)
+		if (c <= l->heap_len && l->heap[c].deadline_ms < l->heap[m].deadline_ms)
 			m = c;
-		if (c + 1 <= l->heap_len && l->heap[c + 1]->deadline_ms < l->heap[m]->deadline_ms)
+		if (c + 1 <= l->heap_len && l->heap[c + 1].deadline_ms < l->heap[m].deadline_ms)
 			m = c + 1;
 		if (m == i)
 			return;
@@ -195,20 +202,34 @@ loop_timer_cancel(struct loop *l, struct loop_timer *t)
 int
 loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t ms, loop_timer_cb cb, void *data)
 {
-	loop_timer_cancel(l, t);
+	uint64_t d = l->now_ms + ms;
+	size_t i = t->heap_index;
+
+	t->cb = cb;
+	t->data = data;
+	if (i != 0) {
+		/* re-armed (a connection's timeout, every request): moved
+		 * within the heap, not taken out and put back */
+		uint64_t old = l->heap[i].deadline_ms;
+
+		t->deadline_ms = l->heap[i].deadline_ms = d;
+		if (d > old)
+			loop_heap_down(l, i);
+		else
+			loop_heap_up(l, i);
+		return 0;
+	}
 	if (l->heap_len + 1 >= l->heap_cap) {
 		size_t ncap = l->heap_cap ? l->heap_cap * 2 : 64;
-		struct loop_timer **n = realloc(l->heap, ncap * sizeof(*n));
+		struct loop_hent *n = realloc(l->heap, ncap * sizeof(*n));
 
 		if (n == NULL)
 			return -ENOMEM;
 		l->heap = n;
 		l->heap_cap = ncap;
 	}
-	t->deadline_ms = l->now_ms + ms;
-	t->cb = cb;
-	t->data = data;
-	l->heap[++l->heap_len] = t;
+	t->deadline_ms = d;
+	l->heap[++l->heap_len] = (struct loop_hent){ d, t };
 	t->heap_index = l->heap_len;
 	loop_heap_up(l, l->heap_len);
 	return 0;
@@ -272,8 +293,8 @@ loop_run_timers(struct loop *l)
 {
 	int n = 0;
 
-	while (l->heap_len > 0 && l->heap[1]->deadline_ms <= l->now_ms && n++ < LOOP_MAX_TIMERS) {
-		struct loop_timer *t = l->heap[1];
+	while (l->heap_len > 0 && l->heap[1].deadline_ms <= l->now_ms && n++ < LOOP_MAX_TIMERS) {
+		struct loop_timer *t = l->heap[1].t;
 
 		loop_timer_cancel(l, t);
 		t->cb(l, t);
@@ -292,7 +313,7 @@ loop_run(struct loop *l)
 		if (l->prepare != NULL)
 			l->prepare(l, l->prepare_data);
 		if (l->heap_len > 0) {
-			uint64_t d = l->heap[1]->deadline_ms;
+			uint64_t d = l->heap[1].deadline_ms;
 
 			timeout = d <= l->now_ms ? 0 : (int)(d - l->now_ms > 60000 ? 60000 : d - l->now_ms);
 		}
