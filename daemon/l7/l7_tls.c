@@ -713,8 +713,8 @@ l7_tls_conn_handshake(struct l7_tls_conn *c)
 	r = SSL_do_handshake(c->ssl);
 	if (r != 1)
 		return l7_tls_io_result(c, r);
-	if (c->cap != NULL)
-		(void)l7_tls_take_over(c);	/* 0: OpenSSL's record layer goes on */
+	if (c->ctx != NULL)
+		(void)l7_tls_take_over(c);	/* server; 0: OpenSSL's record layer goes on */
 	return L7_TLS_OK;
 }
 

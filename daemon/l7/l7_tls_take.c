@@ -60,7 +60,7 @@ struct l7_tls_own {
 	size_t tx_plain;		/* caller bytes those stand for (the retry's answer) */
 };
 
-atomic_ulong l7_tls_layer_count[2];	/* handshakes finished on OpenSSL's / our layer */
+static atomic_ulong l7_tls_layer_count[2];	/* handshakes finished on OpenSSL's / our layer */
 
 static __thread unsigned char l7_tls_rx_scratch[L7_TLSREC_IN_MAX];
 static __thread unsigned char l7_tls_tx_scratch[L7_TLSREC_PLAIN_MAX + L7_TLSREC_OVERHEAD];
@@ -242,8 +242,10 @@ l7_tls_take_over(struct l7_tls_conn *c)
 	int suite = l7_tls_take_suite(ssl);
 	SSL_SESSION *sess = SSL_get_session(ssl);
 
-	if (c->cap == NULL)
+	if (c->cap == NULL) {	/* record_layer "openssl" */
+		atomic_fetch_add(&l7_tls_layer_count[0], 1);
 		return 0;
+	}
 	if (suite < 0 || SSL_has_pending(ssl) || sess == NULL ||
 	    SSL_SESSION_get_max_fragment_length(sess) != TLSEXT_max_fragment_length_DISABLED ||
 	    SSL_get_key_update_type(ssl) != SSL_KEY_UPDATE_NONE || SSL_get_fd(ssl) < 0)
@@ -259,6 +261,7 @@ l7_tls_take_over(struct l7_tls_conn *c)
 		c->f_sni = c->f_subject = NULL;
 		goto fallback;
 	}
+	o->fd = SSL_get_fd(ssl);
 	l7_tls_cap_free(c);
 	/* freeing without close_notify would drop the session from the
 	 * server cache (ssl_clear_bad_session): it is still good */
@@ -274,6 +277,13 @@ fallback:
 	SSL_set_read_ahead(ssl, 1);
 	atomic_fetch_add(&l7_tls_layer_count[0], 1);
 	return 0;
+}
+
+void
+l7_tls_layer_counts(unsigned long *openssl, unsigned long *tandem)
+{
+	*openssl = atomic_load(&l7_tls_layer_count[0]);
+	*tandem = atomic_load(&l7_tls_layer_count[1]);
 }
 
 /* ---- our record layer ---- */
