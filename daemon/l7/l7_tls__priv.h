@@ -30,6 +30,7 @@ struct l7_tls_conn {
 	char *f_sni;
 	char *f_subject;
 	bool f_resumed;
+	unsigned char layer;		/* counted in l7_tls_layer_counts: 0 no, 1 OpenSSL, 2 ours */
 };
 
 void l7_tls_up_unref(struct l7_tls_up **up);

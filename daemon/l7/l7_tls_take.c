@@ -60,7 +60,7 @@ struct l7_tls_own {
 	size_t tx_plain;		/* caller bytes those stand for (the retry's answer) */
 };
 
-static atomic_ulong l7_tls_layer_count[2];	/* handshakes finished on OpenSSL's / our layer */
+static atomic_ulong l7_tls_layer_count[2];	/* open connections on OpenSSL's / our layer */
 
 static __thread unsigned char l7_tls_rx_scratch[L7_TLSREC_IN_MAX];
 static __thread unsigned char l7_tls_tx_scratch[L7_TLSREC_PLAIN_MAX + L7_TLSREC_OVERHEAD];
@@ -243,6 +243,7 @@ l7_tls_take_over(struct l7_tls_conn *c)
 	SSL_SESSION *sess = SSL_get_session(ssl);
 
 	if (c->cap == NULL) {	/* record_layer "openssl" */
+		c->layer = 1;
 		atomic_fetch_add(&l7_tls_layer_count[0], 1);
 		return 0;
 	}
@@ -269,12 +270,14 @@ l7_tls_take_over(struct l7_tls_conn *c)
 	SSL_free(ssl);
 	c->ssl = NULL;
 	c->own = o;
+	c->layer = 2;
 	atomic_fetch_add(&l7_tls_layer_count[1], 1);
 	return 1;
 fallback:
 	l7_tls_cap_free(c);
 	SSL_set_msg_callback(ssl, NULL);
 	SSL_set_read_ahead(ssl, 1);
+	c->layer = 1;
 	atomic_fetch_add(&l7_tls_layer_count[0], 1);
 	return 0;
 }
@@ -576,6 +579,9 @@ l7_tls_own_free(struct l7_tls_conn *c)
 	struct l7_tls_own *o = c->own;
 
 	l7_tls_cap_free(c);
+	if (c->layer != 0)
+		atomic_fetch_sub(&l7_tls_layer_count[c->layer - 1], 1);
+	c->layer = 0;
 	if (o == NULL)
 		return;
 	l7_tlsrec_free(&o->rec);

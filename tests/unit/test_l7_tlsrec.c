@@ -265,7 +265,7 @@ exchange(struct l7_tls_ctx *ctx, int version, const char *suites, const char *wa
 	l7_tls_layer_counts(&o0, &t0);
 	connect_link(ctx, &l, version, suites);
 	l7_tls_layer_counts(&o1, &t1);
-	assert_int_equal(t1 - t0, 1);	/* taken over */
+	assert_int_equal(t1 - t0, 1);	/* taken over: one more open connection on ours */
 	assert_int_equal(o1 - o0, 0);
 	assert_string_equal(SSL_get_cipher_name(l.cl), want);
 	assert_string_equal(l7_tls_conn_version(l.sc), version == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2");
@@ -286,6 +286,8 @@ exchange(struct l7_tls_ctx *ctx, int version, const char *suites, const char *wa
 	relay(&l);
 	assert_int_equal(SSL_shutdown(l.cl), 1);
 	close_link(&l);
+	l7_tls_layer_counts(&o1, &t1);
+	assert_int_equal(t1, t0);	/* and none after it closed */
 }
 
 static void
@@ -433,6 +435,8 @@ test_openssl_fallback(void **state)
 	client_to_server(&l, 30000, 4096);
 	server_to_client(&l, 30000);
 	close_link(&l);
+	l7_tls_layer_counts(&o1, &t1);
+	assert_int_equal(o1, o0);
 }
 
 /* l7_tlsrec alone: limits before decryption, sequence exhaustion. */
