@@ -521,7 +521,8 @@ l7_tls_own_pending(struct l7_tls_conn *c)
 {
 	struct l7_tls_own *o = c->own;
 
-	return o->plain_len > 0 || (o->raw_len > 0 &&
+	/* a close_notify read along with data: the EOF is still to be returned */
+	return o->plain_len > 0 || o->closed || (o->raw_len > 0 &&
 		l7_tlsrec_reclen(&o->rec, o->rx + o->raw_off, o->raw_len) != 0 &&
 		(size_t)l7_tlsrec_reclen(&o->rec, o->rx + o->raw_off, o->raw_len) <= o->raw_len);
 }
