@@ -122,9 +122,11 @@ nb(int fd)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 }
 
-/* Handshake with a client limited to version and suites; asserts it is done. */
+/* Handshake with a client limited to version and suites, offering sess
+ * (or none); asserts it is done. */
 static void
-connect_link(struct l7_tls_ctx *ctx, struct link *l, int version, const char *suites)
+connect_link_sess(struct l7_tls_ctx *ctx, struct link *l, int version, const char *suites,
+		  SSL_SESSION *sess)
 {
 	int i, cdone = 0, sdone = 0;
 
@@ -147,6 +149,8 @@ connect_link(struct l7_tls_ctx *ctx, struct link *l, int version, const char *su
 	l->cl = SSL_new(l->cc);
 	SSL_set_fd(l->cl, l->a[0]);
 	SSL_set_tlsext_host_name(l->cl, "rec.test");
+	if (sess != NULL)
+		SSL_set_session(l->cl, sess);
 	l->sc = l7_tls_conn_new(ctx, l->b[1]);
 	assert_non_null(l->sc);
 	for (i = 0; i < 200 && !(cdone && sdone); i++) {
@@ -170,6 +174,12 @@ connect_link(struct l7_tls_ctx *ctx, struct link *l, int version, const char *su
 		relay(l);
 	}
 	assert_true(cdone && sdone);
+}
+
+static void
+connect_link(struct l7_tls_ctx *ctx, struct link *l, int version, const char *suites)
+{
+	connect_link_sess(ctx, l, version, suites, NULL);
 }
 
 static void
@@ -328,44 +338,12 @@ test_resumed(void **state)
 		sess = SSL_get1_session(l.cl);
 		assert_non_null(sess);
 		close_link(&l);
-		{	/* connect_link again, offering the session */
-			struct link r;
-			int k, cdone = 0, sdone = 0;
-
-			memset(&r, 0, sizeof(r));
-			assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, r.a), 0);
-			assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, r.b), 0);
-			nb(r.a[0]);
-			nb(r.a[1]);
-			nb(r.b[0]);
-			nb(r.b[1]);
-			r.cc = SSL_CTX_new(TLS_client_method());
-			SSL_CTX_set_session_cache_mode(r.cc, SSL_SESS_CACHE_OFF);
-			SSL_CTX_set_max_proto_version(r.cc, v[i]);
-			if (v[i] == TLS1_3_VERSION)
-				SSL_CTX_set_ciphersuites(r.cc, s[i]);
-			else
-				SSL_CTX_set_cipher_list(r.cc, s[i]);
-			r.cl = SSL_new(r.cc);
-			SSL_set_fd(r.cl, r.a[0]);
-			SSL_set_tlsext_host_name(r.cl, "rec.test");
-			SSL_set_session(r.cl, sess);
-			r.sc = l7_tls_conn_new(f->ctx, r.b[1]);
-			for (k = 0; k < 200 && !(cdone && sdone); k++) {
-				if (!cdone && SSL_connect(r.cl) == 1)
-					cdone = 1;
-				relay(&r);
-				if (!sdone && l7_tls_conn_handshake(r.sc) == L7_TLS_OK)
-					sdone = 1;
-				relay(&r);
-			}
-			assert_true(cdone && sdone);
-			assert_true(SSL_session_reused(r.cl));
-			assert_true(l7_tls_conn_resumed(r.sc));
-			client_to_server(&r, 3000, 4096);
-			server_to_client(&r, 3000);
-			close_link(&r);
-		}
+		connect_link_sess(f->ctx, &l, v[i], s[i], sess);
+		assert_true(SSL_session_reused(l.cl));
+		assert_true(l7_tls_conn_resumed(l.sc));
+		client_to_server(&l, 3000, 4096);
+		server_to_client(&l, 3000);
+		close_link(&l);
 		SSL_SESSION_free(sess);
 	}
 }
