@@ -16,7 +16,8 @@
  *   handshake (OpenSSL then reads exactly one record at a time) and we
  *   check SSL_has_pending() at takeover.
  * Any case we do not handle (another cipher, a negotiated max_fragment_
- * length, bytes pending, a missing secret) keeps OpenSSL's record layer.
+ * length, bytes pending, a missing secret, accepted early data) keeps
+ * OpenSSL's record layer.
  */
 #include "config.h"
 
@@ -249,7 +250,8 @@ l7_tls_take_over(struct l7_tls_conn *c)
 	}
 	if (suite < 0 || SSL_has_pending(ssl) || sess == NULL ||
 	    SSL_SESSION_get_max_fragment_length(sess) != TLSEXT_max_fragment_length_DISABLED ||
-	    SSL_get_key_update_type(ssl) != SSL_KEY_UPDATE_NONE || SSL_get_fd(ssl) < 0)
+	    SSL_get_key_update_type(ssl) != SSL_KEY_UPDATE_NONE || SSL_get_fd(ssl) < 0 ||
+	    SSL_get_early_data_status(ssl) == SSL_EARLY_DATA_ACCEPTED)	/* never enabled today */
 		goto fallback;
 	o = calloc(1, sizeof(*o));
 	if (o == NULL)
