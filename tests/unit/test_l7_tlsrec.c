@@ -428,7 +428,7 @@ test_limits(void **state)
 
 	(void)state;
 	assert_int_equal(l7_tlsrec_init13(&srv, L7_TLSREC_AES128GCM, cs, ss, 32, 0, 0), 0);
-	assert_int_equal(l7_tlsrec_init13(&cli, L7_TLSREC_AES128GCM, ss, cs, 32, 0, 0), 0);
+	/* AES-256-GCM goes with SHA-384: a 32-byte secret is refused */
 	assert_int_equal(l7_tlsrec_init13(&cli, L7_TLSREC_AES256GCM, ss, cs, 32, 0, 0), -1);
 	assert_int_equal(l7_tlsrec_init13(&cli, L7_TLSREC_AES128GCM, ss, cs, 32, 0, 0), 0);
 	/* the client seals, the server opens */
