@@ -398,14 +398,13 @@ l7_tls_own_keep(struct l7_tls_own *o, unsigned char *b)
 {
 	unsigned char *k;
 
-	if (b == o->rx) {
-		if (o->plain_len == 0 && o->raw_len == 0) {
-			free(o->rx);
-			o->rx = NULL;
-		}
+	if (o->plain_len == 0 && o->raw_len == 0) {
+		free(o->rx);	/* NULL when b is the scratch */
+		o->rx = NULL;
+		o->plain_off = o->raw_off = 0;
 		return 0;
 	}
-	if (o->plain_len == 0 && o->raw_len == 0)
+	if (b == o->rx)
 		return 0;
 	k = malloc(L7_TLSREC_IN_MAX);
 	if (k == NULL)
