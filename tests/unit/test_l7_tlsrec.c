@@ -3,7 +3,8 @@
  * talks to l7_tls_conn_* through a relay the test pumps in one thread, so
  * it can also corrupt a byte on the way. Every suite, TLS 1.2 and 1.3,
  * client KeyUpdate with and without update_requested, close_notify, a
- * flipped byte, and the "openssl" record-layer fallback. */
+ * flipped byte, a refused TLS 1.2 renegotiation, and the "openssl"
+ * record-layer fallback. */
 #include "config.h"
 
 #include <errno.h>
@@ -397,6 +398,27 @@ test_flipped_byte(void **state)
 	}
 }
 
+/* TLS 1.2 renegotiation is refused: handshake_failure, connection closed. */
+static void
+test_renegotiation(void **state)
+{
+	struct fx *f = *state;
+	struct link l;
+	char buf[64];
+
+	connect_link(f->ctx, &l, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256");
+	client_to_server(&l, 10, 16);
+	assert_int_equal(SSL_renegotiate(l.cl), 1);
+	assert_true(SSL_do_handshake(l.cl) <= 0);	/* sends the ClientHello, waits */
+	relay(&l);
+	assert_int_equal(l7_tls_conn_read(l.sc, buf, sizeof(buf)), L7_TLS_ERROR);
+	relay(&l);
+	assert_true(SSL_do_handshake(l.cl) <= 0);
+	assert_int_equal(ERR_GET_REASON(ERR_peek_last_error()), SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE);
+	ERR_clear_error();
+	close_link(&l);
+}
+
 /* record_layer "openssl": OpenSSL keeps the connection. */
 static void
 test_openssl_fallback(void **state)
@@ -482,6 +504,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resumed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renegotiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_openssl_fallback, setup, teardown),
 	};
 
