@@ -14,15 +14,10 @@ command -v openssl >/dev/null || skip "openssl command missing"
 command -v python3 >/dev/null || skip "python3 missing"
 command -v curl >/dev/null || skip "curl missing"
 
-mkdir -p "$T/certs"
-for k in "ec -pkeyopt ec_paramgen_curve:P-256 www-ec" "rsa:2048 www-rsa"; do
-	set -- $k
-	n=${!#}
-	openssl req -x509 -newkey ${k% *} -nodes -keyout "$T/certs/$n.key" -out "$T/certs/$n.crt" \
-		-subj "/CN=www.example.test" -addext subjectAltName=DNS:www.example.test -days 2 \
-		>>"$T/openssl.log" 2>&1 || skip "openssl cannot make a certificate"
-	chmod 600 "$T/certs/$n.key"
-done
+C="$T/certs"	# tandemd's --cert-dir
+pki_self www-ec www.example.test DNS:www.example.test
+PKI_KEY=rsa pki_self www-rsa www.example.test DNS:www.example.test
+pki_made www-ec www-rsa
 
 PA=$(free_port); PL=$(free_port); PO=$(free_port)
 start_backend a "$PA" || finish
@@ -97,18 +92,13 @@ done
 
 # A corrupted record and the layer gauges, from Python (MemoryBIO: we see the records).
 cat >"$T/client.py" <<'PY'
-import json, socket, ssl, sys, time
+import socket, ssl, sys, time
+from ctlsock import l7_stats as stats
 port, oport, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 ctx.set_alpn_protocols(["http/1.1"])
 def check(name, cond, why=""):
     print(("ok %s" % name) if cond else ("FAIL %s: %s" % (name, why)), flush=True)
-def stats():
-    s = socket.socket(socket.AF_UNIX); s.connect(sock)
-    s.sendall(b'{"cmd":"stats"}\n'); d = b""
-    while not d.endswith(b"\n"): d += s.recv(65536)
-    s.close()
-    return json.loads(d)["l7"]
 class Conn:
     def __init__(self, p):
         self.s = socket.create_connection(("127.0.0.1", p), timeout=10)
@@ -150,7 +140,7 @@ o = Conn(oport)
 check("the record_layer openssl listener serves", b"/echo/o1" in o.get("/echo/o1"))
 end = time.time() + 10
 while time.time() < end:
-    st = stats()
+    st = stats(sock)
     if st.get("tls_record_layer_tandem") == 1 and st.get("tls_record_layer_openssl") == 1: break
     time.sleep(0.1)
 check("stats: one open connection on each record layer",
