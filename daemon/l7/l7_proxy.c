@@ -3303,7 +3303,7 @@ l7_pools_status_json(const struct snapshot *s)
 static void
 l7_stats_more(json_t *o)
 {
-	unsigned long v[12] = { 0 };
+	unsigned long v[12] = { 0 }, lo, lt;
 	unsigned i;
 
 	for (i = 0; i < l7_nworkers; i++) {
@@ -3325,6 +3325,9 @@ l7_stats_more(json_t *o)
 	json_object_set_new(o, "tls_handshakes", json_integer((json_int_t)v[4]));
 	json_object_set_new(o, "tls_resumed", json_integer((json_int_t)v[5]));
 	json_object_set_new(o, "tls_handshake_failures", json_integer((json_int_t)v[6]));
+	l7_tls_layer_counts(&lo, &lt);	/* gauges: open connections per record layer */
+	json_object_set_new(o, "tls_record_layer_openssl", json_integer((json_int_t)lo));
+	json_object_set_new(o, "tls_record_layer_tandem", json_integer((json_int_t)lt));
 	json_object_set_new(o, "refused_banned", json_integer((json_int_t)v[10]));
 	json_object_set_new(o, "limit_denied", json_integer((json_int_t)v[11]));
 	json_object_set_new(o, "refused_max_connections", json_integer((json_int_t)v[0]));
