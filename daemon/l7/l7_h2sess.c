@@ -118,8 +118,13 @@ h2sess_die(struct l7_h2sess *s, const char *why)
 		return;
 	if (s->state == L7_H2SESS_CONNECTING)
 		l7_pool_connect_result(s->ms, h2sess_pool(s), 0, loop_now(set->loop), why);
-	log_info("pool=%s member=%s: HTTP/2 connection %s (%u streams)", h2sess_pool(s)->name,
-		 h2sess_pool(s)->members[s->mi].id, why, l7_h2up_streams(s->h2));
+	/* a member closing an idle connection is routine */
+	if (l7_h2up_streams(s->h2) > 0 || s->state == L7_H2SESS_CONNECTING)
+		log_info("pool=%s member=%s: HTTP/2 connection %s (%u streams)", h2sess_pool(s)->name,
+			 h2sess_pool(s)->members[s->mi].id, why, l7_h2up_streams(s->h2));
+	else
+		log_debug("pool=%s member=%s: idle HTTP/2 connection %s", h2sess_pool(s)->name,
+			  h2sess_pool(s)->members[s->mi].id, why);
 	snprintf(s->why, sizeof(s->why), "%s", why);
 	s->state = L7_H2SESS_DEAD;
 	h2sess_unlist(s);
@@ -314,12 +319,15 @@ h2sess_io(struct loop *l, struct loop_io *io, uint32_t events)
 }
 
 struct l7_h2sess *
-l7_h2sess_find(struct l7_h2sess_set *set, const struct l7_member_state *ms)
+l7_h2sess_find(struct l7_h2sess_set *set, const struct snapshot *snap,
+	       const struct l7_member_state *ms)
 {
 	struct l7_h2sess *s;
 
+	/* a session made under an older configuration (its stream limit, its
+	 * TLS settings) takes no new streams: it ends with its idle timeout */
 	for (s = set->head; s != NULL; s = s->next)
-		if (s->ms == ms && l7_h2up_can_open(s->h2))
+		if (s->ms == ms && s->snap == snap && l7_h2up_can_open(s->h2))
 			return s;
 	return NULL;
 }

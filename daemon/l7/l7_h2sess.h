@@ -47,10 +47,10 @@ enum l7_h2sess_state {
 	L7_H2SESS_DEAD,			/* the connection is gone */
 };
 
-/* A session to member slot mi of pool pi in snap (its address, TLS
- * context) whose runtime state is ms that can take another stream, or
- * NULL. */
-struct l7_h2sess *l7_h2sess_find(struct l7_h2sess_set *set, const struct l7_member_state *ms);
+/* A session made under snap to the member whose runtime state is ms that
+ * can take another stream, or NULL. */
+struct l7_h2sess *l7_h2sess_find(struct l7_h2sess_set *set, const struct snapshot *snap,
+				 const struct l7_member_state *ms);
 
 /* Opens a new connection to the member; NULL when the connect failed at
  * once (reported to the member's state: *oom 0) or out of resources

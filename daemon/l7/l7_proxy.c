@@ -747,7 +747,7 @@ l7_up_h2_attach(struct l7_conn *c, const struct conf_member *m, struct l7_member
 		int *oom)
 {
 	struct l7_worker *w = c->w;
-	struct l7_h2sess *s = c->fresh_only ? NULL : l7_h2sess_find(&w->h2s, ms);
+	struct l7_h2sess *s = c->fresh_only ? NULL : l7_h2sess_find(&w->h2s, c->view->snap, ms);
 	struct l7_up *up;
 	int fresh = s == NULL;
 
@@ -1230,9 +1230,13 @@ static void
 l7_conn_up_broken(struct l7_conn *c, const char *why)
 {
 	struct l7_up *up = c->up;
+	/* an HTTP/2 stream the member reset was processed there: no replay
+	 * unless its whole connection died */
+	bool conn_died = up == NULL || up->sess == NULL ||
+			 l7_h2sess_state(up->sess) == L7_H2SESS_DEAD;
 
 	STAT_INC(c->w, upstream_errors);
-	if (up != NULL && up->reused && c->replayable && c->idempotent && c->replays == 0 &&
+	if (up != NULL && up->reused && conn_died && c->replayable && c->idempotent && c->replays == 0 &&
 	    buf_len(&c->rbuf) == 0) {
 		log_debug("client=%s member=%s: reused connection %s, replaying", c->peer,
 			  up->ms->id, why);
@@ -1248,7 +1252,7 @@ l7_conn_up_broken(struct l7_conn *c, const char *why)
 	/* A fresh connection reset before any response byte: the member may
 	 * be dying. An idempotent request whose bytes we still hold goes once
 	 * to another member, within the pool's retry budget. */
-	if (up != NULL && c->replayable && c->idempotent && !c->retried &&
+	if (up != NULL && conn_died && c->replayable && c->idempotent && !c->retried &&
 	    buf_len(&c->rbuf) == 0 && c->pool != NULL &&
 	    l7_pool_retry_take(c->view->map->pools[c->pool->index], c->pool)) {
 		log_info("client=%s member=%s: upstream %s, retrying on another member", c->peer,
