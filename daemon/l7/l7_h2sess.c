@@ -270,6 +270,7 @@ h2sess_connecting(struct l7_h2sess *s)
 	}
 	if (r < 0) {
 		l7_tls_up_why(s->tio.tls, why, sizeof(why));
+		l7_h2sess_tls_why(why, sizeof(why));
 		h2sess_die(s, why);
 		return -1;
 	}
@@ -438,6 +439,14 @@ const char *
 l7_h2sess_why(const struct l7_h2sess *s)
 {
 	return s->why;
+}
+
+void
+l7_h2sess_tls_why(char *why, size_t len)
+{
+	if (strstr(why, "no application protocol") != NULL)
+		snprintf(why, len, "the member did not select h2 in TLS ALPN "
+			 "(alert: no application protocol)");
 }
 
 void

@@ -74,6 +74,11 @@ int l7_h2sess_used(const struct l7_h2sess *s);
 /* Why a dead session died (for logs), "" otherwise. */
 const char *l7_h2sess_why(const struct l7_h2sess *s);
 
+/* The reason for a failed TLS handshake of an HTTP/2 member connection
+ * (l7_tls_up_why's text in why): a member that knows no h2 says so with
+ * an alert, which is rewritten to say what the operator must fix. */
+void l7_h2sess_tls_why(char *why, size_t len);
+
 /* Frees every session of the set (worker teardown, streams all closed). */
 void l7_h2sess_free_all(struct l7_h2sess_set *set);
 

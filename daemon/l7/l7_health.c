@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "snapshot.h"
 #include "buf.h"
+#include "l7_h2sess.h"
 #include "l7_h2up.h"
 #include "l7_health.h"
 #include "l7_http1.h"
@@ -285,6 +286,8 @@ l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 	if (v < 0) {
 		l7_tls_up_why(hc->tio.tls, why, sizeof(why));
+		if (hc->pool->l7.upstream_h2)
+			l7_h2sess_tls_why(why, sizeof(why));
 		l7_hc_done(hc, 0, why);
 		return;
 	}

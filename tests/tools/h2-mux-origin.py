@@ -4,7 +4,9 @@ tests/integration/72-l7-h2-upstream-mux.sh and 79-l7-h2-upstream-tls.sh:
 it counts connections and streams so a test can see how the proxy
 multiplexes, and misbehaves on request.
 
-  h2-mux-origin.py PORT LOGDIR [MAX_CONCURRENT_STREAMS]
+  h2-mux-origin.py PORT LOGDIR [MAX_CONCURRENT_STREAMS [CERT KEY]]
+      (MAX_CONCURRENT_STREAMS 0: not announced; over TLS with ALPN h2
+      when CERT and KEY are given)
       Every accepted connection appends "conn" to LOGDIR/conns; the most
       streams open at once on any one connection goes to LOGDIR/maxopen.
       Every request is answered 200 "path=P conn=K" (K: the connection's
@@ -19,6 +21,7 @@ multiplexes, and misbehaves on request.
 """
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -34,6 +37,11 @@ HOST = "127.0.0.1"
 def main():
     port, logdir = int(sys.argv[1]), sys.argv[2]
     maxcs = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    tls = None
+    if len(sys.argv) > 5:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(sys.argv[4], sys.argv[5])
+        tls.set_alpn_protocols(["h2"])
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((HOST, port))
@@ -42,6 +50,11 @@ def main():
     state = {"conns": 0, "maxopen": 0}
 
     def serve(s, k):
+        if tls is not None:
+            try:
+                s = tls.wrap_socket(s, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
         c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False,
                                                                  header_encoding="utf-8"))
         if maxcs:
@@ -121,7 +134,10 @@ def main():
                         threading.Timer(0.3, die).start()
                         continue
                     ms = int(path.split("sleep=")[1].split("&")[0]) if "sleep=" in path else 0
-                    threading.Timer(ms / 1000.0, answer, (sid, path)).start()
+                    if ms == 0:
+                        answer(sid, path)	# in this thread: TLS sockets are not shared
+                    else:
+                        threading.Timer(ms / 1000.0, answer, (sid, path)).start()
                 elif isinstance(ev, h2.events.DataReceived):
                     with lock:
                         c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
