@@ -381,8 +381,8 @@ l7_h2up_take(struct l7_h2up_st *s, const char *p, size_t n)
 {
 	ssize_t used = 0;
 
-	if (s->u == NULL || s->u->fatal || s->failed)
-		return -1;
+	if (s->u == NULL || s->u->fatal || s->failed || (s->req_eof && n > 0))
+		return -1;	/* a second request on the stream is an error too */
 	if (!s->req_head) {
 		struct l7_http1_msg *m;
 		int st, rc;
