@@ -201,10 +201,19 @@ l7_hc_judge_grpc(struct l7_hc *hc, char *why, size_t wlen)
 	return 1;
 }
 
-/* One step of a gRPC check: request in, frames out, answer back (over
+/* Whether the check speaks HTTP/2 (l7_h2up): the gRPC type always, an
+ * HTTP check when the pool's members speak HTTP/2. */
+static int
+l7_hc_h2(const struct l7_hc *hc)
+{
+	return hc->pool->l7.hc.type == CONF_HC_GRPC ||
+	       (hc->pool->l7.hc.type == CONF_HC_HTTP && hc->pool->l7.upstream_h2);
+}
+
+/* One step of an HTTP/2 check: request in, frames out, answer back (over
  * the check's transport: h2c, or h2 inside TLS). */
 static void
-l7_hc_io_grpc(struct l7_hc *hc)
+l7_hc_io_h2(struct l7_hc *hc)
 {
 	struct buf rb = { .data = hc->buf, .cap = L7_HC_BUF - 1, .rpos = 0, .wpos = hc->len };
 	struct buf in;
@@ -241,7 +250,8 @@ l7_hc_io_grpc(struct l7_hc *hc)
 		goto broken;
 	hc->len = rb.wpos;
 	if (l7_h2up_done(hc->st)) {	/* the answer is complete */
-		int v = l7_hc_judge_grpc(hc, why, sizeof(why));
+		int v = hc->pool->l7.hc.type == CONF_HC_GRPC ? l7_hc_judge_grpc(hc, why, sizeof(why))
+			: l7_hc_judge(hc, 1, why, sizeof(why));
 
 		l7_hc_done(hc, v, why);
 		return;
@@ -295,7 +305,7 @@ l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 		l7_hc_done(hc, 1, NULL);
 		return;
 	}
-	if (hc->pool->l7.hc.type == CONF_HC_GRPC) {
+	if (l7_hc_h2(hc)) {
 		/* h2 over TLS: a member that did not pick h2 cannot answer */
 		if (hc->tio.tls != NULL && !hc->grpc_started &&
 		    (l7_io_alpn(&hc->tio) == NULL || strcmp(l7_io_alpn(&hc->tio), "h2") != 0)) {
@@ -303,7 +313,7 @@ l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 			return;
 		}
 		hc->grpc_started = true;
-		l7_hc_io_grpc(hc);
+		l7_hc_io_h2(hc);
 		return;
 	}
 	while (hc->sent < hc->reqlen) {
@@ -359,7 +369,7 @@ l7_hc_start(struct loop *l, struct loop_timer *t)
 	hc->fd = fd;
 	hc->sent = hc->len = 0;
 	hc->connected = hc->grpc_started = false;
-	if (hc->pool->l7.hc.type == CONF_HC_GRPC &&
+	if (l7_hc_h2(hc) &&
 	    ((hc->h2 = l7_h2up_new(1)) == NULL || (hc->st = l7_h2up_open(hc->h2, hc)) == NULL ||
 	     buf_init(&hc->h2out, 16384) < 0)) {
 		l7_h2up_close(&hc->st);

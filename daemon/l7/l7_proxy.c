@@ -762,6 +762,8 @@ l7_up_h2_attach(struct l7_conn *c, const struct conf_member *m, struct l7_member
 			return NULL;
 		}
 	}
+	if (!fresh)
+		STAT_INC(w, upstream_reuses);	/* a stream on an open connection */
 	up = calloc(1, sizeof(*up));
 	if (up == NULL || (up->st = l7_h2sess_open(s, up)) == NULL) {
 		free(up);
@@ -3172,6 +3174,7 @@ l7_worker_main(void *arg)
 		log_err("worker %u: loop failed: %s", w->index, strerror(-rc));
 	/* The loop no longer runs: free everything now, not deferred. */
 	w->stopping = true;
+	w->h2s.stopping = true;
 	while (w->conns != NULL)
 		l7_conn_close(w->conns);
 	while (w->idle != NULL) {

@@ -2,7 +2,8 @@
 # HTTP/2 over TLS to pool members ("upstream_protocol": "h2" with the
 # pool's "tls"; ALPN h2): a real gRPC server over TLS (python3-grpcio)
 # answers unary and streaming calls with trailers and status codes intact
-# and passes the gRPC health check over TLS; concurrent requests share a
+# and passes the gRPC health check over TLS; an HTTP health check of an h2
+# pool speaks h2 too; concurrent requests share a
 # few TLS member connections (tests/tools/h2-mux-origin.py over TLS); a
 # TLS member that does not select h2 fails the health check with that
 # reason and its requests fail; malformed combinations are refused whole.
@@ -16,20 +17,22 @@ command -v h2load >/dev/null || skip "h2load (nghttp2-client) is not installed"
 pki_ca up-ca "IT Member CA"
 pki_leaf member up-ca member.test "DNS:member.test,IP:127.0.0.1"
 [ -s "$C/member.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make member.crt"; }
-mkdir -p "$T/certs" "$T/o"
+mkdir -p "$T/certs" "$T/o" "$T/o2"
 cp "$C/up-ca.crt" "$T/certs/up-ca.ca"
 
-PG=$(free_port); PO=$(free_port); PN=$(free_port); PL=$(free_port)
+PG=$(free_port); PO=$(free_port); PN=$(free_port); PH=$(free_port); PL=$(free_port)
 $PY "$SRC/tests/tools/grpc-echo.py" server "$PG" "$T/notserving" "$C/member.crt" "$C/member.key" \
 	>"$T/grpc-server.log" 2>&1 &
 PIDS+=($!)
 $PY "$SRC/tests/tools/h2-mux-origin.py" "$PO" "$T/o" 0 "$C/member.crt" "$C/member.key" >"$T/origin.log" 2>&1 &
 PIDS+=($!)
+$PY "$SRC/tests/tools/h2-mux-origin.py" "$PH" "$T/o2" 0 "$C/member.crt" "$C/member.key" >"$T/origin2.log" 2>&1 &
+PIDS+=($!)
 # a TLS member that speaks HTTP/1.1 only
 openssl s_server -quiet -accept "127.0.0.1:$PN" -cert "$C/member.crt" -key "$C/member.key" \
 	-alpn http/1.1 -www >"$T/s_server.log" 2>&1 &
 PIDS+=($!)
-for p in "$PG" "$PO" "$PN"; do wait_port "$p" || { echo "member on $p did not start"; finish; }; done
+for p in "$PG" "$PO" "$PN" "$PH"; do wait_port "$p" || { echo "member on $p did not start"; finish; }; done
 
 TLS='{"ca":"up-ca","server_name":"member.test"}'
 cat >"$T/c.json" <<JSON
@@ -42,7 +45,11 @@ cat >"$T/c.json" <<JSON
            "members":[{"address":"127.0.0.1","port":$PO}]},
           {"name":"n","upstream_protocol":"h2","tls":$TLS,
            "members":[{"address":"127.0.0.1","port":$PN}],
-           "health_check":{"type":"grpc","interval_ms":500,"timeout_ms":450,"rise":1,"fall":1}}],
+           "health_check":{"type":"grpc","interval_ms":500,"timeout_ms":450,"rise":1,"fall":1}},
+          {"name":"hh","upstream_protocol":"h2","tls":$TLS,
+           "members":[{"address":"127.0.0.1","port":$PH}],
+           "health_check":{"type":"http","path":"/healthz","expect_body":"path=/healthz",
+                           "interval_ms":500,"timeout_ms":450,"rise":1,"fall":1}}],
  "routes":[{"name":"echo","listener":"h","path_prefix":"/test.Echo/","pool":"g"},
            {"name":"n","listener":"h","path_prefix":"/n/","pool":"n"},
            {"name":"o","listener":"h","path_prefix":"/","pool":"o"}]}
@@ -79,6 +86,9 @@ ok "and follows NOT_SERVING" -- waitstate 0 down
 rm -f "$T/notserving"
 ok "a TLS member that does not select h2 fails the health check" -- waitstate 2 down
 ok "with that reason" -- sh -c "'$B/daemon/tandemctl' -s '$T/tandemd.sock' status | grep -q 'did not select h2'"
+for _ in $(seq 30); do [ "$(wc -l <"$T/o2/conns" 2>/dev/null || echo 0)" -ge 3 ] && break; sleep 0.1; done
+ok "an HTTP health check speaks h2 to an h2 pool's member (checked 3 times: still up)" -- \
+	sh -c "[ \$(wc -l <'$T/o2/conns') -ge 3 ] && [ \"\$('$B/daemon/tandemctl' -s '$T/tandemd.sock' status --json | jq -r '.pools[3].members[0].state')\" = up ]"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PL/n/x")
 ok "its requests fail (503: no member up)" -- test "$code" = 503 -o "$code" = 502
 
