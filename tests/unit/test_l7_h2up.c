@@ -149,6 +149,32 @@ response(struct l7_h2up_st *s)
 	return text;
 }
 
+/* Opens streams a and b (owners oa, ob) on u and sends their requests
+ * to the member. */
+static void
+two_requests(struct l7_h2up *u, struct member *m, struct l7_h2up_st **a, void *oa,
+	     struct l7_h2up_st **b, void *ob)
+{
+	*a = l7_h2up_open(u, oa);
+	*b = l7_h2up_open(u, ob);
+	assert_non_null(*a);
+	assert_non_null(*b);
+	assert_int_equal(l7_h2up_take(*a, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	assert_int_equal(l7_h2up_take(*b, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	pump(u, m);
+	assert_int_equal(m->nstreams, 2);
+}
+
+/* Closes both streams, then the session and the member. */
+static void
+two_done(struct l7_h2up **u, struct member *m, struct l7_h2up_st **a, struct l7_h2up_st **b)
+{
+	l7_h2up_close(a);
+	l7_h2up_close(b);
+	l7_h2up_free(u);
+	member_free(m);
+}
+
 static void
 test_two_streams_one_session(void **state)
 {
@@ -160,16 +186,10 @@ test_two_streams_one_session(void **state)
 
 	(void)state;
 	member_init(&m, 0);
-	a = l7_h2up_open(u, &owner_a);
-	b = l7_h2up_open(u, &owner_b);
-	assert_non_null(a);
-	assert_non_null(b);
+	two_requests(u, &m, &a, &owner_a, &b, &owner_b);
 	assert_int_equal(l7_h2up_streams(u), 2);
-	assert_int_equal(l7_h2up_take(a, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
-	assert_int_equal(l7_h2up_take(b, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
 	/* one exchange per stream */
 	assert_int_equal(l7_h2up_take(a, req, sizeof(req) - 1), -1);
-	pump(u, &m);
 	while (l7_h2up_next_woken(u) != NULL)
 		;
 	assert_int_equal(m.nstreams, 2);
@@ -238,12 +258,7 @@ test_goaway_refuses_later_streams(void **state)
 
 	(void)state;
 	member_init(&m, 0);
-	a = l7_h2up_open(u, NULL);
-	b = l7_h2up_open(u, NULL);
-	l7_h2up_take(a, req, sizeof(req) - 1);
-	l7_h2up_take(b, req, sizeof(req) - 1);
-	pump(u, &m);
-	assert_int_equal(m.nstreams, 2);
+	two_requests(u, &m, &a, NULL, &b, NULL);
 	/* the member processes the first only */
 	assert_int_equal(nghttp2_submit_goaway(m.ng, NGHTTP2_FLAG_NONE, m.streams[0],
 					       NGHTTP2_NO_ERROR, NULL, 0), 0);
@@ -257,10 +272,7 @@ test_goaway_refuses_later_streams(void **state)
 	pump(u, &m);
 	assert_non_null(strstr(response(a), "\r\n2\r\nok\r\n"));
 	assert_true(l7_h2up_done(a));
-	l7_h2up_close(&a);
-	l7_h2up_close(&b);
-	l7_h2up_free(&u);
-	member_free(&m);
+	two_done(&u, &m, &a, &b);
 }
 
 static void
@@ -273,11 +285,7 @@ test_reset_fails_one_stream(void **state)
 
 	(void)state;
 	member_init(&m, 0);
-	a = l7_h2up_open(u, NULL);
-	b = l7_h2up_open(u, NULL);
-	l7_h2up_take(a, req, sizeof(req) - 1);
-	l7_h2up_take(b, req, sizeof(req) - 1);
-	pump(u, &m);
+	two_requests(u, &m, &a, NULL, &b, NULL);
 	assert_int_equal(nghttp2_submit_rst_stream(m.ng, NGHTTP2_FLAG_NONE, m.streams[0],
 						   NGHTTP2_INTERNAL_ERROR), 0);
 	reply(&m, m.streams[1], "fine");
@@ -286,10 +294,7 @@ test_reset_fails_one_stream(void **state)
 	assert_false(l7_h2up_refused(a));	/* processed: not sent again */
 	assert_non_null(strstr(response(b), "fine"));
 	assert_true(l7_h2up_can_open(u));
-	l7_h2up_close(&a);
-	l7_h2up_close(&b);
-	l7_h2up_free(&u);
-	member_free(&m);
+	two_done(&u, &m, &a, &b);
 }
 
 static void
@@ -303,11 +308,7 @@ test_close_cancels_and_kill_fails_all(void **state)
 
 	(void)state;
 	member_init(&m, 0);
-	a = l7_h2up_open(u, NULL);
-	b = l7_h2up_open(u, &owner_b);
-	l7_h2up_take(a, req, sizeof(req) - 1);
-	l7_h2up_take(b, req, sizeof(req) - 1);
-	pump(u, &m);
+	two_requests(u, &m, &a, NULL, &b, &owner_b);
 	/* the client of a went away: the member hears CANCEL for it */
 	l7_h2up_close(&a);
 	pump(u, &m);
