@@ -28,6 +28,7 @@
 #include "snapshot.h"
 
 #define H2SESS_IDLE_MS	10000	/* a session without streams closes after this */
+#define H2SESS_CONNECT_MS 10000	/* connect and TLS handshake at most this */
 #define H2SESS_BUF	16384
 
 struct l7_h2sess {
@@ -136,14 +137,21 @@ h2sess_die(struct l7_h2sess *s, const char *why)
 	l7_h2up_kill(s->h2);
 }
 
+static void h2sess_wake(struct l7_h2sess *s);
+
+/* The idle timeout, or the connect timeout while connecting. */
 static void
 h2sess_idle(struct loop *l, struct loop_timer *t)
 {
 	struct l7_h2sess *s = t->data;
 
 	(void)l;
-	if (l7_h2up_streams(s->h2) == 0)
+	if (s->state == L7_H2SESS_CONNECTING) {
+		h2sess_die(s, "connect timeout");
+		h2sess_wake(s);		/* the waiting requests try elsewhere */
+	} else if (l7_h2up_streams(s->h2) == 0) {
 		h2sess_free(s);
+	}
 }
 
 /* After I/O: no streams left on a session that takes no more: close; none
@@ -158,7 +166,7 @@ h2sess_settle(struct l7_h2sess *s)
 		h2sess_free(s);
 		return 1;
 	}
-	if (!loop_timer_armed(&s->timer) &&
+	if (s->state == L7_H2SESS_READY && !loop_timer_armed(&s->timer) &&
 	    loop_timer_set(s->set->loop, &s->timer, H2SESS_IDLE_MS, h2sess_idle, s) < 0) {
 		h2sess_free(s);
 		return 1;
@@ -283,6 +291,7 @@ h2sess_connecting(struct l7_h2sess *s)
 	}
 	l7_pool_connect_result(s->ms, h2sess_pool(s), 1, loop_now(s->set->loop), NULL);
 	s->state = L7_H2SESS_READY;
+	loop_timer_cancel(s->set->loop, &s->timer);	/* the connect timeout */
 	l7_h2up_wake_all(s->h2);	/* the requests waiting for it may go */
 	return 1;
 }
@@ -375,6 +384,10 @@ l7_h2sess_connect(struct l7_h2sess_set *set, struct snapshot *snap, size_t pi, s
 	    buf_init(&s->nin, H2SESS_BUF) < 0 || buf_init(&s->nout, H2SESS_BUF) < 0 ||
 	    loop_io_add(set->loop, &s->io, fd, EPOLLOUT, h2sess_io, s) < 0)
 		goto oom;
+	if (loop_timer_set(set->loop, &s->timer, H2SESS_CONNECT_MS, h2sess_idle, s) < 0) {
+		loop_io_del(set->loop, &s->io);
+		goto oom;
+	}
 	snapshot_ref(snap);
 	s->snap = snap;
 	s->state = L7_H2SESS_CONNECTING;
@@ -403,8 +416,8 @@ l7_h2sess_open(struct l7_h2sess *s, void *owner)
 {
 	struct l7_h2up_st *st = l7_h2up_open(s->h2, owner);
 
-	if (st != NULL)
-		loop_timer_cancel(s->set->loop, &s->timer);
+	if (st != NULL && s->state == L7_H2SESS_READY)
+		loop_timer_cancel(s->set->loop, &s->timer);	/* the idle timeout */
 	else
 		h2sess_settle(s);
 	return st;

@@ -5,8 +5,8 @@
 # most streams open at once on one); with max_streams_per_connection 1
 # every concurrent request needs its own connection. A member's
 # RST_STREAM fails only that request; its GOAWAY lets the streams it
-# accepted finish and the ones above its last stream id are sent again on
-# a new connection; a member connection that dies fails only its own
+# accepted finish and a request above its last stream id is sent again on
+# another connection; a member connection that dies fails only its own
 # streams. gRPC calls (python3-grpcio) share the connection too.
 . "$(dirname "$0")/lib.sh"
 PY=python3
@@ -83,6 +83,14 @@ eq "requests after it are answered too" "200 200 200 200 200 200" "$(cat "$T"/gb
 gconn=$(sed -n 's/.*conn=\([0-9]*\).*/\1/p' "$T/goaway.body")
 ok "the GOAWAY request itself is answered" -- test -n "$gconn"
 ok "the connection that said GOAWAY took no new request" -- sh -c "! grep -q 'conn=$gconn\$' '$T'/gb.?.body"
+
+# a GOAWAY that does not cover a request: it was never processed and goes
+# again on another connection (a POST too: the member says it did nothing)
+r=$(curl -s -X POST -d x "http://127.0.0.1:$PL/refuse?sleep=50")
+ok "a request above the member's GOAWAY last stream id is sent again and answered" -- \
+	sh -c "echo '$r' | grep -q '^path=/refuse'"
+ok "on another connection than the one that refused it" -- \
+	test -s "$T/o/refused" -a "$(echo "$r" | sed -n 's/.*conn=//p')" != "$(cat "$T/o/refused" 2>/dev/null)"
 
 # a member connection dies mid-flight: only its streams fail (POST: not
 # replayed), other connections' streams and later requests are served

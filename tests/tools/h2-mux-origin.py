@@ -18,6 +18,10 @@ multiplexes, and misbehaves on request.
                  ignored (the proxy must send them again elsewhere), and
                  the connection closes after its last answer
         die      after 300 ms the connection is closed without a word
+        refuse   the first such request (of the whole run) gets a GOAWAY
+                 whose last stream id is below it: it was not processed
+                 and must come again on another connection (its number
+                 goes to LOGDIR/refused); later ones are answered
 """
 import os
 import socket
@@ -34,6 +38,11 @@ import h2.settings
 HOST = "127.0.0.1"
 
 
+def goaway_frame(last):
+    """A raw GOAWAY (NO_ERROR): h2's own would close its state machine."""
+    return struct.pack(">I", 8)[1:] + b"\x07\x00" + struct.pack(">I", 0) + struct.pack(">II", last, 0)
+
+
 def main():
     port, logdir = int(sys.argv[1]), sys.argv[2]
     maxcs = int(sys.argv[3]) if len(sys.argv) > 3 else None
@@ -47,7 +56,7 @@ def main():
     ls.bind((HOST, port))
     ls.listen(256)
     glock = threading.Lock()
-    state = {"conns": 0, "maxopen": 0}
+    state = {"conns": 0, "maxopen": 0, "refused": False}
 
     def serve(s, k):
         if tls is not None:
@@ -117,6 +126,17 @@ def main():
                     sid, path = ev.stream_id, dict(ev.headers).get(":path", "")
                     if st["goaway"] is not None and sid > st["goaway"]:
                         continue	# above our GOAWAY: never processed
+                    if "refuse" in path and not state["refused"]:
+                        state["refused"] = True
+                        with open(os.path.join(logdir, "refused"), "w") as f:
+                            f.write("%d\n" % k)
+                        with lock:
+                            st["goaway"] = sid - 2
+                            s.sendall(goaway_frame(sid - 2))
+                            if not [i for i in st["open"] if i <= st["goaway"]]:
+                                st["dead"] = True
+                                s.shutdown(socket.SHUT_RDWR)
+                        continue
                     with lock:
                         st["open"].add(sid)
                     with glock:
@@ -127,9 +147,7 @@ def main():
                     if "goaway" in path:
                         with lock:
                             st["goaway"] = sid
-                            # raw GOAWAY frame: h2's own would close its state machine
-                            s.sendall(struct.pack(">I", 8)[1:] + b"\x07\x00" + struct.pack(">I", 0) +
-                                      struct.pack(">II", sid, 0))
+                            s.sendall(goaway_frame(sid))
                     if "die" in path:
                         threading.Timer(0.3, die).start()
                         continue
