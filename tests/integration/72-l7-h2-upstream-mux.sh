@@ -71,6 +71,18 @@ wait_jobs
 eq "a stream the member resets answers 502" "502" "$rst"
 eq "the streams beside it are answered" "200 200 200 200 200 200 200 200" "$(cat "$T"/rst-ok.* | tr '\n' ' ' | sed 's/ $//')"
 
+# an HTTP/2 client that gives up (closes its connection): only its upstream
+# stream is reset (CANCEL = 8)
+before=$(conns)
+for i in $(seq 4); do bg curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PL/c$i?sleep=700" >"$T/cancel-ok.$i"; done
+sleep 0.1
+curl -s -o /dev/null --http2-prior-knowledge --max-time 0.3 "http://127.0.0.1:$PL/cancel?sleep=3000"
+wait_jobs
+for _ in $(seq 20); do grep -q 'code=8' "$T/o/resets" 2>/dev/null && break; sleep 0.1; done
+ok "a client that went away has its upstream stream reset (CANCEL)" -- grep -q 'code=8$' "$T/o/resets"
+eq "the streams beside it are answered" "200 200 200 200" "$(cat "$T"/cancel-ok.* | tr '\n' ' ' | sed 's/ $//')"
+eq "and the member connection stays" "$before" "$(conns)"
+
 # member GOAWAY: the streams it accepted finish; later ones go elsewhere
 for i in $(seq 6); do bg curl -s -o "$T/ga.$i.body" -w '%{http_code}\n' "http://127.0.0.1:$PL/a$i?sleep=800" >"$T/ga.$i"; done
 sleep 0.2

@@ -162,6 +162,8 @@ def main():
                 elif isinstance(ev, h2.events.StreamReset):
                     with lock:
                         st["open"].discard(ev.stream_id)
+                    with glock, open(os.path.join(logdir, "resets"), "a") as f:
+                        f.write("conn=%d code=%d\n" % (k, ev.error_code))
             with lock:
                 try:
                     flush()
