@@ -30,13 +30,17 @@
 #define H2UP_CONN_WINDOW_MAX (64 * 1024 * 1024)
 #define H2UP_BODY	65536		/* request payload waiting for DATA frames */
 #define H2UP_HEAD	(L7_HTTP1_MAX_HEAD + 64)
+#define H2UP_SPARE	16		/* closed streams kept with their buffers for reuse */
 
 struct l7_h2up {
 	nghttp2_session *ng;
 	struct buf *out;		/* during l7_h2up_output */
 	bool fatal;
-	unsigned max_streams, nstreams;
+	unsigned max_streams, nstreams, nspare;
 	struct l7_h2up_st *streams;	/* open, newest first */
+	struct l7_h2up_st *spare;	/* closed ones, buffers kept: a stream per
+					 * request would otherwise cost ~200 KiB of
+					 * malloc and free */
 };
 
 struct l7_h2up_st {
@@ -272,6 +276,18 @@ h2up_unlink(struct l7_h2up_st *s)
 	s->u = NULL;
 }
 
+static void
+h2up_st_free(struct l7_h2up_st *s)
+{
+	buf_release(&s->body);
+	buf_release(&s->hdrs);
+	buf_release(&s->rhead);
+	buf_release(&s->rdata);
+	buf_release(&s->trl);
+	buf_release(&s->qtrl);
+	free(s);
+}
+
 void
 l7_h2up_free(struct l7_h2up **up)
 {
@@ -286,6 +302,12 @@ l7_h2up_free(struct l7_h2up **up)
 		s->failed = s->woken = true;
 		h2up_unlink(s);
 	}
+	while (u->spare != NULL) {
+		struct l7_h2up_st *s = u->spare;
+
+		u->spare = s->next;
+		h2up_st_free(s);
+	}
 	nghttp2_session_del(u->ng);
 	free(u);
 }
@@ -295,12 +317,28 @@ l7_h2up_open(struct l7_h2up *u, void *owner)
 {
 	struct l7_h2up_st *s;
 
-	if (!l7_h2up_can_open(u) || (s = calloc(1, sizeof(*s))) == NULL)
+	if (!l7_h2up_can_open(u))
 		return NULL;
-	if (buf_init(&s->body, H2UP_BODY) < 0 || buf_init(&s->hdrs, H2UP_HEAD) < 0 ||
+	if (u->spare != NULL) {
+		struct buf b[6];
+
+		s = u->spare;
+		u->spare = s->next;
+		u->nspare--;
+		b[0] = s->body, b[1] = s->hdrs, b[2] = s->rhead, b[3] = s->rdata, b[4] = s->trl;
+		b[5] = s->qtrl;
+		memset(s, 0, sizeof(*s));
+		s->body = b[0], s->hdrs = b[1], s->rhead = b[2], s->rdata = b[3], s->trl = b[4];
+		s->qtrl = b[5];
+		s->body.rpos = s->body.wpos = s->hdrs.rpos = s->hdrs.wpos = 0;
+		s->rhead.rpos = s->rhead.wpos = s->rdata.rpos = s->rdata.wpos = 0;
+		s->trl.rpos = s->trl.wpos = s->qtrl.rpos = s->qtrl.wpos = 0;
+	} else if ((s = calloc(1, sizeof(*s))) == NULL) {
+		return NULL;
+	} else if (buf_init(&s->body, H2UP_BODY) < 0 || buf_init(&s->hdrs, H2UP_HEAD) < 0 ||
 	    buf_init(&s->rhead, H2UP_HEAD + 64) < 0 || buf_init(&s->rdata, H2UP_WINDOW) < 0 ||
 	    buf_init(&s->trl, L7_HTTP1_MAX_TRAILERS) < 0) {
-		l7_h2up_close(&s);
+		h2up_st_free(s);
 		return NULL;
 	}
 	s->owner = owner;
@@ -317,6 +355,7 @@ void
 l7_h2up_close(struct l7_h2up_st **sp)
 {
 	struct l7_h2up_st *s = *sp;
+	struct l7_h2up *u;
 
 	*sp = NULL;
 	if (s == NULL)
@@ -328,14 +367,15 @@ l7_h2up_close(struct l7_h2up_st **sp)
 	 * connection window: give it back */
 	if (s->u != NULL && s->sid > 0 && buf_len(&s->rdata) > 0)
 		nghttp2_session_consume_connection(s->u->ng, buf_len(&s->rdata));
+	u = s->u;
 	h2up_unlink(s);
-	buf_release(&s->body);
-	buf_release(&s->hdrs);
-	buf_release(&s->rhead);
-	buf_release(&s->rdata);
-	buf_release(&s->trl);
-	buf_release(&s->qtrl);
-	free(s);
+	if (u != NULL && u->nspare < H2UP_SPARE) {
+		s->next = u->spare;
+		u->spare = s;
+		u->nspare++;
+		return;
+	}
+	h2up_st_free(s);
 }
 
 /* Submits the request whose head is m in p; 0 or -1. */
