@@ -49,6 +49,8 @@ struct l7_h2sess {
 	bool used;			/* a stream ended on it */
 	unsigned busy;			/* inside a wake pass: free later */
 	bool free_me;
+	bool flush_pending;		/* a deferred flush is queued (l7_h2sess_flush) */
+	bool gone;			/* freed: the queued flush must not touch it */
 	char why[192];
 };
 
@@ -74,6 +76,8 @@ h2sess_unlist(struct l7_h2sess *s)
 		s->next->prev = s->prev;
 	s->prev = s->next = NULL;
 }
+
+static void h2sess_wake(struct l7_h2sess *s);
 
 static void
 h2sess_free_cb(void *p)
@@ -103,7 +107,8 @@ h2sess_free(struct l7_h2sess *s)
 	buf_release(&s->nin);
 	buf_release(&s->nout);
 	snapshot_release(&s->snap);
-	/* another event of this pass may still name it */
+	s->gone = true;
+	/* another event of this pass (or a queued flush) may still name it */
 	if (set->stopping || loop_defer(set->loop, h2sess_free_cb, s) < 0)
 		free(s);
 }
@@ -136,8 +141,6 @@ h2sess_die(struct l7_h2sess *s, const char *why)
 	s->fd = -1;
 	l7_h2up_kill(s->h2);
 }
-
-static void h2sess_wake(struct l7_h2sess *s);
 
 /* The idle timeout, or the connect timeout while connecting. */
 static void
@@ -190,7 +193,7 @@ h2sess_interest(struct l7_h2sess *s)
 }
 
 int
-l7_h2sess_flush(struct l7_h2sess *s)
+l7_h2sess_flush_now(struct l7_h2sess *s)
 {
 	int more;
 
@@ -220,6 +223,33 @@ l7_h2sess_flush(struct l7_h2sess *s)
 			break;	/* the socket is full: EPOLLOUT brings us back */
 	} while (more);
 	h2sess_interest(s);
+	return 0;
+}
+
+/* The queued flush: everything the streams of this loop pass submitted
+ * leaves in one write; then the streams it unblocked are woken. */
+static void
+h2sess_flush_cb(void *p)
+{
+	struct l7_h2sess *s = p;
+
+	if (s->gone)
+		return;
+	s->flush_pending = false;
+	l7_h2sess_flush_now(s);
+	h2sess_wake(s);
+}
+
+int
+l7_h2sess_flush(struct l7_h2sess *s)
+{
+	if (s->state == L7_H2SESS_DEAD)
+		return -1;
+	if (s->state != L7_H2SESS_READY || s->flush_pending)
+		return 0;
+	if (s->set->stopping || loop_defer(s->set->loop, h2sess_flush_cb, s) < 0)
+		return l7_h2sess_flush_now(s);
+	s->flush_pending = true;
 	return 0;
 }
 
@@ -324,7 +354,7 @@ h2sess_io(struct loop *l, struct loop_io *io, uint32_t events)
 	if (s->state == L7_H2SESS_CONNECTING && h2sess_connecting(s) == 0)
 		return;
 	if (s->state == L7_H2SESS_READY && h2sess_read(s) == 0)
-		l7_h2sess_flush(s);
+		l7_h2sess_flush_now(s);	/* acks, and what EPOLLOUT waited for */
 	h2sess_wake(s);
 }
 

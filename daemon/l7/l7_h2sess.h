@@ -65,8 +65,11 @@ struct l7_h2up_st *l7_h2sess_open(struct l7_h2sess *s, void *owner);
 void l7_h2sess_close(struct l7_h2sess *s, struct l7_h2up_st **st);
 
 /* Sends what the session has to send (after l7_h2up_take or
- * l7_h2up_response); 0, or -1 when the connection failed. */
+ * l7_h2up_response) at the end of this loop pass, so that the frames of
+ * many streams leave in one write; 0, or -1 when the connection is gone.
+ * l7_h2sess_flush_now writes at once. */
 int l7_h2sess_flush(struct l7_h2sess *s);
+int l7_h2sess_flush_now(struct l7_h2sess *s);
 
 enum l7_h2sess_state l7_h2sess_state(const struct l7_h2sess *s);
 /* 1 when s carried a stream to its end before (a stale session is possible). */

@@ -867,14 +867,13 @@ l7_up_send(struct l7_up *up, const char *p, size_t len)
 	ssize_t n;
 
 	if (up->sess != NULL) {
-		/* frames first: what the stream holds may leave now and make
-		 * room, so that "not now" means the member's window is shut
-		 * (its WINDOW_UPDATE wakes us) */
-		if (l7_h2sess_flush(up->sess) < 0) {
-			errno = EPIPE;
-			return -1;
-		}
+		/* the frames leave at the end of the loop pass, with other
+		 * streams'; when the stream is full, what it holds may leave
+		 * now and make room, so that "not now" means the member's
+		 * window is shut (its WINDOW_UPDATE wakes us) */
 		n = l7_h2up_take(up->st, p, len);
+		if (n == 0 && l7_h2sess_flush_now(up->sess) == 0)
+			n = l7_h2up_take(up->st, p, len);
 		if (l7_h2sess_flush(up->sess) < 0 || n < 0) {
 			errno = EPROTO;
 			return -1;
