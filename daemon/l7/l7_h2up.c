@@ -30,7 +30,8 @@
 #define H2UP_CONN_WINDOW_MAX (64 * 1024 * 1024)
 #define H2UP_BODY	65536		/* request payload waiting for DATA frames */
 #define H2UP_HEAD	(L7_HTTP1_MAX_HEAD + 64)
-#define H2UP_SPARE	16		/* closed streams kept with their buffers for reuse */
+#define H2UP_SPARE	32		/* closed streams kept with their buffers for reuse */
+#define H2UP_BUF0	16384		/* body and rdata start this small, grow to the above */
 
 struct l7_h2up {
 	nghttp2_session *ng;
@@ -64,6 +65,29 @@ struct l7_h2up_st {
 	struct buf rdata;		/* payload still to move (no framing) */
 	struct buf trl;			/* trailer lines */
 };
+
+/* Makes room for len more bytes in b, growing it up to max; 0 or -1. */
+static int
+h2up_room(struct buf *b, size_t len, size_t max)
+{
+	size_t cap;
+	char *d;
+
+	if (buf_room(b) >= len)
+		return 0;
+	buf_compact(b);
+	if (buf_room(b) >= len || b->cap >= max)
+		return buf_room(b) >= len ? 0 : -1;
+	for (cap = b->cap * 2; cap < buf_len(b) + len && cap < max; cap *= 2)
+		;
+	if (cap > max)
+		cap = max;
+	if ((d = realloc(b->data, cap)) == NULL)
+		return -1;
+	b->data = d;
+	b->cap = cap;
+	return buf_room(b) >= len ? 0 : -1;
+}
 
 static struct l7_h2up_st *
 h2up_st(nghttp2_session *ng, int32_t id)
@@ -183,7 +207,8 @@ h2up_data_cb(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data
 
 	(void)flags;
 	(void)ud;
-	if (s == NULL || !s->resp_head || !s->chunked || buf_append(&s->rdata, data, len) < 0) {
+	if (s == NULL || !s->resp_head || !s->chunked || h2up_room(&s->rdata, len, H2UP_WINDOW) < 0 ||
+	    buf_append(&s->rdata, data, len) < 0) {
 		/* not ours (any more), or beyond the window (a broken member): drop it */
 		nghttp2_session_consume(ng, id, len);
 		if (s != NULL)
@@ -335,8 +360,8 @@ l7_h2up_open(struct l7_h2up *u, void *owner)
 		s->trl.rpos = s->trl.wpos = s->qtrl.rpos = s->qtrl.wpos = 0;
 	} else if ((s = calloc(1, sizeof(*s))) == NULL) {
 		return NULL;
-	} else if (buf_init(&s->body, H2UP_BODY) < 0 || buf_init(&s->hdrs, H2UP_HEAD) < 0 ||
-	    buf_init(&s->rhead, H2UP_HEAD + 64) < 0 || buf_init(&s->rdata, H2UP_WINDOW) < 0 ||
+	} else if (buf_init(&s->body, H2UP_BUF0) < 0 || buf_init(&s->hdrs, H2UP_HEAD) < 0 ||
+	    buf_init(&s->rhead, H2UP_HEAD + 64) < 0 || buf_init(&s->rdata, H2UP_BUF0) < 0 ||
 	    buf_init(&s->trl, L7_HTTP1_MAX_TRAILERS) < 0) {
 		h2up_st_free(s);
 		return NULL;
@@ -451,6 +476,9 @@ l7_h2up_take(struct l7_h2up_st *s, const char *p, size_t n)
 		if (s->reqb.framing == L7_HTTP1_BODY_CHUNKED && s->qtrl.data == NULL &&
 		    buf_init(&s->qtrl, L7_HTTP1_MAX_TRAILERS + 8) < 0)
 			return -1;
+		/* grow towards H2UP_BODY while there is more to take */
+		(void)h2up_room(&s->body, n - (size_t)used < H2UP_BODY ? n - (size_t)used : H2UP_BODY,
+				H2UP_BODY);
 		k = l7_http1_body_take(&s->reqb, p + used, n - (size_t)used, &s->body, &s->qtrl);
 
 		if (k < 0)
@@ -471,7 +499,7 @@ int
 l7_h2up_want_take(const struct l7_h2up_st *s)
 {
 	return s->u != NULL && !s->u->fatal && !s->failed &&
-	       (!s->req_head || (!s->req_eof && buf_len(&s->body) < s->body.cap));
+	       (!s->req_head || (!s->req_eof && buf_len(&s->body) < H2UP_BODY));
 }
 
 int
