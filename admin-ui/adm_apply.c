@@ -282,38 +282,45 @@ out:
 	json_decref(errs_json);
 }
 
+/* Step 1 for a config text: the daemon's own parser (one validator for
+ * both), then the certificate files for tandemd (before the revision exists,
+ * so a listener naming an unknown certificate is refused like any error).
+ * *cfg is the text as JSON (NULL if it is none). Returns 0 when valid, 1
+ * when the parser refused it, else adm_certfiles_write's error (-ENOENT: no
+ * such certificate); *errs_json holds the errors, if any. */
+static int
+adm_check_text(struct adm *a, const char *text, size_t len, json_t **cfg, json_t **errs_json)
+{
+	struct errs errs;
+	struct conf *c;
+	int rc;
+
+	*errs_json = NULL;
+	*cfg = json_loads(text, 0, NULL);
+	errs_init(&errs);
+	c = conf_parse(text, len, &errs);
+	if (c == NULL)
+		*errs_json = errs_to_json(&errs);
+	rc = c == NULL ? 1 : *cfg == NULL ? -ENOMEM : adm_certfiles_write(a, *cfg, errs_json);
+	conf_free(&c);
+	errs_release(&errs);
+	return rc;
+}
+
 void
 adm_apply(struct adm *a, const char *author, const char *comment, struct adm_resp *rs)
 {
-	json_t *cfg = NULL, *req = NULL, *resp = NULL, *errs_json = NULL;
+	json_t *cfg = NULL, *errs_json = NULL;
 	char *text = NULL, *content = NULL;
-	struct errs errs;
-	struct conf *c;
 	long n = 0;
 	int rc;
 
-	errs_init(&errs);
-	/* 1. Validate with the daemon's own parser: one validator for both. */
+	/* 1. Validate (the daemon's parser, the certificate files). */
 	rc = db_candidate_text(a->db, 0, &text);
 	if (rc < 0)
 		goto internal;
-	c = conf_parse(text, strlen(text), &errs);
-	if (c == NULL) {
-		json_t *raw = errs_to_json(&errs);
-
-		cfg = json_loads(text, 0, NULL);
-		adm_verdict_errors(rs, 422, "invalid", "the candidate is invalid",
-				   adm_errors_translate(cfg, raw), 0);
-		json_decref(raw);
-		goto out;
-	}
-	conf_free(&c);
-
-	/* 1b. Certificate files for tandemd (before the revision exists, so a
-	 * listener naming an unknown certificate is refused like any error). */
-	cfg = json_loads(text, 0, NULL);
-	rc = cfg ? adm_certfiles_write(a, cfg, &errs_json) : -ENOMEM;
-	if (rc == -ENOENT) {
+	rc = adm_check_text(a, text, strlen(text), &cfg, &errs_json);
+	if (rc == 1 || rc == -ENOENT) {
 		adm_verdict_errors(rs, 422, "invalid", "the candidate is invalid",
 				   adm_errors_translate(cfg, errs_json), 0);
 		goto out;
@@ -338,10 +345,7 @@ adm_apply(struct adm *a, const char *author, const char *comment, struct adm_res
 internal:
 	adm_internal(rs, rc, "internal error during apply");
 out:
-	errs_release(&errs);
 	json_decref(cfg);
-	json_decref(req);
-	json_decref(resp);
 	json_decref(errs_json);
 	free(text);
 	free(content);
@@ -353,11 +357,8 @@ adm_apply_pushed(struct adm *a, long n, const char *author, long long created_at
 {
 	json_t *cfg = NULL, *errs_json = NULL;
 	char *text = NULL;
-	struct errs errs;
-	struct conf *c;
 	int rc;
 
-	errs_init(&errs);
 	/* The pushed config has no per-node fields: loading it keeps ours
 	 * (vrrp.local, l4.sync), and the render gives this node's content. */
 	rc = db_tx_begin(a->db);
@@ -368,15 +369,8 @@ adm_apply_pushed(struct adm *a, long n, const char *author, long long created_at
 		rc = adm_syncstore_save(a->db, stores);
 	if (rc == 0)
 		rc = db_candidate_text(a->db, n, &text);
-	if (rc == 0) {
-		cfg = json_loads(text, 0, NULL);
-		c = conf_parse(text, strlen(text), &errs);
-		if (c == NULL)
-			errs_json = errs_to_json(&errs);
-		else if (cfg == NULL || adm_certfiles_write(a, cfg, &errs_json) == -ENOMEM)
-			rc = -ENOMEM;
-		conf_free(&c);
-	}
+	if (rc == 0 && adm_check_text(a, text, strlen(text), &cfg, &errs_json) == -ENOMEM)
+		rc = -ENOMEM;	/* any other refusal is kept in errs_json */
 	if (rc == 0)
 		rc = db_revision_insert(a->db, n, author, created_at, comment,
 					errs_json ? "failed" : "pending", text);
@@ -400,7 +394,6 @@ adm_apply_pushed(struct adm *a, long n, const char *author, long long created_at
 internal:
 	adm_internal(rs, rc, "internal error while storing a synced revision");
 out:
-	errs_release(&errs);
 	json_decref(cfg);
 	json_decref(errs_json);
 	free(text);
@@ -435,38 +428,40 @@ adm_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Prints an error list to stderr, a line each: LEAD, SEP, path: message. */
+static void
+adm_print_errors(const char *lead, const char *sep, const json_t *errors)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(errors, i, e)
+		fprintf(stderr, "%s%s%s: %s\n", lead, sep, json_string_value(json_object_get(e, "path")),
+			json_string_value(json_object_get(e, "message")));
+}
+
 int
 adm_import(struct adm *a, const char *file)
 {
-	json_t *cfg = NULL, *req = NULL, *resp = NULL;
+	json_t *cfg = NULL, *req = NULL, *resp = NULL, *errs_json = NULL;
 	char *text, *content = NULL, comment[512];
-	struct errs errs;
-	struct conf *c;
-	size_t len = 0, i;
+	size_t len = 0;
 	long n;
-	int rc = -1;
+	int rc = -1, chk;
 
-	errs_init(&errs);
 	text = adm_read_file(file, &len);
 	if (text == NULL) {
 		fprintf(stderr, "tandem-admin: cannot read %s: %s\n", file, strerror(errno));
 		return -1;
 	}
-	c = conf_parse(text, len, &errs);
-	if (c == NULL) {
-		for (i = 0; i < errs.count; i++)
-			fprintf(stderr, "%s: %s: %s\n", file, errs.items[i].path, errs.items[i].message);
+	chk = adm_check_text(a, text, len, &cfg, &errs_json);
+	if (chk == 1) {
+		adm_print_errors(file, ": ", errs_json);
 		goto out;
 	}
-	conf_free(&c);
-	cfg = json_loads(text, 0, NULL);
-	if (cfg != NULL && adm_certfiles_write(a, cfg, &resp) < 0) {
-		json_t *e;
-
+	if (chk < 0 && cfg != NULL) {
 		fprintf(stderr, "tandem-admin: %s names certificates that cannot be written:\n", file);
-		json_array_foreach(resp, i, e)
-			fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "path")),
-				json_string_value(json_object_get(e, "message")));
+		adm_print_errors("  ", "", errs_json);
 		goto out;
 	}
 	if (cfg == NULL || db_candidate_load(a->db, cfg) < 0) {
@@ -492,18 +487,16 @@ adm_import(struct adm *a, const char *file)
 		log_notice("imported %s as revision %ld, applied", file, n);
 		rc = 0;
 	} else {
-		json_t *e, *arr = json_object_get(resp, "errors");
+		json_t *arr = json_object_get(resp, "errors");
 
 		db_revision_set_status(a->db, n, "failed", arr);
 		adm_restore_file(a);
 		fprintf(stderr, "tandem-admin: tandemd refused %s:\n", file);
-		json_array_foreach(arr, i, e)
-			fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "path")),
-				json_string_value(json_object_get(e, "message")));
+		adm_print_errors("  ", "", arr);
 	}
 out:
-	errs_release(&errs);
 	json_decref(cfg);
+	json_decref(errs_json);
 	json_decref(req);
 	json_decref(resp);
 	free(text);

@@ -169,36 +169,14 @@ adm_vrrp_peers_check(const json_t *g, const char *name, json_t *errors)
 
 /* ---- answers ---- */
 
-static void
-adm_vrrp_ok(struct adm_resp *rs, unsigned status, json_t *body)
-{
-	json_decref(rs->body);
-	rs->status = status;
-	rs->body = body;
-	if (body == NULL && status != 204)
-		adm_resp_error(rs, 500, "internal", "out of memory", NULL);
-}
-
+/* adm_db_error's answers; a duplicate name is said in the group's words. */
 static void
 adm_vrrp_db_error(struct adm_resp *rs, int rc, const char *field)
 {
-	switch (rc) {
-	case -ENOENT:
-		adm_resp_error(rs, 404, "not_found", "vrrp group not found", NULL);
-		break;
-	case -EEXIST:
+	if (rc == -EEXIST)
 		adm_resp_error(rs, 409, "exists", "a vrrp group with this name already exists", field);
-		break;
-	case -EINVAL:
-		adm_resp_error(rs, 422, "invalid", "vrrp group is invalid", field);
-		break;
-	case -EAGAIN:
-		adm_resp_error(rs, 503, "busy", "the database is busy, try again", NULL);
-		break;
-	default:
-		adm_resp_error(rs, 500, "internal", "internal error", NULL);
-		break;
-	}
+	else
+		adm_db_error(rs, rc, "vrrp group", field);
 }
 
 static void
@@ -220,7 +198,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		if (rc < 0)
 			adm_vrrp_db_error(rs, rc, NULL);
 		else
-			adm_vrrp_ok(rs, 200, out);
+			adm_ok(rs, 200, out);
 		return;
 	}
 	if (strcmp(rq->method, "PUT") != 0) {
@@ -244,7 +222,7 @@ adm_vrrp_local(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 	if (rc < 0)
 		adm_vrrp_db_error(rs, rc, NULL);
 	else
-		adm_vrrp_ok(rs, 200, out);
+		adm_ok(rs, 200, out);
 out:
 	json_decref(body);
 	json_decref(groups);
@@ -306,7 +284,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 		if (rc < 0)
 			adm_vrrp_db_error(rs, rc, NULL);
 		else
-			adm_vrrp_ok(rs, 200, out);
+			adm_ok(rs, 200, out);
 		return;
 	}
 	if (strcmp(rq->method, "DELETE") == 0 && name != NULL) {
@@ -314,7 +292,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 		if (rc < 0)
 			adm_vrrp_db_error(rs, rc, NULL);
 		else
-			adm_vrrp_ok(rs, 204, NULL);
+			adm_ok(rs, 204, NULL);
 		return;
 	}
 	if (!(strcmp(rq->method, "POST") == 0 && name == NULL) &&
@@ -361,7 +339,7 @@ adm_vrrp_groups(struct adm *a, const char *name, const struct adm_req *rq, struc
 	if (rc < 0)
 		adm_vrrp_db_error(rs, rc, field);
 	else
-		adm_vrrp_ok(rs, name ? 200 : 201, out);
+		adm_ok(rs, name ? 200 : 201, out);
 out:
 	json_decref(body);
 	json_decref(base);
@@ -388,7 +366,7 @@ adm_vrrp_handle(struct adm *a, char *const *segs, size_t nsegs, const struct adm
 			adm_vrrp_db_error(rs, rc, NULL);
 			return;
 		}
-		adm_vrrp_ok(rs, 200, json_pack("{s:o, s:o}", "local", lo, "groups", groups));
+		adm_ok(rs, 200, json_pack("{s:o, s:o}", "local", lo, "groups", groups));
 	} else if (nsegs == 2 && strcmp(segs[1], "local") == 0) {
 		adm_vrrp_local(a, rq, rs);
 	} else if (nsegs <= 3 && strcmp(segs[1], "groups") == 0) {

@@ -145,6 +145,23 @@ db__one(int rc, json_t *arr, json_t **out)
 }
 
 int
+db__changed(struct db *db, int rc)
+{
+	if (rc == 0 && sqlite3_changes(db->h) == 0)
+		return -ENOENT;
+	return rc;
+}
+
+int
+db__exec_write(struct db *db, sqlite3_stmt *st, int k, const char *name)
+{
+	if (name == NULL)
+		return db__exec_stmt(db, st);
+	db__bind_text(st, k, name);
+	return db__changed(db, db__exec_stmt(db, st));
+}
+
+int
 db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
 	json_t **out)
 {

@@ -31,17 +31,22 @@ char *db__col_dup(sqlite3_stmt *st, int i);
  * (read its columns, then finalize it), -ENOENT when there is none, else
  * -errno. Does not finalize. */
 int db__step_row(struct db *db, sqlite3_stmt *st);
-/* Collects every row of st into a new JSON array (*out), one rowfn(db, st)
- * object a row; finalizes st, which may be NULL (a failed prepare: -EIO). */
 /* The first element of a db__rows result as *out (a new reference), -ENOENT
  * when it is empty, or rc when that is an error; arr is consumed. */
 int db__one(int rc, json_t *arr, json_t **out);
+/* Collects every row of st into a new JSON array (*out), one rowfn(db, st)
+ * object a row; finalizes st, which may be NULL (a failed prepare: -EIO). */
 int db__rows(struct db *db, sqlite3_stmt *st, json_t *(*rowfn)(struct db *, sqlite3_stmt *),
 	     json_t **out);
 /* The one row that sql (one text parameter, name) selects, as rowfn makes
  * it, in *out; -ENOENT when there is none. Finalizes. */
 int db__get_named(struct db *db, const char *sql, const char *name,
 		  json_t *(*rowfn)(struct db *, sqlite3_stmt *), json_t **out);
+/* rc of an UPDATE or DELETE just run, -ENOENT when it changed no row. */
+int db__changed(struct db *db, int rc);
+/* Runs st, an INSERT when name is NULL, else an UPDATE whose parameter k
+ * (its last, "WHERE name = ?") is name: -ENOENT when that changed no row. */
+int db__exec_write(struct db *db, sqlite3_stmt *st, int k, const char *name);
 /* A copy of object o without the keys in drop (NULL-terminated); values
  * shared. New reference, NULL on OOM. */
 json_t *db__json_without(const json_t *o, const char *const *drop);

@@ -50,15 +50,8 @@ db_ca_list(struct db *db, json_t **out)
 int
 db_ca_get(struct db *db, const char *name, json_t **out)
 {
-	sqlite3_stmt *st = db__prepare(db, "SELECT " DB_CA_COLS ", pem FROM ca_bundles WHERE name = ?");
-	json_t *arr = NULL;
-	int rc;
-
-	*out = NULL;
-	if (st != NULL)
-		db__bind_text(st, 1, name);
-	rc = db__rows(db, st, db_ca_row_pem, &arr);
-	return db__one(rc, arr, out);
+	return db__get_named(db, "SELECT " DB_CA_COLS ", pem FROM ca_bundles WHERE name = ?",
+			     name, db_ca_row_pem, out);
 }
 
 int
@@ -82,11 +75,7 @@ db_ca_add(struct db *db, const struct db_ca *c)
 int
 db_ca_delete(struct db *db, const char *name)
 {
-	int rc = db__run(db, "DELETE FROM ca_bundles WHERE name = ?", name, NULL);
-
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		return -ENOENT;
-	return rc;
+	return db__changed(db, db__run(db, "DELETE FROM ca_bundles WHERE name = ?", name, NULL));
 }
 
 int

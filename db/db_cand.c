@@ -93,15 +93,6 @@ db__get_named(struct db *db, const char *sql, const char *name,
 	return db__one(rc, arr, out);
 }
 
-/* Maps "no row changed" to -ENOENT after an UPDATE or DELETE. */
-static int
-db_changed(struct db *db, int rc)
-{
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		return -ENOENT;
-	return rc;
-}
-
 /* ---- listeners ---- */
 
 static json_t *
@@ -138,33 +129,36 @@ db_listener_bind(sqlite3_stmt *st, const struct db_listener *l)
 	db__bind_text(st, 4, db_l7_text(l->l7));
 }
 
-int
-db_listener_add(struct db *db, const struct db_listener *l)
+/* Writes l: a new row when name is NULL, else over the row named name. */
+static int
+db_listener_write(struct db *db, const char *name, const struct db_listener *l)
 {
-	sqlite3_stmt *st = db__prepare(db, "INSERT INTO listeners (name, address, port, l7) VALUES (?, ?, ?, ?)");
+	sqlite3_stmt *st = db__prepare(db, name == NULL ?
+				       "INSERT INTO listeners (name, address, port, l7) VALUES (?, ?, ?, ?)" :
+				       "UPDATE listeners SET name = ?, address = ?, port = ?, l7 = ? WHERE name = ?");
 
 	if (st == NULL)
 		return -EIO;
 	db_listener_bind(st, l);
-	return db__exec_stmt(db, st);
+	return db__exec_write(db, st, 5, name);
+}
+
+int
+db_listener_add(struct db *db, const struct db_listener *l)
+{
+	return db_listener_write(db, NULL, l);
 }
 
 int
 db_listener_update(struct db *db, const char *name, const struct db_listener *l)
 {
-	sqlite3_stmt *st = db__prepare(db, "UPDATE listeners SET name = ?, address = ?, port = ?, l7 = ? WHERE name = ?");
-
-	if (st == NULL)
-		return -EIO;
-	db_listener_bind(st, l);
-	db__bind_text(st, 5, name);
-	return db_changed(db, db__exec_stmt(db, st));
+	return db_listener_write(db, name, l);
 }
 
 int
 db_listener_delete(struct db *db, const char *name)
 {
-	return db_changed(db, db__run(db, "DELETE FROM listeners WHERE name = ?", name, NULL));
+	return db__changed(db, db__run(db, "DELETE FROM listeners WHERE name = ?", name, NULL));
 }
 
 /* ---- pools and members ---- */
@@ -257,7 +251,7 @@ db_member_insert(struct db *db, sqlite3_int64 pool_id, const struct db_member *m
 int
 db_pool_set_l7(struct db *db, const char *name, const char *l7)
 {
-	return db_changed(db, db__run(db, "UPDATE pools SET l7 = ? WHERE name = ?",
+	return db__changed(db, db__run(db, "UPDATE pools SET l7 = ? WHERE name = ?",
 				      db_l7_text(l7), name, NULL));
 }
 
@@ -314,7 +308,7 @@ out:
 int
 db_pool_delete(struct db *db, const char *name)
 {
-	return db_changed(db, db__run(db, "DELETE FROM pools WHERE name = ?", name, NULL));
+	return db__changed(db, db__run(db, "DELETE FROM pools WHERE name = ?", name, NULL));
 }
 
 int
@@ -379,7 +373,7 @@ db_member_update(struct db *db, const char *pool, const char *address, long port
 		return -EIO;
 	db_member_bind(st, m);
 	db_member_key_bind(st, 6, id, address, port);
-	return db_changed(db, db__exec_stmt(db, st));
+	return db__changed(db, db__exec_stmt(db, st));
 }
 
 int
@@ -396,7 +390,7 @@ db_member_delete(struct db *db, const char *pool, const char *address, long port
 	if (st == NULL)
 		return -EIO;
 	db_member_key_bind(st, 1, id, address, port);
-	return db_changed(db, db__exec_stmt(db, st));
+	return db__changed(db, db__exec_stmt(db, st));
 }
 
 /* ---- routes ---- */
@@ -467,8 +461,9 @@ db_route_bind(sqlite3_stmt *st, const struct db_route *r, sqlite3_int64 lid, sql
 	db__bind_text(st, 7, db_l7_text(r->l7));
 }
 
-int
-db_route_add(struct db *db, const struct db_route *r)
+/* Writes r: a new row when name is NULL, else over the row named name. */
+static int
+db_route_write(struct db *db, const char *name, const struct db_route *r)
 {
 	sqlite3_int64 lid, pid;
 	sqlite3_stmt *st;
@@ -477,37 +472,33 @@ db_route_add(struct db *db, const struct db_route *r)
 	rc = db_route_refs(db, r, &lid, &pid);
 	if (rc < 0)
 		return rc;
-	st = db__prepare(db, "INSERT INTO routes (name, listener_id, host, path_prefix, pool_id, priority, l7) "
-			 "VALUES (?, ?, ?, ?, ?, ?, ?)");
+	st = db__prepare(db, name == NULL ?
+			 "INSERT INTO routes (name, listener_id, host, path_prefix, pool_id, priority, l7) "
+			 "VALUES (?, ?, ?, ?, ?, ?, ?)" :
+			 "UPDATE routes SET name = ?, listener_id = ?, host = ?, path_prefix = ?, "
+			 "pool_id = ?, priority = ?, l7 = ? WHERE name = ?");
 	if (st == NULL)
 		return -EIO;
 	db_route_bind(st, r, lid, pid);
-	return db__exec_stmt(db, st);
+	return db__exec_write(db, st, 8, name);
+}
+
+int
+db_route_add(struct db *db, const struct db_route *r)
+{
+	return db_route_write(db, NULL, r);
 }
 
 int
 db_route_update(struct db *db, const char *name, const struct db_route *r)
 {
-	sqlite3_int64 lid, pid;
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = db_route_refs(db, r, &lid, &pid);
-	if (rc < 0)
-		return rc;
-	st = db__prepare(db, "UPDATE routes SET name = ?, listener_id = ?, host = ?, path_prefix = ?, "
-			 "pool_id = ?, priority = ?, l7 = ? WHERE name = ?");
-	if (st == NULL)
-		return -EIO;
-	db_route_bind(st, r, lid, pid);
-	db__bind_text(st, 8, name);
-	return db_changed(db, db__exec_stmt(db, st));
+	return db_route_write(db, name, r);
 }
 
 int
 db_route_delete(struct db *db, const char *name)
 {
-	return db_changed(db, db__run(db, "DELETE FROM routes WHERE name = ?", name, NULL));
+	return db__changed(db, db__run(db, "DELETE FROM routes WHERE name = ?", name, NULL));
 }
 
 /* ---- renderer and loader ---- */

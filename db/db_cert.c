@@ -62,15 +62,8 @@ db_cert_list(struct db *db, json_t **out)
 int
 db_cert_get(struct db *db, const char *name, json_t **out)
 {
-	sqlite3_stmt *st = db__prepare(db, "SELECT " DB_CERT_COLS ", cert_pem FROM certificates WHERE name = ?");
-	json_t *arr = NULL;
-	int rc;
-
-	*out = NULL;
-	if (st != NULL)
-		db__bind_text(st, 1, name);
-	rc = db__rows(db, st, db_cert_row_pem, &arr);
-	return db__one(rc, arr, out);
+	return db__get_named(db, "SELECT " DB_CERT_COLS ", cert_pem FROM certificates WHERE name = ?",
+			     name, db_cert_row_pem, out);
 }
 
 int
@@ -123,11 +116,7 @@ out:
 int
 db_cert_delete(struct db *db, const char *name)
 {
-	int rc = db__run(db, "DELETE FROM certificates WHERE name = ?", name, NULL);
-
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		return -ENOENT;
-	return rc;
+	return db__changed(db, db__run(db, "DELETE FROM certificates WHERE name = ?", name, NULL));
 }
 
 int

@@ -193,11 +193,7 @@ out:
 int
 db_l4_service_delete(struct db *db, const char *name)
 {
-	int rc = db__run(db, "DELETE FROM l4_services WHERE name = ?", name, NULL);
-
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		return -ENOENT;
-	return rc;
+	return db__changed(db, db__run(db, "DELETE FROM l4_services WHERE name = ?", name, NULL));
 }
 
 /* ---- settings ---- */

@@ -18,7 +18,6 @@ db_ocsp_set(struct db *db, const char *name, const void *der, size_t len, long l
 	sqlite3_stmt *st = db__prepare(db, "INSERT OR REPLACE INTO certificate_ocsp (certificate_id, der, "
 				       "this_update, next_update, uploaded_at) SELECT id, ?, ?, ?, ? "
 				       "FROM certificates WHERE name = ?");
-	int rc;
 
 	if (st == NULL)
 		return -EIO;
@@ -27,10 +26,7 @@ db_ocsp_set(struct db *db, const char *name, const void *der, size_t len, long l
 	sqlite3_bind_int64(st, 3, next_update);
 	sqlite3_bind_int64(st, 4, now);
 	db__bind_text(st, 5, name);
-	rc = db__exec_stmt(db, st);
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		return -ENOENT;
-	return rc;
+	return db__changed(db, db__exec_stmt(db, st));
 }
 
 int
@@ -73,10 +69,6 @@ db_ocsp_get(struct db *db, const char *name, void **der, size_t *len, json_t **i
 int
 db_ocsp_delete(struct db *db, const char *name)
 {
-	int rc = db__run(db, "DELETE FROM certificate_ocsp WHERE certificate_id = "
-			 "(SELECT id FROM certificates WHERE name = ?)", name, NULL);
-
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		return -ENOENT;
-	return rc;
+	return db__changed(db, db__run(db, "DELETE FROM certificate_ocsp WHERE certificate_id = "
+				   "(SELECT id FROM certificates WHERE name = ?)", name, NULL));
 }

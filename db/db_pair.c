@@ -214,8 +214,7 @@ db_revision_conflict(struct db *db, long number, const char *reason, long long n
 	db__bind_text(st, 2, reason);
 	sqlite3_bind_int64(st, 3, number);
 	rc = db__exec_stmt(db, st);
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		rc = -ENOENT;
+	rc = db__changed(db, rc);
 	if (rc < 0)
 		goto out;
 	st = db__prepare(db, "DELETE FROM revisions WHERE number = ?");

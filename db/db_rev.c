@@ -93,8 +93,7 @@ db_revision_set_status(struct db *db, long number, const char *status, const jso
 	sqlite3_bind_int64(st, 3, number);
 	rc = db__exec_stmt(db, st);
 	free(etext);
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		rc = -ENOENT;
+	rc = db__changed(db, rc);
 	return rc;
 }
 

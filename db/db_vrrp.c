@@ -71,20 +71,7 @@ db_vrrp_group_list(struct db *db, json_t **out)
 int
 db_vrrp_group_get(struct db *db, const char *name, json_t **out)
 {
-	sqlite3_stmt *st = db__prepare(db, SQL_VRRP_GROUPS "WHERE name = ?");
-	json_t *arr = NULL;
-	int rc;
-
-	*out = NULL;
-	if (st != NULL)
-		db__bind_text(st, 1, name);
-	rc = db__rows(db, st, db_vrrp_group_row, &arr);
-	if (rc == 0 && json_array_size(arr) == 0)
-		rc = -ENOENT;
-	if (rc == 0)
-		*out = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return rc;
+	return db__get_named(db, SQL_VRRP_GROUPS "WHERE name = ?", name, db_vrrp_group_row, out);
 }
 
 /* Binds g's fields as parameters 1-7 (name ... vips). */
@@ -114,12 +101,17 @@ db_vrrp_group_bind(sqlite3_stmt *st, const json_t *g)
 	return 0;
 }
 
-int
-db_vrrp_group_add(struct db *db, const json_t *g)
+/* Writes g: a new row when name is NULL, else over the row named name. */
+static int
+db_vrrp_group_write(struct db *db, const char *name, const json_t *g)
 {
-	sqlite3_stmt *st = db__prepare(db, "INSERT INTO vrrp_groups (name, virtual_router_id, "
+	sqlite3_stmt *st = db__prepare(db, name == NULL ?
+				       "INSERT INTO vrrp_groups (name, virtual_router_id, "
 				       "advert_interval_ms, mode, preempt, unicast_peers, vips) "
-				       "VALUES (?, ?, ?, ?, ?, ?, ?)");
+				       "VALUES (?, ?, ?, ?, ?, ?, ?)" :
+				       "UPDATE vrrp_groups SET name = ?, virtual_router_id = ?, "
+				       "advert_interval_ms = ?, mode = ?, preempt = ?, unicast_peers = ?, "
+				       "vips = ? WHERE name = ?");
 	int rc;
 
 	if (st == NULL)
@@ -129,40 +121,29 @@ db_vrrp_group_add(struct db *db, const json_t *g)
 		sqlite3_finalize(st);
 		return rc;
 	}
-	return db__exec_stmt(db, st);
+	return db__exec_write(db, st, 8, name);
+}
+
+int
+db_vrrp_group_add(struct db *db, const json_t *g)
+{
+	return db_vrrp_group_write(db, NULL, g);
 }
 
 int
 db_vrrp_group_update(struct db *db, const char *name, const json_t *g)
 {
 	const char *newname = json_string_value(json_object_get(g, "name"));
-	sqlite3_stmt *st;
 	int rc;
 
 	rc = db_tx_begin(db);
 	if (rc < 0)
 		return rc;
-	st = db__prepare(db, "UPDATE vrrp_groups SET name = ?, virtual_router_id = ?, "
-			 "advert_interval_ms = ?, mode = ?, preempt = ?, unicast_peers = ?, "
-			 "vips = ? WHERE name = ?");
-	if (st == NULL) {
-		rc = -EIO;
-		goto out;
-	}
-	rc = db_vrrp_group_bind(st, g);
-	if (rc < 0) {
-		sqlite3_finalize(st);
-		goto out;
-	}
-	db__bind_text(st, 8, name);
-	rc = db__exec_stmt(db, st);
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		rc = -ENOENT;
+	rc = db_vrrp_group_write(db, name, g);
 	/* This node's override follows its group through a rename. */
 	if (rc == 0 && newname != NULL && strcmp(newname, name) != 0)
 		rc = db__run(db, "UPDATE vrrp_local_groups SET name = ? WHERE name = ?",
 			     newname, name, NULL);
-out:
 	rc = db__tx_finish(db, rc);
 	return rc;
 }
@@ -175,8 +156,7 @@ db_vrrp_group_delete(struct db *db, const char *name)
 	if (rc < 0)
 		return rc;
 	rc = db__run(db, "DELETE FROM vrrp_groups WHERE name = ?", name, NULL);
-	if (rc == 0 && sqlite3_changes(db->h) == 0)
-		rc = -ENOENT;
+	rc = db__changed(db, rc);
 	if (rc == 0)
 		rc = db__run(db, "DELETE FROM vrrp_local_groups WHERE name = ?", name, NULL);
 	rc = db__tx_finish(db, rc);
@@ -267,10 +247,25 @@ db_vrrp_bind_opt(sqlite3_stmt *st, int i, const json_t *o, const char *key)
 		sqlite3_bind_null(st, i);
 }
 
+/* Inserts the row of sql (four parameters): o's first, then its
+ * interface, address and priority. */
+static int
+db_vrrp_local_insert(struct db *db, const char *sql, const json_t *o, const char *first)
+{
+	sqlite3_stmt *st = db__prepare(db, sql);
+
+	if (st != NULL) {
+		db_vrrp_bind_opt(st, 1, o, first);
+		db_vrrp_bind_opt(st, 2, o, "interface");
+		db_vrrp_bind_opt(st, 3, o, "address");
+		db_vrrp_bind_opt(st, 4, o, "priority");
+	}
+	return db__exec_stmt(db, st);
+}
+
 int
 db_vrrp_local_set(struct db *db, const json_t *lo)
 {
-	sqlite3_stmt *st;
 	const json_t *o;
 	size_t i;
 	int rc;
@@ -281,29 +276,14 @@ db_vrrp_local_set(struct db *db, const json_t *lo)
 	rc = db__run(db, "DELETE FROM vrrp_local", NULL);
 	if (rc == 0)
 		rc = db__run(db, "DELETE FROM vrrp_local_groups", NULL);
-	if (rc == 0) {
-		st = db__prepare(db, "INSERT INTO vrrp_local (id, router_id, interface, address, "
-				 "priority) VALUES (1, ?, ?, ?, ?)");
-		if (st != NULL) {
-			db_vrrp_bind_opt(st, 1, lo, "router_id");
-			db_vrrp_bind_opt(st, 2, lo, "interface");
-			db_vrrp_bind_opt(st, 3, lo, "address");
-			db_vrrp_bind_opt(st, 4, lo, "priority");
-		}
-		rc = db__exec_stmt(db, st);
-	}
+	if (rc == 0)
+		rc = db_vrrp_local_insert(db, "INSERT INTO vrrp_local (id, router_id, interface, address, "
+					  "priority) VALUES (1, ?, ?, ?, ?)", lo, "router_id");
 	json_array_foreach(json_object_get(lo, "groups"), i, o) {
 		if (rc < 0)
 			break;
-		st = db__prepare(db, "INSERT INTO vrrp_local_groups (name, interface, address, "
-				 "priority) VALUES (?, ?, ?, ?)");
-		if (st != NULL) {
-			db_vrrp_bind_opt(st, 1, o, "name");
-			db_vrrp_bind_opt(st, 2, o, "interface");
-			db_vrrp_bind_opt(st, 3, o, "address");
-			db_vrrp_bind_opt(st, 4, o, "priority");
-		}
-		rc = db__exec_stmt(db, st);
+		rc = db_vrrp_local_insert(db, "INSERT INTO vrrp_local_groups (name, interface, address, "
+					  "priority) VALUES (?, ?, ?, ?)", o, "name");
 	}
 	rc = db__tx_finish(db, rc);
 	return rc;

@@ -33,6 +33,8 @@
 
 #define T "inet " L4_NFT_TABLE
 
+#define L4_FNV0 0xcbf29ce484222325ull	/* FNV-1a's offset basis: the hash of "" */
+
 static uint64_t
 l4_fnv(uint64_t h, const char *s)
 {
@@ -41,6 +43,13 @@ l4_fnv(uint64_t h, const char *s)
 		h *= 0x100000001b3ull;
 	}
 	return h;
+}
+
+/* A content-named object: "PREFIX_" and 48 bits of the content's hash h. */
+static void
+l4_hname(char *out, size_t len, const char *prefix, uint64_t h)
+{
+	snprintf(out, len, "%s_%012" PRIx64, prefix, h & (uint64_t)0xffffffffffff);
 }
 
 int
@@ -86,7 +95,7 @@ l4_cidr_set(struct l4_objs *o, const char *prefix, const struct conf_l4_cidr *l,
 {
 	char *text = NULL;
 	size_t len = 0, i, k = 0;
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = L4_FNV0;
 	FILE *f;
 
 	name[0] = '\0';
@@ -97,7 +106,7 @@ l4_cidr_set(struct l4_objs *o, const char *prefix, const struct conf_l4_cidr *l,
 		}
 	if (k == 0)
 		return 0;
-	snprintf(name, L4_NFT_NAME_MAX, "%s_%012" PRIx64, prefix, h & (uint64_t)0xffffffffffff);
+	l4_hname(name, L4_NFT_NAME_MAX, prefix, h);
 	f = open_memstream(&text, &len);
 	if (f == NULL)
 		return -ENOMEM;
@@ -141,14 +150,12 @@ l4_svc_limits(struct l4_objs *o, FILE *body, const struct conf_l4_service *s)
 	const char *ipf = s->af == AF_INET6 ? "ip6" : "ip";
 	const char *type = s->af == AF_INET6 ? "ipv6_addr" : "ipv4_addr";
 	char params[160], name[L4_NFT_NAME_MAX];
-	uint64_t h;
 	int n;
 
 	if (l->new_conns) {
 		snprintf(params, sizeof(params), "r|%s|%u|%d|%u|%u", s->name, l->new_conns, l->per,
 			 l->burst, l->table_size);
-		h = l4_fnv(0xcbf29ce484222325ull, params);
-		snprintf(name, sizeof(name), "r_%012" PRIx64, h & (uint64_t)0xffffffffffff);
+		l4_hname(name, sizeof(name), "r", l4_fnv(L4_FNV0, params));
 		n = asprintf(&o->v[o->n].cmd, "add set " T " %s { type %s; size %u; flags dynamic,timeout; "
 			     "timeout %us; }\n", name, type, l->table_size, 2 * l4_per_s[l->per]);
 		if (n < 0)
@@ -162,8 +169,7 @@ l4_svc_limits(struct l4_objs *o, FILE *body, const struct conf_l4_service *s)
 	}
 	if (l->concurrent) {
 		snprintf(params, sizeof(params), "n|%s|%u|%u", s->name, l->concurrent, l->table_size);
-		h = l4_fnv(0xcbf29ce484222325ull, params);
-		snprintf(name, sizeof(name), "n_%012" PRIx64, h & (uint64_t)0xffffffffffff);
+		l4_hname(name, sizeof(name), "n", l4_fnv(L4_FNV0, params));
 		n = asprintf(&o->v[o->n].cmd, "add set " T " %s { type %s; size %u; flags dynamic; }\n",
 			     name, type, l->table_size);
 		if (n < 0)
@@ -237,8 +243,7 @@ l4_nft_build(const struct conf *c, const struct l4_nft_state *st, char **text, s
 		goto out;
 	}
 	fb = NULL;
-	snprintf(chain, sizeof(chain), "c_%012" PRIx64,
-		 l4_fnv(0xcbf29ce484222325ull, body) & (uint64_t)0xffffffffffff);
+	l4_hname(chain, sizeof(chain), "c", l4_fnv(L4_FNV0, body));
 
 	fo = open_memstream(&out, &olen);
 	if (fo == NULL)

@@ -61,12 +61,7 @@ start_tandemd "$T/c.json" || finish
 wait_port "$PL"
 URL="http://127.0.0.1:$PL"
 raw() { printf "$1" | timeout 10 nc -q 3 127.0.0.1 "$PL"; }
-stat() { python3 -c "
-import socket, json, sys
-s = socket.socket(socket.AF_UNIX); s.connect('$T/tandemd.sock')
-s.sendall(b'{\"cmd\":\"stats\"}\n'); d = b''
-while not d.endswith(b'\n'): d += s.recv(65536)
-print(json.loads(d)['l7']['$1'])"; }
+stat() { ctl stats | jq -r ".l7.$1"; }
 
 # Pipelining: four requests in one write, answered in order.
 got=$(raw 'GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcPOST /3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\nGET /4 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' | grep '^path=' | tr '\n' ' ')

@@ -21,7 +21,6 @@ cp "$B/daemon/tandemd" "$T/bin/tandemd"
 PIDS+=($!)
 for _ in $(seq 100); do [ -S "$T/tandemd.sock" ] && break; sleep 0.05; done
 wait_port "$PL" || finish
-ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }
 pid_now() { ctl status --json | jq .pid; }
 
 wrk -t1 -c4 -d12s "http://127.0.0.1:$PL/" >"$T/wrk.out" 2>&1 &

@@ -94,13 +94,9 @@ capi a GET /revisions
 ok "no conflicted revision on A" -- jq -e 'map(select(.status == "conflicted")) | length == 0' <<<"$BODY"
 # ---- certificates and CA bundles travel with the revision that names them
 # (doc/ha.md "Certificates and CA bundles"): B is the MASTER now, A the BACKUP.
-C="$T/pki"; mkdir -p "$C"
-ossl() { openssl "$@" >>"$C/openssl.log" 2>&1; }
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/ca.key" -out "$C/ca.crt" \
-	-subj "/CN=Sync Client CA" -days 30 -addext basicConstraints=critical,CA:TRUE
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/www.key" -out "$C/www.crt" \
-	-subj "/CN=www.sync.test" -days 30 -addext "subjectAltName=DNS:www.sync.test"
-[ -s "$C/www.crt" ] && [ -s "$C/ca.crt" ] || { cat "$C/openssl.log"; skip "openssl failed"; }
+pki_ca ca "Sync Client CA"
+pki_self www www.sync.test DNS:www.sync.test
+pki_made www ca
 FP=$(openssl x509 -in "$C/www.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
 capi b POST /certificates "$(jq -n --rawfile c "$C/www.crt" --rawfile k "$C/www.key" '{name:"www-sync", cert_pem:$c, key_pem:$k}')"
 eq "certificate uploaded on the MASTER (B)" 201 "$STATUS"

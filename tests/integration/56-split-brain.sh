@@ -37,6 +37,9 @@ weight() { jq -r '.pools[0].members[0].weight' "$T/$1.json"; }
 
 pair_nodes
 ok "B runs A's revision 1" -- wait_status b '.revision == 1' 10
+# B's own import is a revision 1 too: wait until the pair agrees on A's
+# (B stored it), or a slow first push meets the cut below
+ok "... A's, stored on B (the pair agrees on revision 1)" -- wait_api b /pair '.peer.base_revision == 1' 15
 ok "in sync: B is read-only" -- wait_api b /pair '.writable == false and .peer.up' 10
 
 # ---- 1. partition, edits on B only

@@ -10,7 +10,6 @@ command -v wrk >/dev/null || skip "wrk is not installed"
 
 PA=$(free_port); PB=$(free_port); PC=$(free_port); PL=$(free_port); PM=$(free_port)
 start_backend a "$PA"; start_backend b "$PB"; start_backend c "$PC"
-ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }
 member() { echo "{\"address\":\"127.0.0.1\",\"port\":$1${2:+,$2}}"; }
 # conf REVISION POOLS... : routes /<pool>/ -> pool; pool "limit" sits on listener "lim"
 conf() {

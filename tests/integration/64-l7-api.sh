@@ -7,11 +7,7 @@
 
 PA=$(free_port); PB=$(free_port); PL=$(free_port)
 start_backend a "$PA"; start_backend b "$PB"
-echo '{"version":1}' >"$T/empty.json"
-admin_init "$T/empty.json" || finish
-start_tandemd "$T/tandem.json" || finish
-start_admin || finish
-login || finish
+start_stack "" || finish
 
 api POST /listeners "{\"name\":\"web\",\"address\":\"127.0.0.1\",\"port\":$PL,\"timeouts\":{\"client_idle_ms\":5000},\"request_id\":\"X-Request-Id\"}"
 eq "listener with L7 options: 201" 201 "$STATUS"

@@ -65,7 +65,6 @@ write_conf 5
 ip netns exec "${PFX}r" "$B/daemon/tandemd" -c "$T/c.json" -s "$T/tandemd.sock" >"$T/tandemd.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -S "$T/tandemd.sock" ] && break; sleep 0.05; done
-ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }
 ok "tandemd answers" -- ctl stats >/dev/null
 ok "our table is loaded" -- nsx r nft list table inet tandem >/dev/null
 

@@ -25,16 +25,12 @@ PY
 
 cat >"$T/client.py" <<'PY'
 # client.py PORT SOCK: drives the checks; prints "ok <name>" or "FAIL <name>: why" lines.
-import json, socket, sys, time
+import socket, sys, time
+from ctlsock import l7_stats
 port, sock = int(sys.argv[1]), sys.argv[2]
 
 def stats():
-    s = socket.socket(socket.AF_UNIX); s.connect(sock)
-    s.sendall(b'{"cmd":"stats"}\n'); d = b""
-    while not d.endswith(b"\n"):
-        d += s.recv(65536)
-    s.close()
-    return json.loads(d)["l7"]
+    return l7_stats(sock)
 
 def wait_buffers(pred, secs=10):
     # the gauge is updated at the end of each connection step: poll, never sleep blindly

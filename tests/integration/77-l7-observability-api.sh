@@ -15,11 +15,7 @@ with open(sys.argv[2], "a") as f:
     while True:
         f.write(s.recv(65536).decode() + "\n"); f.flush()' "$T/log.sock" "$T/syslog.txt" &
 PIDS+=($!)
-echo '{"version":1}' >"$T/empty.json"
-admin_init "$T/empty.json" || finish
-start_tandemd "$T/tandem.json" || finish
-start_admin || finish
-login || finish
+start_stack "" || finish
 
 api POST /listeners "{\"name\":\"web\",\"address\":\"127.0.0.1\",\"port\":$PL,\"accept_proxy\":{\"trusted\":[\"127.0.0.1\"]},\"access_log\":{\"syslog\":\"$T/log.sock\",\"tag\":\"api\",\"sample_percent\":100}}"
 eq "listener with accept_proxy and a syslog access log: 201" 201 "$STATUS"

@@ -14,11 +14,9 @@
 command -v python3 >/dev/null || skip "python3 missing"
 command -v openssl >/dev/null || skip "openssl command missing"
 
-mkdir -p "$T/certs"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/certs/www.key" \
-	-out "$T/certs/www.crt" -subj "/CN=www.example.test" -addext subjectAltName=DNS:www.example.test \
-	-days 2 >"$T/openssl.log" 2>&1 || skip "openssl cannot make a certificate"
-chmod 600 "$T/certs/www.key"
+C="$T/certs"	# tandemd's --cert-dir
+pki_self www www.example.test DNS:www.example.test
+pki_made www
 
 cat >"$T/backend.py" <<'PY'
 import sys, hashlib, http.server, socketserver
@@ -39,7 +37,8 @@ PY
 
 cat >"$T/client.py" <<'PY'
 # client.py PORT SOCK TANDEMD_PID: prints "ok <name>" or "FAIL <name>: why" lines.
-import hashlib, json, os, socket, ssl, sys, time
+import hashlib, os, socket, ssl, sys, time
+from ctlsock import l7_stats
 port, sock, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 ctx.set_alpn_protocols(["http/1.1"])
@@ -96,11 +95,7 @@ class Conn:
 def req(path): return ("GET %s HTTP/1.1\r\nHost: www.example.test\r\n\r\n" % path).encode()
 
 def stats():
-    s = socket.socket(socket.AF_UNIX); s.connect(sock)
-    s.sendall(b'{"cmd":"stats"}\n'); d = b""
-    while not d.endswith(b"\n"): d += s.recv(65536)
-    s.close()
-    return json.loads(d)["l7"]
+    return l7_stats(sock)
 
 def reads():  # read-type system calls tandemd made so far: a busy loop makes them by the thousand
     for line in open("/proc/%d/io" % pid):

@@ -14,43 +14,21 @@ jqq() { jq -e "$@" >/dev/null; }
 command -v jq >/dev/null || skip "jq missing"
 command -v python3 >/dev/null || skip "python3 missing"
 
-C="$T/pki"; mkdir -p "$C"
-ossl() { openssl "$@" >>"$C/openssl.log" 2>&1; }
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/ca.key" -out "$C/ca.crt" \
-	-subj "/CN=IT TLS Root" -days 30 -addext basicConstraints=critical,CA:TRUE
+pki_ca ca "IT TLS Root"
 # client certificates: their own CA; "client1" signed by it
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/cca.key" -out "$C/cca.crt" \
-	-subj "/CN=IT Client CA" -days 30 -addext basicConstraints=critical,CA:TRUE
-ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/client1.key" -out "$C/client1.csr" -subj "/O=Tandem/CN=client1"
-ossl x509 -req -in "$C/client1.csr" -CA "$C/cca.crt" -CAkey "$C/cca.key" -CAcreateserial -days 30 -out "$C/client1.crt"
-# leaf NAME KEYALG SANS
-leaf() {
-	ossl req -newkey "$2" ${3:+-pkeyopt "$3"} -nodes -keyout "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$4"
-	printf 'subjectAltName=%s\n' "$5" >"$C/$1.ext"
-	ossl x509 -req -in "$C/$1.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -days 30 \
-		-extfile "$C/$1.ext" -out "$C/$1.crt"
-}
-leaf www-rsa rsa:2048 "" www.example.test "DNS:www.example.test"
-leaf www-ec ec ec_paramgen_curve:P-256 www.example.test "DNS:www.example.test"
-leaf api ec ec_paramgen_curve:P-256 api.example.test "DNS:api.example.test,DNS:*.api.example.test"
-for f in www-rsa www-ec api cca client1; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
-
-upload() { # upload NAME
-	jq -n --arg name "$1" --rawfile key "$C/$1.key" --rawfile cert "$C/$1.crt" \
-		'{name:$name, cert_pem:$cert, key_pem:$key}' >"$T/upload.json"
-	api POST /certificates "@$T/upload.json"
-}
+pki_ca cca "IT Client CA"
+pki_leaf client1 cca "/O=Tandem/CN=client1"
+PKI_KEY=rsa pki_leaf www-rsa ca www.example.test "DNS:www.example.test"
+pki_leaf www-ec ca www.example.test "DNS:www.example.test"
+pki_leaf api ca api.example.test "DNS:api.example.test,DNS:*.api.example.test"
+pki_made www-rsa www-ec api cca client1
 
 PA=$(free_port); PL=$(free_port)
 start_backend a "$PA" || finish
 
-echo '{"version":1}' >"$T/empty.json"
-admin_init "$T/empty.json" || finish
-start_tandemd "$T/tandem.json" -w 1 --cert-dir "$T/state/certs" || finish
-start_admin || finish
-login || finish
+start_stack "" -w 1 --cert-dir "$T/state/certs" || finish
 
-for n in www-rsa www-ec api; do upload "$n"; eq "upload $n: 201" 201 "$STATUS"; done
+for n in www-rsa www-ec api; do upload_cert "$n" "$C/$n.crt" "$C/$n.key"; eq "upload $n: 201" 201 "$STATUS"; done
 api POST /pools "{\"name\":\"app\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":$PA}]}"
 eq "pool: 201" 201 "$STATUS"
 api POST /listeners "{\"name\":\"tls\",\"address\":\"127.0.0.1\",\"port\":$PL,\"tls\":{\"certificates\":[\"www-rsa\",\"www-ec\",\"nope\"],\"alpn\":[\"http/1.1\"]}}"
@@ -151,12 +129,10 @@ key_line=$(sed -n 2p "$C/api.key")
 ok "no log holds key material" -- bash -c "! grep -rqF -- '$key_line' '$T'/*.log '$T'/*.out 2>/dev/null"
 
 # Client certificate authentication against an uploaded CA bundle.
-jq -n --rawfile pem "$C/www-ec.crt" '{name:"leaf", pem:$pem}' >"$T/ca.json"
-api POST /ca-bundles "@$T/ca.json"
+upload_ca leaf "$C/www-ec.crt"
 eq "a leaf certificate as CA bundle: 422" 422 "$STATUS"
 ok "... the reason says it is not a CA" -- jqq '.error.field == "ca-bundles/leaf/pem" and (.error.message | test("not a CA"))' <<<"$BODY"
-jq -n --rawfile pem "$C/cca.crt" '{name:"clients", pem:$pem}' >"$T/ca.json"
-api POST /ca-bundles "@$T/ca.json"
+upload_ca clients "$C/cca.crt"
 eq "CA bundle upload: 201" 201 "$STATUS"
 ok "... with its subjects" -- jqq '.subjects == ["CN=IT Client CA"] and .count == 1' <<<"$BODY"
 api PUT /listeners/tls '{"tls":{"certificates":["www-rsa","www-ec"],"client_auth":{"mode":"required","ca":"clients"}}}'

@@ -11,12 +11,10 @@ command -v openssl >/dev/null || skip "openssl command missing"
 jqq() { jq -e "$@" >/dev/null; }
 command -v jq >/dev/null || skip "jq missing"
 
-mkdir -p "$T/certs"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/certs/rsa.key" -out "$T/certs/rsa.crt" -days 365 \
-	-subj /CN=localhost -addext subjectAltName=DNS:localhost >"$T/openssl.out" 2>&1
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/certs/ec.key" \
-	-out "$T/certs/ec.crt" -days 365 -subj /CN=localhost -addext subjectAltName=DNS:localhost >>"$T/openssl.out" 2>&1
-[ -s "$T/certs/rsa.crt" ] && [ -s "$T/certs/ec.crt" ] || { cat "$T/openssl.out"; skip "openssl failed"; }
+C="$T/certs"	# tandemd's --cert-dir
+PKI_DAYS=365 PKI_KEY=rsa pki_self rsa localhost DNS:localhost
+PKI_DAYS=365 pki_self ec localhost DNS:localhost
+pki_made rsa ec
 
 PA=$(free_port); PL=$(free_port)
 start_backend a "$PA" || finish

@@ -16,13 +16,12 @@ command -v nginx >/dev/null || skip "nginx missing"
 command -v jq >/dev/null || skip "jq missing"
 jqq() { jq -e "$@" >/dev/null; }
 
-. "$(dirname "$0")/lib-pki.sh"
 pki_ca origin-ca "IT Origin CA"
 pki_ca other-ca "IT Other CA"
 pki_ca client-ca "IT LB Client CA"
 pki_leaf origin origin-ca origin.test "DNS:origin.test,IP:127.0.0.1"
 pki_leaf lbclient client-ca lbclient
-for f in origin lbclient other-ca; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
+pki_made origin lbclient other-ca
 
 # The origin: nginx over TLS, answering with what it saw of our side. No
 # keep-alive, so every request is a new connection (session resumption).
@@ -54,21 +53,11 @@ nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" >"$T/nginx.log" 2>&1 &
 PIDS+=($!)
 wait_port "$PO" || { cat "$T/nginx.log" "$T/nginx-error.log"; skip "nginx did not start"; }
 
-echo '{"version":1}' >"$T/empty.json"
-admin_init "$T/empty.json" || finish
-start_tandemd "$T/tandem.json" -w 1 --cert-dir "$T/state/certs" || finish
-start_admin || finish
-login || finish
+start_stack "" -w 1 --cert-dir "$T/state/certs" || finish
 
-upload_ca() { # upload_ca NAME FILE
-	jq -n --arg name "$1" --rawfile pem "$2" '{name:$name, pem:$pem}' >"$T/ca.json"
-	api POST /ca-bundles "@$T/ca.json"
-}
 upload_ca origin-ca "$C/origin-ca.crt"; eq "CA bundle origin-ca: 201" 201 "$STATUS"
 upload_ca other-ca "$C/other-ca.crt"; eq "CA bundle other-ca: 201" 201 "$STATUS"
-jq -n --rawfile key "$C/lbclient.key" --rawfile cert "$C/lbclient.crt" \
-	'{name:"lbclient", cert_pem:$cert, key_pem:$key}' >"$T/upload.json"
-api POST /certificates "@$T/upload.json"; eq "client certificate upload: 201" 201 "$STATUS"
+upload_cert lbclient "$C/lbclient.crt" "$C/lbclient.key"; eq "client certificate upload: 201" 201 "$STATUS"
 
 api POST /pools "{\"name\":\"app\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":$PO}],\"tls\":{\"server_name\":\"origin.test\"}}"
 eq "pool tls without a CA bundle: 422" 422 "$STATUS"

@@ -15,12 +15,11 @@ PY=/usr/bin/python3; [ -x "$PY" ] || PY=$(command -v python3) || skip "python3 m
 "$PY" -c 'from cryptography.x509 import ocsp' 2>/dev/null || skip "python3-cryptography missing"
 jqq() { jq -e "$@" >/dev/null; }
 
-. "$(dirname "$0")/lib-pki.sh"
 pki_ca ca "IT OCSP CA"
 pki_ca rogue "IT Rogue CA"
 pki_leaf www ca www.ocsp.test DNS:www.ocsp.test
 pki_leaf other ca other.ocsp.test DNS:other.ocsp.test
-for f in www other rogue; do [ -s "$C/$f.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make $f.crt"; }; done
+pki_made www other rogue
 
 # The CA's database for `openssl ocsp`: www valid; then www revoked.
 idx() { # idx FILE STATUS(V|R) CERT
@@ -66,15 +65,9 @@ ok "openssl agrees the good response is good" -- bash -c "openssl ocsp -respin '
 
 PB=$(free_port); PL=$(free_port)
 start_backend a "$PB" || finish
-echo '{"version":1}' >"$T/empty.json"
-admin_init "$T/empty.json" || finish
-start_tandemd "$T/tandem.json" -w 1 --cert-dir "$T/state/certs" || finish
-start_admin || finish
-login || finish
+start_stack "" -w 1 --cert-dir "$T/state/certs" || finish
 
-cat "$C/www.crt" "$C/ca.crt" >"$C/www-chain.crt"
-jq -n --rawfile key "$C/www.key" --rawfile cert "$C/www-chain.crt" '{name:"www", cert_pem:$cert, key_pem:$key}' >"$T/upload.json"
-api POST /certificates "@$T/upload.json"; eq "certificate with its chain: 201" 201 "$STATUS"
+upload_cert www "$C/www.crt" "$C/ca.crt" "$C/www.key"; eq "certificate with its chain: 201" 201 "$STATUS"
 api POST /pools "{\"name\":\"app\",\"members\":[{\"address\":\"127.0.0.1\",\"port\":$PB}]}"
 api POST /listeners "{\"name\":\"tls\",\"address\":\"127.0.0.1\",\"port\":$PL,\"tls\":{\"certificates\":[\"www\"]}}"
 api POST /routes '{"name":"all","listener":"tls","pool":"app"}'

@@ -10,10 +10,9 @@
 command -v nghttp >/dev/null || skip "nghttp is not installed (nghttp2-client)"
 command -v h2load >/dev/null || skip "h2load is not installed (nghttp2-client)"
 command -v openssl >/dev/null || skip "openssl is not installed"
-mkdir -p "$T/certs"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/certs/www.key" \
-	-out "$T/certs/www.crt" -subj "/CN=www.example.test" -addext subjectAltName=DNS:www.example.test \
-	-days 3 >"$T/openssl.log" 2>&1 || skip "openssl could not make a certificate"
+C="$T/certs"	# tandemd's --cert-dir
+pki_self www www.example.test DNS:www.example.test
+pki_made www
 
 PA=$(free_port); PL=$(free_port); P1=$(free_port)
 start_backend a "$PA"
@@ -49,15 +48,11 @@ eq "a listener without h2 in its ALPN stays on HTTP/1.1" "1.1" \
 # an idle TLS keep-alive connection (and every finished stream) holds no
 # I/O buffer: io_buffers drops to 0 while it is open, and it still serves
 cat >"$T/idle.py" <<'PY'
-import json, socket, ssl, sys, time
+import socket, ssl, sys, time
+from ctlsock import l7_stats
 port, sock = int(sys.argv[1]), sys.argv[2]
 def bufs():
-    s = socket.socket(socket.AF_UNIX); s.connect(sock)
-    s.sendall(b'{"cmd":"stats"}\n'); d = b""
-    while not d.endswith(b"\n"):
-        d += s.recv(65536)
-    s.close()
-    return json.loads(d)["l7"]["io_buffers"]
+    return l7_stats(sock)["io_buffers"]
 def get(t):
     t.sendall(b"GET / HTTP/1.1\r\nHost: www.example.test\r\n\r\n")
     d = b""

@@ -12,10 +12,9 @@ PY=python3
 $PY -c 'import grpc' 2>/dev/null || skip "python3-grpcio is not installed"
 command -v openssl >/dev/null || skip "openssl is not installed"
 G="$SRC/tests/tools/grpc-echo.py"
-mkdir -p "$T/certs"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/certs/www.key" \
-	-out "$T/certs/www.crt" -subj "/CN=www.example.test" -addext subjectAltName=DNS:www.example.test \
-	-days 3 >"$T/openssl.log" 2>&1 || skip "openssl could not make a certificate"
+C="$T/certs"	# tandemd's --cert-dir
+pki_self www www.example.test DNS:www.example.test
+pki_made www
 
 PG=$(free_port); PL=$(free_port); PS=$(free_port)
 $PY "$G" server "$PG" "$T/notserving" >"$T/grpc-server.log" 2>&1 &

@@ -102,7 +102,6 @@ JSON
 	mv "$T/c.json.tmp" "$T/c.json"
 }
 write_conf 60
-ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }
 jqe() { jq -e "$@" >/dev/null; }
 jqse() { jq -se "$@" >/dev/null; }
 ok "the example config is accepted (tandemctl check)" -- "$B/daemon/tandemctl" check "$T/c.json"

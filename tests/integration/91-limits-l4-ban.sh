@@ -34,7 +34,6 @@ JSON
 nsx r "$B/daemon/tandemd" -c "$T/c.json" -s "$T/tandemd.sock" -w 1 >"$T/tandemd.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -S "$T/tandemd.sock" ] && break; sleep 0.05; done
-ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }
 for _ in $(seq 100); do nsx r ss -Htln "sport = :8080" | grep -q . && break; sleep 0.05; done
 ok "our nftables table is there (l4.filter)" -- nsx r nft list set inet tandem ban4 >/dev/null
 get() { nsx c curl -s -o /dev/null -w '%{http_code}' --interface "$1" --connect-timeout 1 --max-time 3 "http://10.62.1.1:8080/"; }

@@ -14,10 +14,7 @@ cat >"$T/base.json" <<JSON
  "pools":[{"name":"app","members":[{"address":"127.0.0.1","port":$PA}]}],
  "routes":[{"name":"main","listener":"web","pool":"app"}]}
 JSON
-admin_init "$T/base.json" || finish
-start_tandemd "$T/tandem.json" || finish
-start_admin || finish
-login || finish
+start_stack "$T/base.json" || finish
 
 api GET /rate-rules
 eq "no section yet: {}" "{}" "$(jq -c . <<<"$BODY")"

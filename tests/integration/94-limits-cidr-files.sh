@@ -8,7 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 PA=$(free_port); PL=$(free_port)
 start_backend a "$PA" || { echo "backend did not start"; exit 1; }
-ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }
 req() { local ip=$1; shift; curl -s -o /dev/null -w '%{http_code}' --interface "$ip" --max-time 10 "$@"; }
 
 python3 - "$T/deny.txt" <<'PY'
@@ -77,10 +76,7 @@ head -n -2 "$T/deny.txt" >"$T/deny2.txt"
 echo "127.0.0.68" >>"$T/deny2.txt"
 write_config "$T/base.json" 1 "$PL" "$PA"
 rm -f "$T/tandemd.sock"
-admin_init "$T/base.json" || finish
-start_tandemd "$T/tandem.json" || finish
-start_admin || finish
-login || finish
+start_stack "$T/base.json" || finish
 printf 'x\n127.0.0.9\n' >"$T/bad.txt"
 api PUT /rate-rules "{\"deny_cidr_files\": [\"$T/bad.txt\"]}"
 eq "API: a file with a bad line: 422" 422 "$STATUS"

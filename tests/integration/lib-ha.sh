@@ -51,10 +51,7 @@ ha_setup() {
 # certificate ($T/certs/www.{crt,key}).
 ha_pair_certs() {
 	"$CTL" pair-init "$T/pair" lb-a lb-b >/dev/null || { echo "pair-init failed"; exit 1; }
-	mkdir -p "$T/certs"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj /CN=www.example.test -keyout "$T/certs/www.key" -out "$T/certs/www.crt" 2>/dev/null ||
-		{ echo "cannot make a test certificate"; exit 1; }
+	C="$T/certs" pki_self www www.example.test || { echo "cannot make a test certificate"; exit 1; }
 }
 
 # write_node_config NODE: an HTTP listener on VIP:80 and a TLS one on

@@ -7,6 +7,8 @@ set -uo pipefail
 B="${B:?set B to a build directory}"
 SRC="${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 T="$(mktemp -d /tmp/tandem-it.XXXXXX)"
+# the tests' Python clients import ctlsock.py from here (no .pyc in the tree)
+export PYTHONPATH="$SRC/tests/integration${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
 CHECKS=0
 FAILS=0
 PIDS=()
@@ -178,6 +180,8 @@ start_tandemd() {
 	return 1
 }
 
+ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }	# ctl ARGS: tandemctl on start_tandemd's socket
+
 # start_admin [EXTRA-ARGS...]: HTTPS console on a free port; sets ADMIN_URL,
 # ADMIN_PASSWORD (first start only) and ADMIN_PID.
 start_admin() {
@@ -199,9 +203,21 @@ start_admin() {
 # config file exists before tandemd starts. Sets ADMIN_PASSWORD.
 admin_init() {
 	"$B/admin-ui/tandem-admin" --state-dir "$T/state" --config-file "$T/tandem.json" \
-		--ctl-socket "$T/tandemd.sock" --import "$1" --exit >"$T/admin-init.out" 2>"$T/admin-init.log"
+		--ctl-socket "$T/tandemd.sock" --import "$1" --exit >"$T/admin-init.out" 2>"$T/admin-init.log" ||
+		{ echo "admin_init: tandem-admin --import $1 failed: $(tail -1 "$T/admin-init.log")" >&2; return 1; }
 	ADMIN_PASSWORD=$(sed -n 's/^admin password: //p' "$T/admin-init.out" | head -1)
 	[ -n "$ADMIN_PASSWORD" ] && [ -f "$T/tandem.json" ]
+}
+
+# start_stack SEED [TANDEMD-ARGS...]: one whole node: tandem-admin imports
+# SEED (a config file; "" for an empty config), tandemd starts on the file it
+# rendered, the console starts and we log in (admin_init, start_tandemd,
+# start_admin, login). Fails at the first step that does.
+start_stack() {
+	local seed="$1"
+	shift
+	[ -n "$seed" ] || { seed="$T/empty.json"; echo '{"version":1}' >"$seed"; }
+	admin_init "$seed" && start_tandemd "$T/tandem.json" "$@" && start_admin && login
 }
 
 # api METHOD PATH [JSON]: calls the REST API with the session cookie and CSRF
@@ -242,4 +258,51 @@ write_config() {
  "pools":[{"name":"app","members":[$members]}],
  "routes":[{"name":"all","listener":"web","pool":"app"}]}
 JSON
+}
+
+# ---- a throw-away PKI for the TLS tests: EC P-256 keys (PKI_KEY=rsa: RSA
+# 2048), certificates valid PKI_DAYS days (30), the files in $C ($T/pki
+# unless the test sets another, e.g. the --cert-dir it gives tandemd),
+# openssl's chatter in $C/openssl.log. SUBJECT: "/O=x/CN=y", or a bare CN.
+C="$T/pki"
+ossl() { mkdir -p "$C" && openssl "$@" >>"$C/openssl.log" 2>&1; }
+pki_req() { # pki_req NAME SUBJECT ARGS...: openssl req with a new key, $C/NAME.key
+	local key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) subj="$2"
+	[ "${PKI_KEY:-ec}" = rsa ] && key=(-newkey rsa:2048)
+	[ "${subj#/}" = "$subj" ] && subj="/CN=$subj"
+	ossl req "${key[@]}" -nodes -keyout "$C/$1.key" -subj "$subj" "${@:3}"
+}
+pki_ca() { # pki_ca NAME SUBJECT: a self-signed CA, $C/NAME.crt and .key
+	pki_req "$1" "$2" -x509 -out "$C/$1.crt" -days "${PKI_DAYS:-30}" \
+		-addext basicConstraints=critical,CA:TRUE
+}
+pki_self() { # pki_self NAME SUBJECT [SANS]: a self-signed leaf
+	pki_req "$1" "$2" -x509 -out "$C/$1.crt" -days "${PKI_DAYS:-30}" ${3:+-addext "subjectAltName=$3"}
+}
+pki_leaf() { # pki_leaf NAME CA SUBJECT [SANS]: NAME signed by CA
+	pki_req "$1" "$3" -out "$C/$1.csr" &&
+	printf '%s\n' "${4:+subjectAltName=$4}" >"$C/$1.ext" &&
+	ossl x509 -req -in "$C/$1.csr" -CA "$C/$2.crt" -CAkey "$C/$2.key" -CAcreateserial \
+		-days "${PKI_DAYS:-30}" -extfile "$C/$1.ext" -out "$C/$1.crt"
+}
+pki_made() { # pki_made NAME...: SKIP, showing openssl's log, unless every $C/NAME.crt was made
+	local f
+	for f in "$@"; do
+		[ -s "$C/$f.crt" ] || { cat "$C/openssl.log" 2>/dev/null; skip "openssl failed to make $f.crt"; }
+	done
+}
+
+# upload_cert NAME CERTFILE... KEYFILE: POST /certificates, the chain being
+# the certificate files one after the other.
+upload_cert() {
+	local name="$1" key="${*: -1}" certs=("${@:2:$#-2}")
+	cat "${certs[@]}" >"$T/upload.crt"
+	jq -n --arg name "$name" --rawfile key "$key" --rawfile cert "$T/upload.crt" \
+		'{name:$name, cert_pem:$cert, key_pem:$key}' >"$T/upload.json"
+	api POST /certificates "@$T/upload.json"
+}
+
+upload_ca() { # upload_ca NAME FILE: POST /ca-bundles
+	jq -n --arg name "$1" --rawfile pem "$2" '{name:$name, pem:$pem}' >"$T/ca.json"
+	api POST /ca-bundles "@$T/ca.json"
 }

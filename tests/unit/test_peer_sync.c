@@ -185,7 +185,9 @@ test_pair(void **state)
 	char tmp[] = "/tmp/tandem-sync-XXXXXX", msg[256], cmd[300];
 	struct node a = { 0 }, b = { 0 };
 	uint8_t banned[4] = { 203, 0, 113, 9 };
-	int port = 20000 + (int)(getpid() % 20000), i;
+	/* below ip_local_port_range (32768-60999): an outgoing connection of
+	 * another process cannot hold it */
+	int port = 20000 + (int)(getpid() % 12000), i;
 	struct l7_tls_ticket_key before[L7_TLS_KEYS_MAX], after[L7_TLS_KEYS_MAX];
 	struct lim_result r;
 	uint64_t fp, now;
