@@ -107,7 +107,7 @@ ok "on another connection than the one that refused it" -- \
 # a member connection dies mid-flight: only its streams fail (POST: not
 # replayed), other connections' streams and later requests are served
 conf 4 >"$T/c.json"
-"$B/daemon/tandemctl" -s "$T/tandemd.sock" reload >/dev/null 2>&1 || kill -HUP "$TANDEMD_PID"
+ctl reload >/dev/null 2>&1 || kill -HUP "$TANDEMD_PID"
 sleep 0.5
 for i in $(seq 11); do bg curl -s -o /dev/null -X POST -d x -w '%{http_code}\n' "http://127.0.0.1:$PL/k$i?sleep=1200" >"$T/kill.$i"; done
 sleep 0.3
@@ -124,7 +124,7 @@ ok "a request after it is served" -- test "$(curl -s -o /dev/null -w '%{http_cod
 
 # max_streams_per_connection 1: every concurrent request has its own connection
 conf 1 >"$T/c.json"
-"$B/daemon/tandemctl" -s "$T/tandemd.sock" reload >/dev/null 2>&1 || kill -HUP "$TANDEMD_PID"
+ctl reload >/dev/null 2>&1 || kill -HUP "$TANDEMD_PID"
 sleep 0.5
 before=$(conns)
 h2load -n 20 -c 1 -m 20 "http://127.0.0.1:$PL/z?sleep=600" >"$T/h2load3.log" 2>&1

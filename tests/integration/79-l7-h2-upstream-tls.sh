@@ -13,10 +13,9 @@ PY=python3
 $PY -c 'import grpc, h2' 2>/dev/null || skip "python3-grpcio or python3-h2 is not installed"
 command -v openssl >/dev/null || skip "openssl is not installed"
 command -v h2load >/dev/null || skip "h2load (nghttp2-client) is not installed"
-. "$(dirname "$0")/lib-pki.sh"
 pki_ca up-ca "IT Member CA"
 pki_leaf member up-ca member.test "DNS:member.test,IP:127.0.0.1"
-[ -s "$C/member.crt" ] || { cat "$C/openssl.log"; skip "openssl failed to make member.crt"; }
+pki_made member
 mkdir -p "$T/certs" "$T/o" "$T/o2"
 cp "$C/up-ca.crt" "$T/certs/up-ca.ca"
 
@@ -78,7 +77,7 @@ out=$(timeout 60 $PY "$SRC/tests/tools/grpc-echo.py" client "127.0.0.1:$PL" 2>"$
 	grep -v '^unknown\|^E[0-9]')
 eq "gRPC to a member over TLS (h2): unary, streaming, trailers, status codes" "$expect" "$out"
 
-state() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" status --json | jq -r ".pools[$1].members[0].state"; }
+state() { ctl status --json | jq -r ".pools[$1].members[0].state"; }
 waitstate() { for _ in $(seq 50); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.1; done; return 1; }
 ok "the gRPC health check over TLS passes" -- waitstate 0 up
 touch "$T/notserving"
