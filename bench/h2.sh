@@ -15,8 +15,10 @@
 #   REPS=1 DURATION=4 bench/h2.sh    # quick look
 #
 # Knobs: REPS, DURATION (s), CONNS (50), H2_STREAMS (10), SCENARIOS
-# ("h2-tls h2c"; also h2c-up), COLUMNS ("haproxy nginx tandemd"), TANDEMD (binary; unset =
-# build the worktree in bench/build), PROXY_CPU (1), LOAD_CPU (0), PIN (1),
+# ("h2-tls h2c"; also h2c-up), COLUMNS ("haproxy nginx tandemd"; add "tandemd-base" for a
+# before/after in one run), TANDEMD (binary; unset = build the worktree in
+# bench/build), TANDEMD_BASE (binary of column tandemd-base, e.g. a copy of
+# main's build: same config, own ports), PROXY_CPU (1), LOAD_CPU (0), PIN (1),
 # PORT_OFFSET (0), RESULTS_DIR (bench/results/h2-<timestamp>).
 # Needs (Debian): haproxy nginx nghttp2-client openssl curl util-linux.
 set -euo pipefail
@@ -34,6 +36,7 @@ PORT_OFFSET=${PORT_OFFSET:-0}
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RESULTS_DIR=${RESULTS_DIR:-$SRCDIR/bench/results/h2-$(date -u +%Y%m%dT%H%M%SZ)}
 TANDEMD=${TANDEMD:-}
+TANDEMD_BASE=${TANDEMD_BASE:-}
 
 log() { printf '%s h2.sh: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -41,6 +44,7 @@ for c in haproxy nginx h2load openssl curl taskset; do
 	command -v "$c" >/dev/null || die "$c is missing (apt-get install haproxy nginx nghttp2-client openssl curl util-linux)"
 done
 
+[[ " $COLUMNS " != *" tandemd-base "* || -x $TANDEMD_BASE ]] || die "column tandemd-base needs TANDEMD_BASE=/path/to/tandemd"
 if [[ -z $TANDEMD && " $COLUMNS " == *" tandemd "* ]]; then
 	B=$SRCDIR/bench/build
 	if [[ ! -x $SRCDIR/configure || $SRCDIR/configure.ac -nt $SRCDIR/configure ]]; then
@@ -107,9 +111,12 @@ cpu_ticks() {	# utime+stime ticks of the process tree of $1
 # ports apart from bench/l7.sh's (1x080/1x443) and the tests' (20000-32767):
 # a peer bound with SO_REUSEPORT by another run would silently share them
 OH=127.0.0.2 OP=$((7880 + PORT_OFFSET)) OP2=$((7879 + PORT_OFFSET)) PH=127.0.0.1
-declare -A TLSP=([haproxy]=$((7843 + PORT_OFFSET)) [nginx]=$((7844 + PORT_OFFSET)) [tandemd]=$((7845 + PORT_OFFSET)))
-declare -A H2CP=([haproxy]=$((7881 + PORT_OFFSET)) [nginx]=$((7882 + PORT_OFFSET)) [tandemd]=$((7883 + PORT_OFFSET)))
-declare -A H2UP=([haproxy]=$((7846 + PORT_OFFSET)) [tandemd]=$((7848 + PORT_OFFSET)))
+declare -A TLSP=([haproxy]=$((7843 + PORT_OFFSET)) [nginx]=$((7844 + PORT_OFFSET)) [tandemd]=$((7845 + PORT_OFFSET))
+	[tandemd-base]=$((7846 + PORT_OFFSET)))
+declare -A H2CP=([haproxy]=$((7881 + PORT_OFFSET)) [nginx]=$((7882 + PORT_OFFSET)) [tandemd]=$((7883 + PORT_OFFSET))
+	[tandemd-base]=$((7884 + PORT_OFFSET)))
+declare -A H2UP=([haproxy]=$((7886 + PORT_OFFSET)) [tandemd]=$((7887 + PORT_OFFSET))
+	[tandemd-base]=$((7888 + PORT_OFFSET)))
 for p in $OP $OP2 ${TLSP[*]} ${H2CP[*]} ${H2UP[*]}; do
 	ss -Htln "sport = :$p" | grep -q . && die "port $p is in use (another run?); set PORT_OFFSET"
 done
@@ -183,6 +190,9 @@ cat >"$WD/tandemd.json" <<EOF
  "routes":[{"name":"t","listener":"tls","pool":"origin"},{"name":"c","listener":"h2c","pool":"origin"},
            {"name":"u","listener":"h2up","pool":"origin-h2"}]}
 EOF
+sed -e "s/:${TLSP[tandemd]},/:${TLSP[tandemd-base]},/" -e "s/:${H2CP[tandemd]},/:${H2CP[tandemd-base]},/" \
+	-e "s/:${H2UP[tandemd]},/:${H2UP[tandemd-base]},/" \
+	"$WD/tandemd.json" >"$WD/tandemd-base.json"
 
 start_bg origin "$LOAD_CPU" nginx -p "$WD/origin/" -c "$WD/origin/nginx.conf"
 wait_url "http://$OH:$OP/" || die "origin did not start: $(cat "$WD/origin.log")"
@@ -192,6 +202,8 @@ for col in $COLUMNS; do
 	nginx) start_bg nginx "$PROXY_CPU" nginx -p "$WD/nginx/" -c "$WD/nginx/nginx.conf" ;;
 	tandemd) start_bg tandemd "$PROXY_CPU" "$TANDEMD" -c "$WD/tandemd.json" -s "$WD/tandemd.sock" -w 1 \
 		--cert-dir "$WD/certs" ;;
+	tandemd-base) start_bg tandemd-base "$PROXY_CPU" "$TANDEMD_BASE" -c "$WD/tandemd-base.json" \
+		-s "$WD/tandemd-base.sock" -w 1 --cert-dir "$WD/certs" ;;
 	*) die "unknown column $col" ;;
 	esac
 	wait_url "https://$PH:${TLSP[$col]}/" --http2 || die "$col did not start: $(tail -5 "$WD/$col.log")"
@@ -204,6 +216,7 @@ done
 	echo "nginx: $(nginx -v 2>&1)"
 	echo "tandemd: $TANDEMD, $(git -C "$SRCDIR" describe --always --dirty 2>/dev/null) on $(git -C "$SRCDIR" rev-parse --abbrev-ref HEAD 2>/dev/null)"
 	echo "h2load: $(h2load --version | head -1); -c $CONNS -m $H2_STREAMS, $DURATION s per run, $REPS runs"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS_DIR/env.txt"
 echo "scenario,column,rep,requests,rps,cpu_ticks,us_per_req" >"$RESULTS_DIR/runs.csv"
 HZ=$(getconf CLK_TCK)
@@ -264,6 +277,21 @@ for sc in dict.fromkeys(r["scenario"] for r in rows):
         r1 = "%.2f×" % (rps / med(base, "rps")) if base and med(base, "rps") else "-"
         r2 = "%.2f×" % (us / med(base, "us_per_req")) if base and med(base, "us_per_req") else "-"
         print(f"| {sc} | {col} | {rps:.0f} | {us:.1f} | {r1} | {r2} |")
+# paired: each column's CPU/req over HAProxy's of the same repetition (the
+# least noisy figure on a shared host); runs with no requests are left out
+print()
+print("| scenario | column | CPU/req vs HAProxy, per repetition | median |")
+print("| --- | --- | --- | --- |")
+for sc in dict.fromkeys(r["scenario"] for r in rows):
+    hp = {r["rep"]: float(r["us_per_req"]) for r in by.get((sc, "haproxy"), [])}
+    for col in dict.fromkeys(r["column"] for r in rows if r["scenario"] == sc):
+        if col == "haproxy" or not hp:
+            continue
+        pr = [float(r["us_per_req"]) / hp[r["rep"]] for r in by[(sc, col)]
+              if hp.get(r["rep"]) and float(r["us_per_req"]) > 0]
+        med = "%.2f×" % statistics.median(pr) if pr else "-"
+        print(f"| {sc} | {col} | {', '.join('%.2f' % x for x in pr)} | {med} |")
 PY
-cat "$RESULTS_DIR/summary.md"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS_DIR/env.txt"
+cat "$RESULTS_DIR/summary.md" "$RESULTS_DIR/env.txt"
 log "results in $RESULTS_DIR"

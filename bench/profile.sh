@@ -13,6 +13,8 @@
 #   CLOSE=1 bench/profile.sh            # scenario (b): a new connection per request
 #   TLS=1 bench/profile.sh              # scenario (c): TLS keep-alive (ECDSA P-256, no
 #                                       # resumption); TLS=1 CLOSE=1 = scenario (d)
+#   H2=1 bench/profile.sh               # bench/h2.sh's load instead of wrk: h2load -c$CONNS
+#                                       # -m$H2_STREAMS over h2c (TLS=1 H2=1: h2 over TLS)
 set -euo pipefail
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECS=${SECS:-10}
@@ -23,12 +25,15 @@ PROFILER=${PROFILER:-perf}
 STRACE=${STRACE:-0}
 CLOSE=${CLOSE:-0}
 TLS=${TLS:-0}
+H2=${H2:-0}
+H2_STREAMS=${H2_STREAMS:-10}
 WRK_HDR=(); [[ $CLOSE == 1 ]] && WRK_HDR=(-H 'Connection: close')
 PORT_OFFSET=${PORT_OFFSET:-0}
 TANDEMD=${TANDEMD:-}
 OUT=${OUT:-$SRCDIR/bench/results/profile-$(date +%Y%m%d-%H%M%S)}
 OPORT=$((8090 + PORT_OFFSET)) PPORT=$((14090 + PORT_OFFSET))
-for c in nginx wrk curl taskset; do command -v $c >/dev/null || { echo "missing $c (see bench/l7.sh)" >&2; exit 1; }; done
+LOADGEN=wrk; [[ $H2 == 1 ]] && LOADGEN=h2load
+for c in nginx $LOADGEN curl taskset; do command -v $c >/dev/null || { echo "missing $c (see bench/l7.sh)" >&2; exit 1; }; done
 [[ $PROFILER == perf ]] && { command -v perf >/dev/null || { echo "missing perf (apt-get install linux-perf)" >&2; exit 1; }; }
 [[ $PROFILER == callgrind ]] && { command -v valgrind >/dev/null || { echo "missing valgrind" >&2; exit 1; }; }
 
@@ -73,11 +78,13 @@ if [[ $TLS == 1 ]]; then   # the TLS listener of bench/l7.sh's tls-ka: ECDSA P-2
     -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$WD/certs/ec.key" -out "$WD/certs/ec.crt" 2>/dev/null
   chmod 600 "$WD/certs/ec.key"
   TLSL=', {"name": "tls", "address": "127.0.0.1", "port": '$((PPORT + 1))', "tls": {"certificates": ["ec"], "session_resumption": false}}'
+  [[ $H2 == 1 ]] && TLSL=${TLSL%\}\}}', "alpn": ["h2", "http/1.1"]}}'
   TLSR=', {"name": "mtls", "listener": "tls", "path_prefix": "/", "pool": "origin"}'
   CERTARGS=(--cert-dir "$WD/certs")
 fi
+H2L=; [[ $H2 == 1 ]] && H2L=', "http2": {"h2c": true}'
 cat >"$WD/tandemd.json" <<EOF
-{"version": 1, "listeners": [{"name": "bench", "address": "127.0.0.1", "port": $PPORT}$TLSL],
+{"version": 1, "listeners": [{"name": "bench", "address": "127.0.0.1", "port": $PPORT$H2L}$TLSL],
  "pools": [{"name": "origin", "members": [{"address": "127.0.0.2", "port": $OPORT}]}],
  "routes": [{"name": "match", "listener": "bench", "path_prefix": "/", "pool": "origin"}$TLSR]}
 EOF
@@ -95,9 +102,14 @@ wait_http "http://127.0.0.1:$PPORT/" || { echo "tandemd did not start: $(tail -3
 
 URL=http://127.0.0.1:$PPORT/
 [[ $TLS == 1 ]] && URL=https://127.0.0.1:$((PPORT + 1))/
-taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d2s "${WRK_HDR[@]}" "$URL" >/dev/null   # warm up
+load() {	# load SECONDS [wrk args]: wrk, or h2load with H2=1
+  local d=$1; shift
+  if [[ $H2 == 1 ]]; then taskset -c "$LOAD_CPU" h2load -t1 -c"$CONNS" -m"$H2_STREAMS" -D "$d" "$URL"
+  else taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${d}s" "$@" "${WRK_HDR[@]}" "$URL"; fi
+}
+load 2 >/dev/null   # warm up
 "$TANDEMCTL" -s "$WD/ctl.sock" stats >"$OUT/stats-before.json" 2>&1 || true
-taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$((SECS + 4 * STRACE))s" --latency "${WRK_HDR[@]}" "$URL" >"$OUT/wrk.txt" 2>&1 &
+load "$((SECS + 4 * STRACE))" --latency >"$OUT/wrk.txt" 2>&1 &
 WRK=$!; PIDS+=("$WRK")
 sleep 0.5
 if [[ $PROFILER == perf ]]; then

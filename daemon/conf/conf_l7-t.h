@@ -61,6 +61,7 @@ struct conf_l7_tls {
 	size_t ncerts;
 	bool alpn_h2, alpn_http11;	/* offered, h2 first */
 	bool resumption;		/* session tickets and cache (default on) */
+	bool record_layer_openssl;	/* "record_layer": "openssl" (default "tandem") */
 	enum conf_tls_client client_auth;
 	const char *client_ca;		/* CA bundle name (client_auth) */
 	const char *client_header;	/* verified subject to the backend, NULL = off */

@@ -145,7 +145,8 @@ void
 conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls *tls)
 {
 	static const char *const keys[] = { "certificates", "alpn", "client_auth", "session_resumption",
-					    NULL };
+					    "record_layer", NULL };
+	const char *rl;
 	json_t *t = json_object_get(o, "tls");
 	char p[PATH_LEN];
 
@@ -163,6 +164,17 @@ conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls
 	conf_tls_alpn(x, t, p, tls);
 	conf_tls_client(x, t, p, tls);
 	conf__get_bool(x, t, p, "session_resumption", 1, &tls->resumption);
+	/* who protects records after the handshake: tandemd (default) or
+	 * OpenSSL (doc/tls.md "Record layer") */
+	rl = conf__get_str(x, t, p, "record_layer", 0);
+	if (rl != NULL && strcmp(rl, "openssl") == 0)
+		tls->record_layer_openssl = true;
+	else if (rl != NULL && strcmp(rl, "tandem") != 0) {
+		char rp[PATH_LEN];
+
+		jf_pathf(rp, "%s.record_layer", p);
+		errs_add(x->errs, rp, "must be \"tandem\" or \"openssl\"");
+	}
 	/* the PROXY header comes before the ClientHello on the wire; the
 	 * proxy reads it from decrypted data today, so refuse the pair */
 	if (json_object_get(o, "accept_proxy") != NULL && !json_is_null(json_object_get(o, "accept_proxy")))

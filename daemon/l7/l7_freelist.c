@@ -17,6 +17,7 @@ l7_freelist_init(struct l7_freelist *fl, size_t size, unsigned max_free)
 	fl->max_free = max_free;
 	fl->nfree = 0;
 	fl->in_use = 0;
+	fl->peak = 0;
 	fl->head = NULL;
 }
 
@@ -40,12 +41,17 @@ l7_freelist_get(struct l7_freelist *fl)
 	if (p != NULL) {
 		fl->head = *(void **)p;
 		fl->nfree--;
+		/* the next get is often right after this one (a request takes
+		 * three buffers at once): start loading its link now */
+		if (fl->head != NULL)
+			__builtin_prefetch(fl->head);
 	} else {
 		p = malloc(fl->size);
 		if (p == NULL)
 			return NULL;
 	}
-	fl->in_use++;
+	if (++fl->in_use > fl->peak)
+		fl->peak = fl->in_use;
 	return p;
 }
 
@@ -55,15 +61,28 @@ l7_freelist_put(struct l7_freelist *fl, void *p)
 	if (p == NULL)
 		return;
 	fl->in_use--;
-	/* under load (many HTTP/2 streams hold six blocks each) keep up to half
-	 * the blocks in use, so a busy worker stops trading blocks with malloc */
-	if (fl->nfree >= fl->max_free && fl->nfree >= fl->in_use / 2) {
-		free(p);
-		return;
-	}
+	/* always kept: blocks in use plus kept never exceed what the period
+	 * needed at its peak, and l7_freelist_trim frees what it did not */
 	*(void **)p = fl->head;
 	fl->head = p;
 	fl->nfree++;
+}
+
+void
+l7_freelist_trim(struct l7_freelist *fl)
+{
+	unsigned long keep = fl->peak > fl->in_use ? fl->peak - fl->in_use : 0;
+
+	if (keep < fl->max_free)
+		keep = fl->max_free;
+	while (fl->nfree > keep) {
+		void *p = fl->head;
+
+		fl->head = *(void **)p;
+		fl->nfree--;
+		free(p);
+	}
+	fl->peak = fl->in_use;
 }
 
 int

@@ -1,9 +1,11 @@
 /*
  * l7_h2 - downstream HTTP/2 on nghttp2 (see l7_h2.h for the contract).
  *
- * A stream's life: HEADERS open it (on_begin_headers); the fields are
- * collected as HTTP/1.1 lines; at END_HEADERS the owner creates a request
- * for it, which pulls the head and the body with l7_h2_stream_fill and
+ * A stream's life: HEADERS open it (on_begin_headers); the head is written
+ * as HTTP/1.1 text as the fields arrive (the request line once the first
+ * regular field comes: HTTP/2 sends the pseudo-fields first), in a buffer
+ * the request then takes over whole; at END_HEADERS the owner creates a
+ * request for it, which pulls the head and the body with l7_h2_stream_fill and
  * pushes the response with l7_h2_stream_drain. The stream object is freed
  * when both nghttp2 has closed the stream and the request is gone.
  *
@@ -27,6 +29,7 @@
 #include "l7_h2.h"
 #include "l7_h2__priv.h"
 #include "l7_http1.h"
+#include "l7_mpool.h"
 
 enum {
 	H2_FLOOD_RST = 0,
@@ -35,6 +38,8 @@ enum {
 	H2_FLOOD_EMPTY,
 	H2_FLOOD_N,
 };
+
+enum { H2_TX_SMALL = 4000 };	/* bodies up to this size wait in a pool block */
 
 static const char *const h2_flood_names[H2_FLOOD_N] = {
 	"RST_STREAM flood (rapid reset)", "PING flood", "SETTINGS flood", "empty frame flood",
@@ -46,7 +51,10 @@ struct l7_h2_stream {
 	void *req;			/* the owner's request; NULL before END_HEADERS and once gone */
 	/* request, as HTTP/1.1 */
 	char *method, *path, *authority;
-	struct buf fields;		/* "name: value\r\n" lines, cookies apart (from bufs) */
+	size_t method_len, path_len, authority_len;
+	bool line_out;			/* the request line (and host) is in fields */
+	struct buf fields;		/* the head: request line, then "name: value\r\n"
+					 * lines, cookies apart (from bufs) */
 	char *cookie;			/* cookie fields joined with "; " (RFC 9113 8.2.3) */
 	size_t cookie_len;
 	size_t hdr_bytes;		/* header list size as SETTINGS counts it */
@@ -59,6 +67,7 @@ struct l7_h2_stream {
 	struct buf qtrl;		/* the request's trailers, as HTTP/1.1 lines */
 	/* response */
 	bool resp_head, resp_eof, deferred;
+	bool tx_small;			/* tx is a pool block sized to the body, not from bufs */
 	struct l7_http1_body respb;
 	struct buf tx;			/* response body waiting for DATA frames (from bufs) */
 	struct buf trl;			/* the response's trailer section, as HTTP/1.1 lines */
@@ -70,6 +79,7 @@ struct l7_h2_conn {
 	nghttp2_session *ng;
 	void *owner;
 	struct l7_freelist *bufs;	/* the owner's I/O buffers: a stream's fields and tx */
+	struct l7_mpool *mp;		/* the owner's small objects: streams, nghttp2's own */
 	struct conf_l7_h2 lim;
 	struct buf *out;		/* during l7_h2_conn_output */
 	struct l7_h2_stream *streams;
@@ -82,6 +92,39 @@ struct l7_h2_conn {
 };
 
 
+/* The response body waits in tx for its DATA frames: a pool block of the
+ * body's size when it is short and sized (most answers: no 16 KiB buffer
+ * per stream), else an I/O buffer. 0, or -1 when out of memory. */
+static int
+h2_tx_take(struct l7_h2_stream *s)
+{
+	if (s->tx.data != NULL)
+		return 0;
+	if (s->respb.framing == L7_HTTP1_BODY_LENGTH && s->respb.remaining > 0 &&
+	    s->respb.remaining <= H2_TX_SMALL) {
+		s->tx.data = l7_mpool_alloc(s->h->mp, (size_t)s->respb.remaining);
+		if (s->tx.data == NULL)
+			return -1;
+		s->tx.cap = (size_t)s->respb.remaining;
+		s->tx.rpos = s->tx.wpos = 0;
+		s->tx_small = true;
+		return 0;
+	}
+	return l7_buf_take(s->h->bufs, &s->tx);
+}
+
+static void
+h2_tx_give(struct l7_h2_stream *s)
+{
+	if (s->tx_small) {
+		l7_mpool_free(s->tx.data);
+		s->tx = (struct buf){ 0 };
+		s->tx_small = false;
+	} else {
+		l7_buf_give(s->h->bufs, &s->tx);
+	}
+}
+
 static void
 h2_stream_free(struct l7_h2_stream *s)
 {
@@ -93,16 +136,16 @@ h2_stream_free(struct l7_h2_stream *s)
 		h->streams = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	free(s->method);
-	free(s->path);
-	free(s->authority);
-	free(s->cookie);
+	l7_mpool_free(s->method);
+	l7_mpool_free(s->path);
+	l7_mpool_free(s->authority);
+	l7_mpool_free(s->cookie);
 	l7_buf_give(h->bufs, &s->fields);
 	buf_release(&s->rx);
 	buf_release(&s->qtrl);
-	l7_buf_give(h->bufs, &s->tx);
+	h2_tx_give(s);
 	buf_release(&s->trl);
-	free(s);
+	l7_mpool_free(s);
 }
 
 static void
@@ -161,7 +204,7 @@ h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t
 	if (buf_len(&s->tx) < before)
 		h2_kick_req(s);	/* room for more of the response */
 	if (*flags & NGHTTP2_DATA_FLAG_EOF) {
-		l7_buf_give(s->h->bufs, &s->tx);	/* all sent: back to the worker now */
+		h2_tx_give(s);	/* all sent: back to the worker now */
 		if (buf_len(&s->trl) > 0 && h2_submit_trailers(s) == 0)
 			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 	}
@@ -209,9 +252,9 @@ h2_begin_headers_cb(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
-	s = calloc(1, sizeof(*s));
+	s = l7_mpool_calloc(h->mp, sizeof(*s));
 	if (s == NULL || l7_buf_take(h->bufs, &s->fields) < 0) {
-		free(s);
+		l7_mpool_free(s);
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;	/* resets this stream */
 	}
 	s->h = h;
@@ -224,16 +267,25 @@ h2_begin_headers_cb(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	return 0;
 }
 
-static char *
-h2_strndup(const uint8_t *p, size_t n)
+/* Appends "name: value\r\n" to b; -1 (b unchanged) when it does not fit. */
+static int
+h2_field_line(struct buf *b, const uint8_t *name, size_t nlen, const uint8_t *value, size_t vlen)
 {
-	char *s = malloc(n + 1);
+	char *p;
 
-	if (s != NULL) {
-		memcpy(s, p, n);
-		s[n] = '\0';
-	}
-	return s;
+	if (buf_room(b) < nlen + vlen + 4)
+		return -1;
+	p = buf_tail(b);
+	memcpy(p, name, nlen);
+	p += nlen;
+	*p++ = ':';
+	*p++ = ' ';
+	memcpy(p, value, vlen);
+	p += vlen;
+	*p++ = '\r';
+	*p++ = '\n';
+	b->wpos += nlen + vlen + 4;
+	return 0;
 }
 
 /* One field of the request's trailers: kept for the chunked body's end
@@ -247,9 +299,29 @@ h2_trailer(struct l7_h2_stream *s, const uint8_t *name, size_t nlen, const uint8
 		return 0;
 	if (s->qtrl.data == NULL && buf_init(&s->qtrl, L7_HTTP1_MAX_TRAILERS) < 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	if (buf_append(&s->qtrl, name, nlen) < 0 || buf_append(&s->qtrl, ": ", 2) < 0 ||
-	    buf_append(&s->qtrl, value, vlen) < 0 || buf_append(&s->qtrl, "\r\n", 2) < 0)
+	if (h2_field_line(&s->qtrl, name, nlen, value, vlen) < 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	return 0;
+}
+
+/* Starts the head with the request line and host (from :authority) once
+ * the pseudo-fields are in; -1 without :method or :path (the stream is
+ * answered at END_HEADERS, its fields are not kept). */
+static int
+h2_request_line(struct l7_h2_stream *s)
+{
+	struct buf *b = &s->fields;
+
+	if (s->method == NULL || s->path == NULL)
+		return -1;
+	s->line_out = true;
+	/* fits: the pseudo-fields count in hdr_bytes, 32 more each */
+	if (buf_append(b, s->method, s->method_len) < 0 || buf_append(b, " ", 1) < 0 ||
+	    buf_append(b, s->path, s->path_len) < 0 || buf_append(b, " HTTP/1.1\r\n", 11) < 0 ||
+	    (s->authority != NULL &&
+	     (buf_append(b, "host: ", 6) < 0 || buf_append(b, s->authority, s->authority_len) < 0 ||
+	      buf_append(b, "\r\n", 2) < 0)))
+		s->too_big = true;
 	return 0;
 }
 
@@ -280,11 +352,17 @@ h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, s
 			slot = &s->authority;
 		if (slot == NULL || *slot != NULL)
 			return 0;	/* :scheme, :protocol; nghttp2 refuses duplicates */
-		*slot = h2_strndup(value, vlen);
-		return *slot ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		*slot = l7_mpool_strndup(h->mp, value, vlen);
+		if (*slot == NULL)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		*(slot == &s->method ? &s->method_len : slot == &s->path ? &s->path_len :
+		  &s->authority_len) = vlen;
+		return 0;
 	}
+	if (!s->line_out && h2_request_line(s) < 0)
+		return 0;	/* no :method or :path: answered 400 at the end */
 	if (nlen == 6 && memcmp(name, "cookie", 6) == 0) {
-		char *c = realloc(s->cookie, s->cookie_len + vlen + 3);
+		char *c = l7_mpool_realloc(h->mp, s->cookie, s->cookie_len + vlen + 3);
 
 		if (c == NULL)
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -303,8 +381,7 @@ h2_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, s
 	if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
 		s->has_cl = true;
 	/* fits: each field costs 32 more in hdr_bytes than its line here */
-	if (buf_append(&s->fields, name, nlen) < 0 || buf_append(&s->fields, ": ", 2) < 0 ||
-	    buf_append(&s->fields, value, vlen) < 0 || buf_append(&s->fields, "\r\n", 2) < 0)
+	if (h2_field_line(&s->fields, name, nlen, value, vlen) < 0)
 		s->too_big = true;
 	return 0;
 }
@@ -326,6 +403,12 @@ h2_request_start(struct l7_h2_conn *h, struct l7_h2_stream *s, int end_stream)
 		return;
 	}
 	s->is_head = strcmp(s->method, "HEAD") == 0;
+	if (!s->line_out)
+		h2_request_line(s);	/* no regular field came */
+	if (s->too_big) {
+		h2_answer(s, 431);
+		return;
+	}
 	if (!end_stream && buf_init(&s->rx, h->lim.window) < 0) {
 		h2_answer(s, 503);
 		return;
@@ -422,19 +505,55 @@ h2_stream_close_cb(nghttp2_session *ng, int32_t id, uint32_t code, void *ud)
 
 /* ---- the connection ---- */
 
+/* nghttp2's allocations (streams, frames, header blocks) from the worker's
+ * pool: hundreds per connection and second otherwise hit malloc */
+static void *
+h2_mem_malloc(size_t n, void *ud)
+{
+	return l7_mpool_alloc(ud, n);
+}
+
+static void
+h2_mem_free(void *p, void *ud)
+{
+	(void)ud;
+	l7_mpool_free(p);
+}
+
+static void *
+h2_mem_calloc(size_t k, size_t n, void *ud)
+{
+	if (n != 0 && k > SIZE_MAX / n)
+		return NULL;
+	return l7_mpool_calloc(ud, k * n);
+}
+
+static void *
+h2_mem_realloc(void *p, size_t n, void *ud)
+{
+	if (n == 0) {	/* realloc(p, 0) frees: nghttp2 never asks, be safe */
+		l7_mpool_free(p);
+		return NULL;
+	}
+	return l7_mpool_realloc(ud, p, n);
+}
+
 struct l7_h2_conn *
-l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bufs)
+l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bufs,
+	       struct l7_mpool *mp)
 {
 	struct l7_h2_conn *h = calloc(1, sizeof(*h));
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
 	nghttp2_settings_entry iv[4];
+	nghttp2_mem mem = { mp, h2_mem_malloc, h2_mem_free, h2_mem_calloc, h2_mem_realloc };
 	int rc = -1;
 
 	if (h == NULL || nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt) != 0)
 		goto out;
 	h->owner = owner;
 	h->bufs = bufs;
+	h->mp = mp;
 	h->lim = *lim;
 	nghttp2_session_callbacks_set_send_callback(cb, h2_send_cb);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_begin_headers_cb);
@@ -450,7 +569,12 @@ l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner, struct l7_freelist *bu
 						   lim->resets_per_s);
 	nghttp2_option_set_max_outbound_ack(opt, 1000);
 	nghttp2_option_set_max_settings(opt, 32);
-	if (nghttp2_session_server_new2(&h->ng, cb, h, opt) != 0)
+	/* closed streams are not kept in the priority tree (memory and work per
+	 * stream). Not SETTINGS_NO_RFC7540_PRIORITIES: with it nghttp2 drops
+	 * PRIORITY frames before our callback, and they must count as empty
+	 * frames (the "priority" flood of 85-l7-h2.sh) */
+	nghttp2_option_set_no_closed_streams(opt, 1);
+	if (nghttp2_session_server_new3(&h->ng, cb, h, opt, &mem) != 0)
 		goto out;
 	iv[0] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, lim->max_streams };
 	iv[1] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, lim->window };
@@ -572,26 +696,30 @@ l7_h2_preface(const char *p, size_t n)
 
 /* ---- the stream's request ---- */
 
-/* Writes the HTTP/1.1 head into in; -1 when it does not fit. */
+/* Ends the HTTP/1.1 head in fields and hands it to in: the buffer itself
+ * when in holds nothing (no copy), else a copy. -1 when it does not fit. */
 static int
 h2_write_head(struct l7_h2_stream *s, struct buf *in)
 {
-	size_t need = strlen(s->method) + strlen(s->path) + buf_len(&s->fields) + s->cookie_len +
-		      (s->authority ? strlen(s->authority) : 0) + 96;
+	struct buf *f = &s->fields;
+	struct l7_freelist *bufs = s->h->bufs;
 
+	if ((s->cookie_len > 0 && (buf_append(f, "cookie: ", 8) < 0 ||
+				   buf_append(f, s->cookie, s->cookie_len) < 0 ||
+				   buf_append(f, "\r\n", 2) < 0)) ||
+	    (s->chunked && buf_append(f, "transfer-encoding: chunked\r\n", 28) < 0) ||
+	    buf_append(f, "\r\n", 2) < 0)
+		return -1;
+	if (in->data == NULL || buf_len(in) == 0) {
+		l7_buf_give(bufs, in);
+		*in = *f;
+		*f = (struct buf){ 0 };
+		return 0;
+	}
 	buf_compact(in);
-	if (buf_room(in) < need)
+	if (buf_room(in) < buf_len(f) || buf_append(in, buf_head(f), buf_len(f)) < 0)
 		return -1;
-	if (buf_appendf(in, "%s %s HTTP/1.1\r\n", s->method, s->path) < 0 ||
-	    (s->authority != NULL && buf_appendf(in, "host: %s\r\n", s->authority) < 0) ||
-	    buf_append(in, buf_head(&s->fields), buf_len(&s->fields)) < 0 ||
-	    (s->cookie_len > 0 && (buf_append(in, "cookie: ", 8) < 0 ||
-				   buf_append(in, s->cookie, s->cookie_len) < 0 ||
-				   buf_append(in, "\r\n", 2) < 0)) ||
-	    (s->chunked && buf_append(in, "transfer-encoding: chunked\r\n", 28) < 0) ||
-	    buf_append(in, "\r\n", 2) < 0)
-		return -1;
-	l7_buf_give(s->h->bufs, &s->fields);
+	l7_buf_give(bufs, f);
 	return 0;
 }
 
@@ -606,7 +734,10 @@ l7_h2_stream_fill(struct l7_h2_stream *s, struct buf *in)
 		if (h2_write_head(s, in) < 0)
 			return -1;	/* cannot happen: the head limit is below the buffer */
 		s->head_out = true;
+		before = 0;	/* in may be the head's own buffer now */
 	}
+	if (l7_buf_take(s->h->bufs, in) < 0)
+		return -1;
 	while (buf_len(&s->rx) > 0) {
 		size_t k = buf_len(&s->rx), room;
 
@@ -660,7 +791,9 @@ h2_resp_nv(const char *buf, const struct l7_http1_msg *m, char *lower, nghttp2_n
 {
 	size_t i, k = 0, o = 0;
 
-	snprintf(status, 4, "%03d", m->status);
+	status[0] = (char)('0' + m->status / 100 % 10);	/* the parser took 3 digits */
+	status[1] = (char)('0' + m->status / 10 % 10);
+	status[2] = (char)('0' + m->status % 10);
 	nv[k++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE };
 	for (i = 0; i < m->nheaders; i++) {
 		const struct l7_http1_header *f = &m->headers[i];
@@ -696,10 +829,12 @@ h2_response_head(struct l7_h2_stream *s, struct buf *out)
 		buf_consume(out, m->head_len);	/* 1xx: HTTP/2 clients need none */
 	}
 	rc = -1;
-	if (m->head_len > sizeof(lower) || l7_buf_take(s->h->bufs, &s->tx) < 0)
+	if (m->head_len > sizeof(lower))
+		goto out;
+	l7_http1_body_init(&s->respb, m);
+	if (!s->respb.done && h2_tx_take(s) < 0)
 		goto out;
 	n = h2_resp_nv(buf_head(out), m, lower, nv, status);
-	l7_http1_body_init(&s->respb, m);
 	s->resp_eof = s->respb.done;
 	if (nghttp2_submit_response(s->h->ng, s->id, nv, (size_t)n, s->resp_eof ? NULL : &dp) != 0)
 		goto out;

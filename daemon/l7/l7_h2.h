@@ -29,16 +29,19 @@
  */
 
 struct l7_freelist;
+struct l7_mpool;
 struct l7_h2_conn;
 struct l7_h2_stream;
 
 /* Creates the server session of one connection with the limits of lim
  * (copied) and queues our SETTINGS. owner is passed back to the hooks.
  * Streams take their header and response buffers from bufs (the worker's
- * free list of L7_BUF_SIZE blocks, which must outlive the session).
+ * free list of L7_BUF_SIZE blocks, which must outlive the session); the
+ * stream objects and nghttp2's own allocations come from mp (the worker's
+ * small-object pool, which must outlive the session too).
  * Returns NULL when out of memory. */
 struct l7_h2_conn *l7_h2_conn_new(const struct conf_l7_h2 *lim, void *owner,
-				  struct l7_freelist *bufs);
+				  struct l7_freelist *bufs, struct l7_mpool *mp);
 
 /* Frees the session; every request still attached to a stream is detached
  * first (l7__h2_request_detach). Sets *hp to NULL. */
@@ -72,8 +75,11 @@ int l7_h2_preface(const char *p, size_t n);
 
 /* ---- called by a stream's request ---- */
 
-/* Moves the request's next bytes into in (room permitting). Returns bytes
- * moved (0: nothing yet), or -1 when the stream is gone (client reset). */
+/* Moves the request's next bytes into in (room permitting). in's storage
+ * must be none or a block of the session's bufs: the head comes as the
+ * stream's own block when in holds nothing (no copy), and in has storage
+ * on return. Returns bytes moved (0: nothing yet), or -1 when the stream is
+ * gone (client reset) or out of memory. */
 ssize_t l7_h2_stream_fill(struct l7_h2_stream *s, struct buf *in);
 
 /* Takes the HTTP/1.1 response from out as far as the stream can hold it.

@@ -70,14 +70,6 @@ l7_span(size_t off, size_t len)
 	return s;
 }
 
-int
-l7_http1_span_eq(const char *buf, struct l7_http1_span s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s.len == n && strncasecmp(buf + s.off, lit, n) == 0;
-}
-
 static int
 l7_mem_ieq(const char *p, size_t len, const char *lit)
 {

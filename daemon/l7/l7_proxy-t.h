@@ -10,6 +10,7 @@
 #include "conf-t.h"
 #include "l7_freelist.h"
 #include "l7_h2sess.h"
+#include "l7_mpool.h"
 #include "l7_http1-t.h"
 #include "l7_io.h"
 #include "l7_pool-t.h"
@@ -226,7 +227,10 @@ struct l7_conn {
 	bool stream;
 	bool via_tls;			/* a stream whose connection is TLS */
 	bool grpc;			/* a gRPC request on a stream: gRPC-shaped local answers */
-	struct loop_timer kick;		/* l7__h2_*_kick: run again next pass */
+	/* l7__h2_*_kick: queued on the worker's kick list, run again soon */
+	struct l7_conn *kprev, *knext;
+	unsigned kround;		/* the worker's kick round it was queued for */
+	bool kqueued;
 
 	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
 };
@@ -254,6 +258,13 @@ struct l7_worker {
 	struct l7_http1_msg msg;
 	struct l7_freelist bufs;	/* L7_BUF_SIZE I/O buffers */
 	struct l7_freelist recs;	/* struct l7_reqrec */
+	struct l7_mpool mp;		/* HTTP/2 streams, their requests, nghttp2's objects */
+	uint64_t trim_at;		/* next trim of the free lists (loop clock, ms) */
+	/* connections kicked by l7_h2 (l7__h2_request_kick), run in order by
+	 * one 0 ms timer instead of a timer each (the heap per stream costs) */
+	struct l7_conn *kick_head, *kick_tail;
+	unsigned kick_round;
+	struct loop_timer kick;
 	struct l7_stats stats;
 };
 

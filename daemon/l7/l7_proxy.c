@@ -79,11 +79,15 @@ l7_rng_next(uint64_t *s)
 	return x;
 }
 
-#define STAT_INC(w, f) atomic_fetch_add_explicit(&(w)->stats.f, 1, memory_order_relaxed)
-#define STAT_DEC(w, f) atomic_fetch_sub_explicit(&(w)->stats.f, 1, memory_order_relaxed)
+/* only the worker writes its stats: load and store, no locked add */
+#define STAT_ADD(w, f, v) atomic_store_explicit(&(w)->stats.f, \
+		atomic_load_explicit(&(w)->stats.f, memory_order_relaxed) + (v), memory_order_relaxed)
+#define STAT_INC(w, f) STAT_ADD(w, f, 1)
+#define STAT_DEC(w, f) STAT_ADD(w, f, -1)
 
 static void l7_conn_step(struct l7_conn *c);
 static void l7_conn_close(struct l7_conn *c);
+static void l7_kick_unqueue(struct l7_conn *c);
 static void l7_conn_upstream(struct l7_conn *c);
 static void l7_queue_tick(struct loop *l, struct loop_timer *t);
 static void l7_conn_closing(struct l7_conn *c);
@@ -149,17 +153,26 @@ l7_free_cb(void *p)
 }
 
 /* Frees p after this loop pass (another event for it may be pending), or now
- * when the worker is shutting down and the loop no longer runs. */
+ * when the worker is shutting down and the loop no longer runs. pooled: p
+ * came from l7_mpool (a stream's request), not malloc. */
 static void
-l7_free_later(struct l7_worker *w, void *p)
+l7_free_later_as(struct l7_worker *w, void *p, bool pooled)
 {
+	void (*fn)(void *) = pooled ? l7_mpool_free : l7_free_cb;
+
 	if (w->stopping) {
-		free(p);
+		fn(p);
 		return;
 	}
 	/* loop_defer fails only on OOM; leaking one object beats a use-after-free */
-	if (loop_defer(w->loop, l7_free_cb, p) < 0)
+	if (loop_defer(w->loop, fn, p) < 0)
 		log_warn("worker %u: out of memory deferring a free; leaked %p", w->index, p);
+}
+
+static void
+l7_free_later(struct l7_worker *w, void *p)
+{
+	l7_free_later_as(w, p, false);
 }
 
 /* ---- upstream connections ---- */
@@ -366,7 +379,7 @@ l7_count_status(struct l7_worker *w, int status)
 
 	if (cls < 1 || cls > 5)
 		cls = 0;
-	atomic_fetch_add_explicit(&w->stats.responses[cls], 1, memory_order_relaxed);
+	STAT_INC(w, responses[cls]);
 }
 
 /* Ends the upstream side of the current exchange; reuse says whether the
@@ -615,7 +628,7 @@ l7_conn_close(struct l7_conn *c)
 	l7_queue_remove(c);
 	l7_conn_drop_up(c, 0);
 	loop_timer_cancel(w->loop, &c->timer);
-	loop_timer_cancel(w->loop, &c->kick);
+	l7_kick_unqueue(c);
 	loop_timer_cancel(w->loop, &c->tarpit);
 	l7_h2_conn_free(&c->h2);
 	if (c->h2s != NULL)	/* clean: the response was handed over whole */
@@ -649,7 +662,7 @@ l7_conn_close(struct l7_conn *c)
 	l7_stats_conn_close(&c->sr, w->index);
 	l7_view_unref(&c->view);
 	c->magic = 0;
-	l7_free_later(w, c);
+	l7_free_later_as(w, c, c->stream);
 }
 
 /* ---- upstream connect and its outcome ---- */
@@ -2131,11 +2144,7 @@ l7_client_read(struct l7_conn *c, int *progress)
 	if (!c->rready || !l7_client_wants_read(c))
 		return;
 	if (c->stream) {
-		if (l7_buf_take(&c->w->bufs, &c->ibuf) < 0) {
-			STAT_INC(c->w, dropped_oom);
-			l7_conn_close(c);
-			return;
-		}
+		/* the stream gives ibuf storage (its head's own buffer first) */
 		n = l7_h2_stream_fill(c->h2s, &c->ibuf);
 		if (n > 0)
 			*progress = 1;
@@ -2793,7 +2802,7 @@ l7_conn_io(struct loop *l, struct loop_io *io, uint32_t events)
 static void
 l7_conn_h2_start(struct l7_conn *c)
 {
-	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c, &c->w->bufs);
+	c->h2 = l7_h2_conn_new(&l7_conn_listener(c)->l7.h2, c, &c->w->bufs, &c->w->mp);
 	if (c->h2 == NULL) {
 		STAT_INC(c->w, dropped_oom);
 		l7_conn_close(c);
@@ -2841,23 +2850,65 @@ l7_conn_h2_run(struct l7_conn *c, int *progress)
 }
 
 static void
-l7_conn_kick_cb(struct loop *l, struct loop_timer *t)
+l7_kick_unqueue(struct l7_conn *c)
 {
-	struct l7_conn *c = t->data;
+	struct l7_worker *w = c->w;
+
+	if (!c->kqueued)
+		return;
+	c->kqueued = false;
+	if (c->kprev != NULL)
+		c->kprev->knext = c->knext;
+	else
+		w->kick_head = c->knext;
+	if (c->knext != NULL)
+		c->knext->kprev = c->kprev;
+	else
+		w->kick_tail = c->kprev;
+	c->kprev = c->knext = NULL;
+}
+
+/* Runs the connections of this round in the order they were kicked; those
+ * kicked meanwhile form the next round, which the re-armed timer runs in
+ * the same timer sweep (as a 0 ms timer of their own would). */
+static void
+l7_kick_cb(struct loop *l, struct loop_timer *t)
+{
+	struct l7_worker *w = t->data;
+	unsigned round = w->kick_round++;
 
 	(void)l;
-	assert(c->magic == L7_CONN_MAGIC);
-	l7_conn_step(c);
+	while (w->kick_head != NULL && w->kick_head->kround == round) {
+		struct l7_conn *c = w->kick_head;
+
+		assert(c->magic == L7_CONN_MAGIC);
+		l7_kick_unqueue(c);
+		l7_conn_step(c);
+	}
+	/* a failed timer (out of memory) leaves the streams to their timeouts */
+	if (w->kick_head != NULL)
+		loop_timer_set(w->loop, &w->kick, 0, l7_kick_cb, w);
 }
 
 void
 l7__h2_request_kick(void *req)
 {
 	struct l7_conn *c = req;
+	struct l7_worker *w = c->w;
 
-	/* a failed timer (out of memory) leaves the stream to its timeout */
-	if (!c->closed && !loop_timer_armed(&c->kick))
-		loop_timer_set(c->w->loop, &c->kick, 0, l7_conn_kick_cb, c);
+	if (c->closed || c->kqueued)
+		return;
+	c->kqueued = true;
+	c->kround = w->kick_round;
+	c->knext = NULL;
+	c->kprev = w->kick_tail;
+	if (w->kick_tail != NULL)
+		w->kick_tail->knext = c;
+	else
+		w->kick_head = c;
+	w->kick_tail = c;
+	if (!loop_timer_armed(&w->kick))
+		loop_timer_set(w->loop, &w->kick, 0, l7_kick_cb, w);
 }
 
 void
@@ -2881,8 +2932,9 @@ l7__h2_request_detach(void *req)
 void *
 l7__h2_request_new(void *owner, struct l7_h2_stream *s)
 {
-	struct l7_conn *p = owner, *c = calloc(1, sizeof(*c));
+	struct l7_conn *p = owner;
 	struct l7_worker *w = p->w;
+	struct l7_conn *c = l7_mpool_calloc(&w->mp, sizeof(*c));	/* freed pooled */
 
 	/* no buffer yet: like a connection's, they come from the worker's
 	 * free list when bytes arrive or an answer is built */
@@ -3144,6 +3196,14 @@ l7_worker_prepare(struct loop *l, void *data)
 	struct snapshot *s;
 	struct l7_view *v;
 
+	/* once a second the free lists give back what the last second did not
+	 * need at its peak (l7_freelist.h) */
+	if (loop_now(l) >= w->trim_at) {
+		w->trim_at = loop_now(l) + 1000;
+		l7_freelist_trim(&w->bufs);
+		l7_freelist_trim(&w->recs);
+		l7_mpool_trim(&w->mp);
+	}
 	if (w->lsns != NULL && atomic_load_explicit(&l7_draining, memory_order_relaxed))
 		l7_worker_unlisten(w);
 	if (snapshot_generation() == w->gen)
@@ -3199,6 +3259,7 @@ l7_worker_main(void *arg)
 	l7_view_unref(&w->view);
 	l7_freelist_release(&w->bufs);
 	l7_freelist_release(&w->recs);
+	l7_mpool_release(&w->mp);
 	return NULL;
 }
 
@@ -3228,6 +3289,7 @@ l7_workers_start(unsigned n)
 		w->md = l7_route_md_new();
 		l7_freelist_init(&w->bufs, L7_BUF_SIZE, L7_BUF_FREE_MAX);
 		l7_freelist_init(&w->recs, sizeof(struct l7_reqrec), L7_REC_FREE_MAX);
+		l7_mpool_init(&w->mp, L7_REC_FREE_MAX);
 		if (getrandom(&w->rng, sizeof(w->rng), GRND_NONBLOCK) != sizeof(w->rng))
 			w->rng = loop_clock_ms() * 0x9e3779b97f4a7c15ull + i;
 		w->loop = loop_new();
@@ -3307,7 +3369,7 @@ l7_pools_status_json(const struct snapshot *s)
 static void
 l7_stats_more(json_t *o)
 {
-	unsigned long v[12] = { 0 };
+	unsigned long v[12] = { 0 }, lo, lt;
 	unsigned i;
 
 	for (i = 0; i < l7_nworkers; i++) {
@@ -3329,6 +3391,9 @@ l7_stats_more(json_t *o)
 	json_object_set_new(o, "tls_handshakes", json_integer((json_int_t)v[4]));
 	json_object_set_new(o, "tls_resumed", json_integer((json_int_t)v[5]));
 	json_object_set_new(o, "tls_handshake_failures", json_integer((json_int_t)v[6]));
+	l7_tls_layer_counts(&lo, &lt);	/* gauges: open connections per record layer */
+	json_object_set_new(o, "tls_record_layer_openssl", json_integer((json_int_t)lo));
+	json_object_set_new(o, "tls_record_layer_tandem", json_integer((json_int_t)lt));
 	json_object_set_new(o, "refused_banned", json_integer((json_int_t)v[10]));
 	json_object_set_new(o, "limit_denied", json_integer((json_int_t)v[11]));
 	json_object_set_new(o, "refused_max_connections", json_integer((json_int_t)v[0]));

@@ -33,7 +33,12 @@ static pthread_mutex_t l7_stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct l7_sobj *l7_stats_tab[L7_STATS_HASH];	/* guarded by l7_stats_lock */
 static unsigned l7_stats_nworkers;
 
-#define CTR_ADD(c, f, v) atomic_fetch_add_explicit(&(c)->f, (v), memory_order_relaxed)
+/* Each worker writes only its own block (w[index]): a relaxed load and store,
+ * not a locked read-modify-write (a dozen per request); readers still see
+ * whole values. */
+#define CTR_ADD(c, f, v) \
+	atomic_store_explicit(&(c)->f, atomic_load_explicit(&(c)->f, memory_order_relaxed) + (v), \
+			      memory_order_relaxed)
 #define CTR_GET(c, f) atomic_load_explicit(&(c)->f, memory_order_relaxed)
 
 int

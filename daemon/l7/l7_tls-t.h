@@ -30,6 +30,8 @@ struct l7_tls_opts {
 	bool no_resumption;		/* no tickets, no session cache: every handshake is full */
 	const char *client_ca_file;	/* non-NULL: ask for a client certificate, verify against it */
 	bool client_required;		/* no verified client certificate, no handshake */
+	bool record_layer_openssl;	/* keep OpenSSL's record layer after the handshake
+					 * (default: ours, l7_tls_take; doc/tls.md) */
 };
 
 /* Results of the non-blocking I/O calls (nginx's OK/AGAIN/ERROR, split by

@@ -227,6 +227,7 @@ struct l7_tls_ctx {
 	size_t ngroups;
 	unsigned char alpn[32];		/* wire format */
 	size_t alpn_len;
+	bool take;			/* record_layer "tandem": l7_tls_take after the handshake */
 };
 
 static int l7_tls_ex_ctx = -1;		/* SSL_CTX ex_data: struct l7_tls_ctx * */
@@ -405,6 +406,8 @@ l7_tls_ctx_setup(struct l7_tls_ctx *c, SSL_CTX *ctx, const struct l7_tls_opts *o
 	SSL_CTX_set_alpn_select_cb(ctx, l7_tls_alpn_cb, c);
 	SSL_CTX_set_tlsext_servername_callback(ctx, l7_tls_sni_cb);
 	SSL_CTX_set_tlsext_servername_arg(ctx, c);
+	if (!o->record_layer_openssl)
+		l7_tls_take_ctx(ctx);
 	if (o->client_ca_file != NULL) {
 		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->client_ca_file);
 
@@ -615,6 +618,7 @@ l7_tls_ctx_new(const struct l7_tls_cert_spec *certs, size_t n, struct l7_tls_key
 	}
 	atomic_init(&c->refs, 1);
 	c->keys = keys;
+	c->take = !opts->record_layer_openssl;
 	/* ALPN in preference order: h2 first. */
 	if (opts->alpn_h2) {
 		memcpy(c->alpn + c->alpn_len, "\x02h2", 3);
@@ -669,6 +673,11 @@ l7_tls_conn_new(struct l7_tls_ctx *ctx, int fd)
 		return NULL;
 	}
 	SSL_set_accept_state(c->ssl);
+	if (ctx->take && l7_tls_take_begin(c) < 0) {
+		SSL_free(c->ssl);
+		free(c);
+		return NULL;
+	}
 	c->ctx = l7_tls_ctx_ref(ctx);
 	return c;
 }
@@ -697,16 +706,27 @@ l7_tls_io_result(struct l7_tls_conn *c, int r)
 int
 l7_tls_conn_handshake(struct l7_tls_conn *c)
 {
-	int r = SSL_do_handshake(c->ssl);
+	int r;
 
-	return r == 1 ? L7_TLS_OK : l7_tls_io_result(c, r);
+	if (c->ssl == NULL)
+		return L7_TLS_OK;
+	r = SSL_do_handshake(c->ssl);
+	if (r != 1)
+		return l7_tls_io_result(c, r);
+	if (c->ctx != NULL)
+		(void)l7_tls_take_over(c);	/* server; 0: OpenSSL's record layer goes on */
+	return L7_TLS_OK;
 }
 
 ssize_t
 l7_tls_conn_read(struct l7_tls_conn *c, void *buf, size_t len)
 {
 	size_t got = 0;
-	int r = SSL_read_ex(c->ssl, buf, len, &got);
+	int r;
+
+	if (c->own != NULL)
+		return l7_tls_own_read(c, buf, len);
+	r = SSL_read_ex(c->ssl, buf, len, &got);
 
 	return r == 1 ? (ssize_t)got : l7_tls_io_result(c, r);
 }
@@ -714,14 +734,18 @@ l7_tls_conn_read(struct l7_tls_conn *c, void *buf, size_t len)
 int
 l7_tls_conn_pending(struct l7_tls_conn *c)
 {
-	return SSL_has_pending(c->ssl);
+	return c->own != NULL ? l7_tls_own_pending(c) : SSL_has_pending(c->ssl);
 }
 
 ssize_t
 l7_tls_conn_write(struct l7_tls_conn *c, const void *buf, size_t len)
 {
 	size_t put = 0;
-	int r = SSL_write_ex(c->ssl, buf, len, &put);
+	int r;
+
+	if (c->own != NULL)
+		return l7_tls_own_write(c, buf, len);
+	r = SSL_write_ex(c->ssl, buf, len, &put);
 
 	return r == 1 ? (ssize_t)put : l7_tls_io_result(c, r);
 }
@@ -729,7 +753,9 @@ l7_tls_conn_write(struct l7_tls_conn *c, const void *buf, size_t len)
 void
 l7_tls_conn_shutdown(struct l7_tls_conn *c)
 {
-	if (SSL_is_init_finished(c->ssl))
+	if (c->own != NULL)
+		l7_tls_own_shutdown(c);
+	else if (SSL_is_init_finished(c->ssl))
 		SSL_shutdown(c->ssl);
 	ERR_clear_error();
 }
@@ -740,6 +766,8 @@ l7_tls_conn_alpn(struct l7_tls_conn *c)
 	const unsigned char *p;
 	unsigned n;
 
+	if (c->ssl == NULL)
+		return c->f_alpn;
 	SSL_get0_alpn_selected(c->ssl, &p, &n);
 	if (n == 2 && memcmp(p, "h2", 2) == 0)
 		return "h2";
@@ -751,15 +779,25 @@ l7_tls_conn_alpn(struct l7_tls_conn *c)
 const char *
 l7_tls_conn_sni(struct l7_tls_conn *c)
 {
+	if (c->ssl == NULL)
+		return c->f_sni;
 	return SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
 }
 
 int
 l7_tls_conn_peer_subject(struct l7_tls_conn *c, char *buf, size_t len)
 {
-	X509 *x = SSL_get0_peer_certificate(c->ssl);
+	X509 *x;
 	BIO *b;
 	int n;
+
+	if (c->ssl == NULL) {
+		if (c->f_subject == NULL || len == 0)
+			return 0;
+		snprintf(buf, len, "%s", c->f_subject);
+		return 1;
+	}
+	x = SSL_get0_peer_certificate(c->ssl);
 
 	if (x == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK || len == 0)
 		return 0;
@@ -778,13 +816,13 @@ l7_tls_conn_peer_subject(struct l7_tls_conn *c, char *buf, size_t len)
 int
 l7_tls_conn_resumed(struct l7_tls_conn *c)
 {
-	return SSL_session_reused(c->ssl);
+	return c->ssl == NULL ? c->f_resumed : SSL_session_reused(c->ssl);
 }
 
 const char *
 l7_tls_conn_version(struct l7_tls_conn *c)
 {
-	return SSL_get_version(c->ssl);
+	return c->ssl == NULL ? c->f_version : SSL_get_version(c->ssl);
 }
 
 void
@@ -794,6 +832,7 @@ l7_tls_conn_free(struct l7_tls_conn **cp)
 
 	if (c == NULL)
 		return;
+	l7_tls_own_free(c);
 	SSL_free(c->ssl);
 	l7_tls_ctx_unref(&c->ctx);
 	l7_tls_up_unref(&c->up);	/* client side (l7_tls_up.c) */

@@ -81,6 +81,9 @@ int l7_tls_conn_resumed(struct l7_tls_conn *c);
  * when the client sent none (client_auth optional) or it did not verify. */
 int l7_tls_conn_peer_subject(struct l7_tls_conn *c, char *buf, size_t len);
 const char *l7_tls_conn_version(struct l7_tls_conn *c);
+/* Server connections open now, past their handshake, on OpenSSL's record
+ * layer and on ours (l7_tls_take; doc/tls.md "Record layer"). */
+void l7_tls_layer_counts(unsigned long *openssl, unsigned long *tandem);
 /* Frees the connection and its context reference; sets *cp to NULL. */
 void l7_tls_conn_free(struct l7_tls_conn **cp);
 

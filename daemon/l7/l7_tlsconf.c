@@ -92,7 +92,8 @@ l7_tlsconf_one(const struct conf_listener *l, struct errs *errs)
 	struct l7_tls_cert_spec specs[CONF_TLS_MAX_CERTS];
 	char files[CONF_TLS_MAX_CERTS][3][512], cafile[512], err[768], path[160];
 	struct l7_tls_opts o = { .alpn_h2 = t->alpn_h2, .alpn_http11 = t->alpn_http11,
-				 .no_resumption = !t->resumption };
+				 .no_resumption = !t->resumption,
+				 .record_layer_openssl = t->record_layer_openssl };
 	struct l7_tls_ctx *ctx;
 	size_t i;
 

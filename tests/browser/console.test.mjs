@@ -178,6 +178,7 @@ async function main() {
     await tid('listener-port').fill('8443');
     await tid('listener-tls-certs').fill('bt-rsa, bt-ecdsa');
     await tid('listener-tls-h2').check();
+    await tid('listener-tls-record').selectOption('openssl');
     await tid('listener-submit').click();
     const row = page.locator(`[data-testid="listener-row"][data-name="${name}"]`);
     await row.waitFor();
@@ -188,6 +189,8 @@ async function main() {
     assert(certs === 'bt-rsa, bt-ecdsa', 'certificates read back: ' + certs);
     assert(await tid('listener-tls-h2').isChecked(), 'h2 not read back');
     assert(await tid('listener-tls-http11').isChecked(), 'http/1.1 not read back');
+    const rl = await tid('listener-tls-record').inputValue();
+    assert(rl === 'openssl', 'record layer read back: ' + rl);
     await tid('listener-cancel').click();
     // the certificates do not exist: remove it before anything is applied
     await row.locator('[data-testid="listener-delete"]').click();

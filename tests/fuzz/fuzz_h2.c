@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "l7_freelist.h"
 #include "l7_h2.h"
+#include "l7_mpool.h"
 
 struct fake {
 	struct l7_h2_stream *s;
@@ -27,6 +28,7 @@ struct fake {
 
 static struct fake *fakes;
 static unsigned variant;
+static struct l7_freelist *fbufs;	/* a request's in buffer comes from here, as in the proxy */
 
 static void
 fake_free(struct fake *f)
@@ -37,7 +39,7 @@ fake_free(struct fake *f)
 		fakes = f->next;
 	if (f->next != NULL)
 		f->next->prev = f->prev;
-	buf_release(&f->in);
+	l7_buf_give(fbufs, &f->in);
 	buf_release(&f->out);
 	free(f);
 }
@@ -48,9 +50,8 @@ l7__h2_request_new(void *owner, struct l7_h2_stream *s)
 	struct fake *f = calloc(1, sizeof(*f));
 
 	(void)owner;
-	if (f == NULL || buf_init(&f->in, 16384) < 0 || buf_init(&f->out, 16896) < 0) {
-		if (f != NULL)
-			buf_release(&f->in);
+	/* in: no storage yet; l7_h2_stream_fill hands over the head's buffer */
+	if (f == NULL || buf_init(&f->out, 16896) < 0) {
 		free(f);
 		return NULL;
 	}
@@ -130,16 +131,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	/* the proxy's L7_BUF_SIZE blocks; every one must come back */
 	struct l7_freelist bufs;
+	struct l7_mpool mp;	/* streams and nghttp2's objects: all back at the end too */
 	struct l7_h2_conn *h;
 	struct buf out;
 	uint64_t now = 1000;
 	size_t off = 0;
 
 	l7_freelist_init(&bufs, 16384 + 512, 4);
-	h = l7_h2_conn_new(&lim, NULL, &bufs);
+	l7_mpool_init(&mp, 4);
+	fbufs = &bufs;
+	h = l7_h2_conn_new(&lim, NULL, &bufs, &mp);
 	if (h == NULL || buf_init(&out, 16384) < 0) {
 		l7_h2_conn_free(&h);
 		l7_freelist_release(&bufs);
+		l7_mpool_release(&mp);
 		return 0;
 	}
 	variant = size;
@@ -169,6 +174,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_release(&out);
 	if (bufs.in_use != 0)
 		__builtin_trap();	/* a stream kept a buffer after the session ended */
+	if (l7_mpool_in_use(&mp) != 0)
+		__builtin_trap();	/* a stream or nghttp2 object outlived the session */
 	l7_freelist_release(&bufs);
+	l7_mpool_release(&mp);
 	return 0;
 }

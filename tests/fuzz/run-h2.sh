@@ -17,7 +17,7 @@ for t in h2:l7_h2.c h2up:l7_h2up.c; do
 	mkdir -p "$OUT/$name-corpus"
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-I"$OUT" -I"$SRC/lib" -I"$L7" -I"$SRC/daemon/conf" $(pkg-config --cflags libnghttp2 jansson) \
-		"$HERE/fuzz_$name.c" "$L7/${t#*:}" "$L7/l7_h2_common.c" "$L7/l7_http1.c" "$L7/l7_freelist.c" "$SRC/lib/buf.c" \
+		"$HERE/fuzz_$name.c" "$L7/${t#*:}" "$L7/l7_h2_common.c" "$L7/l7_http1.c" "$L7/l7_freelist.c" "$L7/l7_mpool.c" "$SRC/lib/buf.c" \
 		$(pkg-config --libs libnghttp2) -o "$OUT/fuzz_$name"
 	# New inputs go to a scratch corpus; the seeds in the tree stay as they are.
 	"$OUT/fuzz_$name" -max_total_time="${SECONDS_PER_TARGET:-30}" -max_len=8192 -timeout=10 \

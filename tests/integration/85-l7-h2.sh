@@ -4,7 +4,7 @@
 # body, chunked response), streams are routed and logged like HTTP/1.1
 # requests, HTTP/1.1 still works on the same port; the limits: header list
 # size (431), concurrent streams (REFUSED_STREAM), and the floods (rapid
-# reset, PING, SETTINGS, empty DATA, CONTINUATION) each end in GOAWAY
+# reset, PING, SETTINGS, empty DATA, PRIORITY, CONTINUATION) each end in GOAWAY
 # ENHANCE_YOUR_CALM and a close while another client's connection is served
 # before and after. The abuse client is tests/tools/h2-abuse.py (python3-h2).
 . "$(dirname "$0")/lib.sh"
@@ -58,7 +58,7 @@ eq "a header list below it passes" "200" "$($PY "$ABUSE" big-header "$PL" 4000)"
 eq "streams over max_concurrent_streams (100) are refused" "ok 100 refused 20" \
 	"$($PY "$ABUSE" streams "$PL" 120)"
 
-for mode in rapid-reset ping settings empty-data continuation; do
+for mode in rapid-reset ping settings empty-data priority continuation; do
 	rm -f "$T/abuse-done"
 	$PY "$ABUSE" serve "$PL" "$T/abuse-done" >"$T/good.out" 2>&1 &
 	good=$!
@@ -72,7 +72,7 @@ for mode in rapid-reset ping settings empty-data continuation; do
 done
 eq "after the floods, new clients are served" "200 backend a" "$($PY "$ABUSE" get "$PL" /)"
 "$B/daemon/tandemctl" -s "$T/tandemd.sock" stats >"$T/stats.json" 2>&1
-ok "the floods are counted" -- jq -e ".l7.h2_abuse_closed >= 5 and .l7.h2_streams > 2000" "$T/stats.json"
+ok "the floods are counted" -- jq -e ".l7.h2_abuse_closed >= 6 and .l7.h2_streams > 2000" "$T/stats.json"
 sleep 0.3
 ok "streams are in the access log" -- jq -se '[.[] | select(.path == "/b/x" and .member == "b/127.0.0.1:'"$PB"'")] | length == 1' "$T/access.log"
 # every stream gives its I/O buffers back when it ends (doc/l7.md): with the

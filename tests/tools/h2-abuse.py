@@ -8,6 +8,7 @@ ENHANCE_YOUR_CALM) and "closed" once the server closed, or "no goaway":
   ping           PING frames
   settings       SETTINGS frames
   empty-data     empty DATA frames on one open stream
+  priority       PRIORITY frames, each on a new idle stream
   continuation   one HEADERS without END_HEADERS, then CONTINUATION frames
 Other modes:
   get PATH            one GET on a fresh connection: prints "STATUS BODY"
@@ -113,6 +114,9 @@ def abuse(mode, port, n):
         sid = c.get_next_available_stream_id()
         c.send_headers(sid, [(":method", "POST")] + req_headers(port, "/")[1:])
         out = [c.data_to_send()] + [frame(0, 0, sid) for _ in range(n)]
+    elif mode == "priority":
+        # exclusive=0, depends on stream 0, weight 16
+        out = [frame(2, 0, 2 * i + 1, struct.pack(">IB", 0, 15)) for i in range(n)]
     elif mode == "continuation":
         enc = hpack.Encoder()
         block = enc.encode(req_headers(port, "/"))

@@ -228,6 +228,12 @@ test_tls_listener(void **state)
 	assert_string_equal(c->listeners[0].l7.tls.client_ca, "partners");
 	assert_string_equal(c->listeners[0].l7.tls.client_header, "X-Client-Subject");
 	assert_false(c->listeners[0].l7.tls.resumption);
+	assert_false(c->listeners[0].l7.tls.record_layer_openssl);	/* default: ours */
+	conf_free(&c);
+	errs_release(&e);
+	c = parse(TLS_L("{\"certificates\":[\"www\"],\"record_layer\":\"openssl\"}"), &e);
+	assert_non_null(c);
+	assert_true(c->listeners[0].l7.tls.record_layer_openssl);
 	conf_free(&c);
 	errs_release(&e);
 	/* defaults: HTTP/1.1 only, resumption on, no client auth */
@@ -252,6 +258,8 @@ test_tls_listener(void **state)
 			   "\"subject_header\":\"Bad Header\"}}"), "$.listeners[0].tls.client_auth.subject_header", "header name");
 	expect_error(TLS_L("{\"certificates\":[\"a\"],\"ocsp\":1}"), "$.listeners[0].tls.ocsp", "unknown");
 	expect_error(TLS_L("[]"), "$.listeners[0].tls", "must be an object");
+	expect_error(TLS_L("{\"certificates\":[\"a\"],\"record_layer\":\"ktls\"}"),
+		     "$.listeners[0].tls.record_layer", "\"tandem\" or \"openssl\"");
 	expect_error("{\"version\":1,\"listeners\":[{\"name\":\"a\",\"address\":\"127.0.0.1\",\"port\":443,"
 		     "\"accept_proxy\":{\"trusted\":[\"10.0.0.0/8\"]},\"tls\":{\"certificates\":[\"a\"]}}]}",
 		     "$.listeners[0].tls", "cannot accept_proxy");

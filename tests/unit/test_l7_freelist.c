@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "l7_freelist.h"
+#include "l7_mpool.h"
 
 static void
 test_reuse_and_bound(void **state)
@@ -33,10 +34,14 @@ test_reuse_and_bound(void **state)
 	memset(a, 0xaa, 64);	/* the whole block is the caller's */
 	l7_freelist_put(&fl, a);
 	l7_freelist_put(&fl, b);
-	l7_freelist_put(&fl, c);	/* over max_free: freed, not kept */
+	l7_freelist_put(&fl, c);	/* kept until the trim: the period's peak was 3 */
 	l7_freelist_put(&fl, NULL);	/* ignored */
-	assert_int_equal(fl.nfree, 2);
+	assert_int_equal(fl.nfree, 3);
 	assert_int_equal(fl.in_use, 0);
+	l7_freelist_trim(&fl);	/* the period needed 3 at its peak: 3 kept */
+	assert_int_equal(fl.nfree, 3);
+	l7_freelist_trim(&fl);	/* a period that needed none: max_free (c freed) */
+	assert_int_equal(fl.nfree, 2);
 	/* last in, first out: the most recently used (warm) block comes back */
 	d = l7_freelist_get(&fl);
 	assert_ptr_equal(d, b);
@@ -52,30 +57,89 @@ test_reuse_and_bound(void **state)
 	l7_freelist_release(&fl);
 }
 
-/* Under load (many blocks in use) up to half of them are kept beyond
- * max_free, so a busy worker does not free and malloc blocks all the time;
- * once the load is gone the extra ones are freed as they come back. */
+/* Under load the in-use count swings (HTTP/2 streams finish together):
+ * every block is kept up to the period's peak, so taking them again costs
+ * no malloc; the trim keeps what the last period needed at its peak, and
+ * the next one (load gone) gives the rest back down to max_free. */
 static void
-test_keeps_half_of_in_use_under_load(void **state)
+test_keeps_the_peak_until_trimmed(void **state)
 {
 	struct l7_freelist fl;
 	void *p[10];
-	int i;
+	int i, round;
 
 	(void)state;
 	l7_freelist_init(&fl, 64, 2);
-	for (i = 0; i < 10; i++)
-		assert_non_null(p[i] = l7_freelist_get(&fl));
-	/* 9, 8, 7 in use as they come back: all kept (3 < 7 / 2 + 1) */
-	for (i = 0; i < 3; i++)
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 10; i++)
+			assert_non_null(p[i] = l7_freelist_get(&fl));
+		if (round > 0)
+			assert_int_equal(fl.nfree, 0);	/* all 10 came from the list */
+		for (i = 0; i < 10; i++)
+			l7_freelist_put(&fl, p[i]);
+		assert_int_equal(fl.nfree, 10);
+	}
+	assert_int_equal(fl.peak, 10);
+	/* 4 in use at the trim: the period's peak of 10 needs 6 more */
+	for (i = 0; i < 4; i++)
+		p[i] = l7_freelist_get(&fl);
+	l7_freelist_trim(&fl);
+	assert_int_equal(fl.nfree, 6);
+	assert_int_equal(fl.peak, 4);
+	for (i = 0; i < 4; i++)
 		l7_freelist_put(&fl, p[i]);
-	assert_int_equal(fl.nfree, 3);
-	/* 6 in use: 3 kept is half of it, so the rest are freed */
-	for (i = 3; i < 10; i++)
-		l7_freelist_put(&fl, p[i]);
-	assert_int_equal(fl.nfree, 3);
+	assert_int_equal(fl.nfree, 10);
+	/* a quiet period (peak 4, nothing in use now): 4 kept; then max_free */
+	l7_freelist_trim(&fl);
+	assert_int_equal(fl.nfree, 4);
+	l7_freelist_trim(&fl);
+	assert_int_equal(fl.nfree, 2);
 	assert_int_equal(fl.in_use, 0);
 	l7_freelist_release(&fl);
+}
+
+/* l7_mpool: size classes, realloc keeps the bytes, big blocks from malloc,
+ * every block counted until freed, reuse LIFO within a class. */
+static void
+test_mpool(void **state)
+{
+	struct l7_mpool mp;
+	char *a, *b, *c, *big, *z;
+	size_t i;
+
+	(void)state;
+	l7_mpool_init(&mp, 2);
+	a = l7_mpool_alloc(&mp, 10);
+	assert_non_null(a);
+	assert_int_equal((uintptr_t)a % 16, 0);
+	memcpy(a, "0123456789", 10);
+	a = l7_mpool_realloc(&mp, a, 40);	/* fits its class: same block */
+	assert_memory_equal(a, "0123456789", 10);
+	b = l7_mpool_realloc(&mp, a, 1000);	/* moves to a larger class */
+	assert_non_null(b);
+	assert_memory_equal(b, "0123456789", 10);
+	assert_int_equal(l7_mpool_in_use(&mp), 1);
+	c = l7_mpool_alloc(&mp, 20);
+	assert_ptr_equal(c, a);	/* a's block went back to its class */
+	big = l7_mpool_alloc(&mp, 100000);	/* above the classes */
+	assert_non_null(big);
+	memset(big, 1, 100000);
+	z = l7_mpool_calloc(&mp, 3000);
+	assert_non_null(z);
+	for (i = 0; i < 3000; i++)
+		assert_int_equal(z[i], 0);
+	assert_int_equal(l7_mpool_in_use(&mp), 4);
+	l7_mpool_free(b);
+	l7_mpool_free(c);
+	l7_mpool_free(big);
+	l7_mpool_free(z);
+	l7_mpool_free(NULL);
+	assert_int_equal(l7_mpool_in_use(&mp), 0);
+	a = l7_mpool_strndup(&mp, "abc", 2);
+	assert_string_equal(a, "ab");
+	l7_mpool_free(a);
+	l7_mpool_trim(&mp);
+	l7_mpool_release(&mp);
 }
 
 static void
@@ -178,7 +242,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reuse_and_bound),
-		cmocka_unit_test(test_keeps_half_of_in_use_under_load),
+		cmocka_unit_test(test_keeps_the_peak_until_trimmed),
+		cmocka_unit_test(test_mpool),
 		cmocka_unit_test(test_tiny_blocks_hold_a_pointer),
 		cmocka_unit_test(test_buf_idle_release_and_retake),
 		cmocka_unit_test(test_buf_idle_mid_pipeline_keeps_bytes),

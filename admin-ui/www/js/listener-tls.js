@@ -1,6 +1,7 @@
 // The TLS part of the listener form (doc/tls.md, doc/console.md): the
 // certificates by name (first = default for clients without SNI), the ALPN
-// protocols, and client certificate authentication with a CA bundle. An
+// protocols, client certificate authentication with a CA bundle, and who
+// protects records after the handshake (record_layer). An
 // empty certificate list means a plain HTTP listener.
 import { api, list } from './api.js';
 import { $, h, clear } from './dom.js';
@@ -35,6 +36,7 @@ export function tlsFill(form, l) {
   form.elements.tls_client.value = ca.mode || 'off';
   form.elements.tls_ca.value = ca.ca || '';
   form.elements.tls_subject.value = ca.subject_header ?? '';
+  form.elements.tls_record.value = t.record_layer || 'tandem';
 }
 
 // The "tls" object for the API, or null (plain listener); problems go to
@@ -45,6 +47,7 @@ export function tlsRead(form, setFieldError) {
   const t = { certificates: certs, alpn: [] };
   if (form.elements.tls_h2.checked) t.alpn.push('h2');
   if (form.elements.tls_http11.checked) t.alpn.push('http/1.1');
+  if (form.elements.tls_record.value === 'openssl') t.record_layer = 'openssl';
   const mode = form.elements.tls_client.value;
   if (mode !== 'off') {
     if (!form.elements.tls_ca.value) {
