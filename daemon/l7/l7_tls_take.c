@@ -53,6 +53,7 @@ struct l7_tls_own {
 	int fd;
 	bool closed;			/* close_notify received */
 	bool dead;			/* fatal error: nothing more in or out */
+	bool ku_answered;		/* a KeyUpdate sent and no application data since */
 	unsigned char *rx;		/* owned carry, L7_TLSREC_IN_MAX, or NULL */
 	size_t plain_off, plain_len;	/* decrypted bytes not returned yet */
 	size_t raw_off, raw_len;	/* received record bytes not opened yet */
@@ -383,11 +384,14 @@ l7_tls_own_handshake(struct l7_tls_own *o, const unsigned char *p, size_t n)
 		return l7_tls_own_fail(o, 47);	/* illegal_parameter (RFC 8446 4.6.3) */
 	if (l7_tlsrec_update_read(&o->rec) < 0)
 		return l7_tls_own_fail(o, L7_TLSREC_A_INTERNAL);
-	if (p[4] == 1) {
-		/* our KeyUpdate goes under the old key, then ours changes */
+	if (p[4] == 1 && !o->ku_answered) {
+		/* our KeyUpdate goes under the old key, then ours changes.
+		 * Requests while we stay silent get one answer (RFC 8446
+		 * 4.6.3): a client that never reads must not grow o->tx. */
 		if (l7_tls_own_send(o, L7_TLSREC_HANDSHAKE, ku, sizeof(ku)) < 0 ||
 		    l7_tlsrec_update_write(&o->rec) < 0)
 			return l7_tls_own_fail(o, L7_TLSREC_A_INTERNAL);
+		o->ku_answered = true;
 	}
 	return 0;
 }
@@ -399,7 +403,9 @@ l7_tls_own_keep(struct l7_tls_own *o, unsigned char *b)
 	unsigned char *k;
 
 	if (o->plain_len == 0 && o->raw_len == 0) {
-		free(o->rx);	/* NULL when b is the scratch */
+		if (o->rx != NULL)	/* NULL when b is the scratch */
+			OPENSSL_cleanse(o->rx, L7_TLSREC_IN_MAX);
+		free(o->rx);
 		o->rx = NULL;
 		o->plain_off = o->raw_off = 0;
 		return 0;
@@ -407,8 +413,10 @@ l7_tls_own_keep(struct l7_tls_own *o, unsigned char *b)
 	if (b == o->rx)
 		return 0;
 	k = malloc(L7_TLSREC_IN_MAX);
-	if (k == NULL)
+	if (k == NULL) {
+		o->plain_len = o->raw_len = 0;	/* lost with the connection; nothing points at b */
 		return -1;
+	}
 	memcpy(k, b + o->plain_off, o->plain_len);
 	memcpy(k + o->plain_len, b + o->raw_off, o->raw_len);
 	o->plain_off = 0;
@@ -522,10 +530,17 @@ l7_tls_own_pending(struct l7_tls_conn *c)
 {
 	struct l7_tls_own *o = c->own;
 
+	ssize_t rl;
+
 	/* a close_notify read along with data: the EOF is still to be returned */
-	return o->plain_len > 0 || o->closed || (o->raw_len > 0 &&
-		l7_tlsrec_reclen(&o->rec, o->rx + o->raw_off, o->raw_len) != 0 &&
-		(size_t)l7_tlsrec_reclen(&o->rec, o->rx + o->raw_off, o->raw_len) <= o->raw_len);
+	if (o->plain_len > 0 || o->closed)
+		return 1;
+	if (o->raw_len == 0)
+		return 0;
+	/* a complete record, or a header we refuse: the next read says so
+	 * at once (the client may send nothing more) */
+	rl = l7_tlsrec_reclen(&o->rec, o->rx + o->raw_off, o->raw_len);
+	return rl < 0 || (rl > 0 && (size_t)rl <= o->raw_len);
 }
 
 ssize_t
@@ -555,6 +570,7 @@ l7_tls_own_write(struct l7_tls_conn *c, const void *buf, size_t len)
 		o->dead = true;
 		return L7_TLS_ERROR;
 	}
+	o->ku_answered = false;
 	if (r == 0) {
 		o->tx_plain = len;
 		return L7_TLS_WANT_WRITE;
