@@ -126,6 +126,7 @@ nb(int fd)
 /* Handshake with a client limited to version and suites, offering sess
  * (or none); asserts it is done. */
 static const char *link_groups;	/* the client's groups, or NULL: OpenSSL's */
+static uint64_t link_options;	/* SSL_OP_* for the client */
 
 static void
 connect_link_sess(struct l7_tls_ctx *ctx, struct link *l, int version, const char *suites,
@@ -149,6 +150,7 @@ connect_link_sess(struct l7_tls_ctx *ctx, struct link *l, int version, const cha
 		assert_int_equal(SSL_CTX_set_ciphersuites(l->cc, suites), 1);
 	else
 		assert_int_equal(SSL_CTX_set_cipher_list(l->cc, suites), 1);
+	SSL_CTX_set_options(l->cc, link_options);
 	if (link_groups != NULL)
 		assert_int_equal(SSL_CTX_set1_groups_list(l->cc, link_groups), 1);
 	l->cl = SSL_new(l->cc);
@@ -333,23 +335,27 @@ test_tls12_suites(void **state)
 	exchange(f->ctx, TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305");
 }
 
-/* A resumed TLS 1.3 handshake (a ticket) and a resumed TLS 1.2 one are
- * taken over too (other record counts during the handshake). */
+/* A resumed TLS 1.3 handshake (a ticket) and resumed TLS 1.2 ones (a
+ * ticket, a session id) are taken over too (other record counts during
+ * the handshake). */
 static void
 test_resumed(void **state)
 {
 	struct fx *f = *state;
-	int v[2] = { TLS1_3_VERSION, TLS1_2_VERSION }, i;
-	const char *s[2] = { "TLS_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256" };
+	int v[3] = { TLS1_3_VERSION, TLS1_2_VERSION, TLS1_2_VERSION }, i;
+	const char *s[3] = { "TLS_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256",
+			     "ECDHE-ECDSA-CHACHA20-POLY1305" };
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		struct link l;
 		SSL_SESSION *sess;
 
+		link_options = i == 2 ? SSL_OP_NO_TICKET : 0;	/* 2: session id */
 		connect_link(f->ctx, &l, v[i], s[i]);
 		server_to_client(&l, 10);	/* brings the 1.3 ticket */
 		sess = SSL_get1_session(l.cl);
 		assert_non_null(sess);
+		assert_int_equal(SSL_SESSION_has_ticket(sess), i != 2);
 		close_link(&l);
 		connect_link_sess(f->ctx, &l, v[i], s[i], sess);
 		assert_true(SSL_session_reused(l.cl));
@@ -358,6 +364,7 @@ test_resumed(void **state)
 		server_to_client(&l, 3000);
 		close_link(&l);
 		SSL_SESSION_free(sess);
+		link_options = 0;
 	}
 }
 
