@@ -368,14 +368,25 @@ l7_tls_own_fail(struct l7_tls_own *o, int alert)
 	return L7_TLS_ERROR;
 }
 
+/* Sends our KeyUpdate (update_not_requested) under the old key, then
+ * changes ours. 0 or -1. */
+static int
+l7_tls_own_key_update(struct l7_tls_own *o)
+{
+	static const unsigned char ku[5] = { 24, 0, 0, 1, 0 };
+
+	if (l7_tls_own_send(o, L7_TLSREC_HANDSHAKE, ku, sizeof(ku)) < 0 ||
+	    l7_tlsrec_update_write(&o->rec) < 0)
+		return -1;
+	return 0;
+}
+
 /* A post-handshake handshake record: in TLS 1.3 a KeyUpdate (one whole
  * message per record) is honoured; anything else (1.3 messages we never
  * asked for, a 1.2 renegotiation) closes the connection. */
 static int
 l7_tls_own_handshake(struct l7_tls_own *o, const unsigned char *p, size_t n)
 {
-	static const unsigned char ku[5] = { 24, 0, 0, 1, 0 };	/* update_not_requested */
-
 	if (o->rec.version != 0x0304)
 		return l7_tls_own_fail(o, 40);	/* handshake_failure: no renegotiation */
 	if (n != 5 || p[0] != 24 || p[1] != 0 || p[2] != 0 || p[3] != 1)
@@ -388,8 +399,7 @@ l7_tls_own_handshake(struct l7_tls_own *o, const unsigned char *p, size_t n)
 		/* our KeyUpdate goes under the old key, then ours changes.
 		 * Requests while we stay silent get one answer (RFC 8446
 		 * 4.6.3): a client that never reads must not grow o->tx. */
-		if (l7_tls_own_send(o, L7_TLSREC_HANDSHAKE, ku, sizeof(ku)) < 0 ||
-		    l7_tlsrec_update_write(&o->rec) < 0)
+		if (l7_tls_own_key_update(o) < 0)
 			return l7_tls_own_fail(o, L7_TLSREC_A_INTERNAL);
 		o->ku_answered = true;
 	}
@@ -565,6 +575,11 @@ l7_tls_own_write(struct l7_tls_conn *c, const void *buf, size_t len)
 	}
 	if (len > L7_TLSREC_PLAIN_MAX)
 		len = L7_TLSREC_PLAIN_MAX;
+	/* RFC 8446 5.5: a key seals a bounded number of records */
+	if (l7_tlsrec_write_worn(&o->rec) && l7_tls_own_key_update(o) < 0) {
+		o->dead = true;
+		return L7_TLS_ERROR;
+	}
 	r = l7_tls_own_send(o, L7_TLSREC_APPDATA, buf, len);
 	if (r < 0) {
 		o->dead = true;

@@ -387,6 +387,45 @@ test_key_update(void **state)
 	close_link(&l);
 }
 
+static int ku_seen;	/* KeyUpdates the client received */
+
+static void
+count_ku(int write_p, int version, int type, const void *buf, size_t len, SSL *s, void *arg)
+{
+	(void)version, (void)s, (void)arg;
+	if (!write_p && type == SSL3_RT_HANDSHAKE && len > 0 && ((const unsigned char *)buf)[0] == 24)
+		ku_seen++;
+}
+
+/* RFC 8446 5.5: after l7_tlsrec_rekey_after records under one key we
+ * change our write key on our own (not requested of the client); TLS 1.2
+ * has no KeyUpdate and goes on. */
+static void
+test_write_rekey(void **state)
+{
+	struct fx *f = *state;
+	struct link l;
+	int v;
+
+	assert_int_equal(l7_tlsrec_rekey_after, 1ULL << 24);
+	for (v = 0; v < 2; v++) {
+		connect_link(f->ctx, &l, v ? TLS1_2_VERSION : TLS1_3_VERSION,
+			     v ? "ECDHE-ECDSA-AES128-GCM-SHA256" : "TLS_AES_128_GCM_SHA256");
+		SSL_set_msg_callback(l.cl, count_ku);
+		ku_seen = 0;
+		l7_tlsrec_rekey_after = 4;	/* the tickets count too */
+		server_to_client(&l, 100000);	/* 7 records and more */
+		client_to_server(&l, 100, 4096);
+		server_to_client(&l, 100);
+		l7_tlsrec_rekey_after = 1ULL << 24;
+		if (v == 0)
+			assert_true(ku_seen >= 2);
+		else
+			assert_int_equal(ku_seen, 0);
+		close_link(&l);
+	}
+}
+
 /* Many KeyUpdates with update_requested while we send nothing: one
  * answer (RFC 8446 4.6.3), not one per request - a client that never
  * reads must not grow our send queue without bound. */
@@ -605,6 +644,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resumed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_update_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hello_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
