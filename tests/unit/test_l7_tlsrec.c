@@ -584,6 +584,7 @@ static void
 test_limits(void **state)
 {
 	unsigned char cs[32] = { 1 }, ss[32] = { 2 }, rec[L7_TLSREC_IN_MAX + 64], *pl;
+	unsigned char out[64];
 	struct l7_tlsrec srv, cli;
 	size_t plen;
 	ssize_t n;
@@ -624,6 +625,13 @@ test_limits(void **state)
 	assert_int_equal(l7_tlsrec_reclen(&srv, rec, 5), 5 + 16640);
 	assert_int_equal(l7_tlsrec_open(&srv, rec, 5 + 16640, l7_tlsrec_payload(&srv, rec), &pl, &plen),
 			 -L7_TLSREC_A_OVERFLOW);
+	/* an empty application data record is fine; an inner plaintext of
+	 * only zeros (no content type) is unexpected_message (RFC 8446 5.2) */
+	n = l7_tlsrec_seal(&cli, L7_TLSREC_APPDATA, "", 0, rec);
+	assert_int_equal(l7_tlsrec_open(&srv, rec, (size_t)n, out, &pl, &plen), L7_TLSREC_APPDATA);
+	assert_int_equal(plen, 0);
+	n = l7_tlsrec_seal(&cli, 0, "\0\0\0", 3, rec);
+	assert_int_equal(l7_tlsrec_open(&srv, rec, (size_t)n, out, &pl, &plen), -L7_TLSREC_A_UNEXPECTED);
 	/* a sequence number about to wrap stops the connection */
 	cli.wr.seq = UINT64_MAX;
 	assert_int_equal(l7_tlsrec_seal(&cli, L7_TLSREC_APPDATA, "abc", 3, rec), -1);
