@@ -6,13 +6,16 @@
 # ("ok", 2 bytes) on LOAD_CPU beside h2load. Columns are interleaved per
 # repetition (A B C, C B A, ...). Reports req/s and the proxy's CPU time per
 # request (utime+stime of its process tree / requests), and the ratios to
-# HAProxy. Never part of the test suite.
+# HAProxy. Scenario h2c-up (not in the default set) is h2c downstream and
+# HTTP/2 upstream (HAProxy "proto h2", tandemd "upstream_protocol": "h2c")
+# to an nginx h2c origin; nginx cannot proxy to HTTP/2 and sits it out.
+# Never part of the test suite.
 #
 #   bench/h2.sh                      # REPS=3 DURATION=8: ~3 min
 #   REPS=1 DURATION=4 bench/h2.sh    # quick look
 #
 # Knobs: REPS, DURATION (s), CONNS (50), H2_STREAMS (10), SCENARIOS
-# ("h2-tls h2c"), COLUMNS ("haproxy nginx tandemd"; add "tandemd-base" for a
+# ("h2-tls h2c"; also h2c-up), COLUMNS ("haproxy nginx tandemd"; add "tandemd-base" for a
 # before/after in one run), TANDEMD (binary; unset = build the worktree in
 # bench/build), TANDEMD_BASE (binary of column tandemd-base, e.g. a copy of
 # main's build: same config, own ports), PROXY_CPU (1), LOAD_CPU (0), PIN (1),
@@ -107,12 +110,14 @@ cpu_ticks() {	# utime+stime ticks of the process tree of $1
 
 # ports apart from bench/l7.sh's (1x080/1x443) and the tests' (20000-32767):
 # a peer bound with SO_REUSEPORT by another run would silently share them
-OH=127.0.0.2 OP=$((7880 + PORT_OFFSET)) PH=127.0.0.1
+OH=127.0.0.2 OP=$((7880 + PORT_OFFSET)) OP2=$((7879 + PORT_OFFSET)) PH=127.0.0.1
 declare -A TLSP=([haproxy]=$((7843 + PORT_OFFSET)) [nginx]=$((7844 + PORT_OFFSET)) [tandemd]=$((7845 + PORT_OFFSET))
 	[tandemd-base]=$((7846 + PORT_OFFSET)))
 declare -A H2CP=([haproxy]=$((7881 + PORT_OFFSET)) [nginx]=$((7882 + PORT_OFFSET)) [tandemd]=$((7883 + PORT_OFFSET))
 	[tandemd-base]=$((7884 + PORT_OFFSET)))
-for p in $OP ${TLSP[*]} ${H2CP[*]}; do
+declare -A H2UP=([haproxy]=$((7886 + PORT_OFFSET)) [tandemd]=$((7887 + PORT_OFFSET))
+	[tandemd-base]=$((7888 + PORT_OFFSET)))
+for p in $OP $OP2 ${TLSP[*]} ${H2CP[*]} ${H2UP[*]}; do
 	ss -Htln "sport = :$p" | grep -q . && die "port $p is in use (another run?); set PORT_OFFSET"
 done
 
@@ -135,7 +140,8 @@ cat >"$WD/origin/nginx.conf" <<EOF
 $ngx_events
 pid $WD/origin/nginx.pid;
 http { $ngx_http
-  server { listen $OH:$OP backlog=4096; location / { return 200 "ok"; } } }
+  server { listen $OH:$OP backlog=4096; location / { return 200 "ok"; } }
+  server { listen $OH:$OP2 http2 backlog=4096; location / { return 200 "ok"; } } }
 EOF
 # nginx 1.22: "listen ... http2" without ssl is h2c prior knowledge only
 cat >"$WD/nginx/nginx.conf" <<EOF
@@ -165,18 +171,27 @@ frontend fe
   bind $PH:${TLSP[haproxy]} ssl crt $WD/cert+key.pem alpn h2,http/1.1
   bind $PH:${H2CP[haproxy]} proto h2
   default_backend be
+frontend fe_h2up
+  bind $PH:${H2UP[haproxy]} proto h2
+  default_backend be_h2
 backend be
   server origin $OH:$OP
+backend be_h2
+  server origin $OH:$OP2 proto h2
 EOF
 cat >"$WD/tandemd.json" <<EOF
 {"version":1,"revision":1,
  "listeners":[{"name":"tls","address":"$PH","port":${TLSP[tandemd]},
                "tls":{"certificates":["bench"],"alpn":["h2","http/1.1"]}},
-              {"name":"h2c","address":"$PH","port":${H2CP[tandemd]},"http2":{"h2c":true}}],
- "pools":[{"name":"origin","members":[{"address":"$OH","port":$OP}]}],
- "routes":[{"name":"t","listener":"tls","pool":"origin"},{"name":"c","listener":"h2c","pool":"origin"}]}
+              {"name":"h2c","address":"$PH","port":${H2CP[tandemd]},"http2":{"h2c":true}},
+              {"name":"h2up","address":"$PH","port":${H2UP[tandemd]},"http2":{"h2c":true}}],
+ "pools":[{"name":"origin","members":[{"address":"$OH","port":$OP}]},
+          {"name":"origin-h2","upstream_protocol":"h2c","members":[{"address":"$OH","port":$OP2}]}],
+ "routes":[{"name":"t","listener":"tls","pool":"origin"},{"name":"c","listener":"h2c","pool":"origin"},
+           {"name":"u","listener":"h2up","pool":"origin-h2"}]}
 EOF
 sed -e "s/:${TLSP[tandemd]},/:${TLSP[tandemd-base]},/" -e "s/:${H2CP[tandemd]},/:${H2CP[tandemd-base]},/" \
+	-e "s/:${H2UP[tandemd]},/:${H2UP[tandemd-base]},/" \
 	"$WD/tandemd.json" >"$WD/tandemd-base.json"
 
 start_bg origin "$LOAD_CPU" nginx -p "$WD/origin/" -c "$WD/origin/nginx.conf"
@@ -206,9 +221,17 @@ done
 echo "scenario,column,rep,requests,rps,cpu_ticks,us_per_req" >"$RESULTS_DIR/runs.csv"
 HZ=$(getconf CLK_TCK)
 
+url_of() {	# url_of SCENARIO COLUMN
+	case $1 in
+	h2-tls) echo "https://$PH:${TLSP[$2]}/" ;;
+	h2c-up) echo "http://$PH:${H2UP[$2]}/" ;;
+	*) echo "http://$PH:${H2CP[$2]}/" ;;
+	esac
+}
+
 run() {	# run SCENARIO COLUMN REP
 	local sc=$1 col=$2 rep=$3 url out t0 t1 req rps us
-	if [[ $sc == h2-tls ]]; then url="https://$PH:${TLSP[$col]}/"; else url="http://$PH:${H2CP[$col]}/"; fi
+	url=$(url_of "$sc" "$col")
 	out=$RESULTS_DIR/raw/$sc-$col-$rep.txt
 	t0=$(cpu_ticks "${PID_OF[$col]}")
 	# h2load can wait forever for a stalled connection (seen against HAProxy
@@ -225,9 +248,10 @@ run() {	# run SCENARIO COLUMN REP
 }
 
 for sc in $SCENARIOS; do
-	cols=($COLUMNS)
+	cols=()
+	for col in $COLUMNS; do [[ $sc == h2c-up && $col == nginx ]] || cols+=("$col"); done
 	for col in "${cols[@]}"; do	# warm up, unmeasured
-		if [[ $sc == h2-tls ]]; then u="https://$PH:${TLSP[$col]}/"; else u="http://$PH:${H2CP[$col]}/"; fi
+		u=$(url_of "$sc" "$col")
 		timeout 30 h2load -t1 -c"$CONNS" -m"$H2_STREAMS" -D 1 "$u" >/dev/null 2>&1 || true
 	done
 	for ((rep = 1; rep <= REPS; rep++)); do

@@ -59,7 +59,8 @@ uint64_t conf_hash64(const void *data, size_t len, uint64_t seed);
 #define CONF_L7_MEMBER_KEYS "backup", "drain"
 #define CONF_L7_POOL_KEYS "algorithm", "hash", "sticky_cookie", "slow_start_ms", \
 	"max_connections_per_member", "queue", "retries", "retry_budget_percent", \
-	"passive", "health_check", "proxy_protocol", "upstream_protocol", "tls"
+	"passive", "health_check", "proxy_protocol", "upstream_protocol", "tls", \
+	"max_streams_per_connection"
 #define CONF_L7_ROUTE_KEYS "match", "action", "redirect", "respond", "deny", \
 	"request_headers", "response_headers", "rewrite_prefix"
 

@@ -187,7 +187,7 @@ enum conf_hc_type {
 	CONF_HC_NONE = 0,
 	CONF_HC_TCP,
 	CONF_HC_HTTP,
-	CONF_HC_GRPC,			/* grpc.health.v1.Health/Check over h2c */
+	CONF_HC_GRPC,			/* grpc.health.v1.Health/Check over h2c or h2 */
 };
 
 struct conf_health_check {
@@ -220,7 +220,8 @@ struct conf_l7_pool {
 	unsigned eject_base_ms;		/* first ejection; doubles per repeat */
 	struct conf_health_check hc;
 	unsigned proxy_protocol;	/* 0 off, 1 or 2: PROXY header version sent to members */
-	bool upstream_h2c;		/* HTTP/2 prior knowledge to members (l7_h2up) */
+	bool upstream_h2;		/* HTTP/2 to members: h2c, or h2 with tls (l7_h2sess) */
+	unsigned max_streams;		/* HTTP/2: streams per member connection */
 	struct conf_l7_uptls tls;	/* TLS towards members */
 };
 

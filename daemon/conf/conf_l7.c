@@ -411,7 +411,7 @@ conf_l7_health(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool
 	if (s != NULL && strcmp(s, "http") == 0) {
 		hc->type = CONF_HC_HTTP;
 	} else if (s != NULL && strcmp(s, "grpc") == 0) {
-		hc->type = CONF_HC_GRPC;	/* grpc.health.v1.Health/Check over h2c */
+		hc->type = CONF_HC_GRPC;	/* grpc.health.v1.Health/Check over h2c or h2 */
 	} else if (s != NULL && strcmp(s, "tcp") != 0) {
 		jf_pathf(q, "%s.type", p);
 		errs_add(x->errs, q, "must be \"tcp\", \"http\" or \"grpc\"");
@@ -551,13 +551,25 @@ conf__l7_pool(struct conf_ctx *x, json_t *o, const char *path, struct conf_pool 
 	s = conf__get_str(x, o, path, "upstream_protocol", 0);
 	if (s != NULL) {
 		jf_pathf(q, "%s.upstream_protocol", path);
-		if (strcmp(s, "h2c") == 0)
-			c->upstream_h2c = true;
+		if (strcmp(s, "h2c") == 0 || strcmp(s, "h2") == 0)
+			c->upstream_h2 = true;
 		else if (strcmp(s, "http/1.1") != 0)
-			errs_add(x->errs, q, "must be \"http/1.1\" or \"h2c\"");
-		/* the PROXY header would precede the HTTP/2 preface */
-		if (c->upstream_h2c && c->proxy_protocol)
-			errs_add(x->errs, q, "h2c cannot be combined with proxy_protocol");
+			errs_add(x->errs, q, "must be \"http/1.1\", \"h2c\" or \"h2\"");
+		/* the PROXY header would precede the HTTP/2 preface, and one
+		 * connection carries many clients' requests */
+		if (c->upstream_h2 && c->proxy_protocol)
+			errs_add(x->errs, q, "HTTP/2 to the members cannot be combined with proxy_protocol");
+		/* "h2" is over TLS, "h2c" cleartext: the tls field must agree */
+		if (strcmp(s, "h2") == 0 && !json_is_object(json_object_get(o, "tls")))
+			errs_add(x->errs, q, "\"h2\" is HTTP/2 over TLS: set \"tls\" for the pool "
+				 "(or use \"h2c\" for cleartext HTTP/2)");
+	}
+	/* streams one member connection carries at once (HTTP/2 pools) */
+	c->max_streams = conf_l7_uint(x, o, path, "max_streams_per_connection", 1, 1000, 100);
+	if (!c->upstream_h2 && json_object_get(o, "max_streams_per_connection") != NULL) {
+		jf_pathf(q, "%s.max_streams_per_connection", path);
+		errs_add(x->errs, q, "applies only to HTTP/2 pools (\"upstream_protocol\": \"h2c\" "
+			 "or \"h2\")");
 	}
 	conf__l7_uptls(x, o, path, &c->tls);
 }

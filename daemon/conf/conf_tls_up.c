@@ -71,7 +71,7 @@ conf__l7_uptls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_u
 	static const char *const keys[] = { "verify", "ca", "server_name", "client_certificate",
 					    "session_reuse", NULL };
 	json_t *t = json_object_get(o, "tls");
-	const char *s;
+	const char *s, *s2;
 	char p[PATH_LEN], q[PATH_LEN];
 
 	memset(tls, 0, sizeof(*tls));
@@ -117,9 +117,10 @@ conf__l7_uptls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_u
 		errs_add(x->errs, p, "TLS to members cannot be combined with proxy_protocol yet");
 	s = json_string_value(json_object_get(o, "upstream_protocol"));
 	if (s != NULL && strcmp(s, "h2c") == 0)
-		errs_add(x->errs, p, "h2c is cleartext HTTP/2: it cannot be combined with TLS to the members");
-	s = json_string_value(json_object_get(json_object_get(o, "health_check"), "type"));
-	if (s != NULL && strcmp(s, "grpc") == 0)
-		errs_add(x->errs, p, "the grpc health check speaks h2c: use an http or tcp check with TLS "
-			 "to the members");
+		errs_add(x->errs, p, "h2c is cleartext HTTP/2: use \"upstream_protocol\": \"h2\" for "
+			 "HTTP/2 over TLS to the members");
+	s2 = json_string_value(json_object_get(json_object_get(o, "health_check"), "type"));
+	if (s2 != NULL && strcmp(s2, "grpc") == 0 && (s == NULL || strcmp(s, "h2") != 0))
+		errs_add(x->errs, p, "the grpc health check over TLS speaks h2: set "
+			 "\"upstream_protocol\": \"h2\" (or use an http or tcp check)");
 }

@@ -9,6 +9,10 @@
  * Response: the head becomes "HTTP/1.1 <status>" plus the fields; the body
  * is re-framed as chunks when it leaves, so a burst of small DATA frames
  * costs no more room than its payload; the trailers end the chunked body.
+ *
+ * Streams find themselves through nghttp2's stream user data; a stream
+ * whose owner closed it early has none, and what still arrives for it is
+ * consumed and dropped.
  */
 #include "config.h"
 
@@ -22,15 +26,30 @@
 #include "l7_h2up.h"
 #include "l7_http1.h"
 
-#define H2UP_WINDOW	(256 * 1024)	/* per stream; the response waits here at most this */
+#define H2UP_WINDOW	(128 * 1024)	/* per stream; the response waits here at most this */
+#define H2UP_CONN_WINDOW_MAX (64 * 1024 * 1024)
 #define H2UP_BODY	65536		/* request payload waiting for DATA frames */
 #define H2UP_HEAD	(L7_HTTP1_MAX_HEAD + 64)
+#define H2UP_SPARE	32		/* closed streams kept with their buffers for reuse */
+#define H2UP_BUF0	16384		/* body and rdata start this small, grow to the above */
 
 struct l7_h2up {
 	nghttp2_session *ng;
 	struct buf *out;		/* during l7_h2up_output */
-	int32_t sid;			/* the exchange's stream, 0 before its head */
 	bool fatal;
+	unsigned max_streams, nstreams, nspare;
+	struct l7_h2up_st *streams;	/* open, newest first */
+	struct l7_h2up_st *spare;	/* closed ones, buffers kept: a stream per
+					 * request would otherwise cost ~200 KiB of
+					 * malloc and free */
+};
+
+struct l7_h2up_st {
+	struct l7_h2up *u;		/* NULL once the session is gone */
+	void *owner;
+	struct l7_h2up_st *prev, *next;
+	bool woken, blocked;		/* blocked: take said "not now" */
+	int32_t sid;			/* 0 before the head went in */
 	/* request */
 	bool req_head, req_eof, deferred;
 	struct l7_http1_body reqb;
@@ -40,12 +59,41 @@ struct l7_h2up {
 	int status;
 	bool is_head;
 	bool resp_head;			/* rhead holds the final head */
-	bool chunked, ended, final_out, failed, closed;
+	bool chunked, ended, final_out, failed, closed, refused;
 	struct buf hdrs;		/* fields of the head being received */
 	struct buf rhead;		/* head text still to move */
 	struct buf rdata;		/* payload still to move (no framing) */
 	struct buf trl;			/* trailer lines */
 };
+
+/* Makes room for len more bytes in b, growing it up to max; 0 or -1. */
+static int
+h2up_room(struct buf *b, size_t len, size_t max)
+{
+	size_t cap;
+	char *d;
+
+	if (buf_room(b) >= len)
+		return 0;
+	buf_compact(b);
+	if (buf_room(b) >= len || b->cap >= max)
+		return buf_room(b) >= len ? 0 : -1;
+	for (cap = b->cap * 2; cap < buf_len(b) + len && cap < max; cap *= 2)
+		;
+	if (cap > max)
+		cap = max;
+	if ((d = realloc(b->data, cap)) == NULL)
+		return -1;
+	b->data = d;
+	b->cap = cap;
+	return buf_room(b) >= len ? 0 : -1;
+}
+
+static struct l7_h2up_st *
+h2up_st(nghttp2_session *ng, int32_t id)
+{
+	return id > 0 ? nghttp2_session_get_stream_user_data(ng, id) : NULL;
+}
 
 static ssize_t
 h2up_send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int flags, void *ud)
@@ -61,21 +109,26 @@ static ssize_t
 h2up_read_body(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t *flags,
 	       nghttp2_data_source *src, void *ud)
 {
-	struct l7_h2up *u = ud;
-
+	struct l7_h2up_st *s = h2up_st(ng, id);
 	ssize_t n;
 
-	(void)ng;
 	(void)src;
-	n = l7_h2__read_buf(&u->body, out, len, flags, u->req_eof, &u->deferred);
+	(void)ud;
+	if (s == NULL)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;	/* owner gone: reset */
+	n = l7_h2__read_buf(&s->body, out, len, flags, s->req_eof, &s->deferred);
+	if (n > 0 && s->blocked) {
+		s->blocked = false;	/* room again: the owner may take more */
+		s->woken = true;
+	}
 	/* the request's trailers (gRPC client streaming) end the stream */
-	if ((*flags & NGHTTP2_DATA_FLAG_EOF) && buf_len(&u->qtrl) > 0) {
+	if ((*flags & NGHTTP2_DATA_FLAG_EOF) && buf_len(&s->qtrl) > 0) {
 		nghttp2_nv nv[64];
-		size_t k = l7_h2__fields_nv(buf_head(&u->qtrl), buf_len(&u->qtrl), nv, 64);
+		size_t k = l7_h2__fields_nv(buf_head(&s->qtrl), buf_len(&s->qtrl), nv, 64);
 
-		if (k > 0 && nghttp2_submit_trailer(u->ng, id, nv, k) == 0)
+		if (k > 0 && nghttp2_submit_trailer(ng, id, nv, k) == 0)
 			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-		u->qtrl.rpos = u->qtrl.wpos = 0;
+		s->qtrl.rpos = s->qtrl.wpos = 0;
 	}
 	return n;
 }
@@ -84,57 +137,65 @@ static int
 h2up_header_cb(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
 	       const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
 {
-	struct l7_h2up *u = ud;
+	struct l7_h2up_st *s = h2up_st(ng, f->hd.stream_id);
 	struct buf *b;
 
-	(void)ng;
 	(void)flags;
-	if (f->hd.stream_id != u->sid || u->failed)
+	(void)ud;
+	if (s == NULL || s->failed)
 		return 0;
 	if (nlen == 7 && memcmp(name, ":status", 7) == 0) {
-		u->status = vlen == 3 ? (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0') : 0;
+		s->status = vlen == 3 ? (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0') : 0;
 		return 0;
 	}
 	if (nlen > 0 && name[0] == ':')
 		return 0;
 	/* we frame the body ourselves; a trailers-only answer says 0 itself */
-	if (nlen == 14 && memcmp(name, "content-length", 14) == 0 && !u->is_head)
+	if (nlen == 14 && memcmp(name, "content-length", 14) == 0 && !s->is_head)
 		return 0;
-	b = f->headers.cat == NGHTTP2_HCAT_HEADERS && u->resp_head ? &u->trl : &u->hdrs;
+	b = f->headers.cat == NGHTTP2_HCAT_HEADERS && s->resp_head ? &s->trl : &s->hdrs;
 	if (buf_append(b, name, nlen) < 0 || buf_append(b, ": ", 2) < 0 ||
 	    buf_append(b, value, vlen) < 0 || buf_append(b, "\r\n", 2) < 0)
-		u->failed = true;	/* larger than we can hand on: 502 */
+		s->failed = true;	/* larger than we can hand on: 502 */
 	return 0;
 }
 
 static int
 h2up_frame_recv_cb(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 {
-	struct l7_h2up *u = ud;
+	struct l7_h2up_st *s = h2up_st(ng, f->hd.stream_id);
 	int es = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
 
-	(void)ng;
-	if (f->hd.stream_id != u->sid || u->sid == 0 || u->failed)
+	if (f->hd.stream_id == 0) {
+		/* SETTINGS, WINDOW_UPDATE, GOAWAY: may concern every stream */
+		if (f->hd.type != NGHTTP2_PING)
+			l7_h2up_wake_all(ud);
 		return 0;
-	if (f->hd.type == NGHTTP2_HEADERS && !u->resp_head) {
-		if (u->status < 200) {
-			u->hdrs.rpos = u->hdrs.wpos = 0;	/* 1xx: not passed on */
-			return 0;
-		}
-		u->chunked = !es && !u->is_head && u->status != 204 && u->status != 304;
-		if (buf_appendf(&u->rhead, "HTTP/1.1 %d %s\r\n", u->status,
-				l7_http1_reason(u->status)) < 0 ||
-		    buf_append(&u->rhead, buf_head(&u->hdrs), buf_len(&u->hdrs)) < 0 ||
-		    buf_append(&u->rhead, u->chunked ? "transfer-encoding: chunked\r\n\r\n" :
-				    es && !u->is_head ? "content-length: 0\r\n\r\n" : "\r\n",
-				    u->chunked ? 30 : es && !u->is_head ? 21 : 2) < 0) {
-			u->failed = true;
-			return 0;
-		}
-		u->resp_head = true;
 	}
-	if (es && u->resp_head)
-		u->ended = true;
+	if (s == NULL)
+		return 0;
+	s->woken = true;
+	if (s->failed)
+		return 0;
+	if (f->hd.type == NGHTTP2_HEADERS && !s->resp_head) {
+		if (s->status < 200) {
+			s->hdrs.rpos = s->hdrs.wpos = 0;	/* 1xx: not passed on */
+			return 0;
+		}
+		s->chunked = !es && !s->is_head && s->status != 204 && s->status != 304;
+		if (buf_appendf(&s->rhead, "HTTP/1.1 %d %s\r\n", s->status,
+				l7_http1_reason(s->status)) < 0 ||
+		    buf_append(&s->rhead, buf_head(&s->hdrs), buf_len(&s->hdrs)) < 0 ||
+		    buf_append(&s->rhead, s->chunked ? "transfer-encoding: chunked\r\n\r\n" :
+				    es && !s->is_head ? "content-length: 0\r\n\r\n" : "\r\n",
+				    s->chunked ? 30 : es && !s->is_head ? 21 : 2) < 0) {
+			s->failed = true;
+			return 0;
+		}
+		s->resp_head = true;
+	}
+	if (es && s->resp_head)
+		s->ended = true;
 	return 0;
 }
 
@@ -142,35 +203,43 @@ static int
 h2up_data_cb(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
 	     void *ud)
 {
-	struct l7_h2up *u = ud;
+	struct l7_h2up_st *s = h2up_st(ng, id);
 
 	(void)flags;
-	if (id != u->sid || !u->resp_head || !u->chunked || buf_append(&u->rdata, data, len) < 0) {
-		/* not ours, or beyond the window (a broken member): drop it */
+	(void)ud;
+	if (s == NULL || !s->resp_head || !s->chunked || h2up_room(&s->rdata, len, H2UP_WINDOW) < 0 ||
+	    buf_append(&s->rdata, data, len) < 0) {
+		/* not ours (any more), or beyond the window (a broken member): drop it */
 		nghttp2_session_consume(ng, id, len);
-		if (id == u->sid)
-			u->failed = true;
+		if (s != NULL)
+			s->failed = true;
 	}
+	if (s != NULL)
+		s->woken = true;
 	return 0;
 }
 
 static int
 h2up_stream_close_cb(nghttp2_session *ng, int32_t id, uint32_t code, void *ud)
 {
-	struct l7_h2up *u = ud;
+	struct l7_h2up_st *s = h2up_st(ng, id);
 
-	(void)ng;
-	(void)code;
-	if (id != u->sid)
+	(void)ud;
+	if (s == NULL)
 		return 0;
-	u->closed = true;
-	if (!u->ended)
-		u->failed = true;	/* reset, refused or cut before the end */
+	s->closed = true;
+	s->woken = true;
+	if (!s->ended) {
+		s->failed = true;	/* reset, refused or cut before the end */
+		/* nghttp2 closes the streams above a GOAWAY's last id with
+		 * REFUSED_STREAM too: the member never saw them */
+		s->refused = code == NGHTTP2_REFUSED_STREAM && !s->resp_head;
+	}
 	return 0;
 }
 
 struct l7_h2up *
-l7_h2up_new(void)
+l7_h2up_new(unsigned max_streams)
 {
 	struct l7_h2up *u = calloc(1, sizeof(*u));
 	nghttp2_session_callbacks *cb = NULL;
@@ -179,13 +248,12 @@ l7_h2up_new(void)
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2UP_WINDOW },
 	};
+	uint64_t cw;
 	int rc = -1;
 
-	if (u == NULL || buf_init(&u->body, H2UP_BODY) < 0 || buf_init(&u->hdrs, H2UP_HEAD) < 0 ||
-	    buf_init(&u->rhead, H2UP_HEAD + 64) < 0 || buf_init(&u->rdata, H2UP_WINDOW) < 0 ||
-	    buf_init(&u->trl, L7_HTTP1_MAX_TRAILERS) < 0 ||
-	    nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt) != 0)
+	if (u == NULL || nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt) != 0)
 		goto out;
+	u->max_streams = max_streams > 0 ? max_streams : 1;
 	nghttp2_session_callbacks_set_send_callback(cb, h2up_send_cb);
 	nghttp2_session_callbacks_set_on_header_callback(cb, h2up_header_cb);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2up_frame_recv_cb);
@@ -196,6 +264,14 @@ l7_h2up_new(void)
 		goto out;
 	if (nghttp2_submit_settings(u->ng, NGHTTP2_FLAG_NONE, iv, 2) != 0)
 		goto out;
+	/* the connection window covers every stream's window: a stream
+	 * whose client reads slowly holds only its own */
+	cw = (uint64_t)u->max_streams * H2UP_WINDOW;
+	if (cw > H2UP_CONN_WINDOW_MAX)
+		cw = H2UP_CONN_WINDOW_MAX;
+	if (cw > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE &&
+	    nghttp2_session_set_local_window_size(u->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)cw) != 0)
+		goto out;
 	rc = 0;
 out:
 	nghttp2_option_del(opt);
@@ -203,6 +279,38 @@ out:
 	if (rc < 0)
 		l7_h2up_free(&u);
 	return u;
+}
+
+static void
+h2up_unlink(struct l7_h2up_st *s)
+{
+	struct l7_h2up *u = s->u;
+
+	if (u == NULL)
+		return;
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		u->streams = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	u->nstreams--;
+	if (s->sid > 0)
+		nghttp2_session_set_stream_user_data(u->ng, s->sid, NULL);
+	s->u = NULL;
+}
+
+static void
+h2up_st_free(struct l7_h2up_st *s)
+{
+	buf_release(&s->body);
+	buf_release(&s->hdrs);
+	buf_release(&s->rhead);
+	buf_release(&s->rdata);
+	buf_release(&s->trl);
+	buf_release(&s->qtrl);
+	free(s);
 }
 
 void
@@ -213,19 +321,91 @@ l7_h2up_free(struct l7_h2up **up)
 	*up = NULL;
 	if (u == NULL)
 		return;
+	while (u->streams != NULL) {
+		struct l7_h2up_st *s = u->streams;
+
+		s->failed = s->woken = true;
+		h2up_unlink(s);
+	}
+	while (u->spare != NULL) {
+		struct l7_h2up_st *s = u->spare;
+
+		u->spare = s->next;
+		h2up_st_free(s);
+	}
 	nghttp2_session_del(u->ng);
-	buf_release(&u->body);
-	buf_release(&u->hdrs);
-	buf_release(&u->rhead);
-	buf_release(&u->rdata);
-	buf_release(&u->trl);
-	buf_release(&u->qtrl);
 	free(u);
+}
+
+struct l7_h2up_st *
+l7_h2up_open(struct l7_h2up *u, void *owner)
+{
+	struct l7_h2up_st *s;
+
+	if (!l7_h2up_can_open(u))
+		return NULL;
+	if (u->spare != NULL) {
+		struct buf b[6];
+
+		s = u->spare;
+		u->spare = s->next;
+		u->nspare--;
+		b[0] = s->body, b[1] = s->hdrs, b[2] = s->rhead, b[3] = s->rdata, b[4] = s->trl;
+		b[5] = s->qtrl;
+		memset(s, 0, sizeof(*s));
+		s->body = b[0], s->hdrs = b[1], s->rhead = b[2], s->rdata = b[3], s->trl = b[4];
+		s->qtrl = b[5];
+		s->body.rpos = s->body.wpos = s->hdrs.rpos = s->hdrs.wpos = 0;
+		s->rhead.rpos = s->rhead.wpos = s->rdata.rpos = s->rdata.wpos = 0;
+		s->trl.rpos = s->trl.wpos = s->qtrl.rpos = s->qtrl.wpos = 0;
+	} else if ((s = calloc(1, sizeof(*s))) == NULL) {
+		return NULL;
+	} else if (buf_init(&s->body, H2UP_BUF0) < 0 || buf_init(&s->hdrs, H2UP_HEAD) < 0 ||
+	    buf_init(&s->rhead, H2UP_HEAD + 64) < 0 || buf_init(&s->rdata, H2UP_BUF0) < 0 ||
+	    buf_init(&s->trl, L7_HTTP1_MAX_TRAILERS) < 0) {
+		h2up_st_free(s);
+		return NULL;
+	}
+	s->owner = owner;
+	s->u = u;
+	s->next = u->streams;
+	if (u->streams != NULL)
+		u->streams->prev = s;
+	u->streams = s;
+	u->nstreams++;
+	return s;
+}
+
+void
+l7_h2up_close(struct l7_h2up_st **sp)
+{
+	struct l7_h2up_st *s = *sp;
+	struct l7_h2up *u;
+
+	*sp = NULL;
+	if (s == NULL)
+		return;
+	if (s->u != NULL && s->sid > 0 && !s->closed &&
+	    nghttp2_session_find_stream(s->u->ng, s->sid) != NULL)
+		nghttp2_submit_rst_stream(s->u->ng, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_CANCEL);
+	/* what the member already sent for it still counts against the
+	 * connection window: give it back */
+	if (s->u != NULL && s->sid > 0 && buf_len(&s->rdata) > 0)
+		nghttp2_session_consume_connection(s->u->ng, buf_len(&s->rdata));
+	u = s->u;
+	h2up_unlink(s);
+	if (u != NULL && u->nspare < H2UP_SPARE) {
+		s->next = u->spare;
+		u->spare = s;
+		u->nspare++;
+		return;
+	}
+	h2up_st_free(s);
 }
 
 /* Submits the request whose head is m in p; 0 or -1. */
 static int
-h2up_submit(struct l7_h2up *u, const char *p, const struct l7_http1_msg *m)
+h2up_submit(struct l7_h2up_st *s, const char *p, const struct l7_http1_msg *m)
 {
 	nghttp2_nv nv[L7_HTTP1_MAX_HEADERS + 5];
 	nghttp2_data_provider dp = { .read_callback = h2up_read_body };
@@ -251,46 +431,36 @@ h2up_submit(struct l7_h2up *u, const char *p, const struct l7_http1_msg *m)
 	}
 	nv[k++] = NV("te", 2, "trailers", 8);	/* we pass trailers on (gRPC asks for it) */
 #undef NV
-	l7_http1_body_init(&u->reqb, m);
-	u->req_eof = u->reqb.done;
-	sid = nghttp2_submit_request(u->ng, NULL, nv, k, u->req_eof ? NULL : &dp, NULL);
+	l7_http1_body_init(&s->reqb, m);
+	s->req_eof = s->reqb.done;
+	sid = nghttp2_submit_request(s->u->ng, NULL, nv, k, s->req_eof ? NULL : &dp, s);
 	free(lower);
 	if (sid < 0)
 		return -1;
-	u->sid = sid;
+	s->sid = sid;
 	return 0;
 }
 
 ssize_t
-l7_h2up_take(struct l7_h2up *u, const char *p, size_t n)
+l7_h2up_take(struct l7_h2up_st *s, const char *p, size_t n)
 {
 	ssize_t used = 0;
 
-	if (u->fatal)
-		return -1;
-	if (!u->req_head) {
+	if (s->u == NULL || s->u->fatal || s->failed || (s->req_eof && n > 0))
+		return -1;	/* a second request on the stream is an error too */
+	if (!s->req_head) {
 		struct l7_http1_msg *m;
 		int st, rc;
 
-		if (u->sid != 0) {
-			/* a new exchange on a kept session: forget the last one */
-			u->sid = 0;
-			u->status = 0;
-			u->resp_head = u->chunked = u->ended = u->final_out = u->failed = false;
-			u->closed = false;
-			u->deferred = false;
-			u->hdrs.rpos = u->hdrs.wpos = u->rhead.rpos = u->rhead.wpos = 0;
-			u->rdata.rpos = u->rdata.wpos = u->trl.rpos = u->trl.wpos = 0;
-			u->body.rpos = u->body.wpos = 0;
-			u->qtrl.rpos = u->qtrl.wpos = 0;
-		}
+		if (s->sid != 0)
+			return -1;	/* one exchange per stream */
 		m = malloc(sizeof(*m));
 		if (m == NULL)
 			return -1;
 		rc = l7_http1_parse_request(p, n, m, &st);
 		if (rc == L7_HTTP1_DONE) {
-			u->is_head = m->method == L7_HTTP1_M_HEAD;
-			rc = h2up_submit(u, p, m) < 0 ? L7_HTTP1_ERROR : L7_HTTP1_DONE;
+			s->is_head = m->method == L7_HTTP1_M_HEAD;
+			rc = h2up_submit(s, p, m) < 0 ? L7_HTTP1_ERROR : L7_HTTP1_DONE;
 			used = (ssize_t)m->head_len;
 		}
 		free(m);
@@ -298,34 +468,38 @@ l7_h2up_take(struct l7_h2up *u, const char *p, size_t n)
 			return 0;
 		if (rc == L7_HTTP1_ERROR)
 			return -1;
-		u->req_head = true;
+		s->req_head = true;
 	}
-	if (!u->req_eof && (size_t)used < n) {
+	if (!s->req_eof && (size_t)used < n) {
 		ssize_t k;
 
-		if (u->reqb.framing == L7_HTTP1_BODY_CHUNKED && u->qtrl.data == NULL &&
-		    buf_init(&u->qtrl, L7_HTTP1_MAX_TRAILERS + 8) < 0)
+		if (s->reqb.framing == L7_HTTP1_BODY_CHUNKED && s->qtrl.data == NULL &&
+		    buf_init(&s->qtrl, L7_HTTP1_MAX_TRAILERS + 8) < 0)
 			return -1;
-		k = l7_http1_body_take(&u->reqb, p + used, n - (size_t)used, &u->body, &u->qtrl);
+		/* grow towards H2UP_BODY while there is more to take */
+		(void)h2up_room(&s->body, n - (size_t)used < H2UP_BODY ? n - (size_t)used : H2UP_BODY,
+				H2UP_BODY);
+		k = l7_http1_body_take(&s->reqb, p + used, n - (size_t)used, &s->body, &s->qtrl);
 
 		if (k < 0)
 			return -1;
 		used += k;
-		u->req_eof = u->reqb.done;
-		if (u->deferred && (buf_len(&u->body) > 0 || u->req_eof)) {
-			u->deferred = false;
-			nghttp2_session_resume_data(u->ng, u->sid);
+		s->req_eof = s->reqb.done;
+		if (s->deferred && (buf_len(&s->body) > 0 || s->req_eof)) {
+			s->deferred = false;
+			nghttp2_session_resume_data(s->u->ng, s->sid);
 		}
 	}
-	if (u->req_eof)
-		u->req_head = false;	/* the next bytes are the next request's */
+	if (used == 0)
+		s->blocked = true;
 	return used;
 }
 
 int
-l7_h2up_want_take(const struct l7_h2up *u)
+l7_h2up_want_take(const struct l7_h2up_st *s)
 {
-	return !u->fatal && (!u->req_head || buf_len(&u->body) < u->body.cap);
+	return s->u != NULL && !s->u->fatal && !s->failed &&
+	       (!s->req_head || (!s->req_eof && buf_len(&s->body) < H2UP_BODY));
 }
 
 int
@@ -338,6 +512,7 @@ l7_h2up_output(struct l7_h2up *u, struct buf *out)
 	u->out = NULL;
 	if (rc != 0) {
 		u->fatal = true;
+		l7_h2up_wake_all(u);
 		return -1;
 	}
 	return nghttp2_session_want_write(u->ng) ? 1 : 0;
@@ -350,62 +525,126 @@ l7_h2up_input(struct l7_h2up *u, const char *p, size_t n)
 
 	if (rc < 0) {
 		u->fatal = true;
+		l7_h2up_wake_all(u);
 		return -1;
 	}
 	return 0;
 }
 
 ssize_t
-l7_h2up_response(struct l7_h2up *u, struct buf *rb)
+l7_h2up_response(struct l7_h2up_st *s, struct buf *rb)
 {
 	size_t before = buf_len(rb), k;
+	bool dead = s->u == NULL || s->u->fatal;
 
 	if (buf_room(rb) < 64)
 		buf_compact(rb);
-	k = buf_len(&u->rhead) < buf_room(rb) ? buf_len(&u->rhead) : buf_room(rb);
+	k = buf_len(&s->rhead) < buf_room(rb) ? buf_len(&s->rhead) : buf_room(rb);
 	if (k > 0) {
-		buf_append(rb, buf_head(&u->rhead), k);
-		buf_consume(&u->rhead, k);
+		buf_append(rb, buf_head(&s->rhead), k);
+		buf_consume(&s->rhead, k);
 	}
-	while (buf_len(&u->rhead) == 0 && buf_len(&u->rdata) > 0) {
+	while (buf_len(&s->rhead) == 0 && buf_len(&s->rdata) > 0) {
 		if (buf_room(rb) < 64)
 			buf_compact(rb);
 		if (buf_room(rb) < 64)
 			break;
-		k = buf_len(&u->rdata);
+		k = buf_len(&s->rdata);
 		if (k > buf_room(rb) - 16)
 			k = buf_room(rb) - 16;
 		buf_appendf(rb, "%zx\r\n", k);	/* fits: room checked */
-		buf_append(rb, buf_head(&u->rdata), k);
+		buf_append(rb, buf_head(&s->rdata), k);
 		buf_append(rb, "\r\n", 2);
-		buf_consume(&u->rdata, k);
-		nghttp2_session_consume(u->ng, u->sid, k);
+		buf_consume(&s->rdata, k);
+		if (s->u != NULL)
+			nghttp2_session_consume(s->u->ng, s->sid, k);
 	}
-	if (u->ended && !u->failed && !u->final_out && buf_len(&u->rhead) == 0 &&
-	    buf_len(&u->rdata) == 0) {
-		if (!u->chunked) {
-			u->final_out = true;
+	if (s->ended && !s->failed && !s->final_out && buf_len(&s->rhead) == 0 &&
+	    buf_len(&s->rdata) == 0) {
+		if (!s->chunked) {
+			s->final_out = true;
 		} else {
-			if (buf_room(rb) < buf_len(&u->trl) + 8)
+			if (buf_room(rb) < buf_len(&s->trl) + 8)
 				buf_compact(rb);
-			if (buf_room(rb) >= buf_len(&u->trl) + 8) {
+			if (buf_room(rb) >= buf_len(&s->trl) + 8) {
 				buf_append(rb, "0\r\n", 3);
-				buf_append(rb, buf_head(&u->trl), buf_len(&u->trl));
+				buf_append(rb, buf_head(&s->trl), buf_len(&s->trl));
 				buf_append(rb, "\r\n", 2);
-				u->final_out = true;
+				s->final_out = true;
 			}
 		}
 	}
-	if (buf_len(rb) == before && (u->failed || u->fatal) && !u->final_out)
+	if (buf_len(rb) == before && (s->failed || dead) && !s->final_out)
 		return -1;
 	return (ssize_t)(buf_len(rb) - before);
 }
 
 int
-l7_h2up_reusable(const struct l7_h2up *u)
+l7_h2up_done(const struct l7_h2up_st *s)
 {
-	return !u->fatal && !u->failed && u->final_out && !u->req_head &&
-	       nghttp2_session_want_read(u->ng) &&
-	       u->closed &&
-	       nghttp2_session_check_request_allowed(u->ng);
+	return s->final_out && !s->failed;
+}
+
+int
+l7_h2up_refused(const struct l7_h2up_st *s)
+{
+	return s->refused;
+}
+
+void
+l7_h2up_kill(struct l7_h2up *u)
+{
+	u->fatal = true;
+	l7_h2up_wake_all(u);
+}
+
+void
+l7_h2up_wake_all(struct l7_h2up *u)
+{
+	struct l7_h2up_st *s;
+
+	for (s = u->streams; s != NULL; s = s->next)
+		s->woken = true;
+}
+
+void *
+l7_h2up_next_woken(struct l7_h2up *u)
+{
+	struct l7_h2up_st *s;
+
+	for (s = u->streams; s != NULL; s = s->next)
+		if (s->woken) {
+			s->woken = false;
+			return s->owner;
+		}
+	return NULL;
+}
+
+unsigned
+l7_h2up_streams(const struct l7_h2up *u)
+{
+	return u->nstreams;
+}
+
+int
+l7_h2up_alive(const struct l7_h2up *u)
+{
+	return !u->fatal && (nghttp2_session_want_read(u->ng) || nghttp2_session_want_write(u->ng));
+}
+
+int
+l7_h2up_goaway_seen(const struct l7_h2up *u)
+{
+	return nghttp2_session_check_request_allowed(u->ng) == 0;
+}
+
+int
+l7_h2up_can_open(const struct l7_h2up *u)
+{
+	uint32_t peer = nghttp2_session_get_remote_settings(u->ng,
+					NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+	unsigned lim = peer < u->max_streams ? peer : u->max_streams;
+
+	return !u->fatal && u->nstreams < lim && nghttp2_session_check_request_allowed(u->ng) &&
+	       nghttp2_session_want_read(u->ng);
 }

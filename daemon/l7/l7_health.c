@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "snapshot.h"
 #include "buf.h"
+#include "l7_h2sess.h"
 #include "l7_h2up.h"
 #include "l7_health.h"
 #include "l7_http1.h"
@@ -50,11 +51,12 @@ struct l7_hc {
 	const struct conf_member *m;
 	struct l7_member_state *ms;
 	size_t sent, len;
-	bool connected;
+	bool connected, grpc_started;
 	char buf[L7_HC_BUF];
 	char req[512];
 	size_t reqlen;
 	struct l7_h2up *h2;		/* GRPC: the HTTP/2 session of the running check */
+	struct l7_h2up_st *st;		/* and its one stream */
 	struct buf h2out;		/* its frames not yet sent */
 	struct l7_io tio;		/* plain, or TLS for pools with "tls" */
 	struct l7_hc *next;
@@ -103,6 +105,7 @@ l7_hc_grpc_request(struct l7_hc *hc, const struct conf_pool *p, const struct con
 static void
 l7_hc_close(struct l7_hc *hc)
 {
+	l7_h2up_close(&hc->st);
 	l7_h2up_free(&hc->h2);
 	buf_release(&hc->h2out);
 	if (hc->fd < 0)
@@ -198,40 +201,57 @@ l7_hc_judge_grpc(struct l7_hc *hc, char *why, size_t wlen)
 	return 1;
 }
 
-/* One step of a gRPC check: request in, frames out, answer back. */
+/* Whether the check speaks HTTP/2 (l7_h2up): the gRPC type always, an
+ * HTTP check when the pool's members speak HTTP/2. */
+static int
+l7_hc_h2(const struct l7_hc *hc)
+{
+	return hc->pool->l7.hc.type == CONF_HC_GRPC ||
+	       (hc->pool->l7.hc.type == CONF_HC_HTTP && hc->pool->l7.upstream_h2);
+}
+
+/* One step of an HTTP/2 check: request in, frames out, answer back (over
+ * the check's transport: h2c, or h2 inside TLS). */
 static void
-l7_hc_io_grpc(struct l7_hc *hc)
+l7_hc_io_h2(struct l7_hc *hc)
 {
 	struct buf rb = { .data = hc->buf, .cap = L7_HC_BUF - 1, .rpos = 0, .wpos = hc->len };
-	char in[4096], why[96];
+	struct buf in;
+	char inb[4096], why[96];
 	ssize_t n;
 
 	if (hc->sent < hc->reqlen) {
-		n = l7_h2up_take(hc->h2, hc->req + hc->sent, hc->reqlen - hc->sent);
+		n = l7_h2up_take(hc->st, hc->req + hc->sent, hc->reqlen - hc->sent);
 		if (n > 0)
 			hc->sent += (size_t)n;
 	}
 	if (l7_h2up_output(hc->h2, &hc->h2out) < 0)
 		goto broken;
-	n = buf_write_fd(&hc->h2out, hc->fd, 0);
+	n = buf_len(&hc->h2out) > 0 ? l7_io_write_buf(&hc->tio, &hc->h2out) : 0;
 	if (n < 0 && n != -EAGAIN) {
 		snprintf(why, sizeof(why), "send: %s", strerror((int)-n));
 		l7_hc_done(hc, 0, why);
 		return;
 	}
-	n = recv(hc->fd, in, sizeof(in), 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		snprintf(why, sizeof(why), "recv: %s", n == 0 ? "closed by the member" : strerror(errno));
-		l7_hc_done(hc, 0, why);
-		return;
-	}
-	if (n > 0 && l7_h2up_input(hc->h2, in, (size_t)n) < 0)
-		goto broken;
-	if (l7_h2up_response(hc->h2, &rb) < 0)
+	/* TLS: read until dry (a record held inside OpenSSL raises no event) */
+	do {
+		in = (struct buf){ .data = inb, .cap = sizeof(inb) };
+		n = l7_io_read_buf(&hc->tio, &in);
+		if (n == 0 || (n < 0 && n != -EAGAIN)) {
+			snprintf(why, sizeof(why), "recv: %s",
+				 n == 0 ? "closed by the member" : strerror((int)-n));
+			l7_hc_done(hc, 0, why);
+			return;
+		}
+		if (n > 0 && l7_h2up_input(hc->h2, inb, (size_t)n) < 0)
+			goto broken;
+	} while (n > 0);
+	if (l7_h2up_response(hc->st, &rb) < 0)
 		goto broken;
 	hc->len = rb.wpos;
-	if (l7_h2up_reusable(hc->h2)) {	/* the answer is complete */
-		int v = l7_hc_judge_grpc(hc, why, sizeof(why));
+	if (l7_h2up_done(hc->st)) {	/* the answer is complete */
+		int v = hc->pool->l7.hc.type == CONF_HC_GRPC ? l7_hc_judge_grpc(hc, why, sizeof(why))
+			: l7_hc_judge(hc, 1, why, sizeof(why));
 
 		l7_hc_done(hc, v, why);
 		return;
@@ -240,7 +260,9 @@ l7_hc_io_grpc(struct l7_hc *hc)
 		l7_hc_done(hc, 0, "answer too large");
 		return;
 	}
-	loop_io_mod(l7_hc_loop, &hc->io, buf_len(&hc->h2out) > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	if (l7_h2up_output(hc->h2, &hc->h2out) < 0)	/* SETTINGS ack, WINDOW_UPDATE */
+		goto broken;
+	loop_io_mod(l7_hc_loop, &hc->io, l7_io_events(&hc->tio, true, buf_len(&hc->h2out) > 0));
 	return;
 broken:
 	l7_hc_done(hc, 0, "HTTP/2 error or stream reset");
@@ -274,6 +296,8 @@ l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 	if (v < 0) {
 		l7_tls_up_why(hc->tio.tls, why, sizeof(why));
+		if (hc->pool->l7.upstream_h2)
+			l7_h2sess_tls_why(why, sizeof(why));
 		l7_hc_done(hc, 0, why);
 		return;
 	}
@@ -281,8 +305,15 @@ l7_hc_io(struct loop *l, struct loop_io *io, uint32_t events)
 		l7_hc_done(hc, 1, NULL);
 		return;
 	}
-	if (hc->pool->l7.hc.type == CONF_HC_GRPC) {
-		l7_hc_io_grpc(hc);
+	if (l7_hc_h2(hc)) {
+		/* h2 over TLS: a member that did not pick h2 cannot answer */
+		if (hc->tio.tls != NULL && !hc->grpc_started &&
+		    (l7_io_alpn(&hc->tio) == NULL || strcmp(l7_io_alpn(&hc->tio), "h2") != 0)) {
+			l7_hc_done(hc, 0, "the member did not select h2 in TLS ALPN");
+			return;
+		}
+		hc->grpc_started = true;
+		l7_hc_io_h2(hc);
 		return;
 	}
 	while (hc->sent < hc->reqlen) {
@@ -337,9 +368,11 @@ l7_hc_start(struct loop *l, struct loop_timer *t)
 	}
 	hc->fd = fd;
 	hc->sent = hc->len = 0;
-	hc->connected = false;
-	if (hc->pool->l7.hc.type == CONF_HC_GRPC &&
-	    ((hc->h2 = l7_h2up_new()) == NULL || buf_init(&hc->h2out, 16384) < 0)) {
+	hc->connected = hc->grpc_started = false;
+	if (l7_hc_h2(hc) &&
+	    ((hc->h2 = l7_h2up_new(1)) == NULL || (hc->st = l7_h2up_open(hc->h2, hc)) == NULL ||
+	     buf_init(&hc->h2out, 16384) < 0)) {
+		l7_h2up_close(&hc->st);
 		l7_h2up_free(&hc->h2);	/* the fd is not watched yet */
 		buf_release(&hc->h2out);
 		close(fd);

@@ -9,6 +9,7 @@
 #include "buf-t.h"
 #include "conf-t.h"
 #include "l7_freelist.h"
+#include "l7_h2sess.h"
 #include "l7_mpool.h"
 #include "l7_http1-t.h"
 #include "l7_io.h"
@@ -118,8 +119,8 @@ struct l7_up {
 	bool reused;			/* has served an earlier request */
 	bool rready, wready, eof;
 	bool wr_dead;			/* a write failed: the response may still be readable */
-	struct l7_h2up *h2;		/* h2c pools: the HTTP/2 session (l7_h2up) */
-	struct buf nin, nout;		/* its socket bytes */
+	struct l7_h2sess *sess;		/* HTTP/2 pools: the shared member connection, */
+	struct l7_h2up_st *st;		/* and this request's stream on it (fd is -1) */
 	struct l7_io tio;		/* plain, or TLS for pools with "tls" (l7_tls_up) */
 	struct l7_up *prev, *next;	/* idle list */
 };
@@ -246,6 +247,7 @@ struct l7_worker {
 	struct l7_conn *conns;
 	struct l7_up *idle;		/* idle upstream connections, newest first */
 	unsigned nidle;			/* connections in idle */
+	struct l7_h2sess_set h2s;	/* HTTP/2 pools' member connections */
 	struct l7_conn *qhead, *qtail;	/* requests waiting for a member slot, FIFO */
 	struct loop_timer qtick;
 	void *md;			/* pcre2 match data for route regexes */

@@ -48,6 +48,7 @@
 #include "l7_alog.h"
 #include "l7_freelist.h"
 #include "l7_h2.h"
+#include "l7_h2sess.h"
 #include "l7_h2up.h"
 #include "l7_grpc.h"
 #include "l7_stats.h"
@@ -196,12 +197,14 @@ l7_up_close(struct l7_up **upp)
 		w->nidle--;
 	}
 	loop_timer_cancel(w->loop, &up->timer);
-	loop_io_del(w->loop, &up->io);
-	l7_io_free(&up->tio);	/* TLS: close_notify, so the member may keep the session */
-	close(up->fd);
-	l7_h2up_free(&up->h2);
-	buf_release(&up->nin);
-	buf_release(&up->nout);
+	if (up->sess != NULL) {
+		/* a stream: the connection stays for the others */
+		l7_h2sess_close(up->sess, &up->st);
+	} else {
+		loop_io_del(w->loop, &up->io);
+		l7_io_free(&up->tio);	/* TLS: close_notify, so the member may keep the session */
+		close(up->fd);
+	}
 	up->magic = 0;
 	l7_free_later(w, up);
 }
@@ -391,7 +394,7 @@ l7_conn_drop_up(struct l7_conn *c, int reuse)
 	c->up = NULL;
 	atomic_fetch_sub_explicit(&up->ms->active, 1, memory_order_relaxed);
 	up->c = NULL;
-	if (reuse)
+	if (reuse && up->sess == NULL)
 		l7_up_idle_put(c->w, up);
 	else
 		l7_up_close(&up);
@@ -750,6 +753,47 @@ l7_up_tls_handshake(struct l7_conn *c, struct l7_up *up)
 	l7_conn_fail(c, 502);
 }
 
+/* HTTP/2 pools: a stream on a connection to member m that has room, or
+ * on a new one (l7_h2sess). Like l7_up_connect. */
+static struct l7_up *
+l7_up_h2_attach(struct l7_conn *c, const struct conf_member *m, struct l7_member_state *ms,
+		int *oom)
+{
+	struct l7_worker *w = c->w;
+	struct l7_h2sess *s = c->fresh_only ? NULL : l7_h2sess_find(&w->h2s, c->view->snap, ms);
+	struct l7_up *up;
+	int fresh = s == NULL;
+
+	*oom = 0;
+	if (s == NULL) {
+		STAT_INC(w, upstream_connects);
+		s = l7_h2sess_connect(&w->h2s, c->view->snap, c->pool->index,
+				      (size_t)(m - c->pool->members), ms, oom);
+		if (s == NULL) {
+			if (!*oom)
+				STAT_INC(w, upstream_errors);
+			return NULL;
+		}
+	}
+	if (!fresh)
+		STAT_INC(w, upstream_reuses);	/* a stream on an open connection */
+	up = calloc(1, sizeof(*up));
+	if (up == NULL || (up->st = l7_h2sess_open(s, up)) == NULL) {
+		free(up);
+		*oom = 1;
+		return NULL;
+	}
+	up->magic = L7_UP_MAGIC;
+	up->w = w;
+	up->ms = ms;
+	up->fd = -1;
+	up->io.fd = -1;		/* the session watches the socket */
+	up->sess = s;
+	up->reused = !fresh && l7_h2sess_used(s);
+	up->state = l7_h2sess_state(s) == L7_H2SESS_READY ? L7_UP_BUSY : L7_UP_CONNECTING;
+	return up;
+}
+
 /* Opens a connection to member m. Returns the connection (connected or in
  * progress), or NULL: *oom says whether memory ran out (else the member
  * refused and was reported down). */
@@ -761,6 +805,8 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	struct l7_up *up = NULL;
 	int fd, one = 1, rc;
 
+	if (c->pool->l7.upstream_h2)
+		return l7_up_h2_attach(c, m, ms, oom);
 	*oom = 0;
 	fd = socket(m->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -789,10 +835,6 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	up->state = rc == 0 ? L7_UP_BUSY : L7_UP_CONNECTING;
 	if (l7_up_tls_init(c, up, m) < 0)
 		goto oom;
-	if (c->pool->l7.upstream_h2c &&
-	    ((up->h2 = l7_h2up_new()) == NULL || buf_init(&up->nin, 16384) < 0 ||
-	     buf_init(&up->nout, 16384) < 0))
-		goto oom;
 	if (loop_io_add(w->loop, &up->io, fd, EPOLLOUT, l7_up_io, up) < 0)
 		goto oom;	/* not registered: nothing to remove */
 	if (rc == 0) {
@@ -801,12 +843,8 @@ l7_up_connect(struct l7_conn *c, const struct conf_member *m, struct l7_member_s
 	}
 	return up;
 oom:
-	if (up != NULL) {
+	if (up != NULL)
 		l7_io_free(&up->tio);
-		l7_h2up_free(&up->h2);
-		buf_release(&up->nin);
-		buf_release(&up->nout);
-	}
 	free(up);
 	close(fd);
 	*oom = 1;
@@ -833,50 +871,40 @@ l7_conn_local_addr(struct l7_conn *c)
 	}
 }
 
-/* ---- upstream I/O: plain, or through l7_h2up for h2c pools ---- */
-
-/* Sends the session's pending frames; 0, or -errno. */
-static int
-l7_up_h2_flush(struct l7_up *up)
-{
-	ssize_t n;
-
-	if (l7_h2up_output(up->h2, &up->nout) < 0)
-		return -EPROTO;
-	if (buf_len(&up->nout) == 0)
-		return 0;
-	n = up->tio.tls != NULL ? l7_io_write_buf(&up->tio, &up->nout) : buf_write_fd(&up->nout, up->fd, 0);
-	return n < 0 && n != -EAGAIN ? (int)n : 0;
-}
+/* ---- upstream I/O: plain, TLS, or a stream of an HTTP/2 session ---- */
 
 /* Like send(2) (errno set on -1): request bytes to the member. */
 static ssize_t
 l7_up_send(struct l7_up *up, const char *p, size_t len)
 {
 	ssize_t n;
-	int rc;
 
-	if (up->h2 == NULL && up->tio.tls != NULL) {
+	if (up->sess != NULL) {
+		/* the frames leave at the end of the loop pass, with other
+		 * streams'; when the stream is full, what it holds may leave
+		 * now and make room, so that "not now" means the member's
+		 * window is shut (its WINDOW_UPDATE wakes us) */
+		n = l7_h2up_take(up->st, p, len);
+		if (n == 0 && l7_h2sess_flush_now(up->sess) == 0)
+			n = l7_h2up_take(up->st, p, len);
+		if (l7_h2sess_flush(up->sess) < 0 || n < 0) {
+			errno = EPROTO;
+			return -1;
+		}
+		if (n == 0)
+			errno = EAGAIN;	/* flow control: the session wakes us */
+		return n > 0 ? n : -1;
+	}
+	if (up->tio.tls != NULL) {
 		n = l7_io_send(&up->tio, p, len);
 		if (n < 0)
 			errno = (int)-n;
 		return n < 0 ? -1 : n;
 	}
-	if (up->h2 == NULL) {
-		do
-			n = send(up->fd, p, len, MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
-		return n;
-	}
-	n = l7_h2up_take(up->h2, p, len);
-	rc = l7_up_h2_flush(up);
-	if (n < 0 || rc < 0) {
-		errno = n < 0 ? EPROTO : -rc;
-		return -1;
-	}
-	if (n == 0)
-		errno = EAGAIN;
-	return n > 0 ? n : -1;
+	do
+		n = send(up->fd, p, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n;
 }
 
 /* TLS: reads records until the socket or rb runs dry, so that a short read
@@ -895,37 +923,75 @@ l7_up_tls_recv(struct l7_up *up, struct buf *rb)
 	return total > 0 ? total : n;
 }
 
-/* Like buf_read_fd (0 EOF, -errno): response bytes from the member. */
+/* Like buf_read_fd (0 EOF, -errno): response bytes from the member. An
+ * HTTP/2 stream hands on what its session decoded (the session reads the
+ * socket); -EAGAIN until it wakes us again. */
 static ssize_t
 l7_up_recv(struct l7_up *up, struct buf *rb)
 {
-	ssize_t n, r;
+	ssize_t n;
 
-	if (up->h2 == NULL && up->tio.tls != NULL)
-		return l7_up_tls_recv(up, rb);
-	if (up->h2 == NULL)
-		return buf_read_fd(rb, up->fd);
+	if (up->sess == NULL)
+		return up->tio.tls != NULL ? l7_up_tls_recv(up, rb) : buf_read_fd(rb, up->fd);
 	if (buf_room(rb) < 64)
 		buf_compact(rb);
 	if (buf_room(rb) < 64)
 		return -ENOSPC;	/* decoded bytes may wait here: keep rready */
-	n = l7_h2up_response(up->h2, rb);	/* what is decoded already first */
-	if (n != 0)
-		return n < 0 ? -ECONNRESET : n;
-	if (buf_len(&up->nin) == up->nin.cap)
-		buf_compact(&up->nin);
-	r = up->tio.tls != NULL ? l7_up_tls_recv(up, &up->nin) : buf_read_fd(&up->nin, up->fd);
-	if (r <= 0)
-		return r;
-	if (l7_h2up_input(up->h2, buf_head(&up->nin), buf_len(&up->nin)) < 0)
-		return -EPROTO;
-	buf_consume(&up->nin, buf_len(&up->nin));
-	n = l7_h2up_response(up->h2, rb);
-	if (l7_up_h2_flush(up) < 0)	/* WINDOW_UPDATE, SETTINGS and PING acks */
-		return -EPIPE;
+	n = l7_h2up_response(up->st, rb);
+	if (n > 0)
+		l7_h2sess_flush(up->sess);	/* WINDOW_UPDATE for what we took */
 	if (n < 0)
 		return -ECONNRESET;
 	return n > 0 ? n : -EAGAIN;
+}
+
+/* A stream's session has news for it (l7_h2sess wake): the connection is
+ * up or failed, response bytes came, the request may go on. */
+static void
+l7_up_h2_wake(void *owner)
+{
+	struct l7_up *up = owner;
+	struct l7_conn *c = up->c;
+
+	assert(up->magic == L7_UP_MAGIC);
+	if (c == NULL)
+		return;
+	if (up->state == L7_UP_CONNECTING) {
+		enum l7_h2sess_state st = l7_h2sess_state(up->sess);
+
+		if (st == L7_H2SESS_CONNECTING)
+			return;
+		if (st == L7_H2SESS_DEAD) {
+			/* the connection failed before the request went out (the
+			 * session reported it): another member */
+			STAT_INC(c->w, upstream_errors);
+			l7_conn_drop_up(c, 0);
+			l7_conn_upstream(c);
+			if (!c->closed)
+				l7_conn_step(c);
+			return;
+		}
+		up->state = L7_UP_BUSY;
+		c->t_connect = loop_now(c->w->loop);
+		c->rstate = L7_R_HEAD;
+		l7_up_arm(up, l7_conn_to(c)->response_ms);
+	}
+	if (l7_h2up_refused(up->st) && c->replayable && c->replays < 2 && buf_len(&c->rbuf) == 0) {
+		/* refused or above the member's GOAWAY: never processed, so it
+		 * may go again, on another connection */
+		log_debug("client=%s member=%s: stream refused, sending again", c->peer, up->ms->id);
+		c->replays++;
+		c->usent = 0;
+		if (c->member < 64)
+			c->tried &= ~(1ull << c->member);
+		l7_conn_drop_up(c, 0);
+		l7_conn_upstream(c);
+		if (!c->closed)
+			l7_conn_step(c);
+		return;
+	}
+	up->rready = up->wready = true;
+	l7_conn_step(c);
 }
 
 /* Puts the PROXY protocol header (the pool's version) in front of what ubuf
@@ -1132,7 +1198,7 @@ l7_conn_upstream(struct l7_conn *c)
 			c->tried |= 1ull << idx;
 		c->member = idx;
 		/* a PROXY header names one client: such connections are never shared */
-		up = c->fresh_only || pool->l7.proxy_protocol ? NULL
+		up = c->fresh_only || pool->l7.proxy_protocol || pool->l7.upstream_h2 ? NULL
 		     : l7_up_idle_take(w, ms, !(c->idempotent && c->replayable));
 		if (up != NULL) {
 			STAT_INC(w, upstream_reuses);
@@ -1185,9 +1251,13 @@ static void
 l7_conn_up_broken(struct l7_conn *c, const char *why)
 {
 	struct l7_up *up = c->up;
+	/* an HTTP/2 stream the member reset was processed there: no replay
+	 * unless its whole connection died */
+	bool conn_died = up == NULL || up->sess == NULL ||
+			 l7_h2sess_state(up->sess) == L7_H2SESS_DEAD;
 
 	STAT_INC(c->w, upstream_errors);
-	if (up != NULL && up->reused && c->replayable && c->idempotent && c->replays == 0 &&
+	if (up != NULL && up->reused && conn_died && c->replayable && c->idempotent && c->replays == 0 &&
 	    buf_len(&c->rbuf) == 0) {
 		log_debug("client=%s member=%s: reused connection %s, replaying", c->peer,
 			  up->ms->id, why);
@@ -1203,7 +1273,7 @@ l7_conn_up_broken(struct l7_conn *c, const char *why)
 	/* A fresh connection reset before any response byte: the member may
 	 * be dying. An idempotent request whose bytes we still hold goes once
 	 * to another member, within the pool's retry budget. */
-	if (up != NULL && c->replayable && c->idempotent && !c->retried &&
+	if (up != NULL && conn_died && c->replayable && c->idempotent && !c->retried &&
 	    buf_len(&c->rbuf) == 0 && c->pool != NULL &&
 	    l7_pool_retry_take(c->view->map->pools[c->pool->index], c->pool)) {
 		log_info("client=%s member=%s: upstream %s, retrying on another member", c->peer,
@@ -1994,7 +2064,7 @@ l7_conn_exchange_done(struct l7_conn *c)
 	struct l7_up *up = c->up;
 	int reuse = up != NULL && c->resp_keepalive && c->req_done && !up->eof && !up->wr_dead &&
 		    !(c->pool != NULL && c->pool->l7.proxy_protocol) &&
-		    (up->h2 == NULL || l7_h2up_reusable(up->h2)) &&
+		    (up->sess == NULL || l7_h2up_done(up->st)) &&
 		    buf_len(&c->rbuf) == 0 && buf_len(&c->ubuf) == c->usent;
 
 	l7_conn_log(c);
@@ -2661,14 +2731,6 @@ l7_conn_interest(struct l7_conn *c)
 			ev = EPOLLOUT;
 		} else if (up->state == L7_UP_TLS) {
 			ev = up->tio.hs_wait;
-		} else if (up->h2 != NULL) {
-			/* an h2 session reads even while the request is sent
-			 * (WINDOW_UPDATE) and writes its own frames */
-			if (buf_len(&up->nout) > 0 ||
-			    (buf_len(&c->ubuf) > c->usent && !up->wr_dead && l7_h2up_want_take(up->h2)))
-				ev |= EPOLLOUT;
-			if (!up->eof && buf_len(&c->rbuf) < c->rbuf.cap)
-				ev |= EPOLLIN;
 		} else {
 			/* l7_io maps the directions (TLS may read to write) */
 			ev = l7_io_events(&up->tio, !up->eof && (c->rstate == L7_R_HEAD ||
@@ -3178,6 +3240,7 @@ l7_worker_main(void *arg)
 		log_err("worker %u: loop failed: %s", w->index, strerror(-rc));
 	/* The loop no longer runs: free everything now, not deferred. */
 	w->stopping = true;
+	w->h2s.stopping = true;
 	while (w->conns != NULL)
 		l7_conn_close(w->conns);
 	while (w->idle != NULL) {
@@ -3185,6 +3248,7 @@ l7_worker_main(void *arg)
 
 		l7_up_close(&up);
 	}
+	l7_h2sess_free_all(&w->h2s);
 	while (w->lsns != NULL) {
 		struct l7_lsn *ln = w->lsns;
 
@@ -3234,6 +3298,8 @@ l7_workers_start(unsigned n)
 			goto fail;
 		}
 		loop_prepare_set(w->loop, l7_worker_prepare, w);
+		w->h2s.loop = w->loop;
+		w->h2s.wake = l7_up_h2_wake;
 		rc = -pthread_create(&w->thread, NULL, l7_worker_main, w);
 		if (rc < 0)
 			goto fail;

@@ -53,6 +53,7 @@ struct l7_tls_own {
 	int fd;
 	bool closed;			/* close_notify received */
 	bool dead;			/* fatal error: nothing more in or out */
+	bool ku_answered;		/* a KeyUpdate sent and no application data since */
 	unsigned char *rx;		/* owned carry, L7_TLSREC_IN_MAX, or NULL */
 	size_t plain_off, plain_len;	/* decrypted bytes not returned yet */
 	size_t raw_off, raw_len;	/* received record bytes not opened yet */
@@ -367,14 +368,25 @@ l7_tls_own_fail(struct l7_tls_own *o, int alert)
 	return L7_TLS_ERROR;
 }
 
+/* Sends our KeyUpdate (update_not_requested) under the old key, then
+ * changes ours. 0 or -1. */
+static int
+l7_tls_own_key_update(struct l7_tls_own *o)
+{
+	static const unsigned char ku[5] = { 24, 0, 0, 1, 0 };
+
+	if (l7_tls_own_send(o, L7_TLSREC_HANDSHAKE, ku, sizeof(ku)) < 0 ||
+	    l7_tlsrec_update_write(&o->rec) < 0)
+		return -1;
+	return 0;
+}
+
 /* A post-handshake handshake record: in TLS 1.3 a KeyUpdate (one whole
  * message per record) is honoured; anything else (1.3 messages we never
  * asked for, a 1.2 renegotiation) closes the connection. */
 static int
 l7_tls_own_handshake(struct l7_tls_own *o, const unsigned char *p, size_t n)
 {
-	static const unsigned char ku[5] = { 24, 0, 0, 1, 0 };	/* update_not_requested */
-
 	if (o->rec.version != 0x0304)
 		return l7_tls_own_fail(o, 40);	/* handshake_failure: no renegotiation */
 	if (n != 5 || p[0] != 24 || p[1] != 0 || p[2] != 0 || p[3] != 1)
@@ -383,11 +395,13 @@ l7_tls_own_handshake(struct l7_tls_own *o, const unsigned char *p, size_t n)
 		return l7_tls_own_fail(o, 47);	/* illegal_parameter (RFC 8446 4.6.3) */
 	if (l7_tlsrec_update_read(&o->rec) < 0)
 		return l7_tls_own_fail(o, L7_TLSREC_A_INTERNAL);
-	if (p[4] == 1) {
-		/* our KeyUpdate goes under the old key, then ours changes */
-		if (l7_tls_own_send(o, L7_TLSREC_HANDSHAKE, ku, sizeof(ku)) < 0 ||
-		    l7_tlsrec_update_write(&o->rec) < 0)
+	if (p[4] == 1 && !o->ku_answered) {
+		/* our KeyUpdate goes under the old key, then ours changes.
+		 * Requests while we stay silent get one answer (RFC 8446
+		 * 4.6.3): a client that never reads must not grow o->tx. */
+		if (l7_tls_own_key_update(o) < 0)
 			return l7_tls_own_fail(o, L7_TLSREC_A_INTERNAL);
+		o->ku_answered = true;
 	}
 	return 0;
 }
@@ -399,7 +413,9 @@ l7_tls_own_keep(struct l7_tls_own *o, unsigned char *b)
 	unsigned char *k;
 
 	if (o->plain_len == 0 && o->raw_len == 0) {
-		free(o->rx);	/* NULL when b is the scratch */
+		if (o->rx != NULL)	/* NULL when b is the scratch */
+			OPENSSL_cleanse(o->rx, L7_TLSREC_IN_MAX);
+		free(o->rx);
 		o->rx = NULL;
 		o->plain_off = o->raw_off = 0;
 		return 0;
@@ -407,8 +423,10 @@ l7_tls_own_keep(struct l7_tls_own *o, unsigned char *b)
 	if (b == o->rx)
 		return 0;
 	k = malloc(L7_TLSREC_IN_MAX);
-	if (k == NULL)
+	if (k == NULL) {
+		o->plain_len = o->raw_len = 0;	/* lost with the connection; nothing points at b */
 		return -1;
+	}
 	memcpy(k, b + o->plain_off, o->plain_len);
 	memcpy(k + o->plain_len, b + o->raw_off, o->raw_len);
 	o->plain_off = 0;
@@ -522,10 +540,17 @@ l7_tls_own_pending(struct l7_tls_conn *c)
 {
 	struct l7_tls_own *o = c->own;
 
+	ssize_t rl;
+
 	/* a close_notify read along with data: the EOF is still to be returned */
-	return o->plain_len > 0 || o->closed || (o->raw_len > 0 &&
-		l7_tlsrec_reclen(&o->rec, o->rx + o->raw_off, o->raw_len) != 0 &&
-		(size_t)l7_tlsrec_reclen(&o->rec, o->rx + o->raw_off, o->raw_len) <= o->raw_len);
+	if (o->plain_len > 0 || o->closed)
+		return 1;
+	if (o->raw_len == 0)
+		return 0;
+	/* a complete record, or a header we refuse: the next read says so
+	 * at once (the client may send nothing more) */
+	rl = l7_tlsrec_reclen(&o->rec, o->rx + o->raw_off, o->raw_len);
+	return rl < 0 || (rl > 0 && (size_t)rl <= o->raw_len);
 }
 
 ssize_t
@@ -550,11 +575,17 @@ l7_tls_own_write(struct l7_tls_conn *c, const void *buf, size_t len)
 	}
 	if (len > L7_TLSREC_PLAIN_MAX)
 		len = L7_TLSREC_PLAIN_MAX;
+	/* RFC 8446 5.5: a key seals a bounded number of records */
+	if (l7_tlsrec_write_worn(&o->rec) && l7_tls_own_key_update(o) < 0) {
+		o->dead = true;
+		return L7_TLS_ERROR;
+	}
 	r = l7_tls_own_send(o, L7_TLSREC_APPDATA, buf, len);
 	if (r < 0) {
 		o->dead = true;
 		return L7_TLS_ERROR;
 	}
+	o->ku_answered = false;
 	if (r == 0) {
 		o->tx_plain = len;
 		return L7_TLS_WANT_WRITE;

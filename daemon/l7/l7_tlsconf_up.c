@@ -21,7 +21,7 @@ l7_tlsconf_up_one(const struct conf_pool *p, struct errs *errs)
 	const char *dir = l7_tlsconf_dir();
 	char ca[512], crt[512], key[512], err[768], path[160];
 	struct l7_tls_up_opts o = { .server_name = t->server_name, .session_reuse = t->session_reuse,
-				    .nmembers = p->nmembers };
+				    .alpn_h2 = p->l7.upstream_h2, .nmembers = p->nmembers };
 	struct l7_tls_up *u;
 
 	snprintf(path, sizeof(path), "$.pools[%zu].tls", p->index);

@@ -21,6 +21,8 @@
 
 #include "l7_tlsrec.h"
 
+uint64_t l7_tlsrec_rekey_after = 1ULL << 24;
+
 #define TAG_LEN 16
 #define EXPLICIT_LEN 8		/* TLS 1.2 GCM explicit nonce (RFC 5288 3) */
 
@@ -398,4 +400,10 @@ int
 l7_tlsrec_update_write(struct l7_tlsrec *r)
 {
 	return l7_tlsrec_update(r, &r->wr, 1);
+}
+
+int
+l7_tlsrec_write_worn(const struct l7_tlsrec *r)
+{
+	return r->version == 0x0304 && r->wr.seq >= l7_tlsrec_rekey_after;
 }

@@ -94,5 +94,11 @@ ssize_t l7_tlsrec_seal(struct l7_tlsrec *r, uint8_t type, const void *in, size_t
  * secret, its key and IV, sequence number 0. 0 or -1. */
 int l7_tlsrec_update_read(struct l7_tlsrec *r);
 int l7_tlsrec_update_write(struct l7_tlsrec *r);
+/* Has the TLS 1.3 write key sealed l7_tlsrec_rekey_after records (RFC
+ * 8446 5.5: AES-GCM keys are good for about 2^24.5 full records)? The
+ * caller then sends a KeyUpdate and calls l7_tlsrec_update_write. TLS 1.2
+ * has no rekeying: always 0 (its 2^64 sequence limit still holds). */
+int l7_tlsrec_write_worn(const struct l7_tlsrec *r);
+extern uint64_t l7_tlsrec_rekey_after;	/* 2^24; tests lower it */
 
 #endif

@@ -4,7 +4,8 @@ tests/integration/87-l7-grpc.sh. Messages are raw bytes (no protobuf
 code generation): generic handlers on the server, raw method stubs on the
 client.
 
-  grpc-echo.py server PORT NOTSERVING_FILE
+  grpc-echo.py server PORT NOTSERVING_FILE [CERT KEY]
+      (over TLS with CERT and KEY, ALPN h2, when given)
       /test.Echo/Unary         answers b"echo:" + request, trailing metadata x-trail: yes
       /test.Echo/Fail          aborts NOT_FOUND "no such thing"
       /test.Echo/Down          aborts UNAVAILABLE "member says no"
@@ -29,7 +30,7 @@ from concurrent import futures
 import grpc
 
 
-def server(port, notserving):
+def server(port, notserving, cert=None, key=None):
     def unary(req, ctx):
         ctx.set_trailing_metadata((("x-trail", "yes"),))
         return b"echo:" + req
@@ -76,7 +77,11 @@ def server(port, notserving):
     })
     s = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     s.add_generic_rpc_handlers((h, hh))
-    s.add_insecure_port("127.0.0.1:%d" % port)
+    if cert:
+        creds = grpc.ssl_server_credentials(((open(key, "rb").read(), open(cert, "rb").read()),))
+        s.add_secure_port("127.0.0.1:%d" % port, creds)
+    else:
+        s.add_insecure_port("127.0.0.1:%d" % port)
     s.start()
     s.wait_for_termination()
 
@@ -129,7 +134,7 @@ def codes(target, paths):
 
 if __name__ == "__main__":
     if sys.argv[1] == "server":
-        server(int(sys.argv[2]), sys.argv[3])
+        server(int(sys.argv[2]), *sys.argv[3:6])
     elif sys.argv[1] == "codes":
         codes(sys.argv[2], sys.argv[3:])
     else:

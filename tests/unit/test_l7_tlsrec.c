@@ -125,6 +125,9 @@ nb(int fd)
 
 /* Handshake with a client limited to version and suites, offering sess
  * (or none); asserts it is done. */
+static const char *link_groups;	/* the client's groups, or NULL: OpenSSL's */
+static uint64_t link_options;	/* SSL_OP_* for the client */
+
 static void
 connect_link_sess(struct l7_tls_ctx *ctx, struct link *l, int version, const char *suites,
 		  SSL_SESSION *sess)
@@ -147,6 +150,9 @@ connect_link_sess(struct l7_tls_ctx *ctx, struct link *l, int version, const cha
 		assert_int_equal(SSL_CTX_set_ciphersuites(l->cc, suites), 1);
 	else
 		assert_int_equal(SSL_CTX_set_cipher_list(l->cc, suites), 1);
+	SSL_CTX_set_options(l->cc, link_options);
+	if (link_groups != NULL)
+		assert_int_equal(SSL_CTX_set1_groups_list(l->cc, link_groups), 1);
 	l->cl = SSL_new(l->cc);
 	SSL_set_fd(l->cl, l->a[0]);
 	SSL_set_tlsext_host_name(l->cl, "rec.test");
@@ -181,6 +187,14 @@ static void
 connect_link(struct l7_tls_ctx *ctx, struct link *l, int version, const char *suites)
 {
 	connect_link_sess(ctx, l, version, suites, NULL);
+}
+
+static void
+connect_link_groups(struct l7_tls_ctx *ctx, struct link *l, const char *suites, const char *groups)
+{
+	link_groups = groups;
+	connect_link_sess(ctx, l, TLS1_3_VERSION, suites, NULL);
+	link_groups = NULL;
 }
 
 static void
@@ -321,23 +335,27 @@ test_tls12_suites(void **state)
 	exchange(f->ctx, TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305");
 }
 
-/* A resumed TLS 1.3 handshake (a ticket) and a resumed TLS 1.2 one are
- * taken over too (other record counts during the handshake). */
+/* A resumed TLS 1.3 handshake (a ticket) and resumed TLS 1.2 ones (a
+ * ticket, a session id) are taken over too (other record counts during
+ * the handshake). */
 static void
 test_resumed(void **state)
 {
 	struct fx *f = *state;
-	int v[2] = { TLS1_3_VERSION, TLS1_2_VERSION }, i;
-	const char *s[2] = { "TLS_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256" };
+	int v[3] = { TLS1_3_VERSION, TLS1_2_VERSION, TLS1_2_VERSION }, i;
+	const char *s[3] = { "TLS_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256",
+			     "ECDHE-ECDSA-CHACHA20-POLY1305" };
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		struct link l;
 		SSL_SESSION *sess;
 
+		link_options = i == 2 ? SSL_OP_NO_TICKET : 0;	/* 2: session id */
 		connect_link(f->ctx, &l, v[i], s[i]);
 		server_to_client(&l, 10);	/* brings the 1.3 ticket */
 		sess = SSL_get1_session(l.cl);
 		assert_non_null(sess);
+		assert_int_equal(SSL_SESSION_has_ticket(sess), i != 2);
 		close_link(&l);
 		connect_link_sess(f->ctx, &l, v[i], s[i], sess);
 		assert_true(SSL_session_reused(l.cl));
@@ -346,6 +364,7 @@ test_resumed(void **state)
 		server_to_client(&l, 3000);
 		close_link(&l);
 		SSL_SESSION_free(sess);
+		link_options = 0;
 	}
 }
 
@@ -366,6 +385,127 @@ test_key_update(void **state)
 		client_to_server(&l, 20, 4096);
 	}
 	close_link(&l);
+}
+
+static int ku_seen;	/* KeyUpdates the client received */
+
+static void
+count_ku(int write_p, int version, int type, const void *buf, size_t len, SSL *s, void *arg)
+{
+	(void)version, (void)s, (void)arg;
+	if (!write_p && type == SSL3_RT_HANDSHAKE && len > 0 && ((const unsigned char *)buf)[0] == 24)
+		ku_seen++;
+}
+
+/* RFC 8446 5.5: after l7_tlsrec_rekey_after records under one key we
+ * change our write key on our own (not requested of the client); TLS 1.2
+ * has no KeyUpdate and goes on. */
+static void
+test_write_rekey(void **state)
+{
+	struct fx *f = *state;
+	struct link l;
+	int v;
+
+	assert_int_equal(l7_tlsrec_rekey_after, 1ULL << 24);
+	for (v = 0; v < 2; v++) {
+		connect_link(f->ctx, &l, v ? TLS1_2_VERSION : TLS1_3_VERSION,
+			     v ? "ECDHE-ECDSA-AES128-GCM-SHA256" : "TLS_AES_128_GCM_SHA256");
+		SSL_set_msg_callback(l.cl, count_ku);
+		ku_seen = 0;
+		l7_tlsrec_rekey_after = 4;	/* the tickets count too */
+		server_to_client(&l, 100000);	/* 7 records and more */
+		client_to_server(&l, 100, 4096);
+		server_to_client(&l, 100);
+		l7_tlsrec_rekey_after = 1ULL << 24;
+		if (v == 0)
+			assert_true(ku_seen >= 2);
+		else
+			assert_int_equal(ku_seen, 0);
+		close_link(&l);
+	}
+}
+
+/* Many KeyUpdates with update_requested while we send nothing: one
+ * answer (RFC 8446 4.6.3), not one per request - a client that never
+ * reads must not grow our send queue without bound. */
+static void
+test_key_update_flood(void **state)
+{
+	struct fx *f = *state;
+	struct link l;
+	unsigned char buf[65536];
+	ssize_t n, back = 0;
+	int i, none = 0;
+
+	connect_link(f->ctx, &l, TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256");
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(SSL_key_update(l.cl, SSL_KEY_UPDATE_REQUESTED), 1);
+		assert_int_equal(SSL_do_handshake(l.cl), 1);	/* sends it */
+		relay_one(l.a[1], l.b[0], &none);
+		assert_int_equal(l7_tls_conn_read(l.sc, buf, sizeof(buf)), L7_TLS_WANT_READ);
+	}
+	/* what we sent the client meanwhile: one KeyUpdate record (5 + 5 + 1 + 16) */
+	while ((n = read(l.b[0], buf, sizeof(buf))) > 0) {
+		assert_int_equal(write(l.a[1], buf, (size_t)n), n);
+		back += n;
+	}
+	assert_int_equal(back, 27);
+	server_to_client(&l, 2000);	/* the client follows our one key change */
+	client_to_server(&l, 2000, 4096);
+	/* after we spoke, a new request is answered again */
+	assert_int_equal(SSL_key_update(l.cl, SSL_KEY_UPDATE_REQUESTED), 1);
+	client_to_server(&l, 20, 4096);
+	server_to_client(&l, 20);
+	client_to_server(&l, 20, 4096);
+	close_link(&l);
+}
+
+/* A complete record that fills the caller's buffer followed by a header we
+ * refuse: pending says so, and the next read fails at once instead of
+ * waiting for bytes that will never come. */
+static void
+test_bad_header_pending(void **state)
+{
+	struct fx *f = *state;
+	struct link l;
+	char buf[16];
+
+	connect_link(f->ctx, &l, TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256");
+	assert_int_equal(SSL_write(l.cl, "0123456789", 10), 10);
+	assert_int_equal(write(l.a[0], "\x14\x03\x03\x00\x01\x01", 6), 6);	/* a 1.3 CCS */
+	relay(&l);
+	assert_int_equal(l7_tls_conn_read(l.sc, buf, 10), 10);
+	assert_true(l7_tls_conn_pending(l.sc));
+	assert_int_equal(l7_tls_conn_read(l.sc, buf, sizeof(buf)), L7_TLS_ERROR);
+	relay(&l);
+	assert_true(SSL_read(l.cl, buf, sizeof(buf)) <= 0);
+	assert_int_equal(ERR_GET_REASON(ERR_peek_last_error()), SSL_R_SSLV3_ALERT_UNEXPECTED_MESSAGE);
+	ERR_clear_error();
+	close_link(&l);
+}
+
+/* A HelloRetryRequest (the client's key share is for a group we do not
+ * offer) adds records to both directions before the key change: the
+ * taken-over layer must still count right. */
+static void
+test_hello_retry(void **state)
+{
+	struct fx *f = *state;
+	struct link l;
+	int v;
+
+	for (v = 0; v < 2; v++) {
+		/* connect_link_sess with groups: P-521 first (no share we take), then P-256 */
+		memset(&l, 0, sizeof(l));
+		connect_link_groups(f->ctx, &l, v ? "TLS_CHACHA20_POLY1305_SHA256" : "TLS_AES_256_GCM_SHA384",
+				    "P-521:P-256");
+		/* we offer no P-521: the P-256 share came after a HelloRetryRequest */
+		assert_int_equal(SSL_get_negotiated_group(l.cl), NID_X9_62_prime256v1);
+		client_to_server(&l, 3000, 4096);
+		server_to_client(&l, 3000);
+		close_link(&l);
+	}
 }
 
 /* A flipped byte: bad_record_mac to the client, an error to the caller,
@@ -444,6 +584,7 @@ static void
 test_limits(void **state)
 {
 	unsigned char cs[32] = { 1 }, ss[32] = { 2 }, rec[L7_TLSREC_IN_MAX + 64], *pl;
+	unsigned char out[64];
 	struct l7_tlsrec srv, cli;
 	size_t plen;
 	ssize_t n;
@@ -484,6 +625,13 @@ test_limits(void **state)
 	assert_int_equal(l7_tlsrec_reclen(&srv, rec, 5), 5 + 16640);
 	assert_int_equal(l7_tlsrec_open(&srv, rec, 5 + 16640, l7_tlsrec_payload(&srv, rec), &pl, &plen),
 			 -L7_TLSREC_A_OVERFLOW);
+	/* an empty application data record is fine; an inner plaintext of
+	 * only zeros (no content type) is unexpected_message (RFC 8446 5.2) */
+	n = l7_tlsrec_seal(&cli, L7_TLSREC_APPDATA, "", 0, rec);
+	assert_int_equal(l7_tlsrec_open(&srv, rec, (size_t)n, out, &pl, &plen), L7_TLSREC_APPDATA);
+	assert_int_equal(plen, 0);
+	n = l7_tlsrec_seal(&cli, 0, "\0\0\0", 3, rec);
+	assert_int_equal(l7_tlsrec_open(&srv, rec, (size_t)n, out, &pl, &plen), -L7_TLSREC_A_UNEXPECTED);
 	/* a sequence number about to wrap stops the connection */
 	cli.wr.seq = UINT64_MAX;
 	assert_int_equal(l7_tlsrec_seal(&cli, L7_TLSREC_APPDATA, "abc", 3, rec), -1);
@@ -503,6 +651,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tls12_suites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resumed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_update_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_header_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renegotiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_openssl_fallback, setup, teardown),

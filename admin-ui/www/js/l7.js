@@ -7,7 +7,7 @@ export const L7_KEYS = {
   listeners: ['timeouts', 'limits', 'forwarding', 'request_id', 'access_log', 'accept_proxy', 'http2'],
   pools: ['algorithm', 'hash', 'sticky_cookie', 'slow_start_ms', 'max_connections_per_member',
     'queue', 'retries', 'retry_budget_percent', 'passive', 'health_check', 'proxy_protocol',
-    'upstream_protocol'],
+    'upstream_protocol', 'max_streams_per_connection'],
   routes: ['match', 'action', 'redirect', 'respond', 'deny', 'request_headers',
     'response_headers', 'rewrite_prefix'],
 };
