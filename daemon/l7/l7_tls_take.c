@@ -13,8 +13,13 @@
  *   we count the records after the last key change in each direction
  *   (1.3: our / the client's Finished; 1.2: the ChangeCipherSpec).
  * - Nothing must sit inside OpenSSL unread: read-ahead is off during the
- *   handshake (OpenSSL then reads exactly one record at a time) and we
- *   check SSL_has_pending() at takeover.
+ *   handshake (OpenSSL then asks for exactly one record at a time) and we
+ *   check SSL_has_pending() at takeover. OpenSSL reads through our own
+ *   BIO (l7_tls_hsbio below), which reads the socket in large chunks and
+ *   keeps what OpenSSL did not ask for: the handshake costs one read() per
+ *   client flight instead of two per record, and what followed the
+ *   client's Finished in the same segment (usually its first request)
+ *   moves into our record layer at takeover.
  * Any case we do not handle (another cipher, a negotiated max_fragment_
  * length, bytes pending, a missing secret, accepted early data) keeps
  * OpenSSL's record layer.
@@ -22,6 +27,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +72,157 @@ static atomic_ulong l7_tls_layer_count[2];	/* open connections on OpenSSL's / ou
 
 static __thread unsigned char l7_tls_rx_scratch[L7_TLSREC_IN_MAX];
 static __thread unsigned char l7_tls_tx_scratch[L7_TLSREC_PLAIN_MAX + L7_TLSREC_OVERHEAD];
+
+/* ---- the handshake's read side ---- */
+
+/* What the socket gave and OpenSSL has not asked for yet. b is owned
+ * (L7_TLSREC_IN_MAX bytes) only while bytes wait in it. */
+struct l7_tls_hsbio {
+	int fd;
+	unsigned char *b;
+	size_t off, len;
+};
+
+static BIO_METHOD *l7_tls_hsbio_method;
+static int l7_tls_hsbio_type;
+static pthread_once_t l7_tls_hsbio_once = PTHREAD_ONCE_INIT;
+
+static int
+l7_tls_hsbio_read(BIO *bio, char *out, int outl)
+{
+	struct l7_tls_hsbio *h = BIO_get_data(bio);
+	unsigned char *scratch = l7_tls_rx_scratch;
+	size_t want = outl > 0 ? (size_t)outl : 0;
+	ssize_t n;
+
+	BIO_clear_retry_flags(bio);
+	if (h->len == 0) {
+		/* a large ask (read-ahead back on after a fallback) goes
+		 * straight into OpenSSL's buffer */
+		if (want >= 4096) {
+			n = read(h->fd, out, want);
+		} else {
+			n = read(h->fd, scratch, L7_TLSREC_IN_MAX);
+			if (n > (ssize_t)want) {
+				if (h->b == NULL && (h->b = malloc(L7_TLSREC_IN_MAX)) == NULL)
+					return -1;
+				memcpy(h->b, scratch + want, (size_t)n - want);
+				h->off = 0;
+				h->len = (size_t)n - want;
+				n = (ssize_t)want;
+			}
+			if (n > 0)
+				memcpy(out, scratch, (size_t)n);
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			BIO_set_retry_read(bio);
+		return n < 0 ? -1 : (int)n;
+	}
+	if (want > h->len)
+		want = h->len;
+	memcpy(out, h->b + h->off, want);
+	h->off += want;
+	h->len -= want;
+	if (h->len == 0) {
+		free(h->b);
+		h->b = NULL;
+		h->off = 0;
+	}
+	return (int)want;
+}
+
+static long
+l7_tls_hsbio_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+	struct l7_tls_hsbio *h = BIO_get_data(bio);
+
+	(void)num;
+	switch (cmd) {
+	case BIO_C_GET_FD:
+		if (ptr != NULL)
+			*(int *)ptr = h->fd;
+		return h->fd;
+	case BIO_CTRL_PENDING:
+		return (long)h->len;
+	case BIO_CTRL_FLUSH:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+l7_tls_hsbio_destroy(BIO *bio)
+{
+	struct l7_tls_hsbio *h = BIO_get_data(bio);
+
+	if (h != NULL) {
+		free(h->b);
+		free(h);
+	}
+	BIO_set_data(bio, NULL);
+	return 1;
+}
+
+static void
+l7_tls_hsbio_init(void)
+{
+	int type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR;
+	BIO_METHOD *m = BIO_meth_new(type, "tandem handshake read");
+
+	if (m != NULL && (BIO_meth_set_read(m, l7_tls_hsbio_read) != 1 ||
+			  BIO_meth_set_ctrl(m, l7_tls_hsbio_ctrl) != 1 ||
+			  BIO_meth_set_destroy(m, l7_tls_hsbio_destroy) != 1)) {
+		BIO_meth_free(m);
+		m = NULL;
+	}
+	l7_tls_hsbio_type = type;
+	l7_tls_hsbio_method = m;
+}
+
+/* Makes a BIO of ours ssl's read side (its write side stays the socket
+ * BIO). 0, or -1 (ssl unchanged). */
+static int
+l7_tls_hsbio_attach(SSL *ssl)
+{
+	struct l7_tls_hsbio *h;
+	BIO *bio;
+
+	pthread_once(&l7_tls_hsbio_once, l7_tls_hsbio_init);
+	if (l7_tls_hsbio_method == NULL || SSL_get_fd(ssl) < 0)
+		return -1;
+	h = calloc(1, sizeof(*h));
+	bio = h != NULL ? BIO_new(l7_tls_hsbio_method) : NULL;
+	if (bio == NULL) {
+		free(h);
+		return -1;
+	}
+	h->fd = SSL_get_fd(ssl);
+	BIO_set_data(bio, h);
+	BIO_set_init(bio, 1);
+	SSL_set0_rbio(ssl, bio);
+	return 0;
+}
+
+/* Hands what waits in ssl's read BIO (if it is ours) to o. */
+static void
+l7_tls_hsbio_give(SSL *ssl, struct l7_tls_own *o)
+{
+	BIO *bio = SSL_get_rbio(ssl);
+	struct l7_tls_hsbio *h;
+
+	if (bio == NULL || l7_tls_hsbio_method == NULL ||
+	    BIO_method_type(bio) != l7_tls_hsbio_type)
+		return;
+	h = BIO_get_data(bio);
+	if (h == NULL || h->len == 0)
+		return;
+	o->rx = h->b;
+	o->raw_off = h->off;
+	o->raw_len = h->len;
+	h->b = NULL;
+	h->off = h->len = 0;
+}
 
 /* ---- handshake capture ---- */
 
@@ -157,8 +314,10 @@ l7_tls_take_begin(struct l7_tls_conn *c)
 	SSL_set_app_data(c->ssl, c);
 	SSL_set_msg_callback(c->ssl, l7_tls_msg_cb);
 	SSL_set_msg_callback_arg(c->ssl, c);
-	/* one record per read: nothing past the client's Finished is buffered */
+	/* one record per read: nothing past the client's Finished is buffered
+	 * in OpenSSL (our BIO keeps it instead) */
 	SSL_set_read_ahead(c->ssl, 0);
+	(void)l7_tls_hsbio_attach(c->ssl);	/* without it: one read() per ask */
 	return 0;
 }
 
@@ -266,6 +425,7 @@ l7_tls_take_over(struct l7_tls_conn *c)
 		goto fallback;
 	}
 	o->fd = SSL_get_fd(ssl);
+	l7_tls_hsbio_give(ssl, o);
 	l7_tls_cap_free(c);
 	/* freeing without close_notify would drop the session from the
 	 * server cache (ssl_clear_bad_session): it is still good */
