@@ -734,7 +734,11 @@ l7_tls_conn_read(struct l7_tls_conn *c, void *buf, size_t len)
 int
 l7_tls_conn_pending(struct l7_tls_conn *c)
 {
-	return c->own != NULL ? l7_tls_own_pending(c) : SSL_has_pending(c->ssl);
+	if (c->own != NULL)
+		return l7_tls_own_pending(c);
+	/* after a fallback from our record layer, bytes the handshake BIO
+	 * read from the socket and OpenSSL has not asked for yet count too */
+	return SSL_has_pending(c->ssl) || BIO_pending(SSL_get_rbio(c->ssl)) > 0;
 }
 
 ssize_t
