@@ -71,6 +71,14 @@ l7_tlsrec_cipher(enum l7_tlsrec_suite s)
 	return (unsigned)s < 3 ? l7_tlsrec_ciphers[s] : NULL;
 }
 
+/* The length of suite s's hash: SHA-384 for AES-256-GCM, SHA-256 for the
+ * others (TLS 1.3 and the TLS 1.2 suites we take over alike). */
+static size_t
+l7_tlsrec_hashlen(enum l7_tlsrec_suite s)
+{
+	return s == L7_TLSREC_AES256GCM ? 48 : 32;
+}
+
 /* out = HMAC(key, a || b) with the hash of suite s; out has room for 48
  * bytes. 0 or -1. */
 static int
@@ -82,7 +90,7 @@ l7_tlsrec_hmac(enum l7_tlsrec_suite s, const unsigned char *key, size_t klen, co
 	int ok;
 
 	pthread_once(&l7_tlsrec_once, l7_tlsrec_init_once);
-	t = l7_tlsrec_hmacs[s == L7_TLSREC_AES256GCM];
+	t = l7_tlsrec_hmacs[l7_tlsrec_hashlen(s) == 48];
 	if (t == NULL || (c = EVP_MAC_CTX_dup(t)) == NULL)
 		return -1;
 	ok = EVP_MAC_init(c, key, klen, NULL) == 1 && EVP_MAC_update(c, a, alen) == 1 &&
@@ -149,7 +157,7 @@ static int
 l7_tlsrec_prf12(enum l7_tlsrec_suite s, const unsigned char *secret, size_t slen,
 		const unsigned char *seed, size_t seedlen, unsigned char *out, size_t len)
 {
-	size_t hl = s == L7_TLSREC_AES256GCM ? 48 : 32, done = 0, n;
+	size_t hl = l7_tlsrec_hashlen(s), done = 0, n;
 	unsigned char a[48], t[48];
 	int rc = l7_tlsrec_hmac(s, secret, slen, seed, seedlen, NULL, 0, a);
 
@@ -194,7 +202,7 @@ l7_tlsrec_init13(struct l7_tlsrec *r, enum l7_tlsrec_suite suite, const unsigned
 	r->version = 0x0304;
 	r->suite = (uint8_t)suite;
 	r->hashlen = (uint8_t)hashlen;
-	if (l7_tlsrec_cipher(suite) == NULL || hashlen != (suite == L7_TLSREC_AES256GCM ? 48u : 32u))
+	if (l7_tlsrec_cipher(suite) == NULL || hashlen != l7_tlsrec_hashlen(suite))
 		return -1;
 	memcpy(r->rd.secret, csecret, hashlen);
 	memcpy(r->wr.secret, ssecret, hashlen);
