@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "dlist.h"
 #include "l7_freelist.h"
 #include "l7_h2.h"
 #include "l7_h2__priv.h"
@@ -72,7 +73,7 @@ struct l7_h2_stream {
 	struct buf tx;			/* response body waiting for DATA frames (from bufs) */
 	struct buf trl;			/* the response's trailer section, as HTTP/1.1 lines */
 	bool closed;			/* nghttp2 closed the stream */
-	struct l7_h2_stream *prev, *next;
+	struct dlist_node link;		/* in h->streams */
 };
 
 struct l7_h2_conn {
@@ -82,7 +83,7 @@ struct l7_h2_conn {
 	struct l7_mpool *mp;		/* the owner's small objects: streams, nghttp2's own */
 	struct conf_l7_h2 lim;
 	struct buf *out;		/* during l7_h2_conn_output */
-	struct l7_h2_stream *streams;
+	struct dlist streams;		/* struct l7_h2_stream (link), newest first */
 	unsigned nreq;
 	uint64_t now_ms, sec;
 	unsigned flood[H2_FLOOD_N];
@@ -130,12 +131,7 @@ h2_stream_free(struct l7_h2_stream *s)
 {
 	struct l7_h2_conn *h = s->h;
 
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		h->streams = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
+	dlist_remove(&h->streams, &s->link);
 	l7_mpool_free(s->method);
 	l7_mpool_free(s->path);
 	l7_mpool_free(s->authority);
@@ -259,10 +255,7 @@ h2_begin_headers_cb(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 	}
 	s->h = h;
 	s->id = f->hd.stream_id;
-	s->next = h->streams;
-	if (h->streams != NULL)
-		h->streams->prev = s;
-	h->streams = s;
+	dlist_push_front(&h->streams, &s->link);
 	nghttp2_session_set_stream_user_data(ng, s->id, s);
 	return 0;
 }
@@ -608,8 +601,8 @@ l7_h2_conn_free(struct l7_h2_conn **hp)
 	if (h == NULL)
 		return;
 	h->dying = true;
-	while (h->streams != NULL) {
-		struct l7_h2_stream *s = h->streams;
+	while (!dlist_empty(&h->streams)) {
+		struct l7_h2_stream *s = DLIST_ENTRY(h->streams.first, struct l7_h2_stream, link);
 		void *req = s->req;
 
 		s->req = NULL;

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "dlist.h"
 #include "l7_h2sess.h"
 #include "l7_h2up.h"
 #include "l7_io.h"
@@ -35,7 +36,7 @@ struct l7_h2sess {
 	struct loop_io io;
 	struct loop_timer timer;	/* idle timeout */
 	struct l7_h2sess_set *set;
-	struct l7_h2sess *prev, *next;	/* in set while it may take streams */
+	struct dlist_node link;		/* in set while it may take streams */
 	bool listed;
 	int fd;
 	struct l7_io tio;
@@ -68,13 +69,7 @@ h2sess_unlist(struct l7_h2sess *s)
 	if (!s->listed)
 		return;
 	s->listed = false;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		set->head = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	s->prev = s->next = NULL;
+	dlist_remove(&set->list, &s->link);
 }
 
 static void h2sess_wake(struct l7_h2sess *s);
@@ -366,7 +361,7 @@ l7_h2sess_find(struct l7_h2sess_set *set, const struct snapshot *snap,
 
 	/* a session made under an older configuration (its stream limit, its
 	 * TLS settings) takes no new streams: it ends with its idle timeout */
-	for (s = set->head; s != NULL; s = s->next)
+	DLIST_FOREACH(s, &set->list, link)
 		if (s->ms == ms && s->snap == snap && l7_h2up_can_open(s->h2))
 			return s;
 	return NULL;
@@ -423,10 +418,7 @@ l7_h2sess_connect(struct l7_h2sess_set *set, struct snapshot *snap, size_t pi, s
 	s->state = L7_H2SESS_CONNECTING;
 	s->connected = rc == 0;
 	s->listed = true;
-	s->next = set->head;
-	if (set->head != NULL)
-		set->head->prev = s;
-	set->head = s;
+	dlist_push_front(&set->list, &s->link);
 	return s;
 oom:
 	if (s != NULL) {
@@ -496,6 +488,6 @@ void
 l7_h2sess_free_all(struct l7_h2sess_set *set)
 {
 	set->stopping = true;
-	while (set->head != NULL)
-		h2sess_free(set->head);
+	while (!dlist_empty(&set->list))
+		h2sess_free(DLIST_ENTRY(set->list.first, struct l7_h2sess, link));
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "buf-t.h"
+#include "dlist-t.h"
 #include "loop-t.h"
 
 /*
@@ -35,7 +36,7 @@ struct l7_h2sess;
 /* One worker's sessions. */
 struct l7_h2sess_set {
 	struct loop *loop;
-	struct l7_h2sess *head;
+	struct dlist list;		/* struct l7_h2sess that may take streams */
 	bool stopping;			/* free at once: the loop no longer runs */
 	void (*wake)(void *owner);	/* a stream's owner has news */
 	unsigned long connects;		/* connections opened (statistics) */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "dlist.h"
 #include "l7_h2__priv.h"
 #include "l7_h2up.h"
 #include "l7_http1.h"
@@ -38,8 +39,8 @@ struct l7_h2up {
 	struct buf *out;		/* during l7_h2up_output */
 	bool fatal;
 	unsigned max_streams, nstreams, nspare;
-	struct l7_h2up_st *streams;	/* open, newest first */
-	struct l7_h2up_st *spare;	/* closed ones, buffers kept: a stream per
+	struct dlist streams;		/* open struct l7_h2up_st (link), newest first */
+	struct dlist spare;		/* closed ones, buffers kept: a stream per
 					 * request would otherwise cost ~200 KiB of
 					 * malloc and free */
 };
@@ -47,7 +48,7 @@ struct l7_h2up {
 struct l7_h2up_st {
 	struct l7_h2up *u;		/* NULL once the session is gone */
 	void *owner;
-	struct l7_h2up_st *prev, *next;
+	struct dlist_node link;		/* in u->streams, or u->spare when closed */
 	bool woken, blocked;		/* blocked: take said "not now" */
 	int32_t sid;			/* 0 before the head went in */
 	/* request */
@@ -288,13 +289,7 @@ h2up_unlink(struct l7_h2up_st *s)
 
 	if (u == NULL)
 		return;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		u->streams = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	s->prev = s->next = NULL;
+	dlist_remove(&u->streams, &s->link);
 	u->nstreams--;
 	if (s->sid > 0)
 		nghttp2_session_set_stream_user_data(u->ng, s->sid, NULL);
@@ -321,16 +316,16 @@ l7_h2up_free(struct l7_h2up **up)
 	*up = NULL;
 	if (u == NULL)
 		return;
-	while (u->streams != NULL) {
-		struct l7_h2up_st *s = u->streams;
+	while (!dlist_empty(&u->streams)) {
+		struct l7_h2up_st *s = DLIST_ENTRY(u->streams.first, struct l7_h2up_st, link);
 
 		s->failed = s->woken = true;
 		h2up_unlink(s);
 	}
-	while (u->spare != NULL) {
-		struct l7_h2up_st *s = u->spare;
+	while (!dlist_empty(&u->spare)) {
+		struct l7_h2up_st *s = DLIST_ENTRY(u->spare.first, struct l7_h2up_st, link);
 
-		u->spare = s->next;
+		dlist_remove(&u->spare, &s->link);
 		h2up_st_free(s);
 	}
 	nghttp2_session_del(u->ng);
@@ -344,11 +339,11 @@ l7_h2up_open(struct l7_h2up *u, void *owner)
 
 	if (!l7_h2up_can_open(u))
 		return NULL;
-	if (u->spare != NULL) {
+	if (!dlist_empty(&u->spare)) {
 		struct buf b[6];
 
-		s = u->spare;
-		u->spare = s->next;
+		s = DLIST_ENTRY(u->spare.first, struct l7_h2up_st, link);
+		dlist_remove(&u->spare, &s->link);
 		u->nspare--;
 		b[0] = s->body, b[1] = s->hdrs, b[2] = s->rhead, b[3] = s->rdata, b[4] = s->trl;
 		b[5] = s->qtrl;
@@ -368,10 +363,7 @@ l7_h2up_open(struct l7_h2up *u, void *owner)
 	}
 	s->owner = owner;
 	s->u = u;
-	s->next = u->streams;
-	if (u->streams != NULL)
-		u->streams->prev = s;
-	u->streams = s;
+	dlist_push_front(&u->streams, &s->link);
 	u->nstreams++;
 	return s;
 }
@@ -395,8 +387,7 @@ l7_h2up_close(struct l7_h2up_st **sp)
 	u = s->u;
 	h2up_unlink(s);
 	if (u != NULL && u->nspare < H2UP_SPARE) {
-		s->next = u->spare;
-		u->spare = s;
+		dlist_push_front(&u->spare, &s->link);
 		u->nspare++;
 		return;
 	}
@@ -603,7 +594,7 @@ l7_h2up_wake_all(struct l7_h2up *u)
 {
 	struct l7_h2up_st *s;
 
-	for (s = u->streams; s != NULL; s = s->next)
+	DLIST_FOREACH(s, &u->streams, link)
 		s->woken = true;
 }
 
@@ -612,7 +603,7 @@ l7_h2up_next_woken(struct l7_h2up *u)
 {
 	struct l7_h2up_st *s;
 
-	for (s = u->streams; s != NULL; s = s->next)
+	DLIST_FOREACH(s, &u->streams, link)
 		if (s->woken) {
 			s->woken = false;
 			return s->owner;

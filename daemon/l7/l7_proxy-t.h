@@ -8,6 +8,7 @@
 
 #include "buf-t.h"
 #include "conf-t.h"
+#include "dlist-t.h"
 #include "l7_freelist.h"
 #include "l7_h2sess.h"
 #include "l7_mpool.h"
@@ -122,7 +123,7 @@ struct l7_up {
 	struct l7_h2sess *sess;		/* HTTP/2 pools: the shared member connection, */
 	struct l7_h2up_st *st;		/* and this request's stream on it (fd is -1) */
 	struct l7_io tio;		/* plain, or TLS for pools with "tls" (l7_tls_up) */
-	struct l7_up *prev, *next;	/* idle list */
+	struct dlist_node ilink;	/* worker's idle list */
 };
 
 enum l7_conn_state {
@@ -213,7 +214,7 @@ struct l7_conn {
 	int status;
 	struct l7_reqrec *rec;		/* while a request is in flight */
 	struct loop_timer tarpit;	/* the rate rules' tarpit: answers rec->lim later */
-	struct l7_conn *qprev, *qnext;	/* worker's queue */
+	struct dlist_node qlink;	/* worker's queue */
 	uint64_t tried;			/* members already tried for this request */
 	int member;
 	struct l7_up *up;
@@ -228,11 +229,11 @@ struct l7_conn {
 	bool via_tls;			/* a stream whose connection is TLS */
 	bool grpc;			/* a gRPC request on a stream: gRPC-shaped local answers */
 	/* l7__h2_*_kick: queued on the worker's kick list, run again soon */
-	struct l7_conn *kprev, *knext;
+	struct dlist_node klink;
 	unsigned kround;		/* the worker's kick round it was queued for */
 	bool kqueued;
 
-	struct l7_conn *prev, *next;	/* worker's list, for shutdown */
+	struct dlist_node link;		/* worker's list, for shutdown */
 };
 
 struct l7_worker {
@@ -244,11 +245,11 @@ struct l7_worker {
 	struct l7_view *view;		/* current */
 	unsigned long gen;
 	struct l7_lsn *lsns;
-	struct l7_conn *conns;
-	struct l7_up *idle;		/* idle upstream connections, newest first */
+	struct dlist conns;		/* struct l7_conn (link) */
+	struct dlist idle;		/* idle struct l7_up (ilink), newest first */
 	unsigned nidle;			/* connections in idle */
 	struct l7_h2sess_set h2s;	/* HTTP/2 pools' member connections */
-	struct l7_conn *qhead, *qtail;	/* requests waiting for a member slot, FIFO */
+	struct dlist queue;		/* l7_conn (qlink) waiting for a member slot, FIFO */
 	struct loop_timer qtick;
 	void *md;			/* pcre2 match data for route regexes */
 	uint64_t rng;			/* xorshift state: power of two choices, request ids */
@@ -262,7 +263,7 @@ struct l7_worker {
 	uint64_t trim_at;		/* next trim of the free lists (loop clock, ms) */
 	/* connections kicked by l7_h2 (l7__h2_request_kick), run in order by
 	 * one 0 ms timer instead of a timer each (the heap per stream costs) */
-	struct l7_conn *kick_head, *kick_tail;
+	struct dlist kicks;		/* struct l7_conn (klink), FIFO */
 	unsigned kick_round;
 	struct loop_timer kick;
 	struct l7_stats stats;

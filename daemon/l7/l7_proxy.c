@@ -42,6 +42,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "dlist.h"
 #include "log.h"
 #include "loop.h"
 #include "snapshot.h"
@@ -188,12 +189,7 @@ l7_up_close(struct l7_up **upp)
 		return;
 	w = up->w;
 	if (up->state == L7_UP_IDLE) {
-		if (up->prev != NULL)
-			up->prev->next = up->next;
-		else
-			w->idle = up->next;
-		if (up->next != NULL)
-			up->next->prev = up->prev;
+		dlist_remove(&w->idle, &up->ilink);
 		w->nidle--;
 	}
 	loop_timer_cancel(w->loop, &up->timer);
@@ -233,9 +229,11 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 
 	/* count this member's only when the worker holds enough for it to
 	 * matter: HTTP/2 fan-out keeps hundreds idle, a scan each was costly */
-	for (it = w->nidle >= L7_UP_IDLE_MAX ? w->idle : NULL; it != NULL; it = it->next)
-		if (it->ms == up->ms)
-			n++;
+	if (w->nidle >= L7_UP_IDLE_MAX) {
+		DLIST_FOREACH(it, &w->idle, ilink)
+			if (it->ms == up->ms)
+				n++;
+	}
 	if (n >= L7_UP_IDLE_MAX || w->stopping ||
 	    loop_io_mod(w->loop, &up->io, EPOLLIN) < 0 ||
 	    loop_timer_set(w->loop, &up->timer, L7_UP_IDLE_TIMEOUT_MS, l7_up_idle_timeout, up) < 0) {
@@ -245,11 +243,7 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 	up->state = L7_UP_IDLE;
 	up->c = NULL;
 	up->reused = true;
-	up->prev = NULL;
-	up->next = w->idle;
-	if (w->idle != NULL)
-		w->idle->prev = up;
-	w->idle = up;
+	dlist_push_front(&w->idle, &up->ilink);
 	w->nidle++;
 }
 
@@ -264,30 +258,25 @@ l7_up_idle_put(struct l7_worker *w, struct l7_up *up)
 static struct l7_up *
 l7_up_idle_take(struct l7_worker *w, struct l7_member_state *ms, int peek)
 {
-	struct l7_up *up = w->idle, *next;
+	struct dlist_node *n, *next;
 
-	for (; up != NULL; up = next) {
+	for (n = w->idle.first; n != NULL; n = next) {
+		struct l7_up *up = DLIST_ENTRY(n, struct l7_up, ilink);
 		char b;
-		ssize_t n;
+		ssize_t got;
 
-		next = up->next;
+		next = n->next;
 		if (up->ms != ms)
 			continue;
-		if (up->prev != NULL)
-			up->prev->next = up->next;
-		else
-			w->idle = up->next;
-		if (up->next != NULL)
-			up->next->prev = up->prev;
-		up->prev = up->next = NULL;
+		dlist_remove(&w->idle, &up->ilink);
 		up->state = L7_UP_BUSY;
 		w->nidle--;
 		loop_timer_cancel(w->loop, &up->timer);
 		if (!peek)
 			return up;
 		/* EOF or stray bytes since it went idle: not reusable */
-		n = recv(up->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		got = recv(up->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return up;
 		l7_up_close(&up);
 	}
@@ -399,7 +388,7 @@ l7_conn_drop_up(struct l7_conn *c, int reuse)
 	else
 		l7_up_close(&up);
 	/* a slot freed: let queued requests look again after this pass */
-	if (c->w->qhead != NULL && !c->w->stopping)
+	if (!dlist_empty(&c->w->queue) && !c->w->stopping)
 		loop_timer_set(c->w->loop, &c->w->qtick, 0, l7_queue_tick, c->w);
 }
 
@@ -640,12 +629,7 @@ l7_conn_close(struct l7_conn *c)
 		close(c->fd);
 	}
 	free(c->client_subject);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	dlist_remove(&w->conns, &c->link);
 	l7_buf_give(&w->bufs, &c->ibuf);
 	l7_buf_give(&w->bufs, &c->obuf);
 	l7_buf_give(&w->bufs, &c->ubuf);
@@ -1054,15 +1038,7 @@ l7_queue_remove(struct l7_conn *c)
 	if (!c->queued)
 		return;
 	c->queued = false;
-	if (c->qprev != NULL)
-		c->qprev->qnext = c->qnext;
-	else
-		w->qhead = c->qnext;
-	if (c->qnext != NULL)
-		c->qnext->qprev = c->qprev;
-	else
-		w->qtail = c->qprev;
-	c->qprev = c->qnext = NULL;
+	dlist_remove(&w->queue, &c->qlink);
 }
 
 static void
@@ -1085,8 +1061,8 @@ l7_queue_timeout(struct loop *l, struct loop_timer *t)
 static void
 l7_queue_run(struct l7_worker *w)
 {
-	while (w->qhead != NULL) {
-		struct l7_conn *c = w->qhead;
+	while (!dlist_empty(&w->queue)) {
+		struct l7_conn *c = DLIST_ENTRY(w->queue.first, struct l7_conn, qlink);
 
 		l7_conn_upstream(c);
 		if (c->queued)
@@ -1104,7 +1080,7 @@ l7_queue_tick(struct loop *l, struct loop_timer *t)
 	(void)l;
 	l7_queue_run(w);
 	/* slots freed by other workers are only seen by looking again */
-	if (w->qhead != NULL)
+	if (!dlist_empty(&w->queue))
 		loop_timer_set(w->loop, &w->qtick, L7_QUEUE_TICK_MS, l7_queue_tick, w);
 }
 
@@ -1132,7 +1108,7 @@ l7_queue_add(struct l7_conn *c)
 	struct l7_conn *it;
 	unsigned n = 0;
 
-	for (it = w->qhead; it != NULL; it = it->qnext)
+	DLIST_FOREACH(it, &w->queue, qlink)
 		if (it->pool == c->pool)
 			n++;
 	if (n >= c->pool->l7.queue_size)
@@ -1143,13 +1119,7 @@ l7_queue_add(struct l7_conn *c)
 		loop_timer_set(w->loop, &w->qtick, L7_QUEUE_TICK_MS, l7_queue_tick, w);
 	STAT_INC(w, queued);
 	c->queued = true;
-	c->qnext = NULL;
-	c->qprev = w->qtail;
-	if (w->qtail != NULL)
-		w->qtail->qnext = c;
-	else
-		w->qhead = c;
-	w->qtail = c;
+	dlist_push_back(&w->queue, &c->qlink);
 	return 0;
 }
 
@@ -2857,15 +2827,7 @@ l7_kick_unqueue(struct l7_conn *c)
 	if (!c->kqueued)
 		return;
 	c->kqueued = false;
-	if (c->kprev != NULL)
-		c->kprev->knext = c->knext;
-	else
-		w->kick_head = c->knext;
-	if (c->knext != NULL)
-		c->knext->kprev = c->kprev;
-	else
-		w->kick_tail = c->kprev;
-	c->kprev = c->knext = NULL;
+	dlist_remove(&w->kicks, &c->klink);
 }
 
 /* Runs the connections of this round in the order they were kicked; those
@@ -2878,15 +2840,17 @@ l7_kick_cb(struct loop *l, struct loop_timer *t)
 	unsigned round = w->kick_round++;
 
 	(void)l;
-	while (w->kick_head != NULL && w->kick_head->kround == round) {
-		struct l7_conn *c = w->kick_head;
+	while (!dlist_empty(&w->kicks)) {
+		struct l7_conn *c = DLIST_ENTRY(w->kicks.first, struct l7_conn, klink);
 
+		if (c->kround != round)
+			break;	/* kicked during this round: the next one's */
 		assert(c->magic == L7_CONN_MAGIC);
 		l7_kick_unqueue(c);
 		l7_conn_step(c);
 	}
 	/* a failed timer (out of memory) leaves the streams to their timeouts */
-	if (w->kick_head != NULL)
+	if (!dlist_empty(&w->kicks))
 		loop_timer_set(w->loop, &w->kick, 0, l7_kick_cb, w);
 }
 
@@ -2900,13 +2864,7 @@ l7__h2_request_kick(void *req)
 		return;
 	c->kqueued = true;
 	c->kround = w->kick_round;
-	c->knext = NULL;
-	c->kprev = w->kick_tail;
-	if (w->kick_tail != NULL)
-		w->kick_tail->knext = c;
-	else
-		w->kick_head = c;
-	w->kick_tail = c;
+	dlist_push_back(&w->kicks, &c->klink);
 	if (!loop_timer_armed(&w->kick))
 		loop_timer_set(w->loop, &w->kick, 0, l7_kick_cb, w);
 }
@@ -2968,10 +2926,7 @@ l7__h2_request_new(void *owner, struct l7_h2_stream *s)
 	c->rready = c->wready = true;
 	c->view = p->view;
 	c->view->refs++;
-	c->next = w->conns;
-	if (w->conns != NULL)
-		w->conns->prev = c;
-	w->conns = c;
+	dlist_push_front(&w->conns, &c->link);
 	STAT_INC(w, h2_streams);
 	l7_conn_wait_head(c);
 	return c;
@@ -3027,10 +2982,7 @@ l7_conn_new(struct l7_worker *w, int fd, struct l7_lsn *ln, const struct sockadd
 	c->ls = ln->ls;
 	atomic_fetch_add_explicit(&c->ls->conns, 1, memory_order_relaxed);
 	l7_stats_conn_open(&c->sr, w->index, c->view->smap, lindex);
-	c->next = w->conns;
-	if (w->conns != NULL)
-		w->conns->prev = c;
-	w->conns = c;
+	dlist_push_front(&w->conns, &c->link);
 	STAT_INC(w, accepted);
 	STAT_INC(w, active);
 	l7_conn_wait_head(c);
@@ -3181,7 +3133,7 @@ l7_worker_unlisten(struct l7_worker *w)
 		loop_io_del(w->loop, &ln->io);
 		l7_free_later(w, ln);
 	}
-	for (c = w->conns; c != NULL; c = c->next)
+	DLIST_FOREACH(c, &w->conns, link)
 		if (c->state == L7_C_HEAD && !c->head_timer && buf_len(&c->ibuf) == 0 &&
 		    l7_conn_to(c)->client_idle_ms > L7_DRAIN_IDLE_MS)
 			l7_conn_timer(c, L7_DRAIN_IDLE_MS);
@@ -3241,10 +3193,10 @@ l7_worker_main(void *arg)
 	/* The loop no longer runs: free everything now, not deferred. */
 	w->stopping = true;
 	w->h2s.stopping = true;
-	while (w->conns != NULL)
-		l7_conn_close(w->conns);
-	while (w->idle != NULL) {
-		struct l7_up *up = w->idle;
+	while (!dlist_empty(&w->conns))
+		l7_conn_close(DLIST_ENTRY(w->conns.first, struct l7_conn, link));
+	while (!dlist_empty(&w->idle)) {
+		struct l7_up *up = DLIST_ENTRY(w->idle.first, struct l7_up, ilink);
 
 		l7_up_close(&up);
 	}
