@@ -9,17 +9,12 @@
 # another connection; a member connection that dies fails only its own
 # streams. gRPC calls (python3-grpcio) share the connection too.
 . "$(dirname "$0")/lib.sh"
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3	# Debian's, where python3-h2 lives
-$PY -c 'import h2' 2>/dev/null || skip "python3-h2 is not installed"
+need_python h2
 command -v h2load >/dev/null || skip "h2load (nghttp2-client) is not installed"
-O="$SRC/tests/tools/h2-mux-origin.py"
 
 PO=$(free_port); PL=$(free_port)
-mkdir -p "$T/o"
-$PY "$O" "$PO" "$T/o" >"$T/origin.log" 2>&1 &
-PIDS+=($!)
-wait_port "$PO" || { echo "origin did not start"; finish; }
+start_h2_origin "$PO" "$T/o"
+wait_ports "$PO" || finish
 conf() { # conf MAX_STREAMS
 	cat <<JSON
 {"version":1,"revision":$1,"workers":1,
@@ -31,16 +26,14 @@ JSON
 }
 conns() { wc -l <"$T/o/conns" 2>/dev/null || echo 0; }
 
-# a malformed pool is refused whole, with the reason
-conf 10 | jq '.pools[0].max_streams_per_connection = 0' >"$T/bad1.json"
-conf 10 | jq '.pools[0].upstream_protocol = "http/1.1"' >"$T/bad2.json"
-conf 10 | jq '.pools[0].upstream_protocol = "h2"' >"$T/bad3.json"
-for i in 1 2 3; do "$B/daemon/tandemd" --check "$T/bad$i.json" >"$T/check$i.out" 2>&1 && echo "bad$i accepted"; done
-ok "max_streams_per_connection 0 is refused" -- grep -q 'max_streams_per_connection' "$T/check1.out"
-ok "max_streams_per_connection on an HTTP/1.1 pool is refused" -- grep -q 'applies only to HTTP/2 pools' "$T/check2.out"
-ok "\"h2\" without tls is refused" -- grep -q 'HTTP/2 over TLS' "$T/check3.out"
-
 conf 10 >"$T/c.json"
+# a malformed pool is refused whole, with the reason
+refused "max_streams_per_connection 0 is refused" "$T/c.json" \
+	'.pools[0].max_streams_per_connection = 0' 'max_streams_per_connection'
+refused "max_streams_per_connection on an HTTP/1.1 pool is refused" "$T/c.json" \
+	'.pools[0].upstream_protocol = "http/1.1"' 'applies only to HTTP/2 pools'
+refused "\"h2\" without tls is refused" "$T/c.json" '.pools[0].upstream_protocol = "h2"' 'HTTP/2 over TLS'
+
 start_tandemd "$T/c.json" || finish
 wait_port "$PL"
 

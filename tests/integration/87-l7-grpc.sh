@@ -7,19 +7,15 @@
 # without a route is UNIMPLEMENTED; the gRPC health check type follows the
 # server's SERVING / NOT_SERVING answer.
 . "$(dirname "$0")/lib.sh"
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3	# Debian's, where python3-grpcio lives
-$PY -c 'import grpc' 2>/dev/null || skip "python3-grpcio is not installed"
+need_python grpc
 command -v openssl >/dev/null || skip "openssl is not installed"
-G="$SRC/tests/tools/grpc-echo.py"
 C="$T/certs"	# tandemd's --cert-dir
 pki_self www www.example.test DNS:www.example.test
 pki_made www
 
 PG=$(free_port); PL=$(free_port); PS=$(free_port)
-$PY "$G" server "$PG" "$T/notserving" >"$T/grpc-server.log" 2>&1 &
-PIDS+=($!)
-wait_port "$PG" || { echo "gRPC server did not start"; finish; }
+start_grpc_echo "$PG"
+wait_ports "$PG" || finish
 cat >"$T/c.json" <<JSON
 {"version":1,"revision":1,
  "listeners":[{"name":"h2c","address":"127.0.0.1","port":$PL,"http2":{"h2c":true},
@@ -31,34 +27,23 @@ cat >"$T/c.json" <<JSON
  "routes":[{"name":"echo","listener":"h2c","path_prefix":"/test.Echo/","pool":"g"},
            {"name":"echo-tls","listener":"tls","path_prefix":"/test.Echo/","pool":"g"}]}
 JSON
-jq '.pools[0].proxy_protocol = "v1"' "$T/c.json" >"$T/bad.json"
-"$B/daemon/tandemd" --check "$T/bad.json" >"$T/check.out" 2>&1
-ok "h2c with proxy_protocol is refused" -- grep -q 'pools\[0\].upstream_protocol' "$T/check.out"
+refused "h2c with proxy_protocol is refused" "$T/c.json" \
+	'.pools[0].proxy_protocol = "v1"' 'pools\[0\].upstream_protocol'
 start_tandemd "$T/c.json" --cert-dir "$T/certs" || finish
 wait_port "$PL"
 
-expect="unary echo:hello yes OK
-unary-300k intact
-fail NOT_FOUND no such thing
-down UNAVAILABLE member says no
-unknown UNIMPLEMENTED
-server-stream 50 part 0 part 49
-client-stream got 100 messages, 100000 bytes
-bidi ONE TWO THREE"
-norm() { sed 's/^unknown UNIMPLEMENTED.*/unknown UNIMPLEMENTED/' | grep -v '^E[0-9]'; }
-out=$(timeout 60 $PY "$G" client "127.0.0.1:$PL" 2>"$T/client.err" | norm)
-eq "gRPC over h2c: unary, streaming, trailers, status codes" "$expect" "$out"
-out=$(timeout 60 $PY "$G" client "127.0.0.1:$PS" "$T/certs/www.crt" www.example.test 2>"$T/client-tls.err" | norm)
-eq "gRPC over TLS (ALPN h2): the same answers" "$expect" "$out"
+# a method without a route: UNIMPLEMENTED (the message follows)
+grpc_echo_calls "gRPC over h2c: unary, streaming, trailers, status codes" \
+	"unknown UNIMPLEMENTED" "127.0.0.1:$PL"
+grpc_echo_calls "gRPC over TLS (ALPN h2): the same answers" \
+	"unknown UNIMPLEMENTED" "127.0.0.1:$PS" "$T/certs/www.crt" www.example.test
 ok "gRPC calls are in the access log with their route and member" -- \
 	jq -se '[.[] | select(.path == "/test.Echo/Bidi" and .route == "echo" and .status == 200)] | length == 1' "$T/access.log"
 
-state() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" status --json | jq -r '.pools[0].members[0].state'; }
-waitstate() { for _ in $(seq 50); do [ "$(state)" = "$1" ] && return 0; sleep 0.1; done; return 1; }
-ok "the gRPC health check passes while the server is SERVING" -- waitstate up
+ok "the gRPC health check passes while the server is SERVING" -- wait_member_state 0 up
 touch "$T/notserving"
-ok "NOT_SERVING takes the member down" -- waitstate down
-ok "the reason names it" -- sh -c "'$B/daemon/tandemctl' -s '$T/tandemd.sock' status | grep -q 'not SERVING'"
+ok "NOT_SERVING takes the member down" -- wait_member_state 0 down
+ok "the reason names it" -- status_says 'not SERVING'
 rm -f "$T/notserving"
-ok "SERVING again brings it back" -- waitstate up
+ok "SERVING again brings it back" -- wait_member_state 0 up
 finish

@@ -182,6 +182,24 @@ start_tandemd() {
 
 ctl() { "$B/daemon/tandemctl" -s "$T/tandemd.sock" "$@"; }	# ctl ARGS: tandemctl on start_tandemd's socket
 
+# refused DESC CONFIG JQ-FILTER PATTERN: an "ok" check that tandemd --check
+# refuses CONFIG edited by JQ-FILTER, with a message matching PATTERN (grep).
+refused() {
+	local n=$((CHECKS + 1))
+	jq "$3" "$2" >"$T/bad$n.json" || { ok "$1 (jq failed)" -- false; return; }
+	ok "$1" -- sh -c '! "$1" --check "$2" >"$3" 2>&1 && grep -q -- "$4" "$3"' sh \
+		"$B/daemon/tandemd" "$T/bad$n.json" "$T/check$n.out" "$4"
+}
+
+# member_state POOL: the state of the first member of pool number POOL
+# (tandemctl status); wait_member_state POOL STATE: until it is STATE (5 s).
+member_state() { ctl status --json | jq -r ".pools[$1].members[0].state"; }
+wait_member_state() {
+	for _ in $(seq 50); do [ "$(member_state "$1")" = "$2" ] && return 0; sleep 0.1; done
+	return 1
+}
+status_says() { ctl status | grep -q -- "$1"; }	# status_says TEXT: tandemctl status shows TEXT
+
 # start_admin [EXTRA-ARGS...]: HTTPS console on a free port; sets ADMIN_URL,
 # ADMIN_PASSWORD (first start only) and ADMIN_PID.
 start_admin() {
@@ -305,4 +323,66 @@ upload_cert() {
 upload_ca() { # upload_ca NAME FILE: POST /ca-bundles
 	jq -n --arg name "$1" --rawfile pem "$2" '{name:$name, pem:$pem}' >"$T/ca.json"
 	api POST /ca-bundles "@$T/ca.json"
+}
+
+# ---- HTTP/2 and gRPC peers in Python (tests/tools): Debian's python3 where
+# present, as python3-h2 and python3-grpcio are Debian packages.
+
+# need_python MODULE...: sets PY; SKIP naming the package of the first
+# module that does not import (h2: python3-h2, grpc: python3-grpcio).
+need_python() {
+	local m
+	PY=python3
+	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+	for m in "$@"; do
+		$PY -c "import $m" 2>/dev/null || skip "python3-${m/#grpc/grpcio} is not installed"
+	done
+}
+
+# start_h2_origin PORT DIR [CERT KEY]: tests/tools/h2-mux-origin.py on PORT
+# (TLS with CERT and KEY), counting its connections and streams in DIR;
+# output in DIR.log. Does not wait: wait_ports does.
+start_h2_origin() {
+	mkdir -p "$2"
+	$PY "$SRC/tests/tools/h2-mux-origin.py" "$1" "$2" ${3:+0 "$3" "$4"} >"$2.log" 2>&1 &
+	PIDS+=($!)
+}
+
+# start_grpc_echo PORT [CERT KEY]: tests/tools/grpc-echo.py's server on PORT
+# (TLS with CERT and KEY); its health answer is NOT_SERVING while
+# $T/notserving exists; output in $T/grpc-server.log. Does not wait.
+start_grpc_echo() {
+	$PY "$SRC/tests/tools/grpc-echo.py" server "$1" "$T/notserving" ${2:+"$2" "$3"} \
+		>"$T/grpc-server.log" 2>&1 &
+	PIDS+=($!)
+}
+
+wait_ports() { # wait_ports PORT...: until each listens; false naming one that does not
+	local p
+	for p in "$@"; do wait_port "$p" || { echo "nothing listens on port $p"; return 1; }; done
+}
+
+# grpc_echo_calls DESC UNKNOWN ADDR [CA NAME]: an "eq" check that
+# grpc-echo.py's client through tandemd at ADDR (TLS to NAME trusting CA)
+# gets every answer right: unary (300 KB too), server, client and bidi
+# streams, trailers, non-OK status codes with their messages. UNKNOWN is
+# the start of the line expected for a method of another service (the
+# routes decide), "" to leave that call unchecked.
+grpc_echo_calls() {
+	local desc="$1" unknown="$2" addr="$3" expect out
+	shift 3
+	expect="unary echo:hello yes OK
+unary-300k intact
+fail NOT_FOUND no such thing
+down UNAVAILABLE member says no${unknown:+
+$unknown}
+server-stream 50 part 0 part 49
+client-stream got 100 messages, 100000 bytes
+bidi ONE TWO THREE"
+	# E0000...: gRPC core's own log lines
+	out=$(timeout 60 $PY "$SRC/tests/tools/grpc-echo.py" client "$addr" "$@" 2>>"$T/grpc-client.err" |
+		awk -v u="$unknown" '/^E[0-9]/ { next }
+			/^unknown / { if (u == "") next; if (index($0, u) == 1) $0 = u }
+			{ print }')
+	eq "$desc" "$expect" "$out"
 }
