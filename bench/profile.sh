@@ -13,6 +13,7 @@
 #   CLOSE=1 bench/profile.sh            # scenario (b): a new connection per request
 #   TLS=1 bench/profile.sh              # scenario (c): TLS keep-alive (ECDSA P-256, no
 #                                       # resumption); TLS=1 CLOSE=1 = scenario (d)
+#   TLS=1 CLOSE=1 RESUME=1 bench/profile.sh  # scenario (h): resumed handshakes (tickets on)
 #   H2=1 bench/profile.sh               # bench/h2.sh's load instead of wrk: h2load -c$CONNS
 #                                       # -m$H2_STREAMS over h2c (TLS=1 H2=1: h2 over TLS)
 set -euo pipefail
@@ -26,6 +27,8 @@ STRACE=${STRACE:-0}
 CLOSE=${CLOSE:-0}
 TLS=${TLS:-0}
 H2=${H2:-0}
+RESUME=${RESUME:-0}
+RESUMPTION=false; [[ $RESUME == 1 ]] && RESUMPTION=true
 H2_STREAMS=${H2_STREAMS:-10}
 WRK_HDR=(); [[ $CLOSE == 1 ]] && WRK_HDR=(-H 'Connection: close')
 PORT_OFFSET=${PORT_OFFSET:-0}
@@ -72,12 +75,12 @@ http { access_log off; keepalive_requests 100000000;
   server { listen 127.0.0.2:$OPORT backlog=4096; location / { return 200 "ok"; } } }
 EOF
 TLSL= TLSR= CERTARGS=()
-if [[ $TLS == 1 ]]; then   # the TLS listener of bench/l7.sh's tls-ka: ECDSA P-256, no resumption
+if [[ $TLS == 1 ]]; then   # the TLS listener of bench/l7.sh's tls-ka: ECDSA P-256, resumption with RESUME=1
   mkdir -p "$WD/certs"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$WD/certs/ec.key" -out "$WD/certs/ec.crt" 2>/dev/null
   chmod 600 "$WD/certs/ec.key"
-  TLSL=', {"name": "tls", "address": "127.0.0.1", "port": '$((PPORT + 1))', "tls": {"certificates": ["ec"], "session_resumption": false}}'
+  TLSL=', {"name": "tls", "address": "127.0.0.1", "port": '$((PPORT + 1))', "tls": {"certificates": ["ec"], "session_resumption": '$RESUMPTION'}}'
   [[ $H2 == 1 ]] && TLSL=${TLSL%\}\}}', "alpn": ["h2", "http/1.1"]}}'
   TLSR=', {"name": "mtls", "listener": "tls", "path_prefix": "/", "pool": "origin"}'
   CERTARGS=(--cert-dir "$WD/certs")

@@ -48,6 +48,21 @@ struct ctl_server {
 /* Descriptors the handler attached to its answer (ctl_answer_fds). */
 static const int *ctl_fds;
 static size_t ctl_nfds;
+/* The client whose request the handler is answering (ctl_peer). */
+static int ctl_cur_fd = -1;
+
+int
+ctl_peer(pid_t *pid, uid_t *uid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (ctl_cur_fd < 0 || getsockopt(ctl_cur_fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return -1;
+	*pid = cr.pid;
+	*uid = cr.uid;
+	return 0;
+}
 
 void
 ctl_answer_fds(const int *fds, size_t n)
@@ -154,7 +169,9 @@ ctl_client_handle_lines(struct ctl_client *c)
 			resp = json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$",
 					 "message", "request must be one JSON object on one line");
 		} else {
+			ctl_cur_fd = c->io.fd;
 			resp = c->srv->handler(req, c->srv->data);
+			ctl_cur_fd = -1;
 		}
 		json_decref(req);
 		if (resp == NULL)

@@ -1,6 +1,8 @@
 #ifndef TANDEM_CTL_H
 #define TANDEM_CTL_H
 
+#include <sys/types.h>
+
 #include <jansson.h>
 
 #include "loop-t.h"
@@ -25,6 +27,10 @@ int ctl_server_start(struct loop *l, const char *path, const char *group,
  * open until the handler's caller sent them) to the answer being made, sent
  * with it as SCM_RIGHTS. Main thread. */
 void ctl_answer_fds(const int *fds, size_t n);
+
+/* Called from a handler: the pid and uid of the client whose request it
+ * answers (SO_PEERCRED, as of its connect). 0, or -1 outside a handler. */
+int ctl_peer(pid_t *pid, uid_t *uid);
 
 /* Closes every client and the socket, unlinks path (unless another process
  * bound a new socket there since: a binary upgrade); sets *sp to NULL. */

@@ -891,6 +891,10 @@ main(int argc, char **argv)
 		errs_release(&e);
 		return 1;
 	}
+	/* A binary upgrade keeps the old tandemd's ticket keys, so its tickets
+	 * resume here; without them (logged) the upgrade goes on. */
+	if (upgrading)
+		upgrade_receive_keys(l7_tlsconf_keys());
 	rc = 1;
 	s = snapshot_build(d.config_path, &e);
 	if (s == NULL) {

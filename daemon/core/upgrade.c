@@ -6,6 +6,11 @@
  *   {"cmd":"upgrade-fds","offset":K}  -> {"ok","workers","total","keys":[...]}
  *       with one descriptor per key attached (SCM_RIGHTS), at most
  *       UPGRADE_BATCH per answer (the kernel takes 253 per message)
+ *   {"cmd":"upgrade-keys"}            -> {"ok","bytes":N} with the read end
+ *       of a pipe attached that holds the N bytes of l7_tls_keys_export():
+ *       the session ticket key ring, which is secret, so it stays out of
+ *       the JSON (no copy in jansson's or the control socket's buffers) and
+ *       goes only to the process this upgrade started (SO_PEERCRED)
  *   {"cmd":"upgrade-takeover"}        -> {"ok","vrrp":[{"name","role",...}]}
  * The old tandemd never closes a listening socket before the takeover and
  * the new one holds a copy of each from the first answer, so no SYN meets a
@@ -14,6 +19,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +35,8 @@
 #include "ctl.h"
 #include "jh.h"
 #include "l7_proxy.h"
+#include "l7_tls.h"
+#include "l7_tlsconf.h"
 #include "log.h"
 #include "loop.h"
 #include "snapshot.h"
@@ -54,6 +62,7 @@ struct upgrade {
 	uint64_t deadline;		/* ms: takeover (STARTED) or drain end */
 	struct loop_timer timer;
 	int fds[UPGRADE_BATCH];		/* the answer being sent (borrowed fds) */
+	int keyfd;			/* "upgrade-keys": the pipe's read end, until sent */
 };
 
 extern char **environ;
@@ -68,6 +77,7 @@ upgrade_new(const struct upgrade_opts *o, struct upgrade **out)
 	if (u == NULL)
 		return -ENOMEM;
 	u->o = *o;
+	u->keyfd = -1;
 	n = readlink("/proc/self/exe", u->exe, sizeof(u->exe) - 1);
 	u->exe[n > 0 ? n : 0] = '\0';
 	*out = u;
@@ -82,6 +92,8 @@ upgrade_free(struct upgrade **up)
 	if (u == NULL)
 		return;
 	loop_timer_cancel(u->o.loop, &u->timer);
+	if (u->keyfd >= 0)
+		close(u->keyfd);
 	free(u);
 	*up = NULL;
 }
@@ -121,6 +133,10 @@ upgrade_tick(struct loop *l, struct loop_timer *t)
 	uint64_t now = loop_clock_ms();
 	int status;
 
+	if (u->keyfd >= 0) {	/* sent with its answer by now */
+		close(u->keyfd);
+		u->keyfd = -1;
+	}
 	if (u->state == UPG_STARTED) {
 		if (u->child > 0 && waitpid(u->child, &status, WNOHANG) == u->child) {
 			u->child = 0;
@@ -268,6 +284,43 @@ upgrade_fds(struct upgrade *u, const json_t *req)
 	return resp;
 }
 
+/* "upgrade-keys": the ticket key ring through a pipe (see the top). Only
+ * for the new tandemd this upgrade started, running as our user: the
+ * control socket is open to its group, which must not read the keys. */
+static json_t *
+upgrade_keys(struct upgrade *u)
+{
+	unsigned char buf[L7_TLS_KEYS_EXPORT_LEN(L7_TLS_KEYS_MAX)];
+	struct l7_tls_keys *ks = l7_tlsconf_keys();
+	pid_t pid;
+	uid_t uid;
+	ssize_t n;
+	int p[2];
+
+	if (u->state != UPG_STARTED || ctl_peer(&pid, &uid) < 0 || (long)pid != u->new_pid ||
+	    uid != geteuid())
+		return upgrade_err("%s", "ticket keys go only to the tandemd this upgrade started");
+	n = ks ? l7_tls_keys_export(ks, buf, sizeof(buf)) : -ENOENT;
+	if (n < 0 || pipe2(p, O_CLOEXEC) < 0) {
+		explicit_bzero(buf, sizeof(buf));
+		return upgrade_err("%s", "cannot export the ticket keys");
+	}
+	/* a few hundred bytes: below PIPE_BUF, so one write that never blocks */
+	if (write(p[1], buf, (size_t)n) != n) {
+		explicit_bzero(buf, sizeof(buf));
+		close(p[0]);
+		close(p[1]);
+		return upgrade_err("%s", "cannot export the ticket keys");
+	}
+	explicit_bzero(buf, sizeof(buf));
+	close(p[1]);
+	if (u->keyfd >= 0)
+		close(u->keyfd);
+	u->keyfd = p[0];	/* closed by the next tick, after ctl sent it */
+	ctl_answer_fds(&u->keyfd, 1);
+	return json_pack("{s:b,s:I}", "ok", 1, "bytes", (json_int_t)n);
+}
+
 /* "upgrade-takeover": the new tandemd serves; stop accepting and drain. */
 static json_t *
 upgrade_takeover_ctl(struct upgrade *u)
@@ -303,6 +356,8 @@ upgrade_ctl(struct upgrade *u, const char *cmd, const json_t *req)
 		return upgrade_start(u, req);
 	if (strcmp(cmd, "upgrade-fds") == 0)
 		return upgrade_fds(u, req);
+	if (strcmp(cmd, "upgrade-keys") == 0)
+		return upgrade_keys(u);
 	if (strcmp(cmd, "upgrade-takeover") == 0)
 		return upgrade_takeover_ctl(u);
 	return upgrade_err("unknown command %s", cmd);
@@ -440,6 +495,55 @@ upgrade_receive(const char *socket_path, unsigned *workers)
 	log_notice("upgrade: received %lld listening socket%s from the old tandemd",
 		   (long long)off, off == 1 ? "" : "s");
 	return 0;
+}
+
+int
+upgrade_receive_keys(struct l7_tls_keys *ks)
+{
+	unsigned char buf[L7_TLS_KEYS_EXPORT_LEN(L7_TLS_KEYS_MAX)];
+	json_t *req = json_pack("{s:s}", "cmd", "upgrade-keys"), *resp = NULL;
+	struct l7_tls_ticket_key k[L7_TLS_KEYS_MAX];
+	size_t nfds = 1, got = 0, want = 0, nkeys = 0;
+	unsigned long long made = 0;
+	int fd = -1, rc = -1;
+
+	if (req != NULL && upgrade_conn >= 0 && ks != NULL)
+		resp = upgrade_call(req, &fd, &nfds);
+	json_decref(req);
+	if (resp != NULL && nfds == 1) {
+		json_int_t b = json_integer_value(json_object_get(resp, "bytes"));
+
+		want = b > 0 && (size_t)b <= sizeof(buf) ? (size_t)b : 0;
+		/* the old tandemd closed the write end: this ends at EOF */
+		while (got < want) {
+			ssize_t r = read(fd, buf + got, want - got);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		if (want > 0 && got == want && l7_tls_keys_import(ks, buf, got) == 0) {
+			nkeys = l7_tls_keys_get(ks, k, L7_TLS_KEYS_MAX);
+			made = nkeys > 0 ? (unsigned long long)k[0].created : 0;
+			explicit_bzero(k, sizeof(k));
+			rc = 0;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	explicit_bzero(buf, sizeof(buf));
+	json_decref(resp);
+	if (rc == 0)
+		/* the current key's creation time, not a secret: rotation
+		 * continues from it */
+		log_notice("upgrade: took over %zu session ticket key%s from the old tandemd "
+			   "(current key made at unix time %llu)", nkeys, nkeys == 1 ? "" : "s", made);
+	else
+		log_warn("upgrade: no session ticket keys from the old tandemd; new keys, so "
+			 "clients with a ticket make a full handshake once");
+	return rc;
 }
 
 /* Feeds the old tandemd's roles as notify lines for groups we know no

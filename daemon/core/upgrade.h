@@ -59,6 +59,14 @@ int upgrade_requested(void);
  * (one socket per worker in each SO_REUSEPORT group). 0 or -1 (logged). */
 int upgrade_receive(const char *socket_path, unsigned *workers);
 
+/* After upgrade_receive, before serving: replaces ks's keys with the old
+ * tandemd's session ticket key ring (l7_tls_keys_export's bytes, through
+ * a pipe: never logged, wiped after the import), so tickets it issued
+ * resume here and rotation keeps its schedule. On failure ks keeps its own
+ * fresh key and a warning is logged; the upgrade goes on. 0 or -1. */
+struct l7_tls_keys;
+int upgrade_receive_keys(struct l7_tls_keys *ks);
+
 /* After the new tandemd serves: tells the old one to stop accepting and
  * drain, takes over the VRRP roles it knew into v, tells the supervisor
  * (priv_fd > 0) and closes inherited sockets no listener claimed. 0 or -1. */

@@ -31,8 +31,8 @@ int l7_tls_keys_tick(struct l7_tls_keys *ks, uint64_t now);
 /* Copies the keys, current first, into out[0..max); returns the count. */
 size_t l7_tls_keys_get(struct l7_tls_keys *ks, struct l7_tls_ticket_key *out, size_t max);
 /* Serialises every key, current first, into buf (L7_TLS_KEYS_EXPORT_LEN
- * bytes at most); for the peer link. Returns the length or -ENOSPC. The
- * buffer holds secrets: wipe it after sending. */
+ * bytes at most); for the peer link and the binary upgrade. Returns the
+ * length or -ENOSPC. The buffer holds secrets: wipe it after sending. */
 ssize_t l7_tls_keys_export(struct l7_tls_keys *ks, unsigned char *buf, size_t len);
 /* Replaces every key with what l7_tls_keys_export wrote on the peer, so
  * both nodes encrypt with the same current key. -EINVAL on a malformed

@@ -5,7 +5,7 @@
 # stay), keepalived keeps running (same pid, no VRRP transition, the VIP
 # never leaves), the new data plane adopts it and knows the role, and a
 # client in another namespace talking to the VIP sees no failure; tandemd's
-# nftables table is not rebuilt and a ban stays.
+# nftables table is not rebuilt and a ban stays; the ticket keys move on.
 #
 #   ${PFX}n   node   eth0 192.0.2.11 + VIP 192.0.2.10; tandemd --user nobody;
 #             backend on 127.0.0.1
@@ -90,6 +90,9 @@ ok "the VIP never left (keepalived logged no state change since)" -- bash -c "! 
 eq "the nftables table was not rebuilt (same rule and set handles)" "$H0" "$(nft_handles)"
 ok "the ban survived the upgrades" -- bash -c "ip netns exec ${PFX}n nft list set inet tandem ban4 | grep -q '192.0.2.77'"
 ok "the VIP is still on eth0" -- bash -c "ip -n ${PFX}n -o addr show dev eth0 | grep -q ' $VIP/'"
+# The supervisor's answer names the new data plane: the old one hands its
+# session ticket key ring to that pid only (doc/tls.md).
+eq "each new data plane took the old one's ticket key" 2 "$(grep -c 'took over 1 session ticket key from the old tandemd' "$T/tandemd.log")"
 # A reload after the upgrade reaches keepalived through the new plane.
 sed -i 's/"priority":150/"priority":160/' "$T/c.json"
 ok "reload after the upgrade is applied" -- "$B/daemon/tandemctl" -s "$SOCK" reload

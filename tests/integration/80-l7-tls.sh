@@ -5,7 +5,8 @@
 # openssl s_client and curl against tandemd: SNI picks the certificate
 # (exact, wildcard, default), RSA or ECDSA by the client's signature
 # algorithms, ALPN as configured, session tickets resume, a rotated ticket
-# key still resumes, a key rotated out does not, curl reaches the backend
+# key still resumes, a key rotated out does not, tickets resume across a
+# binary upgrade (not when the new process got no keys), curl reaches the backend
 # with X-Forwarded-Proto https, garbage and plain HTTP on the TLS port are
 # closed cleanly; an unknown certificate name refuses the apply.
 . "$(dirname "$0")/lib.sh"
@@ -122,6 +123,43 @@ ok "plain HTTP to the TLS port: closed, no HTTP answer" -- grep -q "^plain close
 "$B/daemon/tandemctl" -s "$T/tandemd.sock" stats >"$T/stats.json"
 ok "stats count handshakes, resumptions and failures" -- jqq '.l7.tls_handshakes >= 10 and .l7.tls_resumed >= 3 and .l7.tls_handshake_failures >= 2' "$T/stats.json"
 ok "still serving after the bad clients" -- bash -c "curl -s --max-time 10 --cacert '$C/ca.crt' --resolve 'www.example.test:$PL:127.0.0.1' 'https://www.example.test:$PL/echo/after' | grep -q 'GET /echo/after'"
+
+# Binary upgrade: the new tandemd takes the whole ticket key ring over
+# (doc/tls.md "Ticket keys across a binary upgrade"): tickets under the
+# current key (TLS 1.3 and 1.2) and under the previous one resume there.
+resumes() { # resumes FILE [TLS-VERSION-FLAG]: Reused or New
+	printf '%s' "$REQ" | timeout 10 $S -servername www.example.test -ign_eof ${2:-} -sess_in "$1" 2>&1 |
+		grep -o -m1 -E '^(Reused|New)'
+}
+sess out "$T/s-prev" -tls1_3 >/dev/null
+made=$(ctl --json tls-rotate-keys | jq -r .current_created)
+sess out "$T/s-up13" -tls1_3 >/dev/null
+sess out "$T/s-up12" -tls1_2 >/dev/null
+old=$(ctl status --json | jq .pid)
+ok "tandemctl upgrade" -- ctl upgrade 10
+new=$(ctl status --json | jq .pid)
+ok "a new tandemd serves ($old -> $new)" -- test -n "$new" -a "$new" != "$old"
+eq "TLS 1.3 ticket from before the upgrade resumes" Reused "$(resumes "$T/s-up13" -tls1_3)"
+eq "TLS 1.2 ticket from before the upgrade resumes" Reused "$(resumes "$T/s-up12" -tls1_2)"
+eq "a ticket under the previous key resumes too" Reused "$(resumes "$T/s-prev" -tls1_3)"
+ok "the new tandemd took the 3 keys, current one as made (schedule kept)" -- \
+	grep -q "took over 3 session ticket keys from the old tandemd (current key made at unix time $made)" "$T/tandemd.log"
+# Without the keys the upgrade still happens, with new keys: a tandemd
+# started by hand with --upgrade is not the process an upgrade started, so
+# the old one refuses it the keys and its tickets make a full handshake.
+sess out "$T/s-man" -tls1_3 >/dev/null
+eq "(the ticket resumes before)" Reused "$(resumes "$T/s-man" -tls1_3)"
+"$B/daemon/tandemd" -c "$T/tandem.json" -s "$T/tandemd.sock" -w 1 --cert-dir "$T/state/certs" --upgrade \
+	>"$T/tandemd-man.log" 2>&1 &
+MAN=$!
+PIDS+=($MAN)
+# (the control socket is the new process's last step of the takeover)
+for _ in $(seq 150); do [ "$(ctl status --json 2>/dev/null | jq .pid)" = "$MAN" ] && break; sleep 0.1; done
+eq "manual --upgrade: this process serves" "$MAN" "$(ctl status --json | jq .pid)"
+ok "... warned that it has no ticket keys of the old one" -- grep -q 'no session ticket keys from the old tandemd; new keys' "$T/tandemd-man.log"
+ok "... which refused them" -- grep -q 'refused upgrade-keys: ticket keys go only to the tandemd this upgrade started' "$T/tandemd-man.log"
+eq "... and the ticket makes a full handshake" New "$(resumes "$T/s-man" -tls1_3)"
+eq "... on a working listener" 200 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$C/ca.crt" --resolve "www.example.test:$PL:127.0.0.1" "https://www.example.test:$PL/echo/up")"
 
 api GET /listeners/tls
 ok "no API answer holds a key" -- bash -c "! grep -q PRIVATE <<<'$BODY'"

@@ -9,7 +9,9 @@ ip link add dum0 type dummy && ip link set dum0 up && ip addr add 10.200.0.1/16 
 ipvsadm -A -u 10.9.9.9:53 -s rr && ipvsadm -a -u 10.9.9.9:53 -r 10.200.9.9:53 -m -w 2
 foreign=$(ipvsadm -Ln -u 10.9.9.9:53)
 
-jq -n --argjson n "$N" '{version:1, l4:{services:[range(0;$n) as $i |
+# reconcile_interval: the periodic full pass (10 s by default) must not land
+# inside the measured reload below; under ASan in the VM a reload takes seconds.
+jq -n --argjson n "$N" '{version:1, l4:{reconcile_interval:86400, services:[range(0;$n) as $i |
 	{name:"s\($i)", protocol:"tcp", address:"10.100.\($i/250|floor).\($i%250+1)", port:80, scheduler:"wrr",
 	 reals:[range(0;4) as $j | {address:"10.200.\($i/250|floor).\($i%250+1)", port:(8000+$j), weight:1}]}]}}' >"$T/c.json"
 
