@@ -232,11 +232,22 @@ struct l7_tls_ctx {
 
 static int l7_tls_ex_ctx = -1;		/* SSL_CTX ex_data: struct l7_tls_ctx * */
 static pthread_once_t l7_tls_once = PTHREAD_ONCE_INIT;
+/* Fetched once: OpenSSL 3.0 looks EVP_aes_256_cbc() up by name in its
+ * provider store on every init, twice per resumed handshake. Never freed
+ * (process lifetime); EVP_aes_256_cbc() if the fetch failed. */
+static EVP_CIPHER *l7_tls_ticket_cipher;
 
 static void
 l7_tls_init_once(void)
 {
 	l7_tls_ex_ctx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	l7_tls_ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+}
+
+static const EVP_CIPHER *
+l7_tls_ticket_cipher_get(void)
+{
+	return l7_tls_ticket_cipher != NULL ? l7_tls_ticket_cipher : EVP_aes_256_cbc();
 }
 
 /* The last OpenSSL error as text (never key material: OpenSSL's errors name
@@ -289,10 +300,10 @@ l7_tls_ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_C
 	if (enc) {
 		memcpy(name, k.name, L7_TLS_KEY_NAME_LEN);
 		if (RAND_bytes(iv, 16) == 1 &&
-		    EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) == 1 &&
+		    EVP_EncryptInit_ex(cctx, l7_tls_ticket_cipher_get(), NULL, k.aes, iv) == 1 &&
 		    EVP_MAC_CTX_set_params(hctx, params) == 1)
 			rc = 1;
-	} else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) == 1 &&
+	} else if (EVP_DecryptInit_ex(cctx, l7_tls_ticket_cipher_get(), NULL, k.aes, iv) == 1 &&
 		   EVP_MAC_CTX_set_params(hctx, params) == 1) {
 		/* 2 = resume and send a new ticket: always in TLS 1.3, where
 		 * a client uses a ticket once (RFC 8446 C.4; OpenSSL's client
