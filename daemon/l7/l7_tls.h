@@ -17,7 +17,7 @@
  * read by workers under its own lock.
  */
 
-/* ---- ticket key store ---- */
+/* ---- ticket key store (l7_tls_keys.c) ---- */
 /* A new store with one fresh key created at now; lifetime is how long a key
  * encrypts before l7_tls_keys_tick() rotates it. NULL on OOM or RNG failure. */
 struct l7_tls_keys *l7_tls_keys_new(uint64_t now, unsigned lifetime);
@@ -38,6 +38,10 @@ ssize_t l7_tls_keys_export(struct l7_tls_keys *ks, unsigned char *buf, size_t le
  * both nodes encrypt with the same current key. -EINVAL on a malformed
  * buffer (the store is left unchanged). */
 int l7_tls_keys_import(struct l7_tls_keys *ks, const unsigned char *buf, size_t len);
+/* Copies into *out the current key (name NULL) or the held key whose name
+ * is name[0..L7_TLS_KEY_NAME_LEN); returns its index (0 = current) or -1
+ * when no key has that name. The copy holds secrets: wipe it after use. */
+int l7_tls_keys_find(struct l7_tls_keys *ks, const unsigned char *name, struct l7_tls_ticket_key *out);
 
 /* ---- per-listener context ---- */
 /* Builds a listener's TLS context from certs[0..n) (certs[0] is the default

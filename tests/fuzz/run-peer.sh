@@ -16,7 +16,7 @@ clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-I"$OUT" -I"$SRC/lib" -I"$L" -I"$P" -I"$SRC/daemon/l7" $(pkg-config --cflags jansson openssl libpcre2-8) \
 	"$HERE/fuzz_peer.c" "$P/peer_frame.c" "$P/peer_sync.c" \
 	"$L/lim_rule.c" "$L/lim_counter.c" "$L/lim_cidr.c" "$L/lim_ban.c" "$L/lim_jwt.c" \
-	"$L/lim_waf.c" "$L/lim_top.c" "$SRC/daemon/l7/l7_tls.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" \
+	"$L/lim_waf.c" "$L/lim_top.c" "$SRC/daemon/l7/l7_tls_keys.c" "$SRC/lib/arena.c" "$SRC/lib/errs.c" \
 	"$SRC/lib/log.c" "$SRC/lib/jfield.c" "$SRC/lib/jre.c" \
 	$(pkg-config --libs jansson openssl libpcre2-8) -lpthread -lm -o "$OUT/fuzz_peer"
 # New inputs go to a scratch corpus; the seeds in the tree stay as they are.

@@ -108,6 +108,7 @@ struct hs {
 	const char *sigalgs;	/* client signature algorithms, or NULL */
 	SSL_SESSION *sess;	/* to resume, or NULL */
 	int no_ticket;		/* client refuses tickets (TLS 1.2 session ids only) */
+	const char *ciphers;	/* client's TLS 1.2 cipher list, or NULL */
 };
 
 static SSL_CTX *
@@ -124,6 +125,8 @@ client_ctx(const struct hs *h)
 		assert_int_equal(SSL_CTX_set1_sigalgs_list(cc, h->sigalgs), 1);
 	if (h->max_version == TLS1_1_VERSION)
 		SSL_CTX_set_cipher_list(cc, "ALL:@SECLEVEL=0");
+	if (h->ciphers)
+		assert_int_equal(SSL_CTX_set_cipher_list(cc, h->ciphers), 1);
 	if (h->no_ticket)
 		SSL_CTX_set_options(cc, SSL_OP_NO_TICKET);
 	/* No client-side cache: the tests keep sessions with SSL_get1_session.
@@ -334,6 +337,27 @@ test_protocols(void **state)
 	assert_non_null(strstr(SSL_get_cipher_name(cl), "ECDHE"));
 	assert_null(strstr(SSL_get_cipher_name(cl), "CBC"));
 	done(&sc, cl, cc);
+	/* A client offering only RSA key exchange, or only CBC suites, gets no
+	 * handshake in 1.2 (server preference alone would hide them from the
+	 * checks above); the same client with ECDHE + AEAD does. The name has
+	 * an RSA certificate, so RSA key exchange would be possible. */
+	h.sni = "www.example.test";
+	h.ciphers = "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA256:AES128-SHA";
+	sc = handshake(f->ctx, &h, &cl, &cc);
+	assert_null(sc);
+	SSL_free(cl);
+	SSL_CTX_free(cc);
+	h.ciphers = "ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA";
+	sc = handshake(f->ctx, &h, &cl, &cc);
+	assert_null(sc);
+	SSL_free(cl);
+	SSL_CTX_free(cc);
+	h.ciphers = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256";
+	sc = handshake(f->ctx, &h, &cl, &cc);
+	assert_non_null(sc);
+	done(&sc, cl, cc);
+	h.ciphers = NULL;
+	h.sni = "default.test";
 	h.max_version = 0;
 	sc = handshake(f->ctx, &h, &cl, &cc);
 	assert_string_equal(l7_tls_conn_version(sc), "TLSv1.3");

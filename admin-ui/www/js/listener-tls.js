@@ -26,8 +26,16 @@ export async function tlsLoadChoices() {
   sel.value = keep;
 }
 
+// The edited listener's tls fields the form has no input for (e.g.
+// session_resumption): tlsRead sends them back unchanged, since a PUT
+// replaces the whole "tls" object.
+let kept = {};
+
 export function tlsFill(form, l) {
   const t = (l && l.tls) || {};
+  kept = {};
+  for (const [k, v] of Object.entries(t))
+    if (!['certificates', 'alpn', 'client_auth', 'record_layer'].includes(k)) kept[k] = v;
   const ca = t.client_auth || {};
   form.elements.tls_certs.value = (t.certificates || []).join(', ');
   const alpn = t.alpn || ['http/1.1'];
@@ -44,7 +52,7 @@ export function tlsFill(form, l) {
 export function tlsRead(form, setFieldError) {
   const certs = form.elements.tls_certs.value.split(',').map((s) => s.trim()).filter(Boolean);
   if (!certs.length) return null;
-  const t = { certificates: certs, alpn: [] };
+  const t = { ...kept, certificates: certs, alpn: [] };
   if (form.elements.tls_h2.checked) t.alpn.push('h2');
   if (form.elements.tls_http11.checked) t.alpn.push('http/1.1');
   if (form.elements.tls_record.value === 'openssl') t.record_layer = 'openssl';
