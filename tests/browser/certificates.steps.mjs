@@ -49,26 +49,30 @@ export async function certificateSteps({ page, step, assert, suffix }) {
   const tid = (id) => page.getByTestId(id);
   const CERT = 'bt-soon-' + suffix, CA = 'bt-ca-' + suffix, LST = 'bt-tlsr-' + suffix;
   const pem = makeCerts();
+  // fills the form's fields (data-testid PREFIX-KEY) and submits it
+  const submit = async (prefix, fields) => {
+    for (const [k, v] of Object.entries(fields)) await tid(prefix + '-' + k).fill(v);
+    await tid(prefix + '-submit').click();
+  };
+  // the refusal shown beside the field attr of form
+  const refusal = async (form, attr) => {
+    const e = page.locator(`#${form} .field-error[data-error-for="${attr}"]`);
+    await e.waitFor({ state: 'visible' });
+    return (await e.textContent()).trim();
+  };
 
   await step('Certificates page: a key of another certificate is refused with the reason beside the key', async () => {
     await tid('nav-certificates').click();
     await tid('view-certificates').waitFor({ state: 'visible' });
-    await tid('certificate-name').fill(CERT);
-    await tid('certificate-cert').fill(pem.leaf + pem.ca);
-    await tid('certificate-key').fill(pem.otherKey);
-    await tid('certificate-submit').click();
-    const e = page.locator('#certificate-form .field-error[data-error-for="key_pem"]');
-    await e.waitFor({ state: 'visible' });
-    const text = (await e.textContent()).trim();
+    await submit('certificate', { name: CERT, cert: pem.leaf + pem.ca, key: pem.otherKey });
+    const text = await refusal('certificate-form', 'key_pem');
     assert(/does not match/.test(text), 'reason: ' + text);
     assert(await tid('certificate-key').inputValue() === '', 'the refused key stays in the page');
     return JSON.stringify(text);
   }, { fatal: false });
 
   await step('Certificates page: a certificate expiring in 10 days shows subject, SANs, issuer, expiry and the 30-day warning', async () => {
-    await tid('certificate-name').fill(CERT);
-    await tid('certificate-key').fill(pem.key);
-    await tid('certificate-submit').click();
+    await submit('certificate', { name: CERT, key: pem.key });
     const row = page.locator(`[data-testid="certificate-row"][data-name="${CERT}"]`);
     await row.waitFor();
     const cells = await row.locator('td').allTextContents();
@@ -89,18 +93,13 @@ export async function certificateSteps({ page, step, assert, suffix }) {
   }, { fatal: false });
 
   await step('CA bundles: a leaf is refused beside the PEM field; a CA is uploaded and listed with subject, count and expiry', async () => {
-    await tid('ca-bundle-name').fill(CA);
-    await tid('ca-bundle-pem').fill(pem.leaf);
-    await tid('ca-bundle-submit').click();
-    const e = page.locator('#ca-bundle-form .field-error[data-error-for="pem"]');
-    await e.waitFor({ state: 'visible' });
-    const reason = (await e.textContent()).trim();
+    await submit('ca-bundle', { name: CA, pem: pem.leaf });
+    const reason = await refusal('ca-bundle-form', 'pem');
     assert(/not a CA/.test(reason), 'reason: ' + reason);
-    await tid('ca-bundle-pem').fill(pem.ca);
-    await tid('ca-bundle-submit').click();
+    await submit('ca-bundle', { pem: pem.ca });
     const row = page.locator(`[data-testid="ca-bundle-row"][data-name="${CA}"]`);
     await row.waitFor();
-    await e.waitFor({ state: 'hidden' });
+    await page.locator('#ca-bundle-form .field-error[data-error-for="pem"]').waitFor({ state: 'hidden' });
     const subj = (await row.getByTestId('ca-bundle-subjects').textContent()).trim();
     assert(/CN=BT Test CA/.test(subj), 'subjects: ' + subj);
     assert((await row.getByTestId('ca-bundle-count').textContent()).trim() === '1', 'count');
@@ -158,9 +157,7 @@ export async function certificateSteps({ page, step, assert, suffix }) {
     const d = await apiCall(page, 'DELETE', '/listeners/' + LST);
     assert(d.status === 204, 'listener delete: ' + d.status);
     // a second bundle of the same CA is deleted through the page
-    await tid('ca-bundle-name').fill(CA + 'x');
-    await tid('ca-bundle-pem').fill(pem.ca);
-    await tid('ca-bundle-submit').click();
+    await submit('ca-bundle', { name: CA + 'x', pem: pem.ca });
     const row2 = page.locator(`[data-testid="ca-bundle-row"][data-name="${CA}x"]`);
     await row2.locator('[data-testid="ca-bundle-delete"]').click();
     await tid('confirm-ok').click();
