@@ -885,7 +885,8 @@ struct conf *
 conf_parse(const char *text, size_t len, struct errs *errs)
 {
 	static const char *const keys[] = { "version", "revision", "listeners", "pools",
-					    "routes", "l4", "vrrp", "metrics", "workers", "rate_rules", NULL };
+					    "routes", "l4", "vrrp", "metrics", "workers", "rate_rules",
+					    "tls", NULL };
 	struct conf_ctx x = { .errs = errs, .nerr_start = errs->count };
 	json_error_t jerr;
 	json_t *root, *larr, *parr, *rarr;

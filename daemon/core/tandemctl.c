@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -512,8 +513,12 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "peer_reconnect") == 0) {
 		printf("peer link: reconnecting\n");
 	} else if (strcmp(cmd, "tls-rotate-keys") == 0) {
-		printf("ticket key rotated: %lld keys held (the older ones still decrypt)\n",
-		       json_integer_value(json_object_get(resp, "keys")));
+		time_t at = (time_t)json_integer_value(json_object_get(resp, "current_created"));
+		char when[64];
+
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&at));
+		printf("ticket key rotated: %lld keys held (the older ones still decrypt); "
+		       "current key made %s\n", json_integer_value(json_object_get(resp, "keys")), when);
 	} else {
 		printf("reloaded: generation %lld, revision %lld\n",
 		       json_integer_value(json_object_get(resp, "generation")),
