@@ -514,9 +514,11 @@ main(int argc, char **argv)
 		printf("peer link: reconnecting\n");
 	} else if (strcmp(cmd, "tls-rotate-keys") == 0) {
 		time_t at = (time_t)json_integer_value(json_object_get(resp, "current_created"));
-		char when[64];
+		char when[64] = "at an unknown time";
+		struct tm tm;
 
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&at));
+		if (gmtime_r(&at, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		printf("ticket key rotated: %lld keys held (the older ones still decrypt); "
 		       "current key made %s\n", json_integer_value(json_object_get(resp, "keys")), when);
 	} else {
