@@ -190,6 +190,8 @@ eq "settings: lifetime 5 s (200)" 200 "$STATUS"
 api POST /apply '{"comment":"ticket key lifetime 5 s"}'
 eq "apply: 200" 200 "$STATUS"
 eq "tandemd runs the config's lifetime" '[5,"config"]' "$(tk '[.lifetime_s,.lifetime_from]')"
+ctl status >"$T/status.txt"
+ok "tandemctl status shows it" -- grep -q '^ticket keys [1-3]  current made 20[0-9-]*T[0-9:]*Z  lifetime 5s (from the config)$' "$T/status.txt"
 ok "the old key was older than 5 s: rotated by the schedule" -- wait_rotated "$k0"
 eq "a ticket from before the reload and the rotation resumes" Reused "$(resumes "$T/s-life" -tls1_3)"
 k1=$(tk .current_created)
