@@ -92,6 +92,7 @@ struct l7_http1_msg {
 	uint64_t content_length;	/* when framing is L7_HTTP1_BODY_LENGTH */
 	unsigned conn_tokens;		/* L7_HTTP1_CONN_* */
 	bool has_upgrade;		/* an Upgrade field is present */
+	bool upgrade_h2c;		/* ... and it names h2c (never tunnelled, see l7_proxy) */
 	bool keep_alive;		/* the connection may carry another message after this one */
 };
 

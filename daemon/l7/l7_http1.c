@@ -205,6 +205,29 @@ l7_parse_connection(const char *p, size_t len)
 	return flags;
 }
 
+/* Upgrade: comma-separated protocols, each "name[/version]": does one
+ * name h2c (RFC 9113 3.1 deprecated that upgrade)? */
+static bool
+l7_upgrade_names_h2c(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t s;
+
+		while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
+			i++;
+		s = i;
+		while (i < len && p[i] != ',' && p[i] != ' ' && p[i] != '\t' && p[i] != '/')
+			i++;
+		if (l7_mem_ieq(p + s, i - s, "h2c"))
+			return true;
+		while (i < len && p[i] != ',')
+			i++;
+	}
+	return false;
+}
+
 /* The end of the run from i of 8-byte words that need no per-byte look
  * (every byte 0x20-0x7e or >= 0x80: a field value's usual bytes); the
  * per-byte CC_VALUE check takes over from there (tabs, bad bytes, the
@@ -295,8 +318,11 @@ l7_parse_field(const char *buf, size_t s, size_t e, struct l7_http1_msg *m,
 		}
 		break;
 	case 'u':
-		if (l7_mem_ieq(name, nlen, "upgrade"))
+		if (l7_mem_ieq(name, nlen, "upgrade")) {
 			m->has_upgrade = true;
+			if (l7_upgrade_names_h2c(buf + vs, ve - vs))
+				m->upgrade_h2c = true;
+		}
 		break;
 	case 'e':
 		if (is_req && l7_mem_ieq(name, nlen, "expect") &&
@@ -461,6 +487,7 @@ l7_parse_head(const char *buf, size_t len, struct l7_http1_msg *m, int is_req,
 	m->content_length = 0;
 	m->conn_tokens = 0;
 	m->has_upgrade = false;
+	m->upgrade_h2c = false;
 	m->keep_alive = false;
 
 	/* A server SHOULD ignore at least one empty line before a request

@@ -1892,8 +1892,13 @@ l7_conn_request(struct l7_conn *c)
 	}
 	l7_http1_body_init(&c->reqb, m);
 	c->req_done = c->reqb.done;
-	/* WebSocket and other Upgrade requests (GET, HTTP/1.1, no body) */
-	c->upgrade = m->has_upgrade && (m->conn_tokens & L7_HTTP1_CONN_UPGRADE) &&
+	/* WebSocket and other Upgrade requests (GET, HTTP/1.1, no body).
+	 * Never h2c: a member that switched would carry the client's further
+	 * requests inside a tunnel, past routing and rate rules ("h2c
+	 * smuggling"); the fields are dropped as hop-by-hop and the request
+	 * is answered in HTTP/1.1, as RFC 9113 3.1 (which deprecated the
+	 * upgrade) allows. */
+	c->upgrade = m->has_upgrade && !m->upgrade_h2c && (m->conn_tokens & L7_HTTP1_CONN_UPGRADE) &&
 		     m->method == L7_HTTP1_M_GET && m->version_minor == 1 && c->req_done;
 
 	/* the listener's own limits, below the parser's ceilings */

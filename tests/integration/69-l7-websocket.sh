@@ -3,7 +3,8 @@
 # forwarded with both, the member's 101 is relayed, and the connection turns
 # into a tunnel copying bytes both ways (small and 1 MB echoes through the
 # demo backend), ended by the listener's tunnel_idle_ms; the access log
-# records the 101.
+# records the 101. An "Upgrade: h2c" is never tunnelled (h2c smuggling):
+# the member, which would switch for any Upgrade, sees a plain request.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
@@ -59,4 +60,12 @@ eq "tunnel_idle_ms closes an idle tunnel" "closed after idle" "$(sed -n 5p <<<"$
 sleep 0.3
 ok "the access log records the 101" -- jq -se '[.[] | select(.status == 101 and .path == "/chat")] | length == 1' "$T/access.log"
 eq "plain requests still work" "backend a" "$(curl -s "http://127.0.0.1:$PL/" | head -1)"
+# h2c: the demo backend answers 101 to any Upgrade it receives
+h2c=$(curl -s -i -H 'Connection: Upgrade, HTTP2-Settings' -H 'Upgrade: h2c' \
+	-H 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA' "http://127.0.0.1:$PL/smuggle/echo")
+eq "Upgrade: h2c is answered in HTTP/1.1, not switched" "HTTP/1.1 200 OK" "$(head -1 <<<"$h2c" | tr -d '\r')"
+seen=$(tr -d '\r' <<<"$h2c" | sed -n '/^backend a/,$p')
+ok "the member answered the request itself" -- grep -q '^GET /smuggle/echo HTTP/1.1' <<<"$seen"
+ok "the member saw neither Upgrade nor HTTP2-Settings" -- bash -c "! grep -qiE '^(upgrade|http2-settings|connection):' <<<'$seen'"
+eq "curl --http2 over cleartext gets its answer in HTTP/1.1" "backend a" "$(curl -s --http2 "http://127.0.0.1:$PL/" | head -1)"
 finish

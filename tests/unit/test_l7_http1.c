@@ -169,9 +169,22 @@ test_req_connection(void **state)
 	expect_req_ok("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
 		      "Expect: 100-continue\r\n\r\n");
 	assert_true(msg.has_upgrade);
+	assert_false(msg.upgrade_h2c);
 	assert_true(msg.conn_tokens & L7_HTTP1_CONN_UPGRADE);
 	assert_true(msg.expect_continue);
 	assert_true(msg.keep_alive);
+	/* h2c among the protocols, any case, with a version or not */
+	expect_req_ok("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+		      "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+	assert_true(msg.has_upgrade);
+	assert_true(msg.upgrade_h2c);
+	expect_req_ok("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket, H2C/1\r\nConnection: upgrade\r\n\r\n");
+	assert_true(msg.upgrade_h2c);
+	expect_req_ok("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2cx, websocket/13\r\nConnection: upgrade\r\n\r\n");
+	assert_false(msg.upgrade_h2c);
+	expect_req_ok("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+	assert_false(msg.has_upgrade);
+	assert_false(msg.upgrade_h2c);
 }
 
 static void
