@@ -1220,12 +1220,12 @@ adm_h_revisions(struct adm_call *c)
 }
 
 /* 1 when a TLS listener or pool of config text uses certificate (ca: CA
- * bundle) name (adm_certfiles_uses), else 0. */
+ * bundle) name, with that object in who (adm_certfiles_user), else 0. */
 static int
-adm_config_uses_cert(const char *text, const char *name, int ca)
+adm_config_uses_cert(const char *text, const char *name, int ca, char *who, size_t len)
 {
 	json_t *cfg = text ? json_loads(text, 0, NULL) : NULL;
-	int used = cfg != NULL && adm_certfiles_uses(cfg, name, ca);
+	int used = cfg != NULL && adm_certfiles_user(cfg, name, ca, who, len);
 
 	json_decref(cfg);
 	return used;
@@ -1233,18 +1233,25 @@ adm_config_uses_cert(const char *text, const char *name, int ca)
 
 /* 1 when a listener or pool of the candidate or of the running revision uses the
  * certificate (deleting it would break an apply or a reload), 0 when none,
- * or -errno. */
+ * or -errno. When 1, why says who uses it, for the 409's message. */
 static int
-adm_cert_in_use(struct adm *a, const char *name, int ca)
+adm_cert_in_use(struct adm *a, const char *name, int ca, char *why, size_t len)
 {
-	char *cand = NULL, *run = NULL;
+	const char *what = ca ? "CA bundle" : "certificate";
+	char *cand = NULL, *run = NULL, who[CONF_NAME_MAX + 32];
 	long n;
 	int rc = db_candidate_text(a->db, 0, &cand);
 
 	if (rc == 0)
 		rc = adm_running(a, &n, &run);
-	if (rc == 0)
-		rc = adm_config_uses_cert(cand, name, ca) || adm_config_uses_cert(run, name, ca);
+	if (rc == 0 && adm_config_uses_cert(cand, name, ca, who, sizeof(who))) {
+		snprintf(why, len, "%s \"%s\" is used by %s of the candidate configuration", what, name, who);
+		rc = 1;
+	} else if (rc == 0 && adm_config_uses_cert(run, name, ca, who, sizeof(who))) {
+		snprintf(why, len, "%s \"%s\" is used by %s of the running revision (apply a candidate "
+			 "without it first)", what, name, who);
+		rc = 1;
+	}
 	free(cand);
 	free(run);
 	return rc;
@@ -1252,21 +1259,21 @@ adm_cert_in_use(struct adm *a, const char *name, int ca)
 
 /* ---- TLS certificates (doc/api.md, doc/tls.md) ---- */
 
-/* Adds the time-dependent fields to one certificate or to each of a list. */
+/* Adds the time-dependent fields (expiry; a certificate's OCSP response,
+ * not a CA bundle's: ca) to one certificate or bundle or to each of a list. */
 static void
-adm_cert_annotate_all(struct adm_call *c, json_t *out)
+adm_cert_annotate_all(struct adm_call *c, json_t *out, int ca)
 {
 	size_t i;
 	json_t *o;
 
 	if (json_is_array(out)) {
-		json_array_foreach(out, i, o) {
-			adm_cert_annotate(o, c->a->now());
-			adm_ocsp_annotate(c->a, o, (long long)c->a->now());
-		}
+		json_array_foreach(out, i, o)
+			adm_cert_annotate_all(c, o, ca);
 	} else if (out != NULL) {
 		adm_cert_annotate(out, c->a->now());
-		adm_ocsp_annotate(c->a, out, (long long)c->a->now());
+		if (!ca)
+			adm_ocsp_annotate(c->a, out, (long long)c->a->now());
 	}
 }
 
@@ -1335,7 +1342,7 @@ adm_cert_upload(struct adm_call *c)
 		adm_db_error(c->rs, rc, "certificate", fbuf);
 		return;
 	}
-	adm_cert_annotate_all(c, out);
+	adm_cert_annotate_all(c, out, 0);
 	/* Never the key or the PEM in the log: the name and the fingerprint. */
 	log_notice("user \"%s\" uploaded certificate \"%s\" (sha256 %s)", c->s.username, name,
 		   json_string_value(json_object_get(out, "fingerprint")));
@@ -1346,6 +1353,7 @@ static void
 adm_h_certificates(struct adm_call *c)
 {
 	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
+	char why[2 * CONF_NAME_MAX + 160];
 	json_t *out = NULL;
 	int rc;
 
@@ -1367,14 +1375,14 @@ adm_h_certificates(struct adm_call *c)
 			adm_db_error(c->rs, rc, "certificate", NULL);
 			return;
 		}
-		adm_cert_annotate_all(c, out);
+		adm_cert_annotate_all(c, out, 0);
 		adm_ok(c->rs, 200, out);
 		return;
 	}
 	if (adm_is(c, "DELETE") && name != NULL) {
-		rc = adm_cert_in_use(c->a, name, 0);
+		rc = adm_cert_in_use(c->a, name, 0, why, sizeof(why));
 		if (rc > 0) {
-			adm_resp_error(c->rs, 409, "in_use", "certificate is used by a listener or a pool", NULL);
+			adm_resp_error(c->rs, 409, "in_use", why, NULL);
 			return;
 		}
 		if (rc == 0)
@@ -1431,6 +1439,7 @@ adm_ca_upload(struct adm_call *c)
 	}
 	log_notice("user \"%s\" uploaded CA bundle \"%s\" (%lld certificates)", c->s.username, name,
 		   (long long)json_integer_value(json_object_get(out, "count")));
+	adm_cert_annotate_all(c, out, 1);
 	adm_ok(c->rs, 201, out);
 }
 
@@ -1438,6 +1447,7 @@ static void
 adm_h_ca_bundles(struct adm_call *c)
 {
 	const char *name = c->nsegs > 1 ? c->segs[1] : NULL;
+	char why[2 * CONF_NAME_MAX + 160];
 	json_t *out = NULL;
 	int rc;
 
@@ -1447,14 +1457,16 @@ adm_h_ca_bundles(struct adm_call *c)
 		adm_ca_upload(c);
 	} else if (adm_is(c, "GET")) {
 		rc = name ? db_ca_get(c->a->db, name, &out) : db_ca_list(c->a->db, &out);
-		if (rc < 0)
+		if (rc < 0) {
 			adm_db_error(c->rs, rc, "CA bundle", NULL);
-		else
+		} else {
+			adm_cert_annotate_all(c, out, 1);
 			adm_ok(c->rs, 200, out);
+		}
 	} else if (adm_is(c, "DELETE") && name != NULL) {
-		rc = adm_cert_in_use(c->a, name, 1);
+		rc = adm_cert_in_use(c->a, name, 1, why, sizeof(why));
 		if (rc > 0) {
-			adm_resp_error(c->rs, 409, "in_use", "CA bundle is used by a listener or a pool", NULL);
+			adm_resp_error(c->rs, 409, "in_use", why, NULL);
 			return;
 		}
 		if (rc == 0)

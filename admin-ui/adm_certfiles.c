@@ -203,6 +203,8 @@ adm_certfiles_write(struct adm *a, const json_t *cfg, json_t **errors)
 struct adm_certfiles_f {
 	const char *name;
 	int ca;
+	char *path;	/* when not NULL: the first user's JSON path goes here */
+	size_t plen;
 };
 
 static int
@@ -210,16 +212,31 @@ adm_certfiles_named(void *arg, const char *name, int ca, const char *path)
 {
 	const struct adm_certfiles_f *f = arg;
 
-	(void)path;
-	return (ca != 0) == (f->ca != 0) && strcmp(name, f->name) == 0 ? -EEXIST : 0;
+	if ((ca != 0) != (f->ca != 0) || strcmp(name, f->name) != 0)
+		return 0;
+	if (f->path != NULL)
+		snprintf(f->path, f->plen, "%s", path);
+	return -EEXIST;
 }
 
 int
-adm_certfiles_uses(const json_t *cfg, const char *name, int ca)
+adm_certfiles_user(const json_t *cfg, const char *name, int ca, char *who, size_t len)
 {
-	struct adm_certfiles_f f = { .name = name, .ca = ca };
+	char path[160], kind[16];
+	struct adm_certfiles_f f = { .name = name, .ca = ca, .path = path, .plen = sizeof(path) };
+	const char *oname;
+	size_t i;
 
-	return adm_certfiles_each(cfg, adm_certfiles_named, &f) == -EEXIST;
+	if (adm_certfiles_each(cfg, adm_certfiles_named, &f) != -EEXIST)
+		return 0;
+	/* path is "$.listeners[I]..." or "$.pools[I]...": name the object */
+	oname = sscanf(path, "$.%15[a-z][%zu]", kind, &i) != 2 ? NULL :
+		json_string_value(json_object_get(json_array_get(json_object_get(cfg, kind), i), "name"));
+	if (oname == NULL)
+		snprintf(who, len, "a listener or a pool");
+	else
+		snprintf(who, len, "%s \"%s\"", strcmp(kind, "pools") == 0 ? "pool" : "listener", oname);
+	return 1;
 }
 
 void

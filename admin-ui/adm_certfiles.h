@@ -19,8 +19,10 @@
  * Stops at and returns fn's first negative result, else 0. */
 typedef int (*adm_certfiles_fn)(void *arg, const char *name, int ca, const char *path);
 int adm_certfiles_each(const json_t *cfg, adm_certfiles_fn fn, void *arg);
-/* 1 when cfg uses certificate (ca 0) or CA bundle (ca 1) name, else 0. */
-int adm_certfiles_uses(const json_t *cfg, const char *name, int ca);
+/* 1 when cfg uses certificate (ca 0) or CA bundle (ca 1) name, with the
+ * first user in who ("listener \"web\"", "pool \"api\""), else 0 (who
+ * untouched). */
+int adm_certfiles_user(const json_t *cfg, const char *name, int ca, char *who, size_t len);
 
 /* Writes the files for every certificate cfg's listeners and pools name. Returns 0,
  * or -ENOENT with *errors (a JSON error list, JSON paths into cfg) when a

@@ -13,6 +13,8 @@
 //   SCREENSHOT      optional: path of a PNG of the dashboard after apply
 //   CHROMIUM        optional: browser binary (default /usr/bin/chromium)
 //   NAME_SUFFIX     optional: suffix for the objects created (default: a timestamp)
+//   VIEWER_USER     optional: a read-only account (password VIEWER_PASSWORD,
+//                   default ADMIN_PASSWORD) the read-only check logs in as
 //
 // Output: "ok N - ..." / "not ok N - ..." lines, a closing
 // "# browser test: N passed, N failed" comment line; exit status 1 on any failure.
@@ -20,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { certificateSteps, viewerSteps } from './certificates.steps.mjs';
 
 const env = process.env;
 const need = ['CONSOLE_URL', 'ADMIN_PASSWORD', 'TRAFFIC_URL', 'BACKEND_A', 'BACKEND_B'];
@@ -665,12 +668,23 @@ async function main() {
     return JSON.stringify(shown);
   }, { fatal: false });
 
+  await certificateSteps({ page, step, assert, suffix });
+
   await step('logout returns to the login page', async () => {
     await tid('logout').click();
     await tid('login-form').waitFor({ state: 'visible' });
     await page.reload();
     await tid('login-form').waitFor({ state: 'visible' });
   }, { fatal: false });
+
+  if (env.VIEWER_USER) {
+    await viewerSteps({ page, step, assert, suffix, login: async () => {
+      await tid('login-username').fill(env.VIEWER_USER);
+      await tid('login-password').fill(env.VIEWER_PASSWORD || env.ADMIN_PASSWORD);
+      await tid('login-submit').click();
+      await tid('view-dashboard').waitFor({ state: 'visible' });
+    } });
+  }
 
   await step('no JavaScript errors or CSP violations in the page', async () => {
     // refused requests (401 on load and wrong password, 409, 422) are logged

@@ -73,6 +73,11 @@ if [ "$mock" = 1 ]; then
 else
 	printf '{"version": 1, "listeners": [], "pools": [], "routes": []}\n' >"$T/initial.json"
 	admin_init "$T/initial.json" || { echo "not ok 1 - tandem-admin --import failed"; cat "$T/admin-init.log"; exit 1; }
+	# a read-only account with admin's password (users other than the first
+	# admin are added in the database: doc/admin.md)
+	sqlite3 "$T/state/tandem.db" "INSERT INTO users (username, hash, role, created)
+		SELECT 'viewer', hash, 'viewer', created FROM users WHERE username = 'admin'" &&
+		export VIEWER_USER=viewer
 	start_tandemd "$T/tandem.json" || { echo "not ok 1 - tandemd did not start"; exit 1; }
 	start_admin || { echo "not ok 1 - tandem-admin did not start"; exit 1; }
 	shot_default="$B/tests/browser/dashboard.png"

@@ -182,6 +182,9 @@ eq "apply with client_auth: 200" 200 "$STATUS"
 eq "CA bundle file written" 640 "$(stat -c %a "$T/state/certs/clients.ca")"
 api DELETE /ca-bundles/clients
 eq "a CA bundle in use cannot be deleted: 409" 409 "$STATUS"
+ok "... the refusal names the listener" -- jqq '.error.code == "in_use" and (.error.message | test("listener \"tls\""))' <<<"$BODY"
+api GET /ca-bundles
+ok "the CA bundle list has its expiry fields" -- jqq '.[0].name == "clients" and (.[0].days_to_expiry | type) == "number" and .[0].expired == false' <<<"$BODY"
 CURL=(curl -s --max-time 10 --cacert "$C/ca.crt" --resolve "www.example.test:$PL:127.0.0.1")
 ok "required: no client certificate, no answer" -- bash -c "! ${CURL[*]} https://www.example.test:$PL/echo/nocert | grep -q GET"
 out=$("${CURL[@]}" --cert "$C/client1.crt" --key "$C/client1.key" -H "X-Client-Subject: CN=forged" "https://www.example.test:$PL/echo/cert")

@@ -85,6 +85,7 @@ eq "CA bundle file written for the pool" 640 "$(stat -c %a "$T/state/certs/origi
 eq "client key written for the pool" 600 "$(stat -c %a "$T/state/certs/lbclient.key")"
 api DELETE /ca-bundles/origin-ca
 eq "a CA bundle a pool uses cannot be deleted: 409" 409 "$STATUS"
+ok "... the refusal names the first pool using it" -- jqq '.error.message | test("pool \"app\" of the candidate")' <<<"$BODY"
 api DELETE /certificates/lbclient
 eq "a client certificate a pool uses cannot be deleted: 409" 409 "$STATUS"
 

@@ -128,6 +128,8 @@ export const api = {
   putOcsp: (name, derBase64) => request('PUT', '/certificates/' + enc(name) + '/ocsp', { der_base64: derBase64 }),
   deleteOcsp: (name) => request('DELETE', '/certificates/' + enc(name) + '/ocsp'),
   caBundles: () => request('GET', '/ca-bundles'),
+  uploadCaBundle: (b) => request('POST', '/ca-bundles', b),
+  deleteCaBundle: (name) => request('DELETE', '/ca-bundles/' + enc(name)),
 
   candidate: () => request('GET', '/candidate'),
   diff: () => request('GET', '/diff'),

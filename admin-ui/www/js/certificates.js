@@ -1,10 +1,13 @@
-// Certificates: list with expiry warnings, upload form, delete.
+// Certificates: list with expiry warnings, upload form, delete; the CA
+// bundles below them are ca-bundles.js's.
 // The server never sends private keys back; the form clears the key field
 // after every attempt so it does not linger in the page.
 import { api, list } from './api.js';
 import { $, h, badge, setAlert, clearFormErrors, showApiError,
   describeError, notify, sentence, focusFirst, fmtTime } from './dom.js';
 import { renderTable, withButton, confirmDelete } from './crud.js';
+import { fileInto, validity, day, daysLeft } from './pem.js';
+import * as caBundles from './ca-bundles.js';
 
 const form = () => $('#certificate-form');
 let certs = [];
@@ -12,17 +15,15 @@ let certs = [];
 export function init() {
   form().addEventListener('submit', onSubmit);
   for (const name of ['cert_file', 'key_file'])
-    form().elements[name].addEventListener('change', (ev) => readFile(ev.target, name === 'cert_file' ? 'cert_pem' : 'key_pem'));
-}
-
-/* A chosen file fills its textarea (the upload sends text, not files). */
-function readFile(input, target) {
-  const f = input.files && input.files[0];
-  if (!f) return;
-  f.text().then((t) => { form().elements[target].value = t; });
+    form().elements[name].addEventListener('change', (ev) => fileInto(form(), ev.target, name === 'cert_file' ? 'cert_pem' : 'key_pem'));
+  caBundles.init();
 }
 
 export async function load() {
+  await Promise.all([loadCertificates(), caBundles.load()]);
+}
+
+async function loadCertificates() {
   setAlert($('#certificates-error'), '');
   try {
     certs = list(await api.certificates(), 'certificates');
@@ -31,15 +32,6 @@ export async function load() {
   }
   render();
 }
-
-function state(c) {
-  if (c.expired) return badge('expired', 'err');
-  if (c.not_yet_valid) return badge('not yet valid', 'warn');
-  if (c.expiring_soon) return badge('expires soon', 'warn');
-  return badge('valid', 'ok');
-}
-
-function day(t) { return fmtTime(t).slice(0, 10); }
 
 function render() {
   renderTable('#certificates-table', [...certs].sort((x, y) => String(x.name).localeCompare(String(y.name))), {
@@ -54,9 +46,8 @@ function render() {
       h('td', { class: 'mono small' }, c.issuer),
       h('td', {}, c.key_type + ' ' + c.key_bits),
       h('td', { class: 'mono' }, day(c.not_before) + ' → ' + day(c.not_after),
-        h('div', { class: 'muted small', 'data-testid': 'certificate-days' },
-          c.days_to_expiry >= 0 ? c.days_to_expiry + ' days left' : 'expired ' + -c.days_to_expiry + ' days ago')),
-      h('td', {}, state(c), ocspState(c)),
+        h('div', { class: 'muted small', 'data-testid': 'certificate-days' }, daysLeft(c))),
+      h('td', {}, validity(c), ocspState(c)),
       h('td', { class: 'actions' },
         h('button', { type: 'button', class: 'btn-link', 'data-testid': 'certificate-ocsp',
           title: 'Upload a DER OCSP response to staple (doc/tls.md)', onclick: () => uploadOcsp(c) }, 'OCSP…'),
@@ -140,6 +131,6 @@ function remove(c) {
     done: 'Certificate ' + c.name + ' deleted.',
     after: load,
     failed: 'Could not delete certificate ' + c.name,
-    inUse: (e) => 'Certificate ' + c.name + ' is in use and cannot be deleted. ' + sentence(e.message),
+    inUse: (e) => 'Cannot delete: ' + sentence(e.message),	// names the listener or pool
   });
 }

@@ -1,8 +1,9 @@
 // The TLS part of the listener form (doc/tls.md, doc/console.md): the
 // certificates by name (first = default for clients without SNI), the ALPN
-// protocols, client certificate authentication with a CA bundle, and who
-// protects records after the handshake (record_layer). An
-// empty certificate list means a plain HTTP listener.
+// protocols, client certificate authentication with a CA bundle, who
+// protects records after the handshake (record_layer) and whether sessions
+// resume (session_resumption). An empty certificate list means a plain
+// HTTP listener.
 import { api, list } from './api.js';
 import { $, h, clear } from './dom.js';
 import { mapFieldErrors } from './l7.js';
@@ -26,16 +27,16 @@ export async function tlsLoadChoices() {
   sel.value = keep;
 }
 
-// The edited listener's tls fields the form has no input for (e.g.
-// session_resumption): tlsRead sends them back unchanged, since a PUT
-// replaces the whole "tls" object.
+// The edited listener's tls fields the form has no input for (fields a
+// newer API adds): tlsRead sends them back unchanged, since a PUT replaces
+// the whole "tls" object.
 let kept = {};
 
 export function tlsFill(form, l) {
   const t = (l && l.tls) || {};
   kept = {};
   for (const [k, v] of Object.entries(t))
-    if (!['certificates', 'alpn', 'client_auth', 'record_layer'].includes(k)) kept[k] = v;
+    if (!['certificates', 'alpn', 'client_auth', 'record_layer', 'session_resumption'].includes(k)) kept[k] = v;
   const ca = t.client_auth || {};
   form.elements.tls_certs.value = (t.certificates || []).join(', ');
   const alpn = t.alpn || ['http/1.1'];
@@ -45,6 +46,7 @@ export function tlsFill(form, l) {
   form.elements.tls_ca.value = ca.ca || '';
   form.elements.tls_subject.value = ca.subject_header ?? '';
   form.elements.tls_record.value = t.record_layer || 'tandem';
+  form.elements.tls_resumption.checked = t.session_resumption !== false;
 }
 
 // The "tls" object for the API, or null (plain listener); problems go to
@@ -56,6 +58,7 @@ export function tlsRead(form, setFieldError) {
   if (form.elements.tls_h2.checked) t.alpn.push('h2');
   if (form.elements.tls_http11.checked) t.alpn.push('http/1.1');
   if (form.elements.tls_record.value === 'openssl') t.record_layer = 'openssl';
+  if (!form.elements.tls_resumption.checked) t.session_resumption = false;	// true is the default
   const mode = form.elements.tls_client.value;
   if (mode !== 'off') {
     if (!form.elements.tls_ca.value) {
