@@ -16,10 +16,13 @@ C="$T/certs"	# tandemd's --cert-dir
 pki_self www www.example.test DNS:www.example.test
 pki_made www
 
-PG=$(free_port); PL=$(free_port); PS=$(free_port)
+PG=$(free_port); PL=$(free_port); PS=$(free_port); PU=$(free_port)
 $PY "$G" server "$PG" "$T/notserving" >"$T/grpc-server.log" 2>&1 &
 PIDS+=($!)
-wait_port "$PG" || { echo "gRPC server did not start"; finish; }
+# the member of the "unary" pool: the one method /test.Echo/Unary goes there
+$PY "$G" server "$PU" "$T/notserving-u" >"$T/grpc-server-u.log" 2>&1 &
+PIDS+=($!)
+wait_port "$PG" && wait_port "$PU" || { echo "gRPC server did not start"; finish; }
 cat >"$T/c.json" <<JSON
 {"version":1,"revision":1,
  "listeners":[{"name":"h2c","address":"127.0.0.1","port":$PL,"http2":{"h2c":true},
@@ -27,8 +30,10 @@ cat >"$T/c.json" <<JSON
               {"name":"tls","address":"127.0.0.1","port":$PS,
                "tls":{"certificates":["www"],"alpn":["h2","http/1.1"]}}],
  "pools":[{"name":"g","upstream_protocol":"h2c","members":[{"address":"127.0.0.1","port":$PG}],
-           "health_check":{"type":"grpc","interval_ms":300,"timeout_ms":250,"rise":1,"fall":1}}],
+           "health_check":{"type":"grpc","interval_ms":300,"timeout_ms":250,"rise":1,"fall":1}},
+          {"name":"unary","upstream_protocol":"h2c","members":[{"address":"127.0.0.1","port":$PU}]}],
  "routes":[{"name":"echo","listener":"h2c","path_prefix":"/test.Echo/","pool":"g"},
+           {"name":"echo-unary","listener":"h2c","match":{"path_exact":"/test.Echo/Unary"},"pool":"unary"},
            {"name":"echo-tls","listener":"tls","path_prefix":"/test.Echo/","pool":"g"}]}
 JSON
 jq '.pools[0].proxy_protocol = "v1"' "$T/c.json" >"$T/bad.json"
@@ -50,6 +55,12 @@ out=$(timeout 60 $PY "$G" client "127.0.0.1:$PL" 2>"$T/client.err" | norm)
 eq "gRPC over h2c: unary, streaming, trailers, status codes" "$expect" "$out"
 out=$(timeout 60 $PY "$G" client "127.0.0.1:$PS" "$T/certs/www.crt" www.example.test 2>"$T/client-tls.err" | norm)
 eq "gRPC over TLS (ALPN h2): the same answers" "$expect" "$out"
+# routing by method: the exact path of one method beats its service's prefix
+# route (same priority: the more specific path first, doc/l7.md)
+eq "one method by its exact path to its own pool, the service's others to theirs" \
+	"/test.Echo/Unary $PU /test.Echo/ServerStream $PG /test.Echo/UnaryX UNIMPLEMENTED" \
+	"$(echo $(timeout 30 $PY "$G" who "127.0.0.1:$PL" /test.Echo/Unary /test.Echo/ServerStream 2>&1
+		timeout 30 $PY "$G" codes "127.0.0.1:$PL" /test.Echo/UnaryX 2>&1 | cut -d' ' -f1,2))"
 ok "gRPC calls are in the access log with their route and member" -- \
 	jq -se '[.[] | select(.path == "/test.Echo/Bidi" and .route == "echo" and .status == 200)] | length == 1' "$T/access.log"
 

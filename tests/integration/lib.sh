@@ -247,6 +247,17 @@ backend_counts() {
 	for i in $(seq "$2"); do curl -s --max-time 5 "$1"; done | sort | uniq -c | awk '{print $3, $1}'
 }
 
+# tally: one name a line on stdin -> "name=count " for each, sorted by name.
+tally() { sort | uniq -c | awk '{ printf "%s=%d ", $2, $1 }'; }
+
+# spread_ok TALLY N MIN MAX: TALLY (from tally) has exactly N names, each
+# counted MIN..MAX times (a balanced share within a tolerance).
+spread_ok() {
+	awk -v s="$1" -v n="$2" -v lo="$3" -v hi="$4" 'BEGIN { k = split(s, f, /[ =]/); m = 0
+		for (i = 1; i < k; i += 2) { m++; if (f[i+1] < lo || f[i+1] > hi) exit 1 }
+		exit m != n }'
+}
+
 # write_config FILE REVISION LISTEN_PORT MEMBER_PORT...: one listener, one pool, one route.
 write_config() {
 	local f="$1" rev="$2" lport="$3" members="" p
