@@ -26,6 +26,7 @@
 #include "adm_ocsp.h"
 #include "adm_diff.h"
 #include "adm_settings.h"
+#include "adm_tlskeys.h"
 #include "adm_vrrp.h"
 #include "adm_l4.h"
 #include "adm_limits.h"
@@ -1562,6 +1563,8 @@ adm_api_handle(struct adm *a, const struct adm_req *rq, struct adm_resp *rs)
 		adm_vrrp_handle(a, c.segs, c.nsegs, rq, rs);
 	else if (strcmp(what, "settings") == 0 && c.nsegs == 1)
 		adm_settings_handle(a, rq, rs);
+	else if (strcmp(what, "tls") == 0)
+		adm_tlskeys_handle(a, c.s.username, c.segs, c.nsegs, rq, rs);
 	else if (strcmp(what, "l4") == 0)
 		adm_l4_handle(a, c.segs, c.nsegs, rq, rs);
 	else if (strcmp(what, "rate-rules") == 0)

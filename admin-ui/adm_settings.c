@@ -1,9 +1,10 @@
 /*
  * adm_settings - the candidate's top-level settings: "metrics"
  * ({"address": "127.0.0.1:9145"}, where tandemd serves Prometheus text) and
- * "workers" (L7 threads, 1-256, taken at tandemd's next start).
+ * "workers" (L7 threads, 1-256, taken at tandemd's next start) and "tls"
+ * ({"ticket_key_lifetime": S}, applied by tandemd at reload).
  *
- *   GET /settings   {"metrics": {...} | null, "workers": N | null}
+ *   GET /settings   {"metrics": {...} | null, "workers": N | null, "tls": {...} | null}
  *   PUT /settings   the same shape; a key left out keeps its value, null
  *                   removes it
  *
@@ -25,7 +26,7 @@
 #include "db.h"
 #include "errs.h"
 
-static const char *const adm_settings_keys[] = { "metrics", "workers", NULL };
+static const char *const adm_settings_keys[] = { "metrics", "workers", "tls", NULL };
 
 static json_t *
 adm_settings_get(struct adm *a)
@@ -64,7 +65,7 @@ adm_settings_check(json_t *body, struct adm_resp *rs)
 				break;
 		if (adm_settings_keys[i] == NULL) {
 			snprintf(field, sizeof(field), "settings/%s", k);
-			adm_resp_error(rs, 422, "invalid", "unknown setting (known: metrics, workers)", field);
+			adm_resp_error(rs, 422, "invalid", "unknown setting (known: metrics, workers, tls)", field);
 			json_decref(cfg);
 			return -1;
 		}

@@ -406,10 +406,11 @@ adm_sync_guard(struct adm *a, const struct adm_req *rq, char *const *segs, size_
 
 	(void)rq;
 	/* Not shared configuration: the pair itself and runtime actions on
-	 * this node's tandemd. Certificates and CA bundles come from the
+	 * this node's tandemd (/tls/rotate-keys: the newer ring wins on the
+	 * peer link, so a rotation on either node reaches both). Certificates and CA bundles come from the
 	 * MASTER with the revisions that name them, so they are read-only
 	 * here like the rest (doc/ha.md). */
-	if (strcmp(what, "pair") == 0 ||
+	if (strcmp(what, "pair") == 0 || strcmp(what, "tls") == 0 ||
 	    (strcmp(what, "l4") == 0 && nsegs == 2 &&
 	     (strcmp(segs[1], "bans") == 0 || strcmp(segs[1], "sync-role") == 0)))
 		return 0;

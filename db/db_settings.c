@@ -14,7 +14,7 @@
 #include "db__priv.h"
 
 /* The keys rendered into (and loaded from) the config. */
-static const char *const db_setting_keys[] = { "metrics", "workers", NULL };
+static const char *const db_setting_keys[] = { "metrics", "workers", "tls", NULL };
 
 int
 db_setting_get(struct db *db, const char *key, json_t **out)

@@ -259,6 +259,10 @@ struct conf {
 	struct lim_rules *rate_rules;	/* the "rate_rules" section (daemon/limit), or NULL */
 	const char *metrics_address;	/* Prometheus text on this loopback ADDR:PORT, or NULL */
 	unsigned workers;		/* L7 threads at start (1..256), 0 = not set */
+	/* "tls": {"ticket_key_lifetime": S} (conf_process.c): seconds a ticket
+	 * key encrypts, 0 = only on command; unset = tandemd's flag. */
+	bool ticket_key_lifetime_set;
+	unsigned ticket_key_lifetime;
 };
 
 #endif

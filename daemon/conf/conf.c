@@ -433,18 +433,28 @@ conf_parse_routes(struct conf_ctx *x, json_t *arr)
 	}
 }
 
-/* Match order on a listener: lower priority first, then the longer path
- * prefix (more specific), then a host over the any-host route, then name. */
+/* How specific a route's path is: an exact path counts one more than its
+ * length, so it goes before every prefix route that could match the same
+ * path (a gRPC method before its service's prefix); a regex counts as "/". */
+static size_t
+conf_route_path_len(const struct conf_route *r)
+{
+	return r->l7.path_kind == CONF_PATH_EXACT ? r->l7.path_len + 1 : r->path_prefix_len;
+}
+
+/* Match order on a listener: lower priority first, then the more specific
+ * path, then a host over the any-host route, then name. */
 static int
 conf_route_cmp(const void *a, const void *b)
 {
 	const struct conf_route *ra = *(struct conf_route *const *)a;
 	const struct conf_route *rb = *(struct conf_route *const *)b;
+	size_t la = conf_route_path_len(ra), lb = conf_route_path_len(rb);
 
 	if (ra->priority != rb->priority)
 		return ra->priority < rb->priority ? -1 : 1;
-	if (ra->path_prefix_len != rb->path_prefix_len)
-		return ra->path_prefix_len > rb->path_prefix_len ? -1 : 1;
+	if (la != lb)
+		return la > lb ? -1 : 1;
 	if ((ra->host[0] == '\0') != (rb->host[0] == '\0'))
 		return ra->host[0] == '\0' ? 1 : -1;
 	return strcmp(ra->name, rb->name);
@@ -885,7 +895,8 @@ struct conf *
 conf_parse(const char *text, size_t len, struct errs *errs)
 {
 	static const char *const keys[] = { "version", "revision", "listeners", "pools",
-					    "routes", "l4", "vrrp", "metrics", "workers", "rate_rules", NULL };
+					    "routes", "l4", "vrrp", "metrics", "workers", "rate_rules",
+					    "tls", NULL };
 	struct conf_ctx x = { .errs = errs, .nerr_start = errs->count };
 	json_error_t jerr;
 	json_t *root, *larr, *parr, *rarr;

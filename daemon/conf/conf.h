@@ -87,5 +87,9 @@ int conf_tls_file(const char *dir, const char *name, const char *ext, char *out,
 #define CONF_L4_WEIGHT_MAX 65535
 #define CONF_L4_SERVICES_MAX 100000
 #define CONF_MAX_FILE (16 * 1024 * 1024)
+/* "tls.ticket_key_lifetime": 0, or this range in seconds (a week at most,
+ * like tandemd --ticket-key-lifetime). */
+#define CONF_TICKET_LIFETIME_MIN 5
+#define CONF_TICKET_LIFETIME_MAX (7 * 86400)
 
 #endif

@@ -44,7 +44,7 @@ void conf__l7_route(struct conf_ctx *x, json_t *o, const char *path, struct conf
 /* conf_tls.c: the listener's "tls" object. */
 void conf__l7_tls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_tls *tls);
 void conf__l7_uptls(struct conf_ctx *x, json_t *o, const char *path, struct conf_l7_uptls *tls);
-/* conf_process.c: the top-level "metrics" and "workers" of root. */
+/* conf_process.c: the top-level "metrics", "workers" and "tls" of root. */
 void conf__process_parse(struct conf_ctx *x, json_t *root);
 /* After routes are linked and sorted: ranks, route indexes, balancer tables. */
 int conf__l7_link(struct conf_ctx *x);

@@ -1,7 +1,8 @@
 /*
  * conf_process - top-level settings of the tandemd process: "metrics"
  * (where it serves its counters as Prometheus text) and "workers" (L7
- * threads, read at start only). The metrics address must be a loopback one
+ * threads, read at start only) and "tls" (process-wide TLS settings: the
+ * session ticket key lifetime). The metrics address must be a loopback one
  * (the counters name every listener, route and member: they are not for
  * the network); the same check serves the --metrics option.
  */
@@ -20,6 +21,7 @@
 #include "errs.h"
 
 static void conf_metrics_parse(struct conf_ctx *x, json_t *o);
+static void conf_tls_global_parse(struct conf_ctx *x, json_t *o);
 
 int
 conf_metrics_addr(const char *addrport, struct sockaddr_storage *ss, socklen_t *sl)
@@ -71,6 +73,39 @@ conf__process_parse(struct conf_ctx *x, json_t *root)
 	if (conf__get_int(x, root, "$", "workers", 1, 256, 0, 0, &w) == 0)
 		x->c->workers = (unsigned)w;
 	conf_metrics_parse(x, json_object_get(root, "metrics"));
+	conf_tls_global_parse(x, json_object_get(root, "tls"));
+}
+
+/* "tls": {"ticket_key_lifetime": S}. 0 = rotate only on command. 1-4 s
+ * would rotate every few main-loop ticks (and ship the ring to the peer as
+ * often), so the floor is CONF_TICKET_LIFETIME_MIN; short values are meant
+ * for tests and demos (doc/tls.md "Ticket key lifetime"). */
+static void
+conf_tls_global_parse(struct conf_ctx *x, json_t *o)
+{
+	static const char *const keys[] = { "ticket_key_lifetime", NULL };
+	json_int_t n;
+	json_t *v;
+
+	if (o == NULL)
+		return;
+	if (!json_is_object(o)) {
+		errs_add(x->errs, "$.tls", "must be an object");
+		return;
+	}
+	conf__check_keys(x, o, "$.tls", keys);
+	v = json_object_get(o, "ticket_key_lifetime");
+	if (v == NULL)
+		return;
+	n = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (n < 0 || n > CONF_TICKET_LIFETIME_MAX || (n > 0 && n < CONF_TICKET_LIFETIME_MIN)) {
+		errs_add(x->errs, "$.tls.ticket_key_lifetime",
+			 "must be 0 (rotate only on command) or %d-%d seconds",
+			 CONF_TICKET_LIFETIME_MIN, CONF_TICKET_LIFETIME_MAX);
+		return;
+	}
+	x->c->ticket_key_lifetime_set = true;
+	x->c->ticket_key_lifetime = (unsigned)n;
 }
 
 static void

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -190,11 +191,25 @@ tandemctl_print_vrrp(const json_t *vr)
 	}
 }
 
+/* A unix time as ISO 8601 UTC in buf ("?" when it is not one). */
+static const char *
+tandemctl_utc(const json_t *t, char *buf, size_t len)
+{
+	time_t at = (time_t)json_integer_value(t);
+	struct tm tm;
+
+	if (!json_is_integer(t) || gmtime_r(&at, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 static void
 tandemctl_print_status(const json_t *st)
 {
-	json_t *l, *p, *m;
+	json_t *l, *p, *m, *tk = json_object_get(json_object_get(st, "tls"), "ticket_keys");
 	size_t i, j;
+	char when[32];
 
 	printf("tandemd %s  pid %lld  up %llds  workers %lld\n",
 	       json_string_value(json_object_get(st, "version")),
@@ -205,6 +220,12 @@ tandemctl_print_status(const json_t *st)
 	       json_string_value(json_object_get(st, "config")),
 	       json_integer_value(json_object_get(st, "generation")),
 	       json_integer_value(json_object_get(st, "revision")));
+	if (json_is_object(tk))
+		printf("ticket keys %lld  current made %s  lifetime %llds (from the %s)\n",
+		       json_integer_value(json_object_get(tk, "keys")),
+		       tandemctl_utc(json_object_get(tk, "current_created"), when, sizeof(when)),
+		       json_integer_value(json_object_get(tk, "lifetime_s")),
+		       json_string_value(json_object_get(tk, "lifetime_from")) ?: "?");
 	printf("\nLISTENER             ADDRESS                                  ROUTES\n");
 	json_array_foreach(json_object_get(st, "listeners"), i, l) {
 		char addr[80];
@@ -512,8 +533,11 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "peer_reconnect") == 0) {
 		printf("peer link: reconnecting\n");
 	} else if (strcmp(cmd, "tls-rotate-keys") == 0) {
-		printf("ticket key rotated: %lld keys held (the older ones still decrypt)\n",
-		       json_integer_value(json_object_get(resp, "keys")));
+		char when[32];
+
+		printf("ticket key rotated: %lld keys held (the older ones still decrypt); "
+		       "current key made %s\n", json_integer_value(json_object_get(resp, "keys")),
+		       tandemctl_utc(json_object_get(resp, "current_created"), when, sizeof(when)));
 	} else {
 		printf("reloaded: generation %lld, revision %lld\n",
 		       json_integer_value(json_object_get(resp, "generation")),

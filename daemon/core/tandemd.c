@@ -149,7 +149,8 @@ tandemd_usage(FILE *f)
 "      --cert-dir DIR       TLS certificate files written by tandem-admin\n"
 		"                           (default " L7_TLSCONF_DEFAULT_DIR ")\n"
 		"      --ticket-key-lifetime S  seconds a session ticket key encrypts before\n"
-		"                           it is rotated (default 43200; 0 = only on command)\n"
+		"                           it is rotated (default 43200; 0 = only on command;\n"
+		"                           the config's tls.ticket_key_lifetime wins)\n"
 		"      --limit-node N       this node's slot in the rate-rule counters: 0 on one\n"
 		"                           node of a pair, 1 on the other (default with a peer\n"
 		"                           link: 0 on the node with the lower --peer-listen)\n"
@@ -340,6 +341,7 @@ tandemd_reload(struct tandemd *d)
 	if (!d->workers_cli && s->conf->workers != 0 && s->conf->workers != d->workers)
 		log_notice("workers: the config asks for %u, %u run; a restart applies it",
 			   s->conf->workers, d->workers);
+	l7_tlsconf_lifetime(s->conf, d->ticket_key_lifetime);
 	gen = snapshot_publish(s);
 	l7_workers_wake();
 	vrrp_commit(d->vrrp);
@@ -393,6 +395,7 @@ tandemd_status(struct tandemd *d)
 			    json_pack("{s:s}", "state", "disabled"));
 	json_object_set_new(resp, "l4", l4_status_json(s->conf));
 	json_object_set_new(resp, "upgrade", upgrade_status_json(d->upg));
+	json_object_set_new(resp, "tls", json_pack("{s:o}", "ticket_keys", l7_tlsconf_keys_json()));
 	snapshot_release(&s);
 	return resp;
 }
@@ -906,6 +909,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	errs_release(&e);
+	l7_tlsconf_lifetime(s->conf, d.ticket_key_lifetime);
 	log_notice("tandemd %s starting: generation %lu (revision %ld)", PACKAGE_VERSION,
 		   snapshot_publish(s), s->conf->revision);
 

@@ -28,6 +28,12 @@ int l7_tls_keys_rotate(struct l7_tls_keys *ks, uint64_t now);
 /* Rotates when the current key is older than the lifetime: 1 rotated,
  * 0 not due, -errno. Call once a second or so from the main loop. */
 int l7_tls_keys_tick(struct l7_tls_keys *ks, uint64_t now);
+/* Changes the lifetime; the keys stay, so only when the next rotation is
+ * due changes (created + lifetime of the current key). */
+void l7_tls_keys_set_lifetime(struct l7_tls_keys *ks, unsigned lifetime);
+/* No secrets: the count of keys held, the current key's creation time and
+ * the lifetime. */
+size_t l7_tls_keys_meta(struct l7_tls_keys *ks, uint64_t *current_created, unsigned *lifetime);
 /* Copies the keys, current first, into out[0..max); returns the count. */
 size_t l7_tls_keys_get(struct l7_tls_keys *ks, struct l7_tls_ticket_key *out, size_t max);
 /* Serialises every key, current first, into buf (L7_TLS_KEYS_EXPORT_LEN

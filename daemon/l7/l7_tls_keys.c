@@ -101,6 +101,27 @@ l7_tls_keys_tick(struct l7_tls_keys *ks, uint64_t now)
 	return l7_tls_keys_rotate(ks, now) < 0 ? -EIO : 1;
 }
 
+void
+l7_tls_keys_set_lifetime(struct l7_tls_keys *ks, unsigned lifetime)
+{
+	pthread_mutex_lock(&ks->lock);
+	ks->lifetime = lifetime;
+	pthread_mutex_unlock(&ks->lock);
+}
+
+size_t
+l7_tls_keys_meta(struct l7_tls_keys *ks, uint64_t *current_created, unsigned *lifetime)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ks->lock);
+	n = ks->n;
+	*current_created = ks->k[0].created;
+	*lifetime = ks->lifetime;
+	pthread_mutex_unlock(&ks->lock);
+	return n;
+}
+
 size_t
 l7_tls_keys_get(struct l7_tls_keys *ks, struct l7_tls_ticket_key *out, size_t max)
 {

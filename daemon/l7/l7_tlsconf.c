@@ -18,6 +18,7 @@
 
 static char tlsconf_dir[400] = L7_TLSCONF_DEFAULT_DIR;
 static struct l7_tls_keys *tlsconf_keys;
+static const char *tlsconf_lifetime_from = "command line";	/* or "config" */
 
 int
 l7_tlsconf_init(const char *dir, unsigned lifetime, uint64_t now)
@@ -61,26 +62,54 @@ l7_tlsconf_tick(uint64_t now)
 		log_warn("tls: ticket key rotation failed: %s", strerror(-rc));
 }
 
+void
+l7_tlsconf_lifetime(const struct conf *c, unsigned dflt)
+{
+	unsigned want = c->ticket_key_lifetime_set ? c->ticket_key_lifetime : dflt, had;
+	const char *from = c->ticket_key_lifetime_set ? "config" : "command line";
+	uint64_t created;
+
+	if (tlsconf_keys == NULL)
+		return;
+	l7_tls_keys_meta(tlsconf_keys, &created, &had);
+	if (had != want || strcmp(from, tlsconf_lifetime_from) != 0)
+		log_notice("tls: ticket key lifetime %u s (from the %s)%s", want, from,
+			   want == 0 ? ": rotation only on command" : "");
+	l7_tls_keys_set_lifetime(tlsconf_keys, want);
+	tlsconf_lifetime_from = from;
+}
+
+json_t *
+l7_tlsconf_keys_json(void)
+{
+	uint64_t created;
+	unsigned lifetime;
+	size_t n;
+
+	if (tlsconf_keys == NULL)
+		return json_null();
+	n = l7_tls_keys_meta(tlsconf_keys, &created, &lifetime);
+	return json_pack("{s:i,s:I,s:i,s:s,s:o}", "keys", (int)n, "current_created",
+			 (json_int_t)created, "lifetime_s", (int)lifetime, "lifetime_from",
+			 tlsconf_lifetime_from, "next_rotation",
+			 lifetime > 0 ? json_integer((json_int_t)(created + lifetime)) : json_null());
+}
+
 json_t *
 l7_tlsconf_rotate_json(uint64_t now)
 {
-	struct l7_tls_ticket_key k[L7_TLS_KEYS_MAX];
-	size_t n;
 	json_t *r;
-	int rc;
 
 	if (tlsconf_keys == NULL)
 		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$", "message",
 				 "no ticket key store");
-	rc = l7_tls_keys_rotate(tlsconf_keys, now);
-	if (rc < 0)
+	if (l7_tls_keys_rotate(tlsconf_keys, now) < 0)
 		return json_pack("{s:b,s:[{s:s,s:s}]}", "ok", 0, "errors", "path", "$", "message",
 				 "cannot make a new ticket key");
 	log_notice("tls: ticket key rotated (control command)");
-	n = l7_tls_keys_get(tlsconf_keys, k, L7_TLS_KEYS_MAX);
-	r = json_pack("{s:b,s:i,s:I}", "ok", 1, "keys", (int)n, "current_created",
-		      (json_int_t)(n > 0 ? k[0].created : 0));
-	explicit_bzero(k, sizeof(k));
+	r = l7_tlsconf_keys_json();
+	if (r != NULL)
+		json_object_set_new(r, "ok", json_true());
 	return r;
 }
 

@@ -30,8 +30,15 @@ void l7_tlsconf_shutdown(void);
 struct l7_tls_keys *l7_tlsconf_keys(void);
 /* Main loop, once a second: rotates the ticket key when due. */
 void l7_tlsconf_tick(uint64_t now);
-/* Control command "tls-rotate-keys": rotates now; the reply holds the
- * count of keys held and when the current one was made (never a key). */
+/* After each snapshot build: the config's "tls.ticket_key_lifetime", or
+ * dflt (--ticket-key-lifetime) when it has none. The keys stay: only when
+ * the next rotation is due changes. Main thread. */
+void l7_tlsconf_lifetime(const struct conf *c, unsigned dflt);
+/* The key store without secrets: {"keys","current_created","lifetime_s",
+ * "lifetime_from","next_rotation"} (for "status"). */
+json_t *l7_tlsconf_keys_json(void);
+/* Control command "tls-rotate-keys": rotates now; the reply is
+ * l7_tlsconf_keys_json's with "ok" (never a key). */
 json_t *l7_tlsconf_rotate_json(uint64_t now);
 
 /* Builds out[i] for each TLS listener of c (NULL for plain ones); on any

@@ -301,6 +301,38 @@ async function main() {
     await tid('metrics-submit').click();
   });
 
+  await step('a ticket key lifetime of 3 s is refused beside its field; 0 is saved', async () => {
+    await page.locator('#metrics-form [data-error-for="address"]').waitFor({ state: 'hidden' });
+    await tid('metrics-ticket-lifetime').fill('3');
+    await tid('metrics-submit').click();
+    const err = page.locator('#metrics-form [data-error-for="ticket_key_lifetime"]');
+    await err.waitFor({ state: 'visible' });
+    const text = await err.textContent();
+    assert(text.includes('5-604800'), 'error does not give the range: ' + text);
+    await tid('metrics-ticket-lifetime').fill('0');
+    await tid('metrics-submit').click();
+    await err.waitFor({ state: 'hidden' });
+    await tid('nav-pools').click();
+    await tid('nav-listeners').click();
+    await page.waitForFunction(() => document.querySelector('#metrics-ticket-lifetime')?.value === '0');
+    await tid('metrics-ticket-lifetime').fill('');
+    await tid('metrics-submit').click();
+  });
+
+  await step('"Rotate ticket keys now" shows the new current key, never key material', async () => {
+    const info = tid('ticket-keys-info');
+    await page.waitForFunction(() => /current key made/.test(document.querySelector('#ticket-keys-info')?.textContent || ''));
+    const before = await info.textContent();
+    await tid('ticket-keys-rotate').click();
+    await page.waitForFunction((b) => {
+      const t = document.querySelector('#ticket-keys-info')?.textContent || '';
+      return t !== b && /current key made/.test(t);
+    }, before);
+    const after = await info.textContent();
+    assert(/^[23] keys held/.test(after), 'the rotation did not add a key: ' + after);
+    assert(await tid('ticket-keys-error').isHidden(), 'an error is shown');
+  });
+
   await step('diff shows the candidate changes', async () => {
     await tid('nav-changes').click();
     await tid('view-changes').waitFor({ state: 'visible' });

@@ -27,6 +27,15 @@ const lockSeconds = Number(opt('--lock-seconds', '30'));
 
 let candidate = { listeners: [], pools: [], routes: [] };
 let running = null;
+// tandemd's ticket key store as GET /tls/ticket-keys shows it (the lifetime
+// follows the running config's tls.ticket_key_lifetime, else 43200)
+const ticketKeyRing = { keys: 1, created: Math.floor(Date.now() / 1000) - 60 };
+function ticketKeys() {
+  const set = running && running.tls && Number.isInteger(running.tls.ticket_key_lifetime);
+  const life = set ? running.tls.ticket_key_lifetime : 43200;
+  return { keys: ticketKeyRing.keys, current_created: ticketKeyRing.created, lifetime_s: life,
+    lifetime_from: set ? 'config' : 'command line', next_rotation: life ? ticketKeyRing.created + life : null };
+}
 let runningRevision = null;
 let generation = 0;
 const revisions = [];
@@ -232,9 +241,23 @@ async function api(req, res, p) {
       if (b.workers != null && !(Number.isInteger(b.workers) && b.workers >= 1 && b.workers <= 256))
         return err(res, 422, 'invalid', 'settings/workers: must be an integer between 1 and 256', 'settings/workers');
       if ('metrics' in b) { if (b.metrics) candidate.metrics = b.metrics; else delete candidate.metrics; }
+      const life = b.tls && b.tls.ticket_key_lifetime;
+      if (b.tls && !(Number.isInteger(life) && (life === 0 || (life >= 5 && life <= 604800))))
+        return err(res, 422, 'invalid', 'settings/tls.ticket_key_lifetime: must be 0 (rotate only on command) or 5-604800 seconds',
+          'settings/tls.ticket_key_lifetime');
+      if ('metrics' in b) { if (b.metrics) candidate.metrics = b.metrics; else delete candidate.metrics; }
       if ('workers' in b) { if (b.workers) candidate.workers = b.workers; else delete candidate.workers; }
+      if ('tls' in b) { if (b.tls) candidate.tls = b.tls; else delete candidate.tls; }
     } else if (method !== 'GET') return err(res, 405, 'method_not_allowed', 'method not allowed here');
-    return send(res, 200, { metrics: candidate.metrics || null, workers: candidate.workers || null });
+    return send(res, 200, { metrics: candidate.metrics || null, workers: candidate.workers || null,
+      tls: candidate.tls || null });
+  }
+  // the running tandemd's ticket key store (no key material; doc/api.md)
+  if (p === '/tls/ticket-keys' && method === 'GET') return send(res, 200, ticketKeys());
+  if (p === '/tls/rotate-keys' && method === 'POST') {
+    ticketKeyRing.keys = Math.min(3, ticketKeyRing.keys + 1);
+    ticketKeyRing.created = Math.max(ticketKeyRing.created + 1, Math.floor(Date.now() / 1000));
+    return send(res, 200, ticketKeys());
   }
   if (seg[0] === 'rate-rules') return rateRules(req, res, method, seg);
   if (p === '/candidate' && method === 'GET') return send(res, 200, candidate);

@@ -7,21 +7,34 @@
 # RST_STREAM fails only that request; its GOAWAY lets the streams it
 # accepted finish and a request above its last stream id is sent again on
 # another connection; a member connection that dies fails only its own
-# streams. gRPC calls (python3-grpcio) share the connection too.
+# streams. The 30 streams of one client connection are balanced round
+# robin over a pool of 3 h2c members, each member's share multiplexed on
+# one member connection. gRPC calls (python3-grpcio) share the connection too.
 . "$(dirname "$0")/lib.sh"
 need_python h2
 command -v h2load >/dev/null || skip "h2load (nghttp2-client) is not installed"
+command -v nghttp >/dev/null || skip "nghttp (nghttp2-client) is not installed"
 
 PO=$(free_port); PL=$(free_port)
 start_h2_origin "$PO" "$T/o"
-wait_ports "$PO" || finish
+# the "spread" pool's three h2c members
+PS=()
+for i in 1 2 3; do
+	PS+=($(free_port))
+	start_h2_origin "${PS[-1]}" "$T/s$i"
+done
+wait_ports "$PO" "${PS[@]}" || finish
 conf() { # conf MAX_STREAMS
 	cat <<JSON
 {"version":1,"revision":$1,"workers":1,
  "listeners":[{"name":"h","address":"127.0.0.1","port":$PL,"http2":{"h2c":true}}],
  "pools":[{"name":"m","upstream_protocol":"h2c","max_streams_per_connection":$1,
-           "members":[{"address":"127.0.0.1","port":$PO}]}],
- "routes":[{"name":"all","listener":"h","path_prefix":"/","pool":"m"}]}
+           "members":[{"address":"127.0.0.1","port":$PO}]},
+          {"name":"spread","upstream_protocol":"h2c","max_streams_per_connection":10,
+           "members":[{"address":"127.0.0.1","port":${PS[0]}},{"address":"127.0.0.1","port":${PS[1]}},
+                      {"address":"127.0.0.1","port":${PS[2]}}]}],
+ "routes":[{"name":"all","listener":"h","path_prefix":"/","pool":"m"},
+           {"name":"spread","listener":"h","path_prefix":"/spread/","pool":"spread"}]}
 JSON
 }
 conns() { wc -l <"$T/o/conns" 2>/dev/null || echo 0; }
@@ -51,6 +64,23 @@ ok "and never more than max_streams_per_connection" -- test "$(cat "$T/o/maxopen
 h2load -n 20 -c 1 -m 20 "http://127.0.0.1:$PL/y?sleep=300" >"$T/h2load2.log" 2>&1
 ok "a second burst is answered" -- grep -q '20 succeeded' "$T/h2load2.log"
 ok "on the connections already open" -- test "$(conns)" -le "$((n1 + 1))"
+
+# balancing per stream: the 30 streams of ONE client connection (nghttp -m)
+# go round robin over the 3 h2c members, each member's share multiplexed on
+# its own member connection (10 streams each, held 500 ms)
+spread=$(timeout 20 nghttp -v -m 30 "http://127.0.0.1:$PL/spread/x?sleep=500" |
+	sed -n 's/.*recv (stream_id=[0-9]*) x-origin: //p' | tally)
+echo "# 30 streams of one connection: $spread"
+ok "one connection's streams are spread over the 3 h2c members (10 +- 3 each)" -- spread_ok "$spread" 3 7 13
+mconns="" mopen=""
+for i in 1 2 3; do
+	mconns+="$(wc -l <"$T/s$i/conns") "
+	mopen+="$(cat "$T/s$i/maxopen" 2>/dev/null || echo 0) "
+done
+echo "# per member: connections $mconns; most streams open at once $mopen"
+all3() { awk -v s="$1" "BEGIN { n = split(s, f); for (i = 1; i <= n; i++) if (!(f[i] $2)) exit 1; exit n != 3 }"; }
+ok "each member's share went over one or two member connections" -- all3 "$mconns" '>= 1 && f[i] <= 2'
+ok "several streams at once on one of them (multiplexed), on every member" -- all3 "$mopen" '>= 3'
 
 CP=()
 bg() { "$@" & CP+=($!); }	# a client in the background, waited for by wait_jobs

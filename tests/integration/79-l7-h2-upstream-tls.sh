@@ -18,7 +18,7 @@ mkdir -p "$T/certs"
 cp "$C/up-ca.crt" "$T/certs/up-ca.ca"
 
 PG=$(free_port); PO=$(free_port); PN=$(free_port); PH=$(free_port); PL=$(free_port)
-start_grpc_echo "$PG" "$C/member.crt" "$C/member.key"
+start_grpc_echo grpc "$PG" "$C/member.crt" "$C/member.key"
 start_h2_origin "$PO" "$T/o" "$C/member.crt" "$C/member.key"
 start_h2_origin "$PH" "$T/o2" "$C/member.crt" "$C/member.key"
 # a TLS member that speaks HTTP/1.1 only
@@ -64,9 +64,9 @@ grpc_echo_calls "gRPC to a member over TLS (h2): unary, streaming, trailers, sta
 	"127.0.0.1:$PL"
 
 ok "the gRPC health check over TLS passes" -- wait_member_state 0 up
-touch "$T/notserving"
+touch "$T/grpc.notserving"
 ok "and follows NOT_SERVING" -- wait_member_state 0 down
-rm -f "$T/notserving"
+rm -f "$T/grpc.notserving"
 ok "a TLS member that does not select h2 fails the health check" -- wait_member_state 2 down
 ok "with that reason" -- status_says 'did not select h2'
 h2_checks() { wc -l <"$T/o2/conns" 2>/dev/null || echo 0; }

@@ -8,12 +8,16 @@
 # key still resumes, a key rotated out does not, tickets resume across a
 # binary upgrade (not when the new process got no keys), curl reaches the backend
 # with X-Forwarded-Proto https, garbage and plain HTTP on the TLS port are
-# closed cleanly; an unknown certificate name refuses the apply.
+# closed cleanly; an unknown certificate name refuses the apply; the ticket
+# key lifetime from the config (settings API): scheduled rotations keep the
+# previous key, a bad lifetime refuses the reload, rotation through the API
+# (a viewer is refused).
 . "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null || skip "openssl command missing"
 jqq() { jq -e "$@" >/dev/null; }
 command -v jq >/dev/null || skip "jq missing"
 command -v python3 >/dev/null || skip "python3 missing"
+command -v sqlite3 >/dev/null || skip "sqlite3 missing"
 
 pki_ca ca "IT TLS Root"
 # client certificates: their own CA; "client1" signed by it
@@ -166,6 +170,76 @@ api GET /listeners/tls
 ok "no API answer holds a key" -- bash -c "! grep -q PRIVATE <<<'$BODY'"
 key_line=$(sed -n 2p "$C/api.key")
 ok "no log holds key material" -- bash -c "! grep -rqF -- '$key_line' '$T'/*.log '$T'/*.out 2>/dev/null"
+
+# Ticket key lifetime from the config, set through the settings API
+# (doc/tls.md "Ticket key lifetime"); rotation on demand through the API.
+tk() { ctl status --json | jq -c ".tls.ticket_keys | $1"; }
+wait_rotated() { # wait_rotated CREATED: until the current key is newer (20 s at most)
+	local i
+	for i in $(seq 100); do [ "$(tk .current_created)" -gt "$1" ] && return 0; sleep 0.2; done
+	return 1
+}
+eq "lifetime: the command line's by default" '[43200,"command line"]' "$(tk '[.lifetime_s,.lifetime_from]')"
+api PUT /settings '{"tls":{"ticket_key_lifetime":4}}'
+eq "settings: a lifetime of 4 s is refused (422)" 422 "$STATUS"
+ok "... on settings/tls.ticket_key_lifetime, with the range" -- jqq '.error.field == "settings/tls.ticket_key_lifetime" and (.error.message | test("0 .* or 5-604800"))' <<<"$BODY"
+sess out "$T/s-life" -tls1_3 >/dev/null
+k0=$(tk .current_created)
+api PUT /settings '{"tls":{"ticket_key_lifetime":5}}'
+eq "settings: lifetime 5 s (200)" 200 "$STATUS"
+api POST /apply '{"comment":"ticket key lifetime 5 s"}'
+eq "apply: 200" 200 "$STATUS"
+eq "tandemd runs the config's lifetime" '[5,"config"]' "$(tk '[.lifetime_s,.lifetime_from]')"
+ctl status >"$T/status.txt"
+ok "tandemctl status shows it" -- grep -q '^ticket keys [1-3]  current made 20[0-9-]*T[0-9:]*Z  lifetime 5s (from the config)$' "$T/status.txt"
+ok "the old key was older than 5 s: rotated by the schedule" -- wait_rotated "$k0"
+eq "a ticket from before the reload and the rotation resumes" Reused "$(resumes "$T/s-life" -tls1_3)"
+k1=$(tk .current_created)
+sess out "$T/s-k1" -tls1_3 >/dev/null
+ok "the next scheduled rotation" -- wait_rotated "$k1"
+k2=$(tk .current_created)
+ok "... came after the lifetime ($k1 -> $k2)" -- test "$k2" -ge $((k1 + 5))
+eq "... and the ticket under the previous key resumes" Reused "$(resumes "$T/s-k1" -tls1_3)"
+cp "$T/tandem.json" "$T/tandem.json.good"
+jq '.tls.ticket_key_lifetime = 3' "$T/tandem.json.good" >"$T/tandem.json"
+ok "a reload with a lifetime of 3 s is refused" -- bash -c "! '$B/daemon/tandemctl' -s '$T/tandemd.sock' reload >'$T/reload-bad.out' 2>&1"
+ok "... naming the field and the range" -- grep -q 'tls.ticket_key_lifetime: must be 0 (rotate only on command) or 5-604800 seconds' "$T/reload-bad.out"
+cp "$T/tandem.json.good" "$T/tandem.json"
+eq "... and the lifetime of 5 s keeps serving" '[5,"config"]' "$(tk '[.lifetime_s,.lifetime_from]')"
+api PUT /settings '{"tls":{"ticket_key_lifetime":0}}'
+api POST /apply '{"comment":"ticket keys only on command"}'
+eq "lifetime 0: applied" 200 "$STATUS"
+eq "... no scheduled rotation" '[0,null]' "$(tk '[.lifetime_s,.next_rotation]')"
+api GET /tls/ticket-keys
+ok "GET /tls/ticket-keys: the store without secrets" -- jqq '(keys == ["current_created","keys","lifetime_from","lifetime_s","next_rotation"]) and .lifetime_s == 0' <<<"$BODY"
+kc=$(jq .current_created <<<"$BODY")
+while [ "$(date +%s)" -le "$kc" ]; do sleep 0.2; done	# a new key gets a later second
+sess out "$T/s-api" -tls1_3 >/dev/null
+api POST /tls/rotate-keys
+eq "POST /tls/rotate-keys: 200" 200 "$STATUS"
+ok "... the new key's creation time, 3 keys, no key material" -- jqq "(keys == [\"current_created\",\"keys\",\"lifetime_from\",\"lifetime_s\",\"next_rotation\"]) and .current_created > $kc and .keys == 3" <<<"$BODY"
+eq "... tandemd's status agrees" "$(jq .current_created <<<"$BODY")" "$(tk .current_created)"
+eq "... a ticket under the previous key resumes" Reused "$(resumes "$T/s-api" -tls1_3)"
+ok "... the rotation is logged with the user" -- grep -q 'user "admin" rotated the session ticket key' "$T/admin.log"
+ADMIN_CSRF=$CSRF; CSRF=""
+api POST /tls/rotate-keys
+eq "without the CSRF token: 403 csrf" "403 csrf" "$STATUS $(jq -r .error.code <<<"$BODY")"
+# A viewer (the admin's password hash under another name and role).
+sqlite3 "$T/state/tandem.db" "INSERT INTO users (username, hash, role, created) SELECT 'ro', hash, 'viewer', created FROM users WHERE username = 'admin'"
+cp "$T/cookies" "$T/cookies.admin"
+api POST /session "{\"username\":\"ro\",\"password\":\"$ADMIN_PASSWORD\"}"
+eq "viewer login" 200 "$STATUS"
+CSRF=$(jq -r .csrf_token <<<"$BODY")
+kv=$(tk .current_created)
+api POST /tls/rotate-keys
+eq "viewer: POST /tls/rotate-keys is 403 forbidden" "403 forbidden" "$STATUS $(jq -r .error.code <<<"$BODY")"
+eq "... nothing rotated" "$kv" "$(tk .current_created)"
+api GET /tls/ticket-keys
+eq "viewer: GET /tls/ticket-keys is 200" 200 "$STATUS"
+cp "$T/cookies.admin" "$T/cookies"; CSRF=$ADMIN_CSRF
+api PUT /settings '{"tls":null}'
+api POST /apply '{"comment":"ticket key lifetime from the command line"}'
+eq "the setting removed: the command line's lifetime again" '[43200,"command line"]' "$(tk '[.lifetime_s,.lifetime_from]')"
 
 # Client certificate authentication against an uploaded CA bundle.
 upload_ca leaf "$C/www-ec.crt"

@@ -2,7 +2,9 @@
 # HTTP/2 over TLS: a listener offering ALPN h2 and http/1.1 (doc/tls.md)
 # hands h2 connections to the HTTP/2 front end: nghttp negotiates h2 and
 # gets the member's answer with X-Forwarded-Proto https, a POST body and a
-# 2 MB response pass whole, h2load gets 2xx only over h2, curl --http1.1 still
+# 2 MB response pass whole, h2load gets 2xx only over h2, a rapid reset flood
+# over TLS ends in GOAWAY while another TLS client is served meanwhile
+# (tests/tools/h2-abuse.py, python3-h2), curl --http1.1 still
 # gets HTTP/1.1, and a listener offering only http/1.1 never speaks h2.
 # Buffers (doc/l7.md): once the streams are done they hold no I/O buffer,
 # and an idle TLS keep-alive connection holds none either.
@@ -10,6 +12,10 @@
 command -v nghttp >/dev/null || skip "nghttp is not installed (nghttp2-client)"
 command -v h2load >/dev/null || skip "h2load is not installed (nghttp2-client)"
 command -v openssl >/dev/null || skip "openssl is not installed"
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3	# Debian's, where python3-h2 lives
+$PY -c 'import h2' 2>/dev/null || skip "python3-h2 is not installed"
+ABUSE="$SRC/tests/tools/h2-abuse.py"
 C="$T/certs"	# tandemd's --cert-dir
 pki_self www www.example.test DNS:www.example.test
 pki_made www
@@ -40,6 +46,16 @@ eq "a 2 MB response over h2+TLS" "2000000" "$(timeout 20 nghttp "$U/bytes?n=2000
 out=$(timeout 60 h2load -n 1000 -c 5 -m 10 "$U/" 2>&1)
 ok "h2load over TLS: application protocol h2" -- grep -q "Application protocol: h2" <<<"$out"
 ok "h2load over TLS: 1000 requests, all 2xx" -- grep -q "status codes: 1000 2xx, 0 3xx, 0 4xx, 0 5xx" <<<"$out"
+# rapid reset over TLS, round after round, while another h2 client over TLS
+# is served before, during and after (as 85-l7-h2.sh does over h2c)
+$PY "$ABUSE" during "tls:$PL" "$T/flood" >"$T/good.out" 2>&1 &
+good=$!
+out=$(timeout 40 $PY "$ABUSE" flood "tls:$PL" rapid-reset 2000 "$T/flood" 2>&1)
+wait "$good"
+echo "# rapid reset over TLS: $(cut -d' ' -f1 "$T/flood") flood rounds"
+eq "rapid reset over TLS: every round gets GOAWAY ENHANCE_YOUR_CALM and a close" "goaway 11 closed" "$(echo $out)"
+eq "rapid reset over TLS: another client is served before, during and after" \
+	"before 200 during 200 after 200" "$(echo $(cat "$T/good.out"))"
 eq "curl --http1.1 on the same listener" "1.1" "$(curl -sk --http1.1 -o /dev/null -w '%{http_version}' "$U/")"
 eq "curl --http2 on the same listener" "2" "$(curl -sk --http2 -o /dev/null -w '%{http_version}' "$U/")"
 eq "a listener without h2 in its ALPN stays on HTTP/1.1" "1.1" \

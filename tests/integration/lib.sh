@@ -265,6 +265,17 @@ backend_counts() {
 	for i in $(seq "$2"); do curl -s --max-time 5 "$1"; done | sort | uniq -c | awk '{print $3, $1}'
 }
 
+# tally: one name a line on stdin -> "name=count " for each, sorted by name.
+tally() { sort | uniq -c | awk '{ printf "%s=%d ", $2, $1 }'; }
+
+# spread_ok TALLY N MIN MAX: TALLY (from tally) has exactly N names, each
+# counted MIN..MAX times (a balanced share within a tolerance).
+spread_ok() {
+	awk -v s="$1" -v n="$2" -v lo="$3" -v hi="$4" 'BEGIN { k = split(s, f, /[ =]/); m = 0
+		for (i = 1; i < k; i += 2) { m++; if (f[i+1] < lo || f[i+1] > hi) exit 1 }
+		exit m != n }'
+}
+
 # write_config FILE REVISION LISTEN_PORT MEMBER_PORT...: one listener, one pool, one route.
 write_config() {
 	local f="$1" rev="$2" lport="$3" members="" p
@@ -348,12 +359,12 @@ start_h2_origin() {
 	PIDS+=($!)
 }
 
-# start_grpc_echo PORT [CERT KEY]: tests/tools/grpc-echo.py's server on PORT
-# (TLS with CERT and KEY); its health answer is NOT_SERVING while
-# $T/notserving exists; output in $T/grpc-server.log. Does not wait.
+# start_grpc_echo NAME PORT [CERT KEY]: tests/tools/grpc-echo.py's server on
+# PORT (TLS with CERT and KEY); its health answer is NOT_SERVING while
+# $T/NAME.notserving exists; output in $T/NAME.log. Does not wait.
 start_grpc_echo() {
-	$PY "$SRC/tests/tools/grpc-echo.py" server "$1" "$T/notserving" ${2:+"$2" "$3"} \
-		>"$T/grpc-server.log" 2>&1 &
+	$PY "$SRC/tests/tools/grpc-echo.py" server "$2" "$T/$1.notserving" ${3:+"$3" "$4"} \
+		>"$T/$1.log" 2>&1 &
 	PIDS+=($!)
 }
 

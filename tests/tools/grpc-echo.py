@@ -7,6 +7,8 @@ client.
   grpc-echo.py server PORT NOTSERVING_FILE [CERT KEY]
       (over TLS with CERT and KEY, ALPN h2, when given)
       /test.Echo/Unary         answers b"echo:" + request, trailing metadata x-trail: yes
+                               (Unary and ServerStream send the initial metadata
+                               x-served-by: PORT: which server answered)
       /test.Echo/Fail          aborts NOT_FOUND "no such thing"
       /test.Echo/Down          aborts UNAVAILABLE "member says no"
       /test.Echo/ServerStream  request b"N": N messages b"part i"
@@ -18,6 +20,9 @@ client.
   grpc-echo.py client HOST:PORT [CA_FILE NAME]
       runs every call, one result line each (over TLS with CA_FILE, for
       the server name NAME, when given)
+  grpc-echo.py who HOST:PORT PATH...
+      one call per PATH (Unary or ServerStream): "PATH PORT" (the
+      x-served-by of the server that answered)
   grpc-echo.py codes HOST:PORT PATH...
       one unary call per PATH (b"x", 10 s deadline): "PATH CODE details"
       (89-l7-h2-grpc-answers.sh: tandemd's own answers)
@@ -31,7 +36,10 @@ import grpc
 
 
 def server(port, notserving, cert=None, key=None):
+    me = (("x-served-by", str(port)),)
+
     def unary(req, ctx):
+        ctx.send_initial_metadata(me)
         ctx.set_trailing_metadata((("x-trail", "yes"),))
         return b"echo:" + req
 
@@ -42,6 +50,7 @@ def server(port, notserving, cert=None, key=None):
         ctx.abort(grpc.StatusCode.UNAVAILABLE, "member says no")
 
     def sstream(req, ctx):
+        ctx.send_initial_metadata(me)
         for i in range(int(req or b"3")):
             yield b"part %d" % i
 
@@ -121,6 +130,18 @@ def client(target, ca=None, name=None):
     print("bidi", " ".join(m.decode() for m in ch.stream_stream("/test.Echo/Bidi")(slow(), timeout=10)))
 
 
+def who(target, paths):
+    ch = grpc.insecure_channel(target)
+    grpc.channel_ready_future(ch).result(timeout=10)
+    for p in paths:
+        if p.endswith("Stream"):
+            call = ch.unary_stream(p)(b"1", timeout=10)
+            list(call)
+        else:
+            _, call = ch.unary_unary(p).with_call(b"x", timeout=10)
+        print(p, dict(call.initial_metadata()).get("x-served-by"))
+
+
 def codes(target, paths):
     ch = grpc.insecure_channel(target)
     grpc.channel_ready_future(ch).result(timeout=10)
@@ -137,5 +158,7 @@ if __name__ == "__main__":
         server(int(sys.argv[2]), *sys.argv[3:6])
     elif sys.argv[1] == "codes":
         codes(sys.argv[2], sys.argv[3:])
+    elif sys.argv[1] == "who":
+        who(sys.argv[2], sys.argv[3:])
     else:
         client(*sys.argv[2:5])

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""h2-abuse.py MODE PORT [N] - an HTTP/2 client (python3-h2) for tests/integration/85-l7-h2.sh.
+"""h2-abuse.py MODE PORT [N] - an HTTP/2 client (python3-h2) for
+tests/integration/85-l7-h2.sh and 86-l7-h2-tls.sh. PORT "tls:N": h2 over
+TLS (ALPN h2, the certificate not checked) instead of cleartext h2c.
 
-Abusive modes send N frames of one kind on one cleartext HTTP/2 connection
+Abusive modes send N frames of one kind on one HTTP/2 connection
 and print "goaway CODE" (the GOAWAY error code received, 11 =
 ENHANCE_YOUR_CALM) and "closed" once the server closed, or "no goaway":
   rapid-reset    HEADERS + RST_STREAM per stream (CVE-2023-44487)
@@ -15,11 +17,23 @@ Other modes:
   big-header BYTES    one GET with a header of BYTES bytes: prints the status
   streams N           opens N requests at once to /sleep?n=1000: prints
                       "ok K refused R" (R = streams refused by the server)
-  good-during PORT2.. keeps one connection, GET before and after the abuser
-                      (run by the test) finished: used through "serve"
+Abuse while another client is served (one test runs both at once):
+  flood MODE N STATE  the abusive MODE again and again, each time on a new
+                      connection, until STATE.stop exists (30 s at most);
+                      after each round STATE holds the rounds done so far,
+                      "R end" when it stops. Prints "goaway 11 closed" when
+                      every round ended so, else the first other outcome
+  during STATE        the good client: one connection, GET before the flood
+                      (it waits for the first round), then GETs on that
+                      connection and on a new one each, until 2 more rounds
+                      ended meanwhile (so a whole round ran during them);
+                      creates STATE.stop, waits for "end", GETs again on the
+                      first connection. Prints "before S", "during S" (S:
+                      the status, 200 when every GET had 200), "after S"
 """
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -31,11 +45,18 @@ import h2.settings
 import hpack
 
 HOST = "127.0.0.1"
+SCHEME = "http"
 
 
 def connect(port):
     s = socket.create_connection((HOST, port))
     s.settimeout(10)
+    if SCHEME == "https":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2"])
+        s = ctx.wrap_socket(s, server_hostname="www.example.test")
     c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
                                                              header_encoding="utf-8"))
     c.initiate_connection()
@@ -44,7 +65,7 @@ def connect(port):
 
 
 def req_headers(port, path, extra=()):
-    return [(":method", "GET"), (":path", path), (":scheme", "http"),
+    return [(":method", "GET"), (":path", path), (":scheme", SCHEME),
             (":authority", "%s:%d" % (HOST, port))] + list(extra)
 
 
@@ -77,7 +98,8 @@ def frame(ftype, flags, sid, payload=b""):
 
 
 def wait_goaway(s):
-    """Reads raw frames until EOF: prints the GOAWAY code seen and 'closed'."""
+    """Reads raw frames until EOF: returns "goaway CODE" (or "no goaway") and
+    "closed" (or "still open")."""
     buf, code, deadline = b"", None, time.time() + 10
     try:
         while time.time() < deadline:
@@ -85,7 +107,7 @@ def wait_goaway(s):
             if not d:
                 break
             buf += d
-    except (socket.timeout, ConnectionResetError):
+    except OSError:	# a timeout, a reset, TLS torn down
         pass
     closed = time.time() < deadline
     while len(buf) >= 9:
@@ -93,11 +115,12 @@ def wait_goaway(s):
         if buf[3] == 7 and len(buf) >= 9 + 8:
             code = struct.unpack(">I", buf[13:17])[0]
         buf = buf[9 + ln:]
-    print("goaway %d" % code if code is not None else "no goaway")
-    print("closed" if closed else "still open")
+    return ("goaway %d" % code if code is not None else "no goaway",
+            "closed" if closed else "still open")
 
 
 def abuse(mode, port, n):
+    """One abusive connection: returns what wait_goaway saw."""
     s, c = connect(port)
     out = []
     if mode == "rapid-reset":
@@ -126,9 +149,64 @@ def abuse(mode, port, n):
     try:
         for chunk in out:
             s.sendall(chunk)
-    except (BrokenPipeError, ConnectionResetError):
+    except OSError:	# the server closed first
         pass
-    wait_goaway(s)
+    r = wait_goaway(s)
+    s.close()
+    return r
+
+
+def flood(mode, port, n, state):
+    """abuse() on new connections until state.stop appears (30 s at most)."""
+    rounds, bad, end = 0, None, time.time() + 30
+    while not os.path.exists(state + ".stop") and time.time() < end:
+        r = abuse(mode, port, n)
+        if r != ("goaway 11", "closed") and bad is None:
+            bad = r
+        rounds += 1
+        write_state(state, "%d" % rounds)
+    write_state(state, "%d end" % rounds)
+    print(*(bad or ("goaway 11", "closed")))
+
+
+def write_state(state, text):
+    with open(state + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(state + ".tmp", state)	# the reader never sees it half written
+
+
+def read_state(state):
+    try:
+        with open(state) as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return ["0"]
+
+
+def during(port, state):
+    """The good client beside flood(): see the module's doc."""
+    s, c = connect(port)
+    print("before", get(s, c, port, "/")[0])
+    end = time.time() + 30
+    while read_state(state)[0] == "0" and time.time() < end:
+        time.sleep(0.01)
+    r0, seen, n = int(read_state(state)[0]), set(), 0
+    try:
+        while time.time() < end and (n < 3 or int(read_state(state)[0]) < r0 + 2):
+            seen.add(get(s, c, port, "/")[0])
+            s2, c2 = connect(port)
+            seen.add(get(s2, c2, port, "/")[0])
+            s2.close()
+            n += 1
+    except OSError as e:
+        seen.add(repr(e))
+    finally:
+        open(state + ".stop", "w").close()	# the flood stops in any case
+    ran = int(read_state(state)[0]) - r0
+    print("during", " ".join(sorted(map(str, seen))) if ran >= 2 else "only %d rounds meanwhile" % ran)
+    while read_state(state)[-1] != "end" and time.time() < end:
+        time.sleep(0.01)
+    print("after", get(s, c, port, "/")[0])
 
 
 def streams(port, n):
@@ -158,7 +236,11 @@ def streams(port, n):
 
 
 def main():
-    mode, port = sys.argv[1], int(sys.argv[2])
+    global SCHEME
+    mode, port = sys.argv[1], sys.argv[2]
+    if port.startswith("tls:"):
+        SCHEME, port = "https", port[4:]
+    port = int(port)
     arg = sys.argv[3] if len(sys.argv) > 3 else "1000"
     if mode == "get":
         s, c = connect(port)
@@ -170,16 +252,12 @@ def main():
         print(st)
     elif mode == "streams":
         streams(port, int(arg))
-    elif mode == "serve":
-        # one connection kept across an abuse run: GET before, wait for the
-        # file named by arg to appear, GET again on the same connection
-        s, c = connect(port)
-        print("before", *get(s, c, port, "/")[:1])
-        while not os.path.exists(arg):
-            time.sleep(0.05)
-        print("after", *get(s, c, port, "/")[:1])
+    elif mode == "flood":
+        flood(arg, port, int(sys.argv[4]), sys.argv[5])
+    elif mode == "during":
+        during(port, arg)
     else:
-        abuse(mode, port, int(arg))
+        print(*abuse(mode, port, int(arg)), sep="\n")
 
 
 if __name__ == "__main__":

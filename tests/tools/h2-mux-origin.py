@@ -10,7 +10,7 @@ multiplexes, and misbehaves on request.
       Every accepted connection appends "conn" to LOGDIR/conns; the most
       streams open at once on any one connection goes to LOGDIR/maxopen.
       Every request is answered 200 "path=P conn=K" (K: the connection's
-      number) after the "sleep=MS" of its path, other streams going on
+      number), with the header "x-origin: PORT", after the "sleep=MS" of its path, other streams going on
       meanwhile. Paths containing:
         rst      the stream is reset (RST_STREAM INTERNAL_ERROR)
         goaway   GOAWAY (last stream id: the highest seen) is sent at
@@ -95,7 +95,8 @@ def main():
                     else:
                         text = ("path=%s conn=%d" % (path, k)).encode()
                         c.send_headers(sid, [(":status", "200"), ("content-type", "text/plain"),
-                                             ("content-length", str(len(text)))])
+                                             ("content-length", str(len(text))),
+                                             ("x-origin", str(port))])
                         c.send_data(sid, text, end_stream=True)
                     flush()
                     finish(sid)

@@ -294,6 +294,9 @@ test_api_auth_flow(void **state)
 		assert_int_equal(call(f, "GET", "/listeners/a", vtoken, NULL, NULL, &rs), 200);
 		assert_int_equal(call(f, "DELETE", "/listeners/a", vtoken, vcsrf, NULL, &rs), 403);
 		assert_string_equal(err_code(&rs), "forbidden");
+		/* runtime actions too: no ticket key rotation for a viewer */
+		assert_int_equal(call(f, "POST", "/tls/rotate-keys", vtoken, vcsrf, NULL, &rs), 403);
+		assert_string_equal(err_code(&rs), "forbidden");
 	}
 
 	/* Idle expiry through the API. */

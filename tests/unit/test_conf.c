@@ -151,6 +151,51 @@ test_workers(void **state)
 	expect_error("{\"version\":1,\"workers\":\"2\"}", "$.workers", "must be an integer");
 }
 
+/* "tls": {"ticket_key_lifetime": 0 | 5-604800}; unset = tandemd's flag. */
+static void
+test_tls_ticket_key_lifetime(void **state)
+{
+	static const long ok[] = { 0, 5, 60, 43200, 604800 };
+	char text[128];
+	struct errs e;
+	struct conf *c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "{\"version\":1,\"tls\":{\"ticket_key_lifetime\":%ld}}", ok[i]);
+		c = parse(text, &e);
+		assert_non_null(c);
+		assert_true(c->ticket_key_lifetime_set);
+		assert_int_equal(c->ticket_key_lifetime, ok[i]);
+		conf_free(&c);
+		errs_release(&e);
+	}
+	c = parse("{\"version\":1,\"tls\":{}}", &e);
+	assert_non_null(c);
+	assert_false(c->ticket_key_lifetime_set);
+	conf_free(&c);
+	errs_release(&e);
+	c = parse("{\"version\":1}", &e);
+	assert_non_null(c);
+	assert_false(c->ticket_key_lifetime_set);
+	conf_free(&c);
+	errs_release(&e);
+	expect_error("{\"version\":1,\"tls\":{\"ticket_key_lifetime\":4}}", "$.tls.ticket_key_lifetime",
+		     "must be 0 (rotate only on command) or 5-604800 seconds");
+	expect_error("{\"version\":1,\"tls\":{\"ticket_key_lifetime\":604801}}",
+		     "$.tls.ticket_key_lifetime", "5-604800 seconds");
+	expect_error("{\"version\":1,\"tls\":{\"ticket_key_lifetime\":-1}}",
+		     "$.tls.ticket_key_lifetime", "5-604800 seconds");
+	expect_error("{\"version\":1,\"tls\":{\"ticket_key_lifetime\":\"60\"}}",
+		     "$.tls.ticket_key_lifetime", "5-604800 seconds");
+	expect_error("{\"version\":1,\"tls\":{\"ticket_key_lifetime\":1.5}}",
+		     "$.tls.ticket_key_lifetime", "5-604800 seconds");
+	expect_error("{\"version\":1,\"tls\":{\"ticket_lifetime\":60}}", "$.tls.ticket_lifetime",
+		     "unknown field");
+	expect_error("{\"version\":1,\"tls\":60}", "$.tls", "must be an object");
+}
+
 static void
 test_error_unknown_field(void **state)
 {
@@ -467,6 +512,7 @@ main(void)
 		cmocka_unit_test(test_error_invalid_json),
 		cmocka_unit_test(test_error_version),
 		cmocka_unit_test(test_workers),
+		cmocka_unit_test(test_tls_ticket_key_lifetime),
 		cmocka_unit_test(test_error_unknown_field),
 		cmocka_unit_test(test_error_types),
 		cmocka_unit_test(test_error_missing_fields),

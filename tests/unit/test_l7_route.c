@@ -27,6 +27,7 @@
 	"\"routes\":[" \
 	" {\"name\":\"any\",\"listener\":\"web\",\"pool\":\"app\"}," \
 	" {\"name\":\"api\",\"listener\":\"web\",\"path_prefix\":\"/api/\",\"pool\":\"app\"}," \
+	" {\"name\":\"z-get\",\"listener\":\"web\",\"match\":{\"path_exact\":\"/api/get\"},\"pool\":\"app\"}," \
 	" {\"name\":\"img\",\"listener\":\"web\",\"host\":\"Example.COM\",\"path_prefix\":\"/img\",\"pool\":\"app\"}," \
 	" {\"name\":\"ex\",\"listener\":\"web\",\"host\":\"example.com\",\"path_prefix\":\"/\",\"pool\":\"app\"}," \
 	" {\"name\":\"adminx\",\"listener\":\"web\",\"path_prefix\":\"/admin/x\",\"pool\":\"app\"}," \
@@ -118,6 +119,12 @@ test_priority(void **state)
 	assert_string_equal(match(state, "web", "example.com", "/admin"), "first");
 	/* among equal priorities, the longer prefix wins whatever the order in the file */
 	assert_string_equal(match(state, "web", "example.com", "/img"), "img");
+	/* and an exact path before every prefix that matches it (a gRPC
+	 * method before its service) */
+	assert_string_equal(match(state, "web", "foo", "/api/get"), "z-get");
+	assert_string_equal(match(state, "web", "foo", "/api/get?x=1"), "z-get");
+	assert_string_equal(match(state, "web", "foo", "/api/get/x"), "api");
+	assert_string_equal(match(state, "web", "foo", "/api/ge"), "api");
 }
 
 static void

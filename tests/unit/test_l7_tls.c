@@ -520,6 +520,38 @@ test_keys_tick_export_import(void **state)
 	assert_null(a);
 }
 
+/* A new lifetime (config reload) keeps the keys and moves only when the
+ * next rotation is due: created + the new lifetime. */
+static void
+test_keys_set_lifetime_keeps_keys(void **state)
+{
+	struct l7_tls_keys *a = l7_tls_keys_new(100, 3600);
+	struct l7_tls_ticket_key k1[L7_TLS_KEYS_MAX], k2[L7_TLS_KEYS_MAX];
+	uint64_t created;
+	unsigned lifetime;
+
+	(void)state;
+	assert_int_equal(l7_tls_keys_get(a, k1, L7_TLS_KEYS_MAX), 1);
+	assert_int_equal(l7_tls_keys_tick(a, 200), 0);
+	l7_tls_keys_set_lifetime(a, 60);
+	assert_int_equal(l7_tls_keys_meta(a, &created, &lifetime), 1);
+	assert_int_equal(created, 100);
+	assert_int_equal(lifetime, 60);
+	assert_int_equal(l7_tls_keys_get(a, k2, L7_TLS_KEYS_MAX), 1);
+	assert_memory_equal(k1, k2, sizeof(k1[0]));	/* nothing rotated by the change */
+	assert_int_equal(l7_tls_keys_tick(a, 200), 1);	/* 100 + 60 is past */
+	assert_int_equal(l7_tls_keys_get(a, k2, L7_TLS_KEYS_MAX), 2);
+	assert_memory_equal(&k1[0], &k2[1], sizeof(k1[0]));	/* the old key still decrypts */
+	l7_tls_keys_set_lifetime(a, 0);		/* only on command */
+	assert_int_equal(l7_tls_keys_tick(a, 1000000), 0);
+	l7_tls_keys_set_lifetime(a, 1000);
+	assert_int_equal(l7_tls_keys_tick(a, 1199), 0);
+	assert_int_equal(l7_tls_keys_tick(a, 1200), 1);
+	OPENSSL_cleanse(k1, sizeof(k1));
+	OPENSSL_cleanse(k2, sizeof(k2));
+	l7_tls_keys_free(&a);
+}
+
 /* Keys exported from one store and imported into another (the peer node)
  * resume each other's tickets, both ways; a store with keys of its own
  * refuses them (full handshake). */
@@ -595,6 +627,7 @@ main(void)
 		cmocka_unit_test(test_resumption_and_rotation),
 		cmocka_unit_test(test_tls12_cache_fallback),
 		cmocka_unit_test(test_keys_tick_export_import),
+		cmocka_unit_test(test_keys_set_lifetime_keeps_keys),
 		cmocka_unit_test(test_imported_keys_resume_across_nodes),
 		cmocka_unit_test(test_bad_certificates),
 	};

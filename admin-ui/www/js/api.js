@@ -121,6 +121,8 @@ export const api = {
 
   settings: () => request('GET', '/settings'),
   saveSettings: (s) => request('PUT', '/settings', s),
+  ticketKeys: () => request('GET', '/tls/ticket-keys'),
+  rotateTicketKeys: () => request('POST', '/tls/rotate-keys', {}),
 
   certificates: () => request('GET', '/certificates'),
   uploadCertificate: (c) => request('POST', '/certificates', c),

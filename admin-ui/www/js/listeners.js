@@ -8,6 +8,7 @@ import { l7Text, l7Parse, l7Merge, l7Errors } from './l7.js';
 import { tlsLoadChoices, tlsFill, tlsRead, tlsErrors } from './listener-tls.js';
 import { state, applyErrorsFor } from './state.js';
 import { refreshStatus } from './app.js';
+import * as ticketKeys from './ticketkeys.js';
 
 const form = () => $('#listener-form');
 let editing = null; // name of the listener being edited, or null
@@ -18,6 +19,7 @@ export function init() {
   $('#listener-cancel').addEventListener('click', () => resetForm());
   $('#metrics-form').addEventListener('submit', onMetricsSubmit);
   $('#metrics-form').addEventListener('input', () => { metricsDirty = true; });
+  ticketKeys.init();
 }
 
 export async function load() {
@@ -30,10 +32,11 @@ export async function load() {
   render();
   tlsLoadChoices();
   loadMetrics();
+  ticketKeys.load();
 }
 
-// tandemd's own settings: the metrics address and the worker count
-// (top-level settings of the candidate, PUT /settings).
+// tandemd's own settings: the metrics address, the worker count and the
+// ticket key lifetime (top-level settings of the candidate, PUT /settings).
 async function loadMetrics() {
   const f = $('#metrics-form');
   // the view just opened: start clean; what is typed while the settings
@@ -45,6 +48,8 @@ async function loadMetrics() {
     if (metricsDirty) return;
     f.elements.address.value = (s && s.metrics && s.metrics.address) || '';
     f.elements.workers.value = (s && s.workers) || '';
+    const life = s && s.tls ? s.tls.ticket_key_lifetime : undefined;
+    f.elements.ticket_key_lifetime.value = life ?? '';
   } catch (e) {
     setAlert($('.form-error', f), 'Could not load the metrics setting: ' + describeError(e));
   }
@@ -56,15 +61,20 @@ async function onMetricsSubmit(ev) {
   clearFormErrors(f);
   const address = f.elements.address.value.trim();
   const workers = intOrUndefined(f.elements.workers.value);
+  const life = intOrUndefined(f.elements.ticket_key_lifetime.value);
   await withButton($('#metrics-submit'), async () => {
-    await api.saveSettings({ metrics: address ? { address } : null, workers: workers ?? null });
+    await api.saveSettings({ metrics: address ? { address } : null, workers: workers ?? null,
+      tls: life === undefined ? null : { ticket_key_lifetime: life } });
     metricsDirty = false;
     notify('tandemd settings saved to the candidate.');
     refreshStatus();
   }, (e) => {
-    // "settings/metrics.address" and "settings/workers" belong to the fields
-    const fix = (x) => /^settings\/(metrics|workers)/.test(x.field || '')
-      ? { ...x, field: 'settings//' + (/^settings\/metrics/.test(x.field) ? 'address' : 'workers'),
+    // "settings/metrics.address", "settings/workers" and
+    // "settings/tls.ticket_key_lifetime" belong to the fields
+    const input = (fl) => (/^settings\/metrics/.test(fl) ? 'address'
+      : /^settings\/tls/.test(fl) ? 'ticket_key_lifetime' : 'workers');
+    const fix = (x) => /^settings\/(metrics|workers|tls)/.test(x.field || '')
+      ? { ...x, field: 'settings//' + input(x.field),
           message: String(x.message || '').replace(/^settings\/[^:]*: /, '') } : x;
     const first = fix({ field: e.field, message: e.message });
     const err = Object.assign(Object.create(Object.getPrototypeOf(e)), e);
