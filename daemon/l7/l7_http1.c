@@ -176,6 +176,22 @@ l7_parse_te(const char *p, size_t len, struct l7_fields *f)
 	return 0;
 }
 
+/* The next element of a comma-separated field value, from *i: skips
+ * separators and returns where the element starts; *i ends at the first
+ * comma, blank or `end` byte after it (end ',' when nothing else ends it). */
+static size_t
+l7_list_next(const char *p, size_t len, size_t *i, char end)
+{
+	size_t s;
+
+	while (*i < len && (p[*i] == ' ' || p[*i] == '\t' || p[*i] == ','))
+		(*i)++;
+	s = *i;
+	while (*i < len && p[*i] != ',' && p[*i] != ' ' && p[*i] != '\t' && p[*i] != end)
+		(*i)++;
+	return s;
+}
+
 /* Connection: comma-separated tokens. */
 static unsigned
 l7_parse_connection(const char *p, size_t len)
@@ -184,13 +200,8 @@ l7_parse_connection(const char *p, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t s;
+		size_t s = l7_list_next(p, len, &i, ',');
 
-		while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
-			i++;
-		s = i;
-		while (i < len && p[i] != ',' && p[i] != ' ' && p[i] != '\t')
-			i++;
 		if (i == s)
 			continue;
 		if (l7_mem_ieq(p + s, i - s, "close"))
@@ -213,17 +224,12 @@ l7_upgrade_names_h2c(const char *p, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t s;
+		size_t s = l7_list_next(p, len, &i, '/');
 
-		while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
-			i++;
-		s = i;
-		while (i < len && p[i] != ',' && p[i] != ' ' && p[i] != '\t' && p[i] != '/')
-			i++;
 		if (l7_mem_ieq(p + s, i - s, "h2c"))
 			return true;
 		while (i < len && p[i] != ',')
-			i++;
+			i++;	/* past the version and anything after it */
 	}
 	return false;
 }
