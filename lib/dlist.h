@@ -11,7 +11,7 @@
  *
  * A node is in at most one list at a time; dlist_remove detaches it (both
  * links NULL again). A node that is alone in its list has NULL links as
- * well, so owners keep their own "listed" flag where they need to ask.
+ * well, so whether it is listed is asked of the list too (dlist_linked).
  * Nothing here allocates or locks: one list, one thread.
  */
 
@@ -35,6 +35,14 @@ static inline bool
 dlist_empty(const struct dlist *l)
 {
 	return l->first == NULL;
+}
+
+/* Is n in l? (n is in no list, or in l: a node alone in its list has NULL
+ * links like a detached one, so the list's first node tells them apart.) */
+static inline bool
+dlist_linked(const struct dlist *l, const struct dlist_node *n)
+{
+	return n->prev != NULL || l->first == n;
 }
 
 /* Links n in front of the first node (newest first). */

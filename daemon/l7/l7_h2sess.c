@@ -37,7 +37,6 @@ struct l7_h2sess {
 	struct loop_timer timer;	/* idle timeout */
 	struct l7_h2sess_set *set;
 	struct dlist_node link;		/* in set while it may take streams */
-	bool listed;
 	int fd;
 	struct l7_io tio;
 	struct l7_h2up *h2;
@@ -66,10 +65,8 @@ h2sess_unlist(struct l7_h2sess *s)
 {
 	struct l7_h2sess_set *set = s->set;
 
-	if (!s->listed)
-		return;
-	s->listed = false;
-	dlist_remove(&set->list, &s->link);
+	if (dlist_linked(&set->list, &s->link))
+		dlist_remove(&set->list, &s->link);
 }
 
 static void h2sess_wake(struct l7_h2sess *s);
@@ -417,7 +414,6 @@ l7_h2sess_connect(struct l7_h2sess_set *set, struct snapshot *snap, size_t pi, s
 	s->snap = snap;
 	s->state = L7_H2SESS_CONNECTING;
 	s->connected = rc == 0;
-	s->listed = true;
 	dlist_push_front(&set->list, &s->link);
 	return s;
 oom:

@@ -198,7 +198,6 @@ struct l7_conn {
 	const struct conf_route *route;	/* of the request in flight */
 	struct l7_pick pick;		/* hash key and sticky member of the request */
 	bool set_sticky;		/* the response inserts the sticky cookie */
-	bool queued;			/* waiting in the worker's queue for a member slot */
 	bool retried;			/* already sent again to another member */
 	bool fresh_only;		/* after a stale keep-alive connection: connect anew */
 	bool upgrade;			/* the request asks for an Upgrade (WebSocket) */
@@ -214,7 +213,7 @@ struct l7_conn {
 	int status;
 	struct l7_reqrec *rec;		/* while a request is in flight */
 	struct loop_timer tarpit;	/* the rate rules' tarpit: answers rec->lim later */
-	struct dlist_node qlink;	/* worker's queue */
+	struct dlist_node qlink;	/* worker's queue (linked: waiting for a member slot) */
 	uint64_t tried;			/* members already tried for this request */
 	int member;
 	struct l7_up *up;
@@ -231,7 +230,6 @@ struct l7_conn {
 	/* l7__h2_*_kick: queued on the worker's kick list, run again soon */
 	struct dlist_node klink;
 	unsigned kround;		/* the worker's kick round it was queued for */
-	bool kqueued;
 
 	struct dlist_node link;		/* worker's list, for shutdown */
 };

@@ -1030,15 +1030,18 @@ l7_conn_proxy_header(struct l7_conn *c)
 
 /* ---- the per-worker queue of requests waiting for a member slot ---- */
 
+/* Waiting in the worker's queue for a member slot? */
+static bool
+l7_conn_queued(const struct l7_conn *c)
+{
+	return dlist_linked(&c->w->queue, &c->qlink);
+}
+
 static void
 l7_queue_remove(struct l7_conn *c)
 {
-	struct l7_worker *w = c->w;
-
-	if (!c->queued)
-		return;
-	c->queued = false;
-	dlist_remove(&w->queue, &c->qlink);
+	if (l7_conn_queued(c))
+		dlist_remove(&c->w->queue, &c->qlink);
 }
 
 static void
@@ -1065,7 +1068,7 @@ l7_queue_run(struct l7_worker *w)
 		struct l7_conn *c = DLIST_ENTRY(w->queue.first, struct l7_conn, qlink);
 
 		l7_conn_upstream(c);
-		if (c->queued)
+		if (l7_conn_queued(c))
 			break;	/* still full: it keeps its place */
 		if (!c->closed)
 			l7_conn_step(c);
@@ -1118,7 +1121,6 @@ l7_queue_add(struct l7_conn *c)
 	if (!loop_timer_armed(&w->qtick))
 		loop_timer_set(w->loop, &w->qtick, L7_QUEUE_TICK_MS, l7_queue_tick, w);
 	STAT_INC(w, queued);
-	c->queued = true;
 	dlist_push_back(&w->queue, &c->qlink);
 	return 0;
 }
@@ -1141,7 +1143,7 @@ l7_conn_upstream(struct l7_conn *c)
 		c->pick.tried = c->tried;
 		c->pick.now_ms = loop_now(w->loop);
 		idx = l7_pool_choose(c->view->map, pool, &c->pick);
-		if (idx == L7_PICK_FULL && (c->queued || l7_queue_add(c) == 0)) {
+		if (idx == L7_PICK_FULL && (l7_conn_queued(c) || l7_queue_add(c) == 0)) {
 			log_debug("client=%s pool=%s: every member full, queued", c->peer, pool->name);
 			return;
 		}
@@ -1153,12 +1155,12 @@ l7_conn_upstream(struct l7_conn *c)
 		ms = c->view->map->members[pool->index][idx];
 		if (!l7_member_reserve(ms, pool->l7.max_conns_per_member)) {
 			/* another worker took the last slot since the choice */
-			if (c->queued || l7_queue_add(c) == 0)
+			if (l7_conn_queued(c) || l7_queue_add(c) == 0)
 				return;
 			l7_conn_reply(c, 503, c->req_done && c->req_keepalive);
 			return;
 		}
-		if (c->queued) {
+		if (l7_conn_queued(c)) {
 			l7_queue_remove(c);
 			loop_timer_cancel(w->loop, &c->timer);
 		}
@@ -2824,15 +2826,18 @@ l7_conn_h2_run(struct l7_conn *c, int *progress)
 		l7_conn_timer(c, l7_conn_to(c)->client_idle_ms);
 }
 
+/* On the worker's kick list? */
+static bool
+l7_conn_kicked(const struct l7_conn *c)
+{
+	return dlist_linked(&c->w->kicks, &c->klink);
+}
+
 static void
 l7_kick_unqueue(struct l7_conn *c)
 {
-	struct l7_worker *w = c->w;
-
-	if (!c->kqueued)
-		return;
-	c->kqueued = false;
-	dlist_remove(&w->kicks, &c->klink);
+	if (l7_conn_kicked(c))
+		dlist_remove(&c->w->kicks, &c->klink);
 }
 
 /* Runs the connections of this round in the order they were kicked; those
@@ -2865,9 +2870,8 @@ l7__h2_request_kick(void *req)
 	struct l7_conn *c = req;
 	struct l7_worker *w = c->w;
 
-	if (c->closed || c->kqueued)
+	if (c->closed || l7_conn_kicked(c))
 		return;
-	c->kqueued = true;
 	c->kround = w->kick_round;
 	dlist_push_back(&w->kicks, &c->klink);
 	if (!loop_timer_armed(&w->kick))

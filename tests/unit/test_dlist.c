@@ -53,12 +53,15 @@ test_zero_is_empty(void **state)
 	memset(&l, 0, sizeof(l));
 	memset(&it, 0, sizeof(it));
 	assert_true(dlist_empty(&l));
+	assert_false(dlist_linked(&l, &it.link));
 	assert_null(DLIST_ENTRY_OR_NULL(l.first, struct item, link));
 	dlist_push_back(&l, &it.link);
 	assert_false(dlist_empty(&l));
+	assert_true(dlist_linked(&l, &it.link));	/* alone: NULL links, yet listed */
 	assert_ptr_equal(DLIST_ENTRY_OR_NULL(l.first, struct item, link), &it);
 	assert_ptr_equal(DLIST_ENTRY(l.last, struct item, link), &it);
 	dlist_remove(&l, &it.link);
+	assert_false(dlist_linked(&l, &it.link));
 	assert_true(dlist_empty(&l));
 	assert_null(l.last);
 	assert_null(it.link.prev);
@@ -109,6 +112,10 @@ test_remove_first_middle_last(void **state)
 	ASSERT_IDS(&l, 3, 1, 0);
 	dlist_remove(&l, &it[0].link);	/* last */
 	ASSERT_IDS(&l, 3, 1);
+	assert_true(dlist_linked(&l, &it[3].link));	/* first */
+	assert_true(dlist_linked(&l, &it[1].link));	/* last */
+	assert_false(dlist_linked(&l, &it[0].link));
+	assert_false(dlist_linked(&l, &it[2].link));
 	assert_null(it[0].link.prev);
 	assert_null(it[0].link.next);
 	/* a removed node may go in again, at either end */
